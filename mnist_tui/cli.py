@@ -1,0 +1,153 @@
+"""Command line: parse and validate options, build the one Config, hand it to a face.
+
+Imports stay light here (no torch) so the dashboard can paint its first frame before
+torch loads; only ``--device cuda`` checks CUDA up front, since the user asked for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+from mnist_tui import __version__
+from mnist_tui.config import DATASETS, PRECISIONS, SCHEDULES, Config, default_data_dir
+from mnist_tui.errors import UserError
+
+# The seed's recipe (pytorch/examples-style): constant lr, batch 64, dropout 0.5.
+RECIPES: dict[str, dict[str, Any]] = {
+    "fast": dict(batch_size=64, lr=1e-3, schedule="onecycle", conv_dropout=0.5, fc_dropout=0.5),
+    "seed": dict(batch_size=64, lr=1e-3, schedule="constant", conv_dropout=0.5, fc_dropout=0.5),
+}
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, exit 2 (argparse's default adds a usage block)."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _float_in(low: float, high: float, low_open: bool = True):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        too_low = value <= low if low_open else value < low
+        if not math.isfinite(value) or too_low or value > high:
+            bracket = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"must be in {bracket}{low:g}, {high:g}], got {text}")
+        return value
+
+    return parse
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="mnist-tui", description="Train a small CNN on MNIST and watch it learn.")
+    p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
+    face = p.add_argument_group("what to run")
+    face.add_argument("--headless", action="store_true", help="train with plain rich output, no dashboard")
+    face.add_argument("--autostart", action="store_true", help="dashboard: start training at launch")
+    face.add_argument("--resume", metavar="RUN", type=Path, help="continue a run (its folder or checkpoint file)")
+    t = p.add_argument_group("training")
+    t.add_argument("--recipe", choices=sorted(RECIPES), default="fast", help="preset for the options below")
+    t.add_argument("--epochs", type=_int_at_least(1), help="epochs to train (default 10)")
+    t.add_argument("--batch-size", type=_int_at_least(1), help="training batch size")
+    t.add_argument("--lr", type=_float_in(0, 10), help="learning rate (the peak, with onecycle)")
+    t.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
+    t.add_argument("--dropout", type=_float_in(0, 1, low_open=False), metavar="P", help="both dropout rates")
+    t.add_argument("--seed", type=_int_at_least(0), help="random seed (default 0)")
+    t.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+    t.add_argument("--precision", choices=PRECISIONS, help="auto uses bf16 where the hardware is fast at it")
+    d = p.add_argument_group("data and output")
+    d.add_argument("--dataset", choices=DATASETS, help="auto: MNIST if it can be had, else synthetic digits")
+    d.add_argument("--data-dir", type=Path, help="MNIST folder (default $MNIST_TUI_DATA or ~/.cache/mnist-tui)")
+    d.add_argument("--run-dir", type=Path, help="where checkpoints and metrics go (default runs/<timestamp>)")
+    d.add_argument("--limit-train", type=_int_at_least(1), metavar="N", help="train on the first N samples")
+    return p
+
+
+def _explicit(args: argparse.Namespace) -> dict[str, Any]:
+    """The options the user actually gave (None means not given)."""
+    values = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "schedule": args.schedule,
+        "seed": args.seed,
+        "device": args.device,
+        "precision": args.precision,
+        "dataset": args.dataset,
+        "data_dir": args.data_dir,
+        "limit_train": args.limit_train,
+    }
+    if args.dropout is not None:
+        values.update(conv_dropout=args.dropout, fc_dropout=args.dropout)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def build_config(args: argparse.Namespace, saved: dict[str, Any] | None = None) -> Config:
+    """The one place a Config is made: recipe, then a resumed run's config, then explicit options."""
+    values: dict[str, Any] = dict(RECIPES[args.recipe])
+    values["data_dir"] = default_data_dir()
+    if saved is not None:
+        values.update({k: v for k, v in saved.items() if k not in ("run_dir",)})
+    values.update(_explicit(args))
+    if args.run_dir is not None:
+        values["run_dir"] = args.run_dir
+    elif args.resume is not None:
+        values["run_dir"] = args.resume if args.resume.is_dir() else args.resume.parent
+    else:
+        values["run_dir"] = Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Config.from_dict(values)
+
+
+def check_device(device: str) -> None:
+    """Fail early, before any window opens, for a device that cannot work."""
+    from mnist_tui.training.device import DEVICE_PATTERN
+
+    if not DEVICE_PATTERN.match(device):
+        raise UserError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)")
+    if device.startswith("cuda"):
+        from mnist_tui.training.device import choose_device
+
+        choose_device(device)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        saved_state = None
+        if args.resume is not None:
+            from mnist_tui.training.checkpoint import load_checkpoint
+
+            saved_state = load_checkpoint(args.resume)
+        config = build_config(args, saved_state["config"] if saved_state else None)
+        check_device(config.device)
+        if args.headless:
+            from mnist_tui.headless import run_headless
+
+            return run_headless(config, resume_state=saved_state)
+        from mnist_tui.tui.app import run_app
+
+        return run_app(config, autostart=args.autostart, resume_state=saved_state)
+    except UserError as exc:
+        print(f"mnist-tui: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,197 @@
+"""MNIST as tensors: read once through torchvision, validated, normalised, batched by index.
+
+Layout on disk is torchvision's: ``<data_dir>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte``.
+Files only present as ``.gz`` are unpacked once, atomically. When MNIST is neither on disk
+nor downloadable the caller gets :class:`DataUnavailable` and may fall back to the
+built-in synthetic digits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import math
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from mnist_tui.errors import DataError, DataUnavailable
+
+MEAN, STD = 0.1307, 0.3081
+IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
+SPLITS = {"train": 60_000, "t10k": 10_000}
+
+
+@dataclass(frozen=True)
+class Datasets:
+    """uint8 images (N, 28, 28) and int64 labels (N,), for training and test."""
+
+    name: str
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    notice: str | None = None
+
+    def limited(self, limit_train: int | None) -> Datasets:
+        if limit_train is None or limit_train >= len(self.train_labels):
+            return self
+        return Datasets(
+            self.name,
+            self.train_images[:limit_train],
+            self.train_labels[:limit_train],
+            self.test_images,
+            self.test_labels,
+            self.notice,
+        )
+
+
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) → float32 (N, 1, 28, 28), MNIST mean/std, done once per run."""
+    return ((images.float() / 255.0 - MEAN) / STD).unsqueeze(1)
+
+
+def raw_folder(data_dir: Path) -> Path:
+    return Path(data_dir) / "MNIST" / "raw"
+
+
+def _file_names(split: str) -> tuple[str, str]:
+    return f"{split}-images-idx3-ubyte", f"{split}-labels-idx1-ubyte"
+
+
+def _gunzip_atomically(source: Path, target: Path) -> None:
+    """Unpack ``source`` next to itself; a corrupt archive leaves nothing behind."""
+    try:
+        with gzip.open(source, "rb") as f:
+            payload = f.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{source} is corrupt or truncated ({exc}); delete it to download again") from None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as exc:
+        raise DataError(f"cannot unpack {source.name}: {target.parent} is not writable ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _unpack_missing(raw: Path) -> None:
+    for split in SPLITS:
+        for name in _file_names(split):
+            plain, packed = raw / name, raw / f"{name}.gz"
+            if not plain.exists() and packed.exists():
+                _gunzip_atomically(packed, plain)
+
+
+def _check_idx(path: Path, magic: int, expected_dims: int) -> int:
+    """Check an idx file's header and size; return its item count."""
+    with open(path, "rb") as f:
+        header = f.read(4 + 4 * expected_dims)
+    if len(header) < 8:
+        raise DataError(f"{path} is truncated (no idx header)")
+    found = struct.unpack(">I", header[:4])[0]
+    if found != magic:
+        raise DataError(f"{path} is not an idx file of the expected kind (magic {found}, expected {magic})")
+    dims = struct.unpack(f">{expected_dims}I", header[4 : 4 + 4 * expected_dims])
+    size = path.stat().st_size
+    expected = len(header) + math.prod(dims)
+    if expected_dims == 3 and dims[1:] != (28, 28):
+        raise DataError(f"{path} holds {dims[1]}×{dims[2]} images, expected 28×28")
+    if size != expected:
+        raise DataError(f"{path} is truncated or padded ({size:,} bytes, header says {expected:,})")
+    return dims[0]
+
+
+def _check_split(raw: Path, split: str) -> None:
+    images, labels = _file_names(split)
+    n_images = _check_idx(raw / images, IMAGE_MAGIC, 3)
+    n_labels = _check_idx(raw / labels, LABEL_MAGIC, 1)
+    if n_images != n_labels:
+        raise DataError(f"{raw}: {images} has {n_images:,} images but {labels} has {n_labels:,} labels")
+
+
+def _all_present(raw: Path) -> bool:
+    return all((raw / name).exists() for split in SPLITS for name in _file_names(split))
+
+
+def _any_present(raw: Path) -> bool:
+    return any(
+        (raw / n).exists() or (raw / f"{n}.gz").exists() for s in SPLITS for n in _file_names(s)
+    )
+
+
+def _download(data_dir: Path) -> None:
+    from torchvision.datasets import MNIST
+
+    try:
+        raw_folder(data_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create the data folder {data_dir}: {exc.strerror}") from None
+    if not os.access(raw_folder(data_dir), os.W_OK):
+        raise DataError(f"the data folder {data_dir} is not writable")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            MNIST(str(data_dir), train=True, download=True)
+            MNIST(str(data_dir), train=False, download=True)
+    except (RuntimeError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataUnavailable(f"MNIST is not in {data_dir} and could not be downloaded ({reason})") from None
+
+
+def load_mnist(data_dir: Path, download: bool = True) -> Datasets:
+    """Read MNIST from ``data_dir`` (downloading it there if allowed and absent)."""
+    from torchvision.datasets import MNIST
+
+    data_dir = Path(data_dir).expanduser()
+    raw = raw_folder(data_dir)
+    if raw.is_dir():
+        _unpack_missing(raw)
+    if not _all_present(raw):
+        if _any_present(raw) and not download:
+            raise DataError(f"{raw} has only some of the four MNIST files")
+        if not download:
+            raise DataUnavailable(f"MNIST is not in {data_dir} (looked for {raw})")
+        _download(data_dir)
+    for split in SPLITS:
+        _check_split(raw, split)
+    try:
+        train = MNIST(str(data_dir), train=True, download=False)
+        test = MNIST(str(data_dir), train=False, download=False)
+    except (RuntimeError, ValueError, TypeError, AssertionError, KeyError) as exc:
+        raise DataError(f"cannot read MNIST from {raw}: {exc or type(exc).__name__}") from None
+    for images, labels in ((train.data, train.targets), (test.data, test.targets)):
+        if int(labels.min()) < 0 or int(labels.max()) > 9:
+            raise DataError(f"{raw} has labels outside 0–9")
+    return Datasets("MNIST", train.data, train.targets.long(), test.data, test.targets.long())
+
+
+def load_datasets(dataset: str, data_dir: Path, seed: int, download: bool = True) -> Datasets:
+    """``auto``: MNIST if it can be had, else synthetic digits with a notice.
+
+    ``mnist`` never falls back; ``synthetic`` never touches the disk or the network.
+    """
+    if dataset == "synthetic":
+        from mnist_tui.synthetic import synthetic_digits
+
+        return synthetic_digits(seed=seed)
+    try:
+        return load_mnist(data_dir, download=download)
+    except DataUnavailable as exc:
+        if dataset == "mnist":
+            raise
+        from mnist_tui.synthetic import synthetic_digits
+
+        notice = f"{exc}; training on the built-in synthetic digits instead"
+        return synthetic_digits(seed=seed, notice=notice)

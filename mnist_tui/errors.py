@@ -1,0 +1,13 @@
+"""Errors that reach the user as one clear line (the CLI turns them into exit code 2)."""
+
+
+class UserError(Exception):
+    """Bad input from the user: an option, a file, a folder. The message is the whole story."""
+
+
+class DataError(UserError):
+    """The data set could not be read or had the wrong shape."""
+
+
+class DataUnavailable(DataError):
+    """MNIST is neither on disk nor downloadable (offline)."""

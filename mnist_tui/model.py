@@ -1,0 +1,35 @@
+"""The seed's small CNN, with its two defects fixed: fc2 exists and forward returns logits."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Net(nn.Module):
+    """conv(1→10,k5) → pool → relu → conv(10→20,k5) → dropout2d → pool → relu → fc(320→50) → fc(50→10).
+
+    ``forward`` returns logits: the loss is cross-entropy on logits and probabilities are a
+    softmax taken by whoever wants them (the seed applied softmax before the loss).
+    """
+
+    def __init__(self, conv_dropout: float = 0.5, fc_dropout: float = 0.5) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.conv2_drop = nn.Dropout2d(conv_dropout)
+        self.fc1 = nn.Linear(320, 50)
+        self.fc_drop = nn.Dropout(fc_dropout)
+        self.fc2 = nn.Linear(50, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))
+        x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+        x = torch.flatten(x, 1)
+        x = self.fc_drop(F.relu(self.fc1(x)))
+        return self.fc2(x)
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,57 @@
+"""Device and precision choice, with user-facing errors for impossible requests."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import torch
+
+from mnist_tui.errors import UserError
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def choose_device(requested: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU. ``cuda[:N]`` must exist."""
+    if not DEVICE_PATTERN.match(requested):
+        raise UserError(f"unknown device {requested!r} (use auto, cpu, cuda or cuda:N)")
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {requested}: CUDA is not available on this machine (try --device cpu)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UserError(f"--device {requested}: only {torch.cuda.device_count()} CUDA device(s) here")
+    return device
+
+
+def cpu_has_fast_bf16() -> bool:
+    """AMX or AVX-512 BF16: bf16 autocast is faster than fp32 there (measured: ~1.4×)."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+def choose_precision(requested: str, device: torch.device) -> str:
+    """``auto``: bf16 autocast on CUDA with bf16 support or on a CPU with AMX/AVX512-BF16."""
+    if requested != "auto":
+        return requested
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_fast_bf16() else "fp32"
+
+
+def autocast(device: torch.device, precision: str):
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"

@@ -1,0 +1,113 @@
+"""One training epoch and one evaluation: small functions that return metrics.
+
+The hot loop keeps losses and correct counts on the device and reads them back once per
+report (at most ``report_every`` seconds apart), so a CUDA run has no per-batch host sync.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from mnist_tui.training.control import TrainingControl
+from mnist_tui.training.device import autocast
+from mnist_tui.training.events import BatchEnd
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    loss: float
+    accuracy: float
+    seconds: float  # training time, pauses excluded
+    samples: int
+
+
+@dataclass(frozen=True)
+class EvalStats:
+    loss: float  # true mean over test samples
+    accuracy: float
+    probabilities: np.ndarray
+    confusion: np.ndarray
+
+
+@dataclass
+class EpochRun:
+    """What one epoch needs; built by the trainer."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    images: torch.Tensor  # normalised, on the device
+    labels: torch.Tensor
+    batch_size: int
+    precision: str
+    control: TrainingControl
+    emit: Callable[[object], None]
+    report_every: float = 0.1
+
+
+def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | None:
+    """Train one pass over ``images[order]``. Returns None when stopped mid-epoch."""
+    model, n, bs = run.model, len(order), run.batch_size
+    batches = (n + bs - 1) // bs
+    device = run.images.device
+    losses = torch.zeros(batches, device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    model.train()
+    started = last_report = time.perf_counter()
+    paused_for, reported = 0.0, 0
+    for b in range(batches):
+        if run.control.paused or run.control.stopped:
+            t = time.perf_counter()
+            if not run.control.wait_while_paused():
+                return None
+            paused_for += time.perf_counter() - t
+            last_report = time.perf_counter()
+        idx = order[b * bs : (b + 1) * bs]
+        x, y = run.images[idx], run.labels[idx]
+        run.optimizer.zero_grad(set_to_none=True)
+        with autocast(device, run.precision):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y)
+        loss.backward()
+        run.optimizer.step()
+        if run.scheduler is not None:
+            run.scheduler.step()
+        losses[b] = loss.detach()
+        correct += (logits.argmax(1) == y).sum()
+        now = time.perf_counter()
+        if now - last_report >= run.report_every or b == batches - 1:
+            elapsed = max(now - started - paused_for, 1e-9)
+            seen = min((b + 1) * bs, n)
+            batch_losses = tuple(losses[reported : b + 1].tolist())  # the one host sync
+            run.emit(BatchEnd(epoch, b + 1, batches, batch_losses, seen / elapsed, seen))
+            reported, last_report = b + 1, now
+    seconds = time.perf_counter() - started - paused_for
+    sizes = torch.full((batches,), float(bs), device=device)
+    sizes[-1] = n - bs * (batches - 1)
+    mean_loss = float((losses * sizes).sum() / n)
+    return EpochStats(mean_loss, int(correct) / n, seconds, n)
+
+
+@torch.inference_mode()
+def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int) -> EvalStats:
+    """Loss as the true per-sample mean, accuracy, softmax over every sample, confusion matrix."""
+    model.eval()
+    loss_sum = torch.zeros((), device=images.device)
+    probs = []
+    for i in range(0, len(images), batch_size):
+        logits = model(images[i : i + batch_size]).float()
+        loss_sum += F.cross_entropy(logits, labels[i : i + batch_size], reduction="sum")
+        probs.append(torch.softmax(logits, dim=1))
+    probabilities = torch.cat(probs)
+    predicted = probabilities.argmax(1)
+    confusion = torch.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10)
+    accuracy = float((predicted == labels).float().mean())
+    return EvalStats(
+        float(loss_sum) / len(images), accuracy, probabilities.cpu().numpy(), confusion.cpu().numpy()
+    )
