@@ -82,6 +82,7 @@ class Trainer:
         self.start_epoch, self.history = 1, []
         if self.resume_state is not None:
             self._restore(self.resume_state)
+        self.result.history = self.history
         if cfg.run_dir is not None:
             _make_run_dir(cfg.run_dir)
 
@@ -111,7 +112,6 @@ class Trainer:
             torch.set_rng_state(state["torch_rng"])
         self.start_epoch, self.history = done + 1, list(state.get("history", []))
         self.result.epochs_done = done
-        self.result.history = self.history
 
     # -- the run --------------------------------------------------------------------------
 

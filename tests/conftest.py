@@ -1,0 +1,70 @@
+"""Shared fixtures.
+
+Real MNIST is found through ``MNIST_TUI_TEST_DATA`` (a folder holding ``MNIST/raw``).
+Without it the real-data tests skip, except when ``MNIST_TUI_REQUIRE_REAL=1`` (set by
+``.ci/run``): then a missing folder fails them, so CI can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mnist_tui.config import Config
+
+
+def _real_mnist_dir() -> Path:
+    value = os.environ.get("MNIST_TUI_TEST_DATA")
+    required = os.environ.get("MNIST_TUI_REQUIRE_REAL") == "1"
+    if not value:
+        if required:
+            pytest.fail("MNIST_TUI_REQUIRE_REAL=1 but MNIST_TUI_TEST_DATA is not set")
+        pytest.skip("real MNIST not available: set MNIST_TUI_TEST_DATA to a folder holding MNIST/raw")
+    path = Path(value)
+    if not (path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").exists() and not (
+        path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    ).exists():
+        message = f"MNIST_TUI_TEST_DATA={value} holds no MNIST/raw files"
+        if required:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_mnist_dir() -> Path:
+    return _real_mnist_dir()
+
+
+@pytest.fixture(scope="session")
+def real_mnist(real_mnist_dir):
+    from mnist_tui.data import load_mnist
+
+    return load_mnist(real_mnist_dir, download=False)
+
+
+@pytest.fixture(scope="session")
+def small_synthetic():
+    """A small synthetic set: quick to make and to train on."""
+    from mnist_tui.synthetic import synthetic_digits
+
+    return synthetic_digits(seed=0, train_size=2000, test_size=500)
+
+
+@pytest.fixture
+def tiny_config(tmp_path) -> Config:
+    """Synthetic data, CPU, fp32, no downloads: the base for fast trainer tests."""
+    return Config(
+        epochs=1,
+        batch_size=64,
+        lr=3e-3,
+        seed=0,
+        device="cpu",
+        dataset="synthetic",
+        data_dir=tmp_path / "data",
+        run_dir=tmp_path / "run",
+        precision="fp32",
+        download=False,
+    )
