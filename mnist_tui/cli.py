@@ -10,8 +10,9 @@ import argparse
 import datetime as dt
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, NoReturn
 
 from mnist_tui import __version__
 from mnist_tui.config import DATASETS, PRECISIONS, SCHEDULES, Config, default_data_dir

@@ -81,6 +81,7 @@ def _gunzip_atomically(source: Path, target: Path) -> None:
             out.write(payload)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; data files are for everyone
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -22,10 +22,11 @@ def _real_mnist_dir() -> Path:
         if required:
             pytest.fail("MNIST_TUI_REQUIRE_REAL=1 but MNIST_TUI_TEST_DATA is not set")
         pytest.skip("real MNIST not available: set MNIST_TUI_TEST_DATA to a folder holding MNIST/raw")
-    path = Path(value)
-    if not (path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").exists() and not (
-        path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
-    ).exists():
+    path = Path(value).resolve()
+    if (
+        not (path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").exists()
+        and not (path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").exists()
+    ):
         message = f"MNIST_TUI_TEST_DATA={value} holds no MNIST/raw files"
         if required:
             pytest.fail(message)

@@ -89,7 +89,8 @@ class Trainer:
     def _make_scheduler(self, epochs: int, done_steps: int = 0):
         if self.config.schedule != "onecycle":
             return None
-        total = max(1, epochs * self.batches - done_steps)
+        # OneCycleLR divides by its warm-up length: a run of a handful of steps needs ≥ 8.
+        total = max(8, epochs * self.batches - done_steps)
         return torch.optim.lr_scheduler.OneCycleLR(
             self.optimizer, max_lr=self.config.lr, total_steps=total, pct_start=0.25
         )
@@ -120,10 +121,19 @@ class Trainer:
         cfg = self.config
         self.listener(self._data_ready())
         if self.history:  # a resumed run shows its model's predictions before training on
-            self._report_predictions(self.start_epoch - 1, evaluate(self.model, self.test_x, self.test_y, cfg.eval_batch_size))
+            self._report_predictions(
+                self.start_epoch - 1, evaluate(self.model, self.test_x, self.test_y, cfg.eval_batch_size)
+            )
         epoch_run = EpochRun(
-            self.model, self.optimizer, self.scheduler, self.train_x, self.train_y,
-            cfg.batch_size, self.precision, self.control, self.listener,
+            self.model,
+            self.optimizer,
+            self.scheduler,
+            self.train_x,
+            self.train_y,
+            cfg.batch_size,
+            self.precision,
+            self.control,
+            self.listener,
         )
         for epoch in range(self.start_epoch, cfg.epochs + 1):
             order = torch.randperm(len(self.train_y), generator=self.shuffle).to(self.device, non_blocking=True)
@@ -134,10 +144,19 @@ class Trainer:
             started = time.perf_counter()
             test = evaluate(self.model, self.test_x, self.test_y, cfg.eval_batch_size)
             row = self._record(epoch, stats, test, time.perf_counter() - started)
-            self.listener(EpochEnd(
-                epoch, cfg.epochs, row["train_loss"], row["train_acc"], row["test_loss"], row["test_acc"],
-                row["seconds"], row["samples_per_s"], row["lr"],
-            ))
+            self.listener(
+                EpochEnd(
+                    epoch,
+                    cfg.epochs,
+                    row["train_loss"],
+                    row["train_acc"],
+                    row["test_loss"],
+                    row["test_acc"],
+                    row["seconds"],
+                    row["samples_per_s"],
+                    row["lr"],
+                )
+            )
             self._report_predictions(epoch, test)
             if self.control.stopped:
                 self.result.stopped = epoch < cfg.epochs

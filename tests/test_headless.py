@@ -1,0 +1,120 @@
+"""The headless command end to end, through a real subprocess."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "mnist_tui", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_headless_synthetic_run_writes_metrics(tmp_path):
+    run_dir = tmp_path / "run"
+    out = run_cli(
+        "--headless",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "2",
+        "--limit-train",
+        "2000",
+        "--device",
+        "cpu",
+        "--run-dir",
+        str(run_dir),
+        "--data-dir",
+        str(tmp_path / "d"),
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    for key in (
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "test_loss",
+        "test_acc",
+        "seconds",
+        "samples_per_s",
+        "dataset",
+        "device",
+    ):
+        assert key in rows[0]
+    assert rows[0]["dataset"] == "synthetic digits" and rows[0]["device"] == "cpu"
+    assert rows[1]["test_acc"] > 0.5
+    assert "synthetic digits" in out.stdout and "epoch 2/2" in out.stdout
+    assert (run_dir / "checkpoint.pt").exists()
+
+
+def test_offline_empty_folder_says_so_and_trains_on_synthetic(tmp_path):
+    # --dataset auto with an empty folder; downloads fail here (no network) or are disabled.
+    out = run_cli(
+        "--headless",
+        "--epochs",
+        "1",
+        "--limit-train",
+        "500",
+        "--device",
+        "cpu",
+        "--data-dir",
+        str(tmp_path / "empty"),
+        "--run-dir",
+        str(tmp_path / "run"),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "could not be downloaded" in out.stdout or "is not in" in out.stdout
+    assert "synthetic digits" in out.stdout
+    assert json.loads((tmp_path / "run" / "metrics.jsonl").read_text())["dataset"] == "synthetic digits"
+
+
+@pytest.mark.real_mnist
+def test_headless_real_mnist_small_slice(real_mnist_dir, tmp_path):
+    out = run_cli(
+        "--headless",
+        "--data-dir",
+        str(real_mnist_dir),
+        "--epochs",
+        "1",
+        "--limit-train",
+        "6000",
+        "--run-dir",
+        str(tmp_path / "run"),
+    )
+    assert out.returncode == 0, out.stderr
+    row = json.loads((tmp_path / "run" / "metrics.jsonl").read_text())
+    assert row["dataset"] == "MNIST"
+    assert row["test_acc"] > 0.75  # 6,000 samples, one epoch: far above chance (0.10)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--epochs", "0"], "--epochs"),
+        (["--lr", "-1"], "--lr"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--epochs", "abc"], "not a whole number"),
+        (["--device", "tpu"], "unknown device"),
+        (["--dataset", "cifar"], "--dataset"),
+    ],
+)
+def test_bad_options_give_one_line_and_exit_2(args, message, tmp_path):
+    out = run_cli("--headless", "--run-dir", str(tmp_path / "run"), *args, timeout=60)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_cuda_without_cuda_is_one_line_exit_2(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    out = run_cli("--headless", "--device", "cuda", "--run-dir", str(tmp_path / "run"), timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "mnist-tui: error: --device cuda: CUDA is not available on this machine (try --device cpu)"
+    ]

@@ -1,0 +1,162 @@
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from mnist_tui.training.control import TrainingControl
+from mnist_tui.training.events import BatchEnd, DataReady, EpochEnd, Failed, Finished, Predictions
+from mnist_tui.training.loop import Trainer
+
+
+def collect(config, datasets, control=None):
+    events = []
+    result = Trainer(config, events.append, control, datasets=datasets).run()
+    return result, events
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_trainer_learns_synthetic_digits(tiny_config, small_synthetic):
+    config = tiny_config.with_changes(epochs=3, run_dir=None)
+    result, events = collect(config, small_synthetic)
+    assert result.error is None
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    assert epochs[-1].test_acc > 0.8  # chance is 0.1
+    losses = [loss for e in events if isinstance(e, BatchEnd) for loss in e.losses]
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+
+
+def test_event_sequence_and_contents(tiny_config, small_synthetic):
+    result, events = collect(tiny_config, small_synthetic)
+    assert isinstance(events[0], DataReady) and isinstance(events[-1], Finished)
+    ready = events[0]
+    assert ready.dataset == "synthetic digits" and ready.device == "cpu"
+    assert ready.test_images.shape == (500, 28, 28) and ready.parameters == 21_840
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    assert sum(len(e.losses) for e in batches) == ready.batches_per_epoch == 32
+    assert batches[-1].batch == 32 and batches[-1].samples_seen == 2000
+    preds = next(e for e in events if isinstance(e, Predictions))
+    assert preds.probabilities.shape == (500, 10)
+    assert np.allclose(preds.probabilities.sum(1), 1, atol=1e-4)
+    assert preds.confusion.sum() == 500
+    epoch = next(e for e in events if isinstance(e, EpochEnd))
+    predicted = preds.probabilities.argmax(1)
+    assert epoch.test_acc == pytest.approx(float((predicted == preds.labels).mean()), abs=1e-6)
+    assert events[-1].epochs_done == 1 and not events[-1].stopped
+
+
+def test_test_loss_is_the_true_per_sample_mean(small_synthetic):
+    import torch
+    from torch.nn import functional as F
+
+    from mnist_tui.data import normalise
+    from mnist_tui.model import Net
+    from mnist_tui.training.steps import evaluate
+
+    torch.manual_seed(0)
+    model = Net()
+    x, y = normalise(small_synthetic.test_images), small_synthetic.test_labels
+    stats = evaluate(model, x, y, batch_size=300)  # 500 = 300 + 200: unequal batches
+    model.eval()
+    with torch.no_grad():
+        expected = F.cross_entropy(model(x), y).item()
+    assert stats.loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_pause_blocks_and_resume_continues(tiny_config, small_synthetic):
+    control = TrainingControl()
+    events = []
+    config = tiny_config.with_changes(epochs=2, run_dir=None, batch_size=16)
+    trainer = Trainer(config, events.append, control, datasets=small_synthetic)
+    thread = threading.Thread(target=trainer.run)
+    thread.start()
+    assert wait_for(lambda: any(isinstance(e, BatchEnd) for e in events))
+    control.pause()
+    time.sleep(0.3)  # let the loop reach its next batch boundary and block there
+    count = len(events)
+    time.sleep(0.5)
+    assert len(events) == count, "events kept arriving while paused"
+    assert thread.is_alive()
+    control.resume()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert isinstance(events[-1], Finished) and events[-1].epochs_done == 2
+
+
+def test_paused_thread_does_not_burn_cpu(tiny_config, small_synthetic):
+    control = TrainingControl()
+    control.pause()
+    thread = threading.Thread(target=lambda: control.wait_while_paused())
+    cpu_before = time.thread_time()
+    thread.start()
+    time.sleep(0.3)
+    assert thread.is_alive()
+    control.resume()
+    thread.join(1)
+    assert not thread.is_alive()
+    assert time.thread_time() - cpu_before < 0.2
+
+
+def test_stop_takes_effect_within_one_batch(tiny_config, small_synthetic):
+    control = TrainingControl()
+    events = []
+    seen_at_stop = []
+
+    def listener(event):
+        events.append(event)
+        if isinstance(event, BatchEnd) and not control.stopped:
+            control.stop()
+            seen_at_stop.append(event.batch)
+
+    config = tiny_config.with_changes(run_dir=None, batch_size=16)
+    result = Trainer(config, listener, control, datasets=small_synthetic).run()
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    assert batches[-1].batch == seen_at_stop[0], "a batch ran after stop"
+    assert result.stopped and result.epochs_done == 0
+    assert isinstance(events[-1], Finished) and events[-1].stopped
+
+
+def test_stop_while_paused_ends_the_run(tiny_config, small_synthetic):
+    control = TrainingControl()
+    events = []
+    trainer = Trainer(
+        tiny_config.with_changes(run_dir=None, batch_size=16), events.append, control, datasets=small_synthetic
+    )
+    thread = threading.Thread(target=trainer.run)
+    control.pause()
+    thread.start()
+    assert wait_for(lambda: any(isinstance(e, DataReady) for e in events))
+    control.stop()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert isinstance(events[-1], Finished) and events[-1].stopped
+
+
+def test_failure_becomes_a_failed_event(tiny_config, tmp_path):
+    config = tiny_config.with_changes(dataset="mnist", data_dir=tmp_path / "empty")
+    result, events = collect(config, None)
+    assert isinstance(events[-1], Failed)
+    assert "MNIST is not in" in events[-1].message
+    assert result.error is not None
+
+
+def test_run_folder_gets_checkpoint_and_metrics(tiny_config, small_synthetic):
+    from mnist_tui.training.checkpoint import load_checkpoint
+    from mnist_tui.training.metrics_log import read_metrics
+
+    result, _ = collect(tiny_config.with_changes(epochs=2), small_synthetic)
+    rows = read_metrics(tiny_config.run_dir)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert rows[-1]["test_acc"] == result.history[-1]["test_acc"]
+    state = load_checkpoint(tiny_config.run_dir)
+    assert state["epoch"] == 2 and len(state["history"]) == 2
