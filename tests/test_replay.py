@@ -1,0 +1,120 @@
+"""Replay of run folders made by real headless runs: finished, killed, metrics only."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_tui.config import Config
+from mnist_tui.errors import UserError
+from mnist_tui.replay import Replayer, load_run
+from mnist_tui.training.events import DataReady, Finished, Predictions
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _headless(run_dir: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "mnist_tui", "--headless", "--dataset", "synthetic", "--device", "cpu"]
+    command += ["--limit-train", "500", "--run-dir", str(run_dir), *extra]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("replay") / "run"
+    process = _headless(run_dir, "--epochs", "1")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err.decode()
+    return run_dir
+
+
+def _replay(run_dir: Path, **config) -> list:
+    events: list = []
+    record = load_run(run_dir)
+    cfg = Config.from_dict({**(record.saved_config or {}), **config})
+    result = Replayer(record, cfg, events.append).run()
+    assert result.error is None, result.error
+    return events
+
+
+def test_replay_of_a_finished_run_reports_its_history_and_its_model_predictions(finished_run):
+    events = _replay(finished_run)
+    kinds = [type(e) for e in events]
+    assert kinds == [DataReady, Predictions, Finished]
+    ready, predictions, finished = events
+    assert [row["epoch"] for row in ready.history] == [1]
+    size = ready.test_size
+    assert ready.start_epoch == 2 and size > 0 and ready.test_images.shape == (size, 28, 28)
+    assert predictions.epoch == 1
+    assert predictions.confusion.sum() == size
+    assert np.array_equal(predictions.labels, ready.test_labels)
+    # the checkpoint's model on the same data gives back the accuracy the run recorded
+    accuracy = float((predictions.probabilities.argmax(1) == predictions.labels).mean())
+    assert accuracy == pytest.approx(ready.history[0]["test_acc"], abs=1e-6)
+    assert finished.epochs_done == 1 and finished.stopped is False
+    assert finished.best_test_acc == ready.history[0]["test_acc"]
+
+
+def test_replay_of_a_killed_run_shows_its_last_finished_epoch(tmp_path):
+    run_dir = tmp_path / "killed"
+    process = _headless(run_dir, "--epochs", "200")
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.read_text().count("\n") >= 1):
+        assert process.poll() is None and time.monotonic() < deadline, "the run never finished an epoch"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    events = _replay(run_dir)
+    ready, predictions, finished = events
+    done = len(ready.history)
+    assert done >= 1 and predictions.epoch == done
+    assert finished.stopped is True and finished.epochs_done == done
+
+
+def test_metrics_only_replays_the_curves_without_a_model(finished_run, tmp_path):
+    run_dir = tmp_path / "metrics-only"
+    run_dir.mkdir()
+    shutil.copy(finished_run / "metrics.jsonl", run_dir)
+    events = _replay(run_dir, dataset="synthetic")
+    assert [type(e) for e in events] == [DataReady, Finished]
+    assert len(events[0].history) == 1 and events[0].test_size == 0
+    assert "no checkpoint" in events[0].notice
+
+
+def test_checkpoint_only_replays_its_own_history(finished_run, tmp_path):
+    run_dir = tmp_path / "checkpoint-only"
+    run_dir.mkdir()
+    shutil.copy(finished_run / "checkpoint.pt", run_dir)
+    events = _replay(run_dir)
+    assert [type(e) for e in events] == [DataReady, Predictions, Finished]
+    assert len(events[0].history) == 1
+
+
+def test_a_truncated_checkpoint_falls_back_to_metrics_with_a_note(finished_run, tmp_path):
+    run_dir = tmp_path / "broken"
+    shutil.copytree(finished_run, run_dir)
+    data = (run_dir / "checkpoint.pt").read_bytes()
+    (run_dir / "checkpoint.pt").write_bytes(data[: len(data) // 2])
+    events = _replay(run_dir, dataset="synthetic")
+    assert [type(e) for e in events] == [DataReady, Finished]
+    assert "checkpoint not used" in events[0].notice
+
+
+def test_missing_or_empty_folders_are_one_line_errors(tmp_path):
+    with pytest.raises(UserError, match="no such run folder"):
+        load_run(tmp_path / "nope")
+    with pytest.raises(UserError, match="nothing to replay"):
+        load_run(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text("{not json\n")
+    with pytest.raises(UserError, match="not readable"):
+        load_run(tmp_path)
