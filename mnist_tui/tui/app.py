@@ -1,0 +1,314 @@
+"""The dashboard: a thin Textual face over the one trainer.
+
+Torch loads inside the training worker, after the first frame. The worker starts at
+launch held paused, so the data and the model load while the user reads the screen;
+``space`` lets it go. The worker only posts messages (see ``bridge.py``); every widget is
+touched on the UI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header
+
+from mnist_tui.config import Config
+from mnist_tui.training.control import TrainingControl
+from mnist_tui.tui import messages as msg
+from mnist_tui.tui.bridge import LossInbox, TrainerBridge
+from mnist_tui.tui.progress import RunProgress
+from mnist_tui.tui.screens.help import HelpScreen
+from mnist_tui.tui.views import View, ViewBuilder, all_digits, wrong_only
+from mnist_tui.tui.widgets.epoch_plot import EpochPlot
+from mnist_tui.tui.widgets.epoch_table import EpochTable
+from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+from mnist_tui.tui.widgets.predictions import PredictionsPanel
+from mnist_tui.tui.widgets.stats import StatsPanel
+
+PLOT_REFRESH_S = 0.25  # plots render on the UI thread: at most 4 redraws a second
+NARROW_COLUMNS, SHORT_ROWS = 100, 34
+
+
+class MnistApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mnist-tui"
+    BINDINGS = [
+        Binding("space", "start", "Start"),
+        Binding("space", "pause", "Pause"),
+        Binding("space", "resume", "Resume"),
+        Binding("q", "quit", "Quit"),
+        Binding("j,down,right", "browse(1)", "Next digit", show=False),
+        Binding("k,up,left", "browse(-1)", "Previous digit", show=False),
+        Binding("pagedown", "browse(10)", "10 digits on", show=False),
+        Binding("pageup", "browse(-10)", "10 digits back", show=False),
+        Binding("home", "browse_to(0)", "First digit", show=False),
+        Binding("end", "browse_to(-1)", "Last digit", show=False),
+        Binding("w", "toggle_wrong", "Wrong only"),
+        Binding("m", "cycle_digit_mode", "ASCII/blocks"),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        autostart: bool = False,
+        resume_state: dict[str, Any] | None = None,
+        datasets: Any = None,
+        launch_trainer: bool = True,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.autostart = autostart
+        self.resume_state = resume_state
+        self.datasets = datasets  # tests pass a small set; None loads config.dataset
+        self.launch_trainer = launch_trainer  # False: a still dashboard fed by tests
+        self.control = TrainingControl()
+        self.inbox = LossInbox()
+        self.progress = RunProgress(config.epochs)
+        self.state = "loading"
+        self.started = False
+        self.loaded = False
+        self.quitting = False
+        self.view_builder: ViewBuilder = all_digits
+        self.result = None  # the trainer's RunResult once it returns
+        self.trainer_done = threading.Event()
+        self.trainer_launched = False
+        self.failure: str | None = None
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="plots"):
+                yield BatchLossPlot(id="loss-plot")
+                with Horizontal(id="epoch-plots"):
+                    yield EpochPlot("accuracy per epoch", "accuracy %", id="acc-plot")
+                    yield EpochPlot("loss per epoch", "loss", id="epoch-loss-plot")
+            with Vertical(id="side"):
+                yield StatsPanel(id="stats")
+                yield PredictionsPanel(id="predictions")
+                yield EpochTable(id="epochs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self._describe(self.config.dataset, "CNN", self.config.device)
+        self._fit_layout()
+        self.set_interval(PLOT_REFRESH_S, self._redraw_plots)
+        self.stats.show_state("loading", "loading torch and the data…")
+        if self.launch_trainer:
+            self.control.pause()  # hold at the first batch until the user starts
+            if self.autostart:
+                self.action_start()
+            self.trainer_launched = True
+            self._train()
+
+    def on_resize(self) -> None:
+        self._fit_layout()
+
+    def _fit_layout(self) -> None:
+        self.screen.set_class(self.size.width < NARROW_COLUMNS, "-narrow")
+        self.screen.set_class(self.size.height < SHORT_ROWS, "-short")
+
+    def _describe(self, dataset: str, model: str, device: str) -> str:
+        run_dir = self.config.run_dir if self.config.run_dir is not None else "not saved"
+        return f"{dataset} · {model} · {device} · {run_dir}"
+
+    @property
+    def stats(self) -> StatsPanel:
+        return self.query_one("#stats", StatsPanel)
+
+    @property
+    def predictions(self) -> PredictionsPanel:
+        return self.query_one("#predictions", PredictionsPanel)
+
+    # -- the worker: runs the trainer, posts messages, never touches a widget ------------------
+
+    @work(thread=True, exclusive=True, name="trainer", exit_on_error=False)
+    def _train(self) -> None:
+        bridge = TrainerBridge(self.post_message, self.inbox)
+        try:
+            from mnist_tui.training.loop import Trainer  # torch loads here, after the first frame
+
+            trainer = Trainer(self.config, bridge, self.control, self.resume_state, self.datasets)
+            self.result = trainer.run()
+        except Exception as exc:  # an import that fails (a broken torch) is a failure too
+            from mnist_tui.training.events import Failed
+
+            self.result_error = exc
+            bridge(Failed(f"cannot start training: {type(exc).__name__}: {exc}", 0))
+        finally:
+            self.trainer_done.set()
+
+    # -- messages from the worker ----------------------------------------------------------
+
+    def on_trainer_loaded(self, message: msg.TrainerLoaded) -> None:
+        e = message.event
+        self.loaded = True
+        self.progress.on_loaded(e)
+        precision = f" {e.precision}" if e.precision != "fp32" else ""
+        self.sub_title = self._describe(e.dataset, f"CNN {e.parameters:,} params", f"{e.device}{precision}")
+        if e.notice:
+            self.notify(e.notice, severity="warning", timeout=12)
+        self.predictions.set_data(e.test_images, e.test_labels)
+        for row in e.history:
+            self._add_epoch(row)
+        self._set_state("training" if self.started and not self.control.paused else self._idle_state())
+        self._show_progress()
+
+    def _idle_state(self) -> str:
+        return "paused" if self.started else "ready"
+
+    def on_batch_progress(self, message: msg.BatchProgress) -> None:
+        self.progress.on_batch(message.event)
+        plot = self.query_one("#loss-plot", BatchLossPlot)
+        for epoch, batch, loss in self.inbox.drain():
+            plot.add(epoch - 1 + batch / message.event.batches_per_epoch, loss)
+            self.progress.last_loss = loss
+        self._show_progress()
+
+    def on_epoch_done(self, message: msg.EpochDone) -> None:
+        self._add_epoch(message.event)
+        self._show_progress()
+
+    def on_predictions_ready(self, message: msg.PredictionsReady) -> None:
+        e = message.event
+        self.predictions.set_predictions(e.probabilities, e.epoch)
+        self.show_view(self.view_builder)
+
+    def on_training_finished(self, message: msg.TrainingFinished) -> None:
+        e = message.event
+        self._set_state("stopped" if e.stopped else "finished", f"after {e.epochs_done} epoch(s)")
+
+    def on_training_failed(self, message: msg.TrainingFailed) -> None:
+        self.failure = message.event.message
+        self._set_state("failed", message.event.message)
+        self.notify(message.event.message, title="Training failed", severity="error", timeout=30)
+
+    def _add_epoch(self, row) -> None:
+        get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+        epoch = int(get("epoch"))
+        self.query_one("#acc-plot", EpochPlot).add(epoch, 100 * get("train_acc"), 100 * get("test_acc"))
+        self.query_one("#epoch-loss-plot", EpochPlot).add(epoch, get("train_loss"), get("test_loss"))
+        self.query_one("#epochs", EpochTable).add_epoch(row)
+        self.progress.on_epoch(epoch, get("test_acc"), get("test_loss"))
+
+    def _show_progress(self) -> None:
+        p = self.progress
+        self.stats.show_position(p.epoch, p.epochs, p.batch, p.batches_per_epoch)
+        self.stats.show_progress(p.batch, p.batches_per_epoch, p.run_batches_done, p.run_batches)
+        self.stats.show_speed(p.samples_per_s, p.eta_seconds(), p.last_loss)
+        self.stats.show_results(p.best_acc, p.best_epoch, p.last_test_loss)
+
+    def _redraw_plots(self) -> None:
+        for plot in self.query("#plots PlotextPlot"):
+            plot.redraw_if_dirty()
+
+    def _set_state(self, state: str, detail: str = "") -> None:
+        self.state = state
+        self.stats.show_state(state, detail)
+        self.refresh_bindings()
+
+    # -- views of the test set for the predictions browser ---------------------------------------
+
+    def show_view(self, builder: ViewBuilder) -> View | None:
+        """Browse what ``builder`` returns; it is rebuilt after every epoch's predictions."""
+        self.view_builder = builder
+        panel = self.predictions
+        if panel.labels is None:
+            return None
+        view = builder(panel.probabilities, panel.labels)
+        panel.set_view(view.indices, view.title, view.empty_hint)
+        return view
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        live = self.state not in ("finished", "stopped", "failed", "stopping")
+        if action == "start":
+            return live and not self.started and self.launch_trainer
+        if action == "pause":
+            return live and self.started and not self.control.paused
+        if action == "resume":
+            return live and self.started and self.control.paused
+        return True
+
+    def action_start(self) -> None:
+        self.started = True
+        self.control.resume()
+        self._set_state("training" if self.loaded else "loading", "" if self.loaded else "starts once loaded")
+
+    def action_pause(self) -> None:
+        self.control.pause()
+        self._set_state("paused" if self.loaded else "loading", "" if self.loaded else "paused once loaded")
+
+    def action_resume(self) -> None:
+        self.control.resume()
+        self._set_state("training" if self.loaded else "loading")
+
+    def action_toggle_training(self) -> None:
+        for action in ("start", "pause", "resume"):
+            if self.check_action(action, ()):
+                getattr(self, f"action_{action}")()
+                return
+        self.notify(f"training is {self.state}", timeout=3)
+
+    async def action_quit(self) -> None:
+        self.quitting = True
+        self.control.stop()  # the loop sees it within one batch, also while paused
+        self.exit(self._exit_code())
+
+    def _exit_code(self) -> int:
+        if self.state == "failed":
+            from mnist_tui.errors import UserError
+
+            error = getattr(self.result, "error", None) or getattr(self, "result_error", None)
+            return 2 if isinstance(error, UserError) else 1
+        return 0
+
+    def action_browse(self, delta: int) -> None:
+        self.predictions.move(delta)
+
+    def action_browse_to(self, position: int) -> None:
+        panel = self.predictions
+        panel.move_to(position if position >= 0 else len(panel.indices) - 1)
+
+    def action_toggle_wrong(self) -> None:
+        view = self.show_view(all_digits if self.view_builder is wrong_only else wrong_only)
+        if view is not None and not len(view.indices):
+            self.notify(view.empty_hint, timeout=3)
+
+    def action_cycle_digit_mode(self) -> None:
+        self.predictions.cycle_mode()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Start / pause / resume training", "The space key", self.action_toggle_training)
+        yield SystemCommand("Next digit", "Browse predictions forward (j)", lambda: self.action_browse(1))
+        yield SystemCommand("Previous digit", "Browse predictions back (k)", lambda: self.action_browse(-1))
+        yield SystemCommand("Wrong only", "Show only misclassified test digits, or all (w)", self.action_toggle_wrong)
+        yield SystemCommand("Digit drawing", "ASCII characters or half-blocks (m)", self.action_cycle_digit_mode)
+        yield SystemCommand("Help", "Keys and panels (?)", self.action_help)
+
+
+def run_app(config: Config, autostart: bool = False, resume_state: dict[str, Any] | None = None) -> int:
+    """Run the dashboard; return the exit code (0, 1 on a training failure, 2 on bad input)."""
+    app = MnistApp(config, autostart=autostart, resume_state=resume_state)
+    code = app.run()
+    app.control.stop()
+    if app.trainer_launched:
+        app.trainer_done.wait(timeout=30)  # normally already set: the loop stops within a batch
+    if app.failure is not None:
+        import sys
+
+        print(f"mnist-tui: error: {app.failure}", file=sys.stderr)
+    return code if isinstance(code, int) else 0

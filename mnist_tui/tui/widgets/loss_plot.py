@@ -1,0 +1,46 @@
+"""Batch loss: every batch as a faint line, an exponential moving average over it."""
+
+from __future__ import annotations
+
+from textual_plotext import PlotextPlot
+
+from mnist_tui.tui.series import BoundedSeries, Smoother
+
+RAW_COLOR = "gray"
+SMOOTH_COLOR = "cyan+"
+
+
+class BatchLossPlot(PlotextPlot):
+    """Holds at most ``capacity`` points per series; redraws only when asked and dirty."""
+
+    def __init__(self, capacity: int = 1000, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.raw = BoundedSeries(capacity)
+        self.smooth = BoundedSeries(capacity)
+        self._smoother = Smoother()
+        self._dirty = True
+
+    def add(self, x: float, loss: float) -> None:
+        """``x`` is the position in epochs (2.5 = half way through epoch 3)."""
+        self.raw.append(x, loss)
+        self.smooth.append(x, self._smoother(loss))
+        self._dirty = True
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def redraw_if_dirty(self) -> None:
+        if self._dirty:
+            self.redraw()
+
+    def redraw(self) -> None:
+        self._dirty = False
+        plt = self.plt
+        plt.clear_data()
+        plt.title("batch loss")
+        plt.xlabel("epoch")
+        plt.ylabel("loss")
+        if self.raw.xs:
+            plt.plot(self.raw.xs, self.raw.ys, color=RAW_COLOR, marker="braille", label="batch")
+            plt.plot(self.smooth.xs, self.smooth.ys, color=SMOOTH_COLOR, marker="braille", label="smoothed")
+        self.refresh()

@@ -1,0 +1,154 @@
+"""A test digit as text beside the model's verdict and its ten class probabilities.
+
+The panel browses a *view*: an ordered list of test indices with a title (see
+``mnist_tui.tui.views``). ``set_view`` swaps the list; ``move`` steps through it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Group
+from rich.text import Text
+from textual.widget import Widget
+
+from mnist_tui.render import ascii_digit, halfblock_cells
+
+BAR_WIDTH = 8
+EIGHTHS = " ▏▎▍▌▋▊▉█"
+MODES = ("ascii", "blocks")
+
+
+def probability_bar(p: float, width: int = BAR_WIDTH) -> str:
+    eighths = int(round(max(0.0, min(1.0, p)) * width * 8))
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (EIGHTHS[part] if part else "")).ljust(width)
+
+
+def _digit_lines(image: np.ndarray, mode: str) -> list[Text]:
+    if mode == "ascii":
+        return [Text(row, style="bright_white") for row in ascii_digit(image)]
+    lines = []
+    for row in halfblock_cells(image):
+        line = Text()
+        for top, bottom in row:
+            line.append("▀", style=f"rgb({top},{top},{top}) on rgb({bottom},{bottom},{bottom})")
+        lines.append(line)
+    return lines
+
+
+class PredictionsPanel(Widget):
+    """Call from the UI thread: ``set_data`` once, ``set_predictions`` after each epoch."""
+
+    can_focus = False
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.images: np.ndarray | None = None
+        self.labels: np.ndarray | None = None
+        self.probabilities: np.ndarray | None = None
+        self.epoch: int | None = None
+        self.indices = np.zeros(0, dtype=np.int64)
+        self.view_title = "all test digits"
+        self.empty_hint = "no digits in this view"
+        self.position = 0
+        self.mode = "ascii"
+
+    def on_mount(self) -> None:
+        self._update_titles()
+
+    # -- data ------------------------------------------------------------------------------
+
+    def set_data(self, images: np.ndarray, labels: np.ndarray) -> None:
+        self.images, self.labels = images, labels
+        self.set_view(np.arange(len(labels), dtype=np.int64), "all test digits")
+
+    def set_predictions(self, probabilities: np.ndarray, epoch: int) -> None:
+        self.probabilities, self.epoch = probabilities, epoch
+        self._changed()
+
+    # -- browsing --------------------------------------------------------------------------
+
+    @property
+    def current_index(self) -> int | None:
+        """The test-set index on show, or None when the view is empty."""
+        return int(self.indices[self.position]) if len(self.indices) else None
+
+    def set_view(self, indices, title: str, empty_hint: str = "no digits in this view") -> None:
+        """Browse ``indices`` (test-set positions, in order). Stays on the digit on show if the
+        new view holds it, else starts at the view's first digit."""
+        current = self.current_index
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.view_title, self.empty_hint = title, empty_hint
+        where = np.flatnonzero(self.indices == current) if current is not None else []
+        self.position = int(where[0]) if len(where) else 0
+        self._changed()
+
+    def move(self, delta: int) -> None:
+        if len(self.indices):
+            self.position = (self.position + delta) % len(self.indices)
+            self._changed()
+
+    def move_to(self, position: int) -> None:
+        if len(self.indices):
+            self.position = max(0, min(position, len(self.indices) - 1))
+            self._changed()
+
+    def cycle_mode(self) -> str:
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        self._changed()
+        return self.mode
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._update_titles()
+        self.refresh()
+
+    def _update_titles(self) -> None:
+        epoch = f" · epoch {self.epoch}" if self.epoch is not None else ""
+        self.border_title = f"Predictions{epoch}"
+        count = f"{self.position + 1:,}/{len(self.indices):,}" if len(self.indices) else "0"
+        self.border_subtitle = f"{self.view_title} · {count}"
+
+    def render(self):
+        if self.images is None:
+            return Text("loading test digits…", style="dim")
+        index = self.current_index
+        if index is None:
+            return Text(self.empty_hint, style="dim")
+        digit = _digit_lines(self.images[index], self.mode)
+        side = self._verdict_lines(index)
+        rows = []
+        for i in range(max(len(digit), len(side))):
+            row = digit[i].copy() if i < len(digit) else Text(" " * 28)
+            row.append("  ")
+            if i < len(side):
+                row.append_text(side[i])
+            rows.append(row)
+        return Group(*rows)
+
+    def _verdict_lines(self, index: int) -> list[Text]:
+        label = int(self.labels[index])
+        head = Text.assemble(("#", "dim"), (f"{index:,}", "bold"), ("  true ", "dim"), (str(label), "bold"))
+        if self.probabilities is None:
+            return [head, Text("no predictions yet", style="dim")]
+        probs = self.probabilities[index]
+        predicted = int(probs.argmax())
+        right = predicted == label
+        verdict = Text.assemble(
+            ("pred ", "dim"),
+            (str(predicted), "bold"),
+            (f" {probs[predicted]:6.1%} ", ""),
+            ("✓" if right else "✗", "bold green" if right else "bold red"),
+        )
+        lines = [head, verdict, Text("")]
+        for digit in range(10):
+            style = "green" if digit == label else ("red" if digit == predicted else "blue")
+            lines.append(
+                Text.assemble(
+                    (f"{digit} ", "bold" if digit in (label, predicted) else "dim"),
+                    (probability_bar(float(probs[digit])), style),
+                    (f" {probs[digit]:6.1%}", "dim"),
+                )
+            )
+        return lines

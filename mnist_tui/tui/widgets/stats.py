@@ -1,0 +1,80 @@
+"""State, progress and speed: the numbers a person glances at while the model trains."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, ProgressBar, Static
+
+STATE_STYLES = {
+    "loading": "bold yellow",
+    "ready": "bold cyan",
+    "training": "bold green",
+    "pausing": "bold yellow",
+    "paused": "bold yellow",
+    "stopping": "bold yellow",
+    "finished": "bold cyan",
+    "stopped": "bold cyan",
+    "failed": "bold red",
+}
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class StatsPanel(Vertical):
+    """Call the ``show_*`` methods from the UI thread; each updates only its own lines."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="state-line")
+        yield Static(id="position-line")
+        with Horizontal(classes="bar-row"):
+            yield Label("epoch ", classes="bar-label")
+            yield ProgressBar(total=None, show_eta=False, id="epoch-bar")
+        with Horizontal(classes="bar-row"):
+            yield Label("run   ", classes="bar-label")
+            yield ProgressBar(total=None, show_eta=False, id="run-bar")
+        yield Static(id="speed-line")
+        yield Static(id="result-line")
+
+    def on_mount(self) -> None:
+        self.border_title = "Training"
+        self.show_state("loading")
+        self.show_position(0, 0, 0, 0)
+        self.show_speed(None, None, None)
+        self.show_results(None, None, None)
+
+    def show_state(self, state: str, detail: str = "") -> None:
+        text = Text.assemble(("● ", STATE_STYLES.get(state, "bold")), (state, STATE_STYLES.get(state, "bold")))
+        if detail:
+            text.append(f"  {detail}", style="red" if state == "failed" else "dim")
+        self.query_one("#state-line", Static).update(text)
+
+    def show_position(self, epoch: int, epochs: int, batch: int, batches: int) -> None:
+        line = Text.assemble(("epoch ", "dim"), f"{epoch}/{epochs}", ("   batch ", "dim"), f"{batch:,}/{batches:,}")
+        self.query_one("#position-line", Static).update(line)
+
+    def show_progress(self, epoch_done: float, epoch_total: float, run_done: float, run_total: float) -> None:
+        self.query_one("#epoch-bar", ProgressBar).update(total=max(epoch_total, 1), progress=epoch_done)
+        self.query_one("#run-bar", ProgressBar).update(total=max(run_total, 1), progress=run_done)
+
+    def show_speed(self, samples_per_s: float | None, eta_seconds: float | None, last_loss: float | None) -> None:
+        rate = f"{samples_per_s:,.0f}" if samples_per_s else "–"
+        eta = format_duration(eta_seconds) if eta_seconds is not None else "–"
+        loss = f"{last_loss:.4f}" if last_loss is not None else "–"
+        line = Text.assemble((rate, "bold"), (" samples/s", "dim"), ("   ETA ", "dim"), eta, ("   loss ", "dim"), loss)
+        self.query_one("#speed-line", Static).update(line)
+
+    def show_results(self, best_acc: float | None, best_epoch: int | None, last_test_loss: float | None) -> None:
+        best = f"{best_acc:.2%}" if best_acc is not None else "–"
+        where = f" (epoch {best_epoch})" if best_epoch else ""
+        test_loss = f"{last_test_loss:.4f}" if last_test_loss is not None else "–"
+        line = Text.assemble(
+            ("best test acc ", "dim"), (best, "bold green"), where, ("   test loss ", "dim"), test_loss
+        )
+        self.query_one("#result-line", Static).update(line)

@@ -1,0 +1,128 @@
+"""The dashboard driven by Pilot over the real trainer on a small synthetic slice.
+
+A training worker keeps the app busy, so waits poll a condition with a deadline
+(``pilot.pause(0.05)`` loops) instead of waiting for idle.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.widgets.epoch_plot import EpochPlot
+from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+
+SIZE = (120, 40)
+
+
+async def wait_for(pilot, condition, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def hold(pilot, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+
+
+def shown_batch(app: MnistApp) -> tuple[int, int]:
+    return app.progress.epoch, app.progress.batch
+
+
+async def test_train_pause_resume_browse_and_quit_mid_epoch(tiny_config, small_synthetic):
+    config = tiny_config.with_changes(epochs=200)  # far more than the test lets it run
+    app = MnistApp(config, datasets=small_synthetic)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state == "ready", "the data to load")
+        assert shown_batch(app) == (1, 0)  # loaded, held at the first batch until space
+        await hold(pilot, 0.3)
+        assert shown_batch(app) == (1, 0)
+
+        await pilot.press("space")
+        loss_plot = app.query_one("#loss-plot", BatchLossPlot)
+        await wait_for(pilot, lambda: len(loss_plot.raw) >= 10, "batch losses in the plot")
+        assert app.state == "training"
+        assert all(np.isfinite(loss_plot.raw.ys))
+
+        panel = app.predictions
+        await wait_for(pilot, lambda: panel.probabilities is not None, "the first epoch's predictions")
+        acc_plot = app.query_one("#acc-plot", EpochPlot)
+        assert acc_plot.epochs and acc_plot.epochs[0] == 1
+        assert panel.probabilities.shape == (len(small_synthetic.test_labels), 10)
+
+        await pilot.press("space")  # pause
+        assert app.state == "paused" and app.control.paused
+        await hold(pilot, 0.4)  # the batch in flight finishes and reports
+        frozen = shown_batch(app)
+        await hold(pilot, 0.8)
+        assert shown_batch(app) == frozen, "the batch counter moved while paused"
+
+        # Browsing works while paused.
+        first = panel.current_index
+        await pilot.press("j")
+        assert panel.current_index == first + 1
+        await pilot.press("k", "k")
+        assert panel.current_index == len(panel.labels) - 1  # wraps around
+        await pilot.press("w")
+        predicted = panel.probabilities.argmax(1)
+        assert panel.view_title == "wrong only"
+        assert all(predicted[i] != panel.labels[i] for i in panel.indices)
+        assert len(panel.indices) == int((predicted != panel.labels).sum())
+        await pilot.press("w")
+        assert panel.view_title == "all test digits" and len(panel.indices) == len(panel.labels)
+
+        await pilot.press("space")  # resume
+        assert app.state == "training"
+        await wait_for(pilot, lambda: shown_batch(app) != frozen, "training to go on after resume")
+
+        await wait_for(pilot, lambda: 0 < app.progress.batch < app.progress.batches_per_epoch, "mid-epoch")
+        await pilot.press("q")
+    assert app.trainer_done.wait(timeout=10), "the training worker is still running after quit"
+    assert app.result is not None and app.result.stopped
+    assert app.return_value == 0
+
+
+async def test_autostart_trains_without_a_key(tiny_config, small_synthetic):
+    app = MnistApp(tiny_config.with_changes(epochs=50), autostart=True, datasets=small_synthetic)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.progress.batch > 0, "a batch without pressing space")
+        assert app.state in ("training", "loading")
+        await pilot.press("q")
+    assert app.trainer_done.wait(timeout=10)
+
+
+async def test_quit_before_start_ends_the_worker(tiny_config, small_synthetic):
+    app = MnistApp(tiny_config, datasets=small_synthetic)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state == "ready", "the data to load")
+        await pilot.press("q")
+    assert app.trainer_done.wait(timeout=10)
+    assert app.result.epochs_done == 0
+
+
+async def test_missing_mnist_shows_a_failed_state_without_crashing(tiny_config, tmp_path):
+    config = tiny_config.with_changes(dataset="mnist", data_dir=tmp_path / "no-mnist-here", download=False)
+    app = MnistApp(config, autostart=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state == "failed", "the failed state")
+        assert "no-mnist-here" in app.failure or "MNIST" in app.failure
+        assert "failed" in str(app.query_one("#state-line").content)
+        await pilot.press("question_mark")  # the app still answers keys
+        await wait_for(pilot, lambda: app.screen.id != "_default", "the help screen")
+        await pilot.press("escape")
+        await pilot.press("q")
+    assert app.return_value == 2  # bad input (no data), as with --headless
+
+
+async def test_every_action_is_in_the_command_palette(tiny_config):
+    app = MnistApp(tiny_config, launch_trainer=False)
+    async with app.run_test(size=SIZE):
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+    for title in ("Start / pause / resume training", "Next digit", "Previous digit", "Wrong only", "Help", "Quit"):
+        assert title in titles
