@@ -131,9 +131,55 @@ def check_device(device: str) -> None:
         choose_device(device)
 
 
+def check_config(config: Config) -> None:
+    """Values that may come from a checkpoint's saved config, not just from argparse."""
+    wrong = [
+        name
+        for name, ok in (
+            ("epochs", _is_int(config.epochs) and config.epochs >= 1),
+            ("batch_size", _is_int(config.batch_size) and config.batch_size >= 1),
+            ("lr", isinstance(config.lr, (int, float)) and 0 < config.lr <= 10),
+            ("seed", _is_int(config.seed) and config.seed >= 0),
+            ("limit_train", config.limit_train is None or (_is_int(config.limit_train) and config.limit_train >= 1)),
+            ("conv_dropout", isinstance(config.conv_dropout, (int, float)) and 0 <= config.conv_dropout <= 1),
+            ("fc_dropout", isinstance(config.fc_dropout, (int, float)) and 0 <= config.fc_dropout <= 1),
+            ("dataset", config.dataset in DATASETS),
+            ("schedule", config.schedule in SCHEDULES),
+            ("precision", config.precision in PRECISIONS),
+            ("device", isinstance(config.device, str)),
+        )
+        if not ok
+    ]
+    if wrong:
+        raise UserError(f"invalid saved setting(s) {', '.join(wrong)} in the resumed run's config")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
+    """Before any training: a resumable plan and a run folder that can take this run."""
+    from mnist_tui.rundir import claim_run_dir
+
+    resumed_from = None
+    if saved_state is not None:
+        done = int(saved_state["epoch"])
+        if args.headless and done >= config.epochs:
+            raise UserError(
+                f"{args.resume} already finished epoch {done} of {config.epochs}; "
+                f"pass --epochs N with N > {done} to train it further"
+            )
+        resumed_from = args.resume if args.resume.is_dir() else args.resume.parent
+    fresh_name = args.run_dir is None and args.resume is None
+    return config.with_changes(run_dir=claim_run_dir(config.run_dir, resumed_from, fresh_name))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from mnist_tui.rundir import release_locks
+
     try:
         saved_state = None
         if args.resume is not None:
@@ -141,7 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             saved_state = load_checkpoint(args.resume)
         config = build_config(args, saved_state["config"] if saved_state else None)
+        check_config(config)
         check_device(config.device)
+        config = prepare_run(args, config, saved_state)
         if args.headless:
             from mnist_tui.headless import run_headless
 
@@ -152,3 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"mnist-tui: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before the run's own handler is in place
+        print("mnist-tui: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        release_locks()

@@ -128,9 +128,7 @@ def _all_present(raw: Path) -> bool:
 
 
 def _any_present(raw: Path) -> bool:
-    return any(
-        (raw / n).exists() or (raw / f"{n}.gz").exists() for s in SPLITS for n in _file_names(s)
-    )
+    return any((raw / n).exists() or (raw / f"{n}.gz").exists() for s in SPLITS for n in _file_names(s))
 
 
 def _download(data_dir: Path) -> None:
@@ -140,15 +138,29 @@ def _download(data_dir: Path) -> None:
         raw_folder(data_dir).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"cannot create the data folder {data_dir}: {exc.strerror}") from None
-    if not os.access(raw_folder(data_dir), os.W_OK):
-        raise DataError(f"the data folder {data_dir} is not writable")
+    _check_writable(raw_folder(data_dir))
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             MNIST(str(data_dir), train=True, download=True)
             MNIST(str(data_dir), train=False, download=True)
     except (RuntimeError, OSError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataUnavailable(f"MNIST is not in {data_dir} and could not be downloaded ({reason})") from None
+        raise DataUnavailable(f"MNIST is not in {data_dir} and could not be downloaded ({_reason(exc)})") from None
+
+
+def _check_writable(folder: Path) -> None:
+    """A real write, not ``os.access``: root passes every permission check but not a read-only disk."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DataError(f"the data folder {folder} is not writable ({exc.strerror or exc})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """torchvision's download error lists every mirror; its last line says what went wrong."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1][:200] if lines else type(exc).__name__
 
 
 def load_mnist(data_dir: Path, download: bool = True) -> Datasets:
@@ -172,7 +184,7 @@ def load_mnist(data_dir: Path, download: bool = True) -> Datasets:
         test = MNIST(str(data_dir), train=False, download=False)
     except (RuntimeError, ValueError, TypeError, AssertionError, KeyError) as exc:
         raise DataError(f"cannot read MNIST from {raw}: {exc or type(exc).__name__}") from None
-    for images, labels in ((train.data, train.targets), (test.data, test.targets)):
+    for labels in (train.targets, test.targets):
         if int(labels.min()) < 0 or int(labels.max()) > 9:
             raise DataError(f"{raw} has labels outside 0–9")
     return Datasets("MNIST", train.data, train.targets.long(), test.data, test.targets.long())

@@ -11,3 +11,7 @@ class DataError(UserError):
 
 class DataUnavailable(DataError):
     """MNIST is neither on disk nor downloadable (offline)."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss stopped being a finite number (NaN or infinity): training cannot go on."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -102,8 +103,15 @@ def _results_table() -> Table:
     return table
 
 
+# Ctrl-C, kill, and a closed terminal (SIGHUP) all stop at a batch boundary, keeping the last epoch.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 class StopOnSignal:
-    """SIGINT/SIGTERM ask the trainer to stop within one batch; a second signal exits at once."""
+    """A stop signal asks the trainer to stop within one batch; a second one exits at once.
+
+    Either way the checkpoint on disk stays whole: it is only ever replaced atomically.
+    """
 
     def __init__(self, control: TrainingControl) -> None:
         self.control = control
@@ -112,7 +120,7 @@ class StopOnSignal:
 
     def __enter__(self) -> StopOnSignal:
         if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in _STOP_SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
@@ -131,15 +139,37 @@ class StopOnSignal:
         return None if self.signum is None else 128 + self.signum
 
 
+def _stop_live(progress: Progress) -> None:
+    if progress.live.is_started:  # stopping one never started prints a stray blank line
+        progress.stop()
+
+
 def run_headless(config: Config, resume_state: dict[str, Any] | None = None, console: Console | None = None) -> int:
-    """Train with rich output. Exit code: 0 done, 2 bad input, 1 failure, 130/143 on a signal."""
+    """Train with rich output. Exit code: 0 done, 2 bad input, 1 failure, 130/143 on a signal.
+
+    A failure is one line on stderr (``mnist-tui: error: ...``), like every other error.
+    """
     from mnist_tui.errors import UserError
     from mnist_tui.training.loop import Trainer
 
     control = TrainingControl()
     reporter = RichReporter(config, console)
+    failures: list[Failed] = []
+
+    def listen(event: Event) -> None:
+        if isinstance(event, Failed):
+            _stop_live(reporter.progress)
+            failures.append(event)
+        else:
+            reporter(event)
+
     with StopOnSignal(control) as stopper:
-        result = Trainer(config, reporter, control, resume_state=resume_state).run()
+        try:
+            result = Trainer(config, listen, control, resume_state=resume_state).run()
+        finally:  # even on a second Ctrl-C: give the terminal its cursor back
+            _stop_live(reporter.progress)
+    if failures:
+        print(f"mnist-tui: error: {failures[0].message}", file=sys.stderr)
     if stopper.exit_code is not None:
         return stopper.exit_code
     if result.error is not None:

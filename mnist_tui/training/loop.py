@@ -6,6 +6,7 @@ in the main thread. Neither face trains on its own.
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -16,12 +17,12 @@ import torch
 
 from mnist_tui.config import Config
 from mnist_tui.data import Datasets, load_datasets, normalise
-from mnist_tui.errors import UserError
+from mnist_tui.errors import TrainingDiverged, UserError
 from mnist_tui.model import Net, parameter_count
 from mnist_tui.training import checkpoint as ckpt
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.device import choose_device, choose_precision
-from mnist_tui.training.events import DataReady, EpochEnd, Failed, Finished, Listener, Predictions
+from mnist_tui.training.events import BatchEnd, DataReady, EpochEnd, Failed, Finished, Listener, Predictions
 from mnist_tui.training.metrics_log import write_metrics
 from mnist_tui.training.steps import EpochRun, evaluate, train_epoch
 
@@ -57,6 +58,8 @@ class Trainer:
         except Exception as exc:  # the worker must never die silently: every failure is an event
             self.result.error = exc
             message = str(exc) if isinstance(exc, UserError) else _describe_failure(exc)
+            if self.result.epochs_done and self.config.run_dir is not None:
+                message += f"; the checkpoint of epoch {self.result.epochs_done} in {self.config.run_dir} is kept"
             self.listener(Failed(message, self.result.epochs_done))
         return self.result
 
@@ -100,17 +103,28 @@ class Trainer:
             self.model.load_state_dict(state["model"])
         except (RuntimeError, KeyError) as exc:
             raise ckpt.CheckpointError(f"the checkpoint is of another model ({str(exc).splitlines()[0]})") from None
-        self.optimizer.load_state_dict(state["optimizer"])
+        fresh_hyper = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise ckpt.CheckpointError(f"the checkpoint's optimizer state does not fit ({exc})") from None
         done = int(state["epoch"])
-        same_plan = state.get("config", {}).get("epochs") == self.config.epochs
-        if self.scheduler is not None and same_plan and state.get("scheduler"):
-            self.scheduler.load_state_dict(state["scheduler"])
-        elif self.scheduler is not None:  # a longer or shorter plan: a fresh cycle for what is left
+        saved = state.get("scheduler") or {}
+        same_plan = self.scheduler is not None and saved.get("total_steps") == self.scheduler.total_steps
+        same_plan = same_plan and all(state["config"].get(k) == getattr(self.config, k) for k in ("lr", "schedule"))
+        if same_plan:
+            self.scheduler.load_state_dict(saved)
+        elif self.scheduler is not None:  # another plan (epochs, lr, batches): a fresh cycle for what is left
             self.scheduler = self._make_scheduler(self.config.epochs, done * self.batches)
+        else:  # constant lr: the options given now, not the saved (maybe mid-cycle) values
+            for group, fresh in zip(self.optimizer.param_groups, fresh_hyper, strict=True):
+                group.update(lr=fresh["lr"], betas=fresh["betas"])
         if "shuffle_rng" in state:
             self.shuffle.set_state(state["shuffle_rng"])
         if "torch_rng" in state:
             torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.start_epoch, self.history = done + 1, list(state.get("history", []))
         self.result.epochs_done = done
 
@@ -133,7 +147,7 @@ class Trainer:
             cfg.batch_size,
             self.precision,
             self.control,
-            self.listener,
+            self._emit_checked,
         )
         for epoch in range(self.start_epoch, cfg.epochs + 1):
             order = torch.randperm(len(self.train_y), generator=self.shuffle).to(self.device, non_blocking=True)
@@ -163,6 +177,16 @@ class Trainer:
                 break
         best = max((r["test_acc"] for r in self.history), default=None)
         self.listener(Finished(self.result.epochs_done, best, self.result.stopped))
+
+    def _emit_checked(self, event) -> None:
+        """Batch reports already carry each loss read back once: check them there, at no extra sync."""
+        if isinstance(event, BatchEnd) and not all(map(math.isfinite, event.losses)):
+            bad = next(x for x in event.losses if not math.isfinite(x))
+            raise TrainingDiverged(
+                f"training diverged: the loss became {bad} in epoch {event.epoch} "
+                f"by batch {event.batch} (try a lower --lr)"
+            )
+        self.listener(event)
 
     def _data_ready(self) -> DataReady:
         return DataReady(
@@ -212,6 +236,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "shuffle_rng": self.shuffle.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             "config": self.config.to_dict(),
             "history": list(self.history),
             "dataset": self.data.name,
@@ -237,6 +262,10 @@ def _make_run_dir(run_dir: Path) -> None:
 
 
 def _describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, TrainingDiverged):
+        return str(exc)
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return "CUDA ran out of memory (try a smaller --batch-size, or --device cpu)"
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     place = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mnist_tui.rundir import METRICS_NAME
 from mnist_tui.training.checkpoint import write_atomically
 
-METRICS_NAME = "metrics.jsonl"
+__all__ = ["METRICS_NAME", "read_metrics", "write_metrics"]
 FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "samples_per_s", "dataset", "device")
 
 
