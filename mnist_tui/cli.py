@@ -120,15 +120,17 @@ def build_config(args: argparse.Namespace, saved: dict[str, Any] | None = None) 
 
 
 def check_device(device: str) -> None:
-    """Fail early, before any window opens, for a device that cannot work."""
-    from mnist_tui.training.device import DEVICE_PATTERN
+    """Fail early, before any window opens, for a device that cannot work.
 
-    if not DEVICE_PATTERN.match(device):
-        raise UserError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)")
+    Only a CUDA request loads torch here (training.device imports it): for auto and cpu
+    the dashboard paints its first frame before torch loads.
+    """
     if device.startswith("cuda"):
         from mnist_tui.training.device import choose_device
 
-        choose_device(device)
+        choose_device(device)  # checks the cuda[:N] pattern too
+    elif device not in ("auto", "cpu"):
+        raise UserError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)")
 
 
 def check_config(config: Config) -> None:
