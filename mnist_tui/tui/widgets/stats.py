@@ -72,7 +72,7 @@ class StatsPanel(Vertical):
 
     def show_results(self, best_acc: float | None, best_epoch: int | None, last_test_loss: float | None) -> None:
         best = f"{best_acc:.2%}" if best_acc is not None else "–"
-        where = f" (epoch {best_epoch})" if best_epoch else ""
+        where = f" (ep {best_epoch})" if best_epoch else ""
         test_loss = f"{last_test_loss:.4f}" if last_test_loss is not None else "–"
         line = Text.assemble(
             ("best test acc ", "dim"), (best, "bold green"), where, ("   test loss ", "dim"), test_loss

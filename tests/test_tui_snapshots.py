@@ -1,0 +1,92 @@
+"""SVG snapshots at fixed sizes, fed deterministic events (no training, no timing).
+
+Update after an intended change: ``pytest tests/test_tui_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_tui.config import Config
+from mnist_tui.training.events import DataReady, Predictions
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.bridge import TrainerBridge
+
+
+def _history(epochs: int) -> tuple[dict, ...]:
+    rows = []
+    for e in range(1, epochs + 1):
+        rows.append(
+            dict(
+                epoch=e,
+                train_loss=0.9 / e,
+                train_acc=1 - 0.3 / e,
+                test_loss=0.7 / e,
+                test_acc=1 - 0.2 / e,
+                seconds=10.0 + e,
+                samples_per_s=2000.0,
+                lr=1e-3,
+            )
+        )
+    return tuple(rows)
+
+
+def _predictions(labels: np.ndarray, epoch: int) -> Predictions:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(len(labels), 10))
+    logits[np.arange(len(labels)), labels] += 2.5  # mostly right, some wrong
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (labels, probs.argmax(1)), 1)
+    return Predictions(epoch, probs.astype(np.float32), labels, confusion)
+
+
+@pytest.fixture
+def resumed_app(small_synthetic):
+    """A dashboard showing a resumed run after 3 epochs, held before training on."""
+    config = Config(epochs=10, dataset="synthetic", device="cpu", precision="fp32", run_dir=Path("runs/snapshot"))
+    app = MnistApp(config, launch_trainer=False)
+    images, labels = small_synthetic.test_images.numpy(), small_synthetic.test_labels.numpy()
+    history = _history(3)
+    events = [
+        DataReady("synthetic", "cpu", "fp32", 2000, len(labels), 32, 21840, None, images, labels, 4, history),
+        _predictions(labels, 3),
+    ]
+
+    async def feed(pilot, keys=()):
+        bridge = TrainerBridge(app.post_message, app.inbox)
+        for event in events:
+            bridge(event)
+        await pilot.pause()
+        app.redraw_plots()
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause()
+
+    return app, feed
+
+
+def test_dashboard_resumed_run_ready(snap_compare, resumed_app):
+    app, feed = resumed_app
+    assert snap_compare(app, terminal_size=(120, 40), run_before=feed)
+
+
+def test_dashboard_small_terminal_wrong_only(snap_compare, resumed_app):
+    app, feed = resumed_app
+
+    async def run_before(pilot):
+        await feed(pilot, keys=("w", "j"))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_help_screen(snap_compare, resumed_app):
+    app, feed = resumed_app
+
+    async def run_before(pilot):
+        await feed(pilot, keys=("question_mark",))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
