@@ -1,0 +1,134 @@
+"""Draw a digit and watch the model guess it, live (key ``d`` on the dashboard).
+
+The screen is given ``predict(grid) -> probabilities | None``: the dashboard builds it on a
+:class:`mnist_tui.drawing.ModelSnapshot` (a private CPU copy of the network refreshed at
+each epoch end, or the replayed checkpoint), so predicting never touches the model that
+is training. Predictions run in a thread worker; only the newest drawing's result is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Optional
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from mnist_tui.tui.widgets.draw_canvas import DrawCanvas
+from mnist_tui.tui.widgets.guess_bars import GuessBars, ModelInput
+
+Predict = Callable[[np.ndarray], Optional[np.ndarray]]
+FULL_SIZE = (92, 34)  # columns, rows needed for the 56×28 canvas beside the bars
+
+HINT = (
+    "mouse: drag to paint, right-drag to erase · keys: arrows move, space paints, x erases · "
+    "c clears · e eraser · esc back"
+)
+
+
+class DrawScreen(Screen[np.ndarray]):
+    """Dismisses with the drawing, so the dashboard can keep it for the next visit."""
+
+    CSS_PATH = "draw.tcss"
+    BINDINGS = [
+        Binding("escape,d", "close", "Back"),
+        Binding("c", "clear", "Clear"),
+        Binding("e", "toggle_eraser", "Eraser"),
+    ]
+
+    def __init__(
+        self,
+        predict: Predict,
+        model_note: Callable[[], str] = lambda: "",
+        grid: np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        self.predict = predict
+        self.model_note = model_note
+        self.initial_grid = grid
+        self.generation = 0  # drawings sent to the model; older answers are dropped
+        self.shown_generation = -1
+        self.probabilities: np.ndarray | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Draw a digit", id="draw-title")
+        with Horizontal(id="draw-body"):
+            yield DrawCanvas(id="draw-canvas")
+            with Vertical(id="draw-side"):
+                yield GuessBars(id="draw-guess")
+                yield Static("what the model sees (fitted 20×20, centred by mass):", id="draw-input-label")
+                yield ModelInput(id="draw-input")
+        yield Static(HINT, id="draw-hint")
+        yield Footer()
+
+    @property
+    def canvas(self) -> DrawCanvas:
+        return self.query_one(DrawCanvas)
+
+    def on_mount(self) -> None:
+        self._fit()
+        if self.initial_grid is not None:
+            self.canvas.set_grid(self.initial_grid)
+        else:
+            self.canvas.redraw()
+            self.refresh_guess()
+        self.canvas.focus()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        width, height = self.app.size
+        roomy = width >= FULL_SIZE[0] and height >= FULL_SIZE[1]
+        self.canvas.set_scale(2 if roomy else 1)
+        self.set_class(not roomy, "-compact")
+
+    # -- predicting -------------------------------------------------------------------------
+
+    def on_draw_canvas_changed(self, message: DrawCanvas.Changed) -> None:
+        self.refresh_guess(message.grid)
+
+    def refresh_guess(self, grid: np.ndarray | None = None) -> None:
+        """Predict the current drawing (again, e.g. after the model changed)."""
+        self.generation += 1
+        self._guess(self.canvas.grid.copy() if grid is None else grid, self.generation)
+
+    @work(thread=True, group="draw-guess", exit_on_error=False)
+    def _guess(self, grid: np.ndarray, generation: int) -> None:
+        from mnist_tui.drawing import mnist_like
+
+        image = mnist_like(grid)
+        probabilities, note = None, "draw a digit"
+        if image is not None:
+            try:
+                probabilities = self.predict(grid)
+                note = self.model_note() if probabilities is not None else "no model yet: train an epoch first"
+            except Exception as exc:  # a broken model must not take the screen down
+                note = f"cannot predict: {type(exc).__name__}: {exc}"
+        self.app.call_from_thread(self._show_guess, generation, probabilities, image, note)
+
+    def _show_guess(self, generation: int, probabilities, image, note: str) -> None:
+        if generation < self.shown_generation or not self.is_mounted:
+            return
+        self.shown_generation = generation
+        self.probabilities = probabilities
+        self.query_one(GuessBars).show(probabilities, note)
+        self.query_one(ModelInput).show(image)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_clear(self) -> None:
+        self.canvas.clear_drawing()
+
+    def action_toggle_eraser(self) -> None:
+        canvas = self.canvas
+        canvas.eraser = not canvas.eraser
+        self.notify("left button erases" if canvas.eraser else "left button paints", timeout=2)
+
+    def action_close(self) -> None:
+        self.dismiss(self.canvas.grid.copy())

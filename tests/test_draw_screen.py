@@ -1,0 +1,167 @@
+"""The draw screen in a tiny standalone app: mouse and keyboard painting, live prediction."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+from textual.app import App
+
+from mnist_tui.drawing import CENTRE, centre_of_mass, mnist_like
+from mnist_tui.tui.screens.draw import DrawScreen
+from mnist_tui.tui.widgets.draw_canvas import DrawCanvas, grey
+
+
+class Recorder:
+    """A predict function that remembers what it was shown and answers 'the digit is 7'."""
+
+    def __init__(self) -> None:
+        self.grids: list[np.ndarray] = []
+
+    def __call__(self, grid: np.ndarray) -> np.ndarray:
+        self.grids.append(grid)
+        out = np.full(10, 0.02, dtype=np.float32)
+        out[7] = 0.82
+        return out
+
+
+class DrawApp(App):
+    def __init__(self, predict, grid=None) -> None:
+        super().__init__()
+        self.predict, self.grid, self.closed_with = predict, grid, None
+
+    def on_mount(self) -> None:
+        self.push_screen(DrawScreen(self.predict, lambda: "test model", self.grid), self.remember_drawing)
+
+    def remember_drawing(self, grid) -> None:
+        self.closed_with = grid
+
+
+async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
+
+
+async def _screen(pilot) -> DrawScreen:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, DrawScreen) and pilot.app.screen.is_mounted)
+    return pilot.app.screen
+
+
+async def test_mouse_drag_paints_the_cells_under_the_pointer_and_predicts():
+    predict = Recorder()
+    app = DrawApp(predict)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _screen(pilot)
+        canvas = screen.canvas
+        assert canvas.scale == 2
+        # offsets are in the widget's region: 1 for the border, then 2 columns per MNIST pixel
+        await pilot.mouse_down("#draw-canvas", offset=(1 + 2 * 5, 1 + 4))
+        for col in range(6, 21):
+            await pilot.hover("#draw-canvas", offset=(1 + 2 * col, 1 + 4))
+        for row in range(5, 23, 3):  # a fast drag: rows skipped in between are still painted
+            await pilot.hover("#draw-canvas", offset=(1 + 2 * 20, 1 + row))
+        await pilot.mouse_up("#draw-canvas", offset=(1 + 2 * 20, 1 + 22))
+        grid = canvas.grid
+        assert np.all(grid[4, 5:21] == 1.0)  # the top bar of a '7'
+        assert np.all(grid[4:23, 20] == 1.0)  # its stem, with no gaps
+        assert grid[3, 10] == 0.5 and grid[5, 10] == 0.5  # the soft brush's edge
+        assert grid[15, 5] == 0.0
+        # the canvas shows the grid: each MNIST pixel is 2×2 canvas pixels in its own grey
+        assert canvas.get_pixel(2 * 10, 2 * 4) == grey(1.0) == canvas.get_pixel(2 * 10 + 1, 2 * 4 + 1)
+        assert canvas.get_pixel(2 * 10, 2 * 3) == grey(0.5)
+        assert canvas.get_pixel(2 * 2, 2 * 15) == grey(0.0)
+        await wait_for(pilot, lambda: screen.probabilities is not None and np.array_equal(predict.grids[-1], grid))
+        assert int(np.argmax(screen.probabilities)) == 7
+
+
+async def test_right_button_erases():
+    app = DrawApp(Recorder(), grid=np.ones((28, 28), dtype=np.float32))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _screen(pilot)
+        await pilot.mouse_down("#draw-canvas", offset=(1 + 2 * 10, 1 + 10), button=3)
+        await pilot.hover("#draw-canvas", offset=(1 + 2 * 14, 1 + 10))
+        await pilot.mouse_up("#draw-canvas", offset=(1 + 2 * 14, 1 + 10))
+        grid = screen.canvas.grid
+        assert np.all(grid[10, 10:15] == 0.0)
+        assert 0.0 < grid[9, 12] < 0.5  # the soft edge, erased partly by each of three dabs
+        assert grid[8, 12] == 1.0 and grid[0, 0] == 1.0
+
+
+async def test_keyboard_draws_and_c_clears():
+    predict = Recorder()
+    app = DrawApp(predict)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _screen(pilot)
+        canvas = screen.canvas
+        assert canvas.cursor == (14, 14) and canvas.has_focus
+        await pilot.press("space")
+        for _ in range(4):
+            await pilot.press("down", "space")
+        await pilot.press("right", "right", "enter")
+        assert np.all(canvas.grid[14:19, 14] == 1.0) and canvas.grid[18, 16] == 1.0
+        await pilot.press("up", "left", "left", "x")
+        assert canvas.grid[17, 14] == 0.0
+        await wait_for(pilot, lambda: predict.grids and np.array_equal(predict.grids[-1], canvas.grid))
+        await pilot.press("c")
+        assert canvas.grid.sum() == 0
+        await wait_for(pilot, lambda: screen.probabilities is None and screen.shown_generation == screen.generation)
+
+
+async def test_the_model_is_shown_a_centred_20x20_digit():
+    predict = Recorder()
+    app = DrawApp(predict)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _screen(pilot)
+        # a small stroke in the top-left corner
+        await pilot.mouse_down("#draw-canvas", offset=(1 + 2 * 2, 1 + 2))
+        for step in range(1, 9):
+            await pilot.hover("#draw-canvas", offset=(1 + 2 * (2 + step), 1 + 2 + step))
+        await pilot.mouse_up("#draw-canvas", offset=(1 + 2 * 10, 1 + 10))
+        await wait_for(pilot, lambda: screen.query_one("#draw-input").image is not None)
+        await wait_for(pilot, lambda: np.array_equal(predict.grids[-1], screen.canvas.grid))
+        shown = screen.query_one("#draw-input").image
+        assert np.array_equal(shown, mnist_like(screen.canvas.grid))
+        cy, cx = centre_of_mass(shown)
+        assert abs(cy - CENTRE) <= 0.5 and abs(cx - CENTRE) <= 0.5
+        rows, cols = np.flatnonzero(shown.any(1)), np.flatnonzero(shown.any(0))
+        assert rows[-1] - rows[0] + 1 <= 20 and cols[-1] - cols[0] + 1 <= 20
+
+
+async def test_small_terminal_uses_the_compact_canvas_and_mouse_paints_two_rows():
+    app = DrawApp(Recorder())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _screen(pilot)
+        canvas = screen.canvas
+        assert canvas.scale == 1 and canvas.region.height == 16
+        await pilot.click("#draw-canvas", offset=(1 + 9, 1 + 5))
+        assert canvas.grid[10, 9] == 1.0 and canvas.grid[11, 9] == 1.0
+        assert canvas.get_pixel(9, 10) == grey(1.0)
+
+
+async def test_escape_returns_the_drawing_and_no_model_is_a_hint():
+    app = DrawApp(lambda grid: None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _screen(pilot)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: screen.shown_generation == screen.generation and screen.generation > 0)
+        assert screen.probabilities is None
+        assert "no model yet" in screen.query_one("#draw-guess").note
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.closed_with is not None)
+        assert app.closed_with[14, 14] == 1.0
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_canvas_fits_the_terminal(size):
+    app = DrawApp(Recorder())
+    async with app.run_test(size=size) as pilot:
+        screen = await _screen(pilot)
+        canvas = screen.query_one(DrawCanvas)
+        region = canvas.content_region
+        assert region.width == 28 * canvas.scale and region.height == 14 * canvas.scale
+        assert canvas.region.right <= size[0] and canvas.region.bottom <= size[1]
+        await asyncio.sleep(0)
