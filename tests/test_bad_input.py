@@ -1,0 +1,250 @@
+"""Bad input gets one clear line on stderr and exit code 2, never a traceback.
+
+Most cases run ``cli.main`` in-process (fast); a few run the real command in a subprocess
+to prove that nothing else (a traceback, a warning) reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnist_tui import cli
+
+REPO = Path(__file__).resolve().parents[1]
+NAMES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "t10k": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def _idx_images(n: int, magic: int = 2051) -> bytes:
+    return struct.pack(">IIII", magic, n, 28, 28) + bytes(n * 28 * 28)
+
+
+def _idx_labels(n: int, magic: int = 2049, label: int = 3) -> bytes:
+    return struct.pack(">II", magic, n) + bytes([label]) * n
+
+
+def _tiny_mnist(root: Path, n: int = 20, packed: bool = False) -> Path:
+    """A valid MNIST/raw folder in the real layout, with ``n`` blank digits per split."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for images, labels in NAMES.values():
+        for name, payload in ((images, _idx_images(n)), (labels, _idx_labels(n))):
+            if packed:
+                (raw / f"{name}.gz").write_bytes(gzip.compress(payload))
+            else:
+                (raw / name).write_bytes(payload)
+    return raw
+
+
+def _main(argv: list[str], capsys) -> tuple[int, str]:
+    code = cli.main(argv)
+    return code, capsys.readouterr().err
+
+
+def _train_mnist(data_dir: Path, tmp_path: Path, capsys, *extra: str) -> tuple[int, str]:
+    argv = ["--headless", "--dataset", "mnist", "--data-dir", str(data_dir), "--run-dir", str(tmp_path / "run")]
+    return _main([*argv, "--epochs", "1", "--device", "cpu", *extra], capsys)
+
+
+def _assert_one_line(code: int, err: str, *words: str) -> None:
+    assert code == 2, err
+    assert err.startswith("mnist-tui: error: "), err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, (word, err)
+
+
+@pytest.fixture
+def no_download(monkeypatch):
+    """Downloads fail at once (connection refused), as on a machine without network."""
+    from torchvision.datasets import MNIST
+
+    monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])
+
+
+def test_tiny_mnist_fixture_is_valid_data(tmp_path, capsys):
+    """The baseline the corruptions below start from: it trains and exits 0."""
+    _tiny_mnist(tmp_path / "data")
+    code, err = _train_mnist(tmp_path / "data", tmp_path, capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_corrupt_gz(tmp_path, capsys, damage):
+    raw = _tiny_mnist(tmp_path / "data", packed=True)
+    gz = raw / "train-images-idx3-ubyte.gz"
+    data = gz.read_bytes()
+    gz.write_bytes(data[: len(data) // 2] if damage == "truncated" else data[:10] + os.urandom(200))
+    code, err = _train_mnist(tmp_path / "data", tmp_path, capsys)
+    _assert_one_line(code, err, "train-images-idx3-ubyte.gz", "corrupt or truncated")
+    assert not (raw / "train-images-idx3-ubyte").exists()  # nothing half-unpacked left behind
+
+
+def test_wrong_idx_magic(tmp_path, capsys):
+    raw = _tiny_mnist(tmp_path / "data")
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(_idx_labels(20, magic=2051))
+    code, err = _train_mnist(tmp_path / "data", tmp_path, capsys)
+    _assert_one_line(code, err, "t10k-labels-idx1-ubyte", "magic 2051, expected 2049")
+
+
+def test_truncated_idx_file(tmp_path, capsys):
+    raw = _tiny_mnist(tmp_path / "data")
+    images = raw / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-100])
+    code, err = _train_mnist(tmp_path / "data", tmp_path, capsys)
+    _assert_one_line(code, err, "truncated")
+
+
+def test_images_labels_count_mismatch(tmp_path, capsys):
+    raw = _tiny_mnist(tmp_path / "data")
+    (raw / "train-labels-idx1-ubyte").write_bytes(_idx_labels(19))
+    code, err = _train_mnist(tmp_path / "data", tmp_path, capsys)
+    _assert_one_line(code, err, "20 images", "19 labels")
+
+
+def test_labels_outside_0_to_9(tmp_path, capsys):
+    raw = _tiny_mnist(tmp_path / "data")
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(_idx_labels(20, label=12))
+    code, err = _train_mnist(tmp_path / "data", tmp_path, capsys)
+    _assert_one_line(code, err, "labels outside 0–9")
+
+
+def test_missing_files_with_dataset_mnist_never_fall_back(tmp_path, capsys, no_download):
+    (tmp_path / "data").mkdir()
+    code, err = _train_mnist(tmp_path / "data", tmp_path, capsys)
+    _assert_one_line(code, err, "MNIST is not in", "could not be downloaded")
+    assert "synthetic" not in err
+
+
+def test_data_folder_that_cannot_be_written(tmp_path, capsys, no_download):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")  # root ignores chmod, but nothing can mkdir under a file
+    code, err = _train_mnist(blocker / "data", tmp_path, capsys)
+    _assert_one_line(code, err, "cannot create the data folder")
+
+
+def test_run_folder_that_cannot_be_written_fails_before_any_data_is_read(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    argv = ["--headless", "--dataset", "mnist", "--data-dir", str(tmp_path / "nothing-here"), "--epochs", "1"]
+    code, err = _main([*argv, "--run-dir", str(blocker / "run")], capsys)
+    _assert_one_line(code, err, "cannot create the run folder")  # not the (later) missing-data error
+
+
+def test_run_folder_that_is_a_file(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code, err = _main(["--headless", "--dataset", "synthetic", "--run-dir", str(blocker)], capsys)
+    _assert_one_line(code, err, "not a folder")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--epochs", "0", ["--epochs", "at least 1"]),
+        ("--epochs", "abc", ["--epochs", "not a whole number"]),
+        ("--epochs", "2.5", ["--epochs", "not a whole number"]),
+        ("--lr", "-1", ["--lr", "must be in"]),
+        ("--lr", "nan", ["--lr", "must be in"]),
+        ("--lr", "fast", ["--lr", "not a number"]),
+        ("--batch-size", "0", ["--batch-size", "at least 1"]),
+        ("--limit-train", "-5", ["--limit-train", "at least 1"]),
+        ("--dropout", "1.5", ["--dropout", "must be in"]),
+        ("--dataset", "cifar", ["--dataset", "invalid choice"]),
+    ],
+)
+def test_bad_option_values(option, value, words, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--headless", option, value])
+    _assert_one_line(info.value.code, capsys.readouterr().err, *words)
+
+
+def test_unknown_device(tmp_path, capsys):
+    code, err = _main(["--headless", "--device", "tpu", "--run-dir", str(tmp_path / "run")], capsys)
+    _assert_one_line(code, err, "unknown device 'tpu'")
+    assert not (tmp_path / "run").exists()  # refused before anything was made
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda(tmp_path, capsys):
+    code, err = _main(["--headless", "--device", "cuda", "--run-dir", str(tmp_path / "run")], capsys)
+    _assert_one_line(code, err, "CUDA is not available")
+
+
+def test_run_folder_of_another_run_is_never_overwritten(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"precious")
+    code, err = _main(["--headless", "--dataset", "synthetic", "--run-dir", str(run)], capsys)
+    _assert_one_line(code, err, "already holds a run", f"--resume {run}")
+    assert (run / "checkpoint.pt").read_bytes() == b"precious"
+
+
+def test_default_run_folder_name_taken_picks_a_fresh_one(tmp_path, monkeypatch):
+    from mnist_tui.rundir import claim_run_dir, release_locks
+
+    taken = tmp_path / "runs" / "20260101-120000"
+    taken.mkdir(parents=True)
+    (taken / "checkpoint.pt").write_bytes(b"precious")
+    try:
+        chosen = claim_run_dir(taken, fresh_name=True)
+    finally:
+        release_locks()
+    assert chosen == taken.with_name("20260101-120000-2") and chosen.is_dir()
+    assert (taken / "checkpoint.pt").read_bytes() == b"precious"
+
+
+def test_run_folder_in_use_by_another_process_is_refused(tmp_path):
+    from mnist_tui.errors import UserError
+    from mnist_tui.rundir import claim_run_dir, release_locks
+
+    code = (
+        "import sys, time; from mnist_tui.rundir import claim_run_dir; "
+        f"claim_run_dir({str(tmp_path / 'run')!r}); print('held', flush=True); time.sleep(30)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match="in use by another mnist-tui process"):
+            claim_run_dir(tmp_path / "run")
+    finally:
+        holder.kill()
+        holder.wait()
+        release_locks()
+
+
+def _cli_subprocess(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MNIST_TUI_DATA": str(cwd / "cache")}
+    return subprocess.run(
+        [sys.executable, "-m", "mnist_tui", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_real_process_corrupt_data_prints_one_line_only(tmp_path):
+    raw = _tiny_mnist(tmp_path / "data", packed=True)
+    (raw / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b\x08\x00" + os.urandom(64))
+    done = _cli_subprocess(
+        "--headless", "--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--epochs", "1", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("mnist-tui: error: "), done.stderr
+    assert "t10k-images-idx3-ubyte.gz is corrupt or truncated" in done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_real_process_bad_option_prints_one_line_only(tmp_path):
+    done = _cli_subprocess("--headless", "--epochs", "abc", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "mnist-tui: error: argument --epochs: 'abc' is not a whole number\n"
