@@ -1,0 +1,115 @@
+"""The confusion-matrix panel in a tiny standalone app: counts, shading, choosing a cell."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from textual.app import App, ComposeResult
+
+from mnist_tui.tui.widgets.confusion import HEADER_ROWS, LABEL_WIDTH, ConfusionMatrix
+
+
+def _confusion() -> np.ndarray:
+    confusion = np.diag(np.arange(100, 110))
+    confusion[3, 5] = 17
+    confusion[9, 4] = 2
+    confusion[0, 0] = 1135  # four digits still fit a cell
+    return confusion
+
+
+class MatrixApp(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.chosen: list[tuple[int, int, int]] = []
+
+    def compose(self) -> ComposeResult:
+        yield ConfusionMatrix(id="confusion")
+
+    def on_confusion_matrix_cell_selected(self, message: ConfusionMatrix.CellSelected) -> None:
+        self.chosen.append((message.true, message.predicted, message.count))
+
+
+async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
+
+
+def _lines(matrix: ConfusionMatrix) -> list[str]:
+    return matrix.render().plain.splitlines()
+
+
+async def test_counts_are_shown_in_their_cells():
+    app = MatrixApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        matrix = app.query_one(ConfusionMatrix)
+        assert "no confusion matrix yet" in matrix.render().plain
+        matrix.set_confusion(_confusion(), epoch=2)
+        lines = _lines(matrix)
+        assert len(lines) == 1 + 10
+        assert lines[0].split()[1:] == [str(j) for j in range(10)]
+        row3 = lines[1 + 3][LABEL_WIDTH:]
+        cells = [row3[5 * j : 5 * j + 5].strip() for j in range(10)]
+        assert cells == ["0", "0", "0", "103", "0", "17", "0", "0", "0", "0"]
+        assert lines[1][LABEL_WIDTH : LABEL_WIDTH + 5].strip() == "1135"
+        assert "epoch 2" in matrix.border_title
+        total = int(_confusion().sum())
+        assert f"{total - 19:,}/{total:,} right" in matrix.border_subtitle
+        await pilot.pause(0.05)
+
+
+async def test_shading_marks_right_and_wrong_cells():
+    app = MatrixApp()
+    async with app.run_test(size=(80, 24)):
+        matrix = app.query_one(ConfusionMatrix)
+        matrix.set_confusion(_confusion())
+        spans = {(s.start, s.end): s.style for s in matrix.render().spans}
+        line_starts = np.cumsum([0] + [len(line) + 1 for line in _lines(matrix)])
+
+        def style_of(i: int, j: int):
+            start = line_starts[HEADER_ROWS + i] + LABEL_WIDTH + 5 * j
+            return spans[(start, start + 5)]
+
+        assert style_of(3, 3).bgcolor.triplet.green > 0 and style_of(3, 3).bgcolor.triplet.red == 0
+        worst, rare = style_of(3, 5).bgcolor.triplet, style_of(9, 4).bgcolor.triplet
+        assert worst.red > rare.red > 0  # the worst confusion is the reddest
+        assert style_of(1, 2).bgcolor is None  # empty cells stay unshaded
+
+
+async def test_keys_move_the_cursor_and_enter_chooses_the_cell():
+    app = MatrixApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        matrix = app.query_one(ConfusionMatrix)
+        matrix.set_confusion(_confusion())
+        matrix.focus()
+        await pilot.press("down", "down", "down", *["right"] * 5, "enter")
+        await wait_for(pilot, lambda: app.chosen)
+        assert app.chosen == [(3, 5, 17)]
+        await pilot.press(*["up"] * 12, *["left"] * 12, "enter")  # clamped at the corner
+        await wait_for(pilot, lambda: len(app.chosen) == 2)
+        assert app.chosen[-1] == (0, 0, 1135)
+
+
+async def test_clicking_a_cell_chooses_it():
+    app = MatrixApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        matrix = app.query_one(ConfusionMatrix)
+        matrix.set_confusion(_confusion())
+        await pilot.click("#confusion", offset=(LABEL_WIDTH + 5 * 4 + 2, HEADER_ROWS + 9))
+        await wait_for(pilot, lambda: app.chosen)
+        assert app.chosen == [(9, 4, 2)]
+        assert matrix.cursor == (9, 4) and matrix.has_focus
+        await pilot.click("#confusion", offset=(1, HEADER_ROWS + 2))  # a row label: nothing chosen
+        await pilot.pause(0.05)
+        assert len(app.chosen) == 1
+
+
+async def test_enter_before_any_epoch_posts_nothing():
+    app = MatrixApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(ConfusionMatrix).focus()
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.chosen == []
