@@ -59,6 +59,49 @@ def _float_in(low: float, high: float, low_open: bool = True):
     return parse
 
 
+def _port(text: str) -> int:
+    value = _int_at_least(1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be at most 65535, got {value}")
+    return value
+
+
+def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
+    """Options that cannot go together: one line, exit 2."""
+    if (args.host is not None or args.port is not None) and not args.serve:
+        parser.error("--host and --port only go with --serve")
+    if args.serve and args.headless:
+        parser.error("--serve serves the dashboard; it does not go with --headless")
+    if args.replay is not None:
+        for flag, given in (("--headless", args.headless), ("--resume", args.resume), ("--autostart", args.autostart)):
+            if given:
+                parser.error(f"--replay shows a run without training; it does not go with {flag}")
+
+
+def serve_dashboard(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    """Each browser session runs this same command line, minus the serving options."""
+    from mnist_tui.serve import LOOPBACK, app_args_without_serving, serve
+
+    if args.replay is not None:
+        from mnist_tui.replay import check_run_dir
+
+        check_run_dir(args.replay)
+    raw = list(argv) if argv is not None else sys.argv[1:]
+    return serve(app_args_without_serving(raw), args.host or LOOPBACK, args.port or 8000)
+
+
+def replay_dashboard(args: argparse.Namespace) -> int:
+    """The dashboard over a run folder; the checkpoint (and torch) load behind the first frame."""
+    from mnist_tui.replay import ReplayRequest, check_run_dir
+
+    run_dir = check_run_dir(args.replay)
+    config = build_config(args).with_changes(run_dir=run_dir)
+    request = ReplayRequest(run_dir, lambda saved: build_config(args, saved).with_changes(run_dir=run_dir))
+    from mnist_tui.tui.app import run_app
+
+    return run_app(config, replay=request)
+
+
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="mnist-tui", description="Train a small CNN on MNIST and watch it learn.")
     p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
@@ -66,6 +109,10 @@ def build_parser() -> ArgumentParser:
     face.add_argument("--headless", action="store_true", help="train with plain rich output, no dashboard")
     face.add_argument("--autostart", action="store_true", help="dashboard: start training at launch")
     face.add_argument("--resume", metavar="RUN", type=Path, help="continue a run (its folder or checkpoint file)")
+    face.add_argument("--replay", metavar="RUN_DIR", type=Path, help="open a finished or killed run, without training")
+    face.add_argument("--serve", action="store_true", help="serve the dashboard to a web browser (textual-serve)")
+    face.add_argument("--host", help="--serve: address to listen on (default 127.0.0.1, this machine only)")
+    face.add_argument("--port", type=_port, help="--serve: port to listen on (default 8000)")
     t = p.add_argument_group("training")
     t.add_argument("--recipe", choices=sorted(RECIPES), default="fast", help="preset for the options below")
     t.add_argument("--epochs", type=_int_at_least(1), help="epochs to train (default 10)")
@@ -180,9 +227,12 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_faces(parser, args)
     from mnist_tui.rundir import release_locks
 
     try:
+        if args.replay is not None and not args.serve:
+            return replay_dashboard(args)
         saved_state = None
         if args.resume is not None:
             from mnist_tui.training.checkpoint import load_checkpoint
@@ -191,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = build_config(args, saved_state["config"] if saved_state else None)
         check_config(config)
         check_device(config.device)
+        if args.serve:  # checked above, so a bad option fails here and not in every browser tab
+            return serve_dashboard(args, argv)
         config = prepare_run(args, config, saved_state)
         if args.headless:
             from mnist_tui.headless import run_headless

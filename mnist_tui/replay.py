@@ -12,6 +12,7 @@ listener), so the dashboard shows a replay through exactly the code that shows t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,30 @@ class RunRecord:
         return self.history[-1].get("dataset") if self.history else None
 
 
+def check_run_dir(run_dir: Path) -> Path:
+    """Cheap checks for the command line (no torch): a folder holding metrics or a checkpoint."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"--replay {run_dir}: no such run folder")
+    if not any((run_dir / name).exists() for name in ("metrics.jsonl", "checkpoint.pt")):
+        raise UserError(f"--replay {run_dir}: no metrics.jsonl or checkpoint.pt there, nothing to replay")
+    return run_dir
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """What the command line hands the dashboard: a folder, and how to make the Config from
+    the run's saved one (the CLI's ``build_config``, so explicit options such as
+    ``--data-dir`` still win). :meth:`open` loads torch: call it in the worker."""
+
+    run_dir: Path
+    make_config: Callable[[dict[str, Any] | None], Config]
+
+    def open(self) -> tuple[RunRecord, Config]:
+        record = load_run(self.run_dir)
+        return record, self.make_config(record.saved_config)
+
+
 def _read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     from mnist_tui.training.metrics_log import METRICS_NAME, read_metrics
 
@@ -54,9 +79,7 @@ def load_run(run_dir: Path) -> RunRecord:
     """Read a run folder; a missing or broken checkpoint leaves a metrics-only record."""
     from mnist_tui.training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UserError(f"--replay {run_dir}: no such run folder")
+    run_dir = check_run_dir(run_dir)
     rows = _read_metrics(run_dir)
     record = RunRecord(run_dir, rows, 0)
     if (run_dir / CHECKPOINT_NAME).exists():

@@ -1,0 +1,85 @@
+"""``mnist-tui --serve``: the same dashboard in a web browser, through textual-serve.
+
+Each browser tab gets its own app process (textual-serve starts the command per
+connection), so every tab is an independent session with its own training run.
+The page is our own template (mnist_tui/templates/app_index.html): textual-serve's
+links Google Fonts, which fails offline; ours loads Roboto Mono from the server itself.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LOOPBACK = "127.0.0.1"
+
+
+def app_command(app_args: Sequence[str]) -> str:
+    """The shell command textual-serve runs per session: this interpreter, this package.
+
+    ``sys.executable`` (not a bare ``python``) so the session runs in the same environment.
+    """
+    return shlex.join([sys.executable, "-m", "mnist_tui", *app_args])
+
+
+def public_url(host: str, port: int) -> str:
+    """The URL the page and its websocket use (IPv6 literals need brackets)."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
+
+
+def make_server(app_args: Sequence[str], host: str = LOOPBACK, port: int = 8000):
+    from textual_serve.server import Server
+
+    return Server(
+        app_command(app_args),
+        host=host,
+        port=port,
+        title="mnist-tui",
+        public_url=public_url(host, port),
+        templates_path=TEMPLATES,
+    )
+
+
+def serve(app_args: Sequence[str], host: str = LOOPBACK, port: int = 8000) -> int:
+    """Serve until Ctrl+C. A port already taken is a one-line error (exit 2)."""
+    from mnist_tui.errors import UserError
+
+    if not (TEMPLATES / "app_index.html").exists():
+        raise UserError(f"the page template is missing from {TEMPLATES} (a broken install?)")
+    server = make_server(app_args, host, port)
+    try:
+        server.serve()
+    except OSError as exc:
+        raise UserError(f"cannot listen on {public_url(host, port)}: {exc.strerror or exc}") from None
+    return 0
+
+
+SERVING_OPTIONS = {"--serve": False, "--host": True, "--port": True}  # option: takes a value
+
+
+def _serving_option(name: str) -> str | None:
+    """The serving option ``name`` spells, abbreviations included (argparse accepted them)."""
+    if len(name) < 3 or not name.startswith("--"):
+        return None
+    return next((option for option in SERVING_OPTIONS if option.startswith(name)), None)
+
+
+def app_args_without_serving(argv: Sequence[str]) -> list[str]:
+    """The command line minus ``--serve``, ``--host`` and ``--port``: what each session runs."""
+    args: list[str] = []
+    skip_value = False
+    for arg in argv:
+        if skip_value:
+            skip_value = False
+            continue
+        name, has_value = arg.split("=", 1)[0], "=" in arg
+        option = _serving_option(name)
+        if option is None:
+            args.append(arg)
+        elif SERVING_OPTIONS[option] and not has_value:
+            skip_value = True
+    return args

@@ -1,0 +1,152 @@
+"""``mnist-tui --serve``: the page is served on loopback, offline-safe, and a session runs the app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mnist_tui.serve import TEMPLATES, app_args_without_serving, app_command, public_url
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = _free_port()
+    command = [sys.executable, "-m", "mnist_tui", "--serve", "--port", str(port), "--dataset", "synthetic"]
+    command += ["--run-dir", str(tmp_path / "run")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _get(url + "/", timeout=1)
+            break
+        except OSError:
+            assert process.poll() is None, process.stdout.read().decode()
+            assert time.monotonic() < deadline, "the server never answered"
+            time.sleep(0.1)
+    yield url, process
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_the_page_is_served_on_loopback_with_no_external_fonts(server):
+    url, process = server
+    status, body = _get(url + "/")
+    page = body.decode()
+    assert status == 200
+    assert "<title>mnist-tui</title>" in page
+    assert "googleapis" not in page and "gstatic" not in page
+    assert "https://" not in page  # nothing fetched from anywhere but this server
+    assert f'data-session-websocket-url="ws://127.0.0.1:{url.rsplit(":", 1)[1]}/ws"' in page
+    # the local font and the terminal script the page names are really there
+    status, font = _get(url + "/static/fonts/RobotoMono-VariableFont_wght.ttf")
+    assert status == 200 and len(font) > 10_000
+    assert _get(url + "/static/js/textual.js")[0] == 200
+
+
+def test_it_listens_only_on_loopback_by_default(server):
+    url, process = server
+    port = int(url.rsplit(":", 1)[1])
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to try")
+    with socket.socket() as s:
+        s.settimeout(2)
+        assert s.connect_ex((address, port)) != 0
+
+
+def _non_loopback_address() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks a route
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_a_browser_session_runs_the_dashboard(server):
+    """What a browser does: open the websocket, say its size, read the app's screen."""
+    aiohttp = pytest.importorskip("aiohttp")
+    url, process = server
+
+    async def session() -> str:
+        seen = b""
+        async with aiohttp.ClientSession() as client:
+            ws_url = url.replace("http", "ws") + "/ws?width=100&height=30"
+            async with client.ws_connect(ws_url) as ws:
+                await ws.send_json(["resize", {"width": 100, "height": 30}])
+                deadline = time.monotonic() + 40
+                while b"all test digits" not in seen and time.monotonic() < deadline:
+                    try:
+                        message = await ws.receive(timeout=5)
+                    except asyncio.TimeoutError:
+                        continue
+                    if message.type == aiohttp.WSMsgType.BINARY:
+                        seen += message.data
+                    elif message.type == aiohttp.WSMsgType.TEXT:
+                        seen += message.data.encode()
+                    else:
+                        break
+                await ws.send_json(["stdin", "q"])
+        return seen.decode("utf-8", "replace")
+
+    screen = asyncio.run(session())
+    assert "mnist-tui" in screen  # the dashboard's header, drawn by the app process
+    assert "all test digits" in screen  # and its predictions panel: the real dashboard, not an error
+
+
+def test_a_taken_port_is_a_one_line_error(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        done = subprocess.run(
+            [sys.executable, "-m", "mnist_tui", "--serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    assert errors == [errors[-1]] and errors[-1].startswith("mnist-tui: error: cannot listen on")
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_each_session_runs_this_interpreter_without_the_serving_options():
+    argv = ["--serve", "--host", "127.0.0.1", "--port=8123", "--dataset", "synthetic", "--ser", "--po", "9"]
+    assert app_args_without_serving(argv) == ["--dataset", "synthetic"]
+    assert app_command(["--dataset", "synthetic", "--run-dir", "a b"]).split()[0] == sys.executable
+    assert app_command(["--run-dir", "a b"]).endswith("-m mnist_tui --run-dir 'a b'")
+    assert public_url("::1", 8000) == "http://[::1]:8000"
+    assert (TEMPLATES / "app_index.html").exists()
