@@ -1,0 +1,177 @@
+"""Resume gives the uninterrupted result; failures inside training stop the run and keep the checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from mnist_tui import cli
+from mnist_tui.errors import TrainingDiverged
+from mnist_tui.training.checkpoint import load_checkpoint
+from mnist_tui.training.control import TrainingControl
+from mnist_tui.training.events import BatchEnd, EpochEnd, Failed, Finished
+from mnist_tui.training.loop import Trainer
+from mnist_tui.training.metrics_log import read_metrics
+
+
+def _run(config, datasets, listener=None, control=None, resume_from=None):
+    events = []
+
+    def listen(event):
+        events.append(event)
+        if listener is not None:
+            listener(event)
+
+    state = load_checkpoint(resume_from) if resume_from is not None else None
+    trainer = Trainer(config, listen, control, resume_state=state, datasets=datasets)
+    return trainer, trainer.run(), events
+
+
+def _stop_after_epoch(control, epoch):
+    def listener(event):
+        if isinstance(event, EpochEnd) and event.epoch == epoch:
+            control.stop()
+
+    return listener
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "constant"])
+def test_one_epoch_plus_resume_equals_two_straight(tiny_config, small_synthetic, tmp_path, schedule):
+    config = tiny_config.with_changes(epochs=2, schedule=schedule, limit_train=256)
+    straight, result, _ = _run(config.with_changes(run_dir=tmp_path / "straight"), small_synthetic)
+    assert result.error is None and result.epochs_done == 2
+
+    split_dir = tmp_path / "split"
+    control = TrainingControl()
+    _, first, _ = _run(config.with_changes(run_dir=split_dir), small_synthetic, _stop_after_epoch(control, 1), control)
+    assert first.epochs_done == 1 and load_checkpoint(split_dir)["epoch"] == 1
+    resumed, second, events = _run(config.with_changes(run_dir=split_dir), small_synthetic, resume_from=split_dir)
+    assert second.error is None
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [2]  # continues from the next epoch
+
+    a, b = load_checkpoint(tmp_path / "straight"), load_checkpoint(split_dir)
+    assert a["epoch"] == b["epoch"] == 2
+    for name, tensor in a["model"].items():  # CPU, saved RNG and shuffle state: bit-identical
+        assert torch.equal(tensor, b["model"][name]), name
+    assert [r["test_acc"] for r in a["history"]] == [r["test_acc"] for r in b["history"]]
+    assert [r["epoch"] for r in read_metrics(split_dir)] == [1, 2]  # metrics rewritten, not duplicated
+
+
+def test_resume_with_a_new_lr_uses_it(tiny_config, small_synthetic, tmp_path):
+    config = tiny_config.with_changes(epochs=2, schedule="constant", limit_train=320)
+    control = TrainingControl()
+    _run(config, small_synthetic, _stop_after_epoch(control, 1), control)
+    trainer, result, _ = _run(config.with_changes(lr=1e-4), small_synthetic, resume_from=config.run_dir)
+    assert result.error is None
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    assert load_checkpoint(config.run_dir)["config"]["lr"] == pytest.approx(1e-4)
+
+
+def test_resume_with_another_batch_size_starts_a_fitting_cycle(tiny_config, small_synthetic, tmp_path):
+    """The saved one-cycle schedule counts steps of the old batch size: reusing it would overrun."""
+    config = tiny_config.with_changes(epochs=2, schedule="onecycle", limit_train=256)
+    control = TrainingControl()
+    _run(config, small_synthetic, _stop_after_epoch(control, 1), control)
+    _, result, _ = _run(config.with_changes(batch_size=16), small_synthetic, resume_from=config.run_dir)
+    assert result.error is None, result.error
+    assert result.epochs_done == 2
+
+
+def _headless(*args: str) -> int:
+    return cli.main(["--headless", "--dataset", "synthetic", "--device", "cpu", "--precision", "fp32", *args])
+
+
+def test_cli_resume_of_a_finished_run_says_so_and_trains_further_on_request(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert _headless("--epochs", "1", "--limit-train", "256", "--run-dir", str(run)) == 0
+    capsys.readouterr()
+
+    assert cli.main(["--headless", "--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already finished epoch 1 of 1" in err and "--epochs" in err
+
+    assert cli.main(["--headless", "--resume", str(run / "checkpoint.pt"), "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming after epoch 1" in out
+    state = load_checkpoint(run)
+    assert state["epoch"] == 2
+    assert state["config"]["limit_train"] == 256 and state["config"]["epochs"] == 2  # saved config kept
+    assert [row["epoch"] for row in read_metrics(run)] == [1, 2]
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tiny_config, small_synthetic):
+    config = tiny_config.with_changes(epochs=3, limit_train=640)
+    trainer = None
+
+    def poison(event):  # real arithmetic makes the NaN: every weight of conv1 becomes NaN in epoch 2
+        if isinstance(event, BatchEnd) and event.epoch == 2:
+            with torch.no_grad():
+                trainer.model.conv1.weight.fill_(float("nan"))
+
+    events = []
+
+    def listen(event):
+        events.append(event)
+        poison(event)
+
+    trainer = Trainer(config, listen, datasets=small_synthetic)
+    result = trainer.run()
+    assert isinstance(result.error, TrainingDiverged)
+    failed = events[-1]
+    assert isinstance(failed, Failed) and failed.epochs_done == 1
+    assert "diverged" in failed.message and "nan" in failed.message.lower() and "epoch 2" in failed.message
+    assert "checkpoint of epoch 1" in failed.message
+    assert not any(isinstance(e, Finished) for e in events)
+    state = load_checkpoint(config.run_dir)
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(t).all() for t in state["model"].values())
+    assert [row["epoch"] for row in read_metrics(config.run_dir)] == [1]
+
+
+def test_out_of_memory_mid_epoch_is_a_clear_failure(tiny_config, small_synthetic):
+    config = tiny_config.with_changes(epochs=2, limit_train=640)
+
+    def listen(event):
+        if isinstance(event, BatchEnd) and event.epoch == 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    events = []
+    trainer = Trainer(config, lambda e: (events.append(e), listen(e)), datasets=small_synthetic)
+    result = trainer.run()
+    assert isinstance(result.error, torch.cuda.OutOfMemoryError)
+    assert events[-1].message.startswith("CUDA ran out of memory (try a smaller --batch-size")
+    assert load_checkpoint(config.run_dir)["epoch"] == 1
+
+
+def test_headless_failure_is_one_line_on_stderr_and_exit_1(tmp_path, capsys, monkeypatch):
+    from mnist_tui.training import loop
+
+    def broken_evaluate(*args, **kwargs):
+        raise RuntimeError("something broke\nwith a second line")
+
+    monkeypatch.setattr(loop, "evaluate", broken_evaluate)
+    code = _headless("--epochs", "1", "--limit-train", "128", "--run-dir", str(tmp_path / "run"))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("mnist-tui: error: RuntimeError: something broke") and err.count("\n") == 1
+
+
+def test_trainer_keeps_nothing_per_batch_across_epochs(tiny_config, small_synthetic):
+    """History grows by one row per epoch; the checkpoint by that row, never by batches."""
+    sizes = {}
+
+    def listen(event):
+        if isinstance(event, EpochEnd):
+            sizes[event.epoch] = (tiny_config.run_dir / "checkpoint.pt").stat().st_size
+
+    config = tiny_config.with_changes(epochs=3, batch_size=8, limit_train=160)  # 20 batches an epoch
+    trainer, result, _ = _run(config, small_synthetic, listen)
+    assert result.epochs_done == 3 and len(trainer.history) == 3
+    assert sizes[3] - sizes[1] < 2_000  # two metrics rows, not 40 batch losses
+    for name, value in vars(trainer).items():
+        if isinstance(value, (list, tuple, dict)):
+            assert len(value) <= 3 or name in ("resume_state",), (name, len(value))
+    rows = [json.loads(line) for line in (config.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 3
