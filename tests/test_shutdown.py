@@ -1,0 +1,143 @@
+"""Clean shutdown: SIGINT/SIGTERM stop a headless run fast, with the last finished epoch saved whole.
+
+One real process per signal (the command as a user runs it), then in-process runs that
+deliver the signal at the awkward moments: during evaluation and during a checkpoint write.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnist_tui.config import Config
+from mnist_tui.headless import run_headless
+from mnist_tui.training import loop
+from mnist_tui.training.checkpoint import load_checkpoint
+from mnist_tui.training.metrics_log import read_metrics
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _epochs_logged(run_dir: Path) -> int:
+    try:
+        return len(read_metrics(run_dir))
+    except (OSError, ValueError):
+        return 0
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_a_real_headless_run_and_keeps_the_last_epoch(tmp_path, signum, code):
+    run = tmp_path / "run"
+    args = ["--headless", "--dataset", "synthetic", "--epochs", "200", "--limit-train", "1024", "--device", "cpu"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MNIST_TUI_DATA": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mnist_tui", *args, "--run-dir", str(run)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert _wait_for(lambda: _epochs_logged(run) >= 1 or proc.poll() is not None, timeout=180)
+        assert proc.poll() is None, proc.communicate()
+        sent = time.monotonic()
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+        elapsed = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err + out
+    state = load_checkpoint(run)
+    assert 1 <= state["epoch"] < 200
+    assert [row["epoch"] for row in read_metrics(run)] == list(range(1, state["epoch"] + 1))
+    assert not list(run.glob(".*.tmp"))
+    assert f"stopped after {state['epoch']} epoch(s)" in out
+    print(f"{signal.Signals(signum).name}: exit {proc.returncode} after {elapsed:.2f} s, epoch {state['epoch']} kept")
+    assert elapsed < 15  # generous on a loaded machine: the point is "at the next batch", not "after 200 epochs"
+
+
+@pytest.fixture
+def small_run(tmp_path, small_synthetic, monkeypatch):
+    """run_headless as the CLI calls it, on the small synthetic set."""
+    monkeypatch.setattr(loop, "load_datasets", lambda *args, **kwargs: small_synthetic)
+    return Config(
+        epochs=3,
+        lr=3e-3,
+        device="cpu",
+        dataset="synthetic",
+        run_dir=tmp_path / "run",
+        limit_train=256,
+        precision="fp32",
+        download=False,
+    )
+
+
+def test_signal_during_evaluation_saves_that_epoch_then_stops(small_run, monkeypatch):
+    real_evaluate = loop.evaluate
+    calls = []
+
+    def evaluate_then_interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # epoch 2's evaluation
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate", evaluate_then_interrupted)
+    assert run_headless(small_run) == 130
+    state = load_checkpoint(small_run.run_dir)
+    assert state["epoch"] == 2  # the epoch whose evaluation was interrupted finished and was saved
+    assert len(state["history"]) == 2
+
+
+def _signal_inside_checkpoint_writes(monkeypatch, on_save: int, signals: list[int], torn: bool = False) -> None:
+    """Send ``signals`` to ourselves in the middle of the ``on_save``-th torch.save (``torn``: after junk)."""
+    real_save = torch.save
+    saves = []
+
+    def save_with_signals(obj, f, *args, **kwargs):
+        saves.append(1)
+        if len(saves) == on_save:
+            if torn:
+                f.write(b"partial bytes already on disk")
+            for signum in signals:
+                os.kill(os.getpid(), signum)
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save_with_signals)
+
+
+def test_signal_during_checkpoint_write_lets_the_write_finish(small_run, monkeypatch):
+    _signal_inside_checkpoint_writes(monkeypatch, on_save=1, signals=[signal.SIGTERM])
+    assert run_headless(small_run) == 143
+    assert load_checkpoint(small_run.run_dir)["epoch"] == 1
+    assert sorted(p.name for p in small_run.run_dir.iterdir()) == ["checkpoint.pt", "metrics.jsonl"]
+
+
+def test_second_signal_mid_write_exits_at_once_and_keeps_the_previous_checkpoint(small_run, monkeypatch):
+    _signal_inside_checkpoint_writes(monkeypatch, on_save=2, signals=[signal.SIGINT, signal.SIGINT], torn=True)
+    with pytest.raises(SystemExit) as info:
+        run_headless(small_run)
+    assert info.value.code == 130
+    state = load_checkpoint(small_run.run_dir)  # epoch 2's write was abandoned, epoch 1's is whole
+    assert state["epoch"] == 1
+    assert sorted(p.name for p in small_run.run_dir.iterdir()) == ["checkpoint.pt", "metrics.jsonl"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers given back
