@@ -7,6 +7,7 @@ state, RNG states, the epoch just finished, the config and the metrics history.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import pickle
 import re
@@ -71,8 +72,19 @@ def write_atomically(path: Path, write) -> None:
             os.close(dir_fd)
 
 
+def serialize(state: dict[str, Any]) -> bytes:
+    """The checkpoint's bytes: a frozen copy of live tensors, to write now or later."""
+    buffer = io.BytesIO()
+    torch.save({**state, "format": FORMAT}, buffer)
+    return buffer.getvalue()
+
+
+def write_checkpoint_bytes(path: Path, data: bytes) -> None:
+    write_atomically(path, lambda f: f.write(data))
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    state = {"format": FORMAT, **state}
+    state = {**state, "format": FORMAT}
     write_atomically(path, lambda f: torch.save(state, f))
 
 

@@ -7,6 +7,7 @@ in the main thread. Neither face trains on its own.
 from __future__ import annotations
 
 import math
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class Trainer:
         self.resume_state = resume_state
         self._datasets = datasets
         self.result = RunResult()
+        self._save_lock = threading.Lock()  # the worker's epoch-end saves and save_now() from any thread
+        self._saved: tuple[int, bytes] | None = None  # the last finished epoch's checkpoint, frozen
 
     def run(self) -> RunResult:
         """Train to the end, until stopped, or until an error (reported as :class:`Failed`)."""
@@ -127,6 +130,7 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.start_epoch, self.history = done + 1, list(state.get("history", []))
         self.result.epochs_done = done
+        self._saved = (done, ckpt.serialize(state))
 
     # -- the run --------------------------------------------------------------------------
 
@@ -243,8 +247,26 @@ class Trainer:
         }
 
     def save_checkpoint(self, epoch: int) -> Path:
+        """Write this epoch's checkpoint, and keep its bytes for :meth:`save_now`."""
+        data = ckpt.serialize(self.checkpoint_state(epoch))
+        with self._save_lock:
+            self._saved = (epoch, data)
+            return self._write_saved()
+
+    def save_now(self) -> tuple[int, Path] | None:
+        """From any thread, at any moment (also paused): write the last finished epoch's checkpoint.
+
+        Never the half-trained weights of an epoch in progress: a checkpoint always holds whole
+        epochs, and resume continues from the next one. None when no epoch is done yet.
+        """
+        with self._save_lock:
+            if self._saved is None or self.config.run_dir is None:
+                return None
+            return self._saved[0], self._write_saved()
+
+    def _write_saved(self) -> Path:
         path = Path(self.config.run_dir) / ckpt.CHECKPOINT_NAME
-        ckpt.save_checkpoint(path, self.checkpoint_state(epoch))
+        ckpt.write_checkpoint_bytes(path, self._saved[1])
         return path
 
 
