@@ -42,6 +42,7 @@ class MnistApp(App[int]):
         Binding("space", "pause", "Pause"),
         Binding("space", "resume", "Resume"),
         Binding("q", "quit", "Quit"),
+        Binding("s", "save", "Save"),
         Binding("j,down,right", "browse(1)", "Next digit", show=False),
         Binding("k,up,left", "browse(-1)", "Previous digit", show=False),
         Binding("pagedown", "browse(10)", "10 digits on", show=False),
@@ -78,6 +79,7 @@ class MnistApp(App[int]):
         self.result = None  # the trainer's RunResult once it returns
         self.trainer_done = threading.Event()
         self.trainer_launched = False
+        self.trainer = None  # set by the worker; its save_now() is safe from any thread
         self.failure: str | None = None
 
     # -- layout ----------------------------------------------------------------------------
@@ -136,6 +138,7 @@ class MnistApp(App[int]):
             from mnist_tui.training.loop import Trainer  # torch loads here, after the first frame
 
             trainer = Trainer(self.config, bridge, self.control, self.resume_state, self.datasets)
+            self.trainer = trainer
             self.result = trainer.run()
         except Exception as exc:  # an import that fails (a broken torch) is a failure too
             from mnist_tui.training.events import Failed
@@ -291,6 +294,28 @@ class MnistApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_save(self) -> None:
+        if self.config.run_dir is None:
+            self.notify("this run keeps nothing on disk (no run folder)", timeout=4)
+        elif self.trainer is None:
+            self.notify("nothing to save yet: training has not loaded", timeout=4)
+        else:
+            self._save_now(self.trainer)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _save_now(self, trainer) -> None:
+        """The write (with fsync) runs off the UI thread; the trainer serialises it with its own saves."""
+        try:
+            saved = trainer.save_now()
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"could not save: {exc}", severity="error", timeout=10)
+            return
+        if saved is None:
+            text = "nothing to save yet: the first checkpoint is written when epoch 1 ends"
+        else:
+            text = f"saved epoch {saved[0]} to {saved[1]} (checkpoints hold whole epochs)"
+        self.call_from_thread(self.notify, text, timeout=6)
+
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Start / pause / resume training", "The space key", self.action_toggle_training)
@@ -299,6 +324,7 @@ class MnistApp(App[int]):
         yield SystemCommand("Wrong only", "Show only misclassified test digits, or all (w)", self.action_toggle_wrong)
         yield SystemCommand("Digit drawing", "ASCII characters or half-blocks (m)", self.action_cycle_digit_mode)
         yield SystemCommand("Help", "Keys and panels (?)", self.action_help)
+        yield SystemCommand("Save checkpoint", "Write the last finished epoch's checkpoint now (s)", self.action_save)
 
 
 def run_app(config: Config, autostart: bool = False, resume_state: dict[str, Any] | None = None) -> int:

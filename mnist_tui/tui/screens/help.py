@@ -13,6 +13,7 @@ from textual.widgets import Static
 KEYS = (
     ("space", "start training; then pause / resume"),
     ("q", "quit (stops training within a batch; finished epochs stay saved)"),
+    ("s", "save the last finished epoch's checkpoint now (checkpoints hold whole epochs)"),
     ("j ↓ →  /  k ↑ ←", "next / previous test digit"),
     ("pgdn / pgup", "ten digits forward / back"),
     ("home / end", "first / last digit of the view"),

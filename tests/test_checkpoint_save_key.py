@@ -1,0 +1,47 @@
+"""The dashboard's `s` key: writes the last finished epoch's checkpoint, also while paused."""
+
+from __future__ import annotations
+
+import time
+
+from mnist_tui.training.checkpoint import load_checkpoint
+from mnist_tui.tui.app import MnistApp
+
+
+async def _wait_for(pilot, condition, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def _messages(app: MnistApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_s_saves_the_last_finished_epoch_while_paused(tiny_config, small_synthetic):
+    config = tiny_config.with_changes(epochs=200, limit_train=512)
+    checkpoint = config.run_dir / "checkpoint.pt"
+    app = MnistApp(config, datasets=small_synthetic)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _wait_for(pilot, lambda: app.state == "ready", "the data to load")
+        await pilot.press("s")
+        await _wait_for(pilot, lambda: any("nothing to save yet" in m for m in _messages(app)), "the notice")
+
+        await pilot.press("space")
+        await _wait_for(pilot, checkpoint.exists, "epoch 1's checkpoint")
+        await pilot.press("space")  # pause: nothing but `s` writes the checkpoint now
+        await _wait_for(pilot, lambda: app.state == "paused", "the pause")
+        await pilot.pause(0.5)  # an epoch end in flight finishes its own save
+        epoch = load_checkpoint(checkpoint)["epoch"]
+        checkpoint.unlink()
+        await pilot.pause(0.5)
+        assert not checkpoint.exists()  # paused: only `s` can bring it back
+
+        await pilot.press("s")
+        await _wait_for(pilot, checkpoint.exists, "the checkpoint written by s")
+        assert load_checkpoint(checkpoint)["epoch"] == epoch
+        await _wait_for(pilot, lambda: any(f"saved epoch {epoch}" in m for m in _messages(app)), "the saved notice")
+        await pilot.press("q")
+    assert app.trainer_done.wait(10)
