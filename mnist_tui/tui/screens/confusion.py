@@ -1,0 +1,83 @@
+"""The confusion matrix on its own screen (key ``x``): pick a cell to browse exactly those digits."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from mnist_tui.tui.widgets.confusion import ConfusionMatrix
+
+HINT = "arrows move · enter or click: browse those test digits · esc: back"
+
+
+class ConfusionScreen(ModalScreen[tuple[int, int] | None]):
+    """Dismisses with the chosen (true, predicted) cell, or None."""
+
+    DEFAULT_CSS = """
+    ConfusionScreen {
+        align: center middle;
+    }
+    #confusion-box {
+        width: auto;
+        height: auto;
+        max-width: 100%;
+        max-height: 100%;
+        background: $surface;
+        border: round $primary;
+        padding: 0 1;
+    }
+    #confusion-box ConfusionMatrix {
+        margin: 1 0 0 0;
+    }
+    #confusion-hint {
+        width: 53;
+        color: $text-muted;
+        margin: 1 0 0 0;
+    }
+    """
+
+    BINDINGS = [Binding("escape,x,q", "dismiss_none", "Back")]
+
+    def __init__(
+        self, confusion: np.ndarray | None, epoch: int | None = None, cursor: tuple[int, int] | None = None
+    ) -> None:
+        super().__init__()
+        self.confusion, self.epoch, self.start_cursor = confusion, epoch, cursor
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confusion-box"):
+            yield ConfusionMatrix(id="confusion-matrix")
+            yield Static(HINT, id="confusion-hint")
+
+    @property
+    def matrix(self) -> ConfusionMatrix:
+        return self.query_one(ConfusionMatrix)
+
+    def on_mount(self) -> None:
+        box = self.query_one("#confusion-box")
+        box.border_title = "confusion matrix: rows are the true digit, columns the prediction"
+        if self.confusion is not None:
+            self.set_confusion(self.confusion, self.epoch)
+        if self.start_cursor is not None:
+            self.matrix.cursor = self.start_cursor
+        self.matrix.focus()
+
+    def set_confusion(self, confusion: np.ndarray, epoch: int | None) -> None:
+        """A newer epoch's matrix while the screen is open (the cursor stays)."""
+        self.confusion, self.epoch = confusion, epoch
+        matrix = self.matrix
+        matrix.set_confusion(confusion, epoch)
+        box = self.query_one("#confusion-box")
+        box.border_subtitle = f"{matrix.border_subtitle} · epoch {epoch}" if epoch is not None else ""
+        matrix.border_title = matrix.border_subtitle = ""  # the box says it once
+
+    def on_confusion_matrix_cell_selected(self, message: ConfusionMatrix.CellSelected) -> None:
+        message.stop()
+        self.dismiss((message.true, message.predicted))
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
