@@ -42,7 +42,7 @@ class MnistApp(App[int]):
         Binding("space", "pause", "Pause"),
         Binding("space", "resume", "Resume"),
         Binding("q", "quit", "Quit"),
-        Binding("s", "save", "Save"),
+        Binding("s", "save", "Save", show=False),
         Binding("j,down,right", "browse(1)", "Next digit", show=False),
         Binding("k,up,left", "browse(-1)", "Previous digit", show=False),
         Binding("pagedown", "browse(10)", "10 digits on", show=False),
