@@ -1,0 +1,71 @@
+"""The seed's training pipeline, kept here only to be measured against.
+
+torchvision's MNIST with a per-sample ``ToTensor`` + ``Normalize`` transform, a
+``DataLoader`` (batch 100, shuffled, one worker), the same CNN with dropout 0.5, Adam
+at lr 1e-3, cross-entropy, fp32 and the default memory layout: what the seed did, with
+its two model bugs fixed so that both pipelines train the very same network.
+
+Run by ``throughput.py`` in a child process (so its memory and threads are its own);
+prints one JSON line. Each pass is a full epoch over the first ``--samples`` images,
+DataLoader start-up included, as the seed paid it every epoch. Pass 1 is a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when not installed
+
+
+def measure(data_dir: Path, samples: int, repeats: int, batch_size: int = 100) -> dict:
+    import torch
+    from torch.nn import functional as F
+    from torch.utils.data import DataLoader, Subset
+    from torchvision import datasets, transforms
+
+    from mnist_tui.model import Net
+
+    torch.manual_seed(0)
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    train = datasets.MNIST(str(data_dir), train=True, download=False, transform=transform)
+    loader = DataLoader(Subset(train, range(samples)), batch_size=batch_size, shuffle=True, num_workers=1)
+    model = Net(0.5, 0.5)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    rates = []
+    for _ in range(1 + repeats):
+        model.train()
+        started = time.perf_counter()
+        for batch, (data, target) in enumerate(loader):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(data), target)
+            loss.backward()
+            optimizer.step()
+            if batch % 10 == 0:  # the seed logged every 10 batches
+                loss.item()
+        rates.append(samples / (time.perf_counter() - started))
+    timed = rates[1:]
+    return {
+        "samples_per_s": statistics.median(timed),
+        "runs": [round(r, 1) for r in timed],
+        "warmup": round(rates[0], 1),
+        "threads": torch.get_num_threads(),
+        "batch_size": batch_size,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--samples", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.data_dir, args.samples, args.repeats)))
+
+
+if __name__ == "__main__":
+    main()

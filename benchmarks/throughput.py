@@ -1,0 +1,190 @@
+"""Throughput of the seed's pipeline, the project's trainer (headless and in the dashboard),
+launch to first frame, peak RSS and time to 99 % test accuracy, measured in one run.
+
+    python benchmarks/throughput.py                      # the full run (a few minutes)
+    python benchmarks/throughput.py --quick --json out.json
+
+Every part runs in its own child process through the real entry points: the seed pipeline
+(``seed_pipeline.py``), ``mnist-tui --headless`` and ``mnist-tui --autostart`` on a
+pseudo-terminal. All train on the same first ``--samples`` MNIST images; the first pass of
+each is a warm-up, the figure is the median of the ``--repeats`` passes after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import child_runs as runs  # noqa: E402
+import throughput_report as report  # noqa: E402
+
+TARGET_ACC = 0.99
+GOALS = {
+    "project_over_seed": 3.0,
+    "dashboard_over_headless": 0.95,
+    "first_frame_s": 1.0,
+    "peak_rss_mb": 1024,
+    "defaults_seconds_to_99": 15.0,
+}
+
+
+def default_data_dir() -> Path:
+    for name in ("MNIST_TUI_TEST_DATA", "MNIST_TUI_DATA"):
+        if os.environ.get(name):
+            return Path(os.environ[name])
+    beside = runs.REPO.parent / "shared" / "mnist"
+    return beside if beside.exists() else Path.home() / ".cache" / "mnist-tui"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="mnist-tui throughput benchmark (see the module docstring)")
+    p.add_argument("--data-dir", type=Path, default=default_data_dir(), help="folder holding MNIST/raw")
+    p.add_argument("--samples", type=int, default=20_000, help="training samples per timed pass (default 20000)")
+    p.add_argument("--repeats", type=int, default=3, help="timed passes after the warm-up pass (default 3)")
+    p.add_argument("--max-epochs", type=int, default=15, help="cap for the seed recipe's time to 99 %% (default 15)")
+    p.add_argument("--skip-accuracy", action="store_true", help="skip the time-to-99 %% runs (full MNIST)")
+    p.add_argument("--skip-dashboard", action="store_true", help="skip the dashboard run and first-frame timing")
+    p.add_argument("--quick", action="store_true", help="--samples 4000 --repeats 1 --skip-accuracy")
+    p.add_argument("--frame-marker", default="mnist-tui", help="text that marks the app's first frame")
+    p.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.samples, args.repeats, args.skip_accuracy = min(args.samples, 4000), 1, True
+    if not (args.data_dir / "MNIST" / "raw").is_dir():
+        p.error(f"no MNIST/raw in {args.data_dir} (pass --data-dir)")
+    if args.samples < 100 or args.repeats < 1:
+        p.error("--samples must be at least 100 and --repeats at least 1")
+    return args
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def project_args(args: argparse.Namespace) -> list[str]:
+    """The trainer's defaults, on the benchmark's samples: one warm-up epoch + the repeats."""
+    return [
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        str(args.data_dir),
+        "--limit-train",
+        str(args.samples),
+        "--epochs",
+        str(1 + args.repeats),
+    ]
+
+
+def throughput(rows: list[dict], repeats: int) -> dict:
+    timed = [r["samples_per_s"] for r in rows[1 : 1 + repeats]]
+    if len(timed) < repeats:
+        raise RuntimeError(f"expected {1 + repeats} epochs in metrics.jsonl, found {len(rows)}")
+    return {"samples_per_s": statistics.median(timed), "runs": timed, "warmup": rows[0]["samples_per_s"]}
+
+
+def measure_seed(args, work: Path) -> dict:
+    script = str(Path(__file__).resolve().parent / "seed_pipeline.py")
+    figures, rss = runs.run_json_script(
+        [script, "--data-dir", str(args.data_dir), "--samples", str(args.samples), "--repeats", str(args.repeats)]
+    )
+    return {**figures, "peak_rss_mb": rss}
+
+
+def measure_headless(args, work: Path) -> dict:
+    run = runs.run_headless(project_args(args), work / "headless")
+    if len(run.rows) < 1 + args.repeats:
+        raise RuntimeError(f"the headless run failed (exit {run.exit_code}):\n{run.output.decode(errors='replace')}")
+    info = {k: run.rows[0].get(k) for k in ("device", "dataset")}
+    return {**throughput(run.rows, args.repeats), **info, "peak_rss_mb": run.peak_rss_mb}
+
+
+def measure_dashboard(args, work: Path) -> dict:
+    run = runs.run_dashboard(project_args(args), work / "dashboard", args.frame_marker, 1 + args.repeats)
+    result = {"first_frame_s": run.first_frame_s, "peak_rss_mb": run.peak_rss_mb, "exit_code": run.exit_code}
+    if len(run.rows) < 1 + args.repeats:
+        tail = runs.screen_text(run.output)[-1500:]
+        raise RuntimeError(f"the dashboard run ended early (exit {run.exit_code}); its screen:\n{tail}")
+    return {**throughput(run.rows, args.repeats), **result}
+
+
+def time_to_accuracy(args, work: Path, name: str, extra: list[str], epochs: int | None) -> dict:
+    """Full MNIST until test accuracy first reaches 99 %: epochs and training seconds (eval excluded)."""
+    cli = ["--dataset", "mnist", "--data-dir", str(args.data_dir), *extra]
+    if epochs is not None:
+        cli += ["--epochs", str(epochs)]
+    run = runs.run_headless(cli, work / f"accuracy-{name}", stop_when=_reached)
+    accuracies = [round(r["test_acc"] * 100, 2) for r in run.rows]
+    seconds = 0.0
+    for row in run.rows:
+        seconds += row["seconds"]
+        if row["test_acc"] >= TARGET_ACC:
+            return {"reached": True, "epoch": row["epoch"], "seconds": round(seconds, 2), "test_acc": accuracies}
+    return {
+        "reached": False,
+        "epoch": None,
+        "seconds": None,
+        "epochs_run": len(run.rows),
+        "seconds_run": round(seconds, 2),
+        "test_acc": accuracies,
+    }
+
+
+def _reached(rows: list[dict]) -> bool:
+    return any(r["test_acc"] >= TARGET_ACC for r in rows)
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    figures: dict = {
+        "machine": machine(),
+        "load_before": load_average(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "settings": {"samples": args.samples, "repeats": args.repeats, "data_dir": str(args.data_dir)},
+    }
+    with tempfile.TemporaryDirectory(prefix="mnist-tui-bench-") as tmp:
+        work = Path(tmp)
+        steps = [("seed", measure_seed), ("headless", measure_headless)]
+        if not args.skip_dashboard:
+            steps.append(("dashboard", measure_dashboard))
+        for name, measure in steps:
+            report.progress(f"measuring {name} …")
+            figures[name] = measure(args, work)
+        if not args.skip_accuracy:
+            report.progress("time to 99 % with the project's defaults (full MNIST) …")
+            figures["to_99_defaults"] = time_to_accuracy(args, work, "defaults", [], None)
+            report.progress(f"time to 99 % with --recipe seed (full MNIST, at most {args.max_epochs} epochs) …")
+            figures["to_99_seed_recipe"] = time_to_accuracy(args, work, "seed", ["--recipe", "seed"], args.max_epochs)
+    figures["load_after"] = load_average()
+    figures["ratios"] = report.ratios(figures)
+    figures["goals"] = report.goals(figures, GOALS)
+    import torch  # only now, for the record: the parent stays light while children are timed
+
+    figures["machine"].update(torch=torch.__version__, torch_threads=torch.get_num_threads())
+    report.print_table(figures, GOALS)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        report.progress(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Ratios, goal checks and the printed table of ``throughput.py``."""
+
+from __future__ import annotations
+
+import sys
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _rate(figures: dict, part: str) -> float | None:
+    return (figures.get(part) or {}).get("samples_per_s")
+
+
+def ratios(figures: dict) -> dict:
+    seed, headless, dashboard = (_rate(figures, p) for p in ("seed", "headless", "dashboard"))
+    return {
+        "project_over_seed": round(headless / seed, 2) if seed and headless else None,
+        "dashboard_over_headless": round(dashboard / headless, 3) if dashboard and headless else None,
+    }
+
+
+def goals(figures: dict, targets: dict) -> dict:
+    """Each goal: the measured value, the target and whether it is met (None: not measured)."""
+    rss = [figures[p]["peak_rss_mb"] for p in ("headless", "dashboard") if p in figures]
+    to99 = figures.get("to_99_defaults") or {}
+    measured = {
+        "project_over_seed": figures["ratios"]["project_over_seed"],
+        "dashboard_over_headless": figures["ratios"]["dashboard_over_headless"],
+        "first_frame_s": (figures.get("dashboard") or {}).get("first_frame_s"),
+        "peak_rss_mb": max(rss) if rss else None,
+        "defaults_seconds_to_99": to99.get("seconds") if to99 else None,
+    }
+    at_most = {"first_frame_s", "peak_rss_mb", "defaults_seconds_to_99"}
+    result = {}
+    for name, value in measured.items():
+        if value is None:
+            met = False if name == "defaults_seconds_to_99" and to99 else None
+        else:
+            met = value <= targets[name] if name in at_most else value >= targets[name]
+        result[name] = {"value": value, "goal": targets[name], "met": met}
+    return result
+
+
+def _mark(goal: dict) -> str:
+    return {True: "ok", False: "MISSED", None: "-"}[goal["met"]]
+
+
+def _to99(entry: dict | None) -> str:
+    if not entry:
+        return "not measured"
+    if entry["reached"]:
+        return f"epoch {entry['epoch']}, {entry['seconds']:.1f} s of training"
+    return (
+        f"not reached in {entry['epochs_run']} epochs ({entry['seconds_run']:.1f} s); best {max(entry['test_acc'])} %"
+    )
+
+
+def print_table(figures: dict, targets: dict) -> None:
+    m, g = figures["machine"], figures["goals"]
+    s = figures["settings"]
+    print(
+        f"\nmnist-tui throughput · {m['cpu']} · {m['cores']} cores · torch {m['torch']} ({m['torch_threads']} threads)"
+    )
+    print(
+        f"{s['samples']:,} MNIST samples per pass, median of {s['repeats']} passes after a warm-up; "
+        f"load average before {figures['load_before'][0]}, after {figures['load_after'][0]}\n"
+    )
+    rows = [("seed pipeline (torchvision + DataLoader, bs 100, fp32)", figures["seed"], "")]
+    rows.append(("project trainer, headless (defaults)", figures["headless"], ""))
+    if "dashboard" in figures:
+        rows.append(("project trainer in the dashboard (pty 120x40)", figures["dashboard"], ""))
+    width = max(len(r[0]) for r in rows) + 2
+    print(f"{'':{width}}{'samples/s':>10}  {'peak RSS':>9}")
+    for label, part, _ in rows:
+        print(f"{label:{width}}{part['samples_per_s']:>10,.0f}  {part['peak_rss_mb']:>6,.0f} MB")
+    print()
+    lines = [
+        ("project / seed", g["project_over_seed"], "x", "≥"),
+        ("dashboard / headless", g["dashboard_over_headless"], "", "≥"),
+        ("launch → first frame", g["first_frame_s"], " s", "≤"),
+        ("peak RSS (project)", g["peak_rss_mb"], " MB", "≤"),
+    ]
+    for label, goal, unit, sign in lines:
+        value = "-" if goal["value"] is None else f"{goal['value']:g}{unit}"
+        print(f"{label:{width}}{value:>10}  goal {sign} {goal['goal']:g}{unit}  {_mark(goal)}")
+    print("\ntime to 99.0 % test accuracy (full MNIST, headless):")
+    print(
+        f"  project defaults   {_to99(figures.get('to_99_defaults'))}  goal ≤ {targets['defaults_seconds_to_99']:g} s  "
+        f"{_mark(g['defaults_seconds_to_99'])}"
+    )
+    print(f"  --recipe seed      {_to99(figures.get('to_99_seed_recipe'))}")

@@ -1,0 +1,96 @@
+"""benchmarks/throughput.py runs end to end with tiny options and writes its figures (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import child_runs as runs  # noqa: E402
+import throughput_report as report  # noqa: E402
+
+
+@pytest.mark.slow
+@pytest.mark.real_mnist
+def test_quick_run_prints_the_table_and_writes_json(real_mnist_dir, tmp_path):
+    out_json = tmp_path / "figures.json"
+    command = [
+        sys.executable,
+        str(BENCH / "throughput.py"),
+        "--quick",
+        "--samples",
+        "512",
+        "--data-dir",
+        str(real_mnist_dir),
+        "--json",
+        str(out_json),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out_json.read_text())
+    for part in ("seed", "headless", "dashboard"):
+        assert figures[part]["samples_per_s"] > 0
+        assert len(figures[part]["runs"]) == 1
+        assert figures[part]["peak_rss_mb"] > 50  # a torch process: far more than an empty interpreter
+    assert figures["settings"] == {"samples": 512, "repeats": 1, "data_dir": str(real_mnist_dir)}
+    assert 0 < figures["dashboard"]["first_frame_s"] < 60
+    assert figures["headless"]["dataset"] == "MNIST"
+    assert set(figures["ratios"]) == {"project_over_seed", "dashboard_over_headless"}
+    assert figures["ratios"]["project_over_seed"] == round(
+        figures["headless"]["samples_per_s"] / figures["seed"]["samples_per_s"], 2
+    )
+    assert set(figures["goals"]) == {
+        "project_over_seed",
+        "dashboard_over_headless",
+        "first_frame_s",
+        "peak_rss_mb",
+        "defaults_seconds_to_99",
+    }
+    assert figures["goals"]["defaults_seconds_to_99"]["met"] is None  # --quick skips the accuracy runs
+    assert "project / seed" in done.stdout and "launch → first frame" in done.stdout
+
+
+def test_a_missing_data_folder_is_one_clear_error(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "throughput.py"), "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no MNIST/raw" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_goals_compare_each_figure_with_its_bound():
+    figures = {
+        "ratios": {"project_over_seed": 3.2, "dashboard_over_headless": 0.9},
+        "headless": {"peak_rss_mb": 800.0},
+        "dashboard": {"peak_rss_mb": 1100.0, "first_frame_s": 0.4},
+        "to_99_defaults": {"reached": False, "seconds": None},
+    }
+    goals = report.goals(
+        figures,
+        {
+            "project_over_seed": 3.0,
+            "dashboard_over_headless": 0.95,
+            "first_frame_s": 1.0,
+            "peak_rss_mb": 1024,
+            "defaults_seconds_to_99": 15.0,
+        },
+    )
+    assert goals["project_over_seed"]["met"] is True
+    assert goals["dashboard_over_headless"]["met"] is False
+    assert goals["first_frame_s"]["met"] is True
+    assert goals["peak_rss_mb"] == {"value": 1100.0, "goal": 1024, "met": False}  # the larger of the two
+    assert goals["defaults_seconds_to_99"]["met"] is False  # measured, never reached
+
+
+def test_screen_text_drops_escapes_and_what_came_before_the_app_screen():
+    output = b"noise\x1b[?1049h\x1b[1;1H\x1b[38;2;1;2;3mmnist\x1b[0m-tui\x1b]0;title\x07 ready"
+    assert runs.screen_text(output) == "mnist-tui ready"
