@@ -196,11 +196,12 @@ def check_config(config: Config) -> None:
             ("schedule", config.schedule in SCHEDULES),
             ("precision", config.precision in PRECISIONS),
             ("device", isinstance(config.device, str)),
+            ("eval_batch_size", _is_int(config.eval_batch_size) and config.eval_batch_size >= 1),
         )
         if not ok
     ]
     if wrong:
-        raise UserError(f"invalid saved setting(s) {', '.join(wrong)} in the resumed run's config")
+        raise UserError(f"the resumed run's saved config is damaged: invalid {', '.join(wrong)}")
 
 
 def _is_int(value: Any) -> bool:
@@ -220,6 +221,9 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
                 f"pass --epochs N with N > {done} to train it further"
             )
         resumed_from = args.resume if args.resume.is_dir() else args.resume.parent
+        if args.dataset is None:  # "auto" must not swap a run's data (MNIST → synthetic) silently
+            used = {"MNIST": "mnist", "synthetic digits": "synthetic"}.get(saved_state.get("dataset"))
+            config = config.with_changes(dataset=used or config.dataset)
     fresh_name = args.run_dir is None and args.resume is None
     return config.with_changes(run_dir=claim_run_dir(config.run_dir, resumed_from, fresh_name))
 
@@ -238,7 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mnist_tui.training.checkpoint import load_checkpoint
 
             saved_state = load_checkpoint(args.resume)
-        config = build_config(args, saved_state["config"] if saved_state else None)
+        try:
+            config = build_config(args, saved_state["config"] if saved_state else None)
+        except (TypeError, ValueError) as exc:  # only a damaged saved config gets here
+            raise UserError(f"the resumed run's saved config is damaged ({exc})") from None
         check_config(config)
         check_device(config.device)
         if args.serve:  # checked above, so a bad option fails here and not in every browser tab

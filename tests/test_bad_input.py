@@ -248,3 +248,40 @@ def test_real_process_bad_option_prints_one_line_only(tmp_path):
     done = _cli_subprocess("--headless", "--epochs", "abc", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == "mnist-tui: error: argument --epochs: 'abc' is not a whole number\n"
+
+
+@pytest.mark.parametrize("damage", [{"epochs": "abc"}, {"data_dir": None}, {"lr": -1.0}, {"eval_batch_size": 0}])
+def test_resumed_checkpoint_with_a_damaged_config(tmp_path, capsys, damage):
+    from mnist_tui.model import Net
+    from mnist_tui.training.checkpoint import save_checkpoint
+
+    model = Net()
+    state = {
+        "epoch": 1,
+        "model": model.state_dict(),
+        "optimizer": torch.optim.Adam(model.parameters()).state_dict(),
+        "config": {"epochs": 3, "dataset": "synthetic", **damage},
+        "history": [],
+    }
+    save_checkpoint(tmp_path / "checkpoint.pt", state)
+    code, err = _main(["--headless", "--resume", str(tmp_path)], capsys)
+    _assert_one_line(code, err, "saved config")
+
+
+@pytest.mark.parametrize(("used", "expected"), [("MNIST", "mnist"), ("synthetic digits", "synthetic")])
+def test_resume_keeps_the_data_the_run_was_trained_on(tmp_path, used, expected):
+    from mnist_tui.rundir import release_locks
+
+    args = cli.build_parser().parse_args(["--headless", "--resume", str(tmp_path)])
+    saved = {"epoch": 1, "dataset": used, "config": {"dataset": "auto", "epochs": 3}}
+    config = cli.build_config(args, saved["config"])
+    assert config.dataset == "auto"
+    try:
+        assert cli.prepare_run(args, config, saved).dataset == expected  # never a silent fallback
+    finally:
+        release_locks()
+    explicit = cli.build_parser().parse_args(["--headless", "--resume", str(tmp_path), "--dataset", "synthetic"])
+    try:
+        assert cli.prepare_run(explicit, cli.build_config(explicit, saved["config"]), saved).dataset == "synthetic"
+    finally:
+        release_locks()

@@ -21,6 +21,7 @@ from mnist_tui.config import Config
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox, TrainerBridge
+from mnist_tui.tui.explore import EXPLORE_BINDINGS, ExploreMixin
 from mnist_tui.tui.progress import RunProgress
 from mnist_tui.tui.screens.help import HelpScreen
 from mnist_tui.tui.views import View, ViewBuilder, all_digits, wrong_only
@@ -34,7 +35,7 @@ PLOT_REFRESH_S = 0.25  # plots render on the UI thread: at most 4 redraws a seco
 NARROW_COLUMNS, SHORT_ROWS = 100, 34
 
 
-class MnistApp(App[int]):
+class MnistApp(ExploreMixin, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     BINDINGS = [
@@ -52,6 +53,7 @@ class MnistApp(App[int]):
         Binding("w", "toggle_wrong", "Wrong only"),
         Binding("m", "cycle_digit_mode", "ASCII/blocks"),
         Binding("question_mark", "help", "Help"),
+        *EXPLORE_BINDINGS,
     ]
 
     def __init__(
@@ -61,8 +63,10 @@ class MnistApp(App[int]):
         resume_state: dict[str, Any] | None = None,
         datasets: Any = None,
         launch_trainer: bool = True,
+        replay: Any = None,
     ) -> None:
         super().__init__()
+        self.replay = replay  # a ReplayRequest: show a recorded run instead of training
         self.config = config
         self.autostart = autostart
         self.resume_state = resume_state
@@ -137,7 +141,11 @@ class MnistApp(App[int]):
         try:
             from mnist_tui.training.loop import Trainer  # torch loads here, after the first frame
 
-            trainer = Trainer(self.config, bridge, self.control, self.resume_state, self.datasets)
+            if self.replay is not None:
+                self.result = self.run_replay(bridge)
+                return
+            listener = self.snapshot_listener(bridge, lambda: trainer.model)  # a model copy for drawing
+            trainer = Trainer(self.config, listener, self.control, self.resume_state, self.datasets)
             self.trainer = trainer
             self.result = trainer.run()
         except Exception as exc:  # an import that fails (a broken torch) is a failure too
@@ -234,6 +242,8 @@ class MnistApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         live = self.state not in ("finished", "stopped", "failed", "stopping")
+        if action in ("start", "pause", "resume", "save") and self.replay is not None:
+            return False
         if action == "start":
             return live and not self.started and self.launch_trainer
         if action == "pause":
@@ -327,9 +337,11 @@ class MnistApp(App[int]):
         yield SystemCommand("Save checkpoint", "Write the last finished epoch's checkpoint now (s)", self.action_save)
 
 
-def run_app(config: Config, autostart: bool = False, resume_state: dict[str, Any] | None = None) -> int:
+def run_app(
+    config: Config, autostart: bool = False, resume_state: dict[str, Any] | None = None, replay: Any = None
+) -> int:
     """Run the dashboard; return the exit code (0, 1 on a training failure, 2 on bad input)."""
-    app = MnistApp(config, autostart=autostart, resume_state=resume_state)
+    app = MnistApp(config, autostart=autostart, resume_state=resume_state, replay=replay)
     code = app.run()
     app.control.stop()
     if app.trainer_launched:

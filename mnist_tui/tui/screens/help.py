@@ -19,6 +19,9 @@ KEYS = (
     ("home / end", "first / last digit of the view"),
     ("w", "wrong-only: show just the digits the model gets wrong"),
     ("m", "digit drawing: ASCII characters or fine half-blocks"),
+    ("d", "draw a digit (mouse, or arrows + space) and see the model's guess live"),
+    ("x", "confusion matrix: pick a cell to browse exactly those test digits"),
+    ("o", "browser order: index → hardest → confident mistakes → each digit"),
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),
 )
