@@ -144,6 +144,19 @@ def _stop_live(progress: Progress) -> None:
         progress.stop()
 
 
+def _say_what_was_kept(console: Console, config: Config, epochs_done: int) -> None:
+    if config.run_dir is None:
+        return
+    if epochs_done:
+        console.print(
+            f"checkpoint of epoch {epochs_done} kept in {config.run_dir}; "
+            f"continue with: mnist-tui --headless --resume {config.run_dir}",
+            soft_wrap=True,  # a path to copy must not be broken across lines
+        )
+    else:
+        console.print("no epoch finished, so nothing was saved")
+
+
 def run_headless(config: Config, resume_state: dict[str, Any] | None = None, console: Console | None = None) -> int:
     """Train with rich output. Exit code: 0 done, 2 bad input, 1 failure, 130/143 on a signal.
 
@@ -171,6 +184,7 @@ def run_headless(config: Config, resume_state: dict[str, Any] | None = None, con
     if failures:
         print(f"mnist-tui: error: {failures[0].message}", file=sys.stderr)
     if stopper.exit_code is not None:
+        _say_what_was_kept(reporter.console, config, result.epochs_done)
         return stopper.exit_code
     if result.error is not None:
         return 2 if isinstance(result.error, UserError) else 1
