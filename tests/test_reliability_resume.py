@@ -175,3 +175,29 @@ def test_trainer_keeps_nothing_per_batch_across_epochs(tiny_config, small_synthe
             assert len(value) <= 3 or name in ("resume_state",), (name, len(value))
     rows = [json.loads(line) for line in (config.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 3
+
+
+def test_disk_full_at_a_save_fails_clearly_and_keeps_the_previous_checkpoint(tiny_config, small_synthetic, monkeypatch):
+    import errno
+
+    from mnist_tui.training import checkpoint as ckpt
+
+    real_write = ckpt.write_checkpoint_bytes
+    writes = []
+
+    def write_until_full(path, data):
+        writes.append(1)
+        if len(writes) >= 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, data)
+
+    monkeypatch.setattr(ckpt, "write_checkpoint_bytes", write_until_full)
+    config = tiny_config.with_changes(epochs=3, limit_train=256)
+    trainer, result, events = _run(config, small_synthetic)
+    assert isinstance(result.error, OSError)
+    message = events[-1].message
+    assert "cannot write the checkpoint" in message and "No space left on device" in message
+    assert "the checkpoint of epoch 1" in message  # what is on disk, not the epoch that failed to save
+    assert load_checkpoint(config.run_dir)["epoch"] == 1
+    monkeypatch.setattr(ckpt, "write_checkpoint_bytes", real_write)  # space freed: `s` writes epoch 2
+    assert trainer.save_now()[0] == 2 and load_checkpoint(config.run_dir)["epoch"] == 2

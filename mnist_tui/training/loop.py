@@ -53,6 +53,7 @@ class Trainer:
         self.result = RunResult()
         self._save_lock = threading.Lock()  # the worker's epoch-end saves and save_now() from any thread
         self._saved: tuple[int, bytes] | None = None  # the last finished epoch's checkpoint, frozen
+        self._written_epoch: int | None = None  # the epoch of the checkpoint on disk
 
     def run(self) -> RunResult:
         """Train to the end, until stopped, or until an error (reported as :class:`Failed`)."""
@@ -61,8 +62,8 @@ class Trainer:
         except Exception as exc:  # the worker must never die silently: every failure is an event
             self.result.error = exc
             message = str(exc) if isinstance(exc, UserError) else _describe_failure(exc)
-            if self.result.epochs_done and self.config.run_dir is not None:
-                message += f"; the checkpoint of epoch {self.result.epochs_done} in {self.config.run_dir} is kept"
+            if self._written_epoch and self.config.run_dir is not None:
+                message += f"; the checkpoint of epoch {self._written_epoch} in {self.config.run_dir} is kept"
             self.listener(Failed(message, self.result.epochs_done))
         return self.result
 
@@ -132,6 +133,8 @@ class Trainer:
         self.start_epoch, self.history = done + 1, list(state.get("history", []))
         self.result.epochs_done = done
         self._saved = (done, ckpt.serialize(state))
+        if self.config.run_dir is not None and (Path(self.config.run_dir) / ckpt.CHECKPOINT_NAME).exists():
+            self._written_epoch = done
 
     # -- the run --------------------------------------------------------------------------
 
@@ -267,7 +270,11 @@ class Trainer:
 
     def _write_saved(self) -> Path:
         path = Path(self.config.run_dir) / ckpt.CHECKPOINT_NAME
-        ckpt.write_checkpoint_bytes(path, self._saved[1])
+        try:
+            ckpt.write_checkpoint_bytes(path, self._saved[1])
+        except OSError as exc:  # disk full, folder gone: the previous checkpoint is still whole
+            raise OSError(exc.errno, f"cannot write the checkpoint {path}: {exc.strerror or exc}") from None
+        self._written_epoch = self._saved[0]
         return path
 
 
