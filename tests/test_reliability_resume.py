@@ -201,3 +201,16 @@ def test_disk_full_at_a_save_fails_clearly_and_keeps_the_previous_checkpoint(tin
     assert load_checkpoint(config.run_dir)["epoch"] == 1
     monkeypatch.setattr(ckpt, "write_checkpoint_bytes", real_write)  # space freed: `s` writes epoch 2
     assert trainer.save_now()[0] == 2 and load_checkpoint(config.run_dir)["epoch"] == 2
+
+
+def test_checkpoint_from_a_cuda_run_resumes_with_this_devices_optimizer_kernels(tiny_config, small_synthetic):
+    config = tiny_config.with_changes(epochs=2, limit_train=128)
+    control = TrainingControl()
+    _run(config, small_synthetic, _stop_after_epoch(control, 1), control)
+    state = load_checkpoint(config.run_dir)
+    for group in state["optimizer"]["param_groups"]:
+        group.update(fused=True, foreach=False)  # as saved by a CUDA run (fused Adam)
+    trainer = Trainer(config, lambda event: None, resume_state=state, datasets=small_synthetic)
+    result = trainer.run()
+    assert result.error is None and result.epochs_done == 2
+    assert all(not g["fused"] and g["foreach"] for g in trainer.optimizer.param_groups)

@@ -113,6 +113,8 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
         except (ValueError, KeyError, RuntimeError) as exc:
             raise ckpt.CheckpointError(f"the checkpoint's optimizer state does not fit ({exc})") from None
+        for group, fresh in zip(self.optimizer.param_groups, fresh_hyper, strict=True):
+            group.update(fused=fresh["fused"], foreach=fresh["foreach"])  # this device's kernels, not the saver's
         done = int(state["epoch"])
         saved = state.get("scheduler") or {}
         same_plan = self.scheduler is not None and saved.get("total_steps") == self.scheduler.total_steps
