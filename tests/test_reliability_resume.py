@@ -101,20 +101,25 @@ def test_cli_resume_of_a_finished_run_says_so_and_trains_further_on_request(tmp_
     assert [row["epoch"] for row in read_metrics(run)] == [1, 2]
 
 
-def test_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tiny_config, small_synthetic):
+@pytest.mark.parametrize("when", ["mid-training", "after the last step"])
+def test_nan_stops_the_run_and_keeps_the_last_checkpoint(tiny_config, small_synthetic, when):
+    """Real arithmetic makes the NaN: every weight of conv1 becomes NaN, either before epoch 2's
+    first batch (its loss is NaN) or after epoch 2's last step (only the evaluation sees it)."""
     config = tiny_config.with_changes(epochs=3, limit_train=640)
     trainer = None
 
-    def poison(event):  # real arithmetic makes the NaN: every weight of conv1 becomes NaN in epoch 2
-        if isinstance(event, BatchEnd) and event.epoch == 2:
-            with torch.no_grad():
-                trainer.model.conv1.weight.fill_(float("nan"))
+    def poison_now(event) -> bool:
+        if when == "mid-training":
+            return isinstance(event, EpochEnd) and event.epoch == 1
+        return isinstance(event, BatchEnd) and event.epoch == 2 and event.batch == event.batches_per_epoch
 
     events = []
 
     def listen(event):
         events.append(event)
-        poison(event)
+        if poison_now(event):
+            with torch.no_grad():
+                trainer.model.conv1.weight.fill_(float("nan"))
 
     trainer = Trainer(config, listen, datasets=small_synthetic)
     result = trainer.run()
@@ -124,6 +129,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tiny_config, small
     assert "diverged" in failed.message and "nan" in failed.message.lower() and "epoch 2" in failed.message
     assert "checkpoint of epoch 1" in failed.message
     assert not any(isinstance(e, Finished) for e in events)
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1]
     state = load_checkpoint(config.run_dir)
     assert state["epoch"] == 1
     assert all(torch.isfinite(t).all() for t in state["model"].values())

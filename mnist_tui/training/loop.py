@@ -167,6 +167,8 @@ class Trainer:
                 break
             started = time.perf_counter()
             test = evaluate(self.model, self.test_x, self.test_y, cfg.eval_batch_size)
+            if not math.isfinite(test.loss):  # a last step can break the weights after its loss was read
+                raise TrainingDiverged(f"training diverged: the test loss became {test.loss} after epoch {epoch}")
             row = self._record(epoch, stats, test, time.perf_counter() - started)
             self.listener(
                 EpochEnd(
