@@ -159,14 +159,16 @@ class Replayer:
             if problem:
                 notes.append(problem)
         empty_images = np.zeros((0, 28, 28), dtype=np.uint8)
+        cfg = self.config
+        train_size = len(data.limited(cfg.limit_train).train_labels) if data is not None else 0
         self.listener(
             DataReady(
                 dataset=data.name if data is not None else (record.dataset_name or "unknown"),
                 device="cpu (replay)",
                 precision="fp32",
-                train_size=0,
+                train_size=train_size,
                 test_size=len(data.test_labels) if data is not None else 0,
-                batches_per_epoch=0,
+                batches_per_epoch=-(-train_size // cfg.batch_size),
                 parameters=parameter_count(model) if model is not None else 0,
                 notice="; ".join(notes) or None,
                 test_images=data.test_images.numpy() if data is not None else empty_images,

@@ -165,3 +165,37 @@ async def test_canvas_fits_the_terminal(size):
         assert region.width == 28 * canvas.scale and region.height == 14 * canvas.scale
         assert canvas.region.right <= size[0] and canvas.region.bottom <= size[1]
         await asyncio.sleep(0)
+
+
+async def test_a_second_stroke_right_after_the_first_paints_too():
+    """Two strokes in quick succession (a '4', a 't'): the first stroke's late capture
+    release must not end the second one."""
+    app = DrawApp(Recorder())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _screen(pilot)
+        for row, cols in ((5, range(3, 12)), (15, range(3, 12))):
+            await pilot.mouse_down("#draw-canvas", offset=(1 + 2 * cols[0], 1 + row))
+            for col in cols[1:]:
+                await pilot.hover("#draw-canvas", offset=(1 + 2 * col, 1 + row))
+            await pilot.mouse_up("#draw-canvas", offset=(1 + 2 * cols[-1], 1 + row))
+        grid = screen.canvas.grid
+        assert np.all(grid[5, 3:12] == 1.0) and np.all(grid[15, 3:12] == 1.0)
+
+
+async def test_a_late_capture_release_does_not_end_the_next_stroke():
+    """In a real terminal the next press can be handled before the release of the last
+    stroke's capture arrives (seen in tmux: a '4's second stroke painted one dot)."""
+    app = DrawApp(Recorder())
+    async with app.run_test(size=(120, 40)) as pilot:
+        canvas = (await _screen(pilot)).canvas
+        canvas._stroke = "paint"
+        canvas.capture_mouse()
+        await pilot.pause(0.05)
+        canvas._end_stroke()  # queues MouseRelease for the canvas...
+        canvas._stroke = "paint"  # ...but the next press is handled first
+        canvas.capture_mouse()
+        await pilot.pause(0.1)
+        assert canvas._stroke == "paint" and app.mouse_captured is canvas
+        canvas._end_stroke()
+        await pilot.pause(0.1)
+        assert canvas._stroke is None and app.mouse_captured is None

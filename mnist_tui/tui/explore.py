@@ -75,11 +75,26 @@ class ExploreMixin:
         from mnist_tui.replay import Replayer
 
         record, config = self.replay.open()
+        self._replay_epochs = config.epochs  # the run's plan, for the progress bars
         if record.model_state is not None:
             self.snapshot.update(record.model_state, record.epoch)
         return Replayer(record, config, listener).run()
 
     # -- messages (the app's own handlers run first) ----------------------------------------------
+
+    def on_trainer_loaded(self, message: msg.TrainerLoaded) -> None:
+        """A replay: progress against the run's own plan (epoch 3/3 done, not 4/10 to go)."""
+        planned = getattr(self, "_replay_epochs", None)
+        if self.replay is None or planned is None:
+            return
+        progress = self.progress
+        progress.epochs = max(planned, progress.epochs_done)
+        progress.epoch = min(progress.epochs_done + 1, progress.epochs)
+        if progress.epochs_done >= progress.epochs:
+            progress.batch = progress.batches_per_epoch
+        if message.event.history:
+            progress.samples_per_s = message.event.history[-1].get("samples_per_s")
+        self._show_progress()
 
     def on_predictions_ready(self, message: msg.PredictionsReady) -> None:
         e = message.event

@@ -16,7 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from mnist_tui.tui.widgets.draw_canvas import DrawCanvas
@@ -27,16 +27,18 @@ FULL_SIZE = (92, 34)  # columns, rows needed for the 56×28 canvas beside the ba
 
 HINT = (
     "mouse: drag to paint, right-drag to erase · keys: arrows move, space paints, x erases · "
-    "c clears · e eraser · esc back"
+    "c clears · e eraser · esc/q back"
 )
 
 
-class DrawScreen(Screen[np.ndarray]):
-    """Dismisses with the drawing, so the dashboard can keep it for the next visit."""
+class DrawScreen(ModalScreen[np.ndarray]):
+    """Dismisses with the drawing, so the dashboard can keep it for the next visit.
+
+    Modal, so the dashboard's keys (w, o, x, ...) do not act on the hidden browser meanwhile."""
 
     CSS_PATH = "draw.tcss"
     BINDINGS = [
-        Binding("escape,d", "close", "Back"),
+        Binding("escape,d,q", "close", "Back"),
         Binding("c", "clear", "Clear"),
         Binding("e", "toggle_eraser", "Eraser"),
     ]

@@ -152,8 +152,10 @@ class DrawCanvas(Canvas):
         self._end_stroke()
 
     def on_mouse_release(self, event: events.MouseRelease) -> None:
-        self._stroke = None
-        self._last_cell = None
+        # Posted asynchronously: a quick next stroke may have captured the mouse again already.
+        if self.app.mouse_captured is not self:
+            self._stroke = None
+            self._last_cell = None
 
     def _end_stroke(self) -> None:
         if self._stroke is not None:
