@@ -31,7 +31,7 @@ def by_index(probabilities: np.ndarray, labels: np.ndarray) -> Ordering:
 def hardest_first(probabilities: np.ndarray, labels: np.ndarray) -> Ordering:
     """Lowest probability given to the true class first: the digits the model finds hardest."""
     order = np.argsort(_true_class_probability(probabilities, labels), kind="stable")
-    return order, "hardest first (lowest probability for the true digit)"
+    return order, "hardest first"
 
 
 def confident_mistakes(probabilities: np.ndarray, labels: np.ndarray) -> Ordering:
@@ -40,7 +40,7 @@ def confident_mistakes(probabilities: np.ndarray, labels: np.ndarray) -> Orderin
     wrong = np.flatnonzero(predicted != labels)
     confidence = probabilities[wrong, predicted[wrong]]
     order = wrong[np.argsort(-confidence, kind="stable")]
-    return order, f"mistakes, most confident first ({len(order):,})"
+    return order, f"confident mistakes ({len(order):,})"
 
 
 def true_digit(probabilities: np.ndarray, labels: np.ndarray, digit: int) -> Ordering:

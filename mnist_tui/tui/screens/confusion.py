@@ -59,7 +59,7 @@ class ConfusionScreen(ModalScreen[tuple[int, int] | None]):
 
     def on_mount(self) -> None:
         box = self.query_one("#confusion-box")
-        box.border_title = "confusion matrix: rows are the true digit, columns the prediction"
+        box.border_title = "confusion: rows true digit, columns predicted"
         if self.confusion is not None:
             self.set_confusion(self.confusion, self.epoch)
         if self.start_cursor is not None:
