@@ -142,3 +142,28 @@ def test_second_signal_mid_write_exits_at_once_and_keeps_the_previous_checkpoint
     assert state["epoch"] == 1
     assert sorted(p.name for p in small_run.run_dir.iterdir()) == ["checkpoint.pt", "metrics.jsonl"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers given back
+
+
+def test_sigkill_mid_run_then_resume_finishes_the_plan(tmp_path):
+    """No handler runs on SIGKILL: the atomic checkpoint alone makes the run resumable."""
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MNIST_TUI_DATA": str(tmp_path / "cache")}
+    base = [sys.executable, "-m", "mnist_tui", "--headless"]
+    args = ["--dataset", "synthetic", "--epochs", "3", "--limit-train", "1024", "--device", "cpu"]
+    proc = subprocess.Popen([*base, *args, "--run-dir", str(run)], stdout=subprocess.DEVNULL, env=env)
+    try:
+        assert _wait_for(lambda: _epochs_logged(run) >= 1 or proc.poll() is not None, timeout=180)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    killed_at = load_checkpoint(run)["epoch"]
+    assert 1 <= killed_at < 3
+    done = subprocess.run([*base, "--resume", str(run)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"resuming after epoch {killed_at}" in done.stdout
+    assert load_checkpoint(run)["epoch"] == 3
+    assert [row["epoch"] for row in read_metrics(run)] == [1, 2, 3]
+    assert not list(run.glob(".*.tmp"))
