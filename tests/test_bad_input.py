@@ -206,6 +206,7 @@ def test_default_run_folder_name_taken_picks_a_fresh_one(tmp_path, monkeypatch):
 
 
 def test_run_folder_in_use_by_another_process_is_refused(tmp_path):
+    pytest.importorskip("fcntl")
     from mnist_tui.errors import UserError
     from mnist_tui.rundir import claim_run_dir, release_locks
 

@@ -15,6 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import torch
 
 from mnist_tui.rundir import remove_stale_temporaries
@@ -72,6 +73,7 @@ HELPER = textwrap.dedent(
 )
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the helper forks its writers")
 def test_sigkill_mid_save_always_leaves_a_whole_checkpoint(tmp_path):
     helper = tmp_path / "writer.py"
     helper.write_text(HELPER)

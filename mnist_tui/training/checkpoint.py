@@ -91,7 +91,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 def _refusal_reason(exc: BaseException) -> str:
     """The useful part of torch's long weights-only message (it also suggests unsafe loading)."""
     text = str(exc)
-    found = re.search(r"GLOBAL ([\w.]+)", text) or re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    found = re.search(r"GLOBAL ([\w.]+)", text)  # "unsupported GLOBAL posix.system whose module..."
     if found:
         return f"it asks to call {found.group(1)}"
     found = re.search(r"(Unsupported [^\n.]+)", text)
