@@ -110,12 +110,15 @@ _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "S
 class StopOnSignal:
     """A stop signal asks the trainer to stop within one batch; a second one exits at once.
 
-    Either way the checkpoint on disk stays whole: it is only ever replaced atomically.
+    Before training starts (torch, data, a download) nothing is at stake, so the first signal
+    exits at once too. Either way the checkpoint on disk stays whole: it is only ever
+    replaced atomically.
     """
 
     def __init__(self, control: TrainingControl) -> None:
         self.control = control
         self.signum: int | None = None
+        self.training = False  # set once the data is ready (the DataReady event)
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopOnSignal:
@@ -129,7 +132,8 @@ class StopOnSignal:
             signal.signal(signum, handler)
 
     def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None:
+        if self.signum is not None or not self.training:
+            self.signum = signum
             raise SystemExit(128 + signum)
         self.signum = signum
         self.control.stop()
@@ -174,6 +178,7 @@ def run_headless(config: Config, resume_state: dict[str, Any] | None = None, con
             _stop_live(reporter.progress)
             failures.append(event)
         else:
+            stopper.training = stopper.training or isinstance(event, DataReady)
             reporter(event)
 
     with StopOnSignal(control) as stopper:

@@ -167,3 +167,21 @@ def test_sigkill_mid_run_then_resume_finishes_the_plan(tmp_path):
     assert load_checkpoint(run)["epoch"] == 3
     assert [row["epoch"] for row in read_metrics(run)] == [1, 2, 3]
     assert not list(run.glob(".*.tmp"))
+
+
+def test_signal_while_loading_exits_at_once(small_run, monkeypatch):
+    """Nothing is at stake before training starts (a slow download, say): no waiting for it."""
+
+    def slow_download(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(60)  # interrupted by the handler's SystemExit, or the test would take a minute
+        raise AssertionError("the signal did not interrupt the loading")
+
+    monkeypatch.setattr(loop, "load_datasets", slow_download)
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as info:
+        run_headless(small_run)
+    assert info.value.code == 143
+    assert time.monotonic() - started < 30
+    assert not (small_run.run_dir / "checkpoint.pt").exists()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
