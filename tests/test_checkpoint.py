@@ -180,3 +180,10 @@ def test_bad_checkpoints_through_the_cli_exit_2_in_one_line(tmp_path, capsys, da
     assert code == 2, err
     assert err.startswith("mnist-tui: error: ") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_a_fifo_is_refused_instead_of_blocking(tmp_path):
+    fifo = tmp_path / "checkpoint.pt"
+    os.mkfifo(fifo)  # torch.load would wait forever for a writer
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        load_checkpoint(fifo)

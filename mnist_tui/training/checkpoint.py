@@ -144,8 +144,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     path = checkpoint_path(path)
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}")
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
+    if not path.is_file():  # a folder, a pipe or a device would hang or mislead torch.load
+        raise CheckpointError(f"{path} is not a regular file, so not a checkpoint")
     state = _read(path)
     _check_fields(path, state)
     check_architecture(path, state["model"])
