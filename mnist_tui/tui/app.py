@@ -31,7 +31,8 @@ from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
 from mnist_tui.tui.widgets.predictions import PredictionsPanel
 from mnist_tui.tui.widgets.stats import StatsPanel
 
-PLOT_REFRESH_S = 0.25  # plots render on the UI thread: at most 4 redraws a second
+REFRESH_S = 0.25  # stats refresh at most 4 times a second...
+PLOT_EVERY = 2  # ...and the plots every other tick: they render on the UI thread (~40 ms each)
 NARROW_COLUMNS, SHORT_ROWS = 100, 34
 
 
@@ -82,6 +83,8 @@ class MnistApp(ExploreMixin, App[int]):
         self.view_builder: ViewBuilder = all_digits
         self.result = None  # the trainer's RunResult once it returns
         self.trainer_done = threading.Event()
+        self._ticks = 0
+        self._progress_dirty = False
         self.trainer_launched = False
         self.trainer = None  # set by the worker; its save_now() is safe from any thread
         self.failure: str | None = None
@@ -105,7 +108,7 @@ class MnistApp(ExploreMixin, App[int]):
     def on_mount(self) -> None:
         self.sub_title = self._describe(self.config.dataset, "CNN", self.config.device)
         self._fit_layout()
-        self.set_interval(PLOT_REFRESH_S, self.redraw_plots)
+        self.set_interval(REFRESH_S, self._refresh_tick)
         self.stats.show_state("loading", "loading torch and the data…")
         if self.launch_trainer:
             self.control.pause()  # hold at the first batch until the user starts
@@ -177,15 +180,27 @@ class MnistApp(ExploreMixin, App[int]):
 
     def on_batch_progress(self, message: msg.BatchProgress) -> None:
         self.progress.on_batch(message.event)
+        self._progress_dirty = True  # shown on the next refresh tick
+
+    def _refresh_tick(self) -> None:
+        self._ticks += 1
+        self._take_losses()
+        if self._progress_dirty:
+            self._progress_dirty = False
+            self._show_progress()
+        if self._ticks % PLOT_EVERY == 0:
+            self.redraw_plots()
+
+    def _take_losses(self) -> None:
         plot = self.query_one("#loss-plot", BatchLossPlot)
+        per_epoch = max(self.progress.batches_per_epoch, 1)
         for epoch, batch, loss in self.inbox.drain():
-            plot.add(epoch - 1 + batch / message.event.batches_per_epoch, loss)
+            plot.add(epoch - 1 + batch / per_epoch, loss)
             self.progress.last_loss = loss
-        self._show_progress()
 
     def on_epoch_done(self, message: msg.EpochDone) -> None:
         self._add_epoch(message.event)
-        self._show_progress()
+        self._progress_dirty = True
 
     def on_predictions_ready(self, message: msg.PredictionsReady) -> None:
         e = message.event
@@ -217,7 +232,8 @@ class MnistApp(ExploreMixin, App[int]):
         self.stats.show_results(p.best_acc, p.best_epoch, p.last_test_loss)
 
     def redraw_plots(self) -> None:
-        """Redraw the plots that gained points (runs on a timer: at most 4 times a second)."""
+        """Redraw the plots that gained points (on a timer, every PLOT_EVERY ticks)."""
+        self._take_losses()
         for plot in self.query("#plots PlotextPlot"):
             plot.redraw_if_dirty()
 

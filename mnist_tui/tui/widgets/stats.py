@@ -28,19 +28,33 @@ def format_duration(seconds: float) -> str:
 
 
 class StatsPanel(Vertical):
-    """Call the ``show_*`` methods from the UI thread; each updates only its own lines."""
+    """Call the ``show_*`` methods from the UI thread; each updates only its own lines, and
+    only when their text changed, without a layout pass (the lines have a fixed height)."""
+
+    DEFAULT_CSS = """
+    StatsPanel .stat-line { height: 1; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="state-line")
-        yield Static(id="position-line")
+        yield Static(id="position-line", classes="stat-line")
         with Horizontal(classes="bar-row"):
             yield Label("epoch ", classes="bar-label")
-            yield ProgressBar(total=None, show_eta=False, id="epoch-bar")
+            yield ProgressBar(total=1, show_eta=False, id="epoch-bar")  # never indeterminate: that animates at 60 fps
         with Horizontal(classes="bar-row"):
             yield Label("run   ", classes="bar-label")
-            yield ProgressBar(total=None, show_eta=False, id="run-bar")
-        yield Static(id="speed-line")
-        yield Static(id="result-line")
+            yield ProgressBar(total=1, show_eta=False, id="run-bar")
+        yield Static(id="speed-line", classes="stat-line")
+        yield Static(id="result-line", classes="stat-line")
+
+    def _set_line(self, line_id: str, text: Text, layout: bool = False) -> None:
+        if self._shown.get(line_id) != text.markup:
+            self._shown[line_id] = text.markup
+            self.query_one(f"#{line_id}", Static).update(text, layout=layout)
 
     def on_mount(self) -> None:
         self.border_title = "Training"
@@ -53,22 +67,24 @@ class StatsPanel(Vertical):
         text = Text.assemble(("● ", STATE_STYLES.get(state, "bold")), (state, STATE_STYLES.get(state, "bold")))
         if detail:
             text.append(f"  {detail}", style="red" if state == "failed" else "dim")
-        self.query_one("#state-line", Static).update(text)
+        self._set_line("state-line", text, layout=True)  # a failure's message may wrap
 
     def show_position(self, epoch: int, epochs: int, batch: int, batches: int) -> None:
         line = Text.assemble(("epoch ", "dim"), f"{epoch}/{epochs}", ("   batch ", "dim"), f"{batch:,}/{batches:,}")
-        self.query_one("#position-line", Static).update(line)
+        self._set_line("position-line", line)
 
     def show_progress(self, epoch_done: float, epoch_total: float, run_done: float, run_total: float) -> None:
-        self.query_one("#epoch-bar", ProgressBar).update(total=max(epoch_total, 1), progress=epoch_done)
-        self.query_one("#run-bar", ProgressBar).update(total=max(run_total, 1), progress=run_done)
+        for bar_id, done, total in (("#epoch-bar", epoch_done, epoch_total), ("#run-bar", run_done, run_total)):
+            bar = self.query_one(bar_id, ProgressBar)
+            if (bar.progress, bar.total) != (done, max(total, 1)):
+                bar.update(total=max(total, 1), progress=done)
 
     def show_speed(self, samples_per_s: float | None, eta_seconds: float | None, last_loss: float | None) -> None:
         rate = f"{samples_per_s:,.0f}" if samples_per_s else "–"
         eta = format_duration(eta_seconds) if eta_seconds is not None else "–"
         loss = f"{last_loss:.4f}" if last_loss is not None else "–"
         line = Text.assemble((rate, "bold"), (" samples/s", "dim"), ("   ETA ", "dim"), eta, ("   loss ", "dim"), loss)
-        self.query_one("#speed-line", Static).update(line)
+        self._set_line("speed-line", line)
 
     def show_results(self, best_acc: float | None, best_epoch: int | None, last_test_loss: float | None) -> None:
         best = f"{best_acc:.2%}" if best_acc is not None else "–"
@@ -77,4 +93,4 @@ class StatsPanel(Vertical):
         line = Text.assemble(
             ("best test acc ", "dim"), (best, "bold green"), where, ("   test loss ", "dim"), test_loss
         )
-        self.query_one("#result-line", Static).update(line)
+        self._set_line("result-line", line)
