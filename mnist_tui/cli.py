@@ -18,9 +18,11 @@ from mnist_tui import __version__
 from mnist_tui.config import DATASETS, PRECISIONS, SCHEDULES, Config, default_data_dir
 from mnist_tui.errors import UserError
 
-# The seed's recipe (pytorch/examples-style): constant lr, batch 64, dropout 0.5.
+# fast (the default): one-cycle to a peak lr of 1e-2, batch 512, light dropout. Measured on
+# real MNIST (README, Performance): 98.2 % after --epochs 1, 99.0 % at epoch 5 of 10, 99.2 % at 10.
+# seed: the seed's own recipe (pytorch/examples-style), kept so users can compare.
 RECIPES: dict[str, dict[str, Any]] = {
-    "fast": dict(batch_size=64, lr=1e-3, schedule="onecycle", conv_dropout=0.5, fc_dropout=0.5),
+    "fast": dict(batch_size=512, lr=1e-2, schedule="onecycle", conv_dropout=0.1, fc_dropout=0.1),
     "seed": dict(batch_size=64, lr=1e-3, schedule="constant", conv_dropout=0.5, fc_dropout=0.5),
 }
 
