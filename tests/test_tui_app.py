@@ -126,3 +126,42 @@ async def test_every_action_is_in_the_command_palette(tiny_config):
         titles = {command.title for command in app.get_system_commands(app.screen)}
     for title in ("Start / pause / resume training", "Next digit", "Previous digit", "Wrong only", "Help", "Quit"):
         assert title in titles
+
+
+def test_the_dashboard_paints_before_torch_loads():
+    """First paint fast: neither the CLI nor the dashboard module imports torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, mnist_tui.cli, mnist_tui.tui.app; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+async def test_resumed_history_fills_plots_and_views_keep_the_digit_on_show(tiny_config, small_synthetic):
+    from mnist_tui.training.events import DataReady, Predictions
+    from mnist_tui.tui.bridge import TrainerBridge
+    from mnist_tui.tui.views import wrong_only
+
+    app = MnistApp(tiny_config.with_changes(epochs=5), launch_trainer=False)
+    images, labels = small_synthetic.test_images.numpy(), small_synthetic.test_labels.numpy()
+    history = tuple(
+        dict(epoch=e, train_loss=1.0 / e, train_acc=0.5 + e / 10, test_loss=0.8 / e, test_acc=0.6 + e / 10, seconds=1.0)
+        for e in (1, 2)
+    )
+    probs = np.full((len(labels), 10), 0.01, dtype=np.float32)
+    probs[np.arange(len(labels)), (labels + (np.arange(len(labels)) % 3 == 0)) % 10] = 0.91  # every third wrong
+    async with app.run_test(size=SIZE) as pilot:
+        bridge = TrainerBridge(app.post_message, app.inbox)
+        bridge(DataReady("synthetic", "cpu", "fp32", 2000, len(labels), 32, 21840, None, images, labels, 3, history))
+        bridge(Predictions(2, probs, labels, np.zeros((10, 10), np.int64)))
+        await wait_for(pilot, lambda: app.predictions.probabilities is not None, "the fed predictions")
+        assert app.query_one("#acc-plot", EpochPlot).epochs == [1, 2]
+        assert app.progress.best_epoch == 2 and app.progress.run_batches_done == 64
+        panel = app.predictions
+        await pilot.press("j", "j", "j")  # index 3: wrong (3 % 3 == 0)
+        assert panel.current_index == 3
+        app.show_view(wrong_only)
+        assert panel.current_index == 3 and list(panel.indices[:3]) == [0, 3, 6]
+        await pilot.press("k")
+        assert panel.current_index == 0

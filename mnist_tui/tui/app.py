@@ -172,11 +172,12 @@ class MnistApp(ExploreMixin, App[int]):
         self.predictions.set_data(e.test_images, e.test_labels)
         for row in e.history:
             self._add_epoch(row)
-        self._set_state("training" if self.started and not self.control.paused else self._idle_state())
+        self.query_one("#loss-plot", BatchLossPlot).fit_smoothing(e.batches_per_epoch)
+        if self.started:
+            self._set_state("paused" if self.control.paused else "training")
+        else:
+            self._set_state("ready", "press space to train")
         self._show_progress()
-
-    def _idle_state(self) -> str:
-        return "paused" if self.started else "ready"
 
     def on_batch_progress(self, message: msg.BatchProgress) -> None:
         self.progress.on_batch(message.event)

@@ -20,6 +20,13 @@ class BatchLossPlot(PlotextPlot):
         self._smoother = Smoother()
         self._dirty = True
 
+    def fit_smoothing(self, batches_per_epoch: int) -> None:
+        """Smooth over about a tenth of an epoch (5 to 50 batches), so the curve neither
+        lags far behind short epochs nor wiggles with long ones."""
+        window = max(5, min(50, batches_per_epoch // 10))
+        if not len(self.raw):
+            self._smoother = Smoother(beta=1 - 2 / (window + 1))
+
     def add(self, x: float, loss: float) -> None:
         """``x`` is the position in epochs (2.5 = half way through epoch 3)."""
         self.raw.append(x, loss)

@@ -1,0 +1,61 @@
+"""The dashboard's pure parts: bounded plot series, smoothing, run progress, views."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from mnist_tui.tui.progress import RunProgress
+from mnist_tui.tui.series import BoundedSeries, Smoother
+from mnist_tui.tui.views import all_digits, from_ordering, wrong_only
+from mnist_tui.tui.widgets.predictions import probability_bar
+
+
+def test_bounded_series_keeps_memory_bounded_and_spans_the_whole_run():
+    series = BoundedSeries(capacity=1000)
+    for i in range(100_000):
+        series.append(float(i), float(i))
+    assert len(series) <= 1000
+    assert series.xs[0] == 0.0 and series.xs[-1] > 99_000  # first and recent points both present
+    assert series.xs == sorted(series.xs)
+    gaps = np.diff(series.xs)
+    assert gaps.min() == gaps.max() == series.stride  # evenly thinned
+
+
+def test_smoother_starts_at_the_first_value_and_follows_a_step():
+    smooth = Smoother(beta=0.9)
+    assert smooth(2.0) == 2.0  # bias-corrected: no ramp up from zero
+    for _ in range(100):
+        value = smooth(1.0)
+    assert abs(value - 1.0) < 1e-3
+
+
+def test_run_progress_eta_and_overall_position():
+    progress = RunProgress(epochs=3)
+    progress.on_loaded(SimpleNamespace(batches_per_epoch=10, train_size=1000, start_epoch=1))
+    progress.on_batch(SimpleNamespace(epoch=2, batch=5, batches_per_epoch=10, samples_seen=500, samples_per_s=100.0))
+    progress.on_epoch(1, 0.9, 0.3)
+    assert progress.run_batches == 30 and progress.run_batches_done == 15
+    assert progress.eta_seconds() == (500 + 1000) / 100.0  # rest of epoch 2, all of epoch 3
+    progress.on_epoch(2, 0.8, 0.4)
+    assert progress.best_acc == 0.9 and progress.best_epoch == 1
+
+
+def test_views_wrong_only_and_orderings():
+    labels = np.array([0, 1, 2, 3])
+    probs = np.eye(10, dtype=np.float32)[[0, 2, 2, 1]]  # indices 1 and 3 are wrong
+    assert list(all_digits(None, labels).indices) == [0, 1, 2, 3]
+    assert list(wrong_only(probs, labels).indices) == [1, 3]
+    assert len(wrong_only(None, labels).indices) == 0
+    reverse = from_ordering(lambda p, y, k: (np.arange(len(y))[::-1][:k], f"last {k}"), 2)
+    view = reverse(probs, labels)
+    assert list(view.indices) == [3, 2] and view.title == "last 2"
+    assert len(reverse(None, labels).indices) == 0  # waits for predictions
+
+
+def test_probability_bar_width_and_fill():
+    assert probability_bar(0.0) == " " * 8
+    assert probability_bar(1.0) == "█" * 8
+    assert probability_bar(0.5) == "████    "
+    assert len(probability_bar(0.33)) == 8
