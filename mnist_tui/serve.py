@@ -8,6 +8,7 @@ links Google Fonts, which fails offline; ours loads Roboto Mono from the server 
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOOPBACK = "127.0.0.1"
+SERVER_PID_VARIABLE = "MNIST_TUI_SERVER_PID"
 
 
 def app_command(app_args: Sequence[str]) -> str:
@@ -50,6 +52,9 @@ def serve(app_args: Sequence[str], host: str = LOOPBACK, port: int = 8000) -> in
 
     if not (TEMPLATES / "app_index.html").exists():
         raise UserError(f"the page template is missing from {TEMPLATES} (a broken install?)")
+    # Sessions outlive a server that is killed (textual-serve sends them no quit then, and the
+    # web driver ignores the end of its input): each session watches this pid and exits with it.
+    os.environ[SERVER_PID_VARIABLE] = str(os.getpid())
     server = make_server(app_args, host, port)
     try:
         server.serve()

@@ -119,8 +119,27 @@ def test_a_browser_session_runs_the_dashboard(server):
         return seen.decode("utf-8", "replace")
 
     screen = asyncio.run(session())
+    deadline = time.monotonic() + 40  # the tab is closed: its app process must end, not linger
+    while _session_processes(process.args[process.args.index("--run-dir") + 1]):
+        assert time.monotonic() < deadline, "the session's app process outlived its browser tab"
+        time.sleep(0.2)
     assert "mnist-tui" in screen  # the dashboard's header, drawn by the app process
     assert "all test digits" in screen  # and its predictions panel: the real dashboard, not an error
+
+
+def _session_processes(marker: str) -> list[int]:
+    """Pids of session apps (not the server) whose command line names ``marker``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker.encode() in args and b"--serve" not in args:
+            pids.append(int(entry.name))
+    return pids
 
 
 def test_a_taken_port_is_a_one_line_error(tmp_path):

@@ -12,6 +12,7 @@ from the checkpoint. Drawing therefore never touches, pauses or slows the model 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -92,8 +93,6 @@ class ExploreMixin:
         progress.epoch = min(progress.epochs_done + 1, progress.epochs)
         if progress.epochs_done >= progress.epochs:
             progress.batch = progress.batches_per_epoch
-        if message.event.history:
-            progress.samples_per_s = message.event.history[-1].get("samples_per_s")
         self._show_progress()
 
     def on_predictions_ready(self, message: msg.PredictionsReady) -> None:
@@ -104,6 +103,26 @@ class ExploreMixin:
                 screen.set_confusion(e.confusion, e.epoch)
             elif isinstance(screen, DrawScreen):
                 screen.refresh_guess()
+
+    def on_mount(self) -> None:
+        server = os.environ.get("MNIST_TUI_SERVER_PID")  # set by mnist_tui.serve for its sessions
+        if server and server.isdigit():
+            self.set_interval(2.0, lambda: self._exit_if_gone(int(server)))
+
+    def _exit_if_gone(self, pid: int) -> None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            self.control.stop()
+            self.exit()
+        except PermissionError:
+            pass
+
+    def on_unmount(self) -> None:
+        """Every way out stops the trainer, not only ``q``: a browser tab closed under
+        ``--serve`` exits through the web driver, and a worker left paused would keep
+        the session's process alive for ever (asyncio waits for its thread)."""
+        self.control.stop()
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ class DrawScreen(ModalScreen[np.ndarray]):
     Modal, so the dashboard's keys (w, o, x, ...) do not act on the hidden browser meanwhile."""
 
     CSS_PATH = "draw.tcss"
+    ALLOW_SELECT = False  # a drag paints; it must not also select the labels' text
     BINDINGS = [
         Binding("escape,d,q", "close", "Back"),
         Binding("c", "clear", "Clear"),

@@ -31,6 +31,7 @@ def grey(value: float) -> Color:
 
 
 class DrawCanvas(Canvas):
+    ALLOW_SELECT = False
     BINDINGS = [
         Binding("up", "move(-1, 0)", "Up", show=False),
         Binding("down", "move(1, 0)", "Down", show=False),

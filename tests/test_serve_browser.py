@@ -1,0 +1,169 @@
+"""A real browser on ``mnist-tui --serve``: headless Chromium over the DevTools protocol.
+
+Skipped when no Chromium is installed (``apt-get install chromium``). It loads the page,
+waits for the app's first bytes, checks that every request stayed on loopback and that
+the local Roboto Mono loaded, then opens the draw screen and paints with the mouse,
+reading the ink back from a screenshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed")]
+REPO = Path(__file__).resolve().parents[1]
+WINDOW = (1400, 900)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    port = _free_port()
+    command = [sys.executable, "-m", "mnist_tui", "--serve", "--port", str(port), "--dataset", "synthetic"]
+    command += ["--run-dir", str(tmp_path / "run")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, "the server never answered"
+            time.sleep(0.1)
+    yield url
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=60)  # aiohttp lets open sessions close first
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+class DevTools:
+    """Just enough of the Chrome DevTools protocol: call a method, collect events."""
+
+    def __init__(self, ws) -> None:
+        self.ws, self.next_id, self.events = ws, 0, []
+
+    async def call(self, method: str, **params):
+        self.next_id += 1
+        my_id = self.next_id
+        await self.ws.send_json({"id": my_id, "method": method, "params": params})
+        while True:
+            message = await self.ws.receive_json(timeout=30)
+            if message.get("id") == my_id:
+                assert "error" not in message, message
+                return message.get("result", {})
+            self.events.append(message)
+
+    async def evaluate(self, expression: str):
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"].get("value")
+
+
+async def _browse(url: str, profile: str):
+    import aiohttp
+    from PIL import Image
+
+    browser = subprocess.Popen(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-dev-shm-usage", "--remote-debugging-port=0", f"--user-data-dir={profile}",
+         f"--window-size={WINDOW[0]},{WINDOW[1]}", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        port_file = Path(profile) / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert time.monotonic() < deadline, "chromium did not start"
+            await asyncio.sleep(0.1)
+        devtools_port = int(port_file.read_text().split()[0])
+        async with aiohttp.ClientSession() as session:
+            async with session.put(f"http://127.0.0.1:{devtools_port}/json/new?about:blank") as response:
+                target = await response.json()
+            async with session.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+                tools = DevTools(ws)
+                await tools.call("Network.enable")
+                await tools.call("Page.navigate", url=url)
+                deadline = time.monotonic() + 60
+                while "-first-byte" not in (await tools.evaluate("document.body ? document.body.className : ''")):
+                    assert time.monotonic() < deadline, "the app never drew in the browser"
+                    await asyncio.sleep(0.25)
+                await asyncio.sleep(1.5)  # the first frames
+                font_ok = await tools.evaluate("document.fonts.check('16px \"Roboto Mono\"')")
+                screen = await tools.evaluate(
+                    "(() => { const r = document.querySelector('.xterm-screen').getBoundingClientRect();"
+                    " return [r.width, r.height]; })()"
+                )
+                await tools.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
+                key = {"key": "d", "code": "KeyD", "windowsVirtualKeyCode": 68}
+                await tools.call("Input.dispatchKeyEvent", type="keyDown", text="d", **key)
+                await tools.call("Input.dispatchKeyEvent", type="keyUp", **key)
+                await asyncio.sleep(1.5)
+                stroke = await _drag_across_the_canvas(tools, screen)
+                await asyncio.sleep(1.5)
+                shot = await tools.call("Page.captureScreenshot", format="png")
+                image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("L")
+                sent = [e for e in tools.events if e.get("method") == "Network.requestWillBeSent"]
+                urls = [e["params"]["request"]["url"] for e in sent]
+                return font_ok, urls, image, stroke
+    finally:
+        browser.terminate()
+        browser.wait(timeout=20)
+
+
+async def _drag_across_the_canvas(tools: DevTools, screen: list[float]):
+    """A horizontal stroke along MNIST row 10, columns 6 to 20, in browser pixels."""
+    columns, rows = _terminal_size(screen)
+    cell_w, cell_h = screen[0] / columns, screen[1] / rows
+
+    def at(row: int, col: int) -> tuple[float, float]:  # canvas content starts 2 rows, 1 column in
+        return (1 + 2 * col + 1) * cell_w, (2 + row + 0.5) * cell_h
+
+    points = [at(10, col) for col in range(6, 21)]
+    await tools.call("Input.dispatchMouseEvent", type="mousePressed", x=points[0][0], y=points[0][1],
+                     button="left", buttons=1, clickCount=1)  # fmt: skip
+    for x, y in points[1:]:
+        await tools.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y, button="left", buttons=1)
+    await tools.call("Input.dispatchMouseEvent", type="mouseReleased", x=points[-1][0], y=points[-1][1],
+                     button="left", buttons=0, clickCount=1)  # fmt: skip
+    return points, at(20, 13)
+
+
+def _terminal_size(screen: list[float]) -> tuple[int, int]:
+    """Cells of 16 px Roboto Mono: about 9.62 × 21 px (measured; xterm fits whole cells)."""
+    return round(screen[0] / 9.62), round(screen[1] / 21.0)
+
+
+def test_the_served_dashboard_runs_in_chromium_offline_and_draws_with_the_mouse(served):
+    with tempfile.TemporaryDirectory() as profile:
+        font_ok, urls, image, (stroke, blank) = asyncio.run(_browse(served, profile))
+    assert urls, "no requests recorded"
+    outside = [u for u in urls if not u.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:"))]
+    assert outside == []  # no Google Fonts, nothing fetched from anywhere else
+    assert font_ok  # Roboto Mono, served by textual-serve itself
+    inked = [image.getpixel((int(x), int(y))) for x, y in stroke[2:-2]]
+    assert min(inked) > 200, f"the stroke is not white on the canvas: {inked}"
+    assert image.getpixel((int(blank[0]), int(blank[1]))) < 40  # paper elsewhere
