@@ -167,7 +167,8 @@ def main(argv=None) -> int:
             steps.append(("dashboard", measure_dashboard))
         for name, measure in steps:
             report.progress(f"measuring {name} …")
-            figures[name] = measure(args, work)
+            load = load_average()[0]  # shared machines: say how quiet each part was
+            figures[name] = {**measure(args, work), "load_before": load, "load_after": load_average()[0]}
         if not args.skip_accuracy:
             report.progress("time to 99 % with the project's defaults (full MNIST) …")
             figures["to_99_defaults"] = time_to_accuracy(args, work, "defaults", [], None)

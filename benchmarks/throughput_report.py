@@ -72,9 +72,10 @@ def print_table(figures: dict, targets: dict) -> None:
     if "dashboard" in figures:
         rows.append(("project trainer in the dashboard (pty 120x40)", figures["dashboard"], ""))
     width = max(len(r[0]) for r in rows) + 2
-    print(f"{'':{width}}{'samples/s':>10}  {'peak RSS':>9}")
+    print(f"{'':{width}}{'samples/s':>10}  {'peak RSS':>9}  {'load (1 min)':>12}")
     for label, part, _ in rows:
-        print(f"{label:{width}}{part['samples_per_s']:>10,.0f}  {part['peak_rss_mb']:>6,.0f} MB")
+        load = f"{part.get('load_before', float('nan')):.2f}→{part.get('load_after', float('nan')):.2f}"
+        print(f"{label:{width}}{part['samples_per_s']:>10,.0f}  {part['peak_rss_mb']:>6,.0f} MB  {load:>12}")
     print()
     lines = [
         ("project / seed", g["project_over_seed"], "x", "≥"),
