@@ -1,3 +1,3 @@
-from mnist_tui.cli import main
+from mnist_tui.cli import run
 
-raise SystemExit(main())
+run()

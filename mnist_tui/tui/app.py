@@ -8,6 +8,9 @@ touched on the UI thread.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import threading
 from typing import Any
 
@@ -119,6 +122,29 @@ class MnistApp(ExploreMixin, App[int]):
                 self.action_start()
             self.trainer_launched = True
             self._train()
+
+        self._watch_signals()
+
+    # SIGTERM and SIGHUP (a closed terminal) quit like q: training stops within a batch, the
+    # terminal is restored, finished epochs stay saved. Exit codes match the headless run.
+    STOP_SIGNALS = {signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+    def _watch_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum, code in self.STOP_SIGNALS.items():
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._quit_on_signal, code)
+
+    def _quit_on_signal(self, code: int) -> None:
+        self.quitting = True
+        self.control.stop()
+        self.exit(code)
+
+    def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self.STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
 
     def on_resize(self) -> None:
         self._fit_layout()

@@ -1,0 +1,69 @@
+"""SIGTERM and SIGHUP quit the dashboard like q: exit 143/129 with the terminal restored."""
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+LEAVE_ALT_SCREEN = b"\x1b[?1049l"
+
+
+def read_until(fd, marker: bytes, timeout: float) -> bytes:
+    out = b""
+    deadline = time.monotonic() + timeout
+    while marker not in out and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_signal_quits_the_dashboard_cleanly(tmp_path, signum, code):
+    master, slave = pty.openpty()
+    os.set_blocking(master, False)
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mnist_tui",
+            "--dataset",
+            "synthetic",
+            "--limit-train",
+            "500",
+            "--device",
+            "cpu",
+            "--run-dir",
+            str(tmp_path / "run"),
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        seen = read_until(master, b"ready", timeout=120)  # the state panel once torch and data loaded
+        assert b"ready" in seen, seen[-500:]
+        proc.send_signal(signum)
+        tail = read_until(master, LEAVE_ALT_SCREEN, timeout=10)
+        assert proc.wait(timeout=10) == code
+        assert LEAVE_ALT_SCREEN in tail, "the terminal was not restored"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
