@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import time
+from waiting import pilot_wait as _wait_for
 
 from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.tui.app import MnistApp
-
-
-async def _wait_for(pilot, condition, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def _messages(app: MnistApp) -> list[str]:

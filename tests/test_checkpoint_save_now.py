@@ -13,15 +13,6 @@ from mnist_tui.training.events import BatchEnd, EpochEnd
 from mnist_tui.training.loop import Trainer
 
 
-def _wait_for(predicate, timeout=60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_save_now_while_paused_mid_epoch_writes_the_last_finished_epoch(tiny_config, small_synthetic):
     config = tiny_config.with_changes(epochs=3, limit_train=512, batch_size=32)
     control = TrainingControl()

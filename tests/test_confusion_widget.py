@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from textual.app import App, ComposeResult
+from waiting import pilot_wait as wait_for
 
 from mnist_tui.tui.widgets.confusion import HEADER_ROWS, LABEL_WIDTH, ConfusionMatrix
 
@@ -28,13 +27,6 @@ class MatrixApp(App):
 
     def on_confusion_matrix_cell_selected(self, message: ConfusionMatrix.CellSelected) -> None:
         self.chosen.append((message.true, message.predicted, message.count))
-
-
-async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 def _lines(matrix: ConfusionMatrix) -> list[str]:

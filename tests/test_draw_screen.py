@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import numpy as np
 import pytest
 from textual.app import App
+from waiting import pilot_wait as wait_for
 
 from mnist_tui.drawing import CENTRE, centre_of_mass, mnist_like
 from mnist_tui.tui.screens.draw import DrawScreen
@@ -37,13 +37,6 @@ class DrawApp(App):
 
     def remember_drawing(self, grid) -> None:
         self.closed_with = grid
-
-
-async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 async def _screen(pilot) -> DrawScreen:

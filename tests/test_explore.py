@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from waiting import pilot_wait as wait_for
 
 from mnist_tui.config import Config
 from mnist_tui.predictions_order import confusion_cell
@@ -27,14 +27,6 @@ from mnist_tui.tui.widgets.epoch_plot import EpochPlot
 
 SIZE = (120, 40)
 REPO = Path(__file__).resolve().parents[1]
-
-
-async def wait_for(pilot, condition, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await pilot.pause(0.05)
 
 
 async def _trained_one_epoch(pilot, app: MnistApp) -> None:

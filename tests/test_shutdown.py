@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from waiting import wait_until as _wait_for
 
 from mnist_tui.config import Config
 from mnist_tui.headless import run_headless
@@ -23,15 +24,6 @@ from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.training.metrics_log import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _epochs_logged(run_dir: Path) -> int:

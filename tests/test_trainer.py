@@ -3,6 +3,7 @@ import time
 
 import numpy as np
 import pytest
+from waiting import wait_until as wait_for
 
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import BatchEnd, DataReady, EpochEnd, Failed, Finished, Predictions
@@ -13,15 +14,6 @@ def collect(config, datasets, control=None):
     events = []
     result = Trainer(config, events.append, control, datasets=datasets).run()
     return result, events
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_trainer_learns_synthetic_digits(tiny_config, small_synthetic):

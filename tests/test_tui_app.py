@@ -9,20 +9,13 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from waiting import pilot_wait as wait_for
 
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.widgets.epoch_plot import EpochPlot
 from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
 
 SIZE = (120, 40)
-
-
-async def wait_for(pilot, condition, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await pilot.pause(0.05)
 
 
 async def hold(pilot, seconds: float) -> None:

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from textual_plotext import PlotextPlot
-
 from mnist_tui.tui.series import BoundedSeries, Smoother
+from mnist_tui.tui.widgets.live_plot import LivePlot
 
 RAW_COLOR = "gray"
 SMOOTH_COLOR = "cyan+"
 
 
-class BatchLossPlot(PlotextPlot):
+class BatchLossPlot(LivePlot):
     """Holds at most ``capacity`` points per series; redraws only when asked and dirty."""
 
     def __init__(self, capacity: int = 1000, **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__("batch loss", "loss", **kwargs)
         self.raw = BoundedSeries(capacity)
         self.smooth = BoundedSeries(capacity)
         self._smoother = Smoother()
-        self._dirty = True
 
     def fit_smoothing(self, batches_per_epoch: int) -> None:
         """Smooth over about a tenth of an epoch (5 to 50 batches), so the curve neither
@@ -31,23 +29,9 @@ class BatchLossPlot(PlotextPlot):
         """``x`` is the position in epochs (2.5 = half way through epoch 3)."""
         self.raw.append(x, loss)
         self.smooth.append(x, self._smoother(loss))
-        self._dirty = True
+        self.mark_dirty()
 
-    def on_mount(self) -> None:
-        self.redraw()
-
-    def redraw_if_dirty(self) -> None:
-        if self._dirty:
-            self.redraw()
-
-    def redraw(self) -> None:
-        self._dirty = False
-        plt = self.plt
-        plt.clear_data()
-        plt.title("batch loss")
-        plt.xlabel("epoch")
-        plt.ylabel("loss")
+    def draw(self, plt) -> None:
         if self.raw.xs:
             plt.plot(self.raw.xs, self.raw.ys, color=RAW_COLOR, marker="braille", label="batch")
             plt.plot(self.smooth.xs, self.smooth.ys, color=SMOOTH_COLOR, marker="braille", label="smoothed")
-        self.refresh()
