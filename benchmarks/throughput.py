@@ -49,6 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=default_data_dir(), help="folder holding MNIST/raw")
     p.add_argument("--samples", type=int, default=20_000, help="training samples per timed pass (default 20000)")
     p.add_argument("--repeats", type=int, default=3, help="timed passes after the warm-up pass (default 3)")
+    p.add_argument("--rounds", type=int, default=2, help="headless and dashboard runs, interleaved (default 2)")
     p.add_argument("--max-epochs", type=int, default=15, help="cap for the seed recipe's time to 99 %% (default 15)")
     p.add_argument("--skip-accuracy", action="store_true", help="skip the time-to-99 %% runs (full MNIST)")
     p.add_argument("--skip-dashboard", action="store_true", help="skip the dashboard run and first-frame timing")
@@ -57,11 +58,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     args = p.parse_args(argv)
     if args.quick:
-        args.samples, args.repeats, args.skip_accuracy = min(args.samples, 4000), 1, True
+        args.samples, args.repeats, args.rounds, args.skip_accuracy = min(args.samples, 4000), 1, 1, True
     if not (args.data_dir / "MNIST" / "raw").is_dir():
         p.error(f"no MNIST/raw in {args.data_dir} (pass --data-dir)")
-    if args.samples < 100 or args.repeats < 1:
-        p.error("--samples must be at least 100 and --repeats at least 1")
+    if args.samples < 100 or args.repeats < 1 or args.rounds < 1:
+        p.error("--samples must be at least 100, --repeats and --rounds at least 1")
     return args
 
 
@@ -122,6 +123,33 @@ def measure_dashboard(args, work: Path) -> dict:
     return {**throughput(run.rows, args.repeats), **result}
 
 
+def combine_rounds(rounds: list[dict]) -> dict:
+    """Interleaved runs of one part: the median over every timed pass of every round."""
+    passes = [x for r in rounds for x in r["runs"]]
+    combined = {**rounds[0], "samples_per_s": statistics.median(passes), "runs": passes}
+    combined["round_medians"] = [r["samples_per_s"] for r in rounds]
+    combined["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rounds)
+    if "first_frame_s" in rounds[0]:
+        combined["first_frame_s"] = statistics.median(r["first_frame_s"] for r in rounds)
+    return combined
+
+
+def measure_interleaved(args, work: Path, steps: list) -> dict:
+    """Headless, dashboard, headless, dashboard, …: a drift in the machine's load then falls on
+    both faces alike instead of on their ratio (one run each gave 0.92–0.99 on the same machine)."""
+    results: dict[str, list[dict]] = {name: [] for name, _ in steps}
+    loads: dict[str, list[float]] = {name: [] for name, _ in steps}
+    for round_no in range(args.rounds):
+        for name, measure in steps:
+            report.progress(f"measuring {name} (round {round_no + 1}/{args.rounds}) …")
+            loads[name].append(load_average()[0])
+            results[name].append(measure(args, work / f"{name}-{round_no}"))
+    return {
+        name: {**combine_rounds(runs_), "load_before": loads[name][0], "load_after": load_average()[0]}
+        for name, runs_ in results.items()
+    }
+
+
 def time_to_accuracy(args, work: Path, name: str, extra: list[str], epochs: int | None) -> dict:
     """Full MNIST until test accuracy first reaches 99 %: epochs and training seconds (eval excluded)."""
     cli = ["--dataset", "mnist", "--data-dir", str(args.data_dir), *extra]
@@ -158,17 +186,22 @@ def main(argv=None) -> int:
         "machine": machine(),
         "load_before": load_average(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "settings": {"samples": args.samples, "repeats": args.repeats, "data_dir": str(args.data_dir)},
+        "settings": {
+            "samples": args.samples,
+            "repeats": args.repeats,
+            "rounds": args.rounds,
+            "data_dir": str(args.data_dir),
+        },
     }
     with tempfile.TemporaryDirectory(prefix="mnist-tui-bench-") as tmp:
         work = Path(tmp)
-        steps = [("seed", measure_seed), ("headless", measure_headless)]
+        report.progress("measuring seed …")
+        load = load_average()[0]  # shared machines: say how quiet each part was
+        figures["seed"] = {**measure_seed(args, work), "load_before": load, "load_after": load_average()[0]}
+        steps = [("headless", measure_headless)]
         if not args.skip_dashboard:
             steps.append(("dashboard", measure_dashboard))
-        for name, measure in steps:
-            report.progress(f"measuring {name} …")
-            load = load_average()[0]  # shared machines: say how quiet each part was
-            figures[name] = {**measure(args, work), "load_before": load, "load_after": load_average()[0]}
+        figures.update(measure_interleaved(args, work, steps))
         if not args.skip_accuracy:
             report.progress("time to 99 % with the project's defaults (full MNIST) …")
             figures["to_99_defaults"] = time_to_accuracy(args, work, "defaults", [], None)

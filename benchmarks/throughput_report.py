@@ -64,7 +64,8 @@ def print_table(figures: dict, targets: dict) -> None:
         f"\nmnist-tui throughput · {m['cpu']} · {m['cores']} cores · torch {m['torch']} ({m['torch_threads']} threads)"
     )
     print(
-        f"{s['samples']:,} MNIST samples per pass, median of {s['repeats']} passes after a warm-up; "
+        f"{s['samples']:,} MNIST samples per pass, median of {s['repeats']} passes after a warm-up "
+        f"(headless and dashboard: over {s.get('rounds', 1)} interleaved runs each); "
         f"load average before {figures['load_before'][0]}, after {figures['load_after'][0]}\n"
     )
     rows = [("seed pipeline (torchvision + DataLoader, bs 100, fp32)", figures["seed"], "")]
