@@ -143,7 +143,9 @@ def measure_interleaved(args, work: Path, steps: list) -> dict:
         for name, measure in steps:
             report.progress(f"measuring {name} (round {round_no + 1}/{args.rounds}) …")
             loads[name].append(load_average()[0])
-            results[name].append(measure(args, work / f"{name}-{round_no}"))
+            folder = work / f"{name}-{round_no}"
+            folder.mkdir()
+            results[name].append(measure(args, folder))
     return {
         name: {**combine_rounds(runs_), "load_before": loads[name][0], "load_after": load_average()[0]}
         for name, runs_ in results.items()

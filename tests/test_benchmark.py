@@ -38,7 +38,8 @@ def test_quick_run_prints_the_table_and_writes_json(real_mnist_dir, tmp_path):
         assert figures[part]["samples_per_s"] > 0
         assert len(figures[part]["runs"]) == 1
         assert figures[part]["peak_rss_mb"] > 50  # a torch process: far more than an empty interpreter
-    assert figures["settings"] == {"samples": 512, "repeats": 1, "data_dir": str(real_mnist_dir)}
+    assert figures["settings"] == {"samples": 512, "repeats": 1, "rounds": 1, "data_dir": str(real_mnist_dir)}
+    assert len(figures["dashboard"]["round_medians"]) == 1  # --quick: one interleaved round
     assert 0 < figures["dashboard"]["first_frame_s"] < 60
     assert figures["headless"]["dataset"] == "MNIST"
     assert set(figures["ratios"]) == {"project_over_seed", "dashboard_over_headless"}
