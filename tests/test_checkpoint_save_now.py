@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 
 import torch
 
+from mnist_tui.training import loop
 from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import BatchEnd, EpochEnd
 from mnist_tui.training.loop import Trainer
+from mnist_tui.training.steps import EpochRun
 
 
-def test_save_now_while_paused_mid_epoch_writes_the_last_finished_epoch(tiny_config, small_synthetic):
+def test_save_now_while_paused_mid_epoch_writes_the_last_finished_epoch(tiny_config, small_synthetic, monkeypatch):
+    # Every batch reports, so the pause below lands one batch into epoch 2, whatever the
+    # machine's speed (with 0.1 s reports a fast machine finished epoch 2 before pausing).
+    monkeypatch.setattr(loop, "EpochRun", functools.partial(EpochRun, report_every=0.0))
     config = tiny_config.with_changes(epochs=3, limit_train=512, batch_size=32)
     control = TrainingControl()
     epoch_one: dict[str, torch.Tensor] = {}
