@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,16 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from serving import REPO, served_app
 
 from mnist_tui.serve import TEMPLATES, app_args_without_serving, app_command, public_url
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -32,28 +24,8 @@ def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
 
 @pytest.fixture
 def server(tmp_path):
-    port = _free_port()
-    command = [sys.executable, "-m", "mnist_tui", "--serve", "--port", str(port), "--dataset", "synthetic"]
-    command += ["--run-dir", str(tmp_path / "run")]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            _get(url + "/", timeout=1)
-            break
-        except OSError:
-            assert process.poll() is None, process.stdout.read().decode()
-            assert time.monotonic() < deadline, "the server never answered"
-            time.sleep(0.1)
-    yield url, process
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    with served_app(tmp_path, output=subprocess.PIPE) as (url, process):
+        yield url, process
 
 
 def test_the_page_is_served_on_loopback_with_no_external_fonts(server):

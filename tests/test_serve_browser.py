@@ -11,54 +11,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from serving import served_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed")]
-REPO = Path(__file__).resolve().parents[1]
 WINDOW = (1400, 900)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def served(tmp_path):
-    port = _free_port()
-    command = [sys.executable, "-m", "mnist_tui", "--serve", "--port", str(port), "--dataset", "synthetic"]
-    command += ["--run-dir", str(tmp_path / "run")]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "the server never answered"
-            time.sleep(0.1)
-    yield url
-    server.send_signal(signal.SIGINT)
-    try:
-        server.wait(timeout=60)  # aiohttp lets open sessions close first
-    finally:
-        if server.poll() is None:
-            server.kill()
+    with served_app(tmp_path, stop_timeout=60) as (url, _process):
+        yield url + "/"
 
 
 class DevTools:
