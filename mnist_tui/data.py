@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from mnist_tui.errors import DataError, DataUnavailable
+from mnist_tui.files import probe_write
 
 MEAN, STD = 0.1307, 0.3081
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
@@ -148,11 +149,8 @@ def _download(data_dir: Path) -> None:
 
 
 def _check_writable(folder: Path) -> None:
-    """A real write, not ``os.access``: root passes every permission check but not a read-only disk."""
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")
-        os.close(fd)
-        os.unlink(probe)
+        probe_write(folder)
     except OSError as exc:
         raise DataError(f"the data folder {folder} is not writable ({exc.strerror or exc})") from None
 

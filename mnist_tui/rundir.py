@@ -6,11 +6,10 @@ Kept free of torch so the command line can check it before the heavy imports.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 from mnist_tui.errors import UserError
+from mnist_tui.files import probe_write
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
@@ -48,9 +47,7 @@ def _check_writable(run_dir: Path) -> None:
     except OSError as exc:
         raise UserError(f"cannot create the run folder {run_dir}: {exc.strerror or exc}") from None
     try:
-        fd, probe = tempfile.mkstemp(dir=run_dir, prefix=".probe-")
-        os.close(fd)
-        os.unlink(probe)
+        probe_write(run_dir)
     except OSError as exc:
         raise UserError(f"the run folder {run_dir} is not writable: {exc.strerror or exc}") from None
 
