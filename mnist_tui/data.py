@@ -54,8 +54,11 @@ class Datasets:
 
 
 def normalise(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) → float32 (N, 1, 28, 28), MNIST mean/std, done once per run."""
-    return ((images.float() / 255.0 - MEAN) / STD).unsqueeze(1)
+    """uint8 (N, 28, 28) → float32 (N, 1, 28, 28) with MNIST's mean and std.
+
+    The trainer calls this on each batch as it is taken (one new tensor, changed in place).
+    """
+    return images.unsqueeze(1).float().sub_(255 * MEAN).mul_(1 / (255 * STD))
 
 
 def raw_folder(data_dir: Path) -> Path:

@@ -195,8 +195,7 @@ class Replayer:
         return data, None
 
     def _predictions(self, model, data) -> Predictions:
-        from mnist_tui.data import normalise
         from mnist_tui.training.steps import evaluate
 
-        stats = evaluate(model, normalise(data.test_images), data.test_labels, self.config.eval_batch_size)
+        stats = evaluate(model, data.test_images, data.test_labels, self.config.eval_batch_size)  # uint8: per batch
         return Predictions(self.record.epoch, stats.probabilities, data.test_labels.numpy(), stats.confusion)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from mnist_tui.data import MEAN, STD
+from mnist_tui.data import normalise
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.device import autocast
 from mnist_tui.training.events import BatchEnd
@@ -39,13 +39,11 @@ class EvalStats:
 
 
 def model_input(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, 28, 28) → normalised float (B, 1, 28, 28), as :func:`mnist_tui.data.normalise`.
+    """uint8 (B, 28, 28) → :func:`mnist_tui.data.normalise`; floats are taken as already normalised.
 
-    Floats are taken as already normalised. With one channel this layout is also channels-last.
+    With one channel the result's layout is also channels-last.
     """
-    if images.dtype != torch.uint8:
-        return images
-    return images.unsqueeze(1).float().sub_(255 * MEAN).mul_(1 / (255 * STD))
+    return normalise(images) if images.dtype == torch.uint8 else images
 
 
 @dataclass
