@@ -1,15 +1,34 @@
-"""The one frozen configuration of a run, built by the CLI and passed down unchanged."""
+"""The one frozen configuration of a run, its recipes, and the one validation of its values.
+
+The command line, a resumed checkpoint's saved config, a run folder's ``run.json`` and the
+new-run form all go through :func:`check_value` / :func:`validate`, so a value refused on
+the command line is refused with the same words wherever else it comes from.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from mnist_tui.errors import UserError
+
 DATASETS = ("auto", "mnist", "synthetic")
 SCHEDULES = ("onecycle", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
+MAX_SEED = 2**32 - 1  # numpy's seeds stop here (the synthetic digits); torch takes less than 2**64
+
+# fast (the default): one-cycle to a peak lr of 1e-2, batch 512, light dropout. Measured on
+# real MNIST (README, Performance): 98.1 % after --epochs 1, 99.0 % by epoch 5-6 of 10.
+# seed: the seed's own recipe (pytorch/examples-style), kept so users can compare.
+RECIPES: dict[str, dict[str, Any]] = {
+    "fast": dict(batch_size=512, lr=1e-2, schedule="onecycle", conv_dropout=0.1, fc_dropout=0.1),
+    "seed": dict(batch_size=64, lr=1e-3, schedule="constant", conv_dropout=0.5, fc_dropout=0.5),
+}
+DEFAULT_RECIPE = "fast"
 
 
 def default_data_dir() -> Path:
@@ -23,23 +42,24 @@ def default_data_dir() -> Path:
 
 @dataclass(frozen=True)
 class Config:
-    """Everything a run needs. Defaults are the project's fast recipe (see README, Performance)."""
+    """Everything a run needs. The defaults are the default recipe's values."""
 
     epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
+    batch_size: int = RECIPES[DEFAULT_RECIPE]["batch_size"]
+    lr: float = RECIPES[DEFAULT_RECIPE]["lr"]
     seed: int = 0
     device: str = "auto"
     data_dir: Path = Path(".")
     dataset: str = "auto"
     run_dir: Path | None = None  # None: keep nothing on disk (tests, benchmarks)
     limit_train: int | None = None
-    schedule: str = "onecycle"
-    conv_dropout: float = 0.5
-    fc_dropout: float = 0.5
+    schedule: str = RECIPES[DEFAULT_RECIPE]["schedule"]
+    conv_dropout: float = RECIPES[DEFAULT_RECIPE]["conv_dropout"]
+    fc_dropout: float = RECIPES[DEFAULT_RECIPE]["fc_dropout"]
     precision: str = "auto"
     eval_batch_size: int = 2000
     download: bool = True
+    recipe: str = DEFAULT_RECIPE
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (paths as strings): used for metrics and checkpoints."""
@@ -47,12 +67,118 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Config:
-        known = {f.name: f for f in fields(cls)}
+        """Known keys only; paths made Paths. Call :func:`validate` on the result."""
+        known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in values.items() if k in known}
         for name in ("data_dir", "run_dir"):
-            if name in kwargs:
+            if kwargs.get(name) is not None:
                 kwargs[name] = Path(kwargs[name])
         return cls(**kwargs)
 
     def with_changes(self, **changes: Any) -> Config:
         return replace(self, **changes)
+
+
+# -- validation: one rule per field, shared by argparse and every saved config ------------------
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int_between(low: int, high: int | None = None) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        if not _is_int(value):
+            return f"{value!r} is not a whole number"
+        if value < low:
+            return f"must be at least {low}, got {value}"
+        if high is not None and value > high:
+            return f"must be at most {high}, got {value}"
+        return None
+
+    return rule
+
+
+def _number_in(low: float, high: float, low_open: bool, high_open: bool = False) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        if not _is_number(value):
+            return f"{value!r} is not a finite number"
+        too_low = value <= low if low_open else value < low
+        too_high = value >= high if high_open else value > high
+        if too_low or too_high:
+            bounds = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+            return f"must be in {bounds}, got {value:g}"
+        return None
+
+    return rule
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}, got {value!r}"
+
+    return rule
+
+
+def _device(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"{value!r} is not a device name"
+    if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
+        return None
+    return f"unknown device {value!r} (use auto, cpu, cuda or cuda:N)"
+
+
+def _optional(rule: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    return lambda value: None if value is None else rule(value)
+
+
+# Dropout 1 zeroes every activation: nothing can learn, so it is refused rather than trained.
+RULES: dict[str, Callable[[Any], str | None]] = {
+    "epochs": _int_between(1, 100_000),
+    "batch_size": _int_between(1, 1_000_000),
+    "lr": _number_in(0, 10, low_open=True),
+    "seed": _int_between(0, MAX_SEED),
+    "device": _device,
+    "dataset": _one_of(DATASETS),
+    "limit_train": _optional(_int_between(1)),
+    "schedule": _one_of(SCHEDULES),
+    "conv_dropout": _number_in(0, 1, low_open=False, high_open=True),
+    "fc_dropout": _number_in(0, 1, low_open=False, high_open=True),
+    "precision": _one_of(PRECISIONS),
+    "eval_batch_size": _int_between(1, 1_000_000),
+    "recipe": _one_of(tuple(RECIPES)),
+}
+
+
+def check_value(name: str, value: Any) -> str | None:
+    """The problem with one field's value, or None when it is fine."""
+    rule = RULES.get(name)
+    return rule(value) if rule is not None else None
+
+
+def validate(config: Config, source: str = "the configuration") -> Config:
+    """Every field checked; one line naming each bad one (``source`` says where it came from)."""
+    problems = [f"{name} {problem}" for name in RULES if (problem := check_value(name, getattr(config, name)))]
+    if problems:
+        raise UserError(f"{source} is invalid: {'; '.join(problems)}")
+    return config
+
+
+def config_from_saved(values: Any, source: str) -> Config:
+    """A Config from a saved dict (a checkpoint, run.json), validated; damage is one UserError line."""
+    if not isinstance(values, dict):
+        raise UserError(f"{source} is damaged: its config is not a mapping")
+    try:
+        config = Config.from_dict(values)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{source} is damaged ({exc})") from None
+    return validate(config, source)
+
+
+def recipe_values(name: str) -> dict[str, Any]:
+    """The recipe's values with its name, ready for ``Config(**...)``."""
+    return {**RECIPES[name], "recipe": name}

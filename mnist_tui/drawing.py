@@ -166,6 +166,12 @@ class ModelSnapshot:
     def update_from(self, model, epoch: int | None = None) -> None:
         self.update(model.state_dict(), epoch)
 
+    def update_arrays(self, weights: dict[str, np.ndarray], epoch: int | None = None) -> None:
+        """From a ModelWeights event's numpy copy."""
+        import torch
+
+        self.update({k: torch.from_numpy(v) for k, v in weights.items()}, epoch)
+
     def __call__(self, grid: np.ndarray) -> np.ndarray | None:
         with self._lock:
             model = self._model

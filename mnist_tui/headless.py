@@ -1,7 +1,13 @@
-"""The headless face: the same trainer, reported with rich (progress bars and a results table)."""
+"""The headless face: any run source, reported as text (rich) or as JSON lines.
+
+On a terminal: a progress bar per epoch and a table of epochs. Piped to a file: one record
+per line, never wrapped, with no trailing spaces or escape codes, so grep and log parsers
+read it. ``--log-format json``: one JSON object per event, for machines.
+"""
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -11,17 +17,28 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mnist_tui.config import Config
-from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.events import BatchEnd, DataReady, EpochEnd, Event, Failed, Finished
+from mnist_tui.sources.base import RunSource
+from mnist_tui.training.events import (
+    BatchEnd,
+    DataReady,
+    EpochRecord,
+    Event,
+    Failed,
+    Finished,
+    ModelWeights,
+    PlanChanged,
+    Predictions,
+    StateChanged,
+)
 
 
 class RichReporter:
-    """Turns trainer events into rich output: a progress bar per epoch and a table of epochs."""
+    """Turns events into text: progress bars and a table on a terminal, plain lines otherwise."""
 
-    def __init__(self, config: Config, console: Console | None = None) -> None:
-        self.config = config
-        self.console = console or Console(highlight=False)
+    def __init__(self, run_dir: Any = None, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.lines = not self.console.is_terminal  # piped: one record per line, no live display
+        self.run_dir = run_dir
         self.progress = Progress(
             TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             BarColumn(),
@@ -31,69 +48,117 @@ class RichReporter:
             TimeRemainingColumn(),
             console=self.console,
             transient=True,
+            disable=self.lines,
         )
         self.table = _results_table()
         self.task: Any = None
         self.dataset = "?"
+        self.epochs = 0
+        self.state = ""
+
+    def say(self, text: str) -> None:
+        self.console.print(text, soft_wrap=True)
 
     def __call__(self, event: Event) -> None:
-        handler = getattr(self, f"_on_{type(event).__name__}", None)
-        if handler is not None:
-            handler(event)
+        match event:
+            case BatchEnd():
+                self._batch(event)
+            case EpochRecord():
+                self._epoch(event)
+            case DataReady():
+                self._ready(event)
+            case PlanChanged(epochs=epochs):
+                self.epochs = epochs
+            case StateChanged(state=state, detail=detail) if state in ("paused", "waiting", "lost") or (
+                state == "training" and self.state == "paused"
+            ):
+                self.state = state
+                self.say(f"{'resumed' if state == 'training' else state}{': ' + detail if detail else ''}")
+            case Finished():
+                self._finished(event)
+            case Failed() | StateChanged() | ModelWeights() | Predictions():
+                pass  # a failure is the caller's one line on stderr; weights and predictions are for the dashboard
 
-    def _on_DataReady(self, e: DataReady) -> None:
-        self.dataset = e.dataset
+    def _ready(self, e: DataReady) -> None:
+        self.dataset, self.epochs = e.dataset, e.epochs
         if e.notice:
-            self.console.print(f"[yellow]note:[/] {e.notice}")
-        run_dir = self.config.run_dir or "(not saved)"
-        self.console.print(
+            self.say(f"[yellow]note:[/] {e.notice}")
+        run_dir = self.run_dir or "(not saved)"
+        ranks = f" · {e.world_size} processes" if e.world_size > 1 else ""
+        self.say(
             f"[bold]mnist-tui[/] · {e.dataset} ({e.train_size:,} train / {e.test_size:,} test) · "
-            f"device {e.device} · {e.precision} · {e.parameters:,} parameters · run folder {run_dir}"
+            f"device {e.device} · {e.precision}{ranks} · {e.parameters:,} parameters · run folder {run_dir}"
         )
         for row in e.history:
             self._add_row(row)
         if e.history:
-            self.console.print(f"resuming after epoch {e.start_epoch - 1}")
+            self.say(f"epochs 1-{e.start_epoch - 1} already done")
         self.progress.start()
 
-    def _on_BatchEnd(self, e: BatchEnd) -> None:
-        fields = dict(epoch=e.epoch, epochs=self.config.epochs, loss=e.losses[-1], rate=e.samples_per_s)
+    def _batch(self, e: BatchEnd) -> None:
+        fields = dict(epoch=e.epoch, epochs=self.epochs, loss=e.losses[-1], rate=e.samples_per_s)
         if self.task is None:
             self.task = self.progress.add_task("train", total=e.batches_per_epoch, **fields)
         self.progress.update(self.task, completed=e.batch, **fields)
 
-    def _on_EpochEnd(self, e: EpochEnd) -> None:
+    def _epoch(self, e: EpochRecord) -> None:
         if self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
-        self._add_row(e.__dict__)
-        self.console.print(
-            f"epoch {e.epoch}/{e.epochs}: train loss {e.train_loss:.4f} acc {e.train_acc:.2%} · "
+        self._add_row(e)
+        self.say(
+            f"epoch {e.epoch}/{self.epochs}: train loss {e.train_loss:.4f} acc {e.train_acc:.2%} · "
             f"test loss {e.test_loss:.4f} acc {e.test_acc:.2%} · {e.seconds:.1f}s · {e.samples_per_s:,.0f} samples/s"
         )
 
-    def _on_Finished(self, e: Finished) -> None:
-        self.progress.stop()
-        if self.table.row_count:
+    def _finished(self, e: Finished) -> None:
+        stop_live(self.progress)
+        if self.table.row_count and not self.lines:
             self.console.print(self.table)
         best = f"{e.best_test_acc:.2%}" if e.best_test_acc is not None else "n/a"
         state = "stopped" if e.stopped else "finished"
-        self.console.print(f"{state} after {e.epochs_done} epoch(s) on {self.dataset}; best test accuracy {best}")
+        self.say(f"{state} after {e.epochs_done} epoch(s) on {self.dataset}; best test accuracy {best}")
 
-    def _on_Failed(self, e: Failed) -> None:
-        self.progress.stop()
-        self.console.print(f"[red]error:[/] {e.message}")
-
-    def _add_row(self, row: dict[str, Any]) -> None:
+    def _add_row(self, row: EpochRecord) -> None:
         self.table.add_row(
-            str(row["epoch"]),
-            f"{row['train_loss']:.4f}",
-            f"{row['train_acc']:.2%}",
-            f"{row['test_loss']:.4f}",
-            f"{row['test_acc']:.2%}",
-            f"{row['seconds']:.1f}",
-            f"{row['samples_per_s']:,.0f}",
+            str(row.epoch),
+            f"{row.train_loss:.4f}",
+            f"{row.train_acc:.2%}",
+            f"{row.test_loss:.4f}",
+            f"{row.test_acc:.2%}",
+            f"{row.seconds:.1f}",
+            f"{row.samples_per_s:,.0f}",
         )
+
+
+class JsonReporter:
+    """One JSON object per event on stdout (``--log-format json``); arrays are left out."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+        self.progress = None
+
+    def __call__(self, event: Event) -> None:
+        match event:
+            case BatchEnd() | EpochRecord():
+                row = {"event": "batch" if isinstance(event, BatchEnd) else "epoch", **event.to_json()}
+            case DataReady() as e:
+                row = {"event": "ready", "dataset": e.dataset, "device": e.device, "precision": e.precision}
+                row |= {"train_size": e.train_size, "test_size": e.test_size, "epochs": e.epochs}
+                row |= {"start_epoch": e.start_epoch, "world_size": e.world_size, "notice": e.notice}
+            case StateChanged(state=state, detail=detail):
+                row = {"event": "state", "state": state, "detail": detail}
+            case PlanChanged(epochs=epochs):
+                row = {"event": "plan", "epochs": epochs}
+            case Finished() as e:
+                row = {"event": "finished", "epochs_done": e.epochs_done, "best_test_acc": e.best_test_acc}
+                row |= {"stopped": e.stopped}
+            case Failed(message=message, epochs_done=done):
+                row = {"event": "failed", "message": message, "epochs_done": done}
+            case ModelWeights() | Predictions():
+                return
+        self.stream.write(json.dumps(row) + "\n")
+        self.stream.flush()
 
 
 def _results_table() -> Table:
@@ -108,17 +173,15 @@ _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "S
 
 
 class StopOnSignal:
-    """A stop signal asks the trainer to stop within one batch; a second one exits at once.
+    """A stop signal closes the source (a trainer stops within one batch, a follower stops
+    following); a second one exits at once. Before anything is loaded nothing is at stake,
+    so the first signal exits at once too. The checkpoint on disk stays whole either way:
+    it is only ever replaced atomically."""
 
-    Before training starts (torch, data, a download) nothing is at stake, so the first signal
-    exits at once too. Either way the checkpoint on disk stays whole: it is only ever
-    replaced atomically.
-    """
-
-    def __init__(self, control: TrainingControl) -> None:
-        self.control = control
+    def __init__(self, source: RunSource) -> None:
+        self.source = source
         self.signum: int | None = None
-        self.training = False  # set once the data is ready (the DataReady event)
+        self.loaded = False  # set by the DataReady event
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopOnSignal:
@@ -132,64 +195,65 @@ class StopOnSignal:
             signal.signal(signum, handler)
 
     def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None or not self.training:
+        if self.signum is not None or not self.loaded:
             self.signum = signum
             raise SystemExit(128 + signum)
         self.signum = signum
-        self.control.stop()
+        self.source.close()
 
     @property
     def exit_code(self) -> int | None:
         return None if self.signum is None else 128 + self.signum
 
 
-def _stop_live(progress: Progress) -> None:
-    if progress.live.is_started:  # stopping one never started prints a stray blank line
+def stop_live(progress: Progress | None) -> None:
+    if progress is not None and progress.live.is_started:  # stopping one never started prints a stray blank line
         progress.stop()
 
 
-def _say_what_was_kept(console: Console, config: Config, epochs_done: int) -> None:
-    if config.run_dir is None:
+def _say_what_was_kept(reporter: RichReporter, source: RunSource, epochs_done: int) -> None:
+    if source.run_dir is None or not source.capabilities.save:
         return
     if epochs_done:
-        console.print(
-            f"checkpoint of epoch {epochs_done} kept in {config.run_dir}; "
-            f"continue with: mnist-tui --headless --resume {config.run_dir}",
-            soft_wrap=True,  # a path to copy must not be broken across lines
+        reporter.say(
+            f"checkpoint of epoch {epochs_done} kept in {source.run_dir}; "
+            f"continue with: mnist-tui --headless --resume {source.run_dir}"
         )
     else:
-        console.print("no epoch finished, so nothing was saved")
+        reporter.say("no epoch finished, so nothing was saved")
 
 
-def run_headless(config: Config, resume_state: dict[str, Any] | None = None, console: Console | None = None) -> int:
-    """Train with rich output. Exit code: 0 done, 2 bad input, 1 failure, 130/143 on a signal.
+def run_headless(source: RunSource, console: Console | None = None, log_format: str = "text", quiet=False) -> int:
+    """Report ``source`` until it ends. Exit code: 0 done, 2 bad input, 1 failure, 128+N on signal N.
 
     A failure is one line on stderr (``mnist-tui: error: ...``), like every other error.
+    ``quiet``: report nothing (the ranks of a torchrun job other than rank 0).
     """
     from mnist_tui.errors import UserError
-    from mnist_tui.training.loop import Trainer
 
-    control = TrainingControl()
-    reporter = RichReporter(config, console)
+    text = RichReporter(source.run_dir, console)
+    reporter = JsonReporter() if log_format == "json" else text
     failures: list[Failed] = []
 
     def listen(event: Event) -> None:
         if isinstance(event, Failed):
-            _stop_live(reporter.progress)
+            stop_live(reporter.progress)
             failures.append(event)
-        else:
-            stopper.training = stopper.training or isinstance(event, DataReady)
+        stopper.loaded = stopper.loaded or isinstance(event, DataReady)
+        if not quiet:
             reporter(event)
 
-    with StopOnSignal(control) as stopper:
+    with StopOnSignal(source) as stopper:
         try:
-            result = Trainer(config, listen, control, resume_state=resume_state).run()
+            result = source.run(listen)
         finally:  # even on a second Ctrl-C: give the terminal its cursor back
-            _stop_live(reporter.progress)
-    if failures:
-        print(f"mnist-tui: error: {failures[0].message}", file=sys.stderr)
+            stop_live(reporter.progress)
+    if not quiet and (failures or result.error is not None):
+        message = failures[0].message if failures else str(result.error)
+        print(f"mnist-tui: error: {message}", file=sys.stderr)
     if stopper.exit_code is not None:
-        _say_what_was_kept(reporter.console, config, result.epochs_done)
+        if not quiet:
+            _say_what_was_kept(text, source, result.epochs_done)
         return stopper.exit_code
     if result.error is not None:
         return 2 if isinstance(result.error, UserError) else 1

@@ -1,21 +1,119 @@
-"""Plain events the trainer reports. Listeners (the TUI, the headless reporter) get these.
+"""Plain events every run source reports (the trainer, the replayer, the follower).
 
-Events carry numbers and numpy arrays, never live tensors, so a listener on another
-thread can keep them without racing the training loop.
+Faces (the dashboard, the headless reporter) dispatch on the event's type. Events carry
+numbers and numpy arrays, never live tensors, so a listener on another thread can keep
+them without racing the training loop. :class:`EpochRecord` and :class:`BatchEnd` are also
+the rows of ``metrics.jsonl`` and ``batches.jsonl``: one type per concept, on disk and in
+memory, each with its one schema (``from_json``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
+
+from mnist_tui import schema
+
+# Run states, as the status file and StateChanged name them. "lost": the writer's heartbeat is
+# stale and its process is gone; "waiting": a followed folder holds no run yet.
+STATES = ("waiting", "loading", "ready", "training", "paused", "finished", "stopped", "failed", "lost")
+ENDED = ("finished", "stopped", "failed", "lost")
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One finished epoch: the event, a row of the history, a line of ``metrics.jsonl``."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    test_loss: float
+    test_acc: float
+    seconds: float  # training time, pauses excluded
+    samples_per_s: float
+    lr: float  # at the epoch's end
+    eval_seconds: float = 0.0
+    dataset: str = ""
+    device: str = ""
+    world_size: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, row: Any) -> EpochRecord:
+        """Strict for the numbers a plot or a table shows; lenient (defaults) for fields that
+        format 1 folders lack. Raises :class:`schema.RecordError` naming the field."""
+        row = schema.mapping(row, "an epoch row")
+        return cls(
+            epoch=schema.integer(row, "epoch", minimum=1),
+            train_loss=schema.number(row, "train_loss", low=0),
+            train_acc=schema.number(row, "train_acc", 0, 1),
+            test_loss=schema.number(row, "test_loss", low=0),
+            test_acc=schema.number(row, "test_acc", 0, 1),
+            seconds=schema.number(row, "seconds", low=0),
+            samples_per_s=schema.number(row, "samples_per_s", low=0),
+            lr=schema.number(row, "lr", low=0, default=0.0),
+            eval_seconds=schema.number(row, "eval_seconds", low=0, default=0.0),
+            dataset=schema.text(row, "dataset", default=""),
+            device=schema.text(row, "device", default=""),
+            world_size=schema.integer(row, "world_size", minimum=1, default=1),
+        )
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    """One or more batches finished since the last report: also one line of ``batches.jsonl``.
+
+    ``losses`` and ``lrs`` hold each batch's mean loss and learning rate, in order; reading
+    the losses costs one host sync per report rather than one per batch. ``time`` is the
+    wall-clock time of the report (Unix seconds).
+    """
+
+    epoch: int
+    batch: int  # 1-based index of the last batch in this report
+    batches_per_epoch: int
+    losses: tuple[float, ...]
+    samples_per_s: float
+    samples_seen: int  # in this epoch
+    lrs: tuple[float, ...] = ()
+    time: float = 0.0
+
+    @property
+    def first_batch(self) -> int:
+        return self.batch - len(self.losses) + 1
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"losses": list(self.losses), "lrs": list(self.lrs)}
+
+    @classmethod
+    def from_json(cls, row: Any) -> BatchEnd:
+        row = schema.mapping(row, "a batch row")
+        losses = schema.numbers(row, "losses")
+        if not losses:
+            raise schema.RecordError("field 'losses' is empty")
+        record = cls(
+            epoch=schema.integer(row, "epoch", minimum=1),
+            batch=schema.integer(row, "batch", minimum=1),
+            batches_per_epoch=schema.integer(row, "batches_per_epoch", minimum=1),
+            losses=losses,
+            samples_per_s=schema.number(row, "samples_per_s", low=0),
+            samples_seen=schema.integer(row, "samples_seen", minimum=0),
+            lrs=schema.numbers(row, "lrs", length=len(losses)),
+            time=schema.number(row, "time", low=0),
+        )
+        if record.batch > record.batches_per_epoch or record.first_batch < 1:
+            raise schema.RecordError(f"field 'batch' ({record.batch}) does not fit its losses and epoch length")
+        return record
 
 
 @dataclass(frozen=True)
 class DataReady:
-    """Data and model are loaded; training is about to start."""
+    """Data and model are loaded (or a recorded run is open); batches and epochs follow."""
 
     dataset: str
     device: str
@@ -28,41 +126,16 @@ class DataReady:
     test_images: np.ndarray = field(repr=False)  # uint8 (N, 28, 28)
     test_labels: np.ndarray = field(repr=False)  # int64 (N,)
     start_epoch: int = 1
-    history: tuple = ()  # epoch rows already done (a resumed run)
-
-
-@dataclass(frozen=True)
-class BatchEnd:
-    """One or more batches finished since the last report.
-
-    ``losses`` holds each batch's mean loss, in order; reading them costs one host sync
-    per report rather than one per batch.
-    """
-
-    epoch: int
-    batch: int  # 1-based index of the last batch in this report
-    batches_per_epoch: int
-    losses: tuple[float, ...]
-    samples_per_s: float
-    samples_seen: int  # in this epoch
-
-
-@dataclass(frozen=True)
-class EpochEnd:
-    epoch: int
-    epochs: int
-    train_loss: float
-    train_acc: float
-    test_loss: float
-    test_acc: float
-    seconds: float
-    samples_per_s: float
-    lr: float
+    history: tuple[EpochRecord, ...] = ()  # epochs already done (a resumed or recorded run)
+    epochs: int = 0  # the plan
+    settings: dict[str, Any] = field(default_factory=dict)  # Config.to_dict() of the run
+    world_size: int = 1
+    batches_recorded: bool = True  # False: a format-1 folder, whose batch losses were never kept
 
 
 @dataclass(frozen=True)
 class Predictions:
-    """The model's softmax over the whole test set after an epoch (or on a resumed model)."""
+    """The model's softmax over the whole test set after an epoch (or of a loaded model)."""
 
     epoch: int
     probabilities: np.ndarray = field(repr=False)  # float32 (N, 10)
@@ -71,20 +144,33 @@ class Predictions:
 
 
 @dataclass(frozen=True)
-class Paused:
+class ModelWeights:
+    """A copy of the network's weights (CPU numpy) after an epoch: for drawing and the model view."""
+
     epoch: int
+    weights: dict[str, np.ndarray] = field(repr=False)
 
 
 @dataclass(frozen=True)
-class Resumed:
-    epoch: int
+class StateChanged:
+    """The run's state changed (see STATES); ``detail`` is a short human line."""
+
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PlanChanged:
+    """The run's plan now ends at ``epochs`` (epochs added to a run, or a followed run resumed)."""
+
+    epochs: int
 
 
 @dataclass(frozen=True)
 class Finished:
     epochs_done: int
     best_test_acc: float | None
-    stopped: bool  # True when stopped early by the control
+    stopped: bool  # True when stopped before the plan's end
 
 
 @dataclass(frozen=True)
@@ -93,5 +179,9 @@ class Failed:
     epochs_done: int
 
 
-Event = Union[DataReady, BatchEnd, EpochEnd, Predictions, Paused, Resumed, Finished, Failed]
+Event = Union[DataReady, BatchEnd, EpochRecord, Predictions, ModelWeights, StateChanged, PlanChanged, Finished, Failed]
 Listener = Callable[[Event], None]
+
+
+def best_accuracy(history: tuple[EpochRecord, ...] | list[EpochRecord]) -> float | None:
+    return max((r.test_acc for r in history), default=None)

@@ -1,7 +1,9 @@
 """The trainer: one loop, reported as plain events, steered by a :class:`TrainingControl`.
 
-The dashboard runs :meth:`Trainer.run` in a worker thread; the headless command runs it
-in the main thread. Neither face trains on its own.
+The dashboard runs :meth:`Trainer.run` in a worker thread; the headless command runs it in
+the main thread (see :mod:`mnist_tui.sources.training`, which makes it a run source).
+With a run folder, every event passes through a :class:`RunFolderWriter` first, so a
+follower in another process sees what the face sees.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,15 +24,33 @@ from mnist_tui.model import Net, parameter_count
 from mnist_tui.training import checkpoint as ckpt
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.device import choose_device, choose_precision
-from mnist_tui.training.events import BatchEnd, DataReady, EpochEnd, Failed, Finished, Listener, Predictions
-from mnist_tui.training.metrics_log import write_metrics
+from mnist_tui.training.distributed import World
+from mnist_tui.training.events import (
+    BatchEnd,
+    DataReady,
+    EpochRecord,
+    Failed,
+    Finished,
+    Listener,
+    ModelWeights,
+    Predictions,
+    StateChanged,
+    best_accuracy,
+)
+from mnist_tui.training.resume import describe_failure, restore, saved_batches
 from mnist_tui.training.steps import EpochRun, evaluate, train_epoch
+
+# A loss that stays above twice chance level (ln 10 ≈ 2.30) for this many batches in a row is
+# not learning: --lr 10 sits at ~1e8 with 11 % accuracy. A fresh net starts at ~2.3, and no
+# measured recipe (fast, seed) ever had a single batch above 4.6.
+DIVERGED_LOSS = 2 * math.log(10)
+DIVERGED_BATCHES = 50
 
 
 @dataclass
 class RunResult:
     epochs_done: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[EpochRecord] = field(default_factory=list)
     stopped: bool = False
     error: BaseException | None = None
 
@@ -44,35 +63,60 @@ class Trainer:
         control: TrainingControl | None = None,
         resume_state: dict[str, Any] | None = None,
         datasets: Datasets | None = None,
+        world: World | None = None,
     ) -> None:
         self.config = config
+        self.face = listener  # the face alone: history replayed from disk must not be written again
         self.listener = listener
         self.control = control or TrainingControl()
         self.resume_state = resume_state
+        self.world = world or World()
         self._datasets = datasets
         self.result = RunResult()
         self._save_lock = threading.Lock()  # the worker's epoch-end saves and save_now() from any thread
         self._saved: tuple[int, bytes] | None = None  # the last finished epoch's checkpoint, frozen
         self._written_epoch: int | None = None  # the epoch of the checkpoint on disk
+        self._high_losses = 0
+        self.writer = None
 
     def run(self) -> RunResult:
         """Train to the end, until stopped, or until an error (reported as :class:`Failed`)."""
         try:
+            self._open_run_folder()
             self._train()
         except Exception as exc:  # the worker must never die silently: every failure is an event
             self.result.error = exc
-            message = str(exc) if isinstance(exc, UserError) else _describe_failure(exc)
+            message = str(exc) if isinstance(exc, UserError) else describe_failure(exc)
             if self._written_epoch and self.config.run_dir is not None:
                 message += f"; the checkpoint of epoch {self._written_epoch} in {self.config.run_dir} is kept"
             self.listener(Failed(message, self.result.epochs_done))
+        finally:
+            if self.writer is not None:
+                self.writer.close()
         return self.result
+
+    def _open_run_folder(self) -> None:
+        if self.config.run_dir is None or not self.world.is_main:
+            return
+        from mnist_tui.runfolder.writer import RunFolderWriter
+
+        done = int(self.resume_state["epoch"]) if self.resume_state is not None else 0
+        self.writer = RunFolderWriter(
+            self.config.run_dir, self.config.to_dict(), self.control, self.face, self.world.world_size
+        )
+        try:
+            self.writer.open(epochs_done=done)
+        except OSError as exc:
+            self.writer = None
+            raise UserError(f"cannot write the run folder {self.config.run_dir}: {exc.strerror or exc}") from None
+        self.listener = self.writer
 
     # -- set-up ---------------------------------------------------------------------------
 
     def _setup(self) -> None:
-        cfg = self.config
+        cfg, world = self.config, self.world
         torch.manual_seed(cfg.seed)
-        self.device = choose_device(cfg.device)
+        self.device = world.device(choose_device(cfg.device))
         self.precision = choose_precision(cfg.precision, self.device)
         data = self._datasets or load_datasets(cfg.dataset, cfg.data_dir, cfg.seed, cfg.download)
         self.data = data.limited(cfg.limit_train)
@@ -84,17 +128,17 @@ class Trainer:
         self.model = Net(cfg.conv_dropout, cfg.fc_dropout).to(self.device, memory_format=torch.channels_last)
         fused = self.device.type == "cuda"
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, fused=fused, foreach=not fused)
-        self.batches = (len(self.train_y) + cfg.batch_size - 1) // cfg.batch_size
-        self.scheduler = self._make_scheduler(cfg.epochs)
+        self.batch_size = world.batch_size(cfg.batch_size)
+        shard = len(world.shard(torch.arange(len(self.train_y))))
+        self.batches = (shard + self.batch_size - 1) // self.batch_size
+        self.scheduler = self.make_scheduler(cfg.epochs)
         self.shuffle = torch.Generator().manual_seed(cfg.seed)
         self.start_epoch, self.history = 1, []
         if self.resume_state is not None:
-            self._restore(self.resume_state)
+            restore(self, self.resume_state)
         self.result.history = self.history
-        if cfg.run_dir is not None:
-            _make_run_dir(cfg.run_dir)
 
-    def _make_scheduler(self, epochs: int, done_steps: int = 0):
+    def make_scheduler(self, epochs: int, done_steps: int = 0):
         if self.config.schedule != "onecycle":
             return None
         # OneCycleLR divides by its warm-up length: a run of a handful of steps needs ≥ 8.
@@ -103,101 +147,85 @@ class Trainer:
             self.optimizer, max_lr=self.config.lr, total_steps=total, pct_start=0.25
         )
 
-    def _restore(self, state: dict[str, Any]) -> None:
-        try:
-            self.model.load_state_dict(state["model"])
-        except (RuntimeError, KeyError) as exc:
-            raise ckpt.CheckpointError(f"the checkpoint is of another model ({str(exc).splitlines()[0]})") from None
-        fresh_hyper = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
-        try:
-            self.optimizer.load_state_dict(state["optimizer"])
-        except (ValueError, KeyError, RuntimeError) as exc:
-            raise ckpt.CheckpointError(f"the checkpoint's optimizer state does not fit ({exc})") from None
-        for group, fresh in zip(self.optimizer.param_groups, fresh_hyper, strict=True):
-            group.update(fused=fresh["fused"], foreach=fresh["foreach"])  # this device's kernels, not the saver's
-        done = int(state["epoch"])
-        saved = state.get("scheduler") or {}
-        same_plan = self.scheduler is not None and saved.get("total_steps") == self.scheduler.total_steps
-        same_plan = same_plan and all(state["config"].get(k) == getattr(self.config, k) for k in ("lr", "schedule"))
-        if same_plan:
-            self.scheduler.load_state_dict(saved)
-        elif self.scheduler is not None:  # another plan (epochs, lr, batches): a fresh cycle for what is left
-            self.scheduler = self._make_scheduler(self.config.epochs, done * self.batches)
-        else:  # constant lr: the options given now, not the saved (maybe mid-cycle) values
-            for group, fresh in zip(self.optimizer.param_groups, fresh_hyper, strict=True):
-                group.update(lr=fresh["lr"], betas=fresh["betas"])
-        if "shuffle_rng" in state:
-            self.shuffle.set_state(state["shuffle_rng"])
-        if "torch_rng" in state:
-            torch.set_rng_state(state["torch_rng"])
-        if state.get("cuda_rng") and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        self.start_epoch, self.history = done + 1, list(state.get("history", []))
-        self.result.epochs_done = done
-        self._saved = (done, ckpt.serialize(state))
-        if self.config.run_dir is not None and (Path(self.config.run_dir) / ckpt.CHECKPOINT_NAME).exists():
-            self._written_epoch = done
-
     # -- the run --------------------------------------------------------------------------
 
     def _train(self) -> None:
+        self.listener(StateChanged("loading", "loading torch and the data"))
         self._setup()
-        cfg = self.config
+        cfg, world = self.config, self.world
         self.listener(self._data_ready())
+        for report in saved_batches(cfg.run_dir, self.start_epoch - 1):
+            self.face(report)  # the finished epochs' batch losses, for the plot (already on disk)
         if self.history:  # a resumed run shows its model's predictions before training on
-            self._report_predictions(
-                self.start_epoch - 1, evaluate(self.model, self.test_x, self.test_y, cfg.eval_batch_size)
-            )
+            self._report_model(self.start_epoch - 1)
+        if not self.control.paused:
+            self.listener(StateChanged("training"))
         epoch_run = EpochRun(
-            self.model,
+            world.wrap(self.model, self.device),
             self.optimizer,
             self.scheduler,
             self.train_x,
             self.train_y,
-            cfg.batch_size,
+            self.batch_size,
             self.precision,
             self.control,
             self._emit_checked,
+            world=world,
         )
         for epoch in range(self.start_epoch, cfg.epochs + 1):
-            order = torch.randperm(len(self.train_y), generator=self.shuffle).to(self.device, non_blocking=True)
-            stats = train_epoch(epoch_run, epoch, order)
+            order = torch.randperm(len(self.train_y), generator=self.shuffle)
+            stats = train_epoch(epoch_run, epoch, world.shard(order).to(self.device, non_blocking=True))
             if stats is None:
                 self.result.stopped = True
                 break
-            started = time.perf_counter()
-            test = evaluate(self.model, self.test_x, self.test_y, cfg.eval_batch_size)
-            if not math.isfinite(test.loss):  # a last step can break the weights after its loss was read
-                raise TrainingDiverged(f"training diverged: the test loss became {test.loss} after epoch {epoch}")
-            row = self._record(epoch, stats, test, time.perf_counter() - started)
-            self.listener(
-                EpochEnd(
-                    epoch,
-                    cfg.epochs,
-                    row["train_loss"],
-                    row["train_acc"],
-                    row["test_loss"],
-                    row["test_acc"],
-                    row["seconds"],
-                    row["samples_per_s"],
-                    row["lr"],
-                )
-            )
-            self._report_predictions(epoch, test)
+            self._finish_epoch(epoch, stats)
             if self.control.stopped:
                 self.result.stopped = epoch < cfg.epochs
                 break
-        best = max((r["test_acc"] for r in self.history), default=None)
-        self.listener(Finished(self.result.epochs_done, best, self.result.stopped))
+        self.listener(Finished(self.result.epochs_done, best_accuracy(self.history), self.result.stopped))
+
+    def _finish_epoch(self, epoch: int, stats) -> None:
+        """Evaluate (rank 0), save, report. Other ranks only keep count."""
+        self.result.epochs_done = epoch
+        if not self.world.is_main:
+            return
+        started = time.perf_counter()
+        test = evaluate(self.model, self.test_x, self.test_y, self.config.eval_batch_size)
+        if not math.isfinite(test.loss):  # a last step can break the weights after its loss was read
+            raise TrainingDiverged(f"training diverged: the test loss became {test.loss} after epoch {epoch}")
+        record = EpochRecord(
+            epoch=epoch,
+            train_loss=stats.loss,
+            train_acc=stats.accuracy,
+            test_loss=test.loss,
+            test_acc=test.accuracy,
+            seconds=round(stats.seconds, 4),
+            samples_per_s=round(stats.samples / max(stats.seconds, 1e-9), 1),
+            lr=self.optimizer.param_groups[0]["lr"],
+            eval_seconds=round(time.perf_counter() - started, 4),
+            dataset=self.data.name,
+            device=str(self.device),
+            world_size=self.world.world_size,
+        )
+        self.history.append(record)
+        if self.config.run_dir is not None:
+            self.save_checkpoint(epoch)
+        self.listener(record)
+        self._report_model(epoch, test)
 
     def _emit_checked(self, event) -> None:
         """Batch reports already carry each loss read back once: check them there, at no extra sync."""
-        if isinstance(event, BatchEnd) and not all(map(math.isfinite, event.losses)):
-            bad = next(x for x in event.losses if not math.isfinite(x))
-            raise TrainingDiverged(
-                f"training diverged: the loss became {bad} in epoch {event.epoch} "
-                f"by batch {event.batch} (try a lower --lr)"
-            )
+        if isinstance(event, BatchEnd):
+            for i, loss in enumerate(event.losses):
+                where = f"in epoch {event.epoch} by batch {event.first_batch + i}"
+                if not math.isfinite(loss):
+                    raise TrainingDiverged(f"training diverged: the loss became {loss} {where} (try a lower --lr)")
+                self._high_losses = self._high_losses + 1 if loss > DIVERGED_LOSS else 0
+                if self._high_losses >= DIVERGED_BATCHES:
+                    raise TrainingDiverged(
+                        f"training diverged: the loss stayed above {DIVERGED_LOSS:.1f} (chance level is 2.30) "
+                        f"for {DIVERGED_BATCHES} batches, {loss:.3g} {where} (try a lower --lr)"
+                    )
         self.listener(event)
 
     def _data_ready(self) -> DataReady:
@@ -214,31 +242,19 @@ class Trainer:
             test_labels=self.data.test_labels.numpy(),
             start_epoch=self.start_epoch,
             history=tuple(self.history),
+            epochs=self.config.epochs,
+            settings=self.config.to_dict() | {"precision": self.precision, "device": str(self.device)},
+            world_size=self.world.world_size,
         )
 
-    def _report_predictions(self, epoch: int, test) -> None:
+    def _report_model(self, epoch: int, test=None) -> None:
+        """The weights (for drawing and the model view), then the test set's predictions."""
+        if not self.world.is_main:
+            return
+        weights = {k: v.detach().float().cpu().numpy().copy() for k, v in self.model.state_dict().items()}
+        self.listener(ModelWeights(epoch, weights))
+        test = test or evaluate(self.model, self.test_x, self.test_y, self.config.eval_batch_size)
         self.listener(Predictions(epoch, test.probabilities, self.data.test_labels.numpy(), test.confusion))
-
-    def _record(self, epoch: int, stats, test, eval_seconds: float) -> dict[str, Any]:
-        row = {
-            "epoch": epoch,
-            "train_loss": stats.loss,
-            "train_acc": stats.accuracy,
-            "test_loss": test.loss,
-            "test_acc": test.accuracy,
-            "seconds": round(stats.seconds, 4),
-            "eval_seconds": round(eval_seconds, 4),
-            "samples_per_s": round(stats.samples / max(stats.seconds, 1e-9), 1),
-            "lr": self.optimizer.param_groups[0]["lr"],
-            "dataset": self.data.name,
-            "device": str(self.device),
-        }
-        self.history.append(row)
-        self.result.epochs_done = epoch
-        if self.config.run_dir is not None:
-            self.save_checkpoint(epoch)
-            write_metrics(self.config.run_dir, self.history)
-        return row
 
     def checkpoint_state(self, epoch: int) -> dict[str, Any]:
         return {
@@ -250,7 +266,7 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             "config": self.config.to_dict(),
-            "history": list(self.history),
+            "history": [r.to_json() for r in self.history],
             "dataset": self.data.name,
         }
 
@@ -268,7 +284,7 @@ class Trainer:
         epochs, and resume continues from the next one. None when no epoch is done yet.
         """
         with self._save_lock:
-            if self._saved is None or self.config.run_dir is None:
+            if self._saved is None or self.config.run_dir is None or not self.world.is_main:
                 return None
             return self._saved[0], self._write_saved()
 
@@ -286,21 +302,3 @@ def _to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     if device.type == "cuda":
         images = images.pin_memory()
     return images.to(device, non_blocking=True)  # one channel: each batch is channels-last as made
-
-
-def _make_run_dir(run_dir: Path) -> None:
-    try:
-        Path(run_dir).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create the run folder {run_dir}: {exc.strerror}") from None
-
-
-def _describe_failure(exc: BaseException) -> str:
-    if isinstance(exc, TrainingDiverged):
-        return str(exc)
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return "CUDA ran out of memory (try a smaller --batch-size, or --device cpu)"
-    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    place = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {first}{place}"

@@ -19,7 +19,8 @@ from torch.nn import functional as F
 from mnist_tui.data import normalise
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.device import autocast
-from mnist_tui.training.events import BatchEnd
+from mnist_tui.training.distributed import World
+from mnist_tui.training.events import BatchEnd, StateChanged
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,23 @@ class EpochRun:
     control: TrainingControl
     emit: Callable[[object], None]
     report_every: float = 0.1
+    world: World = World()
+
+
+def _wait_while_paused(run: EpochRun) -> bool:
+    """Block while paused (reported as state changes); False once stop is asked."""
+    return run.control.wait_while_paused(
+        on_pause=lambda: run.emit(StateChanged("paused")), on_resume=lambda: run.emit(StateChanged("training"))
+    )
 
 
 def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | None:
-    """Train one pass over ``images[order]``. Returns None when stopped mid-epoch."""
-    model, n, bs = run.model, len(order), run.batch_size
+    """Train one pass over ``images[order]``. Returns None when stopped mid-epoch.
+
+    Under torchrun ``order`` is this rank's shard; a stop on any rank ends every rank at the
+    same batch (one tiny all-reduce per batch, only when distributed).
+    """
+    model, n, bs, world = run.model, len(order), run.batch_size, run.world
     batches = (n + bs - 1) // bs
     device = run.images.device
     losses = torch.zeros(batches, device=device)
@@ -72,13 +85,17 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
     model.train()
     started = last_report = time.perf_counter()
     paused_for, reported = 0.0, 0
+    lrs: list[float] = []  # a Python float per batch: no device sync
     for b in range(batches):
         if run.control.paused or run.control.stopped:
             t = time.perf_counter()
-            if not run.control.wait_while_paused():
+            if not _wait_while_paused(run):
                 return None
             paused_for += time.perf_counter() - t
             last_report = time.perf_counter()
+        if world.distributed and world.any(run.control.stopped, device):
+            return None
+        lrs.append(run.optimizer.param_groups[0]["lr"])
         idx = order[b * bs : (b + 1) * bs]
         x, y = model_input(run.images[idx]), run.labels[idx]
         run.optimizer.zero_grad(set_to_none=True)
@@ -96,13 +113,16 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
             elapsed = max(now - started - paused_for, 1e-9)
             seen = min((b + 1) * bs, n)
             batch_losses = tuple(losses[reported : b + 1].tolist())  # the one host sync
-            run.emit(BatchEnd(epoch, b + 1, batches, batch_losses, seen / elapsed, seen))
+            rate = seen * world.world_size / elapsed
+            report = BatchEnd(epoch, b + 1, batches, batch_losses, rate, seen, tuple(lrs[reported:]), time.time())
+            run.emit(report)
             reported, last_report = b + 1, now
     seconds = time.perf_counter() - started - paused_for
     sizes = torch.full((batches,), float(bs), device=device)
     sizes[-1] = n - bs * (batches - 1)
-    mean_loss = float((losses * sizes).sum() / n)
-    return EpochStats(mean_loss, int(correct) / n, seconds, n)
+    totals = world.sum(torch.stack([(losses * sizes).sum(), correct.float(), torch.tensor(float(n), device=device)]))
+    loss_sum, correct_sum, samples = totals.tolist()
+    return EpochStats(loss_sum / samples, correct_sum / samples, seconds, int(samples))
 
 
 @torch.inference_mode()

@@ -1,7 +1,8 @@
-"""The trainer's listener for the dashboard: runs in the worker thread, posts messages.
+"""The source's listener for the dashboard: runs in the source's worker thread, posts messages.
 
 It never touches a widget. Batch losses go into a locked inbox that the UI drains, so the
-high-rate progress messages can coalesce (``can_replace``) without dropping data.
+high-rate progress messages can coalesce (``can_replace``) without dropping data; new
+weights are copied into the drawing snapshot here, off the UI thread.
 """
 
 from __future__ import annotations
@@ -11,47 +12,67 @@ from collections.abc import Callable
 
 from textual.message import Message
 
+from mnist_tui.drawing import ModelSnapshot
+from mnist_tui.training.events import (
+    BatchEnd,
+    DataReady,
+    EpochRecord,
+    Failed,
+    Finished,
+    ModelWeights,
+    PlanChanged,
+    Predictions,
+    StateChanged,
+)
 from mnist_tui.tui import messages as msg
+
+MESSAGES: dict[type, type[msg.RunMessage]] = {
+    DataReady: msg.RunLoaded,
+    BatchEnd: msg.BatchesArrived,
+    EpochRecord: msg.EpochFinished,
+    Predictions: msg.PredictionsArrived,
+    ModelWeights: msg.ModelArrived,
+    StateChanged: msg.StateReported,
+    PlanChanged: msg.PlanReported,
+    Finished: msg.RunFinished,
+    Failed: msg.RunFailed,
+}
 
 
 class LossInbox:
-    """(epoch, batch, loss) triples from the worker, drained by the UI thread."""
+    """(epoch, batch, loss, lr) from the worker, drained by the UI thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: list[tuple[int, int, float]] = []
+        self._items: list[tuple[int, int, float, float]] = []
 
-    def put(self, epoch: int, last_batch: int, losses: tuple[float, ...]) -> None:
-        first = last_batch - len(losses) + 1
+    def put(self, event: BatchEnd) -> None:
+        lrs = event.lrs or (float("nan"),) * len(event.losses)
         with self._lock:
-            self._items.extend((epoch, first + i, loss) for i, loss in enumerate(losses))
+            self._items.extend(
+                (event.epoch, event.first_batch + i, loss, lr) for i, (loss, lr) in enumerate(zip(event.losses, lrs))
+            )
 
-    def drain(self) -> list[tuple[int, int, float]]:
+    def drain(self) -> list[tuple[int, int, float, float]]:
         with self._lock:
             items, self._items = self._items, []
         return items
 
 
-class TrainerBridge:
-    """Callable listener: trainer event → inbox and/or Textual message."""
+class SourceBridge:
+    """Callable listener: source event → inbox, snapshot, and a Textual message (by type)."""
 
-    def __init__(self, post: Callable[[Message], object], inbox: LossInbox) -> None:
+    def __init__(self, post: Callable[[Message], object], inbox: LossInbox, snapshot: ModelSnapshot) -> None:
         self.post = post
         self.inbox = inbox
+        self.snapshot = snapshot
 
     def __call__(self, event) -> None:
-        kind = type(event).__name__
-        if kind == "BatchEnd":
-            self.inbox.put(event.epoch, event.batch, event.losses)
-            self.post(msg.BatchProgress(event))
-        elif kind == "DataReady":
-            self.post(msg.TrainerLoaded(event))
-        elif kind == "EpochEnd":
-            self.post(msg.EpochDone(event))
-        elif kind == "Predictions":
-            self.post(msg.PredictionsReady(event))
-        elif kind == "Finished":
-            self.post(msg.TrainingFinished(event))
-        elif kind == "Failed":
-            self.post(msg.TrainingFailed(event))
-        # Paused/Resumed: the UI already knows, it asked for them.
+        if isinstance(event, BatchEnd):
+            self.inbox.put(event)
+        elif isinstance(event, ModelWeights):
+            try:
+                self.snapshot.update_arrays(event.weights, event.epoch)
+            except Exception:  # drawing is a bonus: it must never fail the run
+                pass
+        self.post(MESSAGES[type(event)](event))

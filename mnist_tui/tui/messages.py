@@ -1,7 +1,8 @@
-"""Messages from the training worker to the UI. Each wraps one trainer event.
+"""Every message of the dashboard, in one module.
 
-The worker posts them (``post_message`` is thread-safe); handlers run on the UI thread.
-Only the UI thread touches widgets.
+Run messages each wrap one source event: the source's worker posts them (``post_message``
+is thread-safe) and the dashboard screen handles them on the UI thread. Only the UI
+thread touches widgets.
 """
 
 from __future__ import annotations
@@ -11,50 +12,78 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:  # events import numpy only, but keep this module as light as can be
-    from mnist_tui.training.events import BatchEnd, DataReady, EpochEnd, Failed, Finished, Predictions
+    from mnist_tui.training.events import (
+        BatchEnd,
+        DataReady,
+        EpochRecord,
+        Failed,
+        Finished,
+        ModelWeights,
+        PlanChanged,
+        Predictions,
+        StateChanged,
+    )
 
 
-class TrainerLoaded(Message):
-    """Torch, the data and the model are loaded (a resumed run's history included)."""
+class RunMessage(Message):
+    """A source event, delivered on the UI thread."""
 
-    def __init__(self, event: DataReady) -> None:
+    def __init__(self, event) -> None:
         super().__init__()
         self.event = event
 
 
-class BatchProgress(Message):
-    """Batches finished. Their losses wait in the app's :class:`LossInbox`, so a newer
-    progress message may replace a pending one without losing any loss."""
+class RunLoaded(RunMessage):
+    """The source is open: data, model and any history so far (a DataReady)."""
 
-    def __init__(self, event: BatchEnd) -> None:
-        super().__init__()
-        self.event = event
+    event: DataReady
+
+
+class BatchesArrived(RunMessage):
+    """Batches finished. Their losses wait in the dashboard's :class:`LossInbox`, so a newer
+    message may replace a pending one without losing any loss."""
+
+    event: BatchEnd
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, BatchProgress)
+        return isinstance(message, BatchesArrived)
 
 
-class EpochDone(Message):
-    def __init__(self, event: EpochEnd) -> None:
-        super().__init__()
-        self.event = event
+class EpochFinished(RunMessage):
+    event: EpochRecord
 
 
-class PredictionsReady(Message):
+class PredictionsArrived(RunMessage):
     """Softmax over the whole test set after an epoch."""
 
-    def __init__(self, event: Predictions) -> None:
+    event: Predictions
+
+
+class ModelArrived(RunMessage):
+    """New weights (the drawing snapshot is already updated, off the UI thread)."""
+
+    event: ModelWeights
+
+
+class StateReported(RunMessage):
+    event: StateChanged
+
+
+class PlanReported(RunMessage):
+    event: PlanChanged
+
+
+class RunFinished(RunMessage):
+    event: Finished
+
+
+class RunFailed(RunMessage):
+    event: Failed
+
+
+class CellChosen(Message):
+    """The confusion screen picked a (true, predicted) cell to browse."""
+
+    def __init__(self, cell: tuple[int, int]) -> None:
         super().__init__()
-        self.event = event
-
-
-class TrainingFinished(Message):
-    def __init__(self, event: Finished) -> None:
-        super().__init__()
-        self.event = event
-
-
-class TrainingFailed(Message):
-    def __init__(self, event: Failed) -> None:
-        super().__init__()
-        self.event = event
+        self.cell = cell

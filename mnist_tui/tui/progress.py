@@ -20,6 +20,7 @@ class RunProgress:
 
     def on_loaded(self, e) -> None:
         """From DataReady."""
+        self.epochs = max(e.epochs, e.start_epoch - 1)
         self.batches_per_epoch = e.batches_per_epoch
         self.train_size = e.train_size
         self.epochs_done = e.start_epoch - 1

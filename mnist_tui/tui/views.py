@@ -1,18 +1,19 @@
 """Views of the test set for the predictions browser: an ordered list of indices and a title.
 
-A view builder takes the latest softmax (or None before the first epoch) and the labels
-and returns a :class:`View`. The app re-runs the current builder after every epoch, so a
-filter such as "wrong only" follows the model as it learns. New orders and filters (hardest
-first, one confusion cell, ...) are just more builders: see ``MnistApp.show_view``.
+A view is an order (by index, hardest first, confident mistakes, one true digit) with
+filters laid over it (wrong only, one confusion cell). They combine rather than replace
+each other, and the title says which are on. The browser rebuilds its view after every
+epoch, so a filter follows the model as it learns; one that empties says so, and how to
+leave it. Pure numpy: no Textual.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
+
+from mnist_tui.predictions_order import confusion_cell, ordering
 
 
 @dataclass(frozen=True)
@@ -22,30 +23,41 @@ class View:
     empty_hint: str = "no digits in this view"
 
 
-ViewBuilder = Callable[[Optional[np.ndarray], np.ndarray], View]
+@dataclass(frozen=True)
+class ViewSpec:
+    """What the browser shows: an order, and the filters over it."""
+
+    order: str = "index"
+    digit: int = 0  # with order "digit"
+    wrong_only: bool = False
+    cell: tuple[int, int] | None = None  # (true, predicted)
+
+    @property
+    def filtered(self) -> bool:
+        return self.wrong_only or self.cell is not None or self.order != "index"
 
 
-def all_digits(probabilities: np.ndarray | None, labels: np.ndarray) -> View:
-    return View(np.arange(len(labels), dtype=np.int64), "all test digits")
-
-
-def wrong_only(probabilities: np.ndarray | None, labels: np.ndarray) -> View:
+def build_view(spec: ViewSpec, probabilities: np.ndarray | None, labels: np.ndarray, epoch: int | None = None) -> View:
     if probabilities is None:
-        return View(np.zeros(0, dtype=np.int64), "wrong only", "no predictions yet: train an epoch first")
-    wrong = np.flatnonzero(probabilities.argmax(1) != labels).astype(np.int64)
-    return View(wrong, "wrong only", "no mistakes on the test set")
-
-
-def from_ordering(ordering: Callable[..., tuple[np.ndarray, str]], *args) -> ViewBuilder:
-    """Adapt an ordering in ``mnist_tui.predictions_order`` style, ``(probabilities, labels,
-    *args) -> (indices, title)``, to a view builder (it waits for the first predictions)."""
-
-    def build(probabilities: np.ndarray | None, labels: np.ndarray) -> View:
-        if probabilities is None:
-            return View(
-                np.zeros(0, dtype=np.int64), "waiting for predictions", "no predictions yet: train an epoch first"
-            )
-        indices, title = ordering(probabilities, labels, *args)
-        return View(np.asarray(indices, dtype=np.int64), title)
-
-    return build
+        if not spec.filtered:
+            return View(np.arange(len(labels), dtype=np.int64), "all test digits")
+        if spec.order == "digit" and not spec.wrong_only and spec.cell is None:
+            indices = np.flatnonzero(labels == spec.digit).astype(np.int64)
+            return View(indices, f"true digit {spec.digit} ({len(indices):,})")
+        return View(np.zeros(0, dtype=np.int64), "waiting for predictions", "no predictions yet: train an epoch first")
+    after = f" after epoch {epoch}" if epoch is not None else ""
+    if spec.cell is not None:
+        indices, title = confusion_cell(probabilities, labels, *spec.cell)
+        true, predicted = spec.cell
+        kind = "digits" if true == predicted else "mistakes"
+        hint = f"no {true}→{predicted} {kind} left{after}: esc for all digits"
+    else:
+        indices, title = ordering(spec.order, probabilities, labels, digit=spec.digit)
+        hint = f"no digits in this view{after}: esc for all digits"
+    indices = np.asarray(indices, dtype=np.int64)
+    if spec.wrong_only:
+        wrong = probabilities[indices].argmax(1) != labels[indices]
+        indices = indices[wrong]
+        title = f"{title} · wrong only ({len(indices):,})"
+        hint = f"no mistakes in this view{after}: w shows all, esc clears every filter"
+    return View(indices, title, hint)

@@ -17,6 +17,7 @@ class BatchLossPlot(LivePlot):
         self.raw = BoundedSeries(capacity)
         self.smooth = BoundedSeries(capacity)
         self._smoother = Smoother()
+        self.recorded = True  # False: the run's folder (format 1) never kept its batch losses
 
     def fit_smoothing(self, batches_per_epoch: int) -> None:
         """Smooth over about a tenth of an epoch (5 to 50 batches), so the curve neither
@@ -32,6 +33,8 @@ class BatchLossPlot(LivePlot):
         self.mark_dirty()
 
     def draw(self, plt) -> None:
+        if not self.recorded and not self.raw.xs:
+            plt.title("batch loss: not recorded in this run folder (format 1)")
         if self.raw.xs:
             plt.plot(self.raw.xs, self.raw.ys, color=RAW_COLOR, marker="braille", label="batch")
             plt.plot(self.smooth.xs, self.smooth.ys, color=SMOOTH_COLOR, marker="braille", label="smoothed")

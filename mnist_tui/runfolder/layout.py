@@ -1,0 +1,150 @@
+"""The files of a run folder and the records they hold (format 2; see the README).
+
+| file             | written                                   | by                 |
+|------------------|-------------------------------------------|--------------------|
+| run.json         | at start, and when the data is loaded     | the writer, atomic |
+| status.json      | every second (heartbeat) and on changes   | the writer, atomic |
+| batches.jsonl    | appended at each report (≤ 0.1 s apart)   | the writer         |
+| metrics.jsonl    | at each epoch end                         | the writer, atomic |
+| checkpoint.pt    | at each epoch end and on ``s``            | the trainer, atomic|
+| control.json     | when a follower steers                    | a follower, atomic |
+
+Format 1 (before run.json existed) held only checkpoint.pt and metrics.jsonl: it still replays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mnist_tui import schema
+from mnist_tui.training.events import STATES
+
+FORMAT = 2
+INFO_NAME = "run.json"
+STATUS_NAME = "status.json"
+BATCHES_NAME = "batches.jsonl"
+METRICS_NAME = "metrics.jsonl"
+CHECKPOINT_NAME = "checkpoint.pt"
+CONTROL_NAME = "control.json"
+RUN_FILES = (INFO_NAME, STATUS_NAME, BATCHES_NAME, METRICS_NAME, CHECKPOINT_NAME)
+
+HEARTBEAT_S = 1.0  # the writer refreshes status.json this often, paused or not
+STALE_S = 5.0  # a heartbeat older than this, with its process gone: the run is lost
+STALE_REMOTE_S = 30.0  # another host's process cannot be checked: only the heartbeat's age counts
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """``run.json``: what the run is. ``config`` is ``Config.to_dict()``; the resolved fields
+    (dataset name, device, precision, sizes) are filled once the data is loaded."""
+
+    config: dict[str, Any]
+    created: float  # Unix seconds
+    host: str
+    world_size: int = 1
+    dataset: str = ""
+    device: str = ""
+    precision: str = ""
+    parameters: int = 0
+    train_size: int = 0
+    test_size: int = 0
+    batches_per_epoch: int = 0
+    format: int = FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, row: Any) -> RunInfo:
+        row = schema.mapping(row, "run.json")
+        fmt = schema.integer(row, "format", minimum=1)
+        if fmt > FORMAT:
+            raise schema.RecordError(f"format {fmt} is newer than this mnist-tui reads ({FORMAT}): upgrade it")
+        config = row.get("config")
+        if not isinstance(config, dict):
+            raise schema.RecordError("field 'config' is not an object")
+        return cls(
+            config=config,
+            created=schema.number(row, "created", low=0),
+            host=schema.text(row, "host", default=""),
+            world_size=schema.integer(row, "world_size", minimum=1, default=1),
+            dataset=schema.text(row, "dataset", default=""),
+            device=schema.text(row, "device", default=""),
+            precision=schema.text(row, "precision", default=""),
+            parameters=schema.integer(row, "parameters", minimum=0, default=0),
+            train_size=schema.integer(row, "train_size", minimum=0, default=0),
+            test_size=schema.integer(row, "test_size", minimum=0, default=0),
+            batches_per_epoch=schema.integer(row, "batches_per_epoch", minimum=0, default=0),
+            format=fmt,
+        )
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """``status.json``: where the run is now, and whether its writer is alive."""
+
+    state: str
+    pid: int
+    host: str
+    epochs: int  # the plan
+    epochs_done: int
+    epoch: int  # the epoch in progress (or the last one)
+    batch: int
+    batches_per_epoch: int
+    heartbeat: float  # Unix seconds, refreshed every HEARTBEAT_S while the writer lives
+    samples_per_s: float = 0.0
+    message: str = ""
+    world_size: int = 1
+    format: int = FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, row: Any) -> RunStatus:
+        row = schema.mapping(row, "status.json")
+        state = schema.text(row, "state")
+        if state not in STATES:
+            raise schema.RecordError(f"field 'state' is {state!r}, not one of {', '.join(STATES)}")
+        return cls(
+            state=state,
+            pid=schema.integer(row, "pid", minimum=0),
+            host=schema.text(row, "host"),
+            epochs=schema.integer(row, "epochs", minimum=0),
+            epochs_done=schema.integer(row, "epochs_done", minimum=0),
+            epoch=schema.integer(row, "epoch", minimum=0),
+            batch=schema.integer(row, "batch", minimum=0),
+            batches_per_epoch=schema.integer(row, "batches_per_epoch", minimum=0),
+            heartbeat=schema.number(row, "heartbeat", low=0),
+            samples_per_s=schema.number(row, "samples_per_s", low=0, default=0.0),
+            message=schema.text(row, "message", default=""),
+            world_size=schema.integer(row, "world_size", minimum=1, default=1),
+            format=schema.integer(row, "format", minimum=1, default=FORMAT),
+        )
+
+
+@dataclass(frozen=True)
+class ControlRequest:
+    """``control.json``: what a follower asks of the writer. The writer acts on a ``seq`` higher
+    than any it has seen (so a request left from an earlier run is never replayed)."""
+
+    seq: int
+    paused: bool = False
+    stop: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # room for steering (lr, epochs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "seq": self.seq, "paused": self.paused, "stop": self.stop, **self.extra}
+
+    @classmethod
+    def from_json(cls, row: Any) -> ControlRequest:
+        row = schema.mapping(row, "control.json")
+        flags = {}
+        for name in ("paused", "stop"):
+            value = row.get(name, False)
+            if not isinstance(value, bool):
+                raise schema.RecordError(f"field {name!r} is not true or false")
+            flags[name] = value
+        extra = {k: v for k, v in row.items() if k not in ("format", "seq", "paused", "stop")}
+        return cls(seq=schema.integer(row, "seq", minimum=0), extra=extra, **flags)

@@ -1,0 +1,204 @@
+"""Reading a run folder, also while another process writes it (no torch, no Textual).
+
+Every row goes through its record's ``from_json``: a row that does not fit is skipped and
+counted, never a crash. A last line without its newline is a write in progress (the writer
+appends whole lines, but a reader can catch one half-written): it is left for the next read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mnist_tui.errors import UserError
+from mnist_tui.runfolder.layout import (
+    BATCHES_NAME,
+    CONTROL_NAME,
+    INFO_NAME,
+    METRICS_NAME,
+    STALE_REMOTE_S,
+    STALE_S,
+    STATUS_NAME,
+    ControlRequest,
+    RunInfo,
+    RunStatus,
+)
+from mnist_tui.schema import RecordError
+from mnist_tui.training.events import ENDED, BatchEnd, EpochRecord
+
+MAX_JSON_BYTES = 1 << 20  # run.json, status.json, control.json are a few hundred bytes
+
+
+@dataclass
+class Rows:
+    """Valid records of a JSON-lines file, and what was skipped (with the first reason)."""
+
+    records: list = field(default_factory=list)
+    skipped: int = 0
+    first_problem: str = ""
+
+    def note(self, problem: str) -> None:
+        self.skipped += 1
+        self.first_problem = self.first_problem or problem
+
+
+def _open_regular(path: Path):
+    """Open for reading without ever blocking on a FIFO or a device; None when absent."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UserError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UserError(f"{path} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def read_json(path: Path) -> object | None:
+    """A small JSON file, or None when absent; damage is a RecordError naming the file."""
+    handle = _open_regular(path)
+    if handle is None:
+        return None
+    with handle:
+        data = handle.read(MAX_JSON_BYTES + 1)
+    if len(data) > MAX_JSON_BYTES:
+        raise RecordError(f"{path.name} is larger than {MAX_JSON_BYTES:,} bytes")
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RecordError(f"{path.name} is not JSON ({exc})") from None
+
+
+def read_info(run_dir: Path) -> RunInfo | None:
+    row = read_json(Path(run_dir) / INFO_NAME)
+    return None if row is None else RunInfo.from_json(row)
+
+
+def read_status(run_dir: Path) -> RunStatus | None:
+    row = read_json(Path(run_dir) / STATUS_NAME)
+    return None if row is None else RunStatus.from_json(row)
+
+
+def read_control(run_dir: Path) -> ControlRequest | None:
+    try:
+        row = read_json(Path(run_dir) / CONTROL_NAME)
+        return None if row is None else ControlRequest.from_json(row)
+    except (RecordError, UserError):
+        return None  # a damaged request is no request
+
+
+def parse_lines(data: bytes, parse, rows: Rows) -> bytes:
+    """Parse whole lines into ``rows``; return the unfinished tail (no newline yet)."""
+    *lines, tail = data.split(b"\n")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rows.records.append(parse(json.loads(line)))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            rows.note(f"line {number} is not JSON")
+        except RecordError as exc:
+            rows.note(f"line {number}: {exc}")
+    return tail
+
+
+def read_rows(path: Path, parse) -> Rows:
+    """Every valid row of a JSON-lines file (an empty result when it is absent)."""
+    rows = Rows()
+    handle = _open_regular(path)
+    if handle is None:
+        return rows
+    with handle:
+        tail = parse_lines(handle.read(), parse, rows)
+    if tail.strip():  # a torn last line: tolerated unless it is whole JSON the writer ended
+        try:
+            rows.records.append(parse(json.loads(tail)))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecordError):
+            pass
+    return rows
+
+
+def read_metrics(run_dir: Path) -> Rows:
+    """``metrics.jsonl``: epoch rows, one per epoch (a later row of the same epoch wins)."""
+    rows = read_rows(Path(run_dir) / METRICS_NAME, EpochRecord.from_json)
+    by_epoch = {r.epoch: r for r in rows.records}
+    rows.records = [by_epoch[e] for e in sorted(by_epoch)]
+    return rows
+
+
+def read_batches(run_dir: Path) -> Rows:
+    return read_rows(Path(run_dir) / BATCHES_NAME, BatchEnd.from_json)
+
+
+class BatchTail:
+    """Follows ``batches.jsonl`` as it grows: each :meth:`read_new` returns the reports written
+    since the last call. A file that was replaced or cut (a resumed run rewrites it) is read
+    again from the start, keeping only reports past the last one returned."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / BATCHES_NAME
+        self.offset = 0
+        self.identity: tuple[int, int] | None = None
+        self.pending = b""
+        self.last: tuple[int, int] = (0, 0)  # (epoch, batch) of the last report returned
+        self.skipped = 0
+
+    def read_new(self) -> list[BatchEnd]:
+        handle = _open_regular(self.path)
+        if handle is None:
+            return []
+        with handle:
+            info = os.fstat(handle.fileno())
+            identity = (info.st_dev, info.st_ino)
+            if identity != self.identity or info.st_size < self.offset:
+                self.identity, self.offset, self.pending = identity, 0, b""
+            handle.seek(self.offset)
+            data = handle.read()
+        self.offset += len(data)
+        rows = Rows()
+        self.pending = parse_lines(self.pending + data, BatchEnd.from_json, rows)
+        self.skipped += rows.skipped
+        fresh = [r for r in rows.records if (r.epoch, r.batch) > self.last]
+        if fresh:
+            self.last = (fresh[-1].epoch, fresh[-1].batch)
+        return fresh
+
+
+def process_alive(pid: int, host: str) -> bool | None:
+    """True/False for a process on this host; None when it runs elsewhere (cannot be checked)."""
+    if host and host != socket.gethostname():
+        return None
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def effective_state(status: RunStatus, now: float) -> str:
+    """The status's state, or ``lost`` when its writer stopped beating and is gone."""
+    if status.state in ENDED:
+        return status.state
+    age = now - status.heartbeat
+    if age <= STALE_S:
+        return status.state
+    alive = process_alive(status.pid, status.host)
+    if alive is False or (alive is None and age > STALE_REMOTE_S):
+        return "lost"
+    return status.state
+
+
+def holds_run(run_dir: Path) -> bool:
+    """A folder some mnist-tui run wrote (format 2, or format 1's metrics or checkpoint)."""
+    run_dir = Path(run_dir)
+    return any((run_dir / name).is_file() for name in (INFO_NAME, METRICS_NAME, "checkpoint.pt"))

@@ -1,0 +1,202 @@
+"""Keeping a run folder while the run trains: the writer side of the contract.
+
+:class:`RunFolderWriter` is a listener that sits between the trainer and its face: every
+event passes through it to the face, and it writes what a reader needs (run.json,
+status.json, batches.jsonl, metrics.jsonl). Its keeper thread refreshes the heartbeat
+every second, also while the loop is paused or evaluating, and reads ``control.json`` a
+few times a second, steering the trainer through its :class:`TrainingControl`: nothing is
+added to the training loop but the flag check it already makes per batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from mnist_tui.runfolder.atomic import jsonl, write_json_atomically, write_text_atomically
+from mnist_tui.runfolder.layout import (
+    BATCHES_NAME,
+    CONTROL_NAME,
+    HEARTBEAT_S,
+    INFO_NAME,
+    METRICS_NAME,
+    STATUS_NAME,
+    RunInfo,
+    RunStatus,
+)
+from mnist_tui.runfolder.reader import read_batches, read_control
+from mnist_tui.training.control import TrainingControl
+from mnist_tui.training.events import (
+    BatchEnd,
+    DataReady,
+    EpochRecord,
+    Event,
+    Failed,
+    Finished,
+    PlanChanged,
+    StateChanged,
+)
+
+CONTROL_POLL_S = 0.25
+
+
+class RunFolderWriter:
+    def __init__(
+        self,
+        run_dir: Path,
+        settings: dict[str, Any],
+        control: TrainingControl,
+        listener,
+        world_size: int = 1,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.control = control
+        self.listener = listener
+        self.info = RunInfo(config=settings, created=time.time(), host=socket.gethostname(), world_size=world_size)
+        self._lock = threading.Lock()
+        self._status: dict[str, Any] = dict(
+            state="loading",
+            pid=os.getpid(),
+            host=self.info.host,
+            epochs=int(settings.get("epochs", 0)),
+            epochs_done=0,
+            epoch=0,
+            batch=0,
+            batches_per_epoch=0,
+            heartbeat=0.0,
+            world_size=world_size,
+        )
+        self._history: list[EpochRecord] = []
+        self._batches = None
+        self._seen_seq = 0
+        self._control_stamp: int | None = None
+        self._closing = threading.Event()
+        self._keeper: threading.Thread | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def open(self, epochs_done: int = 0) -> None:
+        """Claim the folder for this run: a resumed run keeps its batches of finished epochs only."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
+        kept = [b for b in read_batches(self.run_dir).records if b.epoch <= epochs_done]
+        write_text_atomically(self.run_dir / BATCHES_NAME, jsonl([b.to_json() for b in kept]))
+        self._batches = open(self.run_dir / BATCHES_NAME, "a", encoding="utf-8")  # noqa: SIM115 - lives with the run
+        earlier = read_control(self.run_dir)
+        self._seen_seq = earlier.seq if earlier is not None else 0  # an old request is never replayed
+        self._write_status()
+        self._keeper = threading.Thread(target=self._keep, name="run-folder-keeper", daemon=True)
+        self._keeper.start()
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._keeper is not None:
+            self._keeper.join(timeout=5)
+        if self._batches is not None:
+            with contextlib.suppress(OSError):
+                self._batches.flush()
+                os.fsync(self._batches.fileno())
+            self._batches.close()
+            self._batches = None
+        self._write_status(durable=True)
+
+    # -- the listener ------------------------------------------------------------------------
+
+    def __call__(self, event: Event) -> None:
+        match event:
+            case BatchEnd():
+                self._on_batch(event)
+            case EpochRecord():
+                self._on_epoch(event)
+            case DataReady():
+                self._on_ready(event)
+            case PlanChanged(epochs=epochs):
+                self._set(epochs=epochs)
+            case StateChanged(state=state, detail=detail):
+                self._set(state=state, message=detail)
+            case Finished(stopped=stopped):
+                self._set(state="stopped" if stopped else "finished", message="")
+            case Failed(message=message):
+                self._set(state="failed", message=message)
+        self.listener(event)
+
+    def _on_ready(self, e: DataReady) -> None:
+        self._history = list(e.history)
+        self.info = RunInfo(
+            **{
+                **self.info.to_json(),
+                "dataset": e.dataset,
+                "device": e.device,
+                "precision": e.precision,
+                "parameters": e.parameters,
+                "train_size": e.train_size,
+                "test_size": e.test_size,
+                "batches_per_epoch": e.batches_per_epoch,
+            }
+        )
+        write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
+        write_text_atomically(self.run_dir / METRICS_NAME, jsonl([r.to_json() for r in self._history]))
+        done = e.start_epoch - 1
+        self._set(epochs_done=done, epoch=done, batches_per_epoch=e.batches_per_epoch, epochs=e.epochs)
+
+    def _on_batch(self, e: BatchEnd) -> None:
+        if self._batches is not None:
+            self._batches.write(jsonl([e.to_json()]))
+            self._batches.flush()  # whole lines reach the reader at once; fsync waits for the epoch end
+        with self._lock:
+            self._status.update(epoch=e.epoch, batch=e.batch, samples_per_s=round(e.samples_per_s, 1))
+
+    def _on_epoch(self, e: EpochRecord) -> None:
+        """After the trainer wrote the epoch's checkpoint: the metrics, then the batches made durable."""
+        self._history.append(e)
+        write_text_atomically(self.run_dir / METRICS_NAME, jsonl([r.to_json() for r in self._history]))
+        if self._batches is not None:
+            with contextlib.suppress(OSError):
+                os.fsync(self._batches.fileno())
+        self._set(epochs_done=e.epoch)
+
+    # -- status and control ------------------------------------------------------------------
+
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            self._status.update(changes)
+        self._write_status()
+
+    def _write_status(self, durable: bool = False) -> None:
+        with self._lock:
+            self._status["heartbeat"] = time.time()
+            status = RunStatus(**self._status)
+            with contextlib.suppress(OSError):  # a full disk must not kill training: the heartbeat goes stale
+                write_json_atomically(self.run_dir / STATUS_NAME, status.to_json(), durable=durable)
+
+    def _keep(self) -> None:
+        last_beat = time.monotonic()
+        while not self._closing.wait(CONTROL_POLL_S):
+            self._check_control()
+            if time.monotonic() - last_beat >= HEARTBEAT_S:
+                last_beat = time.monotonic()
+                self._write_status()
+
+    def _check_control(self) -> None:
+        try:
+            stamp = (self.run_dir / CONTROL_NAME).stat().st_mtime_ns
+        except OSError:
+            return
+        if stamp == self._control_stamp:
+            return
+        self._control_stamp = stamp
+        request = read_control(self.run_dir)
+        if request is None or request.seq <= self._seen_seq:
+            return
+        self._seen_seq = request.seq
+        if request.stop:
+            self.control.stop()
+        elif request.paused:
+            self.control.pause()
+        else:
+            self.control.resume()

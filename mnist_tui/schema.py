@@ -1,0 +1,78 @@
+"""Field checks for records read from disk: one error naming the field, never a stray exception.
+
+Every file of the run folder is read through a record type's ``from_json``, which uses these
+helpers, so a row that is valid JSON but wrong inside (a missing field, a string where a
+number belongs, a non-finite loss) is refused with the field's name and then skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+class RecordError(ValueError):
+    """A row of a run-folder file that does not fit its schema; the message names the field."""
+
+
+def mapping(row: Any, what: str) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise RecordError(f"{what} is not a JSON object")
+    return row
+
+
+def integer(row: dict[str, Any], name: str, minimum: int | None = None, default: Any = ...) -> int:
+    value = _get(row, name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        if value is default:
+            return value
+        raise RecordError(f"field {name!r} is not a whole number ({value!r})")
+    if minimum is not None and value < minimum:
+        raise RecordError(f"field {name!r} is below {minimum} ({value})")
+    return value
+
+
+def number(
+    row: dict[str, Any], name: str, low: float | None = None, high: float | None = None, default: Any = ...
+) -> float:
+    """A finite number (an int is taken as a float), optionally within [low, high]."""
+    value = _get(row, name, default)
+    if value is default and default is not ...:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise RecordError(f"field {name!r} is not a finite number ({value!r})")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise RecordError(f"field {name!r} is out of range ({value!r})")
+    return float(value)
+
+
+def text(row: dict[str, Any], name: str, default: Any = ...) -> str:
+    value = _get(row, name, default)
+    if value is default and default is not ...:
+        return value
+    if not isinstance(value, str):
+        raise RecordError(f"field {name!r} is not a string ({value!r})")
+    return value
+
+
+def numbers(row: dict[str, Any], name: str, length: int | None = None) -> tuple[float, ...]:
+    """A list of finite numbers (a loss may be huge but never NaN in a written log)."""
+    value = _get(row, name, ...)
+    if not isinstance(value, list):
+        raise RecordError(f"field {name!r} is not a list")
+    if length is not None and len(value) != length:
+        raise RecordError(f"field {name!r} has {len(value)} items, expected {length}")
+    out = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+            raise RecordError(f"field {name!r} holds {item!r}, not a finite number")
+        out.append(float(item))
+    return tuple(out)
+
+
+def _get(row: dict[str, Any], name: str, default: Any) -> Any:
+    if name in row:
+        return row[name]
+    if default is ...:
+        raise RecordError(f"field {name!r} is missing")
+    return default

@@ -1,0 +1,72 @@
+"""The one interface every face consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from mnist_tui.training.events import Listener
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a source can do; the faces show keys and states from this alone."""
+
+    start: bool = False  # holds at the first batch until start() (a local trainer at launch)
+    pause: bool = False  # pause() / resume() act on the run itself
+    stop: bool = False  # stop() ends the run (a local trainer, or a followed writer)
+    save: bool = False  # save_now() writes a checkpoint
+    live: bool = False  # events keep coming after the first screenful (not a replay)
+
+
+@dataclass
+class SourceResult:
+    epochs_done: int = 0
+    error: BaseException | None = None
+    stopped: bool = False
+
+
+@runtime_checkable
+class RunSource(Protocol):
+    capabilities: Capabilities
+    run_dir: Path | None
+    title: str  # what the source shows, for headers ("training", "replay", "following")
+
+    def run(self, listener: Listener) -> SourceResult:
+        """Report events to ``listener`` until the run ends or :meth:`close`; blocking (a worker thread)."""
+
+    def start(self) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> None:
+        """End the run itself (the writer, for a follower)."""
+
+    def close(self) -> None:
+        """Stop reporting: a trainer stops training, a follower only stops following."""
+
+    def save_now(self) -> tuple[int, Path] | None: ...
+
+
+class PassiveSource:
+    """Defaults for a source that cannot be steered (replay)."""
+
+    capabilities = Capabilities()
+
+    def start(self) -> None:
+        pass
+
+    def pause(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def save_now(self) -> tuple[int, Path] | None:
+        return None

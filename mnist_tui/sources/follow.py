@@ -1,0 +1,200 @@
+"""Follow a run folder that another process writes (a headless run, another dashboard, torchrun).
+
+The follower polls the folder four times a second: new lines of ``batches.jsonl`` and
+``metrics.jsonl`` become the same events the trainer reports, a new ``checkpoint.pt`` is
+loaded and evaluated here (off the UI thread) for predictions and drawing, and
+``status.json`` gives the state, or ``lost`` once its heartbeat is stale and its process
+gone. Steering writes ``control.json``, which the writer's keeper thread reads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mnist_tui.config import Config
+from mnist_tui.errors import UserError
+from mnist_tui.runfolder.atomic import write_json_atomically
+from mnist_tui.runfolder.layout import CHECKPOINT_NAME, CONTROL_NAME, METRICS_NAME, ControlRequest, RunStatus
+from mnist_tui.runfolder.reader import BatchTail, effective_state, read_control, read_info, read_metrics, read_status
+from mnist_tui.schema import RecordError
+from mnist_tui.sources.base import Capabilities, SourceResult
+from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event
+from mnist_tui.training.events import ENDED, Failed, Finished, Listener, PlanChanged, StateChanged, best_accuracy
+
+POLL_S = 0.25
+
+
+class FollowSource:
+    title = "following"
+    capabilities = Capabilities(pause=True, stop=True, live=True)
+
+    def __init__(
+        self,
+        run_dir: Path,
+        make_config: Callable[[dict[str, Any] | None], Config],
+        datasets: Any = None,
+        until_ended: bool = False,
+        poll_s: float = POLL_S,
+    ) -> None:
+        """``until_ended``: return once the run finishes, stops, fails or is lost (headless)."""
+        self.run_dir: Path | None = Path(run_dir)
+        self.make_config = make_config
+        self.datasets = datasets
+        self.until_ended = until_ended
+        self.poll_s = poll_s
+        self._closed = threading.Event()
+        self._control_lock = threading.Lock()
+
+    # -- steering: the writer reads control.json -----------------------------------------------
+
+    def _request(self, **flags: bool) -> None:
+        with self._control_lock:
+            earlier = read_control(self.run_dir)
+            seq = (earlier.seq if earlier is not None else 0) + 1
+            write_json_atomically(self.run_dir / CONTROL_NAME, ControlRequest(seq, **flags).to_json())
+
+    def start(self) -> None:
+        self._request(paused=False)
+
+    def pause(self) -> None:
+        self._request(paused=True)
+
+    def resume(self) -> None:
+        self._request(paused=False)
+
+    def stop(self) -> None:
+        self._request(stop=True)
+
+    def close(self) -> None:
+        self._closed.set()  # the writer trains on
+
+    def save_now(self) -> tuple[int, Path] | None:
+        return None
+
+    # -- following -------------------------------------------------------------------------------
+
+    def run(self, listener: Listener) -> SourceResult:
+        result = SourceResult()
+        try:
+            self._follow(listener, result)
+        except Exception as exc:  # every failure is an event, never a dead worker
+            result.error = exc
+            listener(Failed(str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}", 0))
+        return result
+
+    def _wait_for_run(self, listener: Listener):
+        said = False
+        while not self._closed.is_set():
+            try:
+                info = read_info(self.run_dir)
+            except RecordError as exc:
+                raise UserError(f"{self.run_dir}/run.json is damaged: {exc}") from None
+            if info is not None and info.train_size:  # the writer has loaded its data
+                return info
+            if not said:
+                said = True
+                listener(StateChanged("waiting", f"waiting for a run to start writing {self.run_dir}"))
+            self._closed.wait(self.poll_s)
+        return None
+
+    def _follow(self, listener: Listener, result: SourceResult) -> None:
+        info = self._wait_for_run(listener)
+        if info is None:
+            return
+        config = dataset_option(self.make_config(info.config), info.dataset)
+        data, problem = load_test_data(config, self.datasets)
+        history = read_metrics(self.run_dir).records
+        status = read_status(self.run_dir)
+        epochs = status.epochs if status is not None else config.epochs
+        device = f"{info.device} (followed)"
+        listener(ready_event(data, config, history, epochs, problem, device, info.parameters, info.world_size))
+        watch = _Watch(self.run_dir, history, epochs)
+        while True:
+            ended = watch.step(listener, data, config)
+            result.epochs_done = watch.epochs_done
+            if ended and self.until_ended:
+                result.stopped = watch.state in ("stopped", "lost", "failed")
+                if watch.state in ("failed", "lost"):
+                    result.error = RuntimeError(watch.message or f"the run is {watch.state}")
+                return
+            if self._closed.wait(self.poll_s):
+                return
+
+
+class _Watch:
+    """What the follower has reported so far, and one polling step."""
+
+    def __init__(self, run_dir: Path, history: list, epochs: int) -> None:
+        self.run_dir = run_dir
+        self.batches = BatchTail(run_dir)
+        self.history = list(history)
+        self.epochs = epochs
+        self.state = ""
+        self.message = ""
+        self.stamps: dict[str, int] = {}
+
+    @property
+    def epochs_done(self) -> int:
+        return self.history[-1].epoch if self.history else 0
+
+    def _changed(self, name: str) -> bool:
+        try:
+            stamp = (self.run_dir / name).stat().st_mtime_ns
+        except OSError:
+            return False
+        if self.stamps.get(name) == stamp:
+            return False
+        self.stamps[name] = stamp
+        return True
+
+    def step(self, listener: Listener, data, config: Config) -> bool:
+        """Report what changed on disk; True once the run has ended (and all it wrote is reported)."""
+        try:
+            status = read_status(self.run_dir)
+        except (RecordError, UserError):
+            status = None  # a damaged status is read again at the next poll
+        for report in self.batches.read_new():
+            listener(report)
+        if self._changed(METRICS_NAME):
+            for record in read_metrics(self.run_dir).records:
+                if record.epoch > self.epochs_done:
+                    self.history.append(record)
+                    listener(record)
+        if self._changed(CHECKPOINT_NAME):
+            self._report_checkpoint(listener, data, config)
+        return status is not None and self._report_status(listener, status)
+
+    def _report_checkpoint(self, listener: Listener, data, config: Config) -> None:
+        from mnist_tui.training.checkpoint import CheckpointError, load_checkpoint
+
+        try:
+            state = load_checkpoint(self.run_dir)
+        except CheckpointError:
+            self.stamps.pop(CHECKPOINT_NAME, None)  # try again at the next poll
+            return
+        for event in model_events(state["model"], int(state["epoch"]), data, config):
+            listener(event)
+
+    def _report_status(self, listener: Listener, status: RunStatus) -> bool:
+        if status.epochs and status.epochs != self.epochs:
+            self.epochs = status.epochs
+            listener(PlanChanged(status.epochs))
+        state = effective_state(status, time.time())
+        if state == self.state:
+            return state in ENDED
+        self.state, self.message = state, status.message
+        if state == "lost":
+            where = f"pid {status.pid} on {status.host}" if status.host else f"pid {status.pid}"
+            self.message = f"the writer ({where}) stopped without a word: killed or crashed"
+            listener(StateChanged("lost", self.message))
+        elif state == "failed":
+            listener(Failed(status.message or "the run failed", self.epochs_done))
+        elif state in ("finished", "stopped"):
+            listener(Finished(self.epochs_done, best_accuracy(self.history), state == "stopped"))
+        else:
+            listener(StateChanged(state, status.message))
+        return state in ENDED

@@ -1,0 +1,156 @@
+"""Replay a run folder without training: its history, batch losses, model and predictions.
+
+A run folder (README, "The run folder") holds ``metrics.jsonl``, ``batches.jsonl`` and
+``checkpoint.pt``, each written atomically or as whole appended lines. A killed run
+therefore replays up to its last finished epoch; a folder with only metrics replays its
+curves (no model: no predictions, confusion or drawing); a format-1 folder (no batch log)
+replays with "batch losses not recorded". Rows that do not fit their schema are skipped
+and counted in the notice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mnist_tui.config import Config
+from mnist_tui.errors import UserError
+from mnist_tui.runfolder.layout import BATCHES_NAME, CHECKPOINT_NAME, METRICS_NAME
+from mnist_tui.runfolder.reader import Rows, holds_run, read_batches, read_info, read_metrics
+from mnist_tui.schema import RecordError
+from mnist_tui.sources.base import PassiveSource, SourceResult
+from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event
+from mnist_tui.training.events import BatchEnd, EpochRecord, Failed, Finished, Listener, best_accuracy
+
+
+@dataclass
+class RunRecord:
+    """What a run folder holds, read once."""
+
+    run_dir: Path
+    history: list[EpochRecord]
+    epoch: int  # epochs the model saw (0 without a checkpoint)
+    batches: list[BatchEnd] = field(default_factory=list)
+    model_state: dict[str, Any] | None = field(default=None, repr=False)
+    saved_config: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    batch_log: bool = False  # the folder has a batch log (format 2)
+
+    @property
+    def dataset_name(self) -> str | None:
+        return self.history[-1].dataset if self.history else None
+
+
+def check_run_dir(run_dir: Path, option: str = "--replay") -> Path:
+    """Cheap checks for the command line (no torch): a folder holding a run."""
+    run_dir = Path(run_dir)
+    try:
+        if not run_dir.is_dir():
+            raise UserError(f"{option} {run_dir}: no such run folder")
+        if not holds_run(run_dir):
+            raise UserError(f"{option} {run_dir}: no run.json, metrics.jsonl or checkpoint.pt there, nothing to show")
+    except OSError as exc:
+        raise UserError(f"{option} {run_dir}: {exc.strerror or exc}") from None
+    return run_dir
+
+
+def _skipped_note(rows: Rows, name: str) -> str | None:
+    if not rows.skipped:
+        return None
+    return f"skipped {rows.skipped} damaged row(s) of {name} ({rows.first_problem})"
+
+
+def load_run(run_dir: Path) -> RunRecord:
+    """Read a run folder; a missing or broken checkpoint leaves a metrics-only record."""
+    from mnist_tui.training.checkpoint import CheckpointError, load_checkpoint
+
+    run_dir = check_run_dir(run_dir)
+    metrics = read_metrics(run_dir)
+    batches = read_batches(run_dir)
+    record = RunRecord(run_dir, metrics.records, 0, batches.records, batch_log=(run_dir / BATCHES_NAME).exists())
+    record.notes += [n for n in (_skipped_note(metrics, METRICS_NAME), _skipped_note(batches, BATCHES_NAME)) if n]
+    try:
+        info = read_info(run_dir)
+        record.saved_config = info.config if info is not None else None
+    except (RecordError, UserError) as exc:
+        record.notes.append(f"run.json not used: {exc}")
+    if (run_dir / CHECKPOINT_NAME).exists():
+        try:
+            state = load_checkpoint(run_dir)
+            record.epoch = int(state["epoch"])
+            record.model_state = state["model"]
+            record.saved_config = state.get("config") or record.saved_config
+            from mnist_tui.training.resume import history_from_checkpoint
+
+            saved_history = history_from_checkpoint(state.get("history", []))
+            if len(saved_history) > len(record.history):  # killed between the checkpoint and the metrics
+                record.history = saved_history
+        except (CheckpointError, KeyError, TypeError, ValueError) as exc:
+            record.notes.append(f"checkpoint not used: {exc}")
+    else:
+        record.notes.append("no checkpoint in this folder: curves only (no model to predict with)")
+    if not record.history and record.model_state is None:
+        raise UserError(
+            f"--replay {run_dir}: no finished epoch in {METRICS_NAME} or {CHECKPOINT_NAME}, nothing to replay"
+        )
+    done = record.history[-1].epoch if record.history else record.epoch
+    record.batches = [b for b in record.batches if b.epoch <= done]  # an unfinished epoch's batches are not kept
+    return record
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """A folder, and how to make the Config from the run's saved one (the CLI's, so explicit
+    options such as ``--data-dir`` still win)."""
+
+    run_dir: Path
+    make_config: Callable[[dict[str, Any] | None], Config]
+
+
+class ReplaySource(PassiveSource):
+    """Reports a recorded run as events: DataReady (with the history), its batch reports, the
+    model's weights and predictions, Finished. Loading (torch, the checkpoint) happens in
+    :meth:`run`, so in the dashboard's worker, after the first frame."""
+
+    title = "replay"
+
+    def __init__(self, request: ReplayRequest, datasets: Any = None) -> None:
+        self.request = request
+        self.run_dir: Path | None = request.run_dir
+        self.datasets = datasets
+
+    def close(self) -> None:
+        pass  # a replay reports once and ends by itself
+
+    def run(self, listener: Listener) -> SourceResult:
+        result = SourceResult()
+        try:
+            record = load_run(self.request.run_dir)
+            config = dataset_option(self.request.make_config(record.saved_config), record.dataset_name)
+            result.epochs_done = len(record.history)
+            result.stopped = self._replay(record, config, listener)
+        except Exception as exc:  # as in the trainer: every failure is an event, never a dead worker
+            result.error = exc
+            listener(Failed(str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}", 0))
+        return result
+
+    def _replay(self, record: RunRecord, config: Config, listener: Listener) -> bool:
+        notes = list(record.notes)
+        data = None
+        if record.model_state is not None:
+            data, problem = load_test_data(config, self.datasets)
+            notes += [problem] if problem else []
+        planned = int((record.saved_config or {}).get("epochs") or len(record.history))
+        ready = ready_event(data, config, record.history, planned, "; ".join(notes) or None, "cpu (replay)")
+        listener(dataclasses.replace(ready, batches_recorded=record.batch_log))
+        for report in record.batches:
+            listener(report)
+        if record.model_state is not None:
+            for event in model_events(record.model_state, record.epoch, data, config):
+                listener(event)
+        stopped = len(record.history) < planned
+        listener(Finished(len(record.history), best_accuracy(record.history), stopped))
+        return stopped

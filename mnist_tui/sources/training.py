@@ -1,0 +1,61 @@
+"""The local trainer as a run source: trains in this process (a worker thread or the main one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mnist_tui.config import Config
+from mnist_tui.sources.base import Capabilities, SourceResult
+from mnist_tui.training.control import TrainingControl
+from mnist_tui.training.events import Listener
+
+
+class TrainingSource:
+    title = "training"
+
+    def __init__(
+        self,
+        config: Config,
+        resume_state: dict[str, Any] | None = None,
+        datasets: Any = None,
+        hold: bool = False,
+        world: Any = None,
+    ) -> None:
+        """``hold``: load, then wait at the first batch for :meth:`start` (the dashboard's space)."""
+        self.config = config
+        self.run_dir: Path | None = config.run_dir
+        self.resume_state = resume_state
+        self.datasets = datasets
+        self.world = world
+        self.control = TrainingControl()
+        if hold:
+            self.control.pause()
+        self.capabilities = Capabilities(start=hold, pause=True, stop=True, save=config.run_dir is not None, live=True)
+        self.trainer = None
+
+    def run(self, listener: Listener) -> SourceResult:
+        from mnist_tui.training.loop import Trainer  # torch loads here: after a dashboard's first frame
+
+        self.trainer = Trainer(self.config, listener, self.control, self.resume_state, self.datasets, self.world)
+        result = self.trainer.run()
+        return SourceResult(result.epochs_done, result.error, result.stopped)
+
+    def start(self) -> None:
+        self.control.resume()
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def close(self) -> None:
+        self.control.stop()  # the loop sees it within one batch, also while paused
+
+    def save_now(self) -> tuple[int, Path] | None:
+        """Safe from any thread; None before the first epoch (or before torch loaded)."""
+        return self.trainer.save_now() if self.trainer is not None else None

@@ -1,0 +1,90 @@
+"""Continuing a run from its checkpoint, and saying why a run failed (for :mod:`.loop`)."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mnist_tui.errors import TrainingDiverged
+from mnist_tui.schema import RecordError
+from mnist_tui.training import checkpoint as ckpt
+from mnist_tui.training.events import BatchEnd, EpochRecord
+
+
+def history_from_checkpoint(rows: Any) -> list[EpochRecord]:
+    """The saved history as epoch records; a damaged row is one clear line naming it."""
+    if not isinstance(rows, list):
+        raise ckpt.CheckpointError("the checkpoint's history is damaged: not a list")
+    history = []
+    for number, row in enumerate(rows, 1):
+        try:
+            history.append(EpochRecord.from_json(row))
+        except RecordError as exc:
+            raise ckpt.CheckpointError(f"the checkpoint's history is damaged: row {number}: {exc}") from None
+    return history
+
+
+def restore(trainer, state: dict[str, Any]) -> None:
+    """Model, optimizer, schedule, RNGs and history of ``state`` into a set-up trainer."""
+    try:
+        trainer.model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as exc:
+        raise ckpt.CheckpointError(f"the checkpoint is of another model ({str(exc).splitlines()[0]})") from None
+    optimizer, config = trainer.optimizer, trainer.config
+    fresh_hyper = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except (ValueError, KeyError, RuntimeError, TypeError) as exc:
+        raise ckpt.CheckpointError(f"the checkpoint's optimizer state does not fit ({exc})") from None
+    for group, fresh in zip(optimizer.param_groups, fresh_hyper, strict=True):
+        group.update(fused=fresh["fused"], foreach=fresh["foreach"])  # this device's kernels, not the saver's
+    done = int(state["epoch"])
+    saved = state.get("scheduler") or {}
+    saved_config = state.get("config") or {}
+    same_plan = trainer.scheduler is not None and saved.get("total_steps") == trainer.scheduler.total_steps
+    same_plan = same_plan and all(saved_config.get(k) == getattr(config, k) for k in ("lr", "schedule"))
+    try:
+        if same_plan:
+            trainer.scheduler.load_state_dict(saved)
+        elif trainer.scheduler is not None:  # another plan (epochs, lr, batches): a fresh cycle for what is left
+            trainer.scheduler = trainer.make_scheduler(config.epochs, done * trainer.batches)
+        else:  # constant lr: the options given now, not the saved (maybe mid-cycle) values
+            for group, fresh in zip(optimizer.param_groups, fresh_hyper, strict=True):
+                group.update(lr=fresh["lr"], betas=fresh["betas"])
+        if "shuffle_rng" in state:
+            trainer.shuffle.set_state(state["shuffle_rng"])
+        if "torch_rng" in state:
+            torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") and trainer.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+    except (ValueError, KeyError, RuntimeError, TypeError) as exc:
+        raise ckpt.CheckpointError(f"the checkpoint's schedule or random state is damaged ({exc})") from None
+    trainer.start_epoch, trainer.history = done + 1, history_from_checkpoint(state.get("history", []))
+    trainer.result.epochs_done = done
+    trainer._saved = (done, ckpt.serialize(state))
+    if config.run_dir is not None and (Path(config.run_dir) / ckpt.CHECKPOINT_NAME).exists():
+        trainer._written_epoch = done
+
+
+def saved_batches(run_dir: Path | None, epochs_done: int) -> Iterator[BatchEnd]:
+    """The batch reports of the finished epochs, from the run folder's batch log."""
+    if run_dir is None or epochs_done <= 0:
+        return iter(())
+    from mnist_tui.runfolder.reader import read_batches
+
+    return iter([b for b in read_batches(run_dir).records if b.epoch <= epochs_done])
+
+
+def describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, TrainingDiverged):
+        return str(exc)
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return "CUDA ran out of memory (try a smaller --batch-size, or --device cpu)"
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}{place}"

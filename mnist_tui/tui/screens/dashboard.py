@@ -1,0 +1,338 @@
+"""The dashboard: plots, stats, the predictions browser and the epoch table over any run source.
+
+It shows what the source reports (run messages, see ``messages.py``) and offers the keys the
+source's capabilities allow; it never asks which kind of source it has. Plots and stats
+redraw on a timer, only when their data changed: every UI-thread millisecond is taken from
+training on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from mnist_tui.tui import messages as msg
+from mnist_tui.tui.bridge import LossInbox
+from mnist_tui.tui.progress import RunProgress
+from mnist_tui.tui.screens.confusion import ConfusionScreen
+from mnist_tui.tui.screens.draw import DrawScreen
+from mnist_tui.tui.widgets.browser import PredictionsBrowser
+from mnist_tui.tui.widgets.epoch_plot import EpochPlot
+from mnist_tui.tui.widgets.epoch_table import EpochTable
+from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+from mnist_tui.tui.widgets.stats import StatsPanel
+
+# Stats refresh twice a second and the plots once (plotext renders ~40 ms on the UI thread).
+# Measured on full MNIST slices: dashboard/headless 0.89 at 4 Hz/2 Hz, 0.96-0.99 here.
+REFRESH_S = 0.5
+PLOT_EVERY = 2
+NARROW_COLUMNS, SHORT_ROWS = 100, 34
+ENDED = ("finished", "stopped", "failed", "lost")
+
+
+class DashboardScreen(Screen):
+    BINDINGS = [
+        Binding("space", "start", "Start"),
+        Binding("space", "pause", "Pause"),
+        Binding("space", "resume", "Resume"),
+        Binding("q", "app.quit", "Quit"),
+        Binding("s", "save", "Save", show=False),
+        Binding("S", "stop_run", "Stop run", show=False),
+        Binding("j,down,right,l", "browse(1)", "Next digit", show=False),
+        Binding("k,up,left,h", "browse(-1)", "Previous digit", show=False),
+        Binding("pagedown", "browse(10)", "10 digits on", show=False),
+        Binding("pageup", "browse(-10)", "10 digits back", show=False),
+        Binding("home", "browse_to(0)", "First digit", show=False),
+        Binding("end", "browse_to(-1)", "Last digit", show=False),
+        Binding("w", "toggle_wrong", "Wrong only"),
+        Binding("o", "order(1)", "Order"),
+        Binding("O", "order(-1)", "Order back", show=False),
+        *[Binding(str(d), f"digit({d})", f"Digit {d}", show=False) for d in range(10)],
+        Binding("escape", "clear_filters", "All digits", show=False),
+        Binding("m", "cycle_digit_mode", "ASCII/blocks", show=False),
+        Binding("d", "draw", "Draw"),
+        Binding("x", "confusion", "Confusion"),
+    ]
+
+    state: reactive[str] = reactive("loading", init=False)
+
+    def __init__(self, source, snapshot) -> None:
+        super().__init__()
+        self.source = source
+        self.capabilities = source.capabilities
+        self.snapshot = snapshot  # the drawing model, kept fresh by the bridge
+        self.inbox = LossInbox()
+        self.progress = RunProgress(0)
+        self.started = not self.capabilities.start  # a held trainer starts with space
+        self.loaded = False
+        self.detail = ""
+        self.failure: str | None = None
+        self.confusion: tuple | None = None  # (matrix, epoch)
+        self.drawing = None  # the last drawing, kept for the next visit
+        self._ticks = 0
+        self._progress_dirty = False
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="plots"):
+                yield BatchLossPlot(id="loss-plot")
+                with Horizontal(id="epoch-plots"):
+                    yield EpochPlot("accuracy per epoch", "accuracy %", id="acc-plot")
+                    yield EpochPlot("loss per epoch", "loss", id="epoch-loss-plot")
+            with Vertical(id="side"):
+                yield StatsPanel(id="stats")
+                yield PredictionsBrowser(id="predictions")
+                yield EpochTable(id="epochs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self._describe("", "CNN", "")
+        self.set_interval(REFRESH_S, self._refresh_tick)
+        self.stats.show_state("loading", "opening the run…")
+        self._fit_layout(self.app.size.width, self.app.size.height)
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit_layout(event.size.width, event.size.height)  # this event's size: never a stale one
+
+    def _fit_layout(self, width: int, height: int) -> None:
+        self.set_class(width < NARROW_COLUMNS, "-narrow")
+        self.set_class(height < SHORT_ROWS, "-short")
+
+    def _describe(self, dataset: str, model: str, device: str) -> str:
+        run_dir = self.source.run_dir if self.source.run_dir is not None else "not saved"
+        return " · ".join(part for part in (self.source.title, dataset, model, device, str(run_dir)) if part)
+
+    @property
+    def stats(self) -> StatsPanel:
+        return self.query_one("#stats", StatsPanel)
+
+    @property
+    def browser(self) -> PredictionsBrowser:
+        return self.query_one("#predictions", PredictionsBrowser)
+
+    # -- the run's state -----------------------------------------------------------------------
+
+    def watch_state(self) -> None:
+        self.stats.show_state(self.state, self.detail)
+        self.refresh_bindings()
+
+    def show_state(self, state: str, detail: str = "") -> None:
+        self.detail = detail
+        if state == self.state:
+            self.watch_state()  # the detail changed
+        self.state = state
+
+    def on_state_reported(self, message: msg.StateReported) -> None:
+        state, detail = message.event.state, message.event.detail
+        if state == "paused" and not self.started:
+            state, detail = "ready", "press space to train"
+        elif state == "loading" and self.loaded:
+            return
+        self.show_state(state, detail)
+
+    def on_run_loaded(self, message: msg.RunLoaded) -> None:
+        e = message.event
+        self.loaded = True
+        self.progress.on_loaded(e)
+        precision = f" {e.precision}" if e.precision and e.precision != "fp32" else ""
+        self.sub_title = self._describe(e.dataset, f"CNN {e.parameters:,} params", f"{e.device}{precision}")
+        if e.notice:
+            self.notify(e.notice, severity="warning", timeout=12)
+        self.browser.set_data(e.test_images, e.test_labels)
+        for row in e.history:
+            self._add_epoch(row)
+        loss_plot = self.query_one("#loss-plot", BatchLossPlot)
+        loss_plot.fit_smoothing(e.batches_per_epoch)
+        loss_plot.recorded = e.batches_recorded
+        if not self.started:
+            self.show_state("ready", "press space to train")
+        self._show_progress()
+
+    def on_batches_arrived(self, message: msg.BatchesArrived) -> None:
+        self.progress.on_batch(message.event)
+        self._progress_dirty = True  # shown on the next refresh tick
+
+    def on_epoch_finished(self, message: msg.EpochFinished) -> None:
+        self._add_epoch(message.event)
+        self._progress_dirty = True
+
+    def on_plan_reported(self, message: msg.PlanReported) -> None:
+        self.progress.epochs = message.event.epochs
+        self._progress_dirty = True
+
+    def on_predictions_arrived(self, message: msg.PredictionsArrived) -> None:
+        e = message.event
+        self.browser.set_predictions(e.probabilities, e.epoch)
+        self.confusion = (e.confusion, e.epoch)
+        for screen in self.app.screen_stack:
+            if isinstance(screen, ConfusionScreen):
+                screen.set_confusion(e.confusion, e.epoch)
+
+    def on_model_arrived(self, message: msg.ModelArrived) -> None:
+        for screen in self.app.screen_stack:
+            if isinstance(screen, DrawScreen):
+                screen.refresh_guess()
+
+    def on_run_finished(self, message: msg.RunFinished) -> None:
+        e = message.event
+        self.progress.epochs = max(self.progress.epochs, e.epochs_done)
+        self.show_state("stopped" if e.stopped else "finished", f"after {e.epochs_done} epoch(s)")
+        self._show_progress()
+
+    def on_run_failed(self, message: msg.RunFailed) -> None:
+        self.failure = message.event.message
+        self.show_state("failed", message.event.message)
+        self.notify(message.event.message, title="The run failed", severity="error", timeout=30)
+
+    def _add_epoch(self, row) -> None:
+        self.query_one("#acc-plot", EpochPlot).add(row.epoch, 100 * row.train_acc, 100 * row.test_acc)
+        self.query_one("#epoch-loss-plot", EpochPlot).add(row.epoch, row.train_loss, row.test_loss)
+        self.query_one("#epochs", EpochTable).add_epoch(row)
+        self.progress.on_epoch(row.epoch, row.test_acc, row.test_loss)
+
+    # -- redrawing, on a timer -----------------------------------------------------------------
+
+    def _refresh_tick(self) -> None:
+        self._ticks += 1
+        self._take_losses()
+        if self._progress_dirty:
+            self._progress_dirty = False
+            self._show_progress()
+        if self._ticks % PLOT_EVERY == 0:
+            self.redraw_plots()
+
+    def _take_losses(self) -> None:
+        plot = self.query_one("#loss-plot", BatchLossPlot)
+        per_epoch = max(self.progress.batches_per_epoch, 1)
+        for epoch, batch, loss, _lr in self.inbox.drain():
+            plot.add(epoch - 1 + batch / per_epoch, loss)
+            self.progress.last_loss = loss
+
+    def _show_progress(self) -> None:
+        p = self.progress
+        self.stats.show_position(p.epoch, p.epochs, p.batch, p.batches_per_epoch)
+        self.stats.show_progress(p.batch, p.batches_per_epoch, p.run_batches_done, p.run_batches)
+        live = self.state in ("training", "loading")
+        self.stats.show_speed(p.samples_per_s, p.eta_seconds() if live else None, p.last_loss)
+        self.stats.show_results(p.best_acc, p.best_epoch, p.last_test_loss)
+
+    def redraw_plots(self) -> None:
+        """Redraw the plots that gained points (on a timer, every PLOT_EVERY ticks)."""
+        self._take_losses()
+        if self.app.screen is not self:
+            return  # hidden under another screen: drawn when it shows again
+        for plot in self.query("#plots PlotextPlot"):
+            plot.redraw_if_dirty()
+
+    def on_screen_resume(self) -> None:
+        self.redraw_plots()
+
+    # -- steering the run ----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        live = self.state not in ENDED
+        caps = self.capabilities
+        if action == "start":
+            return caps.start and not self.started and live
+        if action == "pause":
+            return caps.pause and self.started and live and self.state not in ("paused", "pausing", "waiting")
+        if action == "resume":
+            return caps.pause and self.started and live and self.state in ("paused", "pausing")
+        if action == "save":
+            return caps.save
+        if action == "stop_run":
+            return caps.stop and live and self.loaded
+        return True
+
+    def action_start(self) -> None:
+        self.started = True
+        self.source.start()
+        self.show_state("training" if self.loaded else "loading", "" if self.loaded else "starts once loaded")
+
+    def action_pause(self) -> None:
+        self.source.pause()
+        self.show_state("pausing", "at the next batch")
+
+    def action_resume(self) -> None:
+        self.source.resume()
+        self.show_state("training")
+
+    def action_toggle_training(self) -> None:
+        for action in ("start", "pause", "resume"):
+            if self.check_action(action, ()):
+                getattr(self, f"action_{action}")()
+                return
+        self.notify(f"the run is {self.state}", timeout=3)
+
+    def action_stop_run(self) -> None:
+        self.source.stop()
+        self.notify("asked the run to stop; finished epochs stay saved", timeout=5)
+
+    def action_save(self) -> None:
+        self._save_now()
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _save_now(self) -> None:
+        """The write (with fsync) runs off the UI thread; the trainer serialises it with its own saves."""
+        try:
+            saved = self.source.save_now()
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"could not save: {exc}", severity="error", timeout=10)
+            return
+        if saved is None:
+            text = "nothing to save yet: the first checkpoint is written when epoch 1 ends"
+        else:
+            text = f"saved epoch {saved[0]} to {saved[1]} (checkpoints hold whole epochs)"
+        self.app.call_from_thread(self.notify, text, timeout=6)
+
+    # -- browsing and exploring ----------------------------------------------------------------
+
+    def action_browse(self, delta: int) -> None:
+        self.browser.move(delta)
+
+    def action_browse_to(self, position: int) -> None:
+        self.browser.move_to(position if position >= 0 else self.browser.view_size - 1)
+
+    def action_toggle_wrong(self) -> None:
+        self.browser.toggle_wrong()
+        if not self.browser.view_size:
+            self.notify(self.browser.empty_hint, timeout=3)
+
+    def action_order(self, step: int) -> None:
+        self.browser.step_order(step)
+
+    def action_digit(self, digit: int) -> None:
+        self.browser.show_digit(digit)
+
+    def action_clear_filters(self) -> None:
+        self.browser.clear_filters()
+
+    def action_cycle_digit_mode(self) -> None:
+        self.browser.cycle_mode()
+
+    def action_draw(self) -> None:
+        self.app.push_screen(DrawScreen(self.snapshot, self._model_note, self.drawing), self._keep_drawing)
+
+    def _keep_drawing(self, grid) -> None:
+        self.drawing = grid
+
+    def _model_note(self) -> str:
+        epoch = self.snapshot.epoch
+        return f"the model after epoch {epoch}" if epoch is not None else "the model"
+
+    def action_confusion(self) -> None:
+        matrix, epoch = self.confusion or (None, None)
+        self.app.push_screen(ConfusionScreen(matrix, epoch, self.browser.spec.cell), self._browse_cell)
+
+    def _browse_cell(self, cell: tuple[int, int] | None) -> None:
+        if cell is not None:
+            self.browser.show_cell(cell)

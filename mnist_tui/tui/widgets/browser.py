@@ -1,0 +1,79 @@
+"""The predictions browser: a test digit and the model's verdict, browsed through a view.
+
+It owns what it shows: the test digits, the latest predictions, the view (an order and its
+filters, see :mod:`mnist_tui.tui.views`) and the digit selected. The dashboard forwards keys
+to it; the title says which order and filters are on, and an emptied view says how to leave it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.reactive import reactive
+
+from mnist_tui.tui.views import View, ViewSpec, build_view
+from mnist_tui.tui.widgets.predictions import PredictionsPanel
+
+# o / O step through these: index → hardest → confident mistakes → digit 0 … 9 → index
+ORDER_STEPS = [("index", 0), ("hardest", 0), ("mistakes", 0)] + [("digit", d) for d in range(10)]
+
+
+class PredictionsBrowser(PredictionsPanel):
+    spec: reactive[ViewSpec] = reactive(ViewSpec(), init=False)
+
+    def watch_spec(self, old: ViewSpec, new: ViewSpec) -> None:
+        self.rebuild(from_start=True)
+
+    def set_data(self, images: np.ndarray, labels: np.ndarray) -> None:
+        super().set_data(images, labels)
+        self.rebuild()
+
+    def set_predictions(self, probabilities: np.ndarray, epoch: int) -> None:
+        self.probabilities, self.epoch = probabilities, epoch
+        self.rebuild()
+
+    def rebuild(self, from_start: bool = False) -> View | None:
+        """Rebuild the view (after new predictions, or a new order or filter, which starts at its first digit)."""
+        if self.labels is None:
+            return None
+        view = build_view(self.spec, self.probabilities, self.labels, self.epoch)
+        self.set_view(view.indices, view.title, view.empty_hint)
+        if from_start and len(view.indices):
+            self.move_to(0)
+        return view
+
+    @property
+    def view_size(self) -> int:
+        return len(self.indices)
+
+    # -- what the keys do ----------------------------------------------------------------------
+
+    def toggle_wrong(self) -> None:
+        self.spec = ViewSpec(self.spec.order, self.spec.digit, not self.spec.wrong_only, self.spec.cell)
+
+    def step_order(self, step: int) -> None:
+        """The next (or previous) order; a confusion-cell filter gives way to the order."""
+        current = (self.spec.order, self.spec.digit)
+        position = ORDER_STEPS.index(current) if self.spec.cell is None else -step
+        order, digit = ORDER_STEPS[(position + step) % len(ORDER_STEPS)]
+        self.spec = ViewSpec(order, digit, self.spec.wrong_only, None)
+
+    def show_digit(self, digit: int) -> None:
+        self.spec = ViewSpec("digit", digit, self.spec.wrong_only, None)
+
+    def show_cell(self, cell: tuple[int, int]) -> None:
+        self.spec = ViewSpec(self.spec.order, self.spec.digit, False, cell)
+
+    def clear_filters(self) -> bool:
+        """Back to all digits by index; False when there was nothing to clear."""
+        if not self.spec.filtered:
+            return False
+        self.spec = ViewSpec()
+        return True
+
+    @property
+    def selected(self) -> tuple[int, np.ndarray, int] | None:
+        """(test index, image, true label) of the digit on show."""
+        index = self.current_index
+        if index is None or self.images is None:
+            return None
+        return index, self.images[index], int(self.labels[index])
