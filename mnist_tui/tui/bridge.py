@@ -48,10 +48,9 @@ class LossInbox:
 
     def put(self, event: BatchEnd) -> None:
         lrs = event.lrs or (float("nan"),) * len(event.losses)
+        pairs = enumerate(zip(event.losses, lrs, strict=True))
         with self._lock:
-            self._items.extend(
-                (event.epoch, event.first_batch + i, loss, lr) for i, (loss, lr) in enumerate(zip(event.losses, lrs))
-            )
+            self._items.extend((event.epoch, event.first_batch + i, loss, lr) for i, (loss, lr) in pairs)
 
     def drain(self) -> list[tuple[int, int, float, float]]:
         with self._lock:
