@@ -11,7 +11,7 @@ import torch
 from mnist_tui.training import loop
 from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.events import BatchEnd, EpochEnd
+from mnist_tui.training.events import BatchEnd, EpochRecord
 from mnist_tui.training.loop import Trainer
 from mnist_tui.training.steps import EpochRun
 
@@ -27,7 +27,7 @@ def test_save_now_while_paused_mid_epoch_writes_the_last_finished_epoch(tiny_con
     trainer = None
 
     def listen(event):
-        if isinstance(event, EpochEnd) and event.epoch == 1:
+        if isinstance(event, EpochRecord) and event.epoch == 1:
             epoch_one.update({k: v.detach().clone() for k, v in trainer.model.state_dict().items()})
         if isinstance(event, BatchEnd) and event.epoch == 2 and not paused_in_epoch_two.is_set():
             control.pause()  # the loop blocks at the next batch boundary, weights half an epoch on

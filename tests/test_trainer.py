@@ -6,7 +6,16 @@ import pytest
 from waiting import wait_until as wait_for
 
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.events import BatchEnd, DataReady, EpochEnd, Failed, Finished, Predictions
+from mnist_tui.training.events import (
+    BatchEnd,
+    DataReady,
+    EpochRecord,
+    Failed,
+    Finished,
+    ModelWeights,
+    Predictions,
+    StateChanged,
+)
 from mnist_tui.training.loop import Trainer
 
 
@@ -20,7 +29,7 @@ def test_trainer_learns_synthetic_digits(tiny_config, small_synthetic):
     config = tiny_config.with_changes(epochs=3, run_dir=None)
     result, events = collect(config, small_synthetic)
     assert result.error is None
-    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    epochs = [e for e in events if isinstance(e, EpochRecord)]
     assert [e.epoch for e in epochs] == [1, 2, 3]
     assert epochs[-1].train_loss < epochs[0].train_loss
     assert epochs[-1].test_acc > 0.8  # chance is 0.1
@@ -30,8 +39,12 @@ def test_trainer_learns_synthetic_digits(tiny_config, small_synthetic):
 
 def test_event_sequence_and_contents(tiny_config, small_synthetic):
     result, events = collect(tiny_config, small_synthetic)
-    assert isinstance(events[0], DataReady) and isinstance(events[-1], Finished)
-    ready = events[0]
+    assert isinstance(events[0], StateChanged) and events[0].state == "loading"
+    assert isinstance(events[1], DataReady) and isinstance(events[-1], Finished)
+    assert events[2] == StateChanged("training")
+    kinds = [type(e) for e in events[3:-1]]  # the batches, then per epoch: record, weights, predictions
+    assert kinds == [BatchEnd] * kinds.count(BatchEnd) + [EpochRecord, ModelWeights, Predictions]
+    ready = events[1]
     assert ready.dataset == "synthetic digits" and ready.device == "cpu"
     assert ready.test_images.shape == (500, 28, 28) and ready.parameters == 21_840
     batches = [e for e in events if isinstance(e, BatchEnd)]
@@ -41,7 +54,7 @@ def test_event_sequence_and_contents(tiny_config, small_synthetic):
     assert preds.probabilities.shape == (500, 10)
     assert np.allclose(preds.probabilities.sum(1), 1, atol=1e-4)
     assert preds.confusion.sum() == 500
-    epoch = next(e for e in events if isinstance(e, EpochEnd))
+    epoch = next(e for e in events if isinstance(e, EpochRecord))
     predicted = preds.probabilities.argmax(1)
     assert epoch.test_acc == pytest.approx(float((predicted == preds.labels).mean()), abs=1e-6)
     assert events[-1].epochs_done == 1 and not events[-1].stopped
@@ -143,12 +156,13 @@ def test_failure_becomes_a_failed_event(tiny_config, tmp_path):
 
 
 def test_run_folder_gets_checkpoint_and_metrics(tiny_config, small_synthetic):
+    from mnist_tui.runfolder.reader import read_metrics
     from mnist_tui.training.checkpoint import load_checkpoint
-    from mnist_tui.training.metrics_log import read_metrics
 
     result, _ = collect(tiny_config.with_changes(epochs=2), small_synthetic)
     rows = read_metrics(tiny_config.run_dir)
-    assert [r["epoch"] for r in rows] == [1, 2]
-    assert rows[-1]["test_acc"] == result.history[-1]["test_acc"]
+    assert rows.skipped == 0
+    assert [r.epoch for r in rows.records] == [1, 2]
+    assert rows.records[-1].test_acc == result.history[-1].test_acc
     state = load_checkpoint(tiny_config.run_dir)
     assert state["epoch"] == 2 and len(state["history"]) == 2
