@@ -146,6 +146,10 @@ class JsonReporter:
                 row = {"event": "ready", "dataset": e.dataset, "device": e.device, "precision": e.precision}
                 row |= {"train_size": e.train_size, "test_size": e.test_size, "epochs": e.epochs}
                 row |= {"start_epoch": e.start_epoch, "world_size": e.world_size, "notice": e.notice}
+                self._write(row)
+                for record in e.history:  # epochs done before this process looked: the same lines as live ones
+                    self(record)
+                return
             case StateChanged(state=state, detail=detail):
                 row = {"event": "state", "state": state, "detail": detail}
             case PlanChanged(epochs=epochs):
@@ -157,6 +161,9 @@ class JsonReporter:
                 row = {"event": "failed", "message": message, "epochs_done": done}
             case ModelWeights() | Predictions():
                 return
+        self._write(row)
+
+    def _write(self, row: dict) -> None:
         self.stream.write(json.dumps(row) + "\n")
         self.stream.flush()
 

@@ -87,6 +87,8 @@ class Trainer:
         except Exception as exc:  # the worker must never die silently: every failure is an event
             self.result.error = exc
             message = str(exc) if isinstance(exc, UserError) else describe_failure(exc)
+            if self.world.distributed and "by peer" in str(exc):  # gloo: "Connection reset/closed by peer"
+                message = f"rank {self.world.rank}: another process of this torchrun job ended (see its own error)"
             if self._written_epoch and self.config.run_dir is not None:
                 message += f"; the checkpoint of epoch {self._written_epoch} in {self.config.run_dir} is kept"
             self.listener(Failed(message, self.result.epochs_done))

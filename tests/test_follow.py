@@ -1,0 +1,146 @@
+"""Following a run that another process writes: events arrive, steering works, a killed writer is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mnist_tui.config import Config
+from mnist_tui.runfolder.reader import read_status
+from mnist_tui.sources.follow import FollowSource
+from mnist_tui.training.events import (
+    BatchEnd,
+    DataReady,
+    EpochRecord,
+    Finished,
+    ModelWeights,
+    Predictions,
+    StateChanged,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+LINUX = sys.platform.startswith("linux")
+
+
+def start_writer(run_dir: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "mnist_tui", "--headless", "--dataset", "synthetic", "--device", "cpu"]
+    command += ["--precision", "fp32", "--run-dir", str(run_dir), *extra]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+class Collected:
+    """A follower running in a thread, its events gathered for the test to wait on."""
+
+    def __init__(self, run_dir: Path, until_ended: bool = False) -> None:
+        self.events: list = []
+        self.lock = threading.Lock()
+        self.source = FollowSource(run_dir, lambda saved: Config.from_dict(saved or {}), until_ended=until_ended)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.result = None
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.result = self.source.run(self._add)
+
+    def _add(self, event) -> None:
+        with self.lock:
+            self.events.append(event)
+
+    def of(self, kind) -> list:
+        with self.lock:
+            return [e for e in self.events if isinstance(e, kind)]
+
+    def wait(self, condition, what: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.05)
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_follower_sees_batches_and_epochs_and_a_kill_as_lost(tmp_path):
+    run_dir = tmp_path / "run"
+    follower = Collected(run_dir)  # started first: it waits for the run
+    follower.wait(lambda: follower.of(StateChanged), "the waiting message", 30)
+    assert follower.of(StateChanged)[0].state == "waiting"
+    writer = start_writer(run_dir, "--epochs", "100", "--limit-train", "3000")
+    try:
+        follower.wait(lambda: follower.of(DataReady), "the run to load")
+        follower.wait(lambda: len(follower.of(EpochRecord)) >= 1 and follower.of(Predictions), "an epoch")
+        batches = follower.of(BatchEnd)
+        assert batches and batches[0].epoch == 1 and batches[0].first_batch == 1
+        positions = [(b.epoch, b.batch) for b in batches]
+        assert positions == sorted(set(positions)), "a batch report came twice or out of order"
+        assert follower.of(ModelWeights)[0].weights["conv1.weight"].shape == (10, 1, 5, 5)
+        assert any(e.state == "training" for e in follower.of(StateChanged))
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    follower.wait(lambda: any(e.state == "lost" for e in follower.of(StateChanged)), "lost", 60)
+    lost = next(e for e in follower.of(StateChanged) if e.state == "lost")
+    assert str(writer.pid) in lost.detail
+    follower.source.close()
+    follower.thread.join(timeout=10)
+    assert not follower.thread.is_alive()
+
+
+@pytest.mark.skipif(not LINUX, reason="reads the writer's CPU time from /proc")
+def test_pause_and_resume_through_the_control_file_stop_and_restart_the_writer(tmp_path):
+    run_dir = tmp_path / "run"
+    writer = start_writer(run_dir, "--epochs", "100", "--limit-train", "3000")
+    follower = Collected(run_dir)
+    try:
+        follower.wait(lambda: len(follower.of(BatchEnd)) >= 3, "training to start")
+        follower.source.pause()
+        follower.wait(lambda: any(e.state == "paused" for e in follower.of(StateChanged)), "the writer to pause", 30)
+        assert read_status(run_dir).state == "paused"
+        paused_at = cpu_seconds(writer.pid)
+        reports = len(follower.of(BatchEnd))
+        time.sleep(1.5)  # a window to measure: CPU time must not move in it
+        assert cpu_seconds(writer.pid) - paused_at < 0.15, "the paused writer kept computing"
+        assert len(follower.of(BatchEnd)) == reports
+        follower.source.resume()
+        follower.wait(lambda: len(follower.of(BatchEnd)) > reports, "batches after resume", 30)
+        assert cpu_seconds(writer.pid) > paused_at + 0.05
+        follower.source.stop()  # S in the dashboard: the writer itself stops, keeping its checkpoint
+        assert writer.wait(timeout=60) == 0
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    follower.wait(lambda: follower.of(Finished), "the stopped state", 30)
+    assert follower.of(Finished)[0].stopped is True
+    follower.source.close()
+
+
+def test_headless_follower_ends_with_the_run_it_follows(tmp_path):
+    run_dir = tmp_path / "run"
+    writer = start_writer(run_dir, "--epochs", "2", "--limit-train", "1000")
+    out = subprocess.run(
+        [sys.executable, "-m", "mnist_tui", "--headless", "--follow", str(run_dir), "--log-format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert writer.wait(timeout=60) == 0
+    assert out.returncode == 0, out.stderr
+    import json
+
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds.count("epoch") == 2 and kinds[-1] == "finished" and "batch" in kinds

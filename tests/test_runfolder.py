@@ -1,0 +1,192 @@
+"""The run folder's records, readers and writer: schemas, torn lines, the batch tail, control."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import time
+
+import pytest
+
+from mnist_tui.runfolder.layout import (
+    BATCHES_NAME,
+    CONTROL_NAME,
+    INFO_NAME,
+    METRICS_NAME,
+    STATUS_NAME,
+    RunInfo,
+    RunStatus,
+)
+from mnist_tui.runfolder.reader import BatchTail, effective_state, read_batches, read_metrics, read_status
+from mnist_tui.runfolder.writer import RunFolderWriter
+from mnist_tui.schema import RecordError
+from mnist_tui.training.control import TrainingControl
+from mnist_tui.training.events import BatchEnd, EpochRecord, Finished, StateChanged
+
+ROW = EpochRecord(1, 0.5, 0.8, 0.4, 0.85, 1.5, 40000.0, 0.01, 0.2, "MNIST", "cpu", 1)
+
+
+def batch(epoch: int, last: int, count: int = 2) -> BatchEnd:
+    losses = tuple(2.0 - 0.01 * i for i in range(count))
+    return BatchEnd(epoch, last, 10, losses, 1000.0, last * 64, (0.01,) * count, 1.7e9)
+
+
+def test_records_round_trip_through_json():
+    assert EpochRecord.from_json(json.loads(json.dumps(ROW.to_json()))) == ROW
+    report = batch(1, 4)
+    assert BatchEnd.from_json(json.loads(json.dumps(report.to_json()))) == report
+    assert report.first_batch == 3
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"test_acc": "0.9"}, "test_acc"),
+        ({"test_loss": float("nan")}, "test_loss"),
+        ({"epoch": 0}, "epoch"),
+        ({"epoch": True}, "epoch"),
+        ({"train_acc": 1.5}, "train_acc"),
+        ({"seconds": None}, "seconds"),
+    ],
+)
+def test_an_epoch_row_wrong_inside_names_its_field(change, field):
+    with pytest.raises(RecordError, match=field):
+        EpochRecord.from_json(ROW.to_json() | change)
+
+
+def test_a_missing_field_is_named_and_format_1_rows_still_read():
+    row = ROW.to_json()
+    del row["test_acc"]
+    with pytest.raises(RecordError, match="test_acc"):
+        EpochRecord.from_json(row)
+    old = {k: ROW.to_json()[k] for k in ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")}
+    old |= {"samples_per_s": 1.0, "dataset": "MNIST", "device": "cpu", "lr": 0.01}  # format 1: no world_size
+    assert EpochRecord.from_json(old).world_size == 1
+
+
+def test_batch_rows_check_their_lengths_and_positions():
+    row = batch(1, 4).to_json()
+    with pytest.raises(RecordError, match="lrs"):
+        BatchEnd.from_json(row | {"lrs": [0.01]})
+    with pytest.raises(RecordError, match="batch"):
+        BatchEnd.from_json(row | {"batch": 11})  # past the epoch's 10 batches
+    with pytest.raises(RecordError, match="losses"):
+        BatchEnd.from_json(row | {"losses": []})
+
+
+def test_metrics_reader_skips_bad_rows_and_tolerates_a_torn_last_line(tmp_path):
+    good = json.dumps(ROW.to_json())
+    second = json.dumps(ROW.to_json() | {"epoch": 2})
+    (tmp_path / METRICS_NAME).write_text(f"{good}\n{{not json\n{json.dumps({'epoch': 3})}\n{second}\n{second[:30]}")
+    rows = read_metrics(tmp_path)
+    assert [r.epoch for r in rows.records] == [1, 2]
+    assert rows.skipped == 2 and "line 2" in rows.first_problem
+
+
+def test_random_corruption_of_rows_gives_a_record_or_a_skip_never_an_exception(tmp_path):
+    rng = random.Random(7)
+    values = [None, "x", -1, 0, 1e308, float("inf"), [], {}, True, 2**70, "", 0.5]
+    lines = []
+    for _ in range(300):
+        row = ROW.to_json() if rng.random() < 0.5 else batch(1, 4).to_json()
+        for _ in range(rng.randint(1, 3)):
+            key = rng.choice(list(row))
+            if rng.random() < 0.3:
+                del row[key]
+            else:
+                row[key] = rng.choice(values)
+        lines.append(json.dumps(row))
+    text = "\n".join(lines) + "\n"
+    (tmp_path / METRICS_NAME).write_text(text)
+    (tmp_path / BATCHES_NAME).write_text(text)
+    metrics, batches = read_metrics(tmp_path), read_batches(tmp_path)
+    assert metrics.skipped + len({r.epoch for r in metrics.records}) <= 300
+    assert all(isinstance(r, EpochRecord) for r in metrics.records)
+    assert all(isinstance(b, BatchEnd) for b in batches.records)
+    assert batches.skipped > 0 and metrics.skipped > 0
+
+
+def test_batch_tail_returns_only_new_whole_lines_and_survives_a_rewrite(tmp_path):
+    path = tmp_path / BATCHES_NAME
+    tail = BatchTail(tmp_path)
+    assert tail.read_new() == []
+    first, second, third = batch(1, 2), batch(1, 4), batch(1, 6)
+    line2 = json.dumps(second.to_json())
+    path.write_text(json.dumps(first.to_json()) + "\n" + line2[:20])  # the second one half-written
+    assert tail.read_new() == [first]
+    with path.open("a") as f:
+        f.write(line2[20:] + "\n")
+    assert tail.read_new() == [second]
+    # a resumed run rewrites the file (a new inode): nothing already returned comes back
+    replacement = tmp_path / "new"
+    replacement.write_text("".join(json.dumps(b.to_json()) + "\n" for b in (first, second, third)))
+    os.replace(replacement, path)
+    assert tail.read_new() == [third]
+
+
+def _status(**changes) -> RunStatus:
+    values = dict(
+        state="training",
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        epochs=3,
+        epochs_done=1,
+        epoch=2,
+        batch=5,
+        batches_per_epoch=10,
+        heartbeat=time.time(),
+    )
+    return RunStatus(**(values | changes))
+
+
+def test_lost_needs_a_stale_heartbeat_and_a_dead_process():
+    now = time.time()
+    assert effective_state(_status(), now) == "training"
+    assert effective_state(_status(heartbeat=now - 60), now) == "training"  # stale, but this process lives
+    dead = _status(heartbeat=now - 60, pid=2**22 + 12345)  # above pid_max: no such process
+    assert effective_state(dead, now) == "lost"
+    assert effective_state(dead.__class__(**(dead.to_json() | {"state": "finished"})), now) == "finished"
+    remote = _status(host="elsewhere", heartbeat=now - 10)
+    assert effective_state(remote, now) == "training"  # another host's pid cannot be checked yet
+    assert effective_state(_status(host="elsewhere", heartbeat=now - 120), now) == "lost"
+
+
+def test_writer_keeps_status_batches_and_metrics_and_obeys_the_control_file(tmp_path):
+    control = TrainingControl()
+    seen: list = []
+    (tmp_path / CONTROL_NAME).write_text(json.dumps({"seq": 5, "stop": True}))  # an earlier run's request
+    writer = RunFolderWriter(tmp_path, {"epochs": 3}, control, seen.append)
+    writer.open()
+    try:
+        info = RunInfo.from_json(json.loads((tmp_path / INFO_NAME).read_text()))
+        assert info.config == {"epochs": 3} and info.format == 2
+        assert read_status(tmp_path).state == "loading"
+        writer(StateChanged("training"))
+        writer(batch(1, 2))
+        writer(ROW)
+        assert [b.batch for b in read_batches(tmp_path).records] == [2]
+        assert read_metrics(tmp_path).records == [ROW]
+        status = read_status(tmp_path)
+        assert (status.state, status.epochs_done, status.pid) == ("training", 1, os.getpid())
+        beat = status.heartbeat
+        deadline = time.monotonic() + 10
+        while read_status(tmp_path).heartbeat == beat:  # the keeper refreshes it on its own
+            assert time.monotonic() < deadline, "no heartbeat"
+            time.sleep(0.05)
+        assert not control.stopped, "a request left from an earlier run was replayed"
+        (tmp_path / CONTROL_NAME).write_text(json.dumps({"seq": 6, "paused": True}))
+        while not control.paused:
+            assert time.monotonic() < deadline, "the pause request was not obeyed"
+            time.sleep(0.02)
+        (tmp_path / CONTROL_NAME).write_text(json.dumps({"seq": 7, "stop": True}))
+        while not control.stopped:
+            assert time.monotonic() < deadline, "the stop request was not obeyed"
+            time.sleep(0.02)
+        writer(Finished(1, 0.85, True))
+    finally:
+        writer.close()
+    assert read_status(tmp_path).state == "stopped"
+    assert [type(e) for e in seen] == [StateChanged, BatchEnd, EpochRecord, Finished]  # all passed on to the face
+    assert json.loads((tmp_path / STATUS_NAME).read_text())["format"] == 2

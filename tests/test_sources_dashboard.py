@@ -1,0 +1,113 @@
+"""One dashboard over every source: training here, a replay and a follow of a run folder.
+
+Each test opens the same DashboardScreen on another source and checks what it shows: batch
+losses, epochs, predictions and the keys the source's capabilities allow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from waiting import pilot_wait as wait_for
+
+from mnist_tui.config import Config
+from mnist_tui.runfolder.layout import BATCHES_NAME, INFO_NAME, STATUS_NAME
+from mnist_tui.runfolder.reader import read_batches
+from mnist_tui.sources.follow import FollowSource
+from mnist_tui.sources.replay import ReplayRequest, ReplaySource
+from mnist_tui.sources.training import TrainingSource
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.widgets.epoch_plot import EpochPlot
+from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+
+SIZE = (120, 40)
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("sources") / "run"
+    command = [sys.executable, "-m", "mnist_tui", "--headless", "--dataset", "synthetic", "--device", "cpu"]
+    command += ["--limit-train", "1500", "--epochs", "2", "--batch-size", "128", "--run-dir", str(run_dir)]
+    out = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
+    assert out.returncode == 0, out.stderr
+    return run_dir
+
+
+def saved_config(saved) -> Config:
+    return Config.from_dict(saved or {})
+
+
+def recorded_losses(run_dir: Path) -> int:
+    return sum(len(b.losses) for b in read_batches(run_dir).records)
+
+
+async def shows_a_whole_run(app: MnistApp, pilot, epochs: int, batches: int) -> None:
+    dashboard = app.dashboard
+    await wait_for(pilot, lambda: dashboard.state == "finished", "the run to be shown whole")
+    await wait_for(pilot, lambda: dashboard.browser.probabilities is not None, "the predictions")
+    dashboard.redraw_plots()
+    loss_plot = dashboard.query_one("#loss-plot", BatchLossPlot)
+    assert len(loss_plot.raw) == batches
+    assert dashboard.query_one("#acc-plot", EpochPlot).epochs == list(range(1, epochs + 1))
+    assert dashboard.progress.epochs_done == epochs
+    assert app.snapshot.ready and app.snapshot.epoch == epochs  # drawing predicts with the run's model
+
+
+def footer_keys(app: MnistApp) -> set[str]:
+    return {binding.action for (_, binding, enabled, _) in app.screen.active_bindings.values() if enabled}
+
+
+async def test_training_here_shows_the_run_and_offers_pause(tiny_config, small_synthetic):
+    config = tiny_config.with_changes(epochs=2, batch_size=256)
+    app = MnistApp(TrainingSource(config, datasets=small_synthetic))
+    async with app.run_test(size=SIZE) as pilot:
+        batches = 2 * -(-len(small_synthetic.train_labels) // 256)
+        await shows_a_whole_run(app, pilot, 2, batches)
+        assert "save" in footer_keys(app)
+    assert recorded_losses(config.run_dir) == batches  # what the dashboard saw is what a follower reads
+
+
+async def test_replay_shows_the_recorded_batch_losses(finished_run):
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        keys = footer_keys(app)
+        assert not keys & {"start", "pause", "resume", "save", "stop_run"}  # a replay cannot be steered
+
+
+async def test_follow_of_a_finished_folder_shows_the_same(finished_run):
+    app = MnistApp(FollowSource(finished_run, saved_config))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        await pilot.press("q")
+    assert app.source_done.wait(timeout=10), "the follower kept running after q"
+
+
+async def test_a_format_1_folder_replays_and_says_its_batch_losses_were_not_recorded(finished_run, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(finished_run, old)
+    for name in (INFO_NAME, STATUS_NAME, BATCHES_NAME):
+        (old / name).unlink()
+    lines = (old / "metrics.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    for row in rows:  # the fields format 1 did not write
+        row.pop("world_size"), row.pop("eval_seconds")
+    (old / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    app = MnistApp(ReplaySource(ReplayRequest(old, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "finished", "the replay")
+        loss_plot = dashboard.query_one("#loss-plot", BatchLossPlot)
+        assert len(loss_plot.raw) == 0 and loss_plot.recorded is False
+        loss_plot.redraw()
+        assert "not recorded" in loss_plot.plt.build()  # said in the plot, not an empty box
+        assert dashboard.query_one("#acc-plot", EpochPlot).epochs == [1, 2]
