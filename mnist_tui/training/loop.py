@@ -188,6 +188,11 @@ class Trainer:
 
     def _finish_epoch(self, epoch: int, stats) -> None:
         """Evaluate (rank 0), save, report. Other ranks only keep count."""
+        if stats.loss > DIVERGED_LOSS:  # spikes that never lasted 50 batches, but no epoch learns like this
+            raise TrainingDiverged(
+                f"training diverged: epoch {epoch}'s mean loss was {stats.loss:.3g}, far above chance level "
+                "(2.30), so it was not saved (try a lower --lr)"
+            )
         self.result.epochs_done = epoch
         if not self.world.is_main:
             return
