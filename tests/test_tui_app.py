@@ -11,7 +11,9 @@ import time
 import numpy as np
 from waiting import pilot_wait as wait_for
 
+from mnist_tui.sources.training import TrainingSource
 from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.screens.help import HelpScreen
 from mnist_tui.tui.widgets.epoch_plot import EpochPlot
 from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
 
@@ -25,32 +27,39 @@ async def hold(pilot, seconds: float) -> None:
 
 
 def shown_batch(app: MnistApp) -> tuple[int, int]:
-    return app.progress.epoch, app.progress.batch
+    return app.dashboard.progress.epoch, app.dashboard.progress.batch
+
+
+def dashboard_for(config, datasets=None, hold: bool = True) -> MnistApp:
+    """The dashboard over a local trainer; ``hold``: it waits for space, as at launch."""
+    return MnistApp(TrainingSource(config, datasets=datasets, hold=hold))
 
 
 async def test_train_pause_resume_browse_and_quit_mid_epoch(tiny_config, small_synthetic):
     config = tiny_config.with_changes(epochs=200)  # far more than the test lets it run
-    app = MnistApp(config, datasets=small_synthetic)
+    app = dashboard_for(config, small_synthetic)
+    dashboard = app.dashboard
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.state == "ready", "the data to load")
+        await wait_for(pilot, lambda: dashboard.state == "ready", "the data to load")
         assert shown_batch(app) == (1, 0)  # loaded, held at the first batch until space
         await hold(pilot, 0.3)
         assert shown_batch(app) == (1, 0)
 
         await pilot.press("space")
-        loss_plot = app.query_one("#loss-plot", BatchLossPlot)
+        loss_plot = dashboard.query_one("#loss-plot", BatchLossPlot)
         await wait_for(pilot, lambda: len(loss_plot.raw) >= 10, "batch losses in the plot")
-        assert app.state == "training"
+        assert dashboard.state == "training"
         assert all(np.isfinite(loss_plot.raw.ys))
 
-        panel = app.predictions
+        panel = dashboard.browser
         await wait_for(pilot, lambda: panel.probabilities is not None, "the first epoch's predictions")
-        acc_plot = app.query_one("#acc-plot", EpochPlot)
+        acc_plot = dashboard.query_one("#acc-plot", EpochPlot)
         assert acc_plot.epochs and acc_plot.epochs[0] == 1
         assert panel.probabilities.shape == (len(small_synthetic.test_labels), 10)
 
-        await pilot.press("space")  # pause
-        assert app.state == "paused" and app.control.paused
+        await pilot.press("space")  # pause: "pausing" until the trainer reports "paused" within a batch
+        assert dashboard.state in ("pausing", "paused") and app.source.control.paused
+        await wait_for(pilot, lambda: dashboard.state == "paused", "the trainer to report the pause")
         await hold(pilot, 0.4)  # the batch in flight finishes and reports
         frozen = shown_batch(app)
         await hold(pilot, 0.8)
@@ -64,61 +73,78 @@ async def test_train_pause_resume_browse_and_quit_mid_epoch(tiny_config, small_s
         assert panel.current_index == len(panel.labels) - 1  # wraps around
         await pilot.press("w")
         predicted = panel.probabilities.argmax(1)
-        assert panel.view_title == "wrong only"
+        wrong = int((predicted != panel.labels).sum())
+        assert panel.view_title == f"all digits, by index · wrong only ({wrong:,})"
         assert all(predicted[i] != panel.labels[i] for i in panel.indices)
-        assert len(panel.indices) == int((predicted != panel.labels).sum())
+        assert len(panel.indices) == wrong
         await pilot.press("w")
-        assert panel.view_title == "all test digits" and len(panel.indices) == len(panel.labels)
+        assert panel.view_title == "all digits, by index" and len(panel.indices) == len(panel.labels)
 
         await pilot.press("space")  # resume
-        assert app.state == "training"
+        assert dashboard.state == "training"
         await wait_for(pilot, lambda: shown_batch(app) != frozen, "training to go on after resume")
 
-        await wait_for(pilot, lambda: 0 < app.progress.batch < app.progress.batches_per_epoch, "mid-epoch")
+        progress = dashboard.progress
+        await wait_for(pilot, lambda: 0 < progress.batch < progress.batches_per_epoch, "mid-epoch")
         await pilot.press("q")
-    assert app.trainer_done.wait(timeout=10), "the training worker is still running after quit"
+    assert app.source_done.wait(timeout=10), "the training worker is still running after quit"
     assert app.result is not None and app.result.stopped
     assert app.return_value == 0
 
 
 async def test_autostart_trains_without_a_key(tiny_config, small_synthetic):
-    app = MnistApp(tiny_config.with_changes(epochs=50), autostart=True, datasets=small_synthetic)
+    app = dashboard_for(tiny_config.with_changes(epochs=50), small_synthetic, hold=False)  # --autostart
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.progress.batch > 0, "a batch without pressing space")
-        assert app.state in ("training", "loading")
+        await wait_for(pilot, lambda: app.dashboard.progress.batch > 0, "a batch without pressing space")
+        assert app.dashboard.state in ("training", "loading")
         await pilot.press("q")
-    assert app.trainer_done.wait(timeout=10)
+    assert app.source_done.wait(timeout=10)
 
 
 async def test_quit_before_start_ends_the_worker(tiny_config, small_synthetic):
-    app = MnistApp(tiny_config, datasets=small_synthetic)
+    app = dashboard_for(tiny_config, small_synthetic)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.state == "ready", "the data to load")
+        await wait_for(pilot, lambda: app.dashboard.state == "ready", "the data to load")
         await pilot.press("q")
-    assert app.trainer_done.wait(timeout=10)
+    assert app.source_done.wait(timeout=10)
     assert app.result.epochs_done == 0
 
 
 async def test_missing_mnist_shows_a_failed_state_without_crashing(tiny_config, tmp_path):
     config = tiny_config.with_changes(dataset="mnist", data_dir=tmp_path / "no-mnist-here", download=False)
-    app = MnistApp(config, autostart=True)
+    app = dashboard_for(config, hold=False)  # --autostart
+    dashboard = app.dashboard
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.state == "failed", "the failed state")
-        assert "no-mnist-here" in app.failure or "MNIST" in app.failure
-        assert "failed" in str(app.query_one("#state-line").content)
+        await wait_for(pilot, lambda: dashboard.state == "failed", "the failed state")
+        assert "no-mnist-here" in dashboard.failure or "MNIST" in dashboard.failure
+        assert "failed" in str(dashboard.query_one("#state-line").content)
         await pilot.press("question_mark")  # the app still answers keys
-        await wait_for(pilot, lambda: app.screen.id != "_default", "the help screen")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
         await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is dashboard, "the help screen to close")
         await pilot.press("q")
     assert app.return_value == 2  # bad input (no data), as with --headless
 
 
 async def test_every_action_is_in_the_command_palette(tiny_config):
-    app = MnistApp(tiny_config, launch_trainer=False)
+    app = MnistApp(TrainingSource(tiny_config, hold=True), launch=False)
     async with app.run_test(size=SIZE):
         titles = {command.title for command in app.get_system_commands(app.screen)}
-    for title in ("Start / pause / resume training", "Next digit", "Previous digit", "Wrong only", "Help", "Quit"):
-        assert title in titles
+    expected = (
+        "Start / pause / resume",
+        "Next digit",
+        "Previous digit",
+        "Wrong only",
+        "Next order",
+        "Digit drawing",
+        "Draw a digit",
+        "Confusion matrix",
+        "Save checkpoint",
+        "Stop the run",
+        "Help",
+        "Quit",
+    )
+    assert [title for title in expected if title not in titles] == []
 
 
 def test_the_dashboard_paints_before_torch_loads():
@@ -132,29 +158,43 @@ def test_the_dashboard_paints_before_torch_loads():
 
 
 async def test_resumed_history_fills_plots_and_views_keep_the_digit_on_show(tiny_config, small_synthetic):
-    from mnist_tui.training.events import DataReady, Predictions
-    from mnist_tui.tui.bridge import TrainerBridge
-    from mnist_tui.tui.views import wrong_only
+    from mnist_tui.training.events import DataReady, EpochRecord, Predictions
+    from mnist_tui.tui.bridge import SourceBridge
 
-    app = MnistApp(tiny_config.with_changes(epochs=5), launch_trainer=False)
+    app = MnistApp(TrainingSource(tiny_config.with_changes(epochs=5), hold=True), launch=False)
+    dashboard = app.dashboard
     images, labels = small_synthetic.test_images.numpy(), small_synthetic.test_labels.numpy()
     history = tuple(
-        dict(epoch=e, train_loss=1.0 / e, train_acc=0.5 + e / 10, test_loss=0.8 / e, test_acc=0.6 + e / 10, seconds=1.0)
+        EpochRecord(
+            epoch=e,
+            train_loss=1.0 / e,
+            train_acc=0.5 + e / 10,
+            test_loss=0.8 / e,
+            test_acc=0.6 + e / 10,
+            seconds=1.0,
+            samples_per_s=2000.0,
+            lr=1e-3,
+        )
         for e in (1, 2)
     )
     probs = np.full((len(labels), 10), 0.01, dtype=np.float32)
     probs[np.arange(len(labels)), (labels + (np.arange(len(labels)) % 3 == 0)) % 10] = 0.91  # every third wrong
     async with app.run_test(size=SIZE) as pilot:
-        bridge = TrainerBridge(app.post_message, app.inbox)
-        bridge(DataReady("synthetic", "cpu", "fp32", 2000, len(labels), 32, 21840, None, images, labels, 3, history))
+        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
+        bridge(DataReady("synthetic", "cpu", "fp32", 2000, len(labels), 32, 21840, None, images, labels, 3, history, 5))
         bridge(Predictions(2, probs, labels, np.zeros((10, 10), np.int64)))
-        await wait_for(pilot, lambda: app.predictions.probabilities is not None, "the fed predictions")
-        assert app.query_one("#acc-plot", EpochPlot).epochs == [1, 2]
-        assert app.progress.best_epoch == 2 and app.progress.run_batches_done == 64
-        panel = app.predictions
+        panel = dashboard.browser
+        await wait_for(pilot, lambda: panel.probabilities is not None, "the fed predictions")
+        assert dashboard.query_one("#acc-plot", EpochPlot).epochs == [1, 2]
+        assert dashboard.progress.best_epoch == 2 and dashboard.progress.run_batches_done == 64
         await pilot.press("j", "j", "j")  # index 3: wrong (3 % 3 == 0)
         assert panel.current_index == 3
-        app.show_view(wrong_only)
-        assert panel.current_index == 3 and list(panel.indices[:3]) == [0, 3, 6]
+        await pilot.press("w")  # a new filter starts at its first digit
+        assert panel.current_index == 0 and list(panel.indices[:3]) == [0, 3, 6]
+        await pilot.press("j")
+        assert panel.current_index == 3
+        bridge(Predictions(3, probs, labels, np.zeros((10, 10), np.int64)))  # the next epoch rebuilds the view
+        await wait_for(pilot, lambda: panel.epoch == 3, "the next epoch's predictions")
+        assert panel.current_index == 3 and list(panel.indices[:3]) == [0, 3, 6]  # the digit on show stays
         await pilot.press("k")
         assert panel.current_index == 0
