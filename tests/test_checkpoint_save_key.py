@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from waiting import pilot_wait as _wait_for
 
+from mnist_tui.sources.training import TrainingSource
 from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.tui.app import MnistApp
 
@@ -15,16 +16,17 @@ def _messages(app: MnistApp) -> list[str]:
 async def test_s_saves_the_last_finished_epoch_while_paused(tiny_config, small_synthetic):
     config = tiny_config.with_changes(epochs=200, limit_train=512)
     checkpoint = config.run_dir / "checkpoint.pt"
-    app = MnistApp(config, datasets=small_synthetic)
+    app = MnistApp(TrainingSource(config, datasets=small_synthetic, hold=True))
+    dashboard = app.dashboard
     async with app.run_test(size=(120, 40)) as pilot:
-        await _wait_for(pilot, lambda: app.state == "ready", "the data to load")
+        await _wait_for(pilot, lambda: dashboard.state == "ready", "the data to load")
         await pilot.press("s")
         await _wait_for(pilot, lambda: any("nothing to save yet" in m for m in _messages(app)), "the notice")
 
         await pilot.press("space")
         await _wait_for(pilot, checkpoint.exists, "epoch 1's checkpoint")
         await pilot.press("space")  # pause: nothing but `s` writes the checkpoint now
-        await _wait_for(pilot, lambda: app.state == "paused", "the pause")
+        await _wait_for(pilot, lambda: dashboard.state == "paused", "the pause")
         await pilot.pause(0.5)  # an epoch end in flight finishes its own save
         epoch = load_checkpoint(checkpoint)["epoch"]
         checkpoint.unlink()
@@ -36,4 +38,4 @@ async def test_s_saves_the_last_finished_epoch_while_paused(tiny_config, small_s
         assert load_checkpoint(checkpoint)["epoch"] == epoch
         await _wait_for(pilot, lambda: any(f"saved epoch {epoch}" in m for m in _messages(app)), "the saved notice")
         await pilot.press("q")
-    assert app.trainer_done.wait(10)
+    assert app.source_done.wait(10)
