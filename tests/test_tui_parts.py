@@ -8,7 +8,7 @@ import numpy as np
 
 from mnist_tui.tui.progress import RunProgress
 from mnist_tui.tui.series import BoundedSeries, Smoother
-from mnist_tui.tui.views import all_digits, from_ordering, wrong_only
+from mnist_tui.tui.views import ViewSpec, build_view
 from mnist_tui.tui.widgets.predictions import probability_bar
 
 
@@ -33,7 +33,7 @@ def test_smoother_starts_at_the_first_value_and_follows_a_step():
 
 def test_run_progress_eta_and_overall_position():
     progress = RunProgress(epochs=3)
-    progress.on_loaded(SimpleNamespace(batches_per_epoch=10, train_size=1000, start_epoch=1))
+    progress.on_loaded(SimpleNamespace(batches_per_epoch=10, train_size=1000, start_epoch=1, epochs=3))
     progress.on_batch(SimpleNamespace(epoch=2, batch=5, batches_per_epoch=10, samples_seen=500, samples_per_s=100.0))
     progress.on_epoch(1, 0.9, 0.3)
     assert progress.run_batches == 30 and progress.run_batches_done == 15
@@ -45,13 +45,16 @@ def test_run_progress_eta_and_overall_position():
 def test_views_wrong_only_and_orderings():
     labels = np.array([0, 1, 2, 3])
     probs = np.eye(10, dtype=np.float32)[[0, 2, 2, 1]]  # indices 1 and 3 are wrong
-    assert list(all_digits(None, labels).indices) == [0, 1, 2, 3]
-    assert list(wrong_only(probs, labels).indices) == [1, 3]
-    assert len(wrong_only(None, labels).indices) == 0
-    reverse = from_ordering(lambda p, y, k: (np.arange(len(y))[::-1][:k], f"last {k}"), 2)
-    view = reverse(probs, labels)
-    assert list(view.indices) == [3, 2] and view.title == "last 2"
-    assert len(reverse(None, labels).indices) == 0  # waits for predictions
+    wrong_only = ViewSpec(wrong_only=True)
+    assert list(build_view(ViewSpec(), None, labels).indices) == [0, 1, 2, 3]
+    assert list(build_view(wrong_only, probs, labels).indices) == [1, 3]
+    assert len(build_view(wrong_only, None, labels).indices) == 0
+    hardest = ViewSpec(order="hardest")  # lowest probability on the true class first (stable)
+    view = build_view(hardest, probs, labels)
+    assert list(view.indices) == [1, 3, 0, 2] and view.title == "hardest first"
+    assert len(build_view(hardest, None, labels).indices) == 0  # waits for predictions
+    both = build_view(ViewSpec(order="hardest", wrong_only=True), probs, labels, epoch=2)  # filters combine
+    assert list(both.indices) == [1, 3] and both.title == "hardest first · wrong only (2)"
 
 
 def test_probability_bar_width_and_fill():
