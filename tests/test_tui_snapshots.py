@@ -11,16 +11,17 @@ import numpy as np
 import pytest
 
 from mnist_tui.config import Config
-from mnist_tui.training.events import DataReady, Predictions
+from mnist_tui.sources.training import TrainingSource
+from mnist_tui.training.events import DataReady, EpochRecord, Predictions
 from mnist_tui.tui.app import MnistApp
-from mnist_tui.tui.bridge import TrainerBridge
+from mnist_tui.tui.bridge import SourceBridge
 
 
-def _history(epochs: int) -> tuple[dict, ...]:
+def _history(epochs: int) -> tuple[EpochRecord, ...]:
     rows = []
     for e in range(1, epochs + 1):
         rows.append(
-            dict(
+            EpochRecord(
                 epoch=e,
                 train_loss=0.9 / e,
                 train_acc=1 - 0.3 / e,
@@ -48,20 +49,21 @@ def _predictions(labels: np.ndarray, epoch: int) -> Predictions:
 def resumed_app(small_synthetic):
     """A dashboard showing a resumed run after 3 epochs, held before training on."""
     config = Config(epochs=10, dataset="synthetic", device="cpu", precision="fp32", run_dir=Path("runs/snapshot"))
-    app = MnistApp(config, launch_trainer=False)
+    app = MnistApp(TrainingSource(config, hold=True), launch=False)
     images, labels = small_synthetic.test_images.numpy(), small_synthetic.test_labels.numpy()
     history = _history(3)
     events = [
-        DataReady("synthetic", "cpu", "fp32", 2000, len(labels), 32, 21840, None, images, labels, 4, history),
+        DataReady("synthetic", "cpu", "fp32", 2000, len(labels), 32, 21840, None, images, labels, 4, history, 10),
         _predictions(labels, 3),
     ]
 
     async def feed(pilot, keys=()):
-        bridge = TrainerBridge(app.post_message, app.inbox)
+        dashboard = app.dashboard
+        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
         for event in events:
             bridge(event)
         await pilot.pause()
-        app.redraw_plots()
+        dashboard.redraw_plots()
         for key in keys:
             await pilot.press(key)
         await pilot.pause()
