@@ -15,8 +15,8 @@ import pytest
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
-from mnist_tui.replay import Replayer, load_run
-from mnist_tui.training.events import DataReady, Finished, Predictions
+from mnist_tui.sources.replay import ReplayRequest, ReplaySource, load_run
+from mnist_tui.training.events import BatchEnd, DataReady, Finished, ModelWeights, Predictions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,19 +39,29 @@ def finished_run(tmp_path_factory) -> Path:
 
 def _replay(run_dir: Path, **config) -> list:
     events: list = []
-    record = load_run(run_dir)
-    cfg = Config.from_dict({**(record.saved_config or {}), **config})
-    result = Replayer(record, cfg, events.append).run()
+    request = ReplayRequest(run_dir, lambda saved: Config.from_dict({**(saved or {}), **config}))
+    result = ReplaySource(request).run(events.append)
     assert result.error is None, result.error
     return events
 
 
+def _kinds(events: list) -> list[type]:
+    """The event types in order, with the recorded batch reports (one BatchEnd run) as one entry."""
+    kinds = [type(e) for e in events]
+    return [k for i, k in enumerate(kinds) if not (k is BatchEnd and i and kinds[i - 1] is BatchEnd)]
+
+
+def _batches(events: list) -> list[BatchEnd]:
+    return [e for e in events if isinstance(e, BatchEnd)]
+
+
 def test_replay_of_a_finished_run_reports_its_history_and_its_model_predictions(finished_run):
     events = _replay(finished_run)
-    kinds = [type(e) for e in events]
-    assert kinds == [DataReady, Predictions, Finished]
-    ready, predictions, finished = events
-    assert [row["epoch"] for row in ready.history] == [1]
+    assert _kinds(events) == [DataReady, BatchEnd, ModelWeights, Predictions, Finished]
+    ready, *batches, weights, predictions, finished = events
+    assert [row.epoch for row in ready.history] == [1]
+    assert sum(len(b.losses) for b in batches) == ready.batches_per_epoch  # every batch loss of the epoch
+    assert weights.epoch == 1 and weights.weights
     size = ready.test_size
     assert ready.start_epoch == 2 and size > 0 and ready.test_images.shape == (size, 28, 28)
     assert predictions.epoch == 1
@@ -59,9 +69,9 @@ def test_replay_of_a_finished_run_reports_its_history_and_its_model_predictions(
     assert np.array_equal(predictions.labels, ready.test_labels)
     # the checkpoint's model on the same data gives back the accuracy the run recorded
     accuracy = float((predictions.probabilities.argmax(1) == predictions.labels).mean())
-    assert accuracy == pytest.approx(ready.history[0]["test_acc"], abs=1e-6)
+    assert accuracy == pytest.approx(ready.history[0].test_acc, abs=1e-6)
     assert finished.epochs_done == 1 and finished.stopped is False
-    assert finished.best_test_acc == ready.history[0]["test_acc"]
+    assert finished.best_test_acc == ready.history[0].test_acc
 
 
 def test_replay_of_a_killed_run_shows_its_last_finished_epoch(tmp_path):
@@ -75,9 +85,11 @@ def test_replay_of_a_killed_run_shows_its_last_finished_epoch(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     events = _replay(run_dir)
-    ready, predictions, finished = events
+    assert _kinds(events) == [DataReady, BatchEnd, ModelWeights, Predictions, Finished]
+    ready, *batches, weights, predictions, finished = events
     done = len(ready.history)
-    assert done >= 1 and predictions.epoch == done
+    assert done >= 1 and weights.epoch == predictions.epoch == done
+    assert {b.epoch for b in batches} == set(range(1, done + 1))  # the unfinished epoch's batches are left out
     assert finished.stopped is True and finished.epochs_done == done
 
 
@@ -96,7 +108,7 @@ def test_checkpoint_only_replays_its_own_history(finished_run, tmp_path):
     run_dir.mkdir()
     shutil.copy(finished_run / "checkpoint.pt", run_dir)
     events = _replay(run_dir)
-    assert [type(e) for e in events] == [DataReady, Predictions, Finished]
+    assert [type(e) for e in events] == [DataReady, ModelWeights, Predictions, Finished]  # no batch log
     assert len(events[0].history) == 1
 
 
@@ -106,15 +118,15 @@ def test_a_truncated_checkpoint_falls_back_to_metrics_with_a_note(finished_run, 
     data = (run_dir / "checkpoint.pt").read_bytes()
     (run_dir / "checkpoint.pt").write_bytes(data[: len(data) // 2])
     events = _replay(run_dir, dataset="synthetic")
-    assert [type(e) for e in events] == [DataReady, Finished]
+    assert _kinds(events) == [DataReady, BatchEnd, Finished]  # the recorded batches, but no model
     assert "checkpoint not used" in events[0].notice
 
 
 def test_missing_or_empty_folders_are_one_line_errors(tmp_path):
     with pytest.raises(UserError, match="no such run folder"):
         load_run(tmp_path / "nope")
-    with pytest.raises(UserError, match="nothing to replay"):
+    with pytest.raises(UserError, match="nothing to show"):
         load_run(tmp_path)
-    (tmp_path / "metrics.jsonl").write_text("{not json\n")
-    with pytest.raises(UserError, match="not readable"):
+    (tmp_path / "metrics.jsonl").write_text("{not json\n")  # the damaged row is skipped: no epoch is left
+    with pytest.raises(UserError, match="nothing to replay"):
         load_run(tmp_path)
