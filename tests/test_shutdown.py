@@ -14,22 +14,26 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from waiting import wait_until as _wait_for
 
 from mnist_tui.config import Config
+from mnist_tui.errors import UserError
 from mnist_tui.headless import run_headless
+from mnist_tui.runfolder.reader import read_metrics
+from mnist_tui.sources.training import TrainingSource
+from mnist_tui.training import checkpoint as ckpt
 from mnist_tui.training import loop
 from mnist_tui.training.checkpoint import load_checkpoint
-from mnist_tui.training.metrics_log import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
+# What a run folder holds after a headless run (no temporary file left behind).
+RUN_FILES = ["batches.jsonl", "checkpoint.pt", "metrics.jsonl", "run.json", "status.json"]
 
 
 def _epochs_logged(run_dir: Path) -> int:
     try:
-        return len(read_metrics(run_dir))
-    except (OSError, ValueError):
+        return len(read_metrics(run_dir).records)
+    except (OSError, ValueError, UserError):
         return 0
 
 
@@ -60,7 +64,7 @@ def test_signal_stops_a_real_headless_run_and_keeps_the_last_epoch(tmp_path, sig
     assert "Traceback" not in err + out
     state = load_checkpoint(run)
     assert 1 <= state["epoch"] < 200
-    assert [row["epoch"] for row in read_metrics(run)] == list(range(1, state["epoch"] + 1))
+    assert [row.epoch for row in read_metrics(run).records] == list(range(1, state["epoch"] + 1))
     assert not list(run.glob(".*.tmp"))
     assert f"stopped after {state['epoch']} epoch(s)" in out
     assert f"checkpoint of epoch {state['epoch']} kept in {run}" in out and "--resume" in out
@@ -95,44 +99,51 @@ def test_signal_during_evaluation_saves_that_epoch_then_stops(small_run, monkeyp
         return real_evaluate(*args, **kwargs)
 
     monkeypatch.setattr(loop, "evaluate", evaluate_then_interrupted)
-    assert run_headless(small_run) == 130
+    assert run_headless(TrainingSource(small_run)) == 130
     state = load_checkpoint(small_run.run_dir)
     assert state["epoch"] == 2  # the epoch whose evaluation was interrupted finished and was saved
     assert len(state["history"]) == 2
 
 
 def _signal_inside_checkpoint_writes(monkeypatch, on_save: int, signals: list[int], torn: bool = False) -> None:
-    """Send ``signals`` to ourselves in the middle of the ``on_save``-th torch.save (``torn``: after junk)."""
-    real_save = torch.save
+    """Send ``signals`` to ourselves in the middle of the ``on_save``-th checkpoint file write
+    (``torn``: after half its bytes are already in the file). The trainer serialises a checkpoint
+    in memory, then writes the bytes: the write is the moment a signal could tear the file."""
+    real_write = ckpt.write_checkpoint_bytes
     saves = []
 
-    def save_with_signals(obj, f, *args, **kwargs):
+    def write_with_signals(path, data):
         saves.append(1)
-        if len(saves) == on_save:
-            if torn:
-                f.write(b"partial bytes already on disk")
+        if len(saves) != on_save:
+            return real_write(path, data)
+
+        def write(f):
+            half = len(data) // 2 if torn else 0
+            f.write(data[:half])
             for signum in signals:
                 os.kill(os.getpid(), signum)
-        return real_save(obj, f, *args, **kwargs)
+            f.write(data[half:])
 
-    monkeypatch.setattr(torch, "save", save_with_signals)
+        ckpt.write_atomically(path, write)
+
+    monkeypatch.setattr(ckpt, "write_checkpoint_bytes", write_with_signals)
 
 
 def test_signal_during_checkpoint_write_lets_the_write_finish(small_run, monkeypatch):
     _signal_inside_checkpoint_writes(monkeypatch, on_save=1, signals=[signal.SIGTERM])
-    assert run_headless(small_run) == 143
+    assert run_headless(TrainingSource(small_run)) == 143
     assert load_checkpoint(small_run.run_dir)["epoch"] == 1
-    assert sorted(p.name for p in small_run.run_dir.iterdir()) == ["checkpoint.pt", "metrics.jsonl"]
+    assert sorted(p.name for p in small_run.run_dir.iterdir()) == RUN_FILES
 
 
 def test_second_signal_mid_write_exits_at_once_and_keeps_the_previous_checkpoint(small_run, monkeypatch):
     _signal_inside_checkpoint_writes(monkeypatch, on_save=2, signals=[signal.SIGINT, signal.SIGINT], torn=True)
     with pytest.raises(SystemExit) as info:
-        run_headless(small_run)
+        run_headless(TrainingSource(small_run))
     assert info.value.code == 130
     state = load_checkpoint(small_run.run_dir)  # epoch 2's write was abandoned, epoch 1's is whole
     assert state["epoch"] == 1
-    assert sorted(p.name for p in small_run.run_dir.iterdir()) == ["checkpoint.pt", "metrics.jsonl"]
+    assert sorted(p.name for p in small_run.run_dir.iterdir()) == RUN_FILES
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers given back
 
 
@@ -155,9 +166,9 @@ def test_sigkill_mid_run_then_resume_finishes_the_plan(tmp_path):
     assert 1 <= killed_at < 3
     done = subprocess.run([*base, "--resume", str(run)], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert f"resuming after epoch {killed_at}" in done.stdout
+    assert f"epochs 1-{killed_at} already done" in done.stdout
     assert load_checkpoint(run)["epoch"] == 3
-    assert [row["epoch"] for row in read_metrics(run)] == [1, 2, 3]
+    assert [row.epoch for row in read_metrics(run).records] == [1, 2, 3]
     assert not list(run.glob(".*.tmp"))
 
 
@@ -172,7 +183,7 @@ def test_signal_while_loading_exits_at_once(small_run, monkeypatch):
     monkeypatch.setattr(loop, "load_datasets", slow_download)
     started = time.monotonic()
     with pytest.raises(SystemExit) as info:
-        run_headless(small_run)
+        run_headless(TrainingSource(small_run))
     assert info.value.code == 143
     assert time.monotonic() - started < 30
     assert not (small_run.run_dir / "checkpoint.pt").exists()
