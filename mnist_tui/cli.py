@@ -269,6 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"mnist-tui: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the OS refuses (too long, not enterable, ...) before anything ran
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"mnist-tui: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler is in place
         print("mnist-tui: interrupted", file=sys.stderr)
         return 130

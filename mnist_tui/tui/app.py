@@ -81,7 +81,8 @@ class MnistApp(App[int]):
 
     async def action_quit(self) -> None:
         self.source.close()  # a trainer stops within one batch, also while paused; a follower stops following
-        self.exit(self.exit_code())
+        code = self.exit_code()
+        self.exit(code, return_code=code)
 
     def exit_code(self) -> int:
         if self.dashboard.state == "failed":
@@ -97,7 +98,7 @@ class MnistApp(App[int]):
 
     def _quit_on_signal(self, code: int) -> None:
         self.source.close()
-        self.exit(code)
+        self.exit(code, return_code=code)
 
     def _exit_if_gone(self, pid: int) -> None:
         """A served session exits with its server (a killed server sends it no quit)."""
