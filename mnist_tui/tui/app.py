@@ -145,6 +145,8 @@ class MnistApp(App[int]):
         if not isinstance(screen, DashboardScreen):
             return
         yield SystemCommand("Start / pause / resume", "The space key", screen.action_toggle_training)
+        yield SystemCommand("Next digit", "Browse predictions forward (j)", lambda: screen.action_browse(1))
+        yield SystemCommand("Previous digit", "Browse predictions back (k)", lambda: screen.action_browse(-1))
         yield SystemCommand("Wrong only", "Show only misclassified test digits, or all (w)", screen.action_toggle_wrong)
         yield SystemCommand("Next order", "Browse in the next order (o)", lambda: screen.action_order(1))
         yield SystemCommand("Digit drawing", "ASCII characters or half-blocks (m)", screen.action_cycle_digit_mode)
