@@ -186,3 +186,17 @@ async def test_embedding_has_one_point_per_test_digit_coloured_by_label_and_mark
         await pilot.pause()
         text = screen_text(pilot.app)
         assert "PC1" in text and "selected digit" in text and f"{len(labels):,} test digits" in text
+
+
+async def test_the_poll_timer_picks_up_new_weights_without_being_told(digits):
+    images, labels = digits
+    holder = {"snapshot": snapshot_of(1, epoch=3)}
+    screen = ModelViewScreen(lambda: holder["snapshot"], poll_seconds=0.05)
+    async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
+        await _opened(pilot, screen)
+        filters = screen.query_one(FiltersView)
+        await wait_for(pilot, lambda: filters.weights is not None, "the first weights")
+        first = filters.weights
+        holder["snapshot"] = snapshot_of(2, epoch=3)  # mid-epoch: new weights, same epoch
+        await wait_for(pilot, lambda: filters.weights is not first, "the timer to redraw the filters")
+        assert not filters.weights.same_values(first)

@@ -226,8 +226,8 @@ class ModelViewScreen(ModalScreen[None]):
             return
         self.query_one(FiltersView).show(weights)
         self._start_digit()
-        if self.test_images is not None and (changed or self.embedding is None):
-            self._start_embedding()
+        if self.test_images is not None and (new_epoch or self.embedding is None):
+            self._start_embedding()  # once per epoch (the poll timer's mid-epoch weights redraw the rest)
 
     def _update_title(self) -> None:
         if self.weights is None:

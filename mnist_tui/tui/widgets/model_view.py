@@ -117,7 +117,7 @@ class FiltersView(LaidOut):
             scale = symmetric_scale(channel)
             kernels = [signed_halfblocks(k, scale=scale) for k in channel]
             conv2_tiles.append(side_by_side(kernels[:5], gap=1) + side_by_side(kernels[5:], gap=1))
-        conv2 = tile_grid(conv2_tiles, [f"out {o:<2} in 0–4 / 5–9" for o in range(20)], width, gap=3)
+        conv2 = tile_grid(conv2_tiles, [f"out {o}" for o in range(20)], width, gap=3)
         return _lines(
             _heading("conv1 · 10 kernels 5×5 on the input digit (blue −, red +, black 0)"),
             diverging_legend(float(np.abs(c1).max()), width=15),
