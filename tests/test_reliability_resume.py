@@ -9,11 +9,17 @@ import torch
 
 from mnist_tui import cli
 from mnist_tui.errors import TrainingDiverged
+from mnist_tui.runfolder.reader import read_metrics
 from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.events import BatchEnd, EpochEnd, Failed, Finished
+from mnist_tui.training.events import BatchEnd, EpochRecord, Failed, Finished
 from mnist_tui.training.loop import Trainer
-from mnist_tui.training.metrics_log import read_metrics
+
+
+def _epochs_logged(run_dir) -> list[int]:
+    rows = read_metrics(run_dir)
+    assert rows.skipped == 0, rows.first_problem
+    return [row.epoch for row in rows.records]
 
 
 def _run(config, datasets, listener=None, control=None, resume_from=None):
@@ -31,7 +37,7 @@ def _run(config, datasets, listener=None, control=None, resume_from=None):
 
 def _stop_after_epoch(control, epoch):
     def listener(event):
-        if isinstance(event, EpochEnd) and event.epoch == epoch:
+        if isinstance(event, EpochRecord) and event.epoch == epoch:
             control.stop()
 
     return listener
@@ -49,14 +55,14 @@ def test_one_epoch_plus_resume_equals_two_straight(tiny_config, small_synthetic,
     assert first.epochs_done == 1 and load_checkpoint(split_dir)["epoch"] == 1
     resumed, second, events = _run(config.with_changes(run_dir=split_dir), small_synthetic, resume_from=split_dir)
     assert second.error is None
-    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [2]  # continues from the next epoch
+    assert [e.epoch for e in events if isinstance(e, EpochRecord)] == [2]  # continues from the next epoch
 
     a, b = load_checkpoint(tmp_path / "straight"), load_checkpoint(split_dir)
     assert a["epoch"] == b["epoch"] == 2
     for name, tensor in a["model"].items():  # CPU, saved RNG and shuffle state: bit-identical
         assert torch.equal(tensor, b["model"][name]), name
     assert [r["test_acc"] for r in a["history"]] == [r["test_acc"] for r in b["history"]]
-    assert [r["epoch"] for r in read_metrics(split_dir)] == [1, 2]  # metrics rewritten, not duplicated
+    assert _epochs_logged(split_dir) == [1, 2]  # metrics rewritten, not duplicated
 
 
 def test_resume_with_a_new_lr_uses_it(tiny_config, small_synthetic, tmp_path):
@@ -94,11 +100,11 @@ def test_cli_resume_of_a_finished_run_says_so_and_trains_further_on_request(tmp_
 
     assert cli.main(["--headless", "--resume", str(run / "checkpoint.pt"), "--epochs", "2"]) == 0
     out = capsys.readouterr().out
-    assert "resuming after epoch 1" in out
+    assert "epochs 1-1 already done" in out  # resumed after epoch 1
     state = load_checkpoint(run)
     assert state["epoch"] == 2
     assert state["config"]["limit_train"] == 256 and state["config"]["epochs"] == 2  # saved config kept
-    assert [row["epoch"] for row in read_metrics(run)] == [1, 2]
+    assert _epochs_logged(run) == [1, 2]
 
 
 @pytest.mark.parametrize("when", ["mid-training", "after the last step"])
@@ -110,7 +116,7 @@ def test_nan_stops_the_run_and_keeps_the_last_checkpoint(tiny_config, small_synt
 
     def poison_now(event) -> bool:
         if when == "mid-training":
-            return isinstance(event, EpochEnd) and event.epoch == 1
+            return isinstance(event, EpochRecord) and event.epoch == 1
         return isinstance(event, BatchEnd) and event.epoch == 2 and event.batch == event.batches_per_epoch
 
     events = []
@@ -129,11 +135,11 @@ def test_nan_stops_the_run_and_keeps_the_last_checkpoint(tiny_config, small_synt
     assert "diverged" in failed.message and "nan" in failed.message.lower() and "epoch 2" in failed.message
     assert "checkpoint of epoch 1" in failed.message
     assert not any(isinstance(e, Finished) for e in events)
-    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1]
+    assert [e.epoch for e in events if isinstance(e, EpochRecord)] == [1]
     state = load_checkpoint(config.run_dir)
     assert state["epoch"] == 1
     assert all(torch.isfinite(t).all() for t in state["model"].values())
-    assert [row["epoch"] for row in read_metrics(config.run_dir)] == [1]
+    assert _epochs_logged(config.run_dir) == [1]
 
 
 def test_out_of_memory_mid_epoch_is_a_clear_failure(tiny_config, small_synthetic):
@@ -169,7 +175,7 @@ def test_trainer_keeps_nothing_per_batch_across_epochs(tiny_config, small_synthe
     sizes = {}
 
     def listen(event):
-        if isinstance(event, EpochEnd):
+        if isinstance(event, EpochRecord):
             sizes[event.epoch] = (tiny_config.run_dir / "checkpoint.pt").stat().st_size
 
     config = tiny_config.with_changes(epochs=3, batch_size=8, limit_train=160)  # 20 batches an epoch
@@ -179,6 +185,9 @@ def test_trainer_keeps_nothing_per_batch_across_epochs(tiny_config, small_synthe
     for name, value in vars(trainer).items():
         if isinstance(value, (list, tuple, dict)):
             assert len(value) <= 3 or name in ("resume_state",), (name, len(value))
+    for name, value in vars(trainer.writer).items():  # the run folder's writer sees every batch report too
+        if isinstance(value, (list, tuple, dict)):
+            assert len(value) <= 3 or name == "_status", (name, len(value))  # _status: the status file's fields
     rows = [json.loads(line) for line in (config.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 3
 

@@ -1,0 +1,370 @@
+"""Inside the network (key ``i``): filters, one digit's activations and saliency, layer statistics, embedding.
+
+The screen is given plain inputs and never touches the training model:
+
+- ``model``: a zero-argument callable returning the current weights (a
+  :class:`mnist_tui.drawing.ModelSnapshot`, a state dict, a module, anything
+  :func:`mnist_tui.insight.filters.read_weights` takes, or None before the first epoch);
+  a ModelSnapshot (or any such object) may be passed directly instead of a callable;
+- the selected digit: ``image`` (28×28 uint8, or float 0–1 for a drawing), its test ``index``
+  (None for a drawing) and ``label`` (None when unknown);
+- ``layer_stats``: the :class:`~mnist_tui.insight.layer_stats.LayerStatsRecord` s so far;
+- ``test_images`` (uint8 (N, 28, 28)) and ``test_labels`` for the embedding.
+
+The app then calls, on the UI thread:
+
+- :meth:`ModelViewScreen.update_model` when the weights changed (an epoch ended, a
+  checkpoint was replayed): the filters redraw, the selected digit and the embedding are
+  computed again;
+- :meth:`ModelViewScreen.set_selected` when another digit is selected (or drawn);
+- :meth:`ModelViewScreen.add_layer_stats` with each new epoch's record (or
+  :meth:`ModelViewScreen.set_layer_stats` with all of them, e.g. after a resume).
+
+Activations, saliency and the PCA run in thread workers on a private CPU copy of the
+weights; only the newest request's answer is shown. ``poll_seconds`` re-reads ``model``
+on a timer as well (cheap when nothing changed: the filters redraw only when the weights did).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from mnist_tui.insight.activations import DigitInsight, inspect_digit
+from mnist_tui.insight.embedding import SAMPLE, Embedding, embed_test_set, fc1_features
+from mnist_tui.insight.filters import Weights, read_weights
+from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.tui.widgets.model_view import (
+    ActivationsView,
+    EmbeddingPlot,
+    FiltersView,
+    HistogramBands,
+    LayerMetricPlot,
+    SaliencyView,
+    digit_legend,
+)
+
+TABS = ("mv-filters", "mv-digit", "mv-layers", "mv-embedding")
+
+
+def _getter(model: Any) -> Callable[[], Any]:
+    """``model`` as a zero-argument callable (objects holding weights are wrapped; note that a
+    ModelSnapshot and a module are callable themselves, with other arguments)."""
+    if callable(model) and not hasattr(model, "state_dict") and not hasattr(model, "update_from"):
+        return model
+    return lambda: model
+
+
+class ModelViewScreen(ModalScreen[None]):
+    """Modal, so the dashboard's own keys do not act on the hidden screens meanwhile."""
+
+    DEFAULT_CSS = """
+    ModelViewScreen {
+        background: $background;
+    }
+    #mv-title {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+    }
+    #mv-tabs {
+        height: 1fr;
+    }
+    #mv-tabs TabPane {
+        padding: 0 1;
+    }
+    #mv-tabs VerticalScroll {
+        height: 1fr;
+    }
+    #mv-plots {
+        height: 14;
+    }
+    #mv-plots LayerMetricPlot {
+        width: 1fr;
+        height: 100%;
+    }
+    #mv-embedding-box {
+        height: 1fr;
+    }
+    #mv-embedding-plot {
+        height: 1fr;
+        min-height: 10;
+    }
+    #mv-legend, #mv-embedding-status {
+        height: auto;
+    }
+    #mv-embedding-status {
+        color: $text-muted;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape,q,i", "close", "Back"),
+        Binding("1", "tab(0)", "Filters"),
+        Binding("2", "tab(1)", "Digit"),
+        Binding("3", "tab(2)", "Layers"),
+        Binding("4", "tab(3)", "Embedding"),
+        Binding("r", "recompute", "Recompute"),
+    ]
+
+    def __init__(
+        self,
+        model: Callable[[], Any] | Any = None,
+        image: np.ndarray | None = None,
+        index: int | None = None,
+        label: int | None = None,
+        layer_stats: Sequence[LayerStatsRecord] = (),
+        test_images: Any = None,
+        test_labels: Any = None,
+        embed_sample: int | None = SAMPLE,
+        poll_seconds: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.model_source = _getter(model)
+        self.image = None if image is None else np.asarray(image)
+        self.index, self.label = index, label
+        self.records: list[LayerStatsRecord] = sorted(layer_stats, key=lambda r: r.epoch)
+        self.test_images, self.test_labels = test_images, test_labels
+        self.embed_sample = embed_sample
+        self.poll_seconds = poll_seconds
+        self.weights: Weights | None = None
+        self.insight: DigitInsight | None = None
+        self.embedding: Embedding | None = None
+        self.digit_timing_ms: float | None = None
+        self.embedding_timing_ms: float | None = None
+        self._digit_generation = 0
+        self._embedding_generation = 0
+        self._selected_point: np.ndarray | None = None
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="mv-title")
+        with TabbedContent(id="mv-tabs", initial="mv-filters"):
+            with TabPane("1 Filters", id="mv-filters"), VerticalScroll():
+                yield FiltersView(id="mv-filters-view")
+            with TabPane("2 Digit", id="mv-digit"), VerticalScroll():
+                yield SaliencyView(id="mv-saliency")
+                yield ActivationsView(id="mv-activations")
+            with TabPane("3 Layers", id="mv-layers"), VerticalScroll():
+                with Horizontal(id="mv-plots"):
+                    yield LayerMetricPlot("weight_norm", "weight norm", id="mv-weight-norm")
+                    yield LayerMetricPlot("grad_norm", "grad norm", id="mv-grad-norm")
+                    yield LayerMetricPlot("update_ratio", "update ratio", log_scale=True, id="mv-update")
+                yield HistogramBands(id="mv-bands")
+            with TabPane("4 Embedding", id="mv-embedding"), Vertical(id="mv-embedding-box"):
+                yield EmbeddingPlot(id="mv-embedding-plot")
+                yield Static(digit_legend(), id="mv-legend")
+                yield Static("", id="mv-embedding-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_records()
+        self._update_title()
+        self._embedding_status()
+        self.update_model()
+        if self.poll_seconds:
+            self.set_interval(self.poll_seconds, self.update_model)
+
+    # -- what the app calls ------------------------------------------------------------------
+
+    def update_model(self, epoch: int | None = None) -> None:
+        """Re-read the weights (off the UI thread); ``epoch`` overrides the source's own."""
+        self._read_model(epoch)
+
+    def set_selected(self, image: np.ndarray | None, index: int | None = None, label: int | None = None) -> None:
+        """A newly selected test digit (``index``, ``label``) or a drawing (index None)."""
+        self.image = None if image is None else np.asarray(image)
+        self.index, self.label = index, label
+        self._selected_point = None
+        self._update_title()
+        self._start_digit()
+        self._mark_selected()
+
+    def add_layer_stats(self, record: LayerStatsRecord) -> None:
+        """A new epoch's statistics; rows of this epoch or later ones (a resumed run) are replaced."""
+        self.records = [r for r in self.records if r.epoch < record.epoch] + [record]
+        self._show_records()
+
+    def set_layer_stats(self, records: Sequence[LayerStatsRecord]) -> None:
+        self.records = sorted(records, key=lambda r: r.epoch)
+        self._show_records()
+
+    # -- the model -------------------------------------------------------------------------
+
+    @work(thread=True, group="model-view-read", exit_on_error=False)
+    def _read_model(self, epoch: int | None) -> None:
+        try:
+            weights, error = read_weights(self.model_source(), epoch), None
+        except Exception as exc:  # a broken source must not take the screen down
+            weights, error = None, f"cannot read the model: {type(exc).__name__}: {exc}"
+        self.app.call_from_thread(self._model_ready, weights, error)
+
+    def _model_ready(self, weights: Weights | None, error: str | None = None) -> None:
+        if not self.is_mounted:
+            return
+        if weights is None:
+            if error:
+                self.notify(error, severity="error", timeout=5)
+            self._update_title()
+            return
+        previous = self.weights
+        changed = not weights.same_values(previous)
+        new_epoch = previous is None or weights.epoch != previous.epoch
+        self.weights = weights
+        self._update_title()
+        if not changed and not new_epoch:
+            return
+        self.query_one(FiltersView).show(weights)
+        self._start_digit()
+        if self.test_images is not None and (new_epoch or self.embedding is None):
+            self._start_embedding()  # once per epoch (the poll timer's mid-epoch weights redraw the rest)
+
+    def _update_title(self) -> None:
+        if self.weights is None:
+            model = "no model yet (it appears after the first epoch)"
+        else:
+            model = f"epoch {self.weights.epoch}" if self.weights.epoch is not None else "model loaded"
+        if self.image is None:
+            digit = "no digit selected"
+        elif self.index is None:
+            digit = "the drawn digit"
+        else:
+            digit = f"test digit #{self.index}" + (f" (label {self.label})" if self.label is not None else "")
+        self.query_one("#mv-title", Static).update(
+            f"[b]Inside the network[/b] · {model} · {digit} · [dim]1–4 tabs · r recompute · esc back[/dim]"
+        )
+
+    def _digit_caption(self) -> str:
+        if self.index is None:
+            return "drawn digit"
+        return f"#{self.index}" + (f" label {self.label}" if self.label is not None else "")
+
+    # -- the selected digit --------------------------------------------------------------------
+
+    def _start_digit(self) -> None:
+        saliency = self.query_one(SaliencyView)
+        if self.image is None:
+            saliency.show(None)
+            self.query_one(ActivationsView).show(None)
+            return
+        if self.weights is None:
+            saliency.show(None, message="no model yet: train an epoch first")
+            return
+        self._digit_generation += 1
+        embedding = self.embedding
+        project = embedding is not None and (self.index is None or embedding.position_of(self.index) is None)
+        self._compute_digit(self.weights, self.image, self._digit_generation, embedding if project else None)
+
+    @work(thread=True, group="model-view-digit", exit_on_error=False)
+    def _compute_digit(self, weights: Weights, image: np.ndarray, generation: int, embedding) -> None:
+        started = time.perf_counter()
+        insight, point, error = None, None, None
+        try:
+            insight = inspect_digit(weights, image)
+            if embedding is not None:
+                point = embedding.project(fc1_features(weights, image))[0]
+        except Exception as exc:
+            error = f"cannot compute this digit: {type(exc).__name__}: {exc}"
+        ms = (time.perf_counter() - started) * 1000
+        self.app.call_from_thread(self._digit_ready, generation, insight, point, error, ms)
+
+    def _digit_ready(self, generation: int, insight, point, error: str | None, ms: float) -> None:
+        if generation != self._digit_generation or not self.is_mounted:
+            return  # an older request's answer: a newer one is on its way
+        self.insight, self.digit_timing_ms = insight, ms
+        self.query_one(SaliencyView).show(insight, self._digit_caption(), message=error)
+        self.query_one(ActivationsView).show(insight)
+        if point is not None:
+            self._selected_point = point
+        self._mark_selected()
+
+    # -- the embedding -------------------------------------------------------------------------
+
+    def _start_embedding(self) -> None:
+        if self.weights is None or self.test_images is None or self.test_labels is None:
+            return
+        self._embedding_generation += 1
+        self._embedding_status("projecting the test digits…")
+        self._compute_embedding(self.weights, self._embedding_generation, self.index)
+
+    @work(thread=True, group="model-view-embedding", exit_on_error=False)
+    def _compute_embedding(self, weights: Weights, generation: int, include: int | None) -> None:
+        started = time.perf_counter()
+        embedding, error = None, None
+        try:
+            embedding = embed_test_set(
+                weights, self.test_images, self.test_labels, sample=self.embed_sample, include=include
+            )
+        except Exception as exc:
+            error = f"cannot project the test set: {type(exc).__name__}: {exc}"
+        ms = (time.perf_counter() - started) * 1000
+        self.app.call_from_thread(self._embedding_ready, generation, embedding, error, ms)
+
+    def _embedding_ready(self, generation: int, embedding: Embedding | None, error: str | None, ms: float) -> None:
+        if generation != self._embedding_generation or not self.is_mounted:
+            return
+        if embedding is None:
+            self._embedding_status(error or "")
+            return
+        self.embedding, self.embedding_timing_ms = embedding, ms
+        self._embedding_status()
+        self.query_one(EmbeddingPlot).show(embedding, self._selected_position())
+        if self.image is not None and self._selected_position() is None:
+            self._start_digit()  # a drawn digit (or one outside the sample): project it too
+
+    def _selected_position(self) -> np.ndarray | None:
+        if self.embedding is None or self.image is None:
+            return None
+        if self.index is not None:
+            position = self.embedding.position_of(self.index)
+            if position is not None:
+                return position
+        return self._selected_point
+
+    def _mark_selected(self) -> None:
+        if self.embedding is not None:
+            self.query_one(EmbeddingPlot).mark(self._selected_position())
+
+    def _embedding_status(self, note: str | None = None) -> None:
+        status = self.query_one("#mv-embedding-status", Static)
+        if note is not None:
+            status.update(note)
+        elif self.embedding is None:
+            status.update("no test digits given" if self.test_images is None else "waiting for a model…")
+        else:
+            e = self.embedding
+            epoch = f"epoch {e.epoch} · " if e.epoch is not None else ""
+            status.update(
+                f"{epoch}{len(e.labels):,} test digits (fixed sample) · PCA on fc1's 50 ReLU features · "
+                f"PC1+PC2 explain {e.explained.sum():.0%} · computed in {self.embedding_timing_ms:.0f} ms"
+            )
+
+    # -- layer statistics ------------------------------------------------------------------------
+
+    def _show_records(self) -> None:
+        for plot in self.query(LayerMetricPlot):
+            plot.set_records(self.records)
+        self.query_one(HistogramBands).set_records(self.records)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_tab(self, number: int) -> None:
+        self.query_one(TabbedContent).active = TABS[number]
+
+    def action_recompute(self) -> None:
+        self.weights = None  # forget, so the next read redraws and recomputes everything
+        self.embedding = None
+        self.update_model()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
