@@ -17,7 +17,8 @@ from waiting import pilot_wait as wait_for
 
 from mnist_tui.config import Config
 from mnist_tui.predictions_order import confusion_cell
-from mnist_tui.replay import ReplayRequest
+from mnist_tui.sources.replay import ReplayRequest, ReplaySource
+from mnist_tui.sources.training import TrainingSource
 from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.screens.confusion import ConfusionScreen
@@ -29,9 +30,14 @@ SIZE = (120, 40)
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _training(config, datasets) -> MnistApp:
+    """The dashboard over a local trainer that starts at once (--autostart)."""
+    return MnistApp(TrainingSource(config, datasets=datasets))
+
+
 async def _trained_one_epoch(pilot, app: MnistApp) -> None:
-    await wait_for(pilot, lambda: app.state == "finished", "one epoch of training")
-    await wait_for(pilot, lambda: app.predictions.probabilities is not None, "the predictions")
+    await wait_for(pilot, lambda: app.dashboard.state == "finished", "one epoch of training")
+    await wait_for(pilot, lambda: app.dashboard.browser.probabilities is not None, "the predictions")
 
 
 def _worst_confusion(confusion: np.ndarray) -> tuple[int, int]:
@@ -41,10 +47,10 @@ def _worst_confusion(confusion: np.ndarray) -> tuple[int, int]:
 
 
 async def test_confusion_cell_filters_the_browser_to_exactly_those_digits(tiny_config, small_synthetic):
-    app = MnistApp(tiny_config, autostart=True, datasets=small_synthetic)
+    app = _training(tiny_config, small_synthetic)
     async with app.run_test(size=SIZE) as pilot:
         await _trained_one_epoch(pilot, app)
-        panel = app.predictions
+        panel = app.dashboard.browser
         predicted = panel.probabilities.argmax(1)
         confusion = np.bincount(panel.labels * 10 + predicted, minlength=100).reshape(10, 10)
         true, guess = _worst_confusion(confusion)
@@ -78,10 +84,10 @@ async def test_confusion_cell_filters_the_browser_to_exactly_those_digits(tiny_c
 
 
 async def test_o_cycles_the_browser_orders_and_shows_them(tiny_config, small_synthetic):
-    app = MnistApp(tiny_config, autostart=True, datasets=small_synthetic)
+    app = _training(tiny_config, small_synthetic)
     async with app.run_test(size=SIZE) as pilot:
         await _trained_one_epoch(pilot, app)
-        panel = app.predictions
+        panel = app.dashboard.browser
         probs, labels = panel.probabilities, panel.labels
         predicted = probs.argmax(1)
 
@@ -109,7 +115,7 @@ async def test_o_cycles_the_browser_orders_and_shows_them(tiny_config, small_syn
 
 
 async def test_draw_screen_predicts_with_a_copy_of_the_epochs_model(tiny_config, small_synthetic):
-    app = MnistApp(tiny_config, autostart=True, datasets=small_synthetic)
+    app = _training(tiny_config, small_synthetic)
     async with app.run_test(size=SIZE) as pilot:
         await _trained_one_epoch(pilot, app)
         assert app.snapshot.epoch == 1
@@ -155,14 +161,14 @@ def _replay_request(run_dir: Path) -> ReplayRequest:
 async def test_replay_shows_a_run_without_training(headless_run):
     before = {p.name: p.stat().st_mtime_ns for p in headless_run.iterdir()}
     rows = [line for line in (headless_run / "metrics.jsonl").read_text().splitlines() if line]
-    config = Config(run_dir=headless_run, dataset="synthetic")
-    app = MnistApp(config, replay=_replay_request(headless_run))
+    app = MnistApp(ReplaySource(_replay_request(headless_run)))
+    dashboard = app.dashboard
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.state in ("finished", "stopped"), "the replay to load")
-        await wait_for(pilot, lambda: app.predictions.probabilities is not None, "the checkpoint's predictions")
-        assert app.query_one("#acc-plot", EpochPlot).epochs == [1]
-        assert not app.check_action("start", ())  # nothing to train
-        panel = app.predictions
+        await wait_for(pilot, lambda: dashboard.state in ("finished", "stopped"), "the replay to load")
+        await wait_for(pilot, lambda: dashboard.browser.probabilities is not None, "the checkpoint's predictions")
+        assert dashboard.query_one("#acc-plot", EpochPlot).epochs == [1]
+        assert not dashboard.check_action("start", ())  # nothing to train
+        panel = app.dashboard.browser
         accuracy = float((panel.probabilities.argmax(1) == panel.labels).mean())
         recorded = float(__import__("json").loads(rows[-1])["test_acc"])
         assert accuracy == pytest.approx(recorded, abs=1e-6)
@@ -177,7 +183,7 @@ async def test_replay_shows_a_run_without_training(headless_run):
         await wait_for(pilot, lambda: app.screen.probabilities is not None, "a guess from the checkpoint")
         await pilot.press("escape")
         await pilot.press("q")
-    assert app.trainer_done.wait(timeout=10)
+    assert app.source_done.wait(timeout=10)
     assert {p.name: p.stat().st_mtime_ns for p in headless_run.iterdir()} == before  # nothing written
 
 
@@ -185,10 +191,10 @@ async def test_replay_of_metrics_only_shows_the_curves(headless_run, tmp_path):
     run_dir = tmp_path / "metrics-only"
     run_dir.mkdir()
     (run_dir / "metrics.jsonl").write_text((headless_run / "metrics.jsonl").read_text())
-    app = MnistApp(Config(run_dir=run_dir, dataset="synthetic"), replay=_replay_request(run_dir))
+    app = MnistApp(ReplaySource(_replay_request(run_dir)))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.state in ("finished", "stopped"), "the replay to load")
-        assert app.query_one("#acc-plot", EpochPlot).epochs == [1]
+        await wait_for(pilot, lambda: app.dashboard.state in ("finished", "stopped"), "the replay to load")
+        assert app.dashboard.query_one("#acc-plot", EpochPlot).epochs == [1]
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, DrawScreen), "the draw screen")
         await pilot.press("space")
