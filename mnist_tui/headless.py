@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.sources.base import RunSource
 from mnist_tui.training.events import (
     BatchEnd,
@@ -76,7 +77,7 @@ class RichReporter:
                 self.say(f"{'resumed' if state == 'training' else state}{': ' + detail if detail else ''}")
             case Finished():
                 self._finished(event)
-            case Failed() | StateChanged() | ModelWeights() | Predictions():
+            case Failed() | StateChanged() | ModelWeights() | Predictions() | LayerStatsRecord():
                 pass  # a failure is the caller's one line on stderr; weights and predictions are for the dashboard
 
     def _ready(self, e: DataReady) -> None:
@@ -159,7 +160,7 @@ class JsonReporter:
                 row |= {"stopped": e.stopped}
             case Failed(message=message, epochs_done=done):
                 row = {"event": "failed", "message": message, "epochs_done": done}
-            case ModelWeights() | Predictions():
+            case ModelWeights() | Predictions() | LayerStatsRecord():
                 return
         self._write(row)
 

@@ -111,3 +111,22 @@ async def test_a_format_1_folder_replays_and_says_its_batch_losses_were_not_reco
         loss_plot.redraw()
         assert "not recorded" in loss_plot.plt.build()  # said in the plot, not an empty box
         assert dashboard.query_one("#acc-plot", EpochPlot).epochs == [1, 2]
+
+
+async def test_layer_statistics_are_recorded_per_epoch_and_the_model_view_opens_on_a_replay(finished_run):
+    from mnist_tui.insight.layers_log import read_layer_stats
+    from mnist_tui.tui.screens.model_view import ModelViewScreen
+
+    records, skipped = read_layer_stats(finished_run)
+    assert [r.epoch for r in records] == [1, 2] and skipped == 0
+    assert {layer.name for layer in records[0].layers} == {"conv1", "conv2", "fc1", "fc2"}
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "finished", "the replay")
+        assert [r.epoch for r in dashboard.layer_records] == [1, 2]  # replayed from layers.jsonl
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelViewScreen), "the model view")
+        assert [r.epoch for r in app.screen.records] == [1, 2]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is dashboard, "back to the dashboard")

@@ -27,6 +27,7 @@ BATCHES_NAME = "batches.jsonl"
 METRICS_NAME = "metrics.jsonl"
 CHECKPOINT_NAME = "checkpoint.pt"
 CONTROL_NAME = "control.json"
+LAYERS_NAME = "layers.jsonl"  # per-layer statistics per epoch (mnist_tui.insight.layers_log)
 RUN_FILES = (INFO_NAME, STATUS_NAME, BATCHES_NAME, METRICS_NAME, CHECKPOINT_NAME)
 
 HEARTBEAT_S = 1.0  # the writer refreshes status.json this often, paused or not

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layers_log import append_layer_stats, truncate_layer_stats
 from mnist_tui.runfolder.atomic import jsonl, write_json_atomically, write_text_atomically
 from mnist_tui.runfolder.layout import (
     BATCHES_NAME,
@@ -86,6 +88,7 @@ class RunFolderWriter:
         write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
         kept = [b for b in read_batches(self.run_dir).records if b.epoch <= epochs_done]
         write_text_atomically(self.run_dir / BATCHES_NAME, jsonl([b.to_json() for b in kept]))
+        truncate_layer_stats(self.run_dir, epochs_done)
         self._batches = open(self.run_dir / BATCHES_NAME, "a", encoding="utf-8")  # noqa: SIM115 - lives with the run
         earlier = read_control(self.run_dir)
         self._seen_seq = earlier.seq if earlier is not None else 0  # an old request is never replayed
@@ -113,6 +116,8 @@ class RunFolderWriter:
                 self._on_batch(event)
             case EpochRecord():
                 self._on_epoch(event)
+            case LayerStatsRecord():
+                append_layer_stats(self.run_dir, event)
             case DataReady():
                 self._on_ready(event)
             case PlanChanged(epochs=epochs):

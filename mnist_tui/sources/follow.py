@@ -17,8 +17,16 @@ from typing import Any
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
+from mnist_tui.insight.layers_log import read_layer_stats
 from mnist_tui.runfolder.atomic import write_json_atomically
-from mnist_tui.runfolder.layout import CHECKPOINT_NAME, CONTROL_NAME, METRICS_NAME, ControlRequest, RunStatus
+from mnist_tui.runfolder.layout import (
+    CHECKPOINT_NAME,
+    CONTROL_NAME,
+    LAYERS_NAME,
+    METRICS_NAME,
+    ControlRequest,
+    RunStatus,
+)
 from mnist_tui.runfolder.reader import BatchTail, effective_state, read_control, read_info, read_metrics, read_status
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import Capabilities, SourceResult
@@ -136,6 +144,7 @@ class _Watch:
         self.state = ""
         self.message = ""
         self.stamps: dict[str, int] = {}
+        self.layers_epoch = 0
 
     @property
     def epochs_done(self) -> int:
@@ -164,6 +173,11 @@ class _Watch:
                 if record.epoch > self.epochs_done:
                     self.history.append(record)
                     listener(record)
+        if self._changed(LAYERS_NAME):
+            for layer_record in read_layer_stats(self.run_dir)[0]:
+                if layer_record.epoch > self.layers_epoch:
+                    self.layers_epoch = layer_record.epoch
+                    listener(layer_record)
         if self._changed(CHECKPOINT_NAME):
             self._report_checkpoint(listener, data, config)
         return status is not None and self._report_status(listener, status)

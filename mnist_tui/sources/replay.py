@@ -18,6 +18,7 @@ from typing import Any
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
+from mnist_tui.insight.layers_log import read_layer_stats
 from mnist_tui.runfolder.layout import BATCHES_NAME, CHECKPOINT_NAME, METRICS_NAME
 from mnist_tui.runfolder.reader import Rows, holds_run, read_batches, read_info, read_metrics
 from mnist_tui.schema import RecordError
@@ -148,6 +149,8 @@ class ReplaySource(PassiveSource):
         listener(dataclasses.replace(ready, batches_recorded=record.batch_log))
         for report in record.batches:
             listener(report)
+        for layer_record in read_layer_stats(record.run_dir)[0]:
+            listener(layer_record)
         if record.model_state is not None:
             for event in model_events(record.model_state, record.epoch, data, config):
                 listener(event)

@@ -17,6 +17,7 @@ from typing import Any, Union
 import numpy as np
 
 from mnist_tui import schema
+from mnist_tui.insight.layer_stats import LayerStatsRecord
 
 # Run states, as the status file and StateChanged name them. "lost": the writer's heartbeat is
 # stale and its process is gone; "waiting": a followed folder holds no run yet.
@@ -179,7 +180,18 @@ class Failed:
     epochs_done: int
 
 
-Event = Union[DataReady, BatchEnd, EpochRecord, Predictions, ModelWeights, StateChanged, PlanChanged, Finished, Failed]
+Event = Union[
+    DataReady,
+    BatchEnd,
+    EpochRecord,
+    Predictions,
+    ModelWeights,
+    LayerStatsRecord,  # per-layer statistics after an epoch (mnist_tui.insight)
+    StateChanged,
+    PlanChanged,
+    Finished,
+    Failed,
+]
 Listener = Callable[[Event], None]
 
 

@@ -20,6 +20,7 @@ import torch
 from mnist_tui.config import Config
 from mnist_tui.data import Datasets, load_datasets
 from mnist_tui.errors import TrainingDiverged, UserError
+from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
 from mnist_tui.model import Net, parameter_count
 from mnist_tui.training import checkpoint as ckpt
 from mnist_tui.training.control import TrainingControl
@@ -176,17 +177,18 @@ class Trainer:
         )
         for epoch in range(self.start_epoch, cfg.epochs + 1):
             order = torch.randperm(len(self.train_y), generator=self.shuffle)
+            start_weights = weights_copy(self.model)  # 4 small clones: the epoch's update/weight ratio
             stats = train_epoch(epoch_run, epoch, world.shard(order).to(self.device, non_blocking=True))
             if stats is None:
                 self.result.stopped = True
                 break
-            self._finish_epoch(epoch, stats)
+            self._finish_epoch(epoch, stats, start_weights)
             if self.control.stopped:
                 self.result.stopped = epoch < cfg.epochs
                 break
         self.listener(Finished(self.result.epochs_done, best_accuracy(self.history), self.result.stopped))
 
-    def _finish_epoch(self, epoch: int, stats) -> None:
+    def _finish_epoch(self, epoch: int, stats, start_weights) -> None:
         """Evaluate (rank 0), save, report. Other ranks only keep count."""
         if stats.loss > DIVERGED_LOSS:  # spikes that never lasted 50 batches, but no epoch learns like this
             raise TrainingDiverged(
@@ -196,6 +198,7 @@ class Trainer:
         self.result.epochs_done = epoch
         if not self.world.is_main:
             return
+        layers = epoch_layer_stats(epoch, self.model, start_weights)  # .grad still holds the last step's
         started = time.perf_counter()
         test = evaluate(self.model, self.test_x, self.test_y, self.config.eval_batch_size)
         if not math.isfinite(test.loss):  # a last step can break the weights after its loss was read
@@ -218,6 +221,7 @@ class Trainer:
         if self.config.run_dir is not None:
             self.save_checkpoint(epoch)
         self.listener(record)
+        self.listener(layers)
         self._report_model(epoch, test)
 
     def _emit_checked(self, event) -> None:

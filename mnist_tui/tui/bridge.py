@@ -13,6 +13,7 @@ from collections.abc import Callable
 from textual.message import Message
 
 from mnist_tui.drawing import ModelSnapshot
+from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.training.events import (
     BatchEnd,
     DataReady,
@@ -32,6 +33,7 @@ MESSAGES: dict[type, type[msg.RunMessage]] = {
     EpochRecord: msg.EpochFinished,
     Predictions: msg.PredictionsArrived,
     ModelWeights: msg.ModelArrived,
+    LayerStatsRecord: msg.LayerStatsArrived,
     StateChanged: msg.StateReported,
     PlanChanged: msg.PlanReported,
     Finished: msg.RunFinished,

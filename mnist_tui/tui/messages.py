@@ -65,6 +65,10 @@ class ModelArrived(RunMessage):
     event: ModelWeights
 
 
+class LayerStatsArrived(RunMessage):
+    """Per-layer statistics after an epoch (a LayerStatsRecord)."""
+
+
 class StateReported(RunMessage):
     event: StateChanged
 

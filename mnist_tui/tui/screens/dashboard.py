@@ -22,6 +22,7 @@ from mnist_tui.tui.bridge import LossInbox
 from mnist_tui.tui.progress import RunProgress
 from mnist_tui.tui.screens.confusion import ConfusionScreen
 from mnist_tui.tui.screens.draw import DrawScreen
+from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.browser import PredictionsBrowser
 from mnist_tui.tui.widgets.epoch_plot import EpochPlot
 from mnist_tui.tui.widgets.epoch_table import EpochTable
@@ -58,6 +59,7 @@ class DashboardScreen(Screen):
         Binding("m", "cycle_digit_mode", "ASCII/blocks", show=False),
         Binding("d", "draw", "Draw"),
         Binding("x", "confusion", "Confusion"),
+        Binding("i", "inside", "Inside"),
     ]
 
     state: reactive[str] = reactive("loading", init=False)
@@ -75,6 +77,7 @@ class DashboardScreen(Screen):
         self.failure: str | None = None
         self.confusion: tuple | None = None  # (matrix, epoch)
         self.drawing = None  # the last drawing, kept for the next visit
+        self.layer_records: list = []  # per-layer statistics, one per epoch, for the model view
         self._ticks = 0
         self._progress_dirty = False
 
@@ -181,6 +184,15 @@ class DashboardScreen(Screen):
         for screen in self.app.screen_stack:
             if isinstance(screen, DrawScreen):
                 screen.refresh_guess()
+            elif isinstance(screen, ModelViewScreen):
+                screen.update_model(message.event.epoch)
+
+    def on_layer_stats_arrived(self, message: msg.LayerStatsArrived) -> None:
+        record = message.event
+        self.layer_records = [r for r in self.layer_records if r.epoch < record.epoch] + [record]
+        for screen in self.app.screen_stack:
+            if isinstance(screen, ModelViewScreen):
+                screen.add_layer_stats(record)
 
     def on_run_finished(self, message: msg.RunFinished) -> None:
         e = message.event
@@ -328,6 +340,21 @@ class DashboardScreen(Screen):
     def _model_note(self) -> str:
         epoch = self.snapshot.epoch
         return f"the model after epoch {epoch}" if epoch is not None else "the model"
+
+    def action_inside(self) -> None:
+        """The model view: filters, the selected digit's activations and saliency, layers, embedding."""
+        index, image, label = self.browser.selected or (None, None, None)
+        self.app.push_screen(
+            ModelViewScreen(
+                self.snapshot,
+                image=image,
+                index=index,
+                label=label,
+                layer_stats=self.layer_records,
+                test_images=self.browser.images,
+                test_labels=self.browser.labels,
+            )
+        )
 
     def action_confusion(self) -> None:
         matrix, epoch = self.confusion or (None, None)
