@@ -46,16 +46,16 @@ def nice_steps(at_least: float):
 
 
 def format_tick(value: float, step: float) -> str:
-    """As many decimals as the step needs, no more; scientific only for tiny or huge values."""
+    """As many decimals as the step needs, no more (``0.5 1.0 1.5``); scientific, with as many
+    digits as tell the ticks apart, for steps below 1e-4 or values from 1e5 up."""
     if value == 0:
         return "0"
-    if step < 1e-3 or abs(value) >= 1e5:
-        mantissa_digits = max(0, -math.floor(math.log10(step)) + math.floor(math.log10(abs(value))))
-        text = f"{value:.{min(mantissa_digits, 3)}e}"
-        head, exp = text.split("e")
-        return f"{head}e{int(exp)}"
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    return f"{value:.{decimals}f}"
+    if abs(value) < 1e5 and decimals <= 4:
+        return f"{value:.{decimals}f}"
+    digits = max(0, math.floor(math.log10(abs(value)) + 1e-9) - math.floor(math.log10(step) + 1e-9))
+    head, exp = f"{value:.{digits}e}".split("e")
+    return f"{head}e{int(exp)}"
 
 
 def _clean(lo: float, hi: float) -> tuple[float, float]:
@@ -102,6 +102,7 @@ def linear_axis(
                 found.append(_linear(start, hi, step, count))
         # the top stretched so that tick i sits on row i * gap exactly
         gap = math.floor(step * (cells - 1) / (hi - start) + 1e-9) if hi > start else cells - 1
+        gap = min(gap, cells - 1)  # two ticks at least: the top one on the last row
         count = (cells - 1) // gap + 1 if gap else 0
         if gap >= min_gap and (count <= max_ticks or count <= 2):
             found.append(_linear(start, start + step * (cells - 1) / gap, step, count))
