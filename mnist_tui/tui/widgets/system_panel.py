@@ -26,7 +26,7 @@ class SystemPanel(Static):
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_S, self.tick)
-        self.tick()
+        self.call_after_refresh(self.tick)  # once laid out: a size of zero reads as hidden
 
     def shown(self) -> bool:
         return bool(self.display) and self.is_attached and self.screen is self.app.screen and self.size.area > 0
