@@ -47,3 +47,45 @@ class Smoother:
         self._count += 1
         self._average = self.beta * self._average + (1 - self.beta) * value
         return self._average / (1 - self.beta**self._count)
+
+
+def ema(values: list[float], weight: float, stride: int = 1) -> list[float]:
+    """TensorBoard's smoothing: an exponential moving average with bias correction
+    (``last = w * last + (1 - w) * v``, shown as ``last / (1 - w**n)``), so the first points
+    do not lag behind from zero. ``stride``: the values are every ``stride``-th batch (a
+    thinned :class:`BoundedSeries`), so the weight per kept point is ``weight**stride`` and
+    the curve keeps its time constant in batches. ``weight`` 0 returns the values."""
+    if not 0 <= weight < 1:
+        raise ValueError("smoothing weight must be in [0, 1)")
+    w = weight**stride
+    out, last = [], 0.0
+    debias = 1.0
+    for v in values:
+        last = w * last + (1 - w) * v
+        debias *= w
+        out.append(last / (1 - debias) if debias < 1 else v)
+    return out
+
+
+def thin(xs: list[float], ys: list[float], columns: int) -> tuple[list[float], list[float]]:
+    """At most about ``2 * columns`` points: each of ``columns`` equal runs of points gives its
+    lowest and highest (in x order), so spikes survive; braille has two dot columns a cell, so
+    a plot cannot show more. Fewer points are returned as they are."""
+    n = len(xs)
+    if columns < 1 or n <= 2 * columns:
+        return list(xs), list(ys)
+    out_x: list[float] = []
+    out_y: list[float] = []
+    for b in range(columns):
+        i, j = b * n // columns, (b + 1) * n // columns
+        if i >= j:
+            continue
+        lo = min(range(i, j), key=ys.__getitem__)
+        hi = max(range(i, j), key=ys.__getitem__)
+        for k in sorted({lo, hi}):
+            out_x.append(xs[k])
+            out_y.append(ys[k])
+    if out_x[-1] != xs[-1]:  # the latest point always shows
+        out_x.append(xs[-1])
+        out_y.append(ys[-1])
+    return out_x, out_y

@@ -1,19 +1,25 @@
-"""One value per epoch for train and test (accuracy, or loss)."""
+"""One value per epoch for train and test: :class:`AccuracyPlot` (accuracy %, or error % on a
+log axis) and :class:`EpochLossPlot` (linear or log). Train is an orange dotted line of "·",
+test a sky-blue solid line with "●" at each epoch: told apart without colour too."""
 
 from __future__ import annotations
 
-from mnist_tui.tui.widgets.live_plot import LivePlot
+from textual.reactive import reactive
 
-TRAIN_COLOR = "orange"
-TEST_COLOR = "green+"
+from mnist_tui.tui.plot_settings import PlotSettings
+from mnist_tui.tui.widgets.live_plot import TEST_COLOR, TRAIN_COLOR, LivePlot
+
+ERROR_FLOOR = 0.01  # % (1 in 10,000): a perfect epoch is drawn here on the log error axis
 
 
 class EpochPlot(LivePlot):
+    """``add(epoch, train, test)``; a repeated epoch replaces the rows from it on."""
+
     def __init__(self, title: str, ylabel: str, **kwargs) -> None:
-        super().__init__(title, ylabel, **kwargs)
         self.epochs: list[int] = []
         self.train: list[float] = []
         self.test: list[float] = []
+        super().__init__(title, ylabel, **kwargs)
 
     def add(self, epoch: int, train: float, test: float) -> None:
         if self.epochs and epoch <= self.epochs[-1]:  # a repeated epoch replaces the old row
@@ -24,10 +30,82 @@ class EpochPlot(LivePlot):
         self.test.append(test)
         self.mark_dirty()
 
+    ceiling: float | None = None  # the y axis never goes above this (100 for accuracy %)
+
+    def values(self) -> tuple[list[float], list[float]]:
+        """(train, test) as drawn, in values (not log10)."""
+        return list(self.train), list(self.test)
+
+    def shown_from(self) -> int:
+        """Index of the first epoch in the x range (the last N epochs, at least two)."""
+        if not self.range_epochs:
+            return 0
+        return max(0, len(self.epochs) - max(self.range_epochs, 2))
+
     def draw(self, plt) -> None:
-        if self.epochs:
-            marker = "braille" if len(self.epochs) > 20 else "dot"
-            plt.plot(self.epochs, self.train, color=TRAIN_COLOR, marker=marker, label="train")
-            plt.plot(self.epochs, self.test, color=TEST_COLOR, marker=marker, label="test")
-            if len(self.epochs) <= 10:
-                plt.xticks(self.epochs)
+        if not self.epochs:
+            return
+        start = self.shown_from()
+        epochs = self.epochs[start:]
+        train, test = (v[start:] for v in self.values())
+        x_lo, x_hi = epochs[0], max(epochs[-1], epochs[0] + 1)
+        self.set_axes((x_lo, x_hi), train + test, log=self.log_y, integer_x=True, ceiling=self.ceiling)
+        self.series("train", epochs, self.to_y(train), TRAIN_COLOR, marker="·", legend="···")
+        self.series("test", epochs, self.to_y(test), TEST_COLOR, points="●", legend="━●━")
+
+
+class EpochLossPlot(EpochPlot):
+    """Train and test loss per epoch; ``toggle_log()``."""
+
+    def __init__(self, title: str = "loss per epoch", ylabel: str = "loss", **kwargs) -> None:
+        super().__init__(title, ylabel, **kwargs)
+
+    def apply_settings(self, settings: PlotSettings) -> None:
+        super().apply_settings(settings)
+        self.set_reactive(LivePlot.log_y, settings.log_loss)
+
+    def watch_log_y(self, log: bool) -> None:
+        self._control_changed(log_loss=log)
+
+
+class AccuracyPlot(EpochPlot):
+    """Accuracy % per epoch, or (``toggle_error_view()``) error % = 100 - accuracy on a log
+    axis: MNIST's convention, where 1.0 % against 0.7 % is the difference that matters.
+    ``add(epoch, train_acc_percent, test_acc_percent)`` either way."""
+
+    error_view: reactive[bool] = reactive(True, init=False)
+    ceiling = 100.0
+
+    def __init__(self, title: str = "accuracy per epoch", ylabel: str = "accuracy %", **kwargs) -> None:
+        super().__init__(title, ylabel, **kwargs)
+
+    def apply_settings(self, settings: PlotSettings) -> None:
+        super().apply_settings(settings)
+        self.set_reactive(AccuracyPlot.error_view, settings.error_view)
+        self.set_reactive(LivePlot.log_y, settings.error_view)
+
+    def toggle_error_view(self) -> bool:
+        self.error_view = not self.error_view
+        return self.error_view
+
+    def toggle_log(self) -> None:
+        """The log axis goes with the error view; accuracy stays linear."""
+
+    def watch_error_view(self, error: bool) -> None:
+        self.set_reactive(LivePlot.log_y, error)
+        self._control_changed(error_view=error)
+
+    def values(self) -> tuple[list[float], list[float]]:
+        if not self.error_view:
+            return super().values()
+        return [max(100 - v, ERROR_FLOOR) for v in self.train], [max(100 - v, ERROR_FLOOR) for v in self.test]
+
+    def heading_text(self):
+        self.heading = "error % per epoch" if self.error_view else "accuracy % per epoch"
+        return super().heading_text()
+
+    def describe_controls(self) -> list[str]:
+        parts = ["log y" if self.error_view else "linear y"]
+        if self.range_epochs:
+            parts.append(f"last {self.range_epochs} ep")
+        return parts

@@ -1,25 +1,141 @@
-"""A plotext plot that redraws only when its data changed, and only when the app asks.
+"""A plotext plot that redraws only when its data or its controls changed, and only when shown.
 
-textual-plotext has no incremental update: a redraw clears the data and plots it all again,
-on the UI thread. So widgets mark themselves dirty and the app's timer redraws them.
+textual-plotext has no incremental update: a redraw builds the whole figure again on the UI
+thread, and the build's cost grows with the points plotted. So:
+
+* widgets mark themselves dirty and the app's timer calls :meth:`LivePlot.redraw_if_dirty`;
+* :meth:`LivePlot.redraw` lays the figure out (cheap: thinning, smoothing, ticks) only when the
+  widget is shown; the build itself happens in :meth:`render`, which Textual calls only for a
+  visible widget (a ``display: none`` plot costs nothing), and again on a resize, where the
+  layout is redone for the new size;
+* every series is thinned to the canvas's width in cells before plotting (two points a cell:
+  braille has two dot columns), so a long run costs what a short one does.
+
+Axes are computed in ``plot_ticks`` (nice 1/2/5 ticks aligned to character rows; log axes as
+``log10`` data with labelled ticks: plotext's own ``yscale("log")`` cannot be built twice).
+The heading and its control states are the first line, the legend and the x axis's name the
+last: never on the data.
+
+Measured (``benchmarks/plot_cost.py``, a finished 10-epoch run of 1,180 batches, 2 shared
+cores, min / median ms of one full redraw, before (1a28baf) → now): at 120×40 the batch-loss
+plot (68×20 cells) 7.7/15.5 → 8.7/16.7 while drawing EMA and the lr curve as well (plotext's
+build has a fixed cost per canvas: 590 points or 115 cost about the same), each epoch plot
+(34×20) 1.1/1.2 → 2.5/2.7 (the "●" markers); at 80×24 the batch-loss plot (28×12)
+5.9/13.6 → 3.2/7.3, the accuracy plot 0.9/1.0 → 1.5/1.6, the epoch-loss plot hidden: 0.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.reactive import reactive
 from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
+
+from mnist_tui.tui import plot_settings
+from mnist_tui.tui.plot_settings import PlotSettings
+from mnist_tui.tui.series import thin
+from mnist_tui.tui.widgets.plot_ticks import Axis, inner_axis, label_width, linear_axis, log_axis
+
+# Okabe-Ito, the colour-blind-safe palette (RGB: plotext takes tuples). Train and test also
+# differ in line style: train a dotted line of "·", test a solid braille line with "●" points.
+ORANGE = (230, 159, 0)
+SKY_BLUE = (86, 180, 233)
+BLUISH_GREEN = (0, 158, 115)
+VERMILLION = (213, 94, 0)
+REDDISH_PURPLE = (204, 121, 167)
+GREY = (128, 128, 128)  # faint on dark and on light themes
+TRAIN_COLOR, TEST_COLOR = ORANGE, SKY_BLUE
+LOG_FLOOR = 1e-6  # a value at or below zero is drawn here on a log axis
+
+FRAME_ROWS = 3  # plotext's frame (top, bottom) and the x tick labels, under our heading line
+OUR_ROWS = 2  # the heading line above the figure, the legend line under it
+FRAME_COLS = 2
+
+
+def rgb(color: tuple[int, int, int]) -> str:
+    return "rgb({},{},{})".format(*color)
 
 
 class LivePlot(PlotextPlot):
-    def __init__(self, heading: str, ylabel: str, **kwargs) -> None:
+    """Subclasses implement :meth:`draw`, calling :meth:`set_axes` then :meth:`series`."""
+
+    log_y: reactive[bool] = reactive(False, init=False)
+    range_epochs: reactive[int] = reactive(0, init=False)
+
+    def __init__(
+        self,
+        heading: str,
+        ylabel: str,
+        *,
+        settings: PlotSettings | None = None,
+        remember: bool = False,
+        **kwargs,
+    ) -> None:
+        """``settings``: the controls to start with (``plot_settings.load_settings()`` in the
+        app; the defaults when None). ``remember``: write control changes to the settings file."""
         super().__init__(**kwargs)
         self.heading = heading
         self.ylabel = ylabel
+        self.remember = remember
+        settings = settings or PlotSettings()
+        self.set_reactive(LivePlot.range_epochs, settings.range_epochs)
+        self.apply_settings(settings)
         self._dirty = True
+        self._laid_out: tuple[int, int] | None = None
+        # What the last layout handed plotext, for tests and the curious: label -> (xs, ys)
+        self.drawn: dict[str, tuple[list[float], list[float]]] = {}
+        self.y_axis: Axis | None = None
+        self.x_axis: Axis | None = None
+        self.right_axis: Axis | None = None
+        self.legend: list[tuple[str, str, tuple[int, int, int]]] = []  # (sample, label, colour)
+        self._canvas = (0, 0)  # (width, rows) of the figure's data area, before the y labels
+        self._canvas_cols = 0  # data columns, once the y labels are known
+
+    def apply_settings(self, settings: PlotSettings) -> None:
+        """Take this plot's controls from ``settings`` without saving (subclasses add theirs)."""
+        self.set_reactive(LivePlot.range_epochs, settings.range_epochs)
+
+    # -- controls ------------------------------------------------------------------------------
+
+    def toggle_log(self) -> None:
+        self.log_y = not self.log_y
+
+    def cycle_range(self) -> int:
+        """Whole run → last 10 → 3 → 1 epochs → whole run; returns the new range (0 = whole)."""
+        self.range_epochs = plot_settings.next_range(self.range_epochs)
+        return self.range_epochs
+
+    def set_range(self, epochs: int) -> None:
+        self.range_epochs = max(0, int(epochs))
+
+    def watch_log_y(self) -> None:
+        self._control_changed()
+
+    def watch_range_epochs(self, epochs: int) -> None:
+        self._control_changed(range_epochs=epochs)
+
+    def _control_changed(self, **remembered) -> None:
+        if self.remember and remembered:
+            plot_settings.update_settings(**remembered)
+        self.redraw()
+
+    def describe_controls(self) -> list[str]:
+        """Control states for the heading line (subclasses add theirs)."""
+        parts = ["log y" if self.log_y else "linear y"]
+        if self.range_epochs:
+            parts.append(f"last {self.range_epochs} ep")
+        return parts
+
+    # -- redrawing -----------------------------------------------------------------------------
 
     def mark_dirty(self) -> None:
         self._dirty = True
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.redraw()
 
     def redraw_if_dirty(self) -> None:
@@ -27,15 +143,160 @@ class LivePlot(PlotextPlot):
             self.redraw()
 
     def redraw(self) -> None:
+        """Lay the figure out again now if shown (else at its next render) and repaint."""
         self._dirty = False
-        plt = self.plt
-        plt.clear_data()
-        plt.title(self.heading)
-        plt.xlabel("epoch")
-        plt.ylabel(self.ylabel)
-        self.draw(plt)
+        if self.display and self.size.width and self.size.height:
+            self._lay_out(self.size.width, self.size.height)
+        else:
+            self._laid_out = None
         self.refresh()
 
+    def _lay_out(self, width: int, height: int) -> None:
+        self._plot = Plot()  # a fresh figure: plotext keeps limits and ticks between builds
+        self.drawn, self.legend = {}, []
+        self.y_axis = self.x_axis = self.right_axis = None
+        plot_height = max(height - OUR_ROWS, 4)
+        self._plot.plotsize(width, plot_height)
+        note = self.note_text()
+        if note:
+            self._plot.title(note)
+        self._canvas = (width, max(plot_height - FRAME_ROWS - (1 if note else 0), 2))
+        self._canvas_cols = width
+        self.draw(self._plot)
+        self._laid_out = (width, height)
+
+    def render(self):
+        width, height = self.size.width, self.size.height
+        if self._laid_out != (width, height):
+            self._lay_out(width, height)
+        plt = self.plt
+        plot_height = max(height - OUR_ROWS, 4)
+        plt.plotsize(width, plot_height)
+        plt._set_size(width, plot_height)  # textual-plotext does both (its issue #5)
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        figure = Text.from_ansi(plt.build().rstrip("\n"))
+        text = Text()
+        text.append_text(self._line(self.heading_text(), width))
+        text.append("\n")
+        text.append_text(figure)
+        text.append("\n")
+        text.append_text(self._line(self.legend_text(), width))
+        return text
+
+    @staticmethod
+    def _line(text: Text, width: int) -> Text:
+        text.truncate(max(width, 1), overflow="ellipsis")
+        return text
+
+    def heading_text(self) -> Text:
+        text = Text(self.heading, style="bold")
+        for part in self.describe_controls():
+            text.append(" · ")
+            text.append(part, style="dim")
+        return text
+
+    def legend_text(self) -> Text:
+        text = Text()
+        for sample, label, color in self.legend:
+            text.append(sample, style=rgb(color))
+            text.append(f" {label}  ")
+        x_name = f"x: {self.x_name()}"
+        if text.cell_len + len(x_name) <= self.size.width:
+            text.append(x_name, style="dim")
+        return text
+
+    def note_text(self) -> str:
+        """Said in the figure itself (plotext's title) when there is nothing to draw."""
+        return ""
+
+    def x_name(self) -> str:
+        return "epoch"
+
     def draw(self, plt) -> None:
-        """Plot the series (every ``plt.plot`` with an explicit ``color=``)."""
+        """Set the axes (:meth:`set_axes`) and plot (:meth:`series`, every call with a colour)."""
         raise NotImplementedError
+
+    # -- helpers for draw() --------------------------------------------------------------------
+
+    def set_axes(
+        self,
+        x_range: tuple[float, float],
+        y_values: Sequence[float],
+        *,
+        log: bool = False,
+        right_values: Sequence[float] = (),
+        integer_x: bool = False,
+        ceiling: float | None = None,
+    ) -> None:
+        """Nice ticks on every axis for the current canvas; the y axis covers ``y_values`` (on a
+        log axis, in values: :meth:`to_y` maps them), the right one ``right_values``."""
+        plt = self.plt
+        width, rows = self._canvas
+        y_gap = 1 if rows < 8 else 2
+        finite = [v for v in y_values if math.isfinite(v)] or [0.0, 1.0]
+        if log:
+            positive = [max(v, LOG_FLOOR) for v in finite]
+            self.y_axis = log_axis(min(positive), max(positive), rows, y_gap)
+        else:
+            wanted = 3 if rows >= 2 * y_gap + 1 else 2
+            self.y_axis = linear_axis(min(finite), max(finite), rows, y_gap, ceiling=ceiling, min_ticks=wanted)
+        left_w = label_width(self.y_axis)
+        right_w = 0
+        right = [v for v in right_values if math.isfinite(v)]
+        if right:
+            self.right_axis = linear_axis(min(0.0, min(right)), max(right), rows, max(y_gap, 2), max_ticks=5)
+            right_w = label_width(self.right_axis)
+        cols = max(width - FRAME_COLS - left_w - right_w, 4)
+        self._canvas_cols = cols
+        lo, hi = x_range
+        x_gap = len(f"{hi:.0f}") + (3 if integer_x else 5)  # room for a label and spaces
+        self.x_axis = inner_axis(lo, hi, cols, min_gap=x_gap, max_ticks=10, min_step=1.0 if integer_x else 0.0)
+        plt.xlim(self.x_axis.lo, self.x_axis.hi)
+        plt.xticks(list(self.x_axis.ticks), list(self.x_axis.labels))
+        plt.ylim(self.y_axis.lo, self.y_axis.hi)
+        plt.yticks(list(self.y_axis.ticks), list(self.y_axis.labels))
+        if self.right_axis:
+            plt.ylim(self.right_axis.lo, self.right_axis.hi, yside="right")
+            plt.yticks(list(self.right_axis.ticks), list(self.right_axis.labels), yside="right")
+
+    def to_y(self, values: Sequence[float]) -> list[float]:
+        """Values in plot coordinates on the left axis (``log10`` on a log axis)."""
+        if self.y_axis is not None and self.y_axis.log:
+            return [math.log10(max(v, LOG_FLOOR)) for v in values]
+        return list(values)
+
+    def series(
+        self,
+        label: str,
+        xs: Sequence[float],
+        ys: Sequence[float],
+        color: tuple[int, int, int],
+        *,
+        marker: str = "braille",
+        legend: str | None = None,
+        right: bool = False,
+        points: str | None = None,
+    ) -> None:
+        """Plot one series (already in plot coordinates), thinned to the canvas width; ``points``:
+        also mark each data point with this character (only when there are few)."""
+        if not xs:
+            return
+        xs, ys = thin(list(xs), list(ys), self._canvas_cols)
+        side = "right" if right else "left"
+        self.plt.plot(xs, ys, color=color, marker=marker, yside=side)
+        if points and len(xs) <= self._canvas_cols // 3:
+            self.plt.scatter(xs, ys, color=color, marker=points, yside=side)
+        self.drawn[label] = (xs, ys)
+        if legend:
+            self.legend.append((legend, label, color))
+
+
+def window(xs: Sequence[float], last_epochs: int) -> int:
+    """Index of the first point within the last ``last_epochs`` epochs of ``xs`` (0: all)."""
+    if not last_epochs or not xs:
+        return 0
+    start = xs[-1] - last_epochs
+    for i, x in enumerate(xs):
+        if x >= start - 1e-9:
+            return i
+    return len(xs)

@@ -1,40 +1,106 @@
-"""Batch loss: every batch as a faint line, an exponential moving average over it."""
+"""Batch loss: every batch faint behind TensorBoard's debiased EMA, and the learning rate.
+
+Controls (each in the heading line): ``toggle_log()`` (log y), ``set_smoothing(w)`` /
+``step_smoothing(±1)`` (EMA weight 0-0.99; 0 = raw only), ``cycle_range()`` (whole run or
+the last N epochs), ``toggle_lr()`` (the learning rate on the right axis).
+
+The smoothed curve is computed at layout time from the kept raw points (at most ``capacity``;
+past that :class:`BoundedSeries` keeps every 2nd, 4th... batch and the EMA weight per kept
+point becomes ``w**stride``, so its time constant in batches holds), so a new weight applies
+to the whole curve at once.
+"""
 
 from __future__ import annotations
 
-from mnist_tui.tui.series import BoundedSeries, Smoother
-from mnist_tui.tui.widgets.live_plot import LivePlot
+from mnist_tui.tui import plot_settings
+from mnist_tui.tui.plot_settings import PlotSettings
+from mnist_tui.tui.series import BoundedSeries, ema
+from mnist_tui.tui.widgets.live_plot import GREY, SKY_BLUE, VERMILLION, LivePlot, window
 
-RAW_COLOR = "gray"
-SMOOTH_COLOR = "cyan+"
+RAW_COLOR = GREY
+SMOOTH_COLOR = SKY_BLUE
+LR_COLOR = VERMILLION
 
 
 class BatchLossPlot(LivePlot):
     """Holds at most ``capacity`` points per series; redraws only when asked and dirty."""
 
     def __init__(self, capacity: int = 1000, **kwargs) -> None:
-        super().__init__("batch loss", "loss", **kwargs)
         self.raw = BoundedSeries(capacity)
-        self.smooth = BoundedSeries(capacity)
-        self._smoother = Smoother()
+        self.lrs = BoundedSeries(capacity)  # appended in step with raw: the same points kept
         self.recorded = True  # False: the run's folder (format 1) never kept its batch losses
+        super().__init__("batch loss", "loss", **kwargs)
+
+    def apply_settings(self, settings: PlotSettings) -> None:
+        super().apply_settings(settings)
+        self.set_reactive(LivePlot.log_y, settings.log_loss)
+        self.smoothing = settings.smoothing
+        self.show_lr = settings.show_lr
 
     def fit_smoothing(self, batches_per_epoch: int) -> None:
-        """Smooth over about a tenth of an epoch (5 to 50 batches), so the curve neither
-        lags far behind short epochs nor wiggles with long ones."""
-        window = max(5, min(50, batches_per_epoch // 10))
-        if not len(self.raw):
-            self._smoother = Smoother(beta=1 - 2 / (window + 1))
+        """Kept for the dashboard's call; the weight is the user's now (``set_smoothing``)."""
 
-    def add(self, x: float, loss: float) -> None:
-        """``x`` is the position in epochs (2.5 = half way through epoch 3)."""
+    def add(self, x: float, loss: float, lr: float | None = None) -> None:
+        """``x`` is the position in epochs (2.5 = half way through epoch 3); ``lr`` the batch's
+        learning rate (``LossInbox`` items carry it)."""
         self.raw.append(x, loss)
-        self.smooth.append(x, self._smoother(loss))
+        self.lrs.append(x, float("nan") if lr is None else lr)
         self.mark_dirty()
 
-    def draw(self, plt) -> None:
+    @property
+    def smooth(self) -> tuple[list[float], list[float]]:
+        """The smoothed curve over every kept point (xs, ys)."""
+        if self.smoothing <= 0:
+            return list(self.raw.xs), list(self.raw.ys)
+        return list(self.raw.xs), ema(self.raw.ys, self.smoothing, self.raw.stride)
+
+    # -- controls ------------------------------------------------------------------------------
+
+    def set_smoothing(self, weight: float) -> float:
+        """EMA weight, clamped to 0-0.99; returns the weight in use."""
+        self.smoothing = plot_settings.clamp_smoothing(weight)
+        self._control_changed(smoothing=self.smoothing)
+        return self.smoothing
+
+    def step_smoothing(self, step: int) -> float:
+        """The next weight up (``step`` > 0) or down among 0, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99."""
+        return self.set_smoothing(plot_settings.next_smoothing(self.smoothing, step))
+
+    def toggle_lr(self) -> bool:
+        self.show_lr = not self.show_lr
+        self._control_changed(show_lr=self.show_lr)
+        return self.show_lr
+
+    def watch_log_y(self, log: bool) -> None:
+        self._control_changed(log_loss=log)
+
+    def describe_controls(self) -> list[str]:
+        parts = super().describe_controls()
+        parts.append(f"EMA {self.smoothing:.2f}" if self.smoothing else "no smoothing")
+        return parts
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def note_text(self) -> str:
         if not self.recorded and not self.raw.xs:
-            plt.title("batch loss: not recorded in this run folder (format 1)")
-        if self.raw.xs:
-            plt.plot(self.raw.xs, self.raw.ys, color=RAW_COLOR, marker="braille", label="batch")
-            plt.plot(self.smooth.xs, self.smooth.ys, color=SMOOTH_COLOR, marker="braille", label="smoothed")
+            return "batch loss: not recorded in this run folder (format 1)"
+        return ""
+
+    def draw(self, plt) -> None:
+        if not self.raw.xs:
+            return
+        xs, ys = self.raw.xs, self.raw.ys
+        _, smooth = self.smooth
+        start = window(xs, self.range_epochs)
+        xs, ys, smooth = xs[start:], ys[start:], smooth[start:]
+        lrs = [v for v in self.lrs.ys[start:] if v == v] if self.show_lr else []
+        x_lo = xs[0] if self.range_epochs else 0.0
+        self.set_axes((x_lo, max(xs[-1], x_lo + 1e-3)), ys, log=self.log_y, right_values=lrs)
+        if self.smoothing > 0:
+            self.series("batch", xs, self.to_y(ys), RAW_COLOR, legend="⣀⡠")
+            self.series(f"EMA {self.smoothing:.2f}", xs, self.to_y(smooth), SMOOTH_COLOR, legend="⣀⡠")
+        else:
+            self.series("batch", xs, self.to_y(ys), SMOOTH_COLOR, legend="⣀⡠")
+        if lrs:
+            lr_x = [x for x, v in zip(xs, self.lrs.ys[start:], strict=True) if v == v]
+            self.series("lr (right)", lr_x, lrs, LR_COLOR, marker="·", legend="··", right=True)

@@ -1,0 +1,119 @@
+"""The machine as the run sees it: process CPU %, memory, torch threads, and on CUDA the GPU's
+utilisation and memory. Engine code: no Textual, and no torch import of its own (it reads
+torch only if the process already loaded it, so asking costs no start-up time).
+
+* :class:`SystemSampler` -- one per consumer (CPU % is "since this sampler's last call");
+* :func:`epoch_system_fields` -- the fields the trainer adds to each ``metrics.jsonl`` row
+  (``cpu_percent`` over the epoch, ``rss_mb``; on CUDA ``gpu_mem_used_mb``,
+  ``gpu_mem_total_mb``, and ``gpu_util_percent`` when ``nvidia-ml-py`` is installed).
+
+CPU % follows ``psutil``/``top``: 100 is one core busy, so 2 busy threads read 200.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import psutil
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SystemStats:
+    cpu_percent: float  # this process, since the sampler's last call (100 = one core)
+    rss_mb: float
+    cpu_count: int
+    torch_threads: int | None = None  # None: torch not loaded in this process
+    gpu_name: str | None = None
+    gpu_util_percent: float | None = None  # nvidia-ml-py only
+    gpu_mem_used_mb: float | None = None  # the whole device's, as cudaMemGetInfo reports
+    gpu_mem_total_mb: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+class SystemSampler:
+    def __init__(self, device_index: int | None = None) -> None:
+        self._process = psutil.Process(os.getpid())
+        self._process.cpu_percent(None)  # the first call only starts the clock
+        self._device_index = device_index
+        self._nvml_handle: Any = None
+        self._nvml_tried = False
+
+    def sample(self) -> SystemStats:
+        with self._process.oneshot():
+            cpu = self._process.cpu_percent(None)
+            rss = self._process.memory_info().rss / MB
+        torch = sys.modules.get("torch")
+        threads = torch.get_num_threads() if torch is not None else None
+        gpu = self._gpu(torch)
+        return SystemStats(round(cpu, 1), round(rss, 1), psutil.cpu_count() or 1, threads, **gpu)
+
+    def _gpu(self, torch: Any) -> dict[str, Any]:
+        try:
+            if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
+                return {}
+            index = torch.cuda.current_device() if self._device_index is None else self._device_index
+            free, total = torch.cuda.mem_get_info(index)
+            fields: dict[str, Any] = {
+                "gpu_name": torch.cuda.get_device_name(index),
+                "gpu_mem_used_mb": round((total - free) / MB, 1),
+                "gpu_mem_total_mb": round(total / MB, 1),
+            }
+        except Exception:  # a broken driver must not stop training or the dashboard
+            return {}
+        util = self._nvml_utilisation(index)
+        if util is not None:
+            fields["gpu_util_percent"] = util
+        return fields
+
+    def _nvml_utilisation(self, index: int) -> float | None:
+        if not self._nvml_tried:
+            self._nvml_tried = True
+            try:
+                import pynvml  # nvidia-ml-py, optional
+
+                pynvml.nvmlInit()
+                self._nvml_handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            except Exception:
+                self._nvml_handle = None
+        if self._nvml_handle is None:
+            return None
+        try:
+            import pynvml
+
+            return float(pynvml.nvmlDeviceGetUtilizationRates(self._nvml_handle).gpu)
+        except Exception:
+            return None
+
+
+_epoch_sampler: SystemSampler | None = None
+
+
+def epoch_system_fields() -> dict[str, Any]:
+    """``cpu_percent`` (since the previous call: call once per epoch, at its end, and once at
+    the run's start to start the clock) and ``rss_mb``, plus the GPU fields on CUDA."""
+    global _epoch_sampler
+    if _epoch_sampler is None:
+        _epoch_sampler = SystemSampler()
+    stats = _epoch_sampler.sample().to_json()
+    stats.pop("cpu_count", None)
+    stats.pop("gpu_name", None)
+    stats.pop("torch_threads", None)
+    return stats
+
+
+def describe(stats: SystemStats) -> str:
+    """One line: ``cpu 143% of 2 cores · rss 512 MB · torch 2 threads · gpu 37% · 1.2/80.0 GB``."""
+    parts = [f"cpu {stats.cpu_percent:.0f}% of {stats.cpu_count} cores", f"rss {stats.rss_mb:,.0f} MB"]
+    if stats.torch_threads is not None:
+        parts.append(f"torch {stats.torch_threads} threads")
+    if stats.gpu_mem_total_mb is not None:
+        gpu = f"gpu {stats.gpu_util_percent:.0f}%" if stats.gpu_util_percent is not None else "gpu"
+        parts.append(f"{gpu} {stats.gpu_mem_used_mb / 1024:.1f}/{stats.gpu_mem_total_mb / 1024:.1f} GB")
+    return " · ".join(parts)

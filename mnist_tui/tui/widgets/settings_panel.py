@@ -1,0 +1,83 @@
+"""The run's settings in view: pure formatters over ``DataReady.settings`` (the run's config
+dict, with the resolved device and precision) and a small panel showing them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Static
+
+SCHEDULE_NAMES = {"onecycle": "one-cycle", "constant": "constant"}
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def settings_fields(
+    settings: dict[str, Any], world_size: int | None = None, threads: int | None = None
+) -> list[tuple[str, str]]:
+    """(name, value) pairs in reading order; missing settings are left out."""
+    s = settings or {}
+    out: list[tuple[str, str]] = []
+    if "recipe" in s:
+        out.append(("recipe", str(s["recipe"])))
+    if "batch_size" in s:
+        out.append(("batch", _number(s["batch_size"])))
+    if "lr" in s:
+        schedule = SCHEDULE_NAMES.get(s.get("schedule", ""), s.get("schedule", ""))
+        out.append(("lr", f"{_number(s['lr'])} {schedule}".strip()))
+    if "conv_dropout" in s or "fc_dropout" in s:
+        conv, fc = s.get("conv_dropout"), s.get("fc_dropout")
+        out.append(("dropout", _number(conv) if conv == fc else f"conv {_number(conv)} / fc {_number(fc)}"))
+    if "precision" in s:
+        out.append(("precision", str(s["precision"])))
+    if "seed" in s:
+        out.append(("seed", _number(s["seed"])))
+    if "device" in s:
+        out.append(("device", str(s["device"])))
+    threads = threads if threads is not None else s.get("threads")
+    if threads is not None:
+        out.append(("threads", _number(threads)))
+    world = world_size if world_size is not None else s.get("world_size")
+    if world is not None:
+        out.append(("world size", _number(world)))
+    if "epochs" in s:
+        out.append(("epochs", _number(s["epochs"])))
+    return out
+
+
+def settings_line(settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> str:
+    """One line for a header: ``fast · batch 512 · lr 0.01 one-cycle · dropout 0.1 · bf16 · …``."""
+    parts = []
+    for name, value in settings_fields(settings, world_size, threads):
+        parts.append(value if name in ("recipe", "precision", "device") else f"{name} {value}")
+    return " · ".join(parts)
+
+
+def settings_lines(settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> list[str]:
+    """One ``name  value`` line per setting, aligned: for the help screen."""
+    pairs = settings_fields(settings, world_size, threads)
+    width = max((len(name) for name, _ in pairs), default=0)
+    return [f"{name:<{width}}  {value}" for name, value in pairs]
+
+
+class SettingsPanel(Static):
+    """``show(settings, world_size)`` once the run is loaded (``DataReady``/``RunLoaded``)."""
+
+    DEFAULT_CSS = """
+    SettingsPanel {
+        height: auto;
+        color: $text-muted;
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("settings: loading…", **kwargs)
+        self.settings: dict[str, Any] = {}
+
+    def show(self, settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> None:
+        self.settings = dict(settings or {})
+        self.update(settings_line(self.settings, world_size, threads) or "settings: not recorded")

@@ -1,0 +1,98 @@
+"""Axis ticks: nice values, evenly spaced rows, never skipping, at every canvas size from 80×24 up."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from mnist_tui.tui.widgets.plot_ticks import format_tick, inner_axis, linear_axis, log_axis
+
+
+def rows_of(axis, cells):
+    """The canvas row each tick lands on, by plotext's own mapping."""
+    return [math.floor(0.5 + (cells - 1) * (t - axis.lo) / (axis.hi - axis.lo)) for t in axis.ticks]
+
+
+def is_nice(step: float) -> bool:
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    return any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5, 10))
+
+
+CASES = [(0.02, 2.3), (71.0, 99.5), (98.9, 99.33), (0.0, 1.0), (1e-4, 1e-2), (-3.0, 7.0), (0.5, 0.5), (120, 12000)]
+
+
+@pytest.mark.parametrize("lo,hi", CASES)
+@pytest.mark.parametrize("cells", [2, 3, 4, 5, 6, 7, 8, 11, 16, 23, 35])
+def test_linear_ticks_are_nice_evenly_spaced_and_cover_the_data(lo, hi, cells):
+    gap = 1 if cells < 8 else 2
+    axis = linear_axis(lo, hi, cells, gap)
+    assert axis.lo <= min(lo, hi) + 1e-12 and axis.hi >= max(lo, hi) - 1e-12 or lo == hi
+    assert len(axis.ticks) >= 2
+    steps = {round(b - a, 12) for a, b in zip(axis.ticks, axis.ticks[1:], strict=False)}
+    assert len(steps) == 1 and is_nice(steps.pop())  # one nice step
+    rows = rows_of(axis, cells)
+    gaps = {b - a for a, b in zip(rows, rows[1:], strict=False)}
+    assert len(gaps) == 1 and min(gaps) >= min(gap, cells - 1)  # even rows: no tick skips
+    assert all(0 <= r < cells for r in rows) and len(set(rows)) == len(rows)
+
+
+def test_linear_ticks_random_ranges_never_skip():
+    rng = random.Random(1)
+    for _ in range(500):
+        lo = rng.uniform(-5, 5) * 10 ** rng.randint(-4, 4)
+        hi = lo + abs(rng.gauss(0, 1)) * 10 ** rng.randint(-4, 4) + 1e-9
+        cells = rng.randint(2, 40)
+        axis = linear_axis(lo, hi, cells, 1 if cells < 8 else 2)
+        rows = rows_of(axis, cells)
+        assert len({b - a for a, b in zip(rows, rows[1:], strict=False)}) == 1, (lo, hi, cells, axis)
+        assert axis.lo <= lo and axis.hi >= hi - 1e-9 * abs(hi)
+        assert len(set(axis.labels)) == len(axis.labels), axis  # labels tell the ticks apart
+
+
+def test_accuracy_axis_shows_tenths_near_the_top_and_never_passes_100():
+    axis = linear_axis(98.9, 99.33, 9, 2, ceiling=100)
+    assert {"99.0", "99.2"} <= set(axis.labels) or {"99.0", "99.1"} <= set(axis.labels)
+    assert linear_axis(71, 99.5, 6, 1, ceiling=100).hi <= 100
+
+
+@pytest.mark.parametrize("lo,hi", [(0.02, 2.3), (0.67, 29.0), (0.7, 1.0), (1e-3, 10.0), (0.5, 0.52), (3.0, 3.0)])
+@pytest.mark.parametrize("cells", [4, 5, 6, 7, 9, 12, 20, 35])
+def test_log_ticks_cover_the_data_in_order_without_collisions(lo, hi, cells):
+    gap = 1 if cells < 8 else 2
+    axis = log_axis(lo, hi, cells, gap)
+    assert axis.log and len(axis.ticks) >= 2
+    assert axis.lo <= math.log10(lo) + 1e-9 and axis.hi >= math.log10(hi) - 1e-9
+    rows = rows_of(axis, cells)
+    assert all(b - a >= gap for a, b in zip(rows, rows[1:], strict=False))
+    values = [float(label) for label in axis.labels]
+    assert values == sorted(values)
+    for value, tick in zip(values, axis.ticks, strict=True):  # labels say the value at the tick
+        assert math.isclose(math.log10(value), tick, rel_tol=0.02, abs_tol=0.02)
+
+
+def test_log_decades_are_evenly_spaced_rows():
+    axis = log_axis(0.02, 2.3, 13, 2)
+    if set(axis.labels) <= {"0.01", "0.1", "1", "10"}:
+        rows = rows_of(axis, 13)
+        assert len({b - a for a, b in zip(rows, rows[1:], strict=False)}) == 1
+
+
+def test_error_percent_axis_separates_one_from_point_seven():
+    axis = log_axis(0.67, 1.0, 9, 2)
+    labels = [float(v) for v in axis.labels]
+    assert min(labels) <= 0.67 and max(labels) >= 1.0 and len(labels) >= 3
+    assert axis.hi - axis.lo < 0.5  # zoomed in: less than half a decade
+
+
+def test_inner_axis_keeps_the_data_edges_and_integer_epochs():
+    axis = inner_axis(1, 10, 50, min_gap=4, min_step=1)
+    assert (axis.lo, axis.hi) == (1, 10)
+    assert all(float(t).is_integer() for t in axis.ticks) and axis.ticks[-1] == 10
+
+
+def test_format_tick_uses_the_steps_decimals():
+    assert format_tick(0.5, 0.5) == "0.5" and format_tick(2.0, 0.5) == "2.0" and format_tick(100, 20) == "100"
+    assert format_tick(0.0002, 0.0001) == "0.0002" and format_tick(2e-5, 1e-5) == "2e-5"
+    assert format_tick(-471.6525, 5e-5) == "-4.7165250e2"

@@ -1,0 +1,227 @@
+"""Each plot control changes what the plot hands plotext (values, axis, range), in a tiny app."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from textual.app import App
+from textual.containers import Horizontal, Vertical
+
+from mnist_tui.tui import plot_settings
+from mnist_tui.tui.plot_settings import PlotSettings, load_settings
+from mnist_tui.tui.series import ema
+from mnist_tui.tui.widgets.epoch_plot import AccuracyPlot, EpochLossPlot
+from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+
+ACC = [(71.03, 96.12), (96.31, 97.29), (97.64, 97.94), (98.04, 98.93), (98.72, 99.02), (98.84, 99.03), (99.15, 99.3)]
+LOSS = [(0.94, 0.124), (0.12, 0.088), (0.079, 0.063), (0.062, 0.036), (0.042, 0.034), (0.036, 0.03), (0.028, 0.027)]
+BATCHES = 50
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv(plot_settings.ENV_DIR, str(tmp_path / "cfg"))
+
+
+class PlotsApp(App):
+    def __init__(self, settings: PlotSettings | None = None, remember: bool = False) -> None:
+        super().__init__()
+        self.settings = settings or PlotSettings()
+        self.remember = remember
+
+    def compose(self):
+        with Vertical():
+            yield BatchLossPlot(id="loss", settings=self.settings, remember=self.remember)
+            with Horizontal():
+                yield AccuracyPlot(id="acc", settings=self.settings, remember=self.remember)
+                yield EpochLossPlot(id="eloss", settings=self.settings, remember=self.remember)
+
+    def feed(self, epochs: int = 7) -> None:
+        loss = self.query_one("#loss", BatchLossPlot)
+        for e in range(epochs):
+            for b in range(BATCHES):
+                x = e + (b + 1) / BATCHES
+                loss.add(x, 2.3 * math.exp(-3 * x) + 0.03 + 0.01 * (b % 3), 0.01 * (1 - x / 10))
+        for i, (a, b) in enumerate(ACC[:epochs]):
+            self.query_one("#acc", AccuracyPlot).add(i + 1, a, b)
+        for i, (a, b) in enumerate(LOSS[:epochs]):
+            self.query_one("#eloss", EpochLossPlot).add(i + 1, a, b)
+        for plot in self.query("LivePlot"):
+            plot.redraw_if_dirty()
+
+
+def plain(plot) -> str:
+    return plot.render().plain
+
+
+async def test_log_toggle_changes_scale_and_values():
+    app = PlotsApp(PlotSettings(log_loss=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed()
+        plot = app.query_one("#loss", BatchLossPlot)
+        await pilot.pause()
+        assert set(plot.drawn["batch"][1]) <= set(plot.raw.ys)  # raw values (thinned)
+        assert not plot.y_axis.log and "linear y" in plain(plot)
+        plot.toggle_log()
+        await pilot.pause()
+        assert plot.y_axis.log and "log y" in plain(plot)
+        xs, ys = plot.drawn["batch"]
+        raw = {round(math.log10(v), 9) for v in plot.raw.ys}
+        assert {round(y, 9) for y in ys} <= raw  # log10 of the raw values, on a linear plotext axis
+        assert all(re.fullmatch(r"[0-9.]+", label) for label in plot.y_axis.labels)
+
+
+async def test_smoothing_draws_the_debiased_ema_and_zero_draws_raw():
+    app = PlotsApp(PlotSettings(smoothing=0.6, log_loss=False))
+    async with app.run_test(size=(200, 40)) as pilot:
+        app.feed(epochs=2)  # 100 points: fewer than twice the columns, so nothing is thinned
+        plot = app.query_one("#loss", BatchLossPlot)
+        await pilot.pause()
+        assert plot.drawn["EMA 0.60"][1] == pytest.approx(ema(plot.raw.ys, 0.6))
+        assert plot.drawn["EMA 0.60"][1][0] == pytest.approx(plot.raw.ys[0])  # debiased: no lag
+        assert plot.set_smoothing(0.95) == 0.95
+        await pilot.pause()
+        assert "EMA 0.95" in plain(plot) and plot.drawn["EMA 0.95"][1] == pytest.approx(ema(plot.raw.ys, 0.95))
+        plot.set_smoothing(5)  # clamped
+        assert plot.smoothing == 0.99
+        plot.set_smoothing(0)
+        await pilot.pause()
+        assert set(plot.drawn) == {"batch", "lr (right)"} and "no smoothing" in plain(plot)
+        assert plot.step_smoothing(1) == 0.6
+
+
+async def test_range_shows_the_last_epochs_only():
+    app = PlotsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed()
+        loss, acc = app.query_one("#loss", BatchLossPlot), app.query_one("#acc", AccuracyPlot)
+        await pilot.pause()
+        assert min(loss.drawn["batch"][0]) < 1 and acc.drawn["test"][0][0] == 1
+        for plot in app.query("LivePlot"):
+            assert plot.cycle_range() == 10
+            plot.set_range(3)
+        await pilot.pause()
+        assert min(loss.drawn["batch"][0]) >= 7 - 3 - 1e-9 and loss.x_axis.lo >= 4 - 1e-9
+        assert acc.drawn["test"][0] == [5, 6, 7] and "last 3 ep" in plain(acc)
+        # zoomed in, the y axis follows the shown epochs only
+        assert 10**acc.y_axis.hi < 10
+
+
+async def test_error_view_draws_error_percent_on_a_log_axis_and_tells_099_from_0993():
+    app = PlotsApp(PlotSettings(error_view=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed()
+        acc = app.query_one("#acc", AccuracyPlot)
+        await pilot.pause()
+        assert acc.drawn["test"][1][-1] == pytest.approx(99.3) and not acc.y_axis.log
+        assert acc.y_axis.hi <= 100  # never an axis above 100 %
+        assert acc.toggle_error_view() is True
+        await pilot.pause()
+        assert acc.y_axis.log and "error %" in plain(acc)
+        errors = [10**y for y in acc.drawn["test"][1]]
+        assert errors == pytest.approx([100 - t for _, t in ACC], rel=1e-6)
+        # epochs 5 and 7 (0.98 % and 0.70 % error) land on different rows
+        rows = acc._canvas[1]
+        to_row = lambda y: math.floor(0.5 + (rows - 1) * (y - acc.y_axis.lo) / (acc.y_axis.hi - acc.y_axis.lo))  # noqa: E731
+        assert to_row(math.log10(100 - 99.02)) != to_row(math.log10(100 - 99.3))
+
+
+async def test_lr_on_the_right_axis_toggles():
+    app = PlotsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed()
+        plot = app.query_one("#loss", BatchLossPlot)
+        await pilot.pause()
+        assert plot.right_axis is not None and "lr (right)" in plot.drawn
+        assert max(plot.drawn["lr (right)"][1]) == pytest.approx(0.01 * (1 - 1 / BATCHES / 10))
+        assert plot.toggle_lr() is False
+        await pilot.pause()
+        assert plot.right_axis is None and "lr (right)" not in plot.drawn
+
+
+async def test_train_and_test_differ_by_marker_and_legend_is_off_the_data():
+    app = PlotsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed()
+        acc = app.query_one("#acc", AccuracyPlot)
+        await pilot.pause()
+        lines = plain(acc).splitlines()
+        assert "train" in lines[-1] and "test" in lines[-1] and "···" in lines[-1] and "━●━" in lines[-1]
+        body = "\n".join(lines[1:-1])
+        assert "train" not in body and "test" not in body  # no legend on the data
+        assert "●" in body and "·" in body
+        colours = {label: color for _, label, color in acc.legend}
+        assert colours["train"] != colours["test"]
+
+
+async def test_series_are_thinned_to_the_canvas_width():
+    app = PlotsApp(PlotSettings(smoothing=0.9))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.feed()
+        plot = app.query_one("#loss", BatchLossPlot)
+        await pilot.pause()
+        assert len(plot.raw) == 7 * BATCHES
+        assert len(plot.drawn["batch"][0]) <= 2 * plot._canvas_cols + 1 < len(plot.raw)
+
+
+async def test_controls_are_remembered_between_launches():
+    app = PlotsApp(load_settings(), remember=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed()
+        app.query_one("#loss", BatchLossPlot).toggle_log()
+        app.query_one("#loss", BatchLossPlot).set_smoothing(0.8)
+        app.query_one("#acc", AccuracyPlot).toggle_error_view()
+        app.query_one("#acc", AccuracyPlot).cycle_range()
+        await pilot.pause()
+    saved = load_settings()
+    assert saved == PlotSettings(log_loss=False, smoothing=0.8, error_view=False, range_epochs=10)
+    again = PlotsApp(saved)
+    async with again.run_test(size=(120, 40)) as pilot:
+        assert again.query_one("#loss", BatchLossPlot).log_y is False
+        assert again.query_one("#acc", AccuracyPlot).error_view is False
+
+
+async def test_not_recorded_is_said_in_the_figure_and_hidden_plots_are_not_laid_out():
+    app = PlotsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        plot = app.query_one("#loss", BatchLossPlot)
+        plot.recorded = False
+        plot.redraw()
+        assert "not recorded" in plot.plt.build()
+        eloss = app.query_one("#eloss", EpochLossPlot)
+        eloss.display = False
+        await pilot.pause()
+        app.feed()
+        assert eloss._laid_out is None and eloss.drawn == {}  # costs nothing while hidden
+        eloss.display = True
+        await pilot.pause()
+        plain(eloss)
+        assert eloss.drawn["test"][0] == list(range(1, 8))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_y_ticks_are_evenly_spaced_in_the_built_figure(size):
+    app = PlotsApp(PlotSettings(log_loss=False, error_view=False))
+    async with app.run_test(size=size) as pilot:
+        app.feed()
+        await pilot.pause()
+        for plot in app.query("LivePlot"):
+            lines = plain(plot).splitlines()
+            rows = [i for i, line in enumerate(lines) if re.match(r"^\s*-?[0-9.e-]+┤", line)]
+            labels = [float(re.match(r"^\s*(-?[0-9.e-]+)┤", lines[i]).group(1)) for i in rows]
+            assert labels == sorted(labels, reverse=True) and len(labels) >= 2, plot.id
+            assert len({b - a for a, b in zip(rows, rows[1:], strict=False)}) == 1, (plot.id, lines)
+            steps = {round(a - b, 9) for a, b in zip(labels, labels[1:], strict=False)}
+            assert len(steps) == 1, (plot.id, labels)
+
+
+class SnapshotApp(PlotsApp):
+    async def on_mount(self) -> None:
+        self.feed()
+
+
+def test_plots_snapshot_80x24(snap_compare, tmp_path, monkeypatch):
+    monkeypatch.setenv(plot_settings.ENV_DIR, str(tmp_path / "cfg"))
+    assert snap_compare(SnapshotApp(), terminal_size=(80, 24))

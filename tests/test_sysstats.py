@@ -1,0 +1,72 @@
+"""System fields: present and plausible; the panel samples only while shown; settings lines."""
+
+from __future__ import annotations
+
+import sys
+
+from textual.app import App
+from textual.widgets import Static
+
+from mnist_tui.sysstats import SystemSampler, describe, epoch_system_fields
+from mnist_tui.tui.widgets.settings_panel import SettingsPanel, settings_line, settings_lines
+from mnist_tui.tui.widgets.system_panel import SystemPanel
+
+
+def test_sampler_fields_are_plausible():
+    sampler = SystemSampler()
+    sum(i * i for i in range(200_000))  # some CPU time since the sampler started
+    stats = sampler.sample()
+    assert 0 <= stats.cpu_percent <= 100 * stats.cpu_count * 1.5
+    assert 10 < stats.rss_mb < 1_000_000
+    if "torch" in sys.modules:
+        assert stats.torch_threads >= 1
+    assert stats.gpu_mem_total_mb is None or stats.gpu_mem_total_mb > 0
+    assert describe(stats).startswith("cpu ")
+
+
+def test_epoch_fields_for_metrics_rows():
+    epoch_system_fields()  # starts the clock
+    fields = epoch_system_fields()
+    assert {"cpu_percent", "rss_mb"} <= set(fields)
+    assert all(isinstance(v, float) for v in fields.values())
+    assert fields["rss_mb"] > 10
+    gpu = {k for k in fields if k.startswith("gpu_")}
+    assert gpu <= {"gpu_util_percent", "gpu_mem_used_mb", "gpu_mem_total_mb"}
+
+
+SETTINGS = dict(
+    recipe="fast", batch_size=512, lr=0.01, schedule="onecycle", conv_dropout=0.1, fc_dropout=0.1,
+    precision="bf16", seed=0, device="cpu", epochs=10,
+)  # fmt: skip
+
+
+def test_settings_line_and_help_lines():
+    line = settings_line(SETTINGS, world_size=2, threads=2)
+    for part in ("fast", "batch 512", "lr 0.01 one-cycle", "dropout 0.1", "bf16", "seed 0", "cpu", "threads 2"):
+        assert part in line
+    assert "world size 2" in line
+    lines = settings_lines(SETTINGS | {"fc_dropout": 0.5}, world_size=1)
+    assert any(x.startswith("dropout") and "conv 0.1 / fc 0.5" in x for x in lines)
+    assert settings_line({}) == ""
+
+
+class PanelsApp(App):
+    def compose(self):
+        yield SystemPanel(id="sys")
+        yield SettingsPanel(id="settings")
+        yield Static("other")
+
+
+async def test_system_panel_samples_only_while_shown():
+    app = PanelsApp()
+    async with app.run_test(size=(100, 10)) as pilot:
+        panel = app.query_one(SystemPanel)
+        await pilot.pause()
+        assert panel.samples >= 1 and "cpu" in str(panel.render())
+        panel.display = False
+        before = panel.samples
+        panel.tick()
+        assert panel.samples == before  # hidden: nothing sampled
+        app.query_one(SettingsPanel).show(SETTINGS, world_size=1)
+        await pilot.pause()
+        assert "batch 512" in str(app.query_one(SettingsPanel).render())
