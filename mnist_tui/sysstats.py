@@ -4,8 +4,8 @@ torch only if the process already loaded it, so asking costs no start-up time).
 
 * :class:`SystemSampler` -- one per consumer (CPU % is "since this sampler's last call");
 * :func:`epoch_system_fields` -- the fields the trainer adds to each ``metrics.jsonl`` row
-  (``cpu_percent`` over the epoch, ``rss_mb``; on CUDA ``gpu_mem_used_mb``,
-  ``gpu_mem_total_mb``, and ``gpu_util_percent`` when ``nvidia-ml-py`` is installed).
+  (``cpu_percent`` over the epoch, ``rss_mb``; on CUDA ``gpu_mem_used_mb`` and
+  ``gpu_util_percent`` when ``nvidia-ml-py`` is installed).
 
 CPU % follows ``psutil``/``top``: 100 is one core busy, so 2 busy threads read 200.
 """
@@ -92,20 +92,15 @@ class SystemSampler:
             return None
 
 
-_epoch_sampler: SystemSampler | None = None
+EPOCH_FIELDS = ("cpu_percent", "rss_mb", "gpu_util_percent", "gpu_mem_used_mb")
 
 
-def epoch_system_fields() -> dict[str, Any]:
-    """``cpu_percent`` (since the previous call: call once per epoch, at its end, and once at
-    the run's start to start the clock) and ``rss_mb``, plus the GPU fields on CUDA."""
-    global _epoch_sampler
-    if _epoch_sampler is None:
-        _epoch_sampler = SystemSampler()
-    stats = _epoch_sampler.sample().to_json()
-    stats.pop("cpu_count", None)
-    stats.pop("gpu_name", None)
-    stats.pop("torch_threads", None)
-    return stats
+def epoch_system_fields(sampler: SystemSampler) -> dict[str, Any]:
+    """The fields the trainer adds to each epoch row: ``cpu_percent`` since the sampler's last
+    call (one sampler per run, sampled at each epoch end: so over the epoch), ``rss_mb``, and on
+    CUDA ``gpu_mem_used_mb`` and ``gpu_util_percent`` (with nvidia-ml-py)."""
+    stats = sampler.sample().to_json()
+    return {k: stats[k] for k in EPOCH_FIELDS if k in stats}
 
 
 def describe(stats: SystemStats) -> str:

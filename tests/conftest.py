@@ -69,3 +69,9 @@ def tiny_config(tmp_path) -> Config:
         precision="fp32",
         download=False,
     )
+
+
+@pytest.fixture(autouse=True)
+def private_config_dir(tmp_path, monkeypatch):
+    """Plot settings (plots.json) go to a test's own folder, never the user's config."""
+    monkeypatch.setenv("MNIST_TUI_CONFIG_DIR", str(tmp_path / "config"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from textual.app import App
@@ -25,13 +26,24 @@ def test_sampler_fields_are_plausible():
 
 
 def test_epoch_fields_for_metrics_rows():
-    epoch_system_fields()  # starts the clock
-    fields = epoch_system_fields()
+    fields = epoch_system_fields(SystemSampler())  # the sampler's creation starts the clock
     assert {"cpu_percent", "rss_mb"} <= set(fields)
     assert all(isinstance(v, float) for v in fields.values())
     assert fields["rss_mb"] > 10
     gpu = {k for k in fields if k.startswith("gpu_")}
-    assert gpu <= {"gpu_util_percent", "gpu_mem_used_mb", "gpu_mem_total_mb"}
+    assert gpu <= {"gpu_util_percent", "gpu_mem_used_mb"}
+
+
+def test_every_metrics_row_carries_the_system_fields(tiny_config, small_synthetic):
+    from mnist_tui.runfolder.reader import read_metrics
+    from mnist_tui.training.loop import Trainer
+
+    result = Trainer(tiny_config.with_changes(epochs=2), lambda e: None, datasets=small_synthetic).run()
+    assert result.error is None
+    rows = read_metrics(tiny_config.run_dir).records
+    assert len(rows) == 2
+    for row in rows:
+        assert row.rss_mb > 10 and 0 < row.cpu_percent < 100 * (os.cpu_count() or 1) + 50
 
 
 SETTINGS = dict(

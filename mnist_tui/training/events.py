@@ -41,9 +41,13 @@ class EpochRecord:
     dataset: str = ""
     device: str = ""
     world_size: int = 1
+    cpu_percent: float | None = None  # the process over the epoch (100 = one core busy)
+    rss_mb: float | None = None  # resident memory at the epoch's end
+    gpu_mem_used_mb: float | None = None
+    gpu_util_percent: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None or k in REQUIRED_FIELDS}
 
     @classmethod
     def from_json(cls, row: Any) -> EpochRecord:
@@ -63,7 +67,14 @@ class EpochRecord:
             dataset=schema.text(row, "dataset", default=""),
             device=schema.text(row, "device", default=""),
             world_size=schema.integer(row, "world_size", minimum=1, default=1),
+            cpu_percent=schema.number(row, "cpu_percent", low=0, default=None),
+            rss_mb=schema.number(row, "rss_mb", low=0, default=None),
+            gpu_mem_used_mb=schema.number(row, "gpu_mem_used_mb", low=0, default=None),
+            gpu_util_percent=schema.number(row, "gpu_util_percent", low=0, default=None),
         )
+
+
+REQUIRED_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "samples_per_s", "lr")
 
 
 @dataclass(frozen=True)

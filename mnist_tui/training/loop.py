@@ -22,6 +22,7 @@ from mnist_tui.data import Datasets, load_datasets
 from mnist_tui.errors import TrainingDiverged, UserError
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
 from mnist_tui.model import Net, parameter_count
+from mnist_tui.sysstats import SystemSampler, epoch_system_fields
 from mnist_tui.training import checkpoint as ckpt
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.device import choose_device, choose_precision
@@ -79,6 +80,7 @@ class Trainer:
         self._written_epoch: int | None = None  # the epoch of the checkpoint on disk
         self._high_losses = 0
         self.writer = None
+        self._system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
 
     def run(self) -> RunResult:
         """Train to the end, until stopped, or until an error (reported as :class:`Failed`)."""
@@ -163,6 +165,7 @@ class Trainer:
             self._report_model(self.start_epoch - 1)
         if not self.control.paused:
             self.listener(StateChanged("training"))
+        self._system = SystemSampler()  # CPU % per epoch counts from here
         epoch_run = EpochRun(
             world.wrap(self.model, self.device),
             self.optimizer,
@@ -216,6 +219,7 @@ class Trainer:
             dataset=self.data.name,
             device=str(self.device),
             world_size=self.world.world_size,
+            **epoch_system_fields(self._system),
         )
         self.history.append(record)
         if self.config.run_dir is not None:

@@ -19,15 +19,18 @@ from textual.widgets import Footer, Header
 
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox
+from mnist_tui.tui.plot_settings import load_settings, next_range
 from mnist_tui.tui.progress import RunProgress
 from mnist_tui.tui.screens.confusion import ConfusionScreen
 from mnist_tui.tui.screens.draw import DrawScreen
 from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.browser import PredictionsBrowser
-from mnist_tui.tui.widgets.epoch_plot import EpochPlot
+from mnist_tui.tui.widgets.epoch_plot import AccuracyPlot, EpochLossPlot, EpochPlot
 from mnist_tui.tui.widgets.epoch_table import EpochTable
 from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+from mnist_tui.tui.widgets.settings_panel import SettingsPanel
 from mnist_tui.tui.widgets.stats import StatsPanel
+from mnist_tui.tui.widgets.system_panel import SystemPanel
 
 # Stats refresh twice a second and the plots once (plotext renders ~40 ms on the UI thread).
 # Measured on full MNIST slices: dashboard/headless 0.89 at 4 Hz/2 Hz, 0.96-0.99 here.
@@ -60,6 +63,12 @@ class DashboardScreen(Screen):
         Binding("d", "draw", "Draw"),
         Binding("x", "confusion", "Confusion"),
         Binding("i", "inside", "Inside"),
+        Binding("L", "plots_log", "Log losses", show=False),
+        Binding("e", "error_view", "Error %", show=False),
+        Binding("left_square_bracket", "smoothing(-1)", "Less smoothing", show=False),
+        Binding("right_square_bracket", "smoothing(1)", "More smoothing", show=False),
+        Binding("z", "plots_range", "Epoch range", show=False),
+        Binding("v", "toggle_lr", "Learning rate", show=False),
     ]
 
     state: reactive[str] = reactive("loading", init=False)
@@ -84,15 +93,18 @@ class DashboardScreen(Screen):
     # -- layout ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        settings = load_settings()  # the plot controls a user chose last time (plots.json)
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="plots"):
-                yield BatchLossPlot(id="loss-plot")
+                yield BatchLossPlot(id="loss-plot", settings=settings, remember=True)
                 with Horizontal(id="epoch-plots"):
-                    yield EpochPlot("accuracy per epoch", "accuracy %", id="acc-plot")
-                    yield EpochPlot("loss per epoch", "loss", id="epoch-loss-plot")
+                    yield AccuracyPlot(id="acc-plot", settings=settings, remember=True)
+                    yield EpochLossPlot(id="epoch-loss-plot", settings=settings, remember=True)
             with Vertical(id="side"):
                 yield StatsPanel(id="stats")
+                yield SettingsPanel(id="settings")
+                yield SystemPanel(id="system")
                 yield PredictionsBrowser(id="predictions")
                 yield EpochTable(id="epochs")
         yield Footer()
@@ -156,6 +168,7 @@ class DashboardScreen(Screen):
         loss_plot = self.query_one("#loss-plot", BatchLossPlot)
         loss_plot.fit_smoothing(e.batches_per_epoch)
         loss_plot.recorded = e.batches_recorded
+        self.query_one("#settings", SettingsPanel).show(e.settings, e.world_size)
         if not self.started:
             self.show_state("ready", "press space to train")
         self._show_progress()
@@ -225,8 +238,8 @@ class DashboardScreen(Screen):
     def _take_losses(self) -> None:
         plot = self.query_one("#loss-plot", BatchLossPlot)
         per_epoch = max(self.progress.batches_per_epoch, 1)
-        for epoch, batch, loss, _lr in self.inbox.drain():
-            plot.add(epoch - 1 + batch / per_epoch, loss)
+        for epoch, batch, loss, lr in self.inbox.drain():
+            plot.add(epoch - 1 + batch / per_epoch, loss, lr if lr == lr else None)
             self.progress.last_loss = loss
 
     def _show_progress(self) -> None:
@@ -305,6 +318,27 @@ class DashboardScreen(Screen):
         else:
             text = f"saved epoch {saved[0]} to {saved[1]} (checkpoints hold whole epochs)"
         self.app.call_from_thread(self.notify, text, timeout=6)
+
+    # -- plot controls (each plot remembers its own in plots.json) -----------------------------
+
+    def action_plots_log(self) -> None:
+        for plot in self.query("#loss-plot, #epoch-loss-plot"):
+            plot.toggle_log()
+
+    def action_error_view(self) -> None:
+        self.query_one("#acc-plot", AccuracyPlot).toggle_error_view()
+
+    def action_smoothing(self, step: int) -> None:
+        weight = self.query_one("#loss-plot", BatchLossPlot).step_smoothing(step)
+        self.notify(f"batch-loss smoothing {weight:.2f}" if weight else "batch-loss smoothing off", timeout=2)
+
+    def action_plots_range(self) -> None:
+        epochs = next_range(self.query_one("#loss-plot", BatchLossPlot).range_epochs)
+        for plot in self.query("#plots PlotextPlot"):
+            plot.set_range(epochs)
+
+    def action_toggle_lr(self) -> None:
+        self.query_one("#loss-plot", BatchLossPlot).toggle_lr()
 
     # -- browsing and exploring ----------------------------------------------------------------
 
