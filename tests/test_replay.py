@@ -15,6 +15,7 @@ import pytest
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
+from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.sources.replay import ReplayRequest, ReplaySource, load_run
 from mnist_tui.training.events import BatchEnd, DataReady, Finished, ModelWeights, Predictions
 
@@ -57,9 +58,9 @@ def _batches(events: list) -> list[BatchEnd]:
 
 def test_replay_of_a_finished_run_reports_its_history_and_its_model_predictions(finished_run):
     events = _replay(finished_run)
-    assert _kinds(events) == [DataReady, BatchEnd, ModelWeights, Predictions, Finished]
-    ready, *batches, weights, predictions, finished = events
-    assert [row.epoch for row in ready.history] == [1]
+    assert _kinds(events) == [DataReady, BatchEnd, LayerStatsRecord, ModelWeights, Predictions, Finished]
+    ready, *batches, layers, weights, predictions, finished = events
+    assert [row.epoch for row in ready.history] == [1] and layers.epoch == 1
     assert sum(len(b.losses) for b in batches) == ready.batches_per_epoch  # every batch loss of the epoch
     assert weights.epoch == 1 and weights.weights
     size = ready.test_size
@@ -85,9 +86,12 @@ def test_replay_of_a_killed_run_shows_its_last_finished_epoch(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     events = _replay(run_dir)
+    layers = [e for e in events if isinstance(e, LayerStatsRecord)]  # written just after each epoch's metrics row
+    events = [e for e in events if not isinstance(e, LayerStatsRecord)]
     assert _kinds(events) == [DataReady, BatchEnd, ModelWeights, Predictions, Finished]
     ready, *batches, weights, predictions, finished = events
     done = len(ready.history)
+    assert [r.epoch for r in layers] == list(range(1, len(layers) + 1)) and len(layers) <= done
     assert done >= 1 and weights.epoch == predictions.epoch == done
     assert {b.epoch for b in batches} == set(range(1, done + 1))  # the unfinished epoch's batches are left out
     assert finished.stopped is True and finished.epochs_done == done
@@ -118,7 +122,7 @@ def test_a_truncated_checkpoint_falls_back_to_metrics_with_a_note(finished_run, 
     data = (run_dir / "checkpoint.pt").read_bytes()
     (run_dir / "checkpoint.pt").write_bytes(data[: len(data) // 2])
     events = _replay(run_dir, dataset="synthetic")
-    assert _kinds(events) == [DataReady, BatchEnd, Finished]  # the recorded batches, but no model
+    assert _kinds(events) == [DataReady, BatchEnd, LayerStatsRecord, Finished]  # what was recorded, but no model
     assert "checkpoint not used" in events[0].notice
 
 

@@ -27,7 +27,7 @@ from mnist_tui.training.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 # What a run folder holds after a headless run (no temporary file left behind).
-RUN_FILES = ["batches.jsonl", "checkpoint.pt", "metrics.jsonl", "run.json", "status.json"]
+RUN_FILES = ["batches.jsonl", "checkpoint.pt", "layers.jsonl", "metrics.jsonl", "run.json", "status.json"]
 
 
 def _epochs_logged(run_dir: Path) -> int:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from waiting import wait_until as wait_for
 
+from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import (
     BatchEnd,
@@ -42,8 +43,8 @@ def test_event_sequence_and_contents(tiny_config, small_synthetic):
     assert isinstance(events[0], StateChanged) and events[0].state == "loading"
     assert isinstance(events[1], DataReady) and isinstance(events[-1], Finished)
     assert events[2] == StateChanged("training")
-    kinds = [type(e) for e in events[3:-1]]  # the batches, then per epoch: record, weights, predictions
-    assert kinds == [BatchEnd] * kinds.count(BatchEnd) + [EpochRecord, ModelWeights, Predictions]
+    kinds = [type(e) for e in events[3:-1]]  # the batches, then per epoch: record, layer stats, weights, predictions
+    assert kinds == [BatchEnd] * kinds.count(BatchEnd) + [EpochRecord, LayerStatsRecord, ModelWeights, Predictions]
     ready = events[1]
     assert ready.dataset == "synthetic digits" and ready.device == "cpu"
     assert ready.test_images.shape == (500, 28, 28) and ready.parameters == 21_840
