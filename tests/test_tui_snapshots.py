@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mnist_tui import sysstats
 from mnist_tui.config import Config
 from mnist_tui.sources.training import TrainingSource
 from mnist_tui.training.events import DataReady, EpochRecord, Predictions
@@ -45,15 +46,23 @@ def _predictions(labels: np.ndarray, epoch: int) -> Predictions:
     return Predictions(epoch, probs.astype(np.float32), labels, confusion)
 
 
+# The system line samples this process (CPU, memory): fixed here, so the pictures do not drift.
+FIXED_SYSTEM = sysstats.SystemStats(cpu_percent=97.0, rss_mb=512.0, cpu_count=2, torch_threads=2)
+
+
 @pytest.fixture
-def resumed_app(small_synthetic):
+def resumed_app(small_synthetic, monkeypatch):
     """A dashboard showing a resumed run after 3 epochs, held before training on."""
+    monkeypatch.setattr(sysstats.SystemSampler, "sample", lambda self: FIXED_SYSTEM)
     config = Config(epochs=10, dataset="synthetic", device="cpu", precision="fp32", run_dir=Path("runs/snapshot"))
     app = MnistApp(TrainingSource(config, hold=True), launch=False)
     images, labels = small_synthetic.test_images.numpy(), small_synthetic.test_labels.numpy()
     history = _history(3)
+    settings = config.to_dict()
     events = [
-        DataReady("synthetic", "cpu", "fp32", 2000, len(labels), 32, 21840, None, images, labels, 4, history, 10),
+        DataReady(
+            "synthetic", "cpu", "fp32", 2000, len(labels), 32, 21840, None, images, labels, 4, history, 10, settings
+        ),
         _predictions(labels, 3),
     ]
 
