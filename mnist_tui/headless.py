@@ -30,6 +30,7 @@ from mnist_tui.training.events import (
     PlanChanged,
     Predictions,
     StateChanged,
+    Steered,
 )
 
 
@@ -70,6 +71,8 @@ class RichReporter:
                 self._ready(event)
             case PlanChanged(epochs=epochs):
                 self.epochs = epochs
+            case Steered(what=what, epoch=epoch, batch=batch):
+                self.say(f"steered: {what} (epoch {epoch}, batch {batch})" if batch else f"steered: {what}")
             case StateChanged(state=state, detail=detail) if state in ("paused", "waiting", "lost") or (
                 state == "training" and self.state == "paused"
             ):
@@ -155,6 +158,8 @@ class JsonReporter:
                 row = {"event": "state", "state": state, "detail": detail}
             case PlanChanged(epochs=epochs):
                 row = {"event": "plan", "epochs": epochs}
+            case Steered():
+                row = {"event": "steered", **event.to_json()}
             case Finished() as e:
                 row = {"event": "finished", "epochs_done": e.epochs_done, "best_test_acc": e.best_test_acc}
                 row |= {"stopped": e.stopped}

@@ -27,6 +27,7 @@ BATCHES_NAME = "batches.jsonl"
 METRICS_NAME = "metrics.jsonl"
 CHECKPOINT_NAME = "checkpoint.pt"
 CONTROL_NAME = "control.json"
+STEERING_NAME = "steering.jsonl"  # every +/-, every epochs added: what, when (epoch, batch)
 LAYERS_NAME = "layers.jsonl"  # per-layer statistics per epoch (mnist_tui.insight.layers_log)
 RUN_FILES = (INFO_NAME, STATUS_NAME, BATCHES_NAME, METRICS_NAME, CHECKPOINT_NAME)
 
@@ -97,6 +98,7 @@ class RunStatus:
     samples_per_s: float = 0.0
     message: str = ""
     world_size: int = 1
+    lr_scale: float = 1.0  # steering on top of the schedule
     format: int = FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -121,6 +123,7 @@ class RunStatus:
             samples_per_s=schema.number(row, "samples_per_s", low=0, default=0.0),
             message=schema.text(row, "message", default=""),
             world_size=schema.integer(row, "world_size", minimum=1, default=1),
+            lr_scale=schema.number(row, "lr_scale", low=0, default=1.0),
             format=schema.integer(row, "format", minimum=1, default=FORMAT),
         )
 
@@ -131,20 +134,21 @@ class ControlRequest:
     than any it has seen (so a request left from an earlier run is never replayed)."""
 
     seq: int
-    paused: bool = False
+    paused: bool | None = None  # None: not asked (a steering request leaves the pause as it is)
     stop: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)  # room for steering (lr, epochs)
+    extra: dict[str, Any] = field(default_factory=dict)  # steering: lr_scale, epochs
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": FORMAT, "seq": self.seq, "paused": self.paused, "stop": self.stop, **self.extra}
+        flags = {"paused": self.paused} if self.paused is not None else {}
+        return {"format": FORMAT, "seq": self.seq, **flags, "stop": self.stop, **self.extra}
 
     @classmethod
     def from_json(cls, row: Any) -> ControlRequest:
         row = schema.mapping(row, "control.json")
         flags = {}
         for name in ("paused", "stop"):
-            value = row.get(name, False)
-            if not isinstance(value, bool):
+            value = row.get(name, None if name == "paused" else False)
+            if value is not None and not isinstance(value, bool):
                 raise schema.RecordError(f"field {name!r} is not true or false")
             flags[name] = value
         extra = {k: v for k, v in row.items() if k not in ("format", "seq", "paused", "stop")}

@@ -28,10 +28,11 @@ from mnist_tui.runfolder.layout import (
     INFO_NAME,
     METRICS_NAME,
     STATUS_NAME,
+    STEERING_NAME,
     RunInfo,
     RunStatus,
 )
-from mnist_tui.runfolder.reader import read_batches, read_control
+from mnist_tui.runfolder.reader import read_batches, read_control, read_rows
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import (
     BatchEnd,
@@ -42,6 +43,7 @@ from mnist_tui.training.events import (
     Finished,
     PlanChanged,
     StateChanged,
+    Steered,
 )
 
 CONTROL_POLL_S = 0.25
@@ -89,12 +91,21 @@ class RunFolderWriter:
         kept = [b for b in read_batches(self.run_dir).records if b.epoch <= epochs_done]
         write_text_atomically(self.run_dir / BATCHES_NAME, jsonl([b.to_json() for b in kept]))
         truncate_layer_stats(self.run_dir, epochs_done)
+        self._keep_steering(epochs_done)
         self._batches = open(self.run_dir / BATCHES_NAME, "a", encoding="utf-8")  # noqa: SIM115 - lives with the run
         earlier = read_control(self.run_dir)
         self._seen_seq = earlier.seq if earlier is not None else 0  # an old request is never replayed
         self._write_status()
         self._keeper = threading.Thread(target=self._keep, name="run-folder-keeper", daemon=True)
         self._keeper.start()
+
+    def _keep_steering(self, epochs_done: int) -> None:
+        """A resumed run keeps the steering of its finished epochs (an unfinished one is trained again)."""
+        path = self.run_dir / STEERING_NAME
+        if not path.exists():
+            return
+        kept = [s for s in read_rows(path, Steered.from_json).records if s.epoch <= epochs_done]
+        write_text_atomically(path, jsonl([s.to_json() for s in kept]))
 
     def close(self) -> None:
         self._closing.set()
@@ -122,6 +133,10 @@ class RunFolderWriter:
                 self._on_ready(event)
             case PlanChanged(epochs=epochs):
                 self._set(epochs=epochs)
+            case Steered(lr_scale=scale):
+                with open(self.run_dir / STEERING_NAME, "a", encoding="utf-8") as log:
+                    log.write(jsonl([event.to_json()]))
+                self._set(lr_scale=scale)
             case StateChanged(state=state, detail=detail):
                 self._set(state=state, message=detail)
             case Finished(stopped=stopped):
@@ -147,7 +162,13 @@ class RunFolderWriter:
         write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
         write_text_atomically(self.run_dir / METRICS_NAME, jsonl([r.to_json() for r in self._history]))
         done = e.start_epoch - 1
-        self._set(epochs_done=done, epoch=done, batches_per_epoch=e.batches_per_epoch, epochs=e.epochs)
+        self._set(
+            epochs_done=done,
+            epoch=done,
+            batches_per_epoch=e.batches_per_epoch,
+            epochs=e.epochs,
+            lr_scale=self.control.lr_scale,  # a resumed run's steering
+        )
 
     def _on_batch(self, e: BatchEnd) -> None:
         if self._batches is not None:
@@ -199,9 +220,14 @@ class RunFolderWriter:
         if request is None or request.seq <= self._seen_seq:
             return
         self._seen_seq = request.seq
+        scale, epochs = request.extra.get("lr_scale"), request.extra.get("epochs")
+        if isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale < 2**20:
+            self.control.lr_scale = float(scale)  # the loop reports it as Steered at its next batch
+        if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1:
+            self.control.set_epochs(epochs)
         if request.stop:
             self.control.stop()
-        elif request.paused:
+        elif request.paused is True:
             self.control.pause()
-        else:
+        elif request.paused is False:
             self.control.resume()

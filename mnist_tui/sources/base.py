@@ -18,6 +18,8 @@ class Capabilities:
     stop: bool = False  # stop() ends the run (a local trainer, or a followed writer)
     save: bool = False  # save_now() writes a checkpoint
     live: bool = False  # events keep coming after the first screenful (not a replay)
+    steer: bool = False  # steer_lr() and add_epochs() change the run as it trains
+    extend: bool = False  # add_epochs() on an ended run trains it further here: run() again
 
 
 @dataclass
@@ -50,6 +52,12 @@ class RunSource(Protocol):
 
     def save_now(self) -> tuple[int, Path] | None: ...
 
+    def steer_lr(self, factor: float) -> None:
+        """The learning rate × ``factor`` from the next batch, on top of the schedule."""
+
+    def add_epochs(self, epochs: int) -> None:
+        """Train ``epochs`` more (with ``capabilities.extend``, also after the run ended)."""
+
 
 class PassiveSource:
     """Defaults for a source that cannot be steered (replay)."""
@@ -70,3 +78,9 @@ class PassiveSource:
 
     def save_now(self) -> tuple[int, Path] | None:
         return None
+
+    def steer_lr(self, factor: float) -> None:
+        pass
+
+    def add_epochs(self, epochs: int) -> None:
+        pass

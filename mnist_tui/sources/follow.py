@@ -24,21 +24,39 @@ from mnist_tui.runfolder.layout import (
     CONTROL_NAME,
     LAYERS_NAME,
     METRICS_NAME,
+    STEERING_NAME,
     ControlRequest,
     RunStatus,
 )
-from mnist_tui.runfolder.reader import BatchTail, effective_state, read_control, read_info, read_metrics, read_status
+from mnist_tui.runfolder.reader import (
+    BatchTail,
+    effective_state,
+    read_control,
+    read_info,
+    read_metrics,
+    read_rows,
+    read_status,
+)
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import Capabilities, SourceResult
 from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event
-from mnist_tui.training.events import ENDED, Failed, Finished, Listener, PlanChanged, StateChanged, best_accuracy
+from mnist_tui.training.events import (
+    ENDED,
+    Failed,
+    Finished,
+    Listener,
+    PlanChanged,
+    StateChanged,
+    Steered,
+    best_accuracy,
+)
 
 POLL_S = 0.25
 
 
 class FollowSource:
     title = "following"
-    capabilities = Capabilities(pause=True, stop=True, live=True)
+    capabilities = Capabilities(pause=True, stop=True, live=True, steer=True)
 
     def __init__(
         self,
@@ -59,11 +77,11 @@ class FollowSource:
 
     # -- steering: the writer reads control.json -----------------------------------------------
 
-    def _request(self, **flags: bool) -> None:
+    def _request(self, **fields) -> None:
         with self._control_lock:
             earlier = read_control(self.run_dir)
             seq = (earlier.seq if earlier is not None else 0) + 1
-            write_json_atomically(self.run_dir / CONTROL_NAME, ControlRequest(seq, **flags).to_json())
+            write_json_atomically(self.run_dir / CONTROL_NAME, ControlRequest(seq, **fields).to_json())
 
     def start(self) -> None:
         self._request(paused=False)
@@ -76,6 +94,16 @@ class FollowSource:
 
     def stop(self) -> None:
         self._request(stop=True)
+
+    def steer_lr(self, factor: float) -> None:
+        status = read_status(self.run_dir)
+        scale = (status.lr_scale if status is not None else 1.0) * factor
+        self._request(extra={"lr_scale": scale})
+
+    def add_epochs(self, epochs: int) -> None:
+        status = read_status(self.run_dir)
+        if status is not None:
+            self._request(extra={"epochs": status.epochs + epochs})
 
     def close(self) -> None:
         self._closed.set()  # the writer trains on
@@ -145,6 +173,7 @@ class _Watch:
         self.message = ""
         self.stamps: dict[str, int] = {}
         self.layers_epoch = 0
+        self.steered: tuple = (-1, -1, 0.0)
 
     @property
     def epochs_done(self) -> int:
@@ -173,6 +202,11 @@ class _Watch:
                 if record.epoch > self.epochs_done:
                     self.history.append(record)
                     listener(record)
+        if self._changed(STEERING_NAME):
+            for steered in read_rows(self.run_dir / STEERING_NAME, Steered.from_json).records:
+                if (steered.epoch, steered.batch, steered.time) > self.steered:
+                    self.steered = (steered.epoch, steered.batch, steered.time)
+                    listener(steered)
         if self._changed(LAYERS_NAME):
             for layer_record in read_layer_stats(self.run_dir)[0]:
                 if layer_record.epoch > self.layers_epoch:

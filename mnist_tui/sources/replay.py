@@ -19,12 +19,12 @@ from typing import Any
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
 from mnist_tui.insight.layers_log import read_layer_stats
-from mnist_tui.runfolder.layout import BATCHES_NAME, CHECKPOINT_NAME, METRICS_NAME
-from mnist_tui.runfolder.reader import Rows, holds_run, read_batches, read_info, read_metrics
+from mnist_tui.runfolder.layout import BATCHES_NAME, CHECKPOINT_NAME, METRICS_NAME, STEERING_NAME
+from mnist_tui.runfolder.reader import Rows, holds_run, read_batches, read_info, read_metrics, read_rows
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import PassiveSource, SourceResult
 from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event
-from mnist_tui.training.events import BatchEnd, EpochRecord, Failed, Finished, Listener, best_accuracy
+from mnist_tui.training.events import BatchEnd, EpochRecord, Failed, Finished, Listener, Steered, best_accuracy
 
 
 @dataclass
@@ -151,6 +151,8 @@ class ReplaySource(PassiveSource):
             listener(report)
         for layer_record in read_layer_stats(record.run_dir)[0]:
             listener(layer_record)
+        for steered in read_rows(record.run_dir / STEERING_NAME, Steered.from_json).records:
+            listener(steered)
         if record.model_state is not None:
             for event in model_events(record.model_state, record.epoch, data, config):
                 listener(event)

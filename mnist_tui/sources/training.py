@@ -31,14 +31,18 @@ class TrainingSource:
         self.control = TrainingControl()
         if hold:
             self.control.pause()
-        self.capabilities = Capabilities(start=hold, pause=True, stop=True, save=config.run_dir is not None, live=True)
+        self.capabilities = Capabilities(
+            start=hold, pause=True, stop=True, save=config.run_dir is not None, live=True, steer=True, extend=True
+        )
         self.trainer = None
+        self.planned = config.epochs
 
     def run(self, listener: Listener) -> SourceResult:
         from mnist_tui.training.loop import Trainer  # torch loads here: after a dashboard's first frame
 
         self.trainer = Trainer(self.config, listener, self.control, self.resume_state, self.datasets, self.world)
         result = self.trainer.run()
+        self.planned = self.trainer.config.epochs
         return SourceResult(result.epochs_done, result.error, result.stopped)
 
     def start(self) -> None:
@@ -55,6 +59,27 @@ class TrainingSource:
 
     def close(self) -> None:
         self.control.stop()  # the loop sees it within one batch, also while paused
+
+    def steer_lr(self, factor: float) -> None:
+        self.control.scale_lr(factor)
+
+    def add_epochs(self, epochs: int) -> None:
+        """More epochs: taken at the next epoch boundary while training; after the run ended,
+        the next :meth:`run` continues it from its last checkpoint, in the same folder."""
+        trainer = self.trainer
+        planned = self.control.target_epochs or (trainer.config.epochs if trainer is not None else self.planned)
+        self.control.set_epochs(planned + epochs)
+        if trainer is not None and trainer.finished:
+            import io
+
+            import torch
+
+            done, data = trainer.saved_state
+            self.resume_state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            self.config = trainer.config.with_changes(epochs=planned + epochs)
+            self.datasets = self.datasets or trainer.data
+            self.control.target_epochs = None
+            self.trainer = None
 
     def save_now(self) -> tuple[int, Path] | None:
         """Safe from any thread; None before the first epoch (or before torch loaded)."""

@@ -16,6 +16,8 @@ class TrainingControl:
         self._cond = threading.Condition()
         self._paused = False
         self._stopped = False
+        self.lr_scale = 1.0  # on top of the schedule, from the next batch (+ and - in the dashboard)
+        self.target_epochs: int | None = None  # a new plan, taken at the next epoch boundary
 
     @property
     def paused(self) -> bool:
@@ -40,6 +42,15 @@ class TrainingControl:
             self._paused = not self._paused
             self._cond.notify_all()
             return self._paused
+
+    def scale_lr(self, factor: float) -> float:
+        """Multiply the learning rate by ``factor`` from the next batch; returns the new scale."""
+        self.lr_scale = min(max(self.lr_scale * factor, 2.0**-20), 2.0**20)
+        return self.lr_scale
+
+    def set_epochs(self, epochs: int) -> None:
+        """Train to ``epochs`` in all (more, or a finished run further)."""
+        self.target_epochs = max(1, int(epochs))
 
     def stop(self) -> None:
         with self._cond:

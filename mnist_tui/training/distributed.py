@@ -56,13 +56,22 @@ class World:
             torch.distributed.all_reduce(values, op=torch.distributed.ReduceOp.SUM)
         return values
 
-    def any(self, flag: bool, device: torch.device) -> bool:
-        """True on every rank when it is true on one (a stop must end every rank at the same batch)."""
+    def agree(self, stop: bool, lr_scale: float, device: torch.device) -> tuple[bool, float]:
+        """One all-reduce a batch: a stop on any rank stops every rank at the same batch, and
+        every rank takes rank 0's learning-rate scale (only rank 0 reads the control file)."""
         if not self.distributed:
-            return flag
-        value = torch.tensor([1.0 if flag else 0.0], device=device)
-        torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
-        return bool(value.item())
+            return stop, lr_scale
+        value = torch.tensor([1.0 if stop else 0.0, lr_scale if self.is_main else 0.0], device=device)
+        torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.SUM)
+        return bool(value[0].item() > 0), float(value[1].item())
+
+    def from_main(self, value: int, device: torch.device) -> int:
+        """Rank 0's value on every rank (a new plan: every rank must run the same epochs)."""
+        if not self.distributed:
+            return value
+        tensor = torch.tensor([float(value) if self.is_main else 0.0], device=device)
+        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
+        return int(tensor.item())
 
     def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         if not self.distributed:

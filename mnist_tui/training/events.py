@@ -172,6 +172,34 @@ class StateChanged:
 
 
 @dataclass(frozen=True)
+class Steered:
+    """Someone steered the run (also one line of ``steering.jsonl``): from batch ``batch`` of
+    ``epoch`` the lr is the schedule's × ``lr_scale``, or the plan became ``epochs`` (0: unchanged)."""
+
+    epoch: int
+    batch: int  # 0: at the epoch's end
+    what: str
+    lr_scale: float
+    epochs: int
+    time: float
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, row: Any) -> Steered:
+        row = schema.mapping(row, "a steering row")
+        return cls(
+            epoch=schema.integer(row, "epoch", minimum=0),
+            batch=schema.integer(row, "batch", minimum=0),
+            what=schema.text(row, "what"),
+            lr_scale=schema.number(row, "lr_scale", low=0),
+            epochs=schema.integer(row, "epochs", minimum=0),
+            time=schema.number(row, "time", low=0),
+        )
+
+
+@dataclass(frozen=True)
 class PlanChanged:
     """The run's plan now ends at ``epochs`` (epochs added to a run, or a followed run resumed)."""
 
@@ -200,6 +228,7 @@ Event = Union[
     LayerStatsRecord,  # per-layer statistics after an epoch (mnist_tui.insight)
     StateChanged,
     PlanChanged,
+    Steered,
     Finished,
     Failed,
 ]

@@ -35,8 +35,10 @@ from mnist_tui.training.events import (
     Finished,
     Listener,
     ModelWeights,
+    PlanChanged,
     Predictions,
     StateChanged,
+    Steered,
     best_accuracy,
 )
 from mnist_tui.training.resume import describe_failure, restore, saved_batches
@@ -79,6 +81,7 @@ class Trainer:
         self._saved: tuple[int, bytes] | None = None  # the last finished epoch's checkpoint, frozen
         self._written_epoch: int | None = None  # the epoch of the checkpoint on disk
         self._high_losses = 0
+        self.finished = False  # ran its whole plan: add_epochs can continue it from saved_state
         self.writer = None
         self._system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
 
@@ -177,8 +180,12 @@ class Trainer:
             self.control,
             self._emit_checked,
             world=world,
+            base_lr=cfg.lr,
+            applied_scale=self.control.lr_scale,  # a resumed run's steering is in force, not news
         )
-        for epoch in range(self.start_epoch, cfg.epochs + 1):
+        self.epoch_run = epoch_run
+        epoch = self.start_epoch
+        while epoch <= self._plan(epoch - 1):
             order = torch.randperm(len(self.train_y), generator=self.shuffle)
             start_weights = weights_copy(self.model)  # 4 small clones: the epoch's update/weight ratio
             stats = train_epoch(epoch_run, epoch, world.shard(order).to(self.device, non_blocking=True))
@@ -187,9 +194,28 @@ class Trainer:
                 break
             self._finish_epoch(epoch, stats, start_weights)
             if self.control.stopped:
-                self.result.stopped = epoch < cfg.epochs
+                self.result.stopped = epoch < self.config.epochs
                 break
+            epoch += 1
+        self.finished = not self.result.stopped and self.result.epochs_done > 0
         self.listener(Finished(self.result.epochs_done, best_accuracy(self.history), self.result.stopped))
+
+    def _plan(self, done: int) -> int:
+        """The epochs to train in all, taking a new plan (the dashboard's a, a follower's
+        request) at this epoch boundary: one-cycle gets a fresh cycle for the epochs left,
+        as a resumed run with a longer plan does."""
+        wanted = self.control.target_epochs or self.config.epochs
+        wanted = self.world.from_main(wanted, self.device) if self.world.distributed else wanted
+        old = self.config.epochs
+        if wanted == old or wanted <= done:
+            return old
+        self.config = self.config.with_changes(epochs=wanted)
+        if self.scheduler is not None:
+            self.scheduler = self.epoch_run.scheduler = self.make_scheduler(wanted, done * self.batches)
+        self.listener(PlanChanged(wanted))
+        scale = self.control.lr_scale
+        self.listener(Steered(done, 0, f"epochs {old} → {wanted}", scale, wanted, time.time()))
+        return wanted
 
     def _finish_epoch(self, epoch: int, stats, start_weights) -> None:
         """Evaluate (rank 0), save, report. Other ranks only keep count."""
@@ -283,6 +309,7 @@ class Trainer:
             "config": self.config.to_dict(),
             "history": [r.to_json() for r in self.history],
             "dataset": self.data.name,
+            "lr_scale": self.control.lr_scale,
         }
 
     def save_checkpoint(self, epoch: int) -> Path:
@@ -291,6 +318,11 @@ class Trainer:
         with self._save_lock:
             self._saved = (epoch, data)
             return self._write_saved()
+
+    @property
+    def saved_state(self) -> tuple[int, bytes] | None:
+        """(epoch, checkpoint bytes) of the last finished epoch, kept in memory."""
+        return self._saved
 
     def save_now(self) -> tuple[int, Path] | None:
         """From any thread, at any moment (also paused): write the last finished epoch's checkpoint.

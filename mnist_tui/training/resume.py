@@ -64,6 +64,9 @@ def restore(trainer, state: dict[str, Any]) -> None:
     except (ValueError, KeyError, RuntimeError, TypeError) as exc:
         raise ckpt.CheckpointError(f"the checkpoint's schedule or random state is damaged ({exc})") from None
     trainer.start_epoch, trainer.history = done + 1, history_from_checkpoint(state.get("history", []))
+    scale = state.get("lr_scale", 1.0)
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale < float("inf"):
+        trainer.control.lr_scale = float(scale)  # steering (+/-) carries on where it was
     trainer.result.epochs_done = done
     trainer._saved = (done, ckpt.serialize(state))
     if config.run_dir is not None and (Path(config.run_dir) / ckpt.CHECKPOINT_NAME).exists():

@@ -20,7 +20,7 @@ from mnist_tui.data import normalise
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.device import autocast
 from mnist_tui.training.distributed import World
-from mnist_tui.training.events import BatchEnd, StateChanged
+from mnist_tui.training.events import BatchEnd, StateChanged, Steered
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,19 @@ class EpochRun:
     emit: Callable[[object], None]
     report_every: float = 0.1
     world: World = World()
+    base_lr: float = 0.0  # the constant schedule's lr (a scheduler sets its own)
+    applied_scale: float = 1.0  # the lr scale in force
+
+
+def _steer_lr(run: EpochRun, scale: float, epoch: int, batch: int) -> None:
+    """Set this batch's lr to the schedule's times ``scale``; report a new scale once."""
+    scheduled = run.scheduler.get_last_lr()[0] if run.scheduler is not None else run.base_lr
+    for group in run.optimizer.param_groups:
+        group["lr"] = scheduled * scale
+    if scale != run.applied_scale:
+        what = f"lr ×{scale / run.applied_scale:g}"
+        run.applied_scale = scale
+        run.emit(Steered(epoch, batch, what, scale, 0, time.time()))
 
 
 def _wait_while_paused(run: EpochRun) -> bool:
@@ -93,8 +106,13 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
                 return None
             paused_for += time.perf_counter() - t
             last_report = time.perf_counter()
-        if world.distributed and world.any(run.control.stopped, device):
-            return None
+        stop, scale = run.control.stopped, run.control.lr_scale
+        if world.distributed:
+            stop, scale = world.agree(stop, scale, device)
+            if stop:
+                return None
+        if scale != 1.0 or run.applied_scale != 1.0:  # a float compare per batch while not steered
+            _steer_lr(run, scale, epoch, b + 1)
         lrs.append(run.optimizer.param_groups[0]["lr"])
         idx = order[b * bs : (b + 1) * bs]
         x, y = model_input(run.images[idx]), run.labels[idx]

@@ -57,11 +57,16 @@ class MnistApp(App[int]):
 
     def on_mount(self) -> None:
         if self.launch:
-            self.run_worker(self._run_source, thread=True, exclusive=True, name="source", exit_on_error=False)
+            self.run_source()
         self._watch_signals()
         server = os.environ.get(SERVER_PID_VARIABLE)
         if server and server.isdigit():
             self.set_interval(2.0, lambda: self._exit_if_gone(int(server)))
+
+    def run_source(self) -> None:
+        """Start (or, for a source that can extend an ended run, start again) the source's worker."""
+        self.source_done.clear()
+        self.run_worker(self._run_source, thread=True, exclusive=True, name="source", exit_on_error=False)
 
     def _run_source(self) -> None:
         """In the worker thread: the source reports to the dashboard until it ends or is closed."""

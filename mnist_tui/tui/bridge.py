@@ -24,6 +24,7 @@ from mnist_tui.training.events import (
     PlanChanged,
     Predictions,
     StateChanged,
+    Steered,
 )
 from mnist_tui.tui import messages as msg
 
@@ -36,6 +37,7 @@ MESSAGES: dict[type, type[msg.RunMessage]] = {
     LayerStatsRecord: msg.LayerStatsArrived,
     StateChanged: msg.StateReported,
     PlanChanged: msg.PlanReported,
+    Steered: msg.SteeringReported,
     Finished: msg.RunFinished,
     Failed: msg.RunFailed,
 }

@@ -69,6 +69,10 @@ class LayerStatsArrived(RunMessage):
     """Per-layer statistics after an epoch (a LayerStatsRecord)."""
 
 
+class SteeringReported(RunMessage):
+    """The run was steered (a Steered: lr scaled, epochs added)."""
+
+
 class StateReported(RunMessage):
     event: StateChanged
 

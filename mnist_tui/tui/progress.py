@@ -17,6 +17,7 @@ class RunProgress:
         self.best_epoch: int | None = None
         self.last_test_loss: float | None = None
         self.epochs_done = 0
+        self.epoch_seconds: dict[int, float] = {}  # training time of each finished epoch
 
     def on_loaded(self, e) -> None:
         """From DataReady."""
@@ -32,11 +33,16 @@ class RunProgress:
         self.batches_per_epoch = e.batches_per_epoch
         self.samples_seen, self.samples_per_s = e.samples_seen, e.samples_per_s
 
-    def on_epoch(self, epoch: int, test_acc: float, test_loss: float) -> None:
+    def on_epoch(self, epoch: int, test_acc: float, test_loss: float, seconds: float = 0.0) -> None:
+        self.epoch_seconds[epoch] = seconds  # a repeated epoch (a resumed run) replaces its row
         self.epochs_done = max(self.epochs_done, epoch)
         self.last_test_loss = test_loss
         if self.best_acc is None or test_acc > self.best_acc:
             self.best_acc, self.best_epoch = test_acc, epoch
+
+    @property
+    def training_seconds(self) -> float:
+        return sum(self.epoch_seconds.values())
 
     @property
     def run_batches(self) -> int:

@@ -29,7 +29,7 @@ from mnist_tui.tui.widgets.epoch_plot import AccuracyPlot, EpochLossPlot, EpochP
 from mnist_tui.tui.widgets.epoch_table import EpochTable
 from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
 from mnist_tui.tui.widgets.settings_panel import SettingsPanel
-from mnist_tui.tui.widgets.stats import StatsPanel
+from mnist_tui.tui.widgets.stats import StatsPanel, format_duration
 from mnist_tui.tui.widgets.system_panel import SystemPanel
 
 # Stats refresh twice a second and the plots once (plotext renders ~40 ms on the UI thread).
@@ -63,6 +63,9 @@ class DashboardScreen(Screen):
         Binding("d", "draw", "Draw"),
         Binding("x", "confusion", "Confusion"),
         Binding("i", "inside", "Inside"),
+        Binding("plus,equals_sign", "steer_lr(2)", "lr ×2", show=False),
+        Binding("minus", "steer_lr(0.5)", "lr ÷2", show=False),
+        Binding("a", "add_epochs(5)", "Train 5 more"),
         Binding("L", "plots_log", "Log losses", show=False),
         Binding("e", "error_view", "Error %", show=False),
         Binding("left_square_bracket", "smoothing(-1)", "Less smoothing", show=False),
@@ -185,6 +188,14 @@ class DashboardScreen(Screen):
         self.progress.epochs = message.event.epochs
         self._progress_dirty = True
 
+    def on_steering_reported(self, message: msg.SteeringReported) -> None:
+        e = message.event
+        per_epoch = max(self.progress.batches_per_epoch, 1)
+        x = e.epoch if e.batch == 0 else e.epoch - 1 + e.batch / per_epoch
+        self.query_one("#loss-plot", BatchLossPlot).mark(x, e.what)
+        if self.source.capabilities.live:
+            self.notify(f"{e.what} (lr × {e.lr_scale:g} on top of the schedule)", timeout=3)
+
     def on_predictions_arrived(self, message: msg.PredictionsArrived) -> None:
         e = message.event
         self.browser.set_predictions(e.probabilities, e.epoch)
@@ -210,8 +221,25 @@ class DashboardScreen(Screen):
     def on_run_finished(self, message: msg.RunFinished) -> None:
         e = message.event
         self.progress.epochs = max(self.progress.epochs, e.epochs_done)
-        self.show_state("stopped" if e.stopped else "finished", f"after {e.epochs_done} epoch(s)")
+        self.show_state("stopped" if e.stopped else "finished", self._summary(e))
         self._show_progress()
+        if self.capabilities.live:
+            self.notify(self._summary(e, long=True), title=f"Run {self.state}", timeout=20)
+
+    def _summary(self, e, long: bool = False) -> str:
+        """What happened and what next, for a finished or stopped run."""
+        p = self.progress
+        best = f"best {p.best_acc:.2%} at epoch {p.best_epoch}" if p.best_acc is not None else "no epoch finished"
+        text = f"{e.epochs_done} epoch(s), {best}"
+        if not long:
+            return text
+        where = self.source.run_dir
+        lines = [text + f", {format_duration(p.training_seconds)} of training"]
+        if where is not None:
+            lines.append(f"saved in {where}; replay: mnist-tui --replay {where}")
+        if self.capabilities.extend:
+            lines.append("a: train 5 more epochs here")
+        return "\n".join(lines)
 
     def on_run_failed(self, message: msg.RunFailed) -> None:
         self.failure = message.event.message
@@ -222,7 +250,7 @@ class DashboardScreen(Screen):
         self.query_one("#acc-plot", EpochPlot).add(row.epoch, 100 * row.train_acc, 100 * row.test_acc)
         self.query_one("#epoch-loss-plot", EpochPlot).add(row.epoch, row.train_loss, row.test_loss)
         self.query_one("#epochs", EpochTable).add_epoch(row)
-        self.progress.on_epoch(row.epoch, row.test_acc, row.test_loss)
+        self.progress.on_epoch(row.epoch, row.test_acc, row.test_loss, row.seconds)
 
     # -- redrawing, on a timer -----------------------------------------------------------------
 
@@ -276,6 +304,10 @@ class DashboardScreen(Screen):
             return caps.save
         if action == "stop_run":
             return caps.stop and live and self.loaded
+        if action == "steer_lr":
+            return caps.steer and live and self.loaded
+        if action == "add_epochs":
+            return caps.steer and self.loaded and (live or (caps.extend and self.state == "finished"))
         return True
 
     def action_start(self) -> None:
@@ -297,6 +329,18 @@ class DashboardScreen(Screen):
                 getattr(self, f"action_{action}")()
                 return
         self.notify(f"the run is {self.state}", timeout=3)
+
+    def action_steer_lr(self, factor: float) -> None:
+        self.source.steer_lr(factor)
+
+    def action_add_epochs(self, epochs: int) -> None:
+        ended = self.state in ENDED
+        self.source.add_epochs(epochs)
+        if ended and self.capabilities.extend:
+            self.app.run_source()  # the source continues the run from its last checkpoint, here
+            self.show_state("loading", f"training {epochs} more epoch(s)")
+        else:
+            self.notify(f"{epochs} more epoch(s) from the next epoch boundary", timeout=3)
 
     def action_stop_run(self) -> None:
         self.source.stop()

@@ -15,11 +15,12 @@ from __future__ import annotations
 from mnist_tui.tui import plot_settings
 from mnist_tui.tui.plot_settings import PlotSettings
 from mnist_tui.tui.series import BoundedSeries, ema
-from mnist_tui.tui.widgets.live_plot import GREY, SKY_BLUE, VERMILLION, LivePlot, window
+from mnist_tui.tui.widgets.live_plot import GREY, REDDISH_PURPLE, SKY_BLUE, VERMILLION, LivePlot, window
 
 RAW_COLOR = GREY
 SMOOTH_COLOR = SKY_BLUE
 LR_COLOR = VERMILLION
+MARK_COLOR = REDDISH_PURPLE
 
 
 class BatchLossPlot(LivePlot):
@@ -29,6 +30,7 @@ class BatchLossPlot(LivePlot):
         self.raw = BoundedSeries(capacity)
         self.lrs = BoundedSeries(capacity)  # appended in step with raw: the same points kept
         self.recorded = True  # False: the run's folder (format 1) never kept its batch losses
+        self.marks: list[tuple[float, str]] = []  # (x in epochs, what): steering, drawn as vertical lines
         super().__init__("batch loss", "loss", **kwargs)
 
     def apply_settings(self, settings: PlotSettings) -> None:
@@ -86,6 +88,11 @@ class BatchLossPlot(LivePlot):
             return "batch loss: not recorded in this run folder (format 1)"
         return ""
 
+    def mark(self, x: float, what: str) -> None:
+        """A vertical line where the run was steered (lr ×2, epochs added), listed in the legend."""
+        self.marks.append((x, what))
+        self.mark_dirty()
+
     def draw(self, plt) -> None:
         if not self.raw.xs:
             return
@@ -104,3 +111,8 @@ class BatchLossPlot(LivePlot):
         if lrs:
             lr_x = [x for x, v in zip(xs, self.lrs.ys[start:], strict=True) if v == v]
             self.series("lr (right)", lr_x, lrs, LR_COLOR, marker="·", legend="··", right=True)
+        shown = [(x, what) for x, what in self.marks if x >= x_lo]
+        for x, _what in shown:
+            plt.vline(x, color=MARK_COLOR)
+        if shown:
+            self.legend.append(("│", f"steered: {shown[-1][1]}", MARK_COLOR))

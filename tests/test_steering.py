@@ -1,0 +1,136 @@
+"""Steering a run while it trains: + and - scale the learning rate from the next batch, a adds
+epochs (also to a finished run), every change is recorded, and resume honours the record."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+from waiting import pilot_wait as wait_for
+
+from mnist_tui.runfolder.layout import CONTROL_NAME, STEERING_NAME
+from mnist_tui.runfolder.reader import read_metrics, read_rows, read_status
+from mnist_tui.runfolder.writer import RunFolderWriter
+from mnist_tui.sources.training import TrainingSource
+from mnist_tui.training.control import TrainingControl
+from mnist_tui.training.events import BatchEnd, EpochRecord, PlanChanged, Steered
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+
+
+def constant(tiny_config, **changes):
+    return tiny_config.with_changes(schedule="constant", lr=1e-3, batch_size=64, **changes)
+
+
+def batch_lrs(events) -> dict[tuple[int, int], float]:
+    lrs = {}
+    for e in events:
+        if isinstance(e, BatchEnd):
+            for i, lr in enumerate(e.lrs):
+                lrs[(e.epoch, e.first_batch + i)] = lr
+    return lrs
+
+
+def test_plus_doubles_the_lr_from_the_next_batch_and_is_recorded(tiny_config, small_synthetic):
+    source = TrainingSource(constant(tiny_config, epochs=2), datasets=small_synthetic)
+    events: list = []
+    asked: list[int] = []
+
+    def listen(event) -> None:
+        events.append(event)
+        if isinstance(event, BatchEnd) and event.epoch == 1 and event.batch >= 5 and not asked:
+            asked.append(event.batch)
+            source.steer_lr(2)  # asked after this report: the next batch takes it
+
+    assert source.run(listen).error is None
+    lrs = batch_lrs(events)
+    first_doubled = min(k for k, lr in lrs.items() if lr == pytest.approx(2e-3))
+    assert first_doubled == (1, asked[0] + 1)
+    assert all(lr == pytest.approx(1e-3) for k, lr in lrs.items() if k < first_doubled)
+    assert all(lr == pytest.approx(2e-3) for k, lr in lrs.items() if k >= first_doubled)
+    steered = [e for e in events if isinstance(e, Steered)]
+    assert [(s.epoch, s.batch, s.lr_scale) for s in steered] == [(1, asked[0] + 1, 2.0)]
+    recorded = read_rows(tiny_config.run_dir / STEERING_NAME, Steered.from_json).records
+    assert recorded == steered
+    assert read_status(tiny_config.run_dir).lr_scale == 2.0
+    assert [r.lr for r in read_metrics(tiny_config.run_dir).records] == pytest.approx([2e-3, 2e-3])
+
+
+def test_steering_rides_on_top_of_the_one_cycle_schedule(tiny_config, small_synthetic):
+    plain: list = []
+    TrainingSource(tiny_config.with_changes(epochs=1, run_dir=None), datasets=small_synthetic).run(plain.append)
+    source = TrainingSource(tiny_config.with_changes(epochs=1, run_dir=None), datasets=small_synthetic)
+    source.steer_lr(0.5)  # before the first batch
+    steered: list = []
+    source.run(steered.append)
+    base, halved = batch_lrs(plain), batch_lrs(steered)
+    assert base.keys() == halved.keys() and len(base) > 5
+    assert all(halved[k] == pytest.approx(base[k] / 2) for k in base)
+
+
+def test_epochs_added_while_training_and_to_a_finished_run_and_resume_honours_the_record(tiny_config, small_synthetic):
+    source = TrainingSource(constant(tiny_config, epochs=1), datasets=small_synthetic)
+    events: list = []
+
+    def listen(event) -> None:
+        events.append(event)
+        if isinstance(event, BatchEnd) and event.epoch == 1 and source.control.lr_scale == 1.0:
+            source.steer_lr(4)
+            source.add_epochs(1)  # taken at the end of epoch 1
+
+    assert source.run(listen).error is None
+    assert [e.epoch for e in events if isinstance(e, EpochRecord)] == [1, 2]
+    assert [e.epochs for e in events if isinstance(e, PlanChanged)] == [2]
+    assert read_status(tiny_config.run_dir).epochs == 2
+    # the run ended; a adds epochs and the same source trains them from its last checkpoint
+    source.add_epochs(1)
+    more: list = []
+    assert source.run(more.append).error is None
+    assert [e.epoch for e in more if isinstance(e, EpochRecord)] == [3]
+    assert [r.epoch for r in read_metrics(tiny_config.run_dir).records] == [1, 2, 3]
+    new = {k: lr for k, lr in batch_lrs(more).items() if k[0] == 3}
+    assert new and all(lr == pytest.approx(4e-3) for lr in new.values())  # ×4 still in force
+    saved = torch.load(tiny_config.run_dir / "checkpoint.pt", weights_only=True)
+    assert saved["lr_scale"] == 4.0 and saved["config"]["epochs"] == 3
+    kinds = [s.what for s in read_rows(tiny_config.run_dir / STEERING_NAME, Steered.from_json).records]
+    assert kinds == ["lr ×4", "epochs 1 → 2"]
+
+
+def test_a_follower_request_steers_the_writer(tmp_path):
+    control = TrainingControl()
+    writer = RunFolderWriter(tmp_path, {"epochs": 3}, control, lambda e: None)
+    writer.open()
+    try:
+        control.pause()
+        (tmp_path / CONTROL_NAME).write_text(json.dumps({"seq": 1, "lr_scale": 0.25, "epochs": 7}))
+        deadline = time.monotonic() + 10
+        while control.lr_scale != 0.25:
+            assert time.monotonic() < deadline, "the lr request was not taken"
+            time.sleep(0.02)
+        assert control.target_epochs == 7
+        assert control.paused, "a steering request must leave the pause as it is"
+    finally:
+        writer.close()
+
+
+async def test_dashboard_plus_plus_gives_four_times_the_lr_and_a_finished_run_trains_more(tiny_config, small_synthetic):
+    config = constant(tiny_config, epochs=2)
+    source = TrainingSource(config, datasets=small_synthetic, hold=True)
+    app = MnistApp(source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "ready", "the data")
+        await pilot.press("plus", "plus")  # held at its first batch: the run cannot end between the presses
+        assert source.control.lr_scale == 4.0
+        await pilot.press("space")
+        await wait_for(pilot, lambda: dashboard.state == "finished", "the run to finish")
+        rows = read_metrics(config.run_dir).records
+        assert [r.lr for r in rows] == pytest.approx([4e-3, 4e-3])
+        assert dashboard.query_one("#loss-plot", BatchLossPlot).marks, "the change is not marked on the plot"
+        assert "best" in dashboard.detail and "epoch" in dashboard.detail  # the finished run's summary
+        await pilot.press("a")
+        await wait_for(pilot, lambda: dashboard.progress.epochs_done == 7, "the 5 more epochs", timeout=180)
+        await wait_for(pilot, lambda: dashboard.state == "finished", "the longer run to finish")
+    assert [r.epoch for r in read_metrics(config.run_dir).records] == list(range(1, 8))
