@@ -50,7 +50,7 @@ def _same_folder(a: Path, b: Path | None) -> bool:
     return False
 
 
-def _create_fresh(run_dir: Path) -> Path:
+def create_fresh_run_dir(run_dir: Path) -> Path:
     """``runs/20250101-120000``, or if taken ``runs/20250101-120000-2``, ``-3``, …: made, not just picked.
 
     ``mkdir`` without ``exist_ok`` is atomic: of two processes started in the same second
@@ -135,7 +135,7 @@ def claim_run_dir(run_dir: Path, resuming_from: Path | None = None, fresh_name: 
     """
     run_dir = Path(run_dir)
     if fresh_name:
-        run_dir = _create_fresh(run_dir)
+        run_dir = create_fresh_run_dir(run_dir)
     else:
         try:
             taken = holds_run(run_dir) and not _same_folder(run_dir, resuming_from)
