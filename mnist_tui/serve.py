@@ -93,7 +93,9 @@ def serve(
     return 0
 
 
-SERVING_OPTIONS = {"--serve": False, "--host": True, "--port": True}  # option: takes a value
+# option: takes a value. --max-sessions and --token are the server's own (a session's command
+# line would otherwise show the token to anyone running ps).
+SERVING_OPTIONS = {"--serve": False, "--host": True, "--port": True, "--max-sessions": True, "--token": True}
 
 
 def _serving_option(name: str) -> str | None:
@@ -104,7 +106,8 @@ def _serving_option(name: str) -> str | None:
 
 
 def app_args_without_serving(argv: Sequence[str]) -> list[str]:
-    """The command line minus ``--serve``, ``--host`` and ``--port``: what each session runs."""
+    """The command line minus the serving options (``--serve``, ``--host``, ``--port``, ``--max-sessions``,
+    ``--token``): what each session runs."""
     args: list[str] = []
     skip_value = False
     for arg in argv:

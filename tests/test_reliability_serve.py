@@ -18,6 +18,7 @@ import pytest
 from serving import served_directly
 
 from mnist_tui.errors import UserError
+from mnist_tui.serve import app_args_without_serving
 from mnist_tui.serve_gate import Gate, is_loopback, split_run_dir
 
 aiohttp = pytest.importorskip("aiohttp")
@@ -214,3 +215,8 @@ def test_run_dir_is_taken_out_of_the_session_command_in_any_spelling():
     ):
         assert split_run_dir(argv) == (["--epochs", "2"], Path("a b"))
     assert split_run_dir(["--resume", "x"]) == (["--resume", "x"], None)
+
+
+def test_the_token_and_the_cap_stay_out_of_each_session_command_line():
+    argv = ["--serve", "--token", "s3cret", "--max-sessions=2", "--dataset", "synthetic", "--tok=x", "--max", "3"]
+    assert app_args_without_serving(argv) == ["--dataset", "synthetic"]
