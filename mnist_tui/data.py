@@ -9,6 +9,7 @@ built-in synthetic digits.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import io
 import math
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 
 from mnist_tui.errors import DataError, DataUnavailable
-from mnist_tui.files import probe_write
+from mnist_tui.files import open_regular, os_reason, probe_write, shown
 
 MEAN, STD = 0.1307, 0.3081
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
@@ -69,12 +70,54 @@ def _file_names(split: str) -> tuple[str, str]:
     return f"{split}-images-idx3-ubyte", f"{split}-labels-idx1-ubyte"
 
 
+def _unreadable(path: Path, exc: OSError) -> DataError:
+    """One line naming the data file and what the OS said (a FIFO, a folder, a loop, no permission)."""
+    reason = exc.strerror if exc.errno == errno.EINVAL and exc.strerror else os_reason(exc)
+    return DataError(f"the data file {shown(path)} cannot be read: {reason}")
+
+
+def _read_head(path: Path, size: int) -> tuple[bytes, int]:
+    """The first ``size`` bytes and the file's length, from a regular file only (never blocks)."""
+    try:
+        fd = open_regular(path)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            return f.read(size), os.fstat(f.fileno()).st_size
+    except OSError as exc:  # EIO, or a folder's EISDIR on some systems
+        raise _unreadable(path, exc) from None
+
+
+def _present(path: Path) -> bool:
+    """Like ``exists``, but a name the OS refuses (too long, a symlink loop) is an error, not 'absent'."""
+    try:
+        os.stat(path)
+        return True
+    except FileNotFoundError:
+        try:
+            os.lstat(path)  # a dangling symlink is there, and broken
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
+        raise DataError(f"the data file {shown(path)} cannot be read: it is a symbolic link to nothing") from None
+    except NotADirectoryError:
+        return False  # a part of the path is a file: the folder is not there
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
 def _gunzip_atomically(source: Path, target: Path) -> None:
     """Unpack ``source`` next to itself; a corrupt archive leaves nothing behind."""
     try:
-        with gzip.open(source, "rb") as f:
+        with os.fdopen(open_regular(source), "rb") as raw, gzip.open(raw, "rb") as f:
             payload = f.read()
-    except (OSError, EOFError, zlib.error) as exc:
+    except OSError as exc:
+        if exc.errno is not None:  # the OS refused the file itself (a FIFO, a folder, no permission)
+            raise _unreadable(source, exc) from None
+        raise DataError(f"{source} is corrupt or truncated ({exc}); delete it to download again") from None
+    except (EOFError, zlib.error) as exc:
         raise DataError(f"{source} is corrupt or truncated ({exc}); delete it to download again") from None
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
@@ -96,21 +139,19 @@ def _unpack_missing(raw: Path) -> None:
     for split in SPLITS:
         for name in _file_names(split):
             plain, packed = raw / name, raw / f"{name}.gz"
-            if not plain.exists() and packed.exists():
+            if not _present(plain) and _present(packed):
                 _gunzip_atomically(packed, plain)
 
 
 def _check_idx(path: Path, magic: int, expected_dims: int) -> int:
     """Check an idx file's header and size; return its item count."""
-    with open(path, "rb") as f:
-        header = f.read(4 + 4 * expected_dims)
+    header, size = _read_head(path, 4 + 4 * expected_dims)
     if len(header) < 8:
         raise DataError(f"{path} is truncated (no idx header)")
     found = struct.unpack(">I", header[:4])[0]
     if found != magic:
         raise DataError(f"{path} is not an idx file of the expected kind (magic {found}, expected {magic})")
     dims = struct.unpack(f">{expected_dims}I", header[4 : 4 + 4 * expected_dims])
-    size = path.stat().st_size
     expected = len(header) + math.prod(dims)
     if expected_dims == 3 and dims[1:] != (28, 28):
         raise DataError(f"{path} holds {dims[1]}×{dims[2]} images, expected 28×28")
@@ -128,11 +169,11 @@ def _check_split(raw: Path, split: str) -> None:
 
 
 def _all_present(raw: Path) -> bool:
-    return all((raw / name).exists() for split in SPLITS for name in _file_names(split))
+    return all(_present(raw / name) for split in SPLITS for name in _file_names(split))
 
 
 def _any_present(raw: Path) -> bool:
-    return any((raw / n).exists() or (raw / f"{n}.gz").exists() for s in SPLITS for n in _file_names(s))
+    return any(_present(raw / n) or _present(raw / f"{n}.gz") for s in SPLITS for n in _file_names(s))
 
 
 def _download(data_dir: Path) -> None:
@@ -170,7 +211,9 @@ def load_mnist(data_dir: Path, download: bool = True) -> Datasets:
 
     data_dir = Path(data_dir).expanduser()
     raw = raw_folder(data_dir)
-    if raw.is_dir():
+    if _present(raw):
+        if not raw.is_dir():
+            raise DataError(f"{shown(raw)} is not a folder (MNIST's files go in a folder of that name)")
         _unpack_missing(raw)
     if not _all_present(raw):
         if _any_present(raw) and not download:
@@ -183,7 +226,7 @@ def load_mnist(data_dir: Path, download: bool = True) -> Datasets:
     try:
         train = MNIST(str(data_dir), train=True, download=False)
         test = MNIST(str(data_dir), train=False, download=False)
-    except (RuntimeError, ValueError, TypeError, AssertionError, KeyError) as exc:
+    except (RuntimeError, ValueError, TypeError, AssertionError, KeyError, OSError) as exc:
         raise DataError(f"cannot read MNIST from {raw}: {exc or type(exc).__name__}") from None
     for labels in (train.targets, test.targets):
         if int(labels.min()) < 0 or int(labels.max()) > 9:

@@ -1,10 +1,37 @@
-"""Small file-system checks shared by the data and run folders (no torch here)."""
+"""Small file-system checks shared by the data and run folders and the command line (no torch here).
+
+Every path a user gives can make the OS refuse: a name longer than the file system allows
+(ENAMETOOLONG), a file where a folder should be (ENOTDIR), a folder that may not be entered
+(EACCES), a symlink loop (ELOOP), a FIFO or a device where a file is expected (opening a FIFO
+blocks until a writer comes: forever). :func:`check_user_path` turns each into one line.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+from mnist_tui.errors import UserError
+
+RUN_FOLDER = "run folder to create"  # may exist (a folder) or not (its parent must be a folder)
+EXISTING_FOLDER = "existing folder"
+CHECKPOINT = "checkpoint file or folder"
+READABLE_FILE = "readable file"
+KINDS = (RUN_FOLDER, EXISTING_FOLDER, CHECKPOINT, READABLE_FILE)
+
+_REASONS = {
+    errno.ENAMETOOLONG: "the name is longer than the file system allows",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ELOOP: "too many levels of symbolic links (a loop?)",
+    errno.ENOENT: "it does not exist",
+    errno.EROFS: "the file system is read-only",
+    errno.EISDIR: "it is a folder, not a file",
+}
 
 
 def probe_write(folder: Path) -> None:
@@ -15,3 +42,117 @@ def probe_write(folder: Path) -> None:
     fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")
     os.close(fd)
     os.unlink(probe)
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError in words, without the path (the caller names it once)."""
+    return _REASONS.get(exc.errno, exc.strerror or type(exc).__name__)
+
+
+def shown(path: Path | str, limit: int = 100) -> str:
+    """A path for a one-line message: a 300-character name is cut in the middle."""
+    text = str(path)
+    return text if len(text) <= limit else f"{text[: limit // 2 - 2]}…{text[-(limit // 2 - 1) :]}"
+
+
+def file_type(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def open_regular(path: Path) -> int:
+    """Open a regular file for reading and return the descriptor; never blocks.
+
+    ``O_NONBLOCK`` makes opening a FIFO return at once (a plain open waits for a writer), and
+    ``fstat`` on the open descriptor checks what was really opened, so a file swapped for a
+    FIFO between a check and the open is still refused. Raises ``OSError`` (``EINVAL`` with a
+    ``strerror`` naming the file type for anything but a regular file).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"it is {file_type(mode)}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _refuse(path: Path, option: str, reason: str) -> UserError:
+    return UserError(f"{option} {shown(path)}: {reason}")
+
+
+def _check_folder(path: Path, option: str) -> None:
+    """An existing folder that can be listed (entering it is what the run needs)."""
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as exc:
+        raise _refuse(path, option, f"cannot enter the folder: {os_reason(exc)}") from None
+
+
+def _check_to_create(path: Path, option: str) -> None:
+    """Missing is fine when the nearest existing ancestor is a folder we can enter."""
+    parent = path.parent
+    while True:
+        try:
+            mode = os.stat(parent).st_mode
+        except FileNotFoundError:
+            if parent == parent.parent:
+                raise _refuse(path, option, "no existing folder above it") from None
+            parent = parent.parent
+            continue
+        except OSError as exc:
+            raise _refuse(path, option, os_reason(exc)) from None
+        if not stat.S_ISDIR(mode):
+            raise _refuse(path, option, f"{shown(parent, 60)} is {file_type(mode)}, not a folder")
+        _check_folder(parent, option)
+        return
+
+
+def check_user_path(path: Path, option: str, kind: str) -> Path:
+    """Check ``path`` (given as ``option``) can be used as ``kind``; return it, or raise one UserError line.
+
+    ``kind`` is one of :data:`KINDS`. Nothing is created and nothing is opened in a way that blocks.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if kind == RUN_FOLDER:
+            _check_to_create(path, option)
+            return path
+        try:
+            os.lstat(path)
+        except OSError:
+            raise _refuse(path, option, "it does not exist") from None
+        raise _refuse(path, option, "it is a symbolic link to nothing") from None
+    except (OSError, ValueError) as exc:  # ValueError: an embedded NUL byte
+        reason = os_reason(exc) if isinstance(exc, OSError) else "the name holds a NUL character"
+        raise _refuse(path, option, reason) from None
+    if stat.S_ISDIR(mode):
+        if kind == READABLE_FILE:
+            raise _refuse(path, option, "it is a folder, not a file")
+        _check_folder(path, option)
+        return path
+    if kind in (RUN_FOLDER, EXISTING_FOLDER):
+        raise _refuse(path, option, f"it is {file_type(mode)}, not a folder")
+    try:
+        os.close(open_regular(path))
+    except OSError as exc:
+        raise _refuse(path, option, os_reason(exc) if exc.errno != errno.EINVAL else exc.strerror) from None
+    return path

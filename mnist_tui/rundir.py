@@ -5,16 +5,36 @@ Kept free of torch so the command line can check it before the heavy imports.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from pathlib import Path
 
 from mnist_tui.errors import UserError
-from mnist_tui.files import probe_write
+from mnist_tui.files import os_reason, probe_write, shown
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
 LOCK_NAME = ".lock"
+MAX_SUFFIX = 10_000
 _held_locks: list = []  # open lock files, held for the life of the process
+
+
+class RunDirOptionError(UserError, argparse.ArgumentTypeError):
+    """A bad ``--run-dir`` text: argparse reports it as its own error, ``main`` as a UserError."""
+
+
+def check_run_dir_option(text: str) -> Path:
+    """``--run-dir`` as typed. ``Path('')`` is ``Path('.')``, so an empty value is refused here, on the text.
+
+    Usable as argparse's ``type=``: the refusal is then argparse's one line, exit 2.
+    """
+    if not text.strip():
+        raise RunDirOptionError(
+            "--run-dir is empty: give a folder name (or leave --run-dir out for runs/<date>-<time>)"
+        )
+    if "\0" in text:
+        raise RunDirOptionError("--run-dir holds a NUL character")
+    return Path(text)
 
 
 def holds_run(run_dir: Path) -> bool:
@@ -30,26 +50,44 @@ def _same_folder(a: Path, b: Path | None) -> bool:
     return False
 
 
-def _free_name(run_dir: Path) -> Path:
-    """``runs/20250101-120000`` taken: ``runs/20250101-120000-2``, ``-3``, …"""
-    for n in range(2, 10_000):
-        candidate = run_dir.with_name(f"{run_dir.name}-{n}")
-        if not holds_run(candidate):
+def create_fresh_run_dir(run_dir: Path) -> Path:
+    """``runs/20250101-120000``, or if taken ``runs/20250101-120000-2``, ``-3``, …: made, not just picked.
+
+    ``mkdir`` without ``exist_ok`` is atomic: of two processes started in the same second
+    exactly one makes each name, and the other moves on to the next suffix. (Picking a name
+    that merely held no run, then creating it, let both pick the same one; the second was then
+    refused as "in use by another process".)
+    """
+    try:
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # mkdir's answer when a part of the path is a file (or a FIFO, ...)
+        reason = f"{shown(run_dir.parent, 60)} is not a folder"
+        raise UserError(f"cannot create the run folder {shown(run_dir)}: {reason}") from None
+    except OSError as exc:
+        raise UserError(f"cannot create the run folder {shown(run_dir)}: {os_reason(exc)}") from None
+    for n in range(1, MAX_SUFFIX):
+        candidate = run_dir if n == 1 else run_dir.with_name(f"{run_dir.name}-{n}")
+        try:
+            candidate.mkdir()
             return candidate
-    raise UserError(f"no free run folder name next to {run_dir}")
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UserError(f"cannot create the run folder {shown(candidate)}: {os_reason(exc)}") from None
+    raise UserError(f"no free run folder name next to {shown(run_dir)}")
 
 
 def _check_writable(run_dir: Path) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise UserError(f"the run folder {run_dir} exists but is not a folder") from None
+        raise UserError(f"the run folder {shown(run_dir)} exists but is not a folder") from None
     except OSError as exc:
-        raise UserError(f"cannot create the run folder {run_dir}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot create the run folder {shown(run_dir)}: {os_reason(exc)}") from None
     try:
         probe_write(run_dir)
     except OSError as exc:
-        raise UserError(f"the run folder {run_dir} is not writable: {exc.strerror or exc}") from None
+        raise UserError(f"the run folder {shown(run_dir)} is not writable: {os_reason(exc)}") from None
 
 
 def _lock(run_dir: Path) -> None:
@@ -58,7 +96,10 @@ def _lock(run_dir: Path) -> None:
         import fcntl
     except ImportError:  # Windows: no advisory locks; the checkpoint check above still holds
         return
-    handle = open(run_dir / LOCK_NAME, "a")  # noqa: SIM115 - held open on purpose
+    try:
+        handle = open(run_dir / LOCK_NAME, "a")  # noqa: SIM115 - held open on purpose
+    except OSError as exc:
+        raise UserError(f"cannot lock the run folder {shown(run_dir)}: {os_reason(exc)}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -87,17 +128,24 @@ def remove_stale_temporaries(run_dir: Path) -> int:
 def claim_run_dir(run_dir: Path, resuming_from: Path | None = None, fresh_name: bool = False) -> Path:
     """Check, before training, that ``run_dir`` can take this run; return the folder to use.
 
-    A folder holding another run's checkpoint is refused (``--resume`` continues it), except
-    for the default timestamped name, where a suffix picks a free folder instead.
+    A folder holding another run's checkpoint is refused (``--resume`` continues it). The
+    default timestamped name (``fresh_name``) is always a new folder, made atomically: a
+    suffix if the name is taken, even by a run started the same second.
+    Every OS refusal (a name too long, a file in the path, no permission) is one UserError line.
     """
     run_dir = Path(run_dir)
-    if holds_run(run_dir) and not _same_folder(run_dir, resuming_from):
-        if not fresh_name:
+    if fresh_name:
+        run_dir = create_fresh_run_dir(run_dir)
+    else:
+        try:
+            taken = holds_run(run_dir) and not _same_folder(run_dir, resuming_from)
+        except OSError as exc:  # exists() raises for a name too long, and for permission
+            raise UserError(f"cannot use the run folder {shown(run_dir)}: {os_reason(exc)}") from None
+        if taken:
             raise UserError(
                 f"the run folder {run_dir} already holds a run; continue it with --resume {run_dir}, "
                 "or choose another --run-dir"
             )
-        run_dir = _free_name(run_dir)
     _check_writable(run_dir)
     _lock(run_dir)
     remove_stale_temporaries(run_dir)

@@ -4,6 +4,9 @@ Each browser tab gets its own app process (textual-serve starts the command per
 connection), so every tab is an independent session with its own training run.
 The page is our own template (mnist_tui/templates/app_index.html): textual-serve's
 links Google Fonts, which fails offline; ours loads Roboto Mono from the server itself.
+
+Three guards sit in front of textual-serve (:mod:`mnist_tui.serve_gate`): a session cap, a
+token on any host but loopback, and a run folder of its own for each session.
 """
 
 from __future__ import annotations
@@ -14,9 +17,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mnist_tui.errors import UserError
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOOPBACK = "127.0.0.1"
 SERVER_PID_VARIABLE = "MNIST_TUI_SERVER_PID"
+# One session is a whole app process with torch and the data: ~0.9 GB RSS, measured (six took
+# 5 GB). Four fit a 24 GB, 2-core machine with room to spare; more only share the 2 cores.
+DEFAULT_MAX_SESSIONS = 4
 
 
 def app_command(app_args: Sequence[str]) -> str:
@@ -33,11 +41,21 @@ def public_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def make_server(app_args: Sequence[str], host: str = LOOPBACK, port: int = 8000):
-    from textual_serve.server import Server
+def make_server(
+    app_args: Sequence[str],
+    host: str = LOOPBACK,
+    port: int = 8000,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    token: str | None = None,
+    require_token: bool | None = None,
+):
+    """The gated textual-serve server (see :func:`serve` for the parameters)."""
+    from mnist_tui.serve_gate import Gate, GatedServer
 
-    return Server(
-        app_command(app_args),
+    gate = Gate.make(host, max_sessions, token, require_token)
+    return GatedServer(
+        app_args,
+        gate,
         host=host,
         port=port,
         title="mnist-tui",
@@ -46,16 +64,28 @@ def make_server(app_args: Sequence[str], host: str = LOOPBACK, port: int = 8000)
     )
 
 
-def serve(app_args: Sequence[str], host: str = LOOPBACK, port: int = 8000) -> int:
-    """Serve until Ctrl+C. A port already taken is a one-line error (exit 2)."""
-    from mnist_tui.errors import UserError
+def serve(
+    app_args: Sequence[str],
+    host: str = LOOPBACK,
+    port: int = 8000,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    token: str | None = None,
+    require_token: bool | None = None,
+) -> int:
+    """Serve until Ctrl+C. A port already taken is a one-line error (exit 2).
 
+    ``max_sessions``: browser sessions running at once (each is an app process); one more gets
+    a page saying the server is full, and starts nothing. ``token``: the secret every request
+    must carry (``?token=``, then a cookie); made with ``secrets.token_urlsafe`` when the host
+    is not loopback and none is given, and printed with the URL. ``require_token``: ask for a
+    token even on loopback (True) or never (False); None decides by the host.
+    """
     if not (TEMPLATES / "app_index.html").exists():
         raise UserError(f"the page template is missing from {TEMPLATES} (a broken install?)")
     # Sessions outlive a server that is killed (textual-serve sends them no quit then, and the
     # web driver ignores the end of its input): each session watches this pid and exits with it.
     os.environ[SERVER_PID_VARIABLE] = str(os.getpid())
-    server = make_server(app_args, host, port)
+    server = make_server(app_args, host, port, max_sessions, token, require_token)
     try:
         server.serve()
     except OSError as exc:
@@ -63,7 +93,9 @@ def serve(app_args: Sequence[str], host: str = LOOPBACK, port: int = 8000) -> in
     return 0
 
 
-SERVING_OPTIONS = {"--serve": False, "--host": True, "--port": True}  # option: takes a value
+# option: takes a value. --max-sessions and --token are the server's own (a session's command
+# line would otherwise show the token to anyone running ps).
+SERVING_OPTIONS = {"--serve": False, "--host": True, "--port": True, "--max-sessions": True, "--token": True}
 
 
 def _serving_option(name: str) -> str | None:
@@ -74,7 +106,8 @@ def _serving_option(name: str) -> str | None:
 
 
 def app_args_without_serving(argv: Sequence[str]) -> list[str]:
-    """The command line minus ``--serve``, ``--host`` and ``--port``: what each session runs."""
+    """The command line minus the serving options (``--serve``, ``--host``, ``--port``, ``--max-sessions``,
+    ``--token``): what each session runs."""
     args: list[str] = []
     skip_value = False
     for arg in argv:

@@ -52,3 +52,52 @@ def served_app(
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+@contextmanager
+def served_directly(
+    tmp_path: Path, app_args: list[str], stop_timeout: float = 30, **serve_options
+) -> Iterator[tuple[str, subprocess.Popen, list[str]]]:
+    """``mnist_tui.serve.serve(app_args, "127.0.0.1", port, **serve_options)`` in its own process.
+
+    Yields (the URL it printed, token included when one is asked; the process; its output lines so
+    far, read by a thread so the pipe never fills). Serving options the command line does not
+    have (yet) are passed straight to ``serve``.
+    """
+    import json
+    import selectors
+    import threading
+
+    port = free_port()
+    code = (
+        "import json, sys; from mnist_tui.serve import serve; "
+        "sys.exit(serve(json.loads(sys.argv[1]), '127.0.0.1', int(sys.argv[2]), **json.loads(sys.argv[3])))"
+    )
+    command = [sys.executable, "-c", code, json.dumps(app_args), str(port), json.dumps(serve_options)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    lines: list[str] = []
+    try:
+        url = None
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            deadline = time.monotonic() + 60
+            while url is None:
+                assert selector.select(timeout=max(0.0, deadline - time.monotonic())), f"no URL printed: {lines}"
+                line = process.stdout.readline()
+                assert line, f"the server exited: {''.join(lines)}"
+                lines.append(line)
+                if "serving the dashboard on " in line:
+                    url = line.split("serving the dashboard on ", 1)[1].strip()
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+        reader.start()
+        yield url, process, lines
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=stop_timeout)
+        finally:
+            if process.poll() is None:
+                process.kill()

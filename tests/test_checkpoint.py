@@ -15,6 +15,8 @@ from mnist_tui import cli
 from mnist_tui.model import Net
 from mnist_tui.training.checkpoint import FORMAT, CheckpointError, load_checkpoint, save_checkpoint, write_atomically
 
+ROW = {"epoch": 1, "train_loss": 0.5, "train_acc": 0.8, "test_loss": 0.4, "test_acc": 0.5}
+
 
 def _valid_state(epoch: int = 1) -> dict:
     model = Net()
@@ -24,7 +26,7 @@ def _valid_state(epoch: int = 1) -> dict:
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "config": {"epochs": 3, "dataset": "synthetic", "device": "cpu"},
-        "history": [{"epoch": 1, "test_acc": 0.5}],
+        "history": [ROW],
     }
 
 
@@ -50,7 +52,7 @@ def test_round_trip_keeps_everything(tmp_path):
     state = load_checkpoint(tmp_path)  # a folder names its checkpoint.pt
     assert state["format"] == FORMAT and state["epoch"] == 2
     assert set(state["model"]) == set(Net().state_dict())
-    assert state["history"] == [{"epoch": 1, "test_acc": 0.5}]
+    assert state["history"] == [ROW]
 
 
 def test_new_checkpoint_is_readable_by_others_like_any_file(tmp_path):

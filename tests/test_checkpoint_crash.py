@@ -37,14 +37,19 @@ HELPER = textwrap.dedent(
     model = Net()
     optimizer = torch.optim.Adam(model.parameters())
 
+    row = {"train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.0, "test_acc": 0.5}
+
     def state(i):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.fill_(float(i))  # each save's content says which save it is
         return {
             "epoch": i,
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
-            "config": {"epochs": 10**6},
-            "history": [{"epoch": e} for e in range(1, i + 1)],
-            "blob": torch.full((1 << 19,), float(i)),  # 2 MB: long enough writes to land kills in
+            # 2 MB of padding: long enough writes to land kills in (the loader refuses unknown keys)
+            "config": {"epochs": 10**6, "padding": str(i).rjust(1 << 21, ".")},
+            "history": [{"epoch": e, **row} for e in range(1, i + 1)],
         }
 
     save_checkpoint(path, state(0))
@@ -98,7 +103,9 @@ def test_sigkill_mid_save_always_leaves_a_whole_checkpoint(tmp_path):
             epoch = state["epoch"]
             # every reported save is on disk; at most one more finished just before the kill
             assert report["start"] + report["saves"] <= epoch <= report["start"] + report["saves"] + 1
-            assert torch.all(state["blob"] == float(epoch)), "content of two saves mixed"
+            weights = state["model"].values()
+            assert all(torch.all(w == float(epoch)) for w in weights), "content of two saves mixed"
+            assert state["config"]["padding"].endswith(f".{epoch}"), "content of two saves mixed"
             assert len(state["history"]) == epoch
             stray += remove_stale_temporaries(run_dir)
             kills += 1

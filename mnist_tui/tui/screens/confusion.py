@@ -9,13 +9,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from mnist_tui.tui.screens.once import DismissOnce
 from mnist_tui.tui.widgets.confusion import ConfusionMatrix
 
 HINT = "arrows move · enter or click: browse those test digits · esc: back"
 
 
-class ConfusionScreen(ModalScreen[tuple[int, int] | None]):
-    """Dismisses with the chosen (true, predicted) cell, or None."""
+class ConfusionScreen(DismissOnce, ModalScreen[tuple[int, int] | None]):
+    """Dismisses with the chosen (true, predicted) cell, or None; once (see :mod:`.once`)."""
 
     DEFAULT_CSS = """
     ConfusionScreen {
@@ -69,6 +70,8 @@ class ConfusionScreen(ModalScreen[tuple[int, int] | None]):
     def set_confusion(self, confusion: np.ndarray, epoch: int | None) -> None:
         """A newer epoch's matrix while the screen is open (the cursor stays)."""
         self.confusion, self.epoch = confusion, epoch
+        if self.dismissed:  # an epoch ending while the screen closes: its widgets may be gone
+            return
         matrix = self.matrix
         matrix.set_confusion(confusion, epoch)
         box = self.query_one("#confusion-box")

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from mnist_tui.tui.screens.once import DismissOnce
 from mnist_tui.tui.widgets.draw_canvas import DrawCanvas
 from mnist_tui.tui.widgets.guess_bars import GuessBars, ModelInput
 
@@ -31,10 +32,11 @@ HINT = (
 )
 
 
-class DrawScreen(ModalScreen[np.ndarray]):
+class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
     """Dismisses with the drawing, so the dashboard can keep it for the next visit.
 
-    Modal, so the dashboard's keys (w, o, x, ...) do not act on the hidden browser meanwhile."""
+    Modal, so the dashboard's keys (w, o, x, ...) do not act on the hidden browser meanwhile.
+    Dismissed once (see :mod:`.once`); its actions do nothing once it is closing."""
 
     CSS_PATH = "draw.tcss"
     ALLOW_SELECT = False  # a drag paints; it must not also select the labels' text
@@ -83,7 +85,8 @@ class DrawScreen(ModalScreen[np.ndarray]):
         self.canvas.focus()
 
     def on_resize(self) -> None:
-        self._fit()
+        if not self.dismissed:
+            self._fit()
 
     def _fit(self) -> None:
         width, height = self.app.size
@@ -98,6 +101,8 @@ class DrawScreen(ModalScreen[np.ndarray]):
 
     def refresh_guess(self, grid: np.ndarray | None = None) -> None:
         """Predict the current drawing (again, e.g. after the model changed)."""
+        if not self._open():
+            return
         self.generation += 1
         self._guess(self.canvas.grid.copy() if grid is None else grid, self.generation)
 
@@ -116,7 +121,7 @@ class DrawScreen(ModalScreen[np.ndarray]):
         self.app.call_from_thread(self._show_guess, generation, probabilities, image, note)
 
     def _show_guess(self, generation: int, probabilities, image, note: str) -> None:
-        if generation < self.shown_generation or not self.is_mounted:
+        if generation < self.shown_generation or not self.is_mounted or not self._open():
             return
         self.shown_generation = generation
         self.probabilities = probabilities
@@ -125,13 +130,21 @@ class DrawScreen(ModalScreen[np.ndarray]):
 
     # -- actions ---------------------------------------------------------------------------
 
+    def _open(self) -> bool:
+        """False once dismissed: a key queued behind the closing one must not touch removed widgets."""
+        return not self.dismissed
+
     def action_clear(self) -> None:
-        self.canvas.clear_drawing()
+        if self._open():
+            self.canvas.clear_drawing()
 
     def action_toggle_eraser(self) -> None:
+        if not self._open():
+            return
         canvas = self.canvas
         canvas.eraser = not canvas.eraser
         self.notify("left button erases" if canvas.eraser else "left button paints", timeout=2)
 
     def action_close(self) -> None:
-        self.dismiss(self.canvas.grid.copy())
+        if self._open():
+            self.dismiss(self.canvas.grid.copy())

@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from mnist_tui.tui.screens.once import DismissOnce
+
 KEYS = (
     ("space", "start training; then pause / resume"),
     ("q", "quit (stops training within a batch; finished epochs stay saved)"),
@@ -43,7 +45,9 @@ def help_text() -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DismissOnce, ModalScreen[None]):
+    """Every key; closes once however fast escape or ? is pressed (see :mod:`.once`)."""
+
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss", "Close", show=True),
     ]

@@ -1,0 +1,169 @@
+"""Issue 16: paths the OS refuses are one line naming the option; run-folder names never collide.
+
+Tests run as root, which permission bits do not stop, so each refusal is built another way:
+a name longer than NAME_MAX, a path through a regular file, a symlink loop, a FIFO.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from mnist_tui.errors import UserError
+from mnist_tui.files import CHECKPOINT, EXISTING_FOLDER, READABLE_FILE, RUN_FOLDER, check_user_path
+from mnist_tui.rundir import LOCK_NAME, check_run_dir_option, claim_run_dir, release_locks
+
+TOO_LONG = "n" * 300  # NAME_MAX is 255 on every common file system
+
+
+@pytest.fixture
+def places(tmp_path) -> dict[str, Path]:
+    """One of each thing a user might name by mistake."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    loop = tmp_path / "loop"
+    loop.symlink_to("loop")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    return {
+        "too long": tmp_path / TOO_LONG,
+        "too long inside": tmp_path / TOO_LONG / "run",
+        "under a file": a_file / "run",
+        "loop": loop,
+        "under a loop": loop / "run",
+        "fifo": fifo,
+        "file": a_file,
+        "folder": folder,
+        "missing": tmp_path / "missing",
+    }
+
+
+CASES = [
+    # (place, option, kind, words the line must hold); None: the path is fine for that kind
+    ("too long", "--run-dir", RUN_FOLDER, "longer than the file system allows"),
+    ("too long inside", "--run-dir", RUN_FOLDER, "longer than the file system allows"),
+    ("under a file", "--run-dir", RUN_FOLDER, "is a file, not a folder"),
+    ("under a loop", "--run-dir", RUN_FOLDER, "symbolic links"),
+    ("fifo", "--run-dir", RUN_FOLDER, "a FIFO (named pipe), not a folder"),
+    ("file", "--run-dir", RUN_FOLDER, "not a folder"),
+    ("missing", "--run-dir", RUN_FOLDER, None),
+    ("folder", "--run-dir", RUN_FOLDER, None),
+    ("too long", "--resume", CHECKPOINT, "longer than the file system allows"),
+    ("under a file", "--resume", CHECKPOINT, "is a file, not a folder"),
+    ("loop", "--resume", CHECKPOINT, "symbolic links"),
+    ("fifo", "--resume", CHECKPOINT, "FIFO"),
+    ("missing", "--resume", CHECKPOINT, "does not exist"),
+    ("file", "--resume", CHECKPOINT, None),
+    ("too long", "--replay", EXISTING_FOLDER, "longer than the file system allows"),
+    ("under a file", "--replay", EXISTING_FOLDER, "is a file, not a folder"),
+    ("file", "--replay", EXISTING_FOLDER, "not a folder"),
+    ("fifo", "--replay", EXISTING_FOLDER, "FIFO"),
+    ("missing", "--replay", EXISTING_FOLDER, "does not exist"),
+    ("folder", "--replay", EXISTING_FOLDER, None),
+    ("fifo", "--data-file", READABLE_FILE, "FIFO"),
+    ("folder", "--data-file", READABLE_FILE, "a folder, not a file"),
+]
+
+
+@pytest.mark.parametrize(("place", "option", "kind", "words"), CASES, ids=[f"{c[1]}:{c[0]}" for c in CASES])
+def test_check_user_path(places, place, option, kind, words):
+    path = places[place]
+    if words is None:
+        assert check_user_path(path, option, kind) == path
+        return
+    with pytest.raises(UserError) as info:
+        check_user_path(path, option, kind)
+    message = str(info.value)
+    assert message.startswith(f"{option} ") and "\n" not in message, message
+    assert words in message, message
+    assert len(message) < 250, "a 300-character name is shortened in the message"
+
+
+def test_an_unknown_kind_is_a_programming_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown kind"):
+        check_user_path(tmp_path, "--x", "anything")
+
+
+# -- claim_run_dir: the OS's refusals are one line -------------------------------------------------
+
+
+@pytest.mark.parametrize("place", ["too long", "too long inside", "under a file", "under a loop", "fifo"])
+@pytest.mark.parametrize("fresh_name", [False, True])
+def test_claim_run_dir_turns_os_errors_into_one_line(places, place, fresh_name):
+    if fresh_name and place == "fifo":  # the default name is taken by something: the next suffix is free
+        try:
+            assert claim_run_dir(places[place], fresh_name=True) == places[place].with_name("fifo-2")
+        finally:
+            release_locks()
+        return
+    try:
+        with pytest.raises(UserError) as info:
+            claim_run_dir(places[place], fresh_name=fresh_name)
+    finally:
+        release_locks()
+    assert "\n" not in str(info.value) and "run folder" in str(info.value)
+
+
+# -- the empty --run-dir ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_an_empty_run_dir_is_refused_on_the_text(text):
+    assert Path(text.strip()) == Path(".")  # why it must be checked before it becomes a Path
+    with pytest.raises(UserError, match="--run-dir is empty"):
+        check_run_dir_option(text)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--run-dir", type=check_run_dir_option)
+    assert parser.parse_args(["--run-dir", "runs/a"]).run_dir == Path("runs/a")
+    with pytest.raises(SystemExit):  # argparse's own one-line error
+        parser.parse_args(["--run-dir", text])
+
+
+# -- same-second starts -------------------------------------------------------------------------------
+
+
+def _claim_together(barrier, done, results, run_dir: str) -> None:
+    """In a child: wait for the others, claim the default name at once, hold it until all have claimed."""
+    barrier.wait()
+    try:
+        results.put(str(claim_run_dir(Path(run_dir), fresh_name=True)))
+    except UserError as exc:
+        results.put(f"error: {exc}")
+    done.wait()  # keep the lock while the others claim
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_same_second_starts_get_distinct_folders(tmp_path):
+    processes = 4
+    context = multiprocessing.get_context("fork")  # the children only make folders and locks
+    barrier, done = context.Barrier(processes), context.Barrier(processes + 1)
+    results = context.Queue()
+    name = tmp_path / "runs" / "20260101-120000"
+    children = [context.Process(target=_claim_together, args=(barrier, done, results, str(name))) for _ in range(4)]
+    for child in children:
+        child.start()
+    try:
+        claimed = sorted(results.get(timeout=60) for _ in children)
+    finally:
+        done.wait(timeout=60)
+        for child in children:
+            child.join(timeout=60)
+    expected = sorted([str(name)] + [f"{name}-{n}" for n in range(2, processes + 1)])
+    assert claimed == expected, claimed
+    assert all((Path(folder) / LOCK_NAME).exists() for folder in claimed)
+
+
+def test_a_fresh_name_skips_an_existing_empty_folder(tmp_path):
+    """An empty folder of that name may be another run starting this very second: never shared."""
+    name = tmp_path / "runs" / "20260101-120000"
+    name.mkdir(parents=True)
+    try:
+        assert claim_run_dir(name, fresh_name=True) == name.with_name("20260101-120000-2")
+    finally:
+        release_locks()
