@@ -15,126 +15,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from mnist_tui import __version__
+from mnist_tui.cli_parser import build_parser, check_faces
 from mnist_tui.config import (
-    DATASETS,
-    DEFAULT_RECIPE,
-    PRECISIONS,
-    RECIPES,
-    SCHEDULES,
     Config,
-    check_value,
     config_from_saved,
     default_data_dir,
     recipe_values,
     validate,
 )
 from mnist_tui.errors import UserError
-
-EXAMPLES = """examples:
-  mnist-tui                                    the dashboard; space starts training
-  mnist-tui --headless --epochs 3              train without a dashboard (pipe-friendly)
-  mnist-tui --headless --log-format json       one JSON object per event, for machines
-  mnist-tui --follow runs/20260101-120000      watch a run another process is writing
-  mnist-tui --replay runs/20260101-120000      look at a finished or killed run
-  mnist-tui --resume runs/20260101-120000 --epochs 20    train a run further
-  torchrun --standalone --nproc_per_node=2 -m mnist_tui --headless    one run on 2 processes
-"""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One line, exit 2 (argparse's default adds a usage block)."""
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _checked(name: str, convert):
-    """An argparse type: convert the text, then the Config rule for ``name`` (one validation)."""
-
-    def parse(text: str):
-        try:
-            value = convert(text)
-        except ValueError:
-            kind = "whole number" if convert is int else "number"
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind}") from None
-        problem = check_value(name, value)
-        if problem:
-            raise argparse.ArgumentTypeError(problem)
-        return value
-
-    return parse
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be in [1, 65535], got {value}")
-    return value
-
-
-def _folder(text: str) -> Path:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty folder name (give a folder, or leave the option out)")
-    return Path(text)
-
-
-def build_parser() -> ArgumentParser:
-    p = ArgumentParser(
-        prog="mnist-tui",
-        description="Train a small CNN on MNIST and watch it learn.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
-    face = p.add_argument_group("what to run")
-    face.add_argument("--headless", action="store_true", help="plain text output, no dashboard")
-    face.add_argument("--log-format", choices=("text", "json"), default="text", help="--headless: text or JSON lines")
-    face.add_argument("--autostart", action="store_true", help="dashboard: start training at launch")
-    face.add_argument("--resume", metavar="RUN", type=_folder, help="continue a run (its folder or checkpoint file)")
-    face.add_argument(
-        "--replay", metavar="RUN_DIR", type=_folder, help="open a finished or killed run, without training"
-    )
-    face.add_argument("--follow", metavar="RUN_DIR", type=_folder, help="watch a run another process is writing")
-    face.add_argument("--serve", action="store_true", help="serve the dashboard to a web browser (textual-serve)")
-    face.add_argument("--host", help="--serve: address to listen on (default 127.0.0.1, this machine only)")
-    face.add_argument("--port", type=_port, help="--serve: port to listen on (default 8000)")
-    t = p.add_argument_group("training")
-    t.add_argument("--recipe", choices=sorted(RECIPES), default=DEFAULT_RECIPE, help="preset for the options below")
-    t.add_argument("--epochs", type=_checked("epochs", int), help="epochs to train (default 10)")
-    t.add_argument("--batch-size", type=_checked("batch_size", int), help="training batch size")
-    t.add_argument("--lr", type=_checked("lr", float), help="learning rate (the peak, with onecycle)")
-    t.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
-    t.add_argument("--dropout", type=_checked("conv_dropout", float), metavar="P", help="both dropout rates, in [0, 1)")
-    t.add_argument("--seed", type=_checked("seed", int), help="random seed (default 0)")
-    t.add_argument("--device", type=_checked("device", str), help="auto, cpu, cuda or cuda:N (default auto)")
-    t.add_argument("--precision", choices=PRECISIONS, help="auto uses bf16 where the hardware is fast at it")
-    d = p.add_argument_group("data and output")
-    d.add_argument("--dataset", choices=DATASETS, help="auto: MNIST if it can be had, else synthetic digits")
-    d.add_argument("--data-dir", type=_folder, help="MNIST folder (default $MNIST_TUI_DATA or ~/.cache/mnist-tui)")
-    d.add_argument("--run-dir", type=_folder, help="where the run is kept (default runs/<timestamp>)")
-    d.add_argument("--limit-train", type=_checked("limit_train", int), metavar="N", help="train on the first N samples")
-    return p
-
-
-def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
-    """Options that cannot go together: one line, exit 2."""
-    if (args.host is not None or args.port is not None) and not args.serve:
-        parser.error("--host and --port only go with --serve")
-    if args.serve and args.headless:
-        parser.error("--serve serves the dashboard; it does not go with --headless")
-    if args.log_format != "text" and not args.headless:
-        parser.error("--log-format only goes with --headless")
-    if args.replay is not None and args.follow is not None:
-        parser.error("--replay and --follow each open one run; give one of them")
-    for shown, opened in (("--replay", args.replay), ("--follow", args.follow)):
-        if opened is None:
-            continue
-        for flag, given in (("--resume", args.resume), ("--autostart", args.autostart), ("--run-dir", args.run_dir)):
-            if given:
-                parser.error(f"{shown} shows a run without training here; it does not go with {flag}")
+from mnist_tui.files import CHECKPOINT, EXISTING_FOLDER, RUN_FOLDER, check_user_path
 
 
 def _explicit(args: argparse.Namespace) -> dict[str, Any]:
@@ -225,9 +115,23 @@ def build_source(args: argparse.Namespace, saved_state: dict[str, Any] | None, c
     return TrainingSource(config, saved_state, hold=not (args.headless or args.autostart), world=world)
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    """Every path the user gave, before anything uses it: an OS refusal is one line naming the option."""
+    for option, path, kind in (
+        ("--resume", args.resume, CHECKPOINT),
+        ("--replay", args.replay, EXISTING_FOLDER),
+        ("--follow", args.follow, RUN_FOLDER),
+        ("--run-dir", args.run_dir, RUN_FOLDER),
+        ("--data-dir", args.data_dir, RUN_FOLDER),
+    ):
+        if path is not None:
+            check_user_path(path, option, kind)
+
+
 def _open_watched(args: argparse.Namespace) -> None:
     from mnist_tui.sources.replay import check_run_dir
 
+    _check_paths(args)
     if args.replay is not None:
         check_run_dir(args.replay, "--replay")
     elif args.follow is not None and args.follow.exists() and not args.follow.is_dir():
@@ -251,10 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = build_config(args, saved_state["config"] if saved_state else None)
         check_device(config.device)
         if args.serve:  # checked above, so a bad option fails here and not in every browser tab
-            from mnist_tui.serve import LOOPBACK, app_args_without_serving, serve
+            from mnist_tui.serve import DEFAULT_MAX_SESSIONS, LOOPBACK, app_args_without_serving, serve
 
             raw = list(argv) if argv is not None else sys.argv[1:]
-            return serve(app_args_without_serving(raw), args.host or LOOPBACK, args.port or 8000)
+            sessions = args.max_sessions or DEFAULT_MAX_SESSIONS
+            host, port = args.host or LOOPBACK, args.port or 8000
+            return serve(app_args_without_serving(raw), host, port, max_sessions=sessions, token=args.token)
         if not watching:
             config = prepare_run(args, config, saved_state)
         source = build_source(args, saved_state, config)

@@ -15,6 +15,12 @@ class RecordError(ValueError):
     """A row of a run-folder file that does not fit its schema; the message names the field."""
 
 
+def show(value: Any) -> str:
+    """A value for a one-line message: no newlines, cut short."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def mapping(row: Any, what: str) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise RecordError(f"{what} is not a JSON object")
@@ -26,7 +32,7 @@ def integer(row: dict[str, Any], name: str, minimum: int | None = None, default:
     if isinstance(value, bool) or not isinstance(value, int):
         if value is default:
             return value
-        raise RecordError(f"field {name!r} is not a whole number ({value!r})")
+        raise RecordError(f"field {name!r} is not a whole number ({show(value)})")
     if minimum is not None and value < minimum:
         raise RecordError(f"field {name!r} is below {minimum} ({value})")
     return value
@@ -40,9 +46,9 @@ def number(
     if value is default and default is not ...:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise RecordError(f"field {name!r} is not a finite number ({value!r})")
+        raise RecordError(f"field {name!r} is not a finite number ({show(value)})")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise RecordError(f"field {name!r} is out of range ({value!r})")
+        raise RecordError(f"field {name!r} is out of range ({show(value)})")
     return float(value)
 
 
@@ -51,7 +57,7 @@ def text(row: dict[str, Any], name: str, default: Any = ...) -> str:
     if value is default and default is not ...:
         return value
     if not isinstance(value, str):
-        raise RecordError(f"field {name!r} is not a string ({value!r})")
+        raise RecordError(f"field {name!r} is not a string ({show(value)})")
     return value
 
 
@@ -65,7 +71,7 @@ def numbers(row: dict[str, Any], name: str, length: int | None = None) -> tuple[
     out = []
     for item in value:
         if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
-            raise RecordError(f"field {name!r} holds {item!r}, not a finite number")
+            raise RecordError(f"field {name!r} holds {show(item)}, not a finite number")
         out.append(float(item))
     return tuple(out)
 

@@ -89,11 +89,11 @@ def _damage(state: dict, where: str, value) -> dict:
 
 
 DAMAGES = [
-    ("history/0/test_acc", "high", "history row 1: test_acc"),
-    ("history/0/train_loss", float("nan"), "history row 1: train_loss"),
-    ("history/0/epoch", 0, "history row 1: epoch"),
-    ("history/0/test_loss", KeyError, "history row 1: test_loss is missing"),
-    ("history/0", "a row", "history row 1 is str"),
+    ("history/0/test_acc", "high", "history row 1: field 'test_acc'"),
+    ("history/0/train_loss", float("nan"), "history row 1: field 'train_loss'"),
+    ("history/0/epoch", 0, "history row 1: field 'epoch'"),
+    ("history/0/test_loss", KeyError, "history row 1: field 'test_loss' is missing"),
+    ("history/0", "a row", "history row 1: an epoch row is not a JSON object"),
     ("optimizer/param_groups", {}, "optimizer.param_groups"),
     ("optimizer/param_groups/0/betas", (0.9,), "optimizer.param_groups[0].betas"),
     ("optimizer/param_groups/0/params", [0, 1], "optimizer.param_groups cover"),
@@ -126,13 +126,14 @@ def test_a_damaged_field_is_one_line_naming_it_and_exit_2(tmp_path, capsys, real
 
 def test_history_rows_check_names_row_and_field():
     good = {"epoch": 1, "train_loss": 0.3, "train_acc": 0.9, "test_loss": 0.2, "test_acc": 0.95, "seconds": 1.0}
+    good |= {"samples_per_s": 40000.0, "lr": 0.01}  # the one epoch-row schema (EpochRecord) needs them
     assert check_history_rows([good, {**good, "epoch": 2}]) == [good, {**good, "epoch": 2}]
     for rows, named in [
         ([good, good], "history row 2: epoch 1 does not follow epoch 1"),
-        ([{**good, "epoch": True}], "history row 1: epoch"),
-        ([good, {**good, "epoch": 2, "test_acc": math.inf}], "history row 2: test_acc"),
-        ([{**good, "samples_per_s": "fast"}], "history row 1: samples_per_s"),
-        ([{**good, "device": 3}], "history row 1: device"),
+        ([{**good, "epoch": True}], "history row 1: field 'epoch'"),
+        ([good, {**good, "epoch": 2, "test_acc": math.inf}], "history row 2: field 'test_acc'"),
+        ([{**good, "samples_per_s": "fast"}], "history row 1: field 'samples_per_s'"),
+        ([{**good, "device": 3}], "history row 1: field 'device'"),
         ("rows", "history is str"),
     ]:
         with pytest.raises(CheckpointError, match="^" + named.replace("(", r"\(")):

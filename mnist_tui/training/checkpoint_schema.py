@@ -20,11 +20,8 @@ from mnist_tui.errors import UserError
 
 FORMAT = "mnist-tui-checkpoint/1"
 REQUIRED = {"epoch": int, "model": dict, "optimizer": dict, "config": dict, "history": list}
-OPTIONAL = {"scheduler", "shuffle_rng", "torch_rng", "cuda_rng", "dataset"}  # older checkpoints lack some
+OPTIONAL = {"scheduler", "shuffle_rng", "torch_rng", "cuda_rng", "dataset", "lr_scale"}  # older checkpoints lack some
 KEYS = {*REQUIRED, *OPTIONAL, "format"}  # Trainer.checkpoint_state's keys and the format marker
-ROW_NUMBERS = ("train_loss", "train_acc", "test_loss", "test_acc")  # every history row has these
-ROW_OPTIONAL_NUMBERS = ("seconds", "eval_seconds", "samples_per_s", "lr")
-ROW_TEXTS = ("dataset", "device")
 SCHEDULER_WORDS = {"cos", "linear", "initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"}
 MAX_CUDA_DEVICES = 64  # one RNG state per GPU; each is a few bytes (Philox seed and offset)
 MAX_CUDA_STATE = 1024
@@ -59,39 +56,23 @@ def _show(value: Any) -> str:
 
 
 def check_history_rows(rows: Any) -> list[dict[str, Any]]:
-    """Each row as the trainer writes it: epoch ≥ 1 rising, finite losses and accuracies in [0, 1].
+    """Each row through the one epoch-row schema (:meth:`EpochRecord.from_json`, as metrics.jsonl),
+    epochs rising. Raises :class:`SchemaError` (a :class:`CheckpointError`) naming the row and field."""
+    from mnist_tui.schema import RecordError
+    from mnist_tui.training.events import EpochRecord
 
-    Raises :class:`SchemaError` (a :class:`CheckpointError`) naming the row and the field.
-    Extra fields are kept if they are plain values.
-    """
     if not isinstance(rows, list):
         raise SchemaError(f"history is {_kind(rows)}, not a list of rows")
     last = 0
     for i, row in enumerate(rows):
         where = f"history row {i + 1}"
-        if not isinstance(row, dict):
-            raise SchemaError(f"{where} is {_kind(row)}, not a record")
-        epoch = row.get("epoch")
-        if not _is_int(epoch) or epoch < 1:
-            raise SchemaError(f"{where}: epoch is {_show(epoch)}, not a whole number ≥ 1")
-        if epoch <= last:
-            raise SchemaError(f"{where}: epoch {epoch} does not follow epoch {last}")
-        last = epoch
-        for name in ROW_NUMBERS:
-            if name not in row:
-                raise SchemaError(f"{where}: {name} is missing")
-        for name, value in row.items():
-            if not isinstance(name, str):
-                raise SchemaError(f"{where}: a field name is {_kind(name)}")
-            if name in ROW_NUMBERS or name in ROW_OPTIONAL_NUMBERS:
-                if not _is_number(value) or value < 0:
-                    raise SchemaError(f"{where}: {name} is {_show(value)}, not a finite number ≥ 0")
-                if name.endswith("_acc") and value > 1:
-                    raise SchemaError(f"{where}: {name} is {_show(value)}, not a fraction in [0, 1]")
-            elif name in ROW_TEXTS and not isinstance(value, str):
-                raise SchemaError(f"{where}: {name} is {_kind(value)}, not text")
-            elif not (value is None or isinstance(value, (bool, int, float, str))):
-                raise SchemaError(f"{where}: {name} is {_kind(value)}, not a plain value")
+        try:
+            record = EpochRecord.from_json(row)
+        except RecordError as exc:
+            raise SchemaError(f"{where}: {exc}") from None
+        if record.epoch <= last:
+            raise SchemaError(f"{where}: epoch {record.epoch} does not follow epoch {last}")
+        last = record.epoch
     return rows
 
 
@@ -208,11 +189,12 @@ def check_optimizer(optimizer: Any, with_scheduler: bool) -> None:
                 raise SchemaError(f"{where}.{name} is missing")
         for name, value in moments.items():
             if name == "step":  # Adam keeps a one-element tensor and divides by 1 - beta1 ** step
-                ok = isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex()
+                ok = isinstance(value, torch.Tensor) and value.numel() == 1
+                ok = ok and value.dtype in (torch.float32, torch.float64)  # what Adam's kernels accept
                 ok = ok and math.isfinite(float(value)) and float(value) >= 0
             else:
                 ok = name in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") and isinstance(value, torch.Tensor)
-                ok = ok and tuple(value.shape) == shapes[index] and value.is_floating_point()
+                ok = ok and tuple(value.shape) == shapes[index] and value.dtype == torch.float32  # as the weights
             if not ok:
                 raise SchemaError(f"{where}.{name} is not a tensor of shape {shapes[index]}")
 
@@ -294,6 +276,9 @@ def check_state(state: Any) -> None:
         raise SchemaError("config holds something other than named plain values")
     if "dataset" in state and not isinstance(state["dataset"], str):
         raise SchemaError(f"dataset is {_kind(state['dataset'])}, not a name")
+    scale = state.get("lr_scale", 1.0)
+    if not _is_number(scale) or not 0 < scale <= 2**20:
+        raise SchemaError(f"lr_scale is {_show(scale)}, not a positive number (the steering factor)")
     rows = check_history_rows(state["history"])
     if rows and rows[-1]["epoch"] > state["epoch"]:
         raise SchemaError(f"history reaches epoch {rows[-1]['epoch']} but the checkpoint is of epoch {state['epoch']}")

@@ -143,7 +143,7 @@ class MnistApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.dashboard.settings_lines()))
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)

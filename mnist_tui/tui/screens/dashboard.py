@@ -28,7 +28,7 @@ from mnist_tui.tui.widgets.browser import PredictionsBrowser
 from mnist_tui.tui.widgets.epoch_plot import AccuracyPlot, EpochLossPlot, EpochPlot
 from mnist_tui.tui.widgets.epoch_table import EpochTable
 from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
-from mnist_tui.tui.widgets.settings_panel import SettingsPanel
+from mnist_tui.tui.widgets.settings_panel import SettingsPanel, settings_lines
 from mnist_tui.tui.widgets.stats import StatsPanel, format_duration
 from mnist_tui.tui.widgets.system_panel import SystemPanel
 
@@ -90,6 +90,7 @@ class DashboardScreen(Screen):
         self.confusion: tuple | None = None  # (matrix, epoch)
         self.drawing = None  # the last drawing, kept for the next visit
         self.layer_records: list = []  # per-layer statistics, one per epoch, for the model view
+        self.run_settings: tuple[dict, int] | None = None  # (settings, world size) once loaded
         self._ticks = 0
         self._progress_dirty = False
 
@@ -172,9 +173,14 @@ class DashboardScreen(Screen):
         loss_plot.fit_smoothing(e.batches_per_epoch)
         loss_plot.recorded = e.batches_recorded
         self.query_one("#settings", SettingsPanel).show(e.settings, e.world_size)
+        self.run_settings = (e.settings, e.world_size)
         if not self.started:
             self.show_state("ready", "press space to train")
         self._show_progress()
+
+    def settings_lines(self) -> list[str]:
+        """The run's settings for the help screen (none before the run is open)."""
+        return settings_lines(*self.run_settings) if self.run_settings else []
 
     def on_batches_arrived(self, message: msg.BatchesArrived) -> None:
         self.progress.on_batch(message.event)

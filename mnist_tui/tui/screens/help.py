@@ -13,23 +13,32 @@ from textual.widgets import Static
 from mnist_tui.tui.screens.once import DismissOnce
 
 KEYS = (
-    ("space", "start training; then pause / resume"),
-    ("q", "quit (stops training within a batch; finished epochs stay saved)"),
+    ("space", "start training; then pause / resume (a followed run: its writer)"),
+    ("q", "quit (training stops within a batch; a follower only closes)"),
+    ("S", "stop the run itself, keeping its finished epochs"),
     ("s", "save the last finished epoch's checkpoint now (checkpoints hold whole epochs)"),
-    ("j ↓ →  /  k ↑ ←", "next / previous test digit"),
-    ("pgdn / pgup", "ten digits forward / back"),
-    ("home / end", "first / last digit of the view"),
-    ("w", "wrong-only: show just the digits the model gets wrong"),
+    ("+ / -", "learning rate × 2 / ÷ 2 from the next batch, on top of the schedule"),
+    ("a", "train 5 more epochs (a finished run too, in place)"),
+    ("j k h l, arrows", "next / previous test digit"),
+    ("pgdn / pgup, home / end", "ten digits forward / back; first / last digit"),
+    ("0 … 9", "browse one true digit"),
+    ("w", "wrong only, over the current order (filters combine)"),
+    ("o / O", "browser order forward / back: index, hardest, confident mistakes, each digit"),
+    ("escape", "clear every filter: all digits by index"),
     ("m", "digit drawing: ASCII characters or fine half-blocks"),
-    ("d", "draw a digit (mouse, or arrows + space) and see the model's guess live"),
+    ("d", "draw a digit and see the model's guess live"),
     ("x", "confusion matrix: pick a cell to browse exactly those test digits"),
-    ("o", "browser order: index → hardest → confident mistakes → each digit"),
+    ("i", "inside the network: filters, activations, saliency, layers, embedding"),
+    ("L / e", "log scale for the losses / error % (log) or accuracy %"),
+    ("[ / ]", "less / more smoothing of the batch loss"),
+    ("z / v", "epochs shown: all, last 10, 3, 1 / the learning-rate curve"),
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),
 )
 
 PANELS = (
-    "Batch loss: each batch's loss (grey) and a smoothed curve; x is in epochs.",
+    "Batch loss: each batch's loss (grey) behind a bias-corrected moving average, the learning rate on "
+    "the right axis, steering marked by vertical lines; x is in epochs.",
     "Accuracy and loss per epoch, on the training and the test set.",
     "Predictions: a test digit, the model's guess with its confidence (✓/✗), and all ten "
     "class probabilities; they refresh after every epoch.",
@@ -52,9 +61,15 @@ class HelpScreen(DismissOnce, ModalScreen[None]):
         Binding("escape,question_mark,q", "dismiss", "Close", show=True),
     ]
 
+    def __init__(self, settings: list[str] | None = None) -> None:
+        super().__init__()
+        self.settings = settings or []  # the run's settings, one line each
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static(Text("mnist-tui: watch a small CNN learn to read digits", style="bold"))
+            if self.settings:
+                yield Static(Text("\n".join(self.settings), style="cyan"), id="help-settings")
             yield Static(help_text(), id="help-keys")
             yield Static("\n".join(f"• {line}" for line in PANELS), id="help-panels")
             yield Static(Text("escape or ? closes this screen", style="dim"))
