@@ -60,3 +60,20 @@ class RunProgress:
         in_epoch = self.train_size - self.samples_seen if self.epoch > self.epochs_done else 0
         later = (self.epochs - max(self.epoch, self.epochs_done)) * self.train_size
         return (in_epoch + later) / self.samples_per_s
+
+
+def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bool, long: bool = False) -> str:
+    """What happened and what next, for a finished or stopped run (short: one line for the state)."""
+    from mnist_tui.tui.widgets.stats import format_duration
+
+    p = progress
+    best = f"best {p.best_acc:.2%} at epoch {p.best_epoch}" if p.best_acc is not None else "no epoch finished"
+    text = f"{epochs_done} epoch(s), {best}"
+    if not long:
+        return text
+    lines = [text + f", {format_duration(p.training_seconds)} of training"]
+    if run_dir is not None:
+        lines.append(f"saved in {run_dir}; replay: mnist-tui --replay {run_dir}")
+    if can_extend:
+        lines.append("a: train 5 more epochs here")
+    return "\n".join(lines)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.reactive import reactive
@@ -19,17 +18,16 @@ from textual.widgets import Footer, Header
 
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox
-from mnist_tui.tui.plot_settings import load_settings, next_range
-from mnist_tui.tui.progress import RunProgress
+from mnist_tui.tui.progress import RunProgress, run_summary
 from mnist_tui.tui.screens.confusion import ConfusionScreen
+from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, ENDED, allowed
 from mnist_tui.tui.screens.draw import DrawScreen
 from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.browser import PredictionsBrowser
-from mnist_tui.tui.widgets.epoch_plot import AccuracyPlot, EpochLossPlot, EpochPlot
 from mnist_tui.tui.widgets.epoch_table import EpochTable
-from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+from mnist_tui.tui.widgets.plots import PlotsPanel
 from mnist_tui.tui.widgets.settings_panel import SettingsPanel, settings_lines
-from mnist_tui.tui.widgets.stats import StatsPanel, format_duration
+from mnist_tui.tui.widgets.stats import StatsPanel
 from mnist_tui.tui.widgets.system_panel import SystemPanel
 
 # Stats refresh twice a second and the plots once (plotext renders ~40 ms on the UI thread).
@@ -37,42 +35,10 @@ from mnist_tui.tui.widgets.system_panel import SystemPanel
 REFRESH_S = 0.5
 PLOT_EVERY = 2
 NARROW_COLUMNS, SHORT_ROWS = 100, 34
-ENDED = ("finished", "stopped", "failed", "lost")
 
 
 class DashboardScreen(Screen):
-    BINDINGS = [
-        Binding("space", "start", "Start"),
-        Binding("space", "pause", "Pause"),
-        Binding("space", "resume", "Resume"),
-        Binding("q", "app.quit", "Quit"),
-        Binding("s", "save", "Save", show=False),
-        Binding("S", "stop_run", "Stop run", show=False),
-        Binding("j,down,right,l", "browse(1)", "Next digit", show=False),
-        Binding("k,up,left,h", "browse(-1)", "Previous digit", show=False),
-        Binding("pagedown", "browse(10)", "10 digits on", show=False),
-        Binding("pageup", "browse(-10)", "10 digits back", show=False),
-        Binding("home", "browse_to(0)", "First digit", show=False),
-        Binding("end", "browse_to(-1)", "Last digit", show=False),
-        Binding("w", "toggle_wrong", "Wrong only"),
-        Binding("o", "order(1)", "Order"),
-        Binding("O", "order(-1)", "Order back", show=False),
-        *[Binding(str(d), f"digit({d})", f"Digit {d}", show=False) for d in range(10)],
-        Binding("escape", "clear_filters", "All digits", show=False),
-        Binding("m", "cycle_digit_mode", "ASCII/blocks", show=False),
-        Binding("d", "draw", "Draw"),
-        Binding("x", "confusion", "Confusion"),
-        Binding("i", "inside", "Inside"),
-        Binding("plus,equals_sign", "steer_lr(2)", "lr ×2", show=False),
-        Binding("minus", "steer_lr(0.5)", "lr ÷2", show=False),
-        Binding("a", "add_epochs(5)", "Train 5 more"),
-        Binding("L", "plots_log", "Log losses", show=False),
-        Binding("e", "error_view", "Error %", show=False),
-        Binding("left_square_bracket", "smoothing(-1)", "Less smoothing", show=False),
-        Binding("right_square_bracket", "smoothing(1)", "More smoothing", show=False),
-        Binding("z", "plots_range", "Epoch range", show=False),
-        Binding("v", "toggle_lr", "Learning rate", show=False),
-    ]
+    BINDINGS = DASHBOARD_KEYS
 
     state: reactive[str] = reactive("loading", init=False)
 
@@ -97,14 +63,9 @@ class DashboardScreen(Screen):
     # -- layout ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        settings = load_settings()  # the plot controls a user chose last time (plots.json)
         yield Header()
         with Horizontal(id="main"):
-            with Vertical(id="plots"):
-                yield BatchLossPlot(id="loss-plot", settings=settings, remember=True)
-                with Horizontal(id="epoch-plots"):
-                    yield AccuracyPlot(id="acc-plot", settings=settings, remember=True)
-                    yield EpochLossPlot(id="epoch-loss-plot", settings=settings, remember=True)
+            yield PlotsPanel(id="plots")
             with Vertical(id="side"):
                 yield StatsPanel(id="stats")
                 yield SettingsPanel(id="settings")
@@ -133,6 +94,10 @@ class DashboardScreen(Screen):
     @property
     def stats(self) -> StatsPanel:
         return self.query_one("#stats", StatsPanel)
+
+    @property
+    def plots(self) -> PlotsPanel:
+        return self.query_one("#plots", PlotsPanel)
 
     @property
     def browser(self) -> PredictionsBrowser:
@@ -169,9 +134,7 @@ class DashboardScreen(Screen):
         self.browser.set_data(e.test_images, e.test_labels)
         for row in e.history:
             self._add_epoch(row)
-        loss_plot = self.query_one("#loss-plot", BatchLossPlot)
-        loss_plot.fit_smoothing(e.batches_per_epoch)
-        loss_plot.recorded = e.batches_recorded
+        self.plots.losses.recorded = e.batches_recorded
         self.query_one("#settings", SettingsPanel).show(e.settings, e.world_size)
         self.run_settings = (e.settings, e.world_size)
         if not self.started:
@@ -198,7 +161,7 @@ class DashboardScreen(Screen):
         e = message.event
         per_epoch = max(self.progress.batches_per_epoch, 1)
         x = e.epoch if e.batch == 0 else e.epoch - 1 + e.batch / per_epoch
-        self.query_one("#loss-plot", BatchLossPlot).mark(x, e.what)
+        self.plots.mark(x, e.what)
         if self.source.capabilities.live:
             self.notify(f"{e.what} (lr × {e.lr_scale:g} on top of the schedule)", timeout=3)
 
@@ -233,19 +196,7 @@ class DashboardScreen(Screen):
             self.notify(self._summary(e, long=True), title=f"Run {self.state}", timeout=20)
 
     def _summary(self, e, long: bool = False) -> str:
-        """What happened and what next, for a finished or stopped run."""
-        p = self.progress
-        best = f"best {p.best_acc:.2%} at epoch {p.best_epoch}" if p.best_acc is not None else "no epoch finished"
-        text = f"{e.epochs_done} epoch(s), {best}"
-        if not long:
-            return text
-        where = self.source.run_dir
-        lines = [text + f", {format_duration(p.training_seconds)} of training"]
-        if where is not None:
-            lines.append(f"saved in {where}; replay: mnist-tui --replay {where}")
-        if self.capabilities.extend:
-            lines.append("a: train 5 more epochs here")
-        return "\n".join(lines)
+        return run_summary(self.progress, e.epochs_done, self.source.run_dir, self.capabilities.extend, long)
 
     def on_run_failed(self, message: msg.RunFailed) -> None:
         self.failure = message.event.message
@@ -253,8 +204,7 @@ class DashboardScreen(Screen):
         self.notify(message.event.message, title="The run failed", severity="error", timeout=30)
 
     def _add_epoch(self, row) -> None:
-        self.query_one("#acc-plot", EpochPlot).add(row.epoch, 100 * row.train_acc, 100 * row.test_acc)
-        self.query_one("#epoch-loss-plot", EpochPlot).add(row.epoch, row.train_loss, row.test_loss)
+        self.plots.add_epoch(row)
         self.query_one("#epochs", EpochTable).add_epoch(row)
         self.progress.on_epoch(row.epoch, row.test_acc, row.test_loss, row.seconds)
 
@@ -270,11 +220,9 @@ class DashboardScreen(Screen):
             self.redraw_plots()
 
     def _take_losses(self) -> None:
-        plot = self.query_one("#loss-plot", BatchLossPlot)
-        per_epoch = max(self.progress.batches_per_epoch, 1)
-        for epoch, batch, loss, lr in self.inbox.drain():
-            plot.add(epoch - 1 + batch / per_epoch, loss, lr if lr == lr else None)
-            self.progress.last_loss = loss
+        last = self.plots.add_batches(self.inbox.drain(), self.progress.batches_per_epoch)
+        if last is not None:
+            self.progress.last_loss = last
 
     def _show_progress(self) -> None:
         p = self.progress
@@ -289,8 +237,7 @@ class DashboardScreen(Screen):
         self._take_losses()
         if self.app.screen is not self:
             return  # hidden under another screen: drawn when it shows again
-        for plot in self.query("#plots PlotextPlot"):
-            plot.redraw_if_dirty()
+        self.plots.redraw_if_dirty()
 
     def on_screen_resume(self) -> None:
         self.redraw_plots()
@@ -298,23 +245,7 @@ class DashboardScreen(Screen):
     # -- steering the run ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        live = self.state not in ENDED
-        caps = self.capabilities
-        if action == "start":
-            return caps.start and not self.started and live
-        if action == "pause":
-            return caps.pause and self.started and live and self.state not in ("paused", "pausing", "waiting")
-        if action == "resume":
-            return caps.pause and self.started and live and self.state in ("paused", "pausing")
-        if action == "save":
-            return caps.save
-        if action == "stop_run":
-            return caps.stop and live and self.loaded
-        if action == "steer_lr":
-            return caps.steer and live and self.loaded
-        if action == "add_epochs":
-            return caps.steer and self.loaded and (live or (caps.extend and self.state == "finished"))
-        return True
+        return allowed(action, self.state, self.capabilities, self.started, self.loaded)
 
     def action_start(self) -> None:
         self.started = True
@@ -372,23 +303,20 @@ class DashboardScreen(Screen):
     # -- plot controls (each plot remembers its own in plots.json) -----------------------------
 
     def action_plots_log(self) -> None:
-        for plot in self.query("#loss-plot, #epoch-loss-plot"):
-            plot.toggle_log()
+        self.plots.toggle_log()
 
     def action_error_view(self) -> None:
-        self.query_one("#acc-plot", AccuracyPlot).toggle_error_view()
+        self.plots.toggle_error_view()
 
     def action_smoothing(self, step: int) -> None:
-        weight = self.query_one("#loss-plot", BatchLossPlot).step_smoothing(step)
+        weight = self.plots.step_smoothing(step)
         self.notify(f"batch-loss smoothing {weight:.2f}" if weight else "batch-loss smoothing off", timeout=2)
 
     def action_plots_range(self) -> None:
-        epochs = next_range(self.query_one("#loss-plot", BatchLossPlot).range_epochs)
-        for plot in self.query("#plots PlotextPlot"):
-            plot.set_range(epochs)
+        self.plots.cycle_range()
 
     def action_toggle_lr(self) -> None:
-        self.query_one("#loss-plot", BatchLossPlot).toggle_lr()
+        self.plots.toggle_lr()
 
     # -- browsing and exploring ----------------------------------------------------------------
 

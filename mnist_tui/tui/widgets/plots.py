@@ -1,0 +1,81 @@
+"""The dashboard's plots as one widget: batch loss over epochs, accuracy (or error) and loss per epoch.
+
+It owns the three plots, feeds them, and applies the controls to all of them at once (a
+range applies to every plot, so they stay in step). Each plot remembers its controls in
+plots.json; plotext renders on the UI thread, so :meth:`redraw_if_dirty` redraws only the
+plots that changed, and the dashboard calls it on a timer, only while it is on screen.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+
+from mnist_tui.tui.plot_settings import load_settings, next_range
+from mnist_tui.tui.widgets.epoch_plot import AccuracyPlot, EpochLossPlot
+from mnist_tui.tui.widgets.live_plot import LivePlot
+from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+
+
+class PlotsPanel(Vertical):
+    def compose(self) -> ComposeResult:
+        settings = load_settings()  # the plot controls a user chose last time
+        yield BatchLossPlot(id="loss-plot", settings=settings, remember=True)
+        with Horizontal(id="epoch-plots"):
+            yield AccuracyPlot(id="acc-plot", settings=settings, remember=True)
+            yield EpochLossPlot(id="epoch-loss-plot", settings=settings, remember=True)
+
+    @property
+    def losses(self) -> BatchLossPlot:
+        return self.query_one("#loss-plot", BatchLossPlot)
+
+    @property
+    def accuracy(self) -> AccuracyPlot:
+        return self.query_one("#acc-plot", AccuracyPlot)
+
+    @property
+    def epoch_losses(self) -> EpochLossPlot:
+        return self.query_one("#epoch-loss-plot", EpochLossPlot)
+
+    # -- data --------------------------------------------------------------------------------
+
+    def add_batches(self, items, batches_per_epoch: int) -> float | None:
+        """(epoch, batch, loss, lr) items from the loss inbox; returns the last loss."""
+        per_epoch = max(batches_per_epoch, 1)
+        last = None
+        for epoch, batch, loss, lr in items:
+            self.losses.add(epoch - 1 + batch / per_epoch, loss, lr if lr == lr else None)
+            last = loss
+        return last
+
+    def add_epoch(self, row) -> None:
+        self.accuracy.add(row.epoch, 100 * row.train_acc, 100 * row.test_acc)
+        self.epoch_losses.add(row.epoch, row.train_loss, row.test_loss)
+
+    def mark(self, x: float, what: str) -> None:
+        self.losses.mark(x, what)
+
+    def redraw_if_dirty(self) -> None:
+        for plot in self.query(LivePlot):
+            plot.redraw_if_dirty()
+
+    # -- controls ----------------------------------------------------------------------------
+
+    def toggle_log(self) -> None:
+        self.losses.toggle_log()
+        self.epoch_losses.toggle_log()
+
+    def toggle_error_view(self) -> None:
+        self.accuracy.toggle_error_view()
+
+    def step_smoothing(self, step: int) -> float:
+        return self.losses.step_smoothing(step)
+
+    def cycle_range(self) -> int:
+        epochs = next_range(self.losses.range_epochs)
+        for plot in self.query(LivePlot):
+            plot.set_range(epochs)
+        return epochs
+
+    def toggle_lr(self) -> None:
+        self.losses.toggle_lr()
