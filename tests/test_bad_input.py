@@ -131,7 +131,7 @@ def test_data_folder_that_cannot_be_written(tmp_path, capsys, no_download):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")  # root ignores chmod, but nothing can mkdir under a file
     code, err = _train_mnist(blocker / "data", tmp_path, capsys)
-    _assert_one_line(code, err, "cannot create the data folder")
+    _assert_one_line(code, err, f"--data-dir {blocker / 'data'}", "a part of the path is a file, not a folder")
 
 
 def test_run_folder_that_cannot_be_written_fails_before_any_data_is_read(tmp_path, capsys):
@@ -139,7 +139,7 @@ def test_run_folder_that_cannot_be_written_fails_before_any_data_is_read(tmp_pat
     blocker.write_text("not a folder")
     argv = ["--headless", "--dataset", "mnist", "--data-dir", str(tmp_path / "nothing-here"), "--epochs", "1"]
     code, err = _main([*argv, "--run-dir", str(blocker / "run")], capsys)
-    _assert_one_line(code, err, "cannot create the run folder")  # not the (later) missing-data error
+    _assert_one_line(code, err, f"--run-dir {blocker / 'run'}", "a part of the path is a file")  # not missing data
 
 
 def test_run_folder_that_is_a_file(tmp_path, capsys):
