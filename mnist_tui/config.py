@@ -151,6 +151,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "precision": _one_of(PRECISIONS),
     "eval_batch_size": _int_between(1, 1_000_000),
     "recipe": _one_of(tuple(RECIPES)),
+    "data_dir": lambda value: None if isinstance(value, Path) and str(value).strip() else f"{value!r} is not a folder",
 }
 
 
