@@ -48,6 +48,13 @@ def started_text(v: float | None) -> str:
     return "–" if v is None else dt.datetime.fromtimestamp(v).strftime("%Y-%m-%d %H:%M")
 
 
+def _short_time(v: str | None) -> str:
+    """This year's dates without the year (the filter still compares the full ``YYYY-MM-DD HH:MM``)."""
+    if not v:
+        return "–"
+    return v[5:] if v[:4] == str(dt.date.today().year) else v[:10]
+
+
 def _epochs(s: RunSummary) -> str:
     return f"{s.epochs_done}/{s.epochs_planned}" if s.epochs_planned else str(s.epochs_done)
 
@@ -67,14 +74,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("batch", "batch", "number", lambda s: s.batch_size, _num("d"), aliases=("batch_size", "bs")),
     Column("schedule", "schedule", "text", lambda s: s.schedule or None, lambda v: v or "–", aliases=("sched",)),
     Column("dropout", "dropout", "number", lambda s: (s.conv_dropout, s.fc_dropout), _dropout),
+    Column("sps", "img/s", "number", lambda s: s.samples_per_s, _num(",.0f"), aliases=("samples_per_s", "speed")),
+    Column("started", "started", "text", lambda s: started_text(s.started) if s.started else None, _short_time),
     Column("recipe", "recipe", "text", lambda s: s.recipe or None, lambda v: v or "–"),
     Column("precision", "prec", "text", lambda s: s.precision or None, lambda v: v or "–", aliases=("prec",)),
     Column("seed", "seed", "number", lambda s: s.seed, _num("d")),
     Column("world", "world", "number", lambda s: s.world_size, _num("d"), aliases=("world_size",)),
     Column("device", "device", "text", lambda s: s.device or None, lambda v: v or "–"),
     Column("dataset", "data", "text", lambda s: s.dataset or None, lambda v: v or "–"),
-    Column("sps", "samples/s", "number", lambda s: s.samples_per_s, _num(",.0f"), aliases=("samples_per_s", "speed")),
-    Column("started", "started", "text", lambda s: started_text(s.started) if s.started else None, lambda v: v or "–"),
 )
 # Columns a filter may name besides the shown ones (dropout shows both rates in one cell).
 EXTRA: tuple[Column, ...] = (

@@ -79,3 +79,15 @@ def differing_settings(summaries: list[RunSummary]) -> tuple[dict[str, list[Any]
         elif values:
             same[name] = values[0]
     return differ, same
+
+
+def run_curves(index, summary: RunSummary) -> dict[str, Series]:
+    """Every metric's series of one run, read through the index's cache (call off the UI thread)."""
+    if summary.problem:
+        return {}
+    history = index.history(summary.path)
+    curves = {
+        metric: epoch_series(summary.name, history, metric) for metric in ("acc", "error", "test_loss", "train_loss")
+    }
+    curves["batch_loss"] = batch_series(summary.name, index.batches(summary.path))
+    return curves

@@ -1,0 +1,187 @@
+"""The workspace's table: one row per run folder, sortable, filterable, with a mark column.
+
+The table owns what it shows: every summary it was given, the filter, the sort and the
+marks (kept by run name, so they survive re-sorting, filtering and refreshes). A refresh
+whose rows kept their order only updates the cells that changed; the table is rebuilt only
+when the order or the set of rows changed. Broken folders are dim rows whose state reads
+"broken"; :meth:`RunsTable.current` gives the highlighted run, and the screen shows its reason.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import DataTable
+
+from mnist_tui.workspace.columns import BY_KEY, COLUMNS, Column, cell_text, sort_summaries
+from mnist_tui.workspace.filters import RunFilter, parse_filter
+from mnist_tui.workspace.index import RunSummary
+
+MARK_KEY = "mark"
+STATE_STYLES = {
+    "training": "bold green",
+    "loading": "yellow",
+    "paused": "yellow",
+    "finished": "cyan",
+    "stopped": "cyan",
+    "failed": "red",
+    "lost": "bold red",
+    "broken": "red",
+}
+
+
+class RunsTable(DataTable):
+    """Post :class:`RunsTable.MarksChanged` when the marked runs change."""
+
+    class MarksChanged(Message):
+        def __init__(self, names: tuple[str, ...]) -> None:
+            super().__init__()
+            self.names = names
+
+    sort_column: reactive[str] = reactive("started", init=False)
+    descending: reactive[bool] = reactive(True, init=False)
+    run_filter: reactive[RunFilter] = reactive(RunFilter(""), init=False)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.summaries: list[RunSummary] = []
+        self.listed: list[RunSummary] = []  # what is shown, in order
+        self.marked: list[str] = []  # run names, in the order they were marked
+        self._shown: dict[str, tuple[str, ...]] = {}  # row key → the cells on screen
+
+    def on_mount(self) -> None:
+        self.add_column(" ", key=MARK_KEY, width=1)
+        for column in COLUMNS:
+            self.add_column(column.header, key=column.key)
+        self._label_sort()
+
+    # -- data --------------------------------------------------------------------------------
+
+    def show(self, summaries: list[RunSummary]) -> None:
+        """The index's latest scan (from the UI thread)."""
+        self.summaries = summaries
+        names = {s.name for s in summaries}
+        kept = [n for n in self.marked if n in names]
+        if kept != self.marked:
+            self.marked = kept
+            self.post_message(self.MarksChanged(tuple(kept)))
+        self._relist()
+
+    def set_filter(self, text: str) -> None:
+        """Apply the filter typed after ``/``; raises ``FilterError`` (the old filter stays)."""
+        self.run_filter = parse_filter(text)
+
+    def watch_run_filter(self) -> None:
+        self._relist()
+
+    def watch_sort_column(self) -> None:
+        self._label_sort()
+        self._relist()
+
+    def watch_descending(self) -> None:
+        self._label_sort()
+        self._relist()
+
+    def sort_by(self, key: str) -> None:
+        """Sort by the column ``key``; the same column again reverses the order (a header click)."""
+        if key == self.sort_column:
+            self.descending = not self.descending
+        elif key in BY_KEY:
+            self.sort_column = BY_KEY[key].key
+
+    def step_sort(self, step: int) -> None:
+        keys = [c.key for c in COLUMNS]
+        index = keys.index(self.sort_column) if self.sort_column in keys else 0
+        self.sort_column = keys[(index + step) % len(keys)]
+
+    def _label_sort(self) -> None:
+        for column in COLUMNS:
+            arrow = (" ▼" if self.descending else " ▲") if column.key == self.sort_column else ""
+            self.columns[column.key].label = Text(column.header + arrow, style="bold" if arrow else "")
+        self._require_update_dimensions = True
+        self.refresh()
+
+    # -- marks -------------------------------------------------------------------------------
+
+    def toggle_mark(self) -> None:
+        run = self.current
+        if run is None or (run.problem and run.name not in self.marked):
+            return  # a broken folder has no curves to compare
+        if run.name in self.marked:
+            self.marked.remove(run.name)
+        else:
+            self.marked.append(run.name)
+        self._update_row(run)
+        self.post_message(self.MarksChanged(tuple(self.marked)))
+
+    def clear_marks(self) -> None:
+        self.marked = []
+        self._relist(force=True)
+        self.post_message(self.MarksChanged(()))
+
+    @property
+    def marked_summaries(self) -> list[RunSummary]:
+        by_name = {s.name: s for s in self.summaries}
+        return [by_name[n] for n in self.marked if n in by_name]
+
+    @property
+    def current(self) -> RunSummary | None:
+        if not self.listed or not 0 <= self.cursor_row < len(self.listed):
+            return None
+        return self.listed[self.cursor_row]
+
+    # -- drawing rows ------------------------------------------------------------------------
+
+    def _cells(self, run: RunSummary) -> tuple:
+        mark = Text("●", style="bold magenta") if run.name in self.marked else Text(" ")
+        dim = "dim" if run.problem else ""
+        cells: list = [mark]
+        for column in COLUMNS:
+            text = cell_text(column, run) if not run.problem or column.key in ("name", "state") else ""
+            style = STATE_STYLES.get(run.state, "") if column.key == "state" else ""
+            cells.append(Text(text, style=f"{style} {dim}".strip(), justify=_justify(column)))
+        return tuple(cells)
+
+    def _relist(self, force: bool = False) -> None:
+        if not self.is_mounted:
+            return
+        column = BY_KEY[self.sort_column]
+        listed = sort_summaries(self.run_filter.apply(self.summaries), column, self.descending)
+        old_keys = [s.name for s in self.listed]
+        self.listed = listed
+        if force or [s.name for s in listed] != old_keys:
+            current = old_keys[self.cursor_row] if 0 <= self.cursor_row < len(old_keys) else None
+            self.clear()
+            self._shown = {}
+            for run in listed:
+                cells = self._cells(run)
+                self._shown[run.name] = tuple(c.plain for c in cells)
+                self.add_row(*cells, key=run.name)
+            names = [s.name for s in listed]
+            if current in names:
+                self.move_cursor(row=names.index(current), animate=False)
+            return
+        for run in listed:
+            self._update_row(run)
+
+    def _update_row(self, run: RunSummary) -> None:
+        cells = self._cells(run)
+        plain = tuple(c.plain for c in cells)
+        old = self._shown.get(run.name)
+        if old == plain or run.name not in self.rows:
+            return
+        keys = [MARK_KEY] + [c.key for c in COLUMNS]
+        for key, cell, before, now in zip(keys, cells, old or (), plain, strict=False):
+            if before != now:
+                self.update_cell(run.name, key, cell, update_width=True)
+        self._shown[run.name] = plain
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        if event.column_key.value != MARK_KEY:
+            self.sort_by(str(event.column_key.value))
+
+
+def _justify(column: Column) -> str:
+    return "right" if column.kind == "number" and column.key not in ("dropout",) else "left"
