@@ -145,12 +145,15 @@ class WorkspaceScreen(Screen):
         self.table.show(summaries)
         marked = tuple(self.table.marked)
         self.compare.show_runs([(s, c) for s, c in runs if s.name in marked])
+        self._show_detail()
+        self.scans += 1
+
+    def _show_counts(self) -> None:
+        summaries = self.table.summaries
         broken = sum(1 for s in summaries if s.problem)
         shown = len(self.table.listed)
         count = f"{shown} of {len(summaries)} runs" if shown != len(summaries) else f"{len(summaries)} runs"
-        self.sub_title = f"{self.root} · {count}" + (f" · {broken} broken" if broken else "")
-        self._show_detail()
-        self.scans += 1
+        self.sub_title = count + (f" · {broken} broken" if broken else "") + f" · {self.root}"  # a long path is cut
 
     def _show_error(self, message: str) -> None:
         self.scan_error = message
@@ -158,6 +161,7 @@ class WorkspaceScreen(Screen):
         self.scans += 1
 
     def _show_detail(self) -> None:
+        self._show_counts()
         run = self.table.current
         line = Text()
         if run is None:
