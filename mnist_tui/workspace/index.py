@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,109 +26,21 @@ from mnist_tui.runfolder.layout import BATCHES_NAME, CHECKPOINT_NAME, INFO_NAME,
 from mnist_tui.runfolder.reader import Rows, effective_state, read_batches, read_info, read_metrics, read_status
 from mnist_tui.schema import RecordError
 from mnist_tui.training.events import ENDED, BatchEnd, EpochRecord
+from mnist_tui.workspace.summary import (
+    SETTINGS,
+    RunSummary,
+    results,
+    settings_from_config,
+    short_dataset,
+    state_without_status,
+    typed,
+)
+
+__all__ = ["RunIndex", "RunSummary", "SETTINGS", "summaries_of"]
 
 MARKERS = (INFO_NAME, METRICS_NAME, CHECKPOINT_NAME)  # any of these makes a folder a run folder
 WATCHED = (INFO_NAME, STATUS_NAME, METRICS_NAME, CHECKPOINT_NAME)
-TARGET_ACC = 0.99  # "time to 99 %"
 Stamp = tuple[int, int] | None  # (mtime_ns, size), None when absent
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """One row of the workspace. Unknown values are None (or "" for text)."""
-
-    name: str  # the folder, relative to the workspace's folder
-    path: Path
-    state: str = "unknown"
-    dataset: str = ""
-    recipe: str = ""
-    batch_size: int | None = None
-    lr: float | None = None
-    schedule: str = ""
-    conv_dropout: float | None = None
-    fc_dropout: float | None = None
-    precision: str = ""
-    seed: int | None = None
-    world_size: int | None = None
-    device: str = ""
-    epochs_done: int = 0
-    epochs_planned: int | None = None
-    best_test_acc: float | None = None
-    last_test_loss: float | None = None
-    time_to_99: float | None = None  # training seconds (pauses excluded) until test acc ≥ 99 %
-    samples_per_s: float | None = None  # mean over the epochs
-    started: float | None = None  # Unix seconds: run.json's "created", else the folder's mtime
-    format: int = 0  # 1 or 2; 0 when it cannot be told
-    problem: str = ""  # set: the folder could not be read as a run (the row is greyed)
-    note: str = ""  # something read with gaps (skipped rows, a damaged status file)
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The values that define the run (what a filter's substring and the compare panel see)."""
-        return {name: getattr(self, name) for name in SETTINGS}
-
-
-SETTINGS = (
-    "dataset",
-    "recipe",
-    "batch_size",
-    "lr",
-    "schedule",
-    "conv_dropout",
-    "fc_dropout",
-    "precision",
-    "seed",
-    "world_size",
-    "device",
-)
-
-
-def _typed(config: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
-    value = config.get(name)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        return None if kind is not str else ""
-    return value
-
-
-def _settings_from_config(config: dict[str, Any]) -> dict[str, Any]:
-    """What run.json's config says, each value kept only when it has the right type."""
-    return dict(
-        recipe=_typed(config, "recipe", str),
-        batch_size=_typed(config, "batch_size", int),
-        lr=_typed(config, "lr", (int, float)),
-        schedule=_typed(config, "schedule", str),
-        conv_dropout=_typed(config, "conv_dropout", (int, float)),
-        fc_dropout=_typed(config, "fc_dropout", (int, float)),
-        precision=_typed(config, "precision", str),
-        seed=_typed(config, "seed", int),
-        device=_typed(config, "device", str),
-        dataset=_typed(config, "dataset", str),
-    )
-
-
-def _results(records: list[EpochRecord]) -> dict[str, Any]:
-    if not records:
-        return {}
-    elapsed, reached = 0.0, None
-    for record in records:
-        elapsed += record.seconds
-        if reached is None and record.test_acc >= TARGET_ACC:
-            reached = elapsed
-    last = records[-1]
-    return dict(
-        epochs_done=last.epoch,
-        best_test_acc=max(r.test_acc for r in records),
-        last_test_loss=last.test_loss,
-        time_to_99=reached,
-        samples_per_s=sum(r.samples_per_s for r in records) / len(records),
-        dataset=last.dataset,
-        device=last.device,
-        world_size=last.world_size,
-    )
-
-
-def _short_dataset(name: str) -> str:
-    return {"synthetic digits": "synthetic", "MNIST": "mnist"}.get(name, name)
 
 
 class _Parsed:
@@ -250,15 +162,15 @@ class RunIndex:
                 problem = problem or f"{METRICS_NAME}: no row fits ({metrics.first_problem})"
             elif metrics.skipped:
                 notes.append(f"skipped {metrics.skipped} row(s) of {METRICS_NAME} ({metrics.first_problem})")
-        fields.update(_results(metrics.records))
+        fields.update(results(metrics.records))
         planned = None
         if info is not None:
-            fields.update({k: v for k, v in _settings_from_config(info.config).items() if v not in (None, "")})
+            fields.update({k: v for k, v in settings_from_config(info.config).items() if v not in (None, "")})
             for key in ("dataset", "device", "precision"):  # resolved once the data loaded: "auto" → "bf16"
                 if getattr(info, key):
                     fields[key] = getattr(info, key)
             fields["world_size"] = info.world_size
-            planned = _typed(info.config, "epochs", int)
+            planned = typed(info.config, "epochs", int)
         elif stamps[METRICS_NAME] is None and not problem:
             notes.append("format 1: its settings are in checkpoint.pt only")
         if status is not None:
@@ -268,9 +180,9 @@ class RunIndex:
                 fields["samples_per_s"] = status.samples_per_s
             state = status.state
         else:
-            state = _state_without_status(fields.get("epochs_done", 0), planned)
+            state = state_without_status(fields.get("epochs_done", 0), planned)
         if "dataset" in fields:
-            fields["dataset"] = _short_dataset(fields["dataset"])
+            fields["dataset"] = short_dataset(fields["dataset"])
         started = info.created if info is not None else _mtime(path)
         summary = RunSummary(
             name=name,
@@ -315,15 +227,6 @@ def summaries_of(items) -> list[RunSummary]:
         else:
             out.extend(RunIndex(Path(item)).scan())
     return out
-
-
-def _state_without_status(done: int, planned: int | None) -> str:
-    """Format 1 (or a folder whose status file is gone): told from epochs done and planned."""
-    if planned and done >= planned:
-        return "finished"
-    if planned and done:
-        return "stopped"
-    return "unknown"
 
 
 def _named(file: str, error: str) -> str:
