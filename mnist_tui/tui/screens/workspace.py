@@ -74,11 +74,12 @@ class WorkspaceScreen(Screen):
         Binding("q", "back", "Back", show=False),
     ]
     DEFAULT_CSS = """
-    WorkspaceScreen #runs { height: auto; max-height: 45%; min-height: 4; }
+    WorkspaceScreen #runs { height: 1fr; min-height: 4; }
+    WorkspaceScreen.-comparing #runs { height: auto; max-height: 45%; }
     WorkspaceScreen #run-detail { height: 1; padding: 0 1; }
     WorkspaceScreen #filter { display: none; }
     WorkspaceScreen #filter.-open { display: block; }
-    WorkspaceScreen #compare { height: 1fr; border-top: solid $accent; }
+    WorkspaceScreen #compare { border-top: solid $accent; }
     WorkspaceScreen.-short #runs { max-height: 40%; }
     """
 
@@ -145,6 +146,7 @@ class WorkspaceScreen(Screen):
         self.table.show(summaries)
         marked = tuple(self.table.marked)
         self.compare.show_runs([(s, c) for s, c in runs if s.name in marked])
+        self.set_class(bool(marked), "-comparing")
         self._show_detail()
         self.scans += 1
 

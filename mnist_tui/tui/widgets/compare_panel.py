@@ -3,7 +3,8 @@
 Each run keeps its colour and marker for as long as it stays selected (a slot handed out
 when it is marked, freed when it is unmarked), so unmarking one run does not repaint the
 others. The series are built off the UI thread (reading a long batch log takes time);
-:meth:`ComparePanel.show_runs` only draws.
+:meth:`ComparePanel.show_runs` only draws. With no run marked the plots are hidden (the
+table takes the room) and the panel is one line saying how to mark runs.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class ComparePanel(Vertical):
 
     DEFAULT_CSS = """
     ComparePanel { height: 1fr; }
+    ComparePanel.-empty { height: auto; }
+    ComparePanel.-empty #compare-plots { display: none; }
     ComparePanel #compare-plots { grid-size: 4 1; height: 1fr; }
     ComparePanel.-narrow #compare-plots { grid-size: 2 2; }
     ComparePanel #compare-legend { height: auto; max-height: 3; }
@@ -71,6 +74,7 @@ class ComparePanel(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "Compare"
+        self.add_class("-empty")
         self._show_text()
 
     def slot_of(self, name: str) -> int:
@@ -94,6 +98,12 @@ class ComparePanel(Vertical):
         self._draw()
 
     def _draw(self) -> None:
+        """Hidden while no run is marked: four empty plotext plots cost ~200 ms of the first
+        frame with 500 rows on a loaded 2-core machine, and the table gets the room instead."""
+        self.set_class(not self.runs, "-empty")
+        if not self.runs:
+            self._show_text()
+            return
         accuracy = "error" if self.error_view else "acc"
         for metric in ("acc", "test_loss", "train_loss", "batch_loss"):
             key = accuracy if metric == "acc" else metric

@@ -49,6 +49,7 @@ class RunsTable(DataTable):
         self.listed: list[RunSummary] = []  # what is shown, in order
         self.marked: list[str] = []  # run names, in the order they were marked
         self._shown: dict[str, tuple[str, ...]] = {}  # row key → the cells on screen
+        self._drawn: dict[str, tuple[RunSummary, bool]] = {}  # row key → what they were made from
 
     def on_mount(self) -> None:
         self.add_column(" ", key=MARK_KEY, width=1)
@@ -144,28 +145,47 @@ class RunsTable(DataTable):
         return tuple(cells)
 
     def _relist(self, force: bool = False) -> None:
+        """Show ``listed``: rows that stay are updated in place and reordered with
+        ``DataTable.sort``; only new rows are added. Adding a row measures each of its cells
+        (about 0.7 ms a row here: 0.37 s for 500 rows on a loaded 2-core machine), so a live
+        run that changes the order of a sorted table must not rebuild it every refresh."""
         if not self.is_mounted:
             return
         column = BY_KEY[self.sort_column]
         listed = sort_summaries(self.run_filter.apply(self.summaries), column, self.descending)
-        old_keys = [s.name for s in self.listed]
+        names = [s.name for s in listed]
+        old_order = [s.name for s in self.listed]
+        current = old_order[self.cursor_row] if 0 <= self.cursor_row < len(old_order) else None
         self.listed = listed
-        if force or [s.name for s in listed] != old_keys:
-            current = old_keys[self.cursor_row] if 0 <= self.cursor_row < len(old_keys) else None
+        wanted = set(names)
+        gone = [name for name in self._shown if name not in wanted]
+        if force or len(gone) > len(self._shown) - len(gone):  # mostly gone: clearing is cheaper
             self.clear()
-            self._shown = {}
-            for run in listed:
+            self._shown, self._drawn = {}, {}
+        else:
+            for name in gone:
+                self.remove_row(name)
+                del self._shown[name], self._drawn[name]
+        for run in listed:
+            if run.name in self._shown:
+                self._update_row(run)
+            else:
                 cells = self._cells(run)
                 self._shown[run.name] = tuple(c.plain for c in cells)
+                self._drawn[run.name] = (run, run.name in self.marked)
                 self.add_row(*cells, key=run.name)
-            names = [s.name for s in listed]
-            if current in names:
-                self.move_cursor(row=names.index(current), animate=False)
-            return
-        for run in listed:
-            self._update_row(run)
+        if [str(row.key.value) for row in self.ordered_rows] != names:
+            position = {name: i for i, name in enumerate(names)}
+            self.sort("name", key=lambda cell: position[cell.plain])
+        if current in wanted:
+            self.move_cursor(row=names.index(current), animate=False)
 
     def _update_row(self, run: RunSummary) -> None:
+        """Only a changed summary (or mark) makes cells: 500 rows of cells cost ~80 ms a refresh."""
+        drawn = (run, run.name in self.marked)
+        if self._drawn.get(run.name) == drawn:
+            return
+        self._drawn[run.name] = drawn
         cells = self._cells(run)
         plain = tuple(c.plain for c in cells)
         old = self._shown.get(run.name)
