@@ -91,8 +91,22 @@ def test_without_tensorboardx_the_entry_points_say_how_to_install_it(monkeypatch
         assert str(caught.value) == expected
 
 
+def tensorboards_own_reading(run_dir) -> dict | None:
+    """tensorboard's EventAccumulator, where tensorboard is installed (it is not a dependency)."""
+    try:
+        from tensorboard.backend.event_processing import event_accumulator as ea
+    except ImportError:
+        return None
+    accumulator = ea.EventAccumulator(str(run_dir), size_guidance={ea.SCALARS: 0})
+    accumulator.Reload()
+    return {tag: [(e.step, e.value) for e in accumulator.Scalars(tag)] for tag in accumulator.Tags()["scalars"]}
+
+
 def check_events(run_dir):
     scalars = tb.read_scalars(run_dir)
+    theirs = tensorboards_own_reading(run_dir)
+    if theirs is not None:
+        assert theirs == scalars
     history = read_metrics(run_dir).records
     batches = read_batches(run_dir).records
     losses = [loss for report in batches for loss in report.losses]
