@@ -128,6 +128,8 @@ async def test_marked_runs_are_overlaid_with_stable_colours_and_their_difference
         assert "conv dropout 0.1 0.2 0.1" in settings and "same: data synthetic, recipe fast" in settings
         text = screen_text(app)
         assert "● lr-0.003" in text and "■ lr-0.01" in text and "▲ sweep/lr-0.001" in text  # the legend
+        marks = [table.get_cell(name, "mark").plain for name in table.marked]
+        assert marks == ["●", "■", "▲"]  # the table's mark column shows each run's marker
         # unmarking the first run leaves the others their colours
         await cursor_to(pilot, table, "lr-0.003")
         await pilot.press("space")
@@ -182,9 +184,10 @@ async def test_small_terminal_and_escape_goes_back(runs):
             await cursor_to(pilot, table, name)
             await pilot.press("space")
         await scanned(pilot, screen)
-        assert screen.compare.has_class("-narrow")  # plots in a 2×2 grid
+        assert screen.compare.has_class("-narrow") and screen.compare.has_class("-short")
         text = screen_text(app)
-        assert "run" in text and "lr-0.01" in text and "test accuracy" in text and "Mark" in text
+        assert "run" in text and "lr-0.01" in text and "Mark" in text
+        assert "test accuracy" in text and "batch loss" in text and "train loss" not in text  # two plots fit
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, WorkspaceScreen)  # back to the screen below

@@ -124,6 +124,7 @@ class WorkspaceScreen(Screen):
     def _fit_layout(self, width: int, height: int) -> None:
         self.set_class(height < SHORT_ROWS, "-short")
         self.compare.set_class(width < NARROW_COLUMNS, "-narrow")
+        self.compare.set_class(height < SHORT_ROWS, "-short")
 
     # -- scanning, off the UI thread -----------------------------------------------------------
 
@@ -182,7 +183,7 @@ class WorkspaceScreen(Screen):
         self._show_detail()
 
     def on_runs_table_marks_changed(self, event: RunsTable.MarksChanged) -> None:
-        self.compare.keep_slots(event.names)
+        self.table.show_markers(self.compare.keep_slots(event.names))
         self.rescan()  # the curves of a newly marked run are read off the UI thread
 
     # -- keys --------------------------------------------------------------------------------

@@ -37,6 +37,11 @@ LABELS = {
 }
 
 
+def _markup(slot: int) -> str:
+    (r, g, b), marker = style_of(slot)
+    return f"[bold rgb({r},{g},{b})]{marker}[/]"
+
+
 def _value(value: Any) -> str:
     if value is None or value == "":
         return "–"
@@ -52,6 +57,9 @@ class ComparePanel(Vertical):
     ComparePanel.-empty #compare-plots { display: none; }
     ComparePanel #compare-plots { grid-size: 4 1; height: 1fr; }
     ComparePanel.-narrow #compare-plots { grid-size: 2 2; }
+    ComparePanel.-narrow.-short #compare-plots { grid-size: 2 1; }
+    ComparePanel.-narrow.-short #plot-test_loss, ComparePanel.-narrow.-short #plot-train_loss { display: none; }
+    ComparePanel.-short #compare-settings { max-height: 2; }
     ComparePanel #compare-legend { height: auto; max-height: 3; }
     ComparePanel #compare-settings { height: auto; max-height: 4; color: $text-muted; }
     """
@@ -68,7 +76,7 @@ class ComparePanel(Vertical):
             yield ComparePlot("test accuracy", "%", id="plot-acc")
             yield ComparePlot("test loss", "loss", id="plot-test_loss")
             yield ComparePlot("train loss", "loss", id="plot-train_loss")
-            yield ComparePlot("batch loss", "loss", xlabel="epochs", id="plot-batch_loss")
+            yield ComparePlot("batch loss", "loss", xlabel="epochs", markers=False, id="plot-batch_loss")
         yield Static(id="compare-legend")
         yield Static(id="compare-settings")
 
@@ -83,11 +91,13 @@ class ComparePanel(Vertical):
             self.slots[name] = next(i for i in range(len(used) + 1) if i not in used)
         return self.slots[name]
 
-    def keep_slots(self, names: tuple[str, ...]) -> None:
-        """Free the slots of runs no longer marked; hand out slots in marking order."""
+    def keep_slots(self, names: tuple[str, ...]) -> dict[str, str]:
+        """Free the slots of runs no longer marked; hand out slots in marking order. Returns each
+        marked run's marker in its colour as Rich markup (the table's mark column shows it)."""
         self.slots = {n: s for n, s in self.slots.items() if n in names}
         for name in names:
             self.slot_of(name)
+        return {name: _markup(slot) for name, slot in self.slots.items()}
 
     def show_runs(self, runs: list[tuple[RunSummary, dict[str, Series]]]) -> None:
         self.runs = runs

@@ -31,8 +31,10 @@ def style_of(slot: int) -> tuple[tuple[int, int, int], str]:
 
 
 class ComparePlot(PlotextPlot):
-    def __init__(self, title: str, ylabel: str, xlabel: str = "epoch", **kwargs) -> None:
+    def __init__(self, title: str, ylabel: str, xlabel: str = "epoch", markers: bool = True, **kwargs) -> None:
+        """``markers``: each run's marker on its points (epoch plots); batch curves are lines only."""
         super().__init__(**kwargs)
+        self.markers = markers
         self.title = title
         self.ylabel = ylabel
         self.xlabel = xlabel
@@ -62,7 +64,7 @@ class ComparePlot(PlotextPlot):
         for slot, series in drawn:
             color, marker = style_of(slot)
             plt.plot(list(series.xs), list(series.ys), color=color, marker="braille")
-            if len(series.xs) <= 30:  # a marker per epoch; batch curves are lines only
+            if self.markers and len(series.xs) <= 30:  # past 30 epochs the markers would hide the line
                 plt.scatter(list(series.xs), list(series.ys), color=color, marker=marker)
         last = max((max(s.xs) for _, s in drawn), default=0)
         if self.xlabel == "epoch" and 1 <= last <= 12:

@@ -48,8 +48,9 @@ class RunsTable(DataTable):
         self.summaries: list[RunSummary] = []
         self.listed: list[RunSummary] = []  # what is shown, in order
         self.marked: list[str] = []  # run names, in the order they were marked
+        self.markers: dict[str, str] = {}  # run name → its marker in its plot colour (markup)
         self._shown: dict[str, tuple[str, ...]] = {}  # row key → the cells on screen
-        self._drawn: dict[str, tuple[RunSummary, bool]] = {}  # row key → what they were made from
+        self._drawn: dict[str, tuple[RunSummary, str]] = {}  # row key → what they were made from
 
     def on_mount(self) -> None:
         self.add_column(" ", key=MARK_KEY, width=1)
@@ -116,6 +117,12 @@ class RunsTable(DataTable):
         self._update_row(run)
         self.post_message(self.MarksChanged(tuple(self.marked)))
 
+    def show_markers(self, markers: dict[str, str]) -> None:
+        """Each marked run's marker as the compare plots draw it."""
+        self.markers = markers
+        for run in self.listed:
+            self._update_row(run)  # only rows whose marker changed are redrawn
+
     def clear_marks(self) -> None:
         self.marked = []
         self._relist(force=True)
@@ -135,7 +142,10 @@ class RunsTable(DataTable):
     # -- drawing rows ------------------------------------------------------------------------
 
     def _cells(self, run: RunSummary) -> tuple:
-        mark = Text("●", style="bold magenta") if run.name in self.marked else Text(" ")
+        if run.name in self.marked:
+            mark = Text.from_markup(self.markers[run.name]) if run.name in self.markers else Text("●", style="bold")
+        else:
+            mark = Text(" ")
         dim = "dim" if run.problem else ""
         cells: list = [mark]
         for column in COLUMNS:
@@ -172,7 +182,7 @@ class RunsTable(DataTable):
             else:
                 cells = self._cells(run)
                 self._shown[run.name] = tuple(c.plain for c in cells)
-                self._drawn[run.name] = (run, run.name in self.marked)
+                self._drawn[run.name] = (run, self.markers.get(run.name, "●") if run.name in self.marked else "")
                 self.add_row(*cells, key=run.name)
         if [str(row.key.value) for row in self.ordered_rows] != names:
             position = {name: i for i, name in enumerate(names)}
@@ -182,7 +192,7 @@ class RunsTable(DataTable):
 
     def _update_row(self, run: RunSummary) -> None:
         """Only a changed summary (or mark) makes cells: 500 rows of cells cost ~80 ms a refresh."""
-        drawn = (run, run.name in self.marked)
+        drawn = (run, self.markers.get(run.name, "●") if run.name in self.marked else "")
         if self._drawn.get(run.name) == drawn:
             return
         self._drawn[run.name] = drawn
