@@ -169,3 +169,23 @@ def test_the_listener_writes_events_while_a_run_trains(tmp_path):
     assert all(math.isfinite(v) for _, v in scalars["batch/loss"])
     hp = hparams_in(run_dir)
     assert hp["lr"] == 0.005 and hp["precision"] == "fp32" and hp["device"] == "cpu"
+
+
+def test_the_command_lines_export_prints_one_line_per_result(runs, tmp_path, capsys):
+    from mnist_tui.workspace.command import run_exports
+
+    assert run_exports(runs, export=tmp_path / "all.json", tensorboard=True) == 0
+    out, err = capsys.readouterr()
+    assert f"wrote 8 rows of 4 runs to {tmp_path / 'all.json'}" in out
+    assert "lr-0.01: " in out and ".mnist-tui" in out and f"tensorboard --logdir {runs}" in out
+    assert "left out broken" in err and "foreign: skipped (metrics.jsonl: no row fits" in err
+    with pytest.raises(UserError, match="no such folder"):
+        run_exports(tmp_path / "nowhere", export=tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_live_run_opens_followed_an_ended_one_replayed():
+    from mnist_tui.workspace.runs import opens_as
+
+    assert [opens_as(s) for s in ("training", "paused", "loading")] == ["follow"] * 3
+    assert [opens_as(s) for s in ("finished", "stopped", "failed", "lost", "unknown")] == ["replay"] * 5

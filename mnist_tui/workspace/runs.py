@@ -58,3 +58,12 @@ def new_run_dir(parent: Path, now: dt.datetime | None = None) -> Path:
     """``parent/<YYYYmmdd-HHMMSS>``, the command line's default name (``cli.prepare_run`` then
     claims it, picking ``-2``, ``-3`` … when taken)."""
     return Path(parent) / (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+
+
+LIVE_STATES = ("loading", "ready", "training", "paused")  # a writer is at work: follow it
+
+
+def opens_as(state: str) -> str:
+    """``"follow"`` for a run whose writer is alive, ``"replay"`` for one that ended (finished,
+    stopped, failed, lost) or whose state cannot be told (format 1)."""
+    return "follow" if state in LIVE_STATES else "replay"
