@@ -92,6 +92,8 @@ class WorkspaceScreen(Screen):
         self.index = index or RunIndex(self.root)
         self.scans = 0  # finished scans (tests wait on it)
         self.scan_error: str | None = None
+        self._scanning = False
+        self._again = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -129,18 +131,36 @@ class WorkspaceScreen(Screen):
     # -- scanning, off the UI thread -----------------------------------------------------------
 
     def rescan(self) -> None:
+        """Scan now, or right after the scan in progress (one at a time: on a slow file system
+        a scan longer than REFRESH_S must still finish and show, not be replaced by the next)."""
+        if self._scanning:
+            self._again = True
+            return
+        self._scanning, self._again = True, False
         self._scan(tuple(self.table.marked))
 
-    @work(thread=True, exclusive=True, group="workspace-scan", exit_on_error=False)
+    @work(thread=True, group="workspace-scan", exit_on_error=False)
     def _scan(self, marked: tuple[str, ...]) -> None:
+        summaries, runs, error = None, [], None
         try:
             summaries = self.index.scan()
+            by_name = {s.name: s for s in summaries}
+            runs = [(by_name[n], run_curves(self.index, by_name[n])) for n in marked if n in by_name]
         except UserError as exc:
-            self.app.call_from_thread(self._show_error, str(exc))
-            return
-        by_name = {s.name: s for s in summaries}
-        runs = [(by_name[n], run_curves(self.index, by_name[n])) for n in marked if n in by_name]
-        self.app.call_from_thread(self._show, summaries, runs)
+            error = str(exc)
+        except Exception as exc:  # a bug must show as a line, not stop the refreshes for good
+            error = f"the scan failed: {type(exc).__name__}: {exc}"
+        finally:
+            self.app.call_from_thread(self._scanned, summaries, runs, error)
+
+    def _scanned(self, summaries: list[RunSummary] | None, runs, error: str | None) -> None:
+        self._scanning = False
+        if error is not None:
+            self._show_error(error)
+        else:
+            self._show(summaries, runs)
+        if self._again:
+            self.rescan()
 
     def _show(self, summaries: list[RunSummary], runs) -> None:
         self.scan_error = None
