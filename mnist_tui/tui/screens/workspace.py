@@ -1,0 +1,295 @@
+"""The runs workspace: every run folder under a folder, compared side by side.
+
+The index is scanned every ``REFRESH_S`` in a worker thread (a warm re-scan of 500 folders
+reads nothing but ``stat``s: ~12 ms, see ``benchmarks/workspace_index.py``), and the marked
+runs' curves are built there too, so the UI thread only updates cells and plots. The screen
+does not open runs or start training itself: it posts :class:`OpenRun` and
+:class:`NewRunFrom`, which bubble to the app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.events import Resize
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from mnist_tui.errors import UserError
+from mnist_tui.tui.widgets.compare_panel import ComparePanel
+from mnist_tui.tui.widgets.runs_table import RunsTable
+from mnist_tui.workspace.compare import run_curves
+from mnist_tui.workspace.export import export_runs
+from mnist_tui.workspace.filters import FilterError
+from mnist_tui.workspace.index import RunIndex, RunSummary
+
+REFRESH_S = 2.0
+NARROW_COLUMNS, SHORT_ROWS = 100, 30
+
+
+class OpenRun(Message):
+    """Open this run folder in the dashboard (replay when it ended, follow when it is live)."""
+
+    def __init__(self, path: Path, summary: RunSummary) -> None:
+        super().__init__()
+        self.path = path
+        self.summary = summary
+
+
+class NewRunFrom(Message):
+    """Start a new run from this run folder's settings (the app shows the new-run form)."""
+
+    def __init__(self, path: Path, summary: RunSummary) -> None:
+        super().__init__()
+        self.path = path
+        self.summary = summary
+
+
+def export_path(root: Path, now: dt.datetime | None = None) -> Path:
+    """``runs/`` → ``runs-20260101-120000.csv`` beside it (never inside: it would be no run)."""
+    root = Path(root).resolve()
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return root.parent / f"{root.name}-{stamp}.csv"
+
+
+class WorkspaceScreen(Screen):
+    BINDINGS = [
+        Binding("space", "mark", "Mark"),
+        Binding("enter", "open", "Open"),
+        Binding("n", "new_run", "New from"),
+        Binding("slash", "filter", "Filter"),
+        Binding("less_than_sign", "sort(-1)", "Sort ◀"),
+        Binding("greater_than_sign", "sort(1)", "Sort ▶"),
+        Binding("r", "reverse", "Reverse"),
+        Binding("a", "toggle_error", "Acc/err"),
+        Binding("e", "export", "Export"),
+        Binding("c", "clear_marks", "Unmark all", show=False),
+        Binding("escape", "back", "Back"),
+        Binding("q", "back", "Back", show=False),
+    ]
+    DEFAULT_CSS = """
+    WorkspaceScreen #runs { height: 1fr; min-height: 4; }
+    WorkspaceScreen.-comparing #runs { height: auto; max-height: 45%; }
+    WorkspaceScreen #run-detail { height: 1; padding: 0 1; }
+    WorkspaceScreen #filter { display: none; }
+    WorkspaceScreen #filter.-open { display: block; }
+    WorkspaceScreen #compare { border-top: solid $accent; }
+    WorkspaceScreen.-short #runs { max-height: 40%; }
+    """
+
+    OpenRun = OpenRun
+    NewRunFrom = NewRunFrom
+
+    def __init__(self, root: Path, index: RunIndex | None = None) -> None:
+        super().__init__()
+        self.root = Path(root)
+        self.index = index or RunIndex(self.root)
+        self.scans = 0  # finished scans (tests wait on it)
+        self.scan_error: str | None = None
+        self._scanning = False
+        self._again = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield RunsTable(id="runs")
+        hint = "filter: words, lr<0.005 dropout=0.1 state=finished (enter: keep, esc: clear)"
+        yield Input(placeholder=hint, id="filter")
+        yield Static(id="run-detail")
+        yield ComparePanel(id="compare")
+        yield Footer()
+
+    @property
+    def table(self) -> RunsTable:
+        return self.query_one("#runs", RunsTable)
+
+    @property
+    def compare(self) -> ComparePanel:
+        return self.query_one("#compare", ComparePanel)
+
+    def on_mount(self) -> None:
+        self.title = "mnist-tui runs"
+        self.sub_title = str(self.root)
+        self._fit_layout(self.app.size.width, self.app.size.height)
+        self.table.focus()
+        self.rescan()
+        self.set_interval(REFRESH_S, self.rescan)
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit_layout(event.size.width, event.size.height)
+
+    def _fit_layout(self, width: int, height: int) -> None:
+        self.set_class(height < SHORT_ROWS, "-short")
+        self.compare.set_class(width < NARROW_COLUMNS, "-narrow")
+        self.compare.set_class(height < SHORT_ROWS, "-short")
+
+    # -- scanning, off the UI thread -----------------------------------------------------------
+
+    def rescan(self) -> None:
+        """Scan now, or right after the scan in progress (one at a time: on a slow file system
+        a scan longer than REFRESH_S must still finish and show, not be replaced by the next)."""
+        if self._scanning:
+            self._again = True
+            return
+        self._scanning, self._again = True, False
+        self._scan(tuple(self.table.marked))
+
+    @work(thread=True, group="workspace-scan", exit_on_error=False)
+    def _scan(self, marked: tuple[str, ...]) -> None:
+        summaries, runs, error = None, [], None
+        try:
+            summaries = self.index.scan()
+            by_name = {s.name: s for s in summaries}
+            runs = [(by_name[n], run_curves(self.index, by_name[n])) for n in marked if n in by_name]
+        except UserError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug must show as a line, not stop the refreshes for good
+            error = f"the scan failed: {type(exc).__name__}: {exc}"
+        finally:
+            self.app.call_from_thread(self._scanned, summaries, runs, error)
+
+    def _scanned(self, summaries: list[RunSummary] | None, runs, error: str | None) -> None:
+        self._scanning = False
+        if error is not None:
+            self._show_error(error)
+        else:
+            self._show(summaries, runs)
+        if self._again:
+            self.rescan()
+
+    def _show(self, summaries: list[RunSummary], runs) -> None:
+        self.scan_error = None
+        self.table.show(summaries)
+        marked = tuple(self.table.marked)
+        self.compare.show_runs([(s, c) for s, c in runs if s.name in marked])
+        self.set_class(bool(marked), "-comparing")
+        self._show_detail()
+        self.scans += 1
+
+    def _show_counts(self) -> None:
+        summaries = self.table.summaries
+        broken = sum(1 for s in summaries if s.problem)
+        shown = len(self.table.listed)
+        count = f"{shown} of {len(summaries)} runs" if shown != len(summaries) else f"{len(summaries)} runs"
+        self.sub_title = count + (f" · {broken} broken" if broken else "") + f" · {self.root}"  # a long path is cut
+
+    def _show_error(self, message: str) -> None:
+        self.scan_error = message
+        self.query_one("#run-detail", Static).update(Text(message, style="bold red"))
+        self.scans += 1
+
+    def _show_detail(self) -> None:
+        self._show_counts()
+        run = self.table.current
+        line = Text()
+        if run is None:
+            empty = "no run matches the filter" if self.table.summaries else f"no run folders under {self.root}"
+            line.append(empty)
+        elif run.problem:
+            line.append(f"{run.name}: ", style="bold")
+            line.append(run.problem, style="red")
+        else:
+            line.append(f"{run.path}", style="dim")
+            if run.note:
+                line.append(f"  {run.note}", style="yellow")
+        self.query_one("#run-detail", Static).update(line)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def on_runs_table_marks_changed(self, event: RunsTable.MarksChanged) -> None:
+        self.table.show_markers(self.compare.keep_slots(event.names))
+        self.rescan()  # the curves of a newly marked run are read off the UI thread
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def action_mark(self) -> None:
+        self.table.toggle_mark()
+
+    def action_clear_marks(self) -> None:
+        self.table.clear_marks()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        run = self.table.current
+        if run is None:
+            return
+        if run.problem:
+            self.notify(f"{run.name} cannot be opened: {run.problem}", severity="warning", timeout=6)
+            return
+        self.post_message(OpenRun(run.path, run))
+
+    def action_new_run(self) -> None:
+        run = self.table.current
+        if run is None:
+            return
+        if run.problem:
+            self.notify(f"{run.name} has no settings to start from: {run.problem}", severity="warning", timeout=6)
+            return
+        self.post_message(NewRunFrom(run.path, run))
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-open")
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        try:
+            self.table.set_filter(event.value)
+        except FilterError as exc:
+            self.query_one("#run-detail", Static).update(Text(str(exc), style="bold red"))
+            return
+        self._show_detail()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.table.set_filter(event.value)
+        except FilterError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        if not event.value.strip():
+            event.input.remove_class("-open")
+        self.table.focus()
+
+    def action_sort(self, step: int) -> None:
+        self.table.step_sort(step)
+
+    def action_reverse(self) -> None:
+        self.table.descending = not self.table.descending
+
+    def action_toggle_error(self) -> None:
+        self.compare.error_view = not self.compare.error_view
+
+    def action_back(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus:
+            box.value = ""
+            box.remove_class("-open")
+            self.table.focus()
+            return
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+        else:
+            self.app.exit()
+
+    def action_export(self) -> None:
+        self._export(list(self.table.listed), export_path(self.root))
+
+    @work(thread=True, group="workspace-export", exit_on_error=False)
+    def _export(self, runs: list[RunSummary], path: Path) -> None:
+        try:
+            result = export_runs(runs, path, self.index)
+        except UserError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        left = f"; {len(result.skipped)} broken folder(s) left out" if result.skipped else ""
+        text = f"exported {result.rows} rows of {result.runs} runs to {result.path}{left}"
+        self.app.call_from_thread(self.notify, text, timeout=10)

@@ -1,0 +1,156 @@
+"""The selected runs side by side: four overlaid plots, one legend, and the settings that differ.
+
+Each run keeps its colour and marker for as long as it stays selected (a slot handed out
+when it is marked, freed when it is unmarked), so unmarking one run does not repaint the
+others. The series are built off the UI thread (reading a long batch log takes time);
+:meth:`ComparePanel.show_runs` only draws. With no run marked the plots are hidden (the
+table takes the room) and the panel is one line saying how to mark runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from mnist_tui.tui.widgets.compare_plot import ComparePlot, style_of
+from mnist_tui.workspace.compare import METRICS, Series, differing_settings
+from mnist_tui.workspace.index import RunSummary
+
+LABELS = {
+    "dataset": "data",
+    "recipe": "recipe",
+    "batch_size": "batch",
+    "lr": "lr",
+    "schedule": "schedule",
+    "conv_dropout": "conv dropout",
+    "fc_dropout": "fc dropout",
+    "precision": "precision",
+    "seed": "seed",
+    "world_size": "world",
+    "device": "device",
+    "epochs_planned": "epochs",
+}
+
+
+def _markup(slot: int) -> str:
+    (r, g, b), marker = style_of(slot)
+    return f"[bold rgb({r},{g},{b})]{marker}[/]"
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+class ComparePanel(Vertical):
+    """``show_runs(runs)`` with ``runs`` = [(summary, {metric: Series})] in marking order."""
+
+    DEFAULT_CSS = """
+    ComparePanel { height: 1fr; }
+    ComparePanel.-empty { height: auto; }
+    ComparePanel.-empty #compare-plots { display: none; }
+    ComparePanel #compare-plots { grid-size: 4 1; height: 1fr; }
+    ComparePanel.-narrow #compare-plots { grid-size: 2 2; }
+    ComparePanel.-narrow.-short #compare-plots { grid-size: 2 1; }
+    ComparePanel.-narrow.-short #plot-test_loss, ComparePanel.-narrow.-short #plot-train_loss { display: none; }
+    ComparePanel.-short #compare-settings { max-height: 2; }
+    ComparePanel #compare-legend { height: auto; max-height: 3; }
+    ComparePanel #compare-settings { height: auto; max-height: 4; color: $text-muted; }
+    """
+
+    error_view: reactive[bool] = reactive(False, init=False)  # test error % instead of accuracy
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.slots: dict[str, int] = {}
+        self.runs: list[tuple[RunSummary, dict[str, Series]]] = []
+
+    def compose(self) -> ComposeResult:
+        with Grid(id="compare-plots"):
+            yield ComparePlot("test accuracy", "%", id="plot-acc")
+            yield ComparePlot("test loss", "loss", id="plot-test_loss")
+            yield ComparePlot("train loss", "loss", id="plot-train_loss")
+            yield ComparePlot("batch loss", "loss", xlabel="epochs", markers=False, id="plot-batch_loss")
+        yield Static(id="compare-legend")
+        yield Static(id="compare-settings")
+
+    def on_mount(self) -> None:
+        self.border_title = "Compare"
+        self.add_class("-empty")
+        self._show_text()
+
+    def slot_of(self, name: str) -> int:
+        if name not in self.slots:
+            used = set(self.slots.values())
+            self.slots[name] = next(i for i in range(len(used) + 1) if i not in used)
+        return self.slots[name]
+
+    def keep_slots(self, names: tuple[str, ...]) -> dict[str, str]:
+        """Free the slots of runs no longer marked; hand out slots in marking order. Returns each
+        marked run's marker in its colour as Rich markup (the table's mark column shows it)."""
+        self.slots = {n: s for n, s in self.slots.items() if n in names}
+        for name in names:
+            self.slot_of(name)
+        return {name: _markup(slot) for name, slot in self.slots.items()}
+
+    def show_runs(self, runs: list[tuple[RunSummary, dict[str, Series]]]) -> None:
+        self.runs = runs
+        self.keep_slots(tuple(s.name for s, _ in runs))
+        self._draw()
+
+    def watch_error_view(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        """Hidden while no run is marked: four empty plotext plots cost ~200 ms of the first
+        frame with 500 rows on a loaded 2-core machine, and the table gets the room instead."""
+        self.set_class(not self.runs, "-empty")
+        if not self.runs:
+            self._show_text()
+            return
+        accuracy = "error" if self.error_view else "acc"
+        for metric in ("acc", "test_loss", "train_loss", "batch_loss"):
+            key = accuracy if metric == "acc" else metric
+            series = [(self.slots[s.name], curves[key]) for s, curves in self.runs if key in curves]
+            info = METRICS[key]
+            self.query_one(f"#plot-{metric}", ComparePlot).show(series, info.title, info.ylabel)
+        self._show_text()
+
+    def _show_text(self) -> None:
+        legend = Text()
+        for summary, _ in self.runs:
+            color, marker = style_of(self.slots[summary.name])
+            legend.append(f"{marker} ", style=f"bold rgb({color[0]},{color[1]},{color[2]})")
+            legend.append(f"{summary.name}   ")
+        if not self.runs:
+            legend.append("space marks runs to compare; a marks accuracy or error", style="dim")
+        self.query_one("#compare-legend", Static).update(legend)
+        self.query_one("#compare-settings", Static).update(self.settings_text())
+
+    def settings_text(self) -> Text:
+        """The settings that differ, run by run in the legend's colours; the shared ones on one line."""
+        summaries = [s for s, _ in self.runs]
+        text = Text()
+        if len(summaries) < 2:
+            return text
+        differ, same = differing_settings(summaries)
+        if differ:
+            text.append("differ: ", style="bold")
+            for name, values in differ.items():
+                text.append(f"{LABELS.get(name, name)} ")
+                for summary, value in zip(summaries, values, strict=True):
+                    color, _ = style_of(self.slots[summary.name])
+                    text.append(_value(value), style=f"rgb({color[0]},{color[1]},{color[2]})")
+                    text.append(" ")
+                text.append("  ")
+        else:
+            text.append("the runs share every setting", style="bold")
+        shared = ", ".join(f"{LABELS.get(k, k)} {_value(v)}" for k, v in same.items())
+        text.append(f"\nsame: {shared}", style="dim")
+        return text

@@ -1,0 +1,217 @@
+"""The workspace's table: one row per run folder, sortable, filterable, with a mark column.
+
+The table owns what it shows: every summary it was given, the filter, the sort and the
+marks (kept by run name, so they survive re-sorting, filtering and refreshes). A refresh
+whose rows kept their order only updates the cells that changed; the table is rebuilt only
+when the order or the set of rows changed. Broken folders are dim rows whose state reads
+"broken"; :meth:`RunsTable.current` gives the highlighted run, and the screen shows its reason.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import DataTable
+
+from mnist_tui.workspace.columns import BY_KEY, COLUMNS, Column, cell_text, sort_summaries
+from mnist_tui.workspace.filters import RunFilter, parse_filter
+from mnist_tui.workspace.index import RunSummary
+
+MARK_KEY = "mark"
+STATE_STYLES = {
+    "training": "bold green",
+    "loading": "yellow",
+    "paused": "yellow",
+    "finished": "cyan",
+    "stopped": "cyan",
+    "failed": "red",
+    "lost": "bold red",
+    "broken": "red",
+}
+
+
+class RunsTable(DataTable):
+    """Post :class:`RunsTable.MarksChanged` when the marked runs change."""
+
+    class MarksChanged(Message):
+        def __init__(self, names: tuple[str, ...]) -> None:
+            super().__init__()
+            self.names = names
+
+    sort_column: reactive[str] = reactive("started", init=False)
+    descending: reactive[bool] = reactive(True, init=False)
+    run_filter: reactive[RunFilter] = reactive(RunFilter(""), init=False)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.summaries: list[RunSummary] = []
+        self.listed: list[RunSummary] = []  # what is shown, in order
+        self.marked: list[str] = []  # run names, in the order they were marked
+        self.markers: dict[str, str] = {}  # run name → its marker in its plot colour (markup)
+        self._shown: dict[str, tuple[str, ...]] = {}  # row key → the cells on screen
+        self._drawn: dict[str, tuple[RunSummary, str]] = {}  # row key → what they were made from
+
+    def on_mount(self) -> None:
+        self.add_column(" ", key=MARK_KEY, width=1)
+        for column in COLUMNS:
+            self.add_column(column.header, key=column.key)
+        self._label_sort()
+
+    # -- data --------------------------------------------------------------------------------
+
+    def show(self, summaries: list[RunSummary]) -> None:
+        """The index's latest scan (from the UI thread)."""
+        self.summaries = summaries
+        names = {s.name for s in summaries}
+        kept = [n for n in self.marked if n in names]
+        if kept != self.marked:
+            self.marked = kept
+            self.post_message(self.MarksChanged(tuple(kept)))
+        self._relist()
+
+    def set_filter(self, text: str) -> None:
+        """Apply the filter typed after ``/``; raises ``FilterError`` (the old filter stays)."""
+        self.run_filter = parse_filter(text)
+
+    def watch_run_filter(self) -> None:
+        self._relist()
+
+    def watch_sort_column(self) -> None:
+        self._label_sort()
+        self._relist()
+
+    def watch_descending(self) -> None:
+        self._label_sort()
+        self._relist()
+
+    def sort_by(self, key: str) -> None:
+        """Sort by the column ``key``; the same column again reverses the order (a header click)."""
+        if key == self.sort_column:
+            self.descending = not self.descending
+        elif key in BY_KEY:
+            self.sort_column = BY_KEY[key].key
+
+    def step_sort(self, step: int) -> None:
+        keys = [c.key for c in COLUMNS]
+        index = keys.index(self.sort_column) if self.sort_column in keys else 0
+        self.sort_column = keys[(index + step) % len(keys)]
+
+    def _label_sort(self) -> None:
+        for column in COLUMNS:
+            arrow = (" ▼" if self.descending else " ▲") if column.key == self.sort_column else ""
+            self.columns[column.key].label = Text(column.header + arrow, style="bold" if arrow else "")
+        self._require_update_dimensions = True
+        self.refresh()
+
+    # -- marks -------------------------------------------------------------------------------
+
+    def toggle_mark(self) -> None:
+        run = self.current
+        if run is None or (run.problem and run.name not in self.marked):
+            return  # a broken folder has no curves to compare
+        if run.name in self.marked:
+            self.marked.remove(run.name)
+        else:
+            self.marked.append(run.name)
+        self._update_row(run)
+        self.post_message(self.MarksChanged(tuple(self.marked)))
+
+    def show_markers(self, markers: dict[str, str]) -> None:
+        """Each marked run's marker as the compare plots draw it."""
+        self.markers = markers
+        for run in self.listed:
+            self._update_row(run)  # only rows whose marker changed are redrawn
+
+    def clear_marks(self) -> None:
+        self.marked = []
+        self._relist(force=True)
+        self.post_message(self.MarksChanged(()))
+
+    @property
+    def marked_summaries(self) -> list[RunSummary]:
+        by_name = {s.name: s for s in self.summaries}
+        return [by_name[n] for n in self.marked if n in by_name]
+
+    @property
+    def current(self) -> RunSummary | None:
+        if not self.listed or not 0 <= self.cursor_row < len(self.listed):
+            return None
+        return self.listed[self.cursor_row]
+
+    # -- drawing rows ------------------------------------------------------------------------
+
+    def _cells(self, run: RunSummary) -> tuple:
+        if run.name in self.marked:
+            mark = Text.from_markup(self.markers[run.name]) if run.name in self.markers else Text("●", style="bold")
+        else:
+            mark = Text(" ")
+        dim = "dim" if run.problem else ""
+        cells: list = [mark]
+        for column in COLUMNS:
+            text = cell_text(column, run) if not run.problem or column.key in ("name", "state") else ""
+            style = STATE_STYLES.get(run.state, "") if column.key == "state" else ""
+            cells.append(Text(text, style=f"{style} {dim}".strip(), justify=_justify(column)))
+        return tuple(cells)
+
+    def _relist(self, force: bool = False) -> None:
+        """Show ``listed``: rows that stay are updated in place and reordered with
+        ``DataTable.sort``; only new rows are added. Adding a row measures each of its cells
+        (about 0.7 ms a row here: 0.37 s for 500 rows on a loaded 2-core machine), so a live
+        run that changes the order of a sorted table must not rebuild it every refresh."""
+        if not self.is_mounted:
+            return
+        column = BY_KEY[self.sort_column]
+        listed = sort_summaries(self.run_filter.apply(self.summaries), column, self.descending)
+        names = [s.name for s in listed]
+        old_order = [s.name for s in self.listed]
+        current = old_order[self.cursor_row] if 0 <= self.cursor_row < len(old_order) else None
+        self.listed = listed
+        wanted = set(names)
+        gone = [name for name in self._shown if name not in wanted]
+        if force or len(gone) > len(self._shown) - len(gone):  # mostly gone: clearing is cheaper
+            self.clear()
+            self._shown, self._drawn = {}, {}
+        else:
+            for name in gone:
+                self.remove_row(name)
+                del self._shown[name], self._drawn[name]
+        for run in listed:
+            if run.name in self._shown:
+                self._update_row(run)
+            else:
+                cells = self._cells(run)
+                self._shown[run.name] = tuple(c.plain for c in cells)
+                self._drawn[run.name] = (run, self.markers.get(run.name, "●") if run.name in self.marked else "")
+                self.add_row(*cells, key=run.name)
+        if [str(row.key.value) for row in self.ordered_rows] != names:
+            position = {name: i for i, name in enumerate(names)}
+            self.sort("name", key=lambda cell: position[cell.plain])
+        if current in wanted:
+            self.move_cursor(row=names.index(current), animate=False)
+
+    def _update_row(self, run: RunSummary) -> None:
+        """Only a changed summary (or mark) makes cells: 500 rows of cells cost ~80 ms a refresh."""
+        drawn = (run, self.markers.get(run.name, "●") if run.name in self.marked else "")
+        if self._drawn.get(run.name) == drawn:
+            return
+        self._drawn[run.name] = drawn
+        cells = self._cells(run)
+        plain = tuple(c.plain for c in cells)
+        old = self._shown.get(run.name)
+        if old == plain or run.name not in self.rows:
+            return
+        keys = [MARK_KEY] + [c.key for c in COLUMNS]
+        for key, cell, before, now in zip(keys, cells, old or (), plain, strict=False):
+            if before != now:
+                self.update_cell(run.name, key, cell, update_width=True)
+        self._shown[run.name] = plain
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        if event.column_key.value != MARK_KEY:
+            self.sort_by(str(event.column_key.value))
+
+
+def _justify(column: Column) -> str:
+    return "right" if column.kind == "number" and column.key not in ("dropout",) else "left"

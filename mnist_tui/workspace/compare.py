@@ -1,0 +1,93 @@
+"""What the compare panel overlays: one series per selected run and metric, and the settings
+that differ between the runs (pure: the panel only draws).
+
+A run's batch losses can number tens of thousands (10 epochs of full MNIST at batch 64 is
+9,380); plotext draws ~1,000 points in a 100-column plot no better than 200, and its time
+grows with the points, so each batch series is cut to at most ``MAX_POINTS`` (the mean of
+each stride, which keeps the curve's level where a plain stride would keep noise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mnist_tui.training.events import BatchEnd, EpochRecord
+from mnist_tui.workspace.index import SETTINGS, RunSummary
+
+MAX_POINTS = 400
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    title: str
+    ylabel: str
+
+
+METRICS = {
+    "acc": Metric("acc", "test accuracy", "%"),
+    "error": Metric("error", "test error", "%"),
+    "test_loss": Metric("test_loss", "test loss", "loss"),
+    "train_loss": Metric("train_loss", "train loss", "loss"),
+    "batch_loss": Metric("batch_loss", "batch loss", "loss"),
+}
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+
+
+def epoch_series(name: str, history: list[EpochRecord], metric: str) -> Series:
+    """``acc``/``error`` in percent; ``test_loss``/``train_loss`` as recorded; x is the epoch."""
+    pick = {
+        "acc": lambda r: 100 * r.test_acc,
+        "error": lambda r: 100 * (1 - r.test_acc),
+        "test_loss": lambda r: r.test_loss,
+        "train_loss": lambda r: r.train_loss,
+    }[metric]
+    return Series(name, tuple(float(r.epoch) for r in history), tuple(pick(r) for r in history))
+
+
+def batch_series(name: str, batches: list[BatchEnd], max_points: int = MAX_POINTS) -> Series:
+    """Every batch's loss at x = epochs done (epoch 1's batch 59 of 118 is x = 0.5)."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for report in batches:
+        per_epoch = max(report.batches_per_epoch, 1)
+        for i, loss in enumerate(report.losses):
+            xs.append(report.epoch - 1 + (report.first_batch + i) / per_epoch)
+            ys.append(loss)
+    stride = -(-len(xs) // max_points) if len(xs) > max_points else 1
+    if stride > 1:
+        xs = [xs[min(i + stride, len(xs)) - 1] for i in range(0, len(xs), stride)]
+        ys = [sum(ys[i : i + stride]) / len(ys[i : i + stride]) for i in range(0, len(ys), stride)]
+    return Series(name, tuple(xs), tuple(ys))
+
+
+def differing_settings(summaries: list[RunSummary]) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """(settings whose values differ: name → each run's value in order; settings all share)."""
+    differ: dict[str, list[Any]] = {}
+    same: dict[str, Any] = {}
+    for name in SETTINGS + ("epochs_planned",):
+        values = [getattr(s, name) for s in summaries]
+        if len(set(values)) > 1:
+            differ[name] = values
+        elif values:
+            same[name] = values[0]
+    return differ, same
+
+
+def run_curves(index, summary: RunSummary) -> dict[str, Series]:
+    """Every metric's series of one run, read through the index's cache (call off the UI thread)."""
+    if summary.problem:
+        return {}
+    history = index.history(summary.path)
+    curves = {
+        metric: epoch_series(summary.name, history, metric) for metric in ("acc", "error", "test_loss", "train_loss")
+    }
+    curves["batch_loss"] = batch_series(summary.name, index.batches(summary.path))
+    return curves

@@ -1,0 +1,130 @@
+"""The ``/`` filter: words separated by spaces, all of which a run must match.
+
+* ``column<value`` (also ``<=``, ``>``, ``>=``, ``=``, ``!=``): a condition on a column, e.g.
+  ``lr<0.005``, ``dropout=0.1``, ``state=finished``, ``acc>=98`` (accuracy in percent).
+  Numeric columns compare as numbers; text columns compare case-insensitively, and ``=``/``!=``
+  take shell wildcards (``name=lr-*``). ``dropout`` holds both rates: a condition on it must
+  hold for each (``conv_dropout`` and ``fc_dropout`` test one). A run whose value is unknown
+  matches only ``!=``.
+* any other word: a case-insensitive substring of the run's name or of one of its settings.
+
+A word that looks like a condition but is not one (an unknown column, a number that is not
+one) is refused with a message saying what is wrong: :func:`parse_filter` raises
+:class:`FilterError`, never anything else.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mnist_tui.workspace.columns import BY_KEY, COLUMNS, Column
+from mnist_tui.workspace.index import RunSummary
+
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+    "=": operator.eq,
+}
+_CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(<=|>=|!=|==|<|>|=)(.*)$")
+
+
+class FilterError(ValueError):
+    """A word of the filter that cannot be applied; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    column: Column
+    op: str
+    value: Any  # a float for numeric columns, lower-case text otherwise
+
+    def matches(self, summary: RunSummary) -> bool:
+        raw = self.column.value(summary)
+        values = raw if isinstance(raw, tuple) else (raw,)
+        if any(v is None for v in values):
+            return self.op == "!="
+        return all(self._test(v) for v in values)
+
+    def _test(self, value: Any) -> bool:
+        if self.column.kind == "number":
+            return OPERATORS[self.op](float(value), self.value)
+        text = str(value).lower()
+        if self.op in ("=", "!=") and any(c in self.value for c in "*?["):
+            hit = fnmatch.fnmatchcase(text, self.value)
+            return hit if self.op == "=" else not hit
+        return OPERATORS[self.op](text, self.value)
+
+
+@dataclass(frozen=True)
+class Substring:
+    text: str  # lower case
+
+    def matches(self, summary: RunSummary) -> bool:
+        if self.text in summary.name.lower():
+            return True
+        return any(self.text in _setting_text(v) for v in summary.settings.values())
+
+
+def _setting_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return format(value, "g").lower() if isinstance(value, float) else str(value).lower()
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    text: str
+    words: tuple[Condition | Substring, ...] = ()
+
+    def matches(self, summary: RunSummary) -> bool:
+        return all(word.matches(summary) for word in self.words)
+
+    def apply(self, summaries: list[RunSummary]) -> list[RunSummary]:
+        return [s for s in summaries if self.matches(s)] if self.words else list(summaries)
+
+    @property
+    def empty(self) -> bool:
+        return not self.words
+
+
+def _columns_hint() -> str:
+    return ", ".join(c.key for c in COLUMNS)
+
+
+def _parse_word(word: str) -> Condition | Substring:
+    match = _CONDITION.match(word)
+    if match is None:
+        if word[0] in "<>=!":
+            raise FilterError(f"{word!r}: a condition needs a column before {word[0]!r}, like lr<0.005")
+        return Substring(word.lower())
+    name, op, text = match.groups()
+    op = "=" if op == "==" else op
+    column = BY_KEY.get(name.lower())
+    if column is None:
+        raise FilterError(f"{word!r}: no column {name!r} (columns: {_columns_hint()})")
+    if not text:
+        raise FilterError(f"{word!r}: no value after {op!r}")
+    if column.kind == "number":
+        number = text[:-1] if text.endswith("%") else text
+        try:
+            value: Any = float(number)
+        except ValueError:
+            raise FilterError(f"{word!r}: {column.key} is a number, {text!r} is not one") from None
+        if value != value:  # NaN compares false with everything: refuse it rather than match nothing
+            raise FilterError(f"{word!r}: {text!r} is not a number to compare with")
+    else:
+        value = text.lower()
+    return Condition(column, op, value)
+
+
+def parse_filter(text: str) -> RunFilter:
+    """The filter typed after ``/``; raises :class:`FilterError` with a message for a bad word."""
+    return RunFilter(text, tuple(_parse_word(word) for word in text.split()))

@@ -1,0 +1,69 @@
+"""Starting the next run from an earlier one: its saved settings, a fresh folder, and the rule
+that reads a typed value the way the command line reads it (no Textual here: the form uses it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from mnist_tui.config import Config, check_value, config_from_saved
+from mnist_tui.errors import UserError
+from mnist_tui.runfolder.layout import CHECKPOINT_NAME
+from mnist_tui.runfolder.reader import read_info
+from mnist_tui.schema import RecordError
+
+# The form's typed fields and how the command line converts each (``cli._checked``'s words).
+TYPED: dict[str, type] = {
+    "epochs": int,
+    "batch_size": int,
+    "lr": float,
+    "conv_dropout": float,
+    "fc_dropout": float,
+    "seed": int,
+}
+
+
+def parse_value(name: str, text: str) -> tuple[Any, str | None]:
+    """(value, None), or (None, the problem in the command line's words: "must be in (0, 10], got 20")."""
+    convert = TYPED.get(name, str)
+    try:
+        value = convert(text.strip())
+    except ValueError:
+        kind = "whole number" if convert is int else "number"
+        return None, f"{text.strip()!r} is not a {kind}"
+    problem = check_value(name, value)
+    return (None, problem) if problem else (value, None)
+
+
+def config_of_run(run_dir: Path) -> Config:
+    """The run's own settings, validated: run.json's config, else (format 1) the checkpoint's,
+    which loads torch. A folder that has neither is a :class:`UserError`."""
+    run_dir = Path(run_dir)
+    try:
+        info = read_info(run_dir)
+    except RecordError as exc:
+        raise UserError(f"{run_dir}: {exc}") from None
+    if info is not None:
+        return config_from_saved(info.config, f"{run_dir / 'run.json'}")
+    if (run_dir / CHECKPOINT_NAME).is_file():
+        from mnist_tui.training.checkpoint import load_checkpoint
+
+        return config_from_saved(load_checkpoint(run_dir)["config"], f"{run_dir / CHECKPOINT_NAME}")
+    raise UserError(f"{run_dir} keeps no settings (no run.json or checkpoint.pt)")
+
+
+def new_run_dir(parent: Path, now: dt.datetime | None = None) -> Path:
+    """``parent/<YYYYmmdd-HHMMSS>``, the command line's default name (``cli.prepare_run`` then
+    claims it, picking ``-2``, ``-3`` … when taken)."""
+    return Path(parent) / (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+
+
+LIVE_STATES = ("loading", "ready", "training", "paused")  # a writer is at work: follow it
+
+
+def opens_as(state: str) -> str:
+    """``"follow"`` for a run whose writer is alive, ``"replay"`` for one that ended (finished,
+    stopped, failed, lost) or whose state cannot be told (format 1)."""
+    return "follow" if state in LIVE_STATES else "replay"

@@ -1,0 +1,122 @@
+"""One run folder's row in the workspace, made from what its files say (pure: no file access).
+
+Values are taken only when they have the right type, so a foreign or hand-edited ``run.json``
+shows blanks, never a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mnist_tui.training.events import EpochRecord
+
+TARGET_ACC = 0.99  # "time to 99 %"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One row of the workspace. Unknown values are None (or "" for text)."""
+
+    name: str  # the folder, relative to the workspace's folder
+    path: Path
+    state: str = "unknown"
+    dataset: str = ""
+    recipe: str = ""
+    batch_size: int | None = None
+    lr: float | None = None
+    schedule: str = ""
+    conv_dropout: float | None = None
+    fc_dropout: float | None = None
+    precision: str = ""
+    seed: int | None = None
+    world_size: int | None = None
+    device: str = ""
+    epochs_done: int = 0
+    epochs_planned: int | None = None
+    best_test_acc: float | None = None
+    last_test_loss: float | None = None
+    time_to_99: float | None = None  # training seconds (pauses excluded) until test acc ≥ 99 %
+    samples_per_s: float | None = None  # mean over the epochs
+    started: float | None = None  # Unix seconds: run.json's "created", else the folder's mtime
+    format: int = 0  # 1 or 2; 0 when it cannot be told
+    problem: str = ""  # set: the folder could not be read as a run (the row is greyed)
+    note: str = ""  # something read with gaps (skipped rows, a damaged status file)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The values that define the run (what a filter's substring and the compare panel see)."""
+        return {name: getattr(self, name) for name in SETTINGS}
+
+
+SETTINGS = (
+    "dataset",
+    "recipe",
+    "batch_size",
+    "lr",
+    "schedule",
+    "conv_dropout",
+    "fc_dropout",
+    "precision",
+    "seed",
+    "world_size",
+    "device",
+)
+
+
+def typed(config: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = config.get(name)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return None if kind is not str else ""
+    return value
+
+
+def settings_from_config(config: dict[str, Any]) -> dict[str, Any]:
+    """What run.json's config says, each value kept only when it has the right type."""
+    return dict(
+        recipe=typed(config, "recipe", str),
+        batch_size=typed(config, "batch_size", int),
+        lr=typed(config, "lr", (int, float)),
+        schedule=typed(config, "schedule", str),
+        conv_dropout=typed(config, "conv_dropout", (int, float)),
+        fc_dropout=typed(config, "fc_dropout", (int, float)),
+        precision=typed(config, "precision", str),
+        seed=typed(config, "seed", int),
+        device=typed(config, "device", str),
+        dataset=typed(config, "dataset", str),
+    )
+
+
+def results(records: list[EpochRecord]) -> dict[str, Any]:
+    if not records:
+        return {}
+    elapsed, reached = 0.0, None
+    for record in records:
+        elapsed += record.seconds
+        if reached is None and record.test_acc >= TARGET_ACC:
+            reached = elapsed
+    last = records[-1]
+    return dict(
+        epochs_done=last.epoch,
+        best_test_acc=max(r.test_acc for r in records),
+        last_test_loss=last.test_loss,
+        time_to_99=reached,
+        samples_per_s=sum(r.samples_per_s for r in records) / len(records),
+        dataset=last.dataset,
+        device=last.device,
+        world_size=last.world_size,
+    )
+
+
+def short_dataset(name: str) -> str:
+    return {"synthetic digits": "synthetic", "MNIST": "mnist"}.get(name, name)
+
+
+def state_without_status(done: int, planned: int | None) -> str:
+    """Format 1 (or a folder whose status file is gone): told from epochs done and planned."""
+    if planned and done >= planned:
+        return "finished"
+    if planned and done:
+        return "stopped"
+    return "unknown"

@@ -1,0 +1,191 @@
+"""Export to CSV and JSON read back against each run's metrics; TensorBoard event files (converted
+from folders, and written live by the listener inside a real training run) read back."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+from workspace_helpers import workspace
+
+from mnist_tui.errors import UserError
+from mnist_tui.runfolder.reader import read_batches, read_metrics
+from mnist_tui.workspace import tensorboard_events as tb
+from mnist_tui.workspace.export import FIELDS, export_runs, export_workspace
+from mnist_tui.workspace.index import RunIndex
+
+GOOD = ("lr-0.003", "lr-0.01", "sweep/lr-0.001", "old/format1")
+
+
+@pytest.fixture
+def runs(tmp_path, tmp_path_factory):
+    return workspace(tmp_path, tmp_path_factory)
+
+
+def check_rows(rows, runs, parse=lambda v: v):
+    by_run: dict[str, list[dict]] = {}
+    for row in rows:
+        by_run.setdefault(row["run"], []).append(row)
+    assert sorted(by_run) == sorted(GOOD)  # broken and foreign folders are left out
+    for name, exported in by_run.items():
+        history = read_metrics(runs / name).records
+        assert [int(parse(r["epoch"])) for r in exported] == [r.epoch for r in history]
+        for row, record in zip(exported, history, strict=True):
+            for field in ("train_loss", "train_acc", "test_loss", "test_acc", "seconds", "samples_per_s"):
+                assert float(parse(row[field])) == pytest.approx(getattr(record, field), rel=1e-12), field
+            assert float(parse(row["epoch_lr"])) == pytest.approx(record.lr, rel=1e-12)
+    first = by_run["lr-0.01"][0]
+    assert float(parse(first["lr"])) == 0.01 and float(parse(first["conv_dropout"])) == 0.2
+    assert first["schedule"] == "onecycle" and first["recipe"] == "fast" and first["state"] == "finished"
+
+
+def test_csv_export_reads_back_as_each_runs_metrics(runs, tmp_path):
+    result = export_workspace(runs, tmp_path / "out.csv")
+    assert (result.runs, result.rows) == (4, 8) and sorted(result.skipped) == ["broken", "foreign"]
+    with open(tmp_path / "out.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        assert tuple(reader.fieldnames) == FIELDS
+        rows = list(reader)
+    check_rows(rows, runs)
+    assert {r["lr"] for r in rows if r["run"] == "old/format1"} == {""}  # unknown settings stay blank
+
+
+def test_json_export_of_chosen_runs_and_folders(runs, tmp_path):
+    index = RunIndex(runs)
+    chosen = [s for s in index.scan() if s.name in ("lr-0.003", "lr-0.01")]
+    result = export_runs(chosen + [runs / "sweep", runs / "old" / "format1"], tmp_path / "out.json")
+    rows = json.loads((tmp_path / "out.json").read_text())
+    assert result.rows == len(rows) == 8
+    for row in rows:  # a folder given by path is named from that path
+        row["run"] = {"lr-0.001": "sweep/lr-0.001", "format1": "old/format1"}.get(row["run"], row["run"])
+    check_rows(rows, runs)
+
+
+def test_a_bad_export_path_is_one_clear_line(runs, tmp_path):
+    with pytest.raises(UserError, match="must end in .csv or .json"):
+        export_workspace(runs, tmp_path / "out.txt")
+    with pytest.raises(UserError, match="cannot write it"):
+        export_workspace(runs, tmp_path / "no" / "such" / "out.csv")
+
+
+# -- TensorBoard ---------------------------------------------------------------------------------
+
+
+def test_without_tensorboardx_the_entry_points_say_how_to_install_it(monkeypatch, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tensorboardx(name, *args, **kwargs):
+        if name.startswith("tensorboardX"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboardx)
+    expected = "--tensorboard needs the optional extra: pip install -c constraints.txt -e '.[tensorboard]'"
+    for call in (lambda: tb.TensorBoardListener(tmp_path), lambda: tb.export_tensorboard([tmp_path])):
+        with pytest.raises(UserError) as caught:
+            call()
+        assert str(caught.value) == expected
+
+
+def tensorboards_own_reading(run_dir) -> dict | None:
+    """tensorboard's EventAccumulator, where tensorboard is installed (it is not a dependency)."""
+    try:
+        from tensorboard.backend.event_processing import event_accumulator as ea
+    except ImportError:
+        return None
+    accumulator = ea.EventAccumulator(str(run_dir), size_guidance={ea.SCALARS: 0})
+    accumulator.Reload()
+    return {tag: [(e.step, e.value) for e in accumulator.Scalars(tag)] for tag in accumulator.Tags()["scalars"]}
+
+
+def check_events(run_dir):
+    scalars = tb.read_scalars(run_dir)
+    theirs = tensorboards_own_reading(run_dir)
+    if theirs is not None:
+        assert theirs == scalars
+    history = read_metrics(run_dir).records
+    batches = read_batches(run_dir).records
+    losses = [loss for report in batches for loss in report.losses]
+    assert [v for _, v in scalars["batch/loss"]] == pytest.approx(losses, rel=1e-6)  # float32 in the file
+    assert [s for s, _ in scalars["batch/loss"]] == list(range(1, len(losses) + 1))
+    assert [v for _, v in scalars["batch/lr"]] == pytest.approx([lr for b in batches for lr in b.lrs], rel=1e-6)
+    for tag in ("test_acc", "test_loss", "train_loss", "train_acc", "lr"):
+        assert scalars[f"epoch/{tag}"] == [(r.epoch, pytest.approx(getattr(r, tag), rel=1e-6)) for r in history]
+    return scalars
+
+
+def hparams_in(run_dir) -> dict:
+    """The hparams session-start values written into the event file."""
+    from tensorboardX.proto.event_pb2 import Event
+    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
+
+    values = {}
+    for path in run_dir.glob("events.out.tfevents.*"):
+        data, offset = path.read_bytes(), 0
+        while offset + 12 <= len(data):
+            length = int.from_bytes(data[offset : offset + 8], "little")
+            event = Event.FromString(data[offset + 12 : offset + 12 + length])
+            offset += 12 + length + 4
+            for value in event.summary.value:
+                if value.tag == "_hparams_/session_start_info":
+                    plugin = HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                    for key, v in plugin.session_start_info.hparams.items():
+                        values[key] = getattr(v, v.WhichOneof("kind"))
+    return values
+
+
+def test_converted_folders_hold_the_runs_scalars_and_settings(runs):
+    pytest.importorskip("tensorboardX")
+    converted = {c.name: c for c in tb.export_tensorboard([runs])}
+    assert converted["broken"].event_file is None and "not JSON" in converted["broken"].skipped
+    for name in ("lr-0.003", "lr-0.01", "sweep/lr-0.001"):
+        assert converted[name].event_file is not None and converted[name].event_file.parent == runs / name
+        check_events(runs / name)
+    hp = hparams_in(runs / "lr-0.01")
+    assert hp["lr"] == 0.01 and hp["conv_dropout"] == 0.2 and hp["schedule"] == "onecycle" and hp["batch_size"] == 512
+    tb.export_tensorboard([runs / "lr-0.01"])  # again: the file is replaced, no epoch appears twice
+    assert len(list((runs / "lr-0.01").glob("events.out.tfevents.*"))) == 1
+    assert len(tb.read_scalars(runs / "lr-0.01")["epoch/test_acc"]) == 2
+
+
+def test_the_listener_writes_events_while_a_run_trains(tmp_path):
+    pytest.importorskip("tensorboardX")
+    from mnist_tui.config import Config
+    from mnist_tui.synthetic import synthetic_digits
+    from mnist_tui.training.loop import Trainer
+
+    run_dir = tmp_path / "live"
+    config = Config(epochs=2, device="cpu", precision="fp32", dataset="synthetic", run_dir=run_dir, lr=0.005)
+    seen = []
+    listener = tb.TensorBoardListener(run_dir, config.to_dict(), forward=seen.append)
+    result = Trainer(config, listener, datasets=synthetic_digits(0, 500, 200)).run()
+    assert result.error is None and listener.error is None
+    assert any(type(e).__name__ == "Finished" for e in seen)  # every event passed on
+    scalars = check_events(run_dir)
+    assert all(math.isfinite(v) for _, v in scalars["batch/loss"])
+    hp = hparams_in(run_dir)
+    assert hp["lr"] == 0.005 and hp["precision"] == "fp32" and hp["device"] == "cpu"
+
+
+def test_the_command_lines_export_prints_one_line_per_result(runs, tmp_path, capsys):
+    from mnist_tui.workspace.command import run_exports
+
+    assert run_exports(runs, export=tmp_path / "all.json", tensorboard=True) == 0
+    out, err = capsys.readouterr()
+    assert f"wrote 8 rows of 4 runs to {tmp_path / 'all.json'}" in out
+    assert "lr-0.01: " in out and ".mnist-tui" in out and f"tensorboard --logdir {runs}" in out
+    assert "left out broken" in err and "foreign: skipped (metrics.jsonl: no row fits" in err
+    with pytest.raises(UserError, match="no such folder"):
+        run_exports(tmp_path / "nowhere", export=tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_live_run_opens_followed_an_ended_one_replayed():
+    from mnist_tui.workspace.runs import opens_as
+
+    assert [opens_as(s) for s in ("training", "paused", "loading")] == ["follow"] * 3
+    assert [opens_as(s) for s in ("finished", "stopped", "failed", "lost", "unknown")] == ["replay"] * 5

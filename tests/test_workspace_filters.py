@@ -1,0 +1,122 @@
+"""The ``/`` filter, the sort, and what the compare panel overlays (pure: made-up summaries)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mnist_tui.training.events import BatchEnd, EpochRecord
+from mnist_tui.workspace.columns import BY_KEY, sort_summaries
+from mnist_tui.workspace.compare import MAX_POINTS, batch_series, differing_settings, epoch_series
+from mnist_tui.workspace.filters import FilterError, parse_filter
+from mnist_tui.workspace.index import RunSummary
+
+
+def run(name, **values) -> RunSummary:
+    base = dict(state="finished", dataset="synthetic", recipe="fast", batch_size=512, lr=0.01, schedule="onecycle")
+    base |= dict(conv_dropout=0.1, fc_dropout=0.1, precision="fp32", seed=0, world_size=1, device="cpu")
+    return RunSummary(name=name, path=Path("/r") / name, **(base | values))
+
+
+RUNS = [
+    run("lr-0.003", lr=0.003, best_test_acc=0.95, time_to_99=None),
+    run("lr-0.01", lr=0.01, conv_dropout=0.2, fc_dropout=0.2, best_test_acc=0.991, time_to_99=30.0),
+    run("sweep/lr-0.001", lr=0.001, batch_size=128, state="training", best_test_acc=0.9),
+    run("mixed", lr=0.02, conv_dropout=0.1, fc_dropout=0.5, device="cuda"),
+    RunSummary(name="broken", path=Path("/r/broken"), state="broken", problem="run.json is not JSON"),
+]
+
+
+def names(text: str) -> list[str]:
+    return [s.name for s in parse_filter(text).apply(RUNS)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", ["lr-0.003", "lr-0.01", "sweep/lr-0.001", "mixed", "broken"]),
+        ("lr<0.005", ["lr-0.003", "sweep/lr-0.001"]),
+        ("lr<=0.003", ["lr-0.003", "sweep/lr-0.001"]),
+        ("lr>=0.01", ["lr-0.01", "mixed"]),
+        ("lr>0.01", ["mixed"]),
+        ("lr=0.01", ["lr-0.01"]),
+        ("dropout=0.1", ["lr-0.003", "sweep/lr-0.001"]),  # both rates; "mixed" has fc 0.5
+        ("fc_dropout=0.5", ["mixed"]),
+        ("state=finished", ["lr-0.003", "lr-0.01", "mixed"]),
+        ("state!=finished", ["sweep/lr-0.001", "broken"]),
+        ("STATE=Training", ["sweep/lr-0.001"]),  # text: case-insensitive
+        ("name=lr-*", ["lr-0.003", "lr-0.01"]),  # wildcards with = on text
+        ("acc>=99", ["lr-0.01"]),  # accuracy in percent, as shown
+        ("acc>92%", ["lr-0.003", "lr-0.01"]),
+        ("t99<60", ["lr-0.01"]),  # unknown values match only !=
+        ("t99!=30", ["lr-0.003", "sweep/lr-0.001", "mixed", "broken"]),
+        ("sweep", ["sweep/lr-0.001"]),  # a substring of the name
+        ("cuda", ["mixed"]),  # ... or of a setting
+        ("lr<0.02 batch=512 fast", ["lr-0.003", "lr-0.01"]),  # words combine with AND
+        ("bs=128", ["sweep/lr-0.001"]),  # an alias
+    ],
+)
+def test_filter_syntax(text, expected):
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("colour=red", "no column 'colour' (columns: name, state,"),
+        ("lr<abc", "lr is a number, 'abc' is not one"),
+        ("lr<", "no value after '<'"),
+        (">3", "a condition needs a column before '>'"),
+        ("lr<nan", "is not a number to compare with"),
+    ],
+)
+def test_a_bad_condition_is_a_clear_message(text, message):
+    with pytest.raises(FilterError, match=None) as caught:
+        parse_filter(text)
+    assert message in str(caught.value)
+
+
+def test_sorting_by_any_column_keeps_unknown_values_last():
+    def order(key, descending=False):
+        return [s.name for s in sort_summaries(RUNS, BY_KEY[key], descending)]
+
+    assert order("lr") == ["sweep/lr-0.001", "lr-0.003", "lr-0.01", "mixed", "broken"]
+    assert order("lr", descending=True) == ["mixed", "lr-0.01", "lr-0.003", "sweep/lr-0.001", "broken"]
+    assert order("acc", descending=True)[:3] == ["lr-0.01", "lr-0.003", "sweep/lr-0.001"]
+    assert order("t99") == ["lr-0.01", "broken", "lr-0.003", "mixed", "sweep/lr-0.001"]  # then by name
+    assert order("state") == ["broken", "lr-0.003", "lr-0.01", "mixed", "sweep/lr-0.001"]
+    assert order("batch") == ["sweep/lr-0.001", "lr-0.003", "lr-0.01", "mixed", "broken"]
+
+
+def record(epoch, acc, loss) -> EpochRecord:
+    return EpochRecord(epoch, loss + 0.1, acc - 0.01, loss, acc, 1.0, 100.0, 0.01)
+
+
+def test_epoch_series_hold_one_point_per_epoch():
+    history = [record(1, 0.9, 0.3), record(2, 0.95, 0.2)]
+    assert epoch_series("a", history, "acc").ys == pytest.approx((90.0, 95.0))
+    assert epoch_series("a", history, "error").ys == pytest.approx((10.0, 5.0))
+    assert epoch_series("a", history, "test_loss").xs == (1.0, 2.0)
+    assert epoch_series("a", history, "train_loss").ys == pytest.approx((0.4, 0.3))
+
+
+def test_batch_series_places_each_batch_and_caps_its_points():
+    reports = [BatchEnd(1, 2, 4, (1.0, 0.9), 1.0, 2, (0.01, 0.01)), BatchEnd(1, 4, 4, (0.8, 0.7), 1.0, 4, (0.01,) * 2)]
+    series = batch_series("a", reports)
+    assert series.xs == (0.25, 0.5, 0.75, 1.0) and series.ys == (1.0, 0.9, 0.8, 0.7)
+    long = [BatchEnd(e, 100, 100, tuple([float(e)] * 100), 1.0, 100, (0.01,) * 100) for e in range(1, 11)]
+    capped = batch_series("b", long)
+    assert len(capped.xs) <= MAX_POINTS and capped.xs[-1] == 10.0
+    assert capped.ys[0] == 1.0 and capped.ys[-1] == 10.0  # means within an epoch keep its level
+
+
+def test_the_settings_that_differ_and_those_shared():
+    differ, same = differing_settings(RUNS[:3])
+    assert differ == {
+        "batch_size": [512, 512, 128],
+        "lr": [0.003, 0.01, 0.001],
+        "conv_dropout": [0.1, 0.2, 0.1],
+        "fc_dropout": [0.1, 0.2, 0.1],
+    }
+    assert same["recipe"] == "fast" and same["device"] == "cpu" and "lr" not in same

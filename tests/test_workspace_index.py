@@ -1,0 +1,115 @@
+"""The workspace's index over real run folders (short headless runs), broken and foreign folders,
+a format-1 folder, the cache, a lost writer, and 500 generated folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from workspace_helpers import workspace
+
+from mnist_tui.runfolder.reader import read_metrics
+from mnist_tui.workspace import index as index_module
+from mnist_tui.workspace.index import RunIndex
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def runs(tmp_path, tmp_path_factory) -> Path:
+    return workspace(tmp_path, tmp_path_factory)
+
+
+def by_name(summaries):
+    return {s.name: s for s in summaries}
+
+
+def test_every_run_folder_is_one_row_with_its_settings_and_results(runs):
+    rows = by_name(RunIndex(runs).scan())
+    assert set(rows) == {"lr-0.003", "lr-0.01", "sweep/lr-0.001", "broken", "foreign", "old/format1"}
+    a, b, c = rows["lr-0.003"], rows["lr-0.01"], rows["sweep/lr-0.001"]
+    assert (a.lr, b.lr, c.lr) == (0.003, 0.01, 0.001)
+    assert (a.batch_size, b.batch_size, c.batch_size) == (512, 512, 128)
+    assert (a.conv_dropout, a.fc_dropout, b.conv_dropout, b.fc_dropout) == (0.1, 0.1, 0.2, 0.2)
+    for run in (a, b, c):
+        history = read_metrics(run.path).records
+        assert run.state == "finished" and run.problem == ""
+        assert (run.epochs_done, run.epochs_planned, run.format) == (2, 2, 2)
+        assert run.dataset == "synthetic" and run.device == "cpu" and run.world_size == 1
+        assert run.recipe == "fast" and run.schedule == "onecycle" and run.seed == 0
+        assert run.precision in ("fp32", "bf16")  # resolved from "auto" in run.json
+        assert run.best_test_acc == max(r.test_acc for r in history)
+        assert run.last_test_loss == history[-1].test_loss
+        assert run.samples_per_s == pytest.approx(sum(r.samples_per_s for r in history) / 2)
+        assert run.time_to_99 is None  # 500 synthetic samples never reach 99 %
+        assert abs(run.started - time.time()) < 3600
+
+
+def test_broken_and_foreign_folders_are_rows_with_their_reason(runs):
+    rows = by_name(RunIndex(runs).scan())
+    assert rows["broken"].state == "broken"
+    assert "run.json is not JSON" in rows["broken"].problem
+    assert rows["foreign"].problem == "metrics.jsonl: no row fits (line 1: field 'epoch' is missing)"
+    assert "notes" not in rows  # a folder without run files is no run
+
+
+def test_a_format_1_folder_lists_from_its_metrics_alone(runs):
+    old = by_name(RunIndex(runs).scan())["old/format1"]
+    assert old.problem == "" and old.format == 1
+    assert old.epochs_done == 2 and old.epochs_planned is None and old.state == "unknown"
+    assert old.dataset == "synthetic" and old.lr is None and old.batch_size is None  # settings: checkpoint only
+
+
+def test_a_rescan_reads_only_the_files_that_changed(runs, monkeypatch):
+    reads = []
+    real = index_module.read_metrics
+    monkeypatch.setattr(index_module, "read_metrics", lambda d: reads.append(Path(d).name) or real(d))
+    index = RunIndex(runs)
+    first = index.scan()
+    assert len(reads) == 5  # every folder holding a metrics.jsonl, once
+    reads.clear()
+    assert index.scan() == first and reads == []
+    metrics = runs / "lr-0.01" / "metrics.jsonl"
+    metrics.write_text(metrics.read_text().splitlines()[0] + "\n")  # the run cut back to epoch 1
+    rows = by_name(index.scan())
+    assert reads == ["lr-0.01"] and rows["lr-0.01"].epochs_done == 1 and rows["lr-0.01"].state == "finished"
+
+
+def test_a_run_whose_writer_died_is_lost_and_a_live_one_training(runs):
+    status_path = runs / "lr-0.003" / "status.json"
+    status = json.loads(status_path.read_text())
+    status |= {"state": "training", "pid": 2**22 + 12345, "heartbeat": time.time() - 60}  # no such process
+    status_path.write_text(json.dumps(status))
+    live_path = runs / "lr-0.01" / "status.json"
+    live = json.loads(live_path.read_text()) | {"state": "training", "pid": os.getpid(), "heartbeat": time.time()}
+    live_path.write_text(json.dumps(live))
+    rows = by_name(RunIndex(runs).scan())
+    assert rows["lr-0.003"].state == "lost"
+    assert rows["lr-0.01"].state == "training"
+
+
+def test_a_missing_folder_is_one_clear_error(tmp_path):
+    from mnist_tui.errors import UserError
+
+    with pytest.raises(UserError, match="no such folder"):
+        RunIndex(tmp_path / "nowhere").scan()
+
+
+def test_500_generated_folders_list_correctly(tmp_path):
+    sys.path.insert(0, str(BENCH))
+    import workspace_index as bench
+
+    folders = bench.make_run_folders(tmp_path, 500)
+    index = RunIndex(tmp_path)
+    rows = index.scan()
+    assert len(rows) == 500 and not [r for r in rows if r.problem]
+    assert sorted(r.path for r in rows) == sorted(folders)
+    assert {r.name for r in rows if "/" in r.name}  # nested sweeps are found
+    assert all(r.epochs_done == 10 and r.state == "finished" for r in rows)
+    assert index.scan() == rows
+    figures = bench.time_scans(tmp_path, repeats=1)  # the benchmark's own path runs (no bound asserted)
+    assert figures["runs"] == 500

@@ -1,0 +1,112 @@
+"""The new-run form: the command line's rules and words, field by field; a good form's Config trains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.widgets import Input, Label, Select
+from workspace_helpers import made_runs
+
+from mnist_tui.cli import build_parser
+from mnist_tui.config import Config
+from mnist_tui.tui.screens.new_run import NewRunScreen
+from mnist_tui.workspace.index import RunIndex
+from mnist_tui.workspace.runs import config_of_run, new_run_dir, parse_value
+
+
+class FormApp(App):
+    def __init__(self, base: Config, run_dir: Path) -> None:
+        super().__init__()
+        self.base, self.run_dir = base, run_dir
+        self.results: list = []
+
+    def on_mount(self) -> None:
+        self.push_screen(NewRunScreen(self.base, self.run_dir, "lr-0.003"), self.results.append)
+
+
+def cli_message(capsys, option: str, text: str) -> str:
+    """What the command line says about ``option text`` (after "argument --x: ")."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([option, text])
+    return capsys.readouterr().err.strip().split(f"argument {option}: ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "name, option, text",
+    [
+        ("lr", "--lr", "20"),
+        ("lr", "--lr", "0"),
+        ("lr", "--lr", "nan"),
+        ("lr", "--lr", "fast"),
+        ("epochs", "--epochs", "0"),
+        ("epochs", "--epochs", "2.5"),
+        ("batch_size", "--batch-size", "abc"),
+        ("conv_dropout", "--dropout", "1"),
+        ("seed", "--seed", "-1"),
+    ],
+)
+def test_a_typed_value_is_refused_with_the_command_lines_words(capsys, name, option, text):
+    value, problem = parse_value(name, text)
+    assert value is None and problem == cli_message(capsys, option, text)
+
+
+def test_good_values_convert_as_on_the_command_line():
+    assert parse_value("lr", " 0.002 ") == (0.002, None)
+    assert parse_value("epochs", "3") == (3, None)
+    assert parse_value("fc_dropout", "0") == (0.0, None)
+
+
+async def test_the_form_shows_problems_beside_their_fields_and_returns_a_config(tmp_path, tmp_path_factory, capsys):
+    source = made_runs(tmp_path_factory) / "lr-0.003"
+    base = config_of_run(source)
+    assert (base.lr, base.dataset, base.limit_train, base.epochs) == (0.003, "synthetic", 500, 2)
+    target = new_run_dir(tmp_path)
+    refused = cli_message(capsys, "--lr", "20")  # before the app: it takes stderr over
+    app = FormApp(base, target)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = app.screen
+        assert form.query_one("#field-lr", Input).value == "0.003"  # filled from the run
+        assert form.query_one("#field-schedule", Select).value == "onecycle"
+        form.query_one("#field-lr", Input).value = "20"
+        form.query_one("#field-epochs", Input).value = "two"
+        await pilot.pause()
+        assert str(form.query_one("#problem-lr", Label).content) == refused == "must be in (0, 10], got 20"
+        assert str(form.query_one("#problem-epochs", Label).content) == "'two' is not a whole number"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.results == [] and isinstance(app.screen, NewRunScreen)  # not dismissed
+        form.query_one("#field-lr", Input).value = "0.002"
+        form.query_one("#field-epochs", Input).value = "1"
+        form.query_one("#field-precision", Select).value = "fp32"
+        await pilot.pause()
+        assert str(form.query_one("#problem-lr", Label).content) == ""
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    (config,) = app.results
+    assert isinstance(config, Config)
+    assert (config.lr, config.epochs, config.precision, config.run_dir) == (0.002, 1, "fp32", target)
+    assert (config.batch_size, config.dataset, config.limit_train, config.device) == (512, "synthetic", 500, "cpu")
+    # the lead's wiring trains it; here the Trainer itself shows the Config is one a run takes
+    from mnist_tui.training.loop import Trainer
+
+    result = Trainer(config, lambda event: None).run()
+    assert result.error is None and result.epochs_done == 1
+    (summary,) = RunIndex(tmp_path).scan()
+    assert (summary.lr, summary.state, summary.epochs_done) == (0.002, "finished", 1)
+
+
+async def test_choosing_a_recipe_fills_in_its_values_and_escape_cancels(tmp_path):
+    app = FormApp(Config(), tmp_path / "new")
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = app.screen
+        form.query_one("#field-recipe", Select).value = "seed"
+        await pilot.pause()
+        assert form.query_one("#field-batch_size", Input).value == "64"
+        assert form.query_one("#field-lr", Input).value == "0.001"
+        assert form.query_one("#field-schedule", Select).value == "constant"
+        assert form.query_one("#field-conv_dropout", Input).value == "0.5"
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.results == [None]

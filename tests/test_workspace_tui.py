@@ -1,0 +1,208 @@
+"""The workspace screen through Textual's pilot, at 120×40 and 80×24, over real run folders."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import pytest
+from textual.app import App
+from waiting import pilot_wait
+from workspace_helpers import workspace
+
+from mnist_tui.runfolder.reader import read_batches, read_metrics
+from mnist_tui.tui.screens.workspace import NewRunFrom, OpenRun, WorkspaceScreen
+from mnist_tui.tui.widgets.compare_plot import ComparePlot
+from mnist_tui.tui.widgets.runs_table import RunsTable
+
+ALL = ["lr-0.003", "lr-0.01", "sweep/lr-0.001", "broken", "foreign", "old/format1"]
+
+
+class WorkspaceApp(App):
+    """A stand-in for the app the lead wires: pushes the screen, records what it posts."""
+
+    def __init__(self, root) -> None:
+        super().__init__()
+        self.root = root
+        self.opened: list = []
+        self.new_from: list = []
+
+    def on_mount(self) -> None:
+        self.push_screen(WorkspaceScreen(self.root))
+
+    def on_open_run(self, message: OpenRun) -> None:
+        self.opened.append(message.path)
+
+    def on_new_run_from(self, message: NewRunFrom) -> None:
+        self.new_from.append(message.path)
+
+
+@pytest.fixture
+def runs(tmp_path, tmp_path_factory):
+    return workspace(tmp_path, tmp_path_factory)
+
+
+def screen_text(app) -> str:
+    return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
+
+
+async def scanned(pilot, screen, more: int = 1) -> None:
+    target = screen.scans + more
+    await pilot_wait(pilot, lambda: screen.scans >= target, f"{more} scan(s)")
+    await pilot.pause()
+
+
+def listed(table) -> list[str]:
+    return [s.name for s in table.listed]
+
+
+async def cursor_to(pilot, table, name: str) -> None:
+    table.move_cursor(row=listed(table).index(name))
+    await pilot.pause()
+
+
+async def test_lists_sorts_by_key_and_header_click_and_filters(runs):
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        assert sorted(listed(table)) == sorted(ALL)
+        text = screen_text(app)
+        assert "6 runs · 2 broken" in text and "finished" in text and "broken" in text
+        assert table.sort_column == "started" and table.descending
+        for _ in range(5):  # started → img/s → dropout → schedule → batch → lr
+            await pilot.press("less_than_sign")
+        assert table.sort_column == "lr"
+        await pilot.press("r")
+        assert listed(table)[:3] == ["sweep/lr-0.001", "lr-0.003", "lr-0.01"]  # ascending; unknown lr last
+        await pilot.press("greater_than_sign")
+        assert table.sort_column == "batch"
+        # a click on the "best acc" header sorts by it; a second click reverses
+        x = sum(c.get_render_width(table) for c in table.ordered_columns[:4]) + 2
+        await pilot.click(RunsTable, offset=(x, 0))
+        assert table.sort_column == "acc"
+        accs = [s.best_test_acc for s in table.listed if s.best_test_acc is not None]
+        assert accs == sorted(accs, reverse=table.descending)
+        await pilot.click(RunsTable, offset=(x, 0))
+        assert [s.best_test_acc for s in table.listed if s.best_test_acc is not None] == accs[::-1]
+        # the / filter
+        await pilot.press("slash", *"lr<0.005", "enter")
+        assert sorted(listed(table)) == ["lr-0.003", "sweep/lr-0.001"]
+        assert "2 of 6 runs" in screen.sub_title
+        await pilot.press("slash", "ctrl+u", *"dropout=0.2 state=finished")
+        assert listed(table) == ["lr-0.01"]
+        await pilot.press("ctrl+u", *"colour<3")  # filtered as typed: "colour" matched nothing, then this
+        assert "no column 'colour' (columns: name, state" in screen_text(app)
+        await pilot.press("enter")
+        assert screen.query_one("#filter").has_focus  # a bad filter is not kept
+        await pilot.press("escape")  # clears the filter and closes the box
+        assert len(listed(table)) == 6 and table.has_focus
+
+
+async def test_marked_runs_are_overlaid_with_stable_colours_and_their_differences(runs):
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        for name in ("lr-0.003", "lr-0.01", "sweep/lr-0.001"):
+            await cursor_to(pilot, table, name)
+            await pilot.press("space")
+        await cursor_to(pilot, table, "broken")
+        await pilot.press("space")  # a broken folder has no curves: not marked
+        assert table.marked == ["lr-0.003", "lr-0.01", "sweep/lr-0.001"]
+        await scanned(pilot, screen)
+        panel = screen.compare
+        acc = screen.query_one("#plot-acc", ComparePlot)
+        batch = screen.query_one("#plot-batch_loss", ComparePlot)
+        assert [slot for slot, _ in acc.series] == [0, 1, 2]
+        for (_, series), name in zip(acc.series, table.marked, strict=True):
+            history = read_metrics(runs / name).records
+            assert series.xs == (1.0, 2.0) and series.ys == pytest.approx([100 * r.test_acc for r in history])
+        for (_, series), name in zip(batch.series, table.marked, strict=True):
+            losses = [loss for b in read_batches(runs / name).records for loss in b.losses]
+            assert series.ys == pytest.approx(losses) and series.xs[-1] == 2.0
+        settings = panel.settings_text().plain
+        assert "batch 512 512 128" in settings and "lr 0.003 0.01 0.001" in settings
+        assert "conv dropout 0.1 0.2 0.1" in settings and "same: data synthetic, recipe fast" in settings
+        text = screen_text(app)
+        assert "● lr-0.003" in text and "■ lr-0.01" in text and "▲ sweep/lr-0.001" in text  # the legend
+        marks = [table.get_cell(name, "mark").plain for name in table.marked]
+        assert marks == ["●", "■", "▲"]  # the table's mark column shows each run's marker
+        # unmarking the first run leaves the others their colours
+        await cursor_to(pilot, table, "lr-0.003")
+        await pilot.press("space")
+        await scanned(pilot, screen)
+        assert [slot for slot, _ in acc.series] == [1, 2]
+        await pilot.press("a")
+        assert acc.title == "test error"
+        history = read_metrics(runs / "lr-0.01").records
+        assert acc.series[0][1].ys == pytest.approx([100 * (1 - r.test_acc) for r in history])
+
+
+async def test_enter_opens_n_starts_from_e_exports_and_broken_rows_say_why(runs):
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        await cursor_to(pilot, table, "lr-0.01")
+        await pilot.press("enter")
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.opened == [runs / "lr-0.01"] and app.new_from == [runs / "lr-0.01"]
+        await cursor_to(pilot, table, "foreign")
+        assert "foreign: metrics.jsonl: no row fits" in screen_text(app)
+        await pilot.press("enter", "n")
+        assert len(app.opened) == 1 and len(app.new_from) == 1  # nothing to open
+        await pilot.press("e")
+        await pilot_wait(pilot, lambda: list(runs.parent.glob("runs-*.csv")), "the export")
+    (exported,) = runs.parent.glob("runs-*.csv")
+    with open(exported, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 8 and {r["run"] for r in rows} == {"lr-0.003", "lr-0.01", "sweep/lr-0.001", "old/format1"}
+
+
+async def test_a_new_run_folder_appears_at_the_next_refresh(runs):
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        shutil.copytree(runs / "lr-0.01", runs / "later" / "copy")
+        await scanned(pilot, screen)
+        assert "later/copy" in listed(screen.query_one(RunsTable))
+
+
+async def test_small_terminal_and_escape_goes_back(runs):
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        for name in ("lr-0.003", "lr-0.01"):
+            await cursor_to(pilot, table, name)
+            await pilot.press("space")
+        await scanned(pilot, screen)
+        assert screen.compare.has_class("-narrow") and screen.compare.has_class("-short")
+        text = screen_text(app)
+        assert "run" in text and "lr-0.01" in text and "Mark" in text
+        assert "test accuracy" in text and "batch loss" in text and "train loss" not in text  # two plots fit
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, WorkspaceScreen)  # back to the screen below
+
+
+async def test_as_the_only_screen_q_quits():
+    class Alone(App):
+        def get_default_screen(self):
+            return WorkspaceScreen(self.root)
+
+    app = Alone()
+    app.root = __import__("pathlib").Path(__file__).parent  # any folder: no runs there
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scanned(pilot, app.screen)
+        assert "no run folders under" in screen_text(app)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
