@@ -70,7 +70,7 @@ def check_device(device: str) -> None:
 def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
     """Before any training: a resumable plan and a run folder that can take this run."""
     from mnist_tui.rundir import claim_run_dir
-    from mnist_tui.training.distributed import environment_rank
+    from mnist_tui.training.rank import environment_rank
 
     resumed_from = None
     if saved_state is not None:
@@ -112,7 +112,8 @@ def build_source(args: argparse.Namespace, saved_state: dict[str, Any] | None, c
         from mnist_tui.training.distributed import world_from_environment
 
         world = world_from_environment(config.device)
-    return TrainingSource(config, saved_state, hold=not (args.headless or args.autostart), world=world)
+    hold = not (args.headless or args.autostart)
+    return TrainingSource(config, saved_state, hold=hold, world=world, tensorboard=args.tensorboard)
 
 
 def _check_paths(args: argparse.Namespace) -> None:
@@ -123,9 +124,24 @@ def _check_paths(args: argparse.Namespace) -> None:
         ("--follow", args.follow, RUN_FOLDER),
         ("--run-dir", args.run_dir, RUN_FOLDER),
         ("--data-dir", args.data_dir, RUN_FOLDER),
+        ("--runs", args.runs, EXISTING_FOLDER),
     ):
         if path is not None:
             check_user_path(path, option, kind)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    """The workspace over a folder of runs, or (--export, --export-tensorboard) its files without a UI."""
+    from mnist_tui.workspace.index import RunIndex
+
+    RunIndex(args.runs).find()
+    if args.export is not None or args.export_tensorboard:
+        from mnist_tui.workspace.command import run_exports
+
+        return run_exports(args.runs, args.export, args.export_tensorboard)
+    from mnist_tui.tui.app import run_app
+
+    return run_app(runs=args.runs, make_config=lambda saved: build_config(args, saved))
 
 
 def _open_watched(args: argparse.Namespace) -> None:
@@ -146,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         _open_watched(args)
+        if args.runs is not None:
+            return _runs(args)
+        if args.tensorboard:
+            from mnist_tui.workspace.tensorboard_events import require_tensorboardx
+
+            require_tensorboardx()  # the one line, before torch loads
         watching = args.replay is not None or args.follow is not None
         saved_state = None
         if args.resume is not None:
@@ -166,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = build_source(args, saved_state, config)
         if args.headless:
             from mnist_tui.headless import run_headless
-            from mnist_tui.training.distributed import environment_rank
+            from mnist_tui.training.rank import environment_rank
 
             return run_headless(source, log_format=args.log_format, quiet=environment_rank() != 0)
         from mnist_tui.tui.app import run_app

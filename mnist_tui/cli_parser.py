@@ -91,6 +91,14 @@ def build_parser() -> ArgumentParser:
         "--replay", metavar="RUN_DIR", type=_folder, help="open a finished or killed run, without training"
     )
     face.add_argument("--follow", metavar="RUN_DIR", type=_folder, help="watch a run another process is writing")
+    face.add_argument(
+        "--runs",
+        metavar="DIR",
+        nargs="?",
+        const=Path("runs"),
+        type=_folder,
+        help="the runs workspace: every run folder under DIR (default runs/)",
+    )
     face.add_argument("--serve", action="store_true", help="serve the dashboard to a web browser (textual-serve)")
     face.add_argument("--host", help="--serve: address to listen on (default 127.0.0.1, this machine only)")
     face.add_argument("--port", type=_port, help="--serve: port to listen on (default 8000)")
@@ -112,6 +120,9 @@ def build_parser() -> ArgumentParser:
     d.add_argument("--dataset", choices=DATASETS, help="auto: MNIST if it can be had, else synthetic digits")
     d.add_argument("--data-dir", type=_folder, help="MNIST folder (default $MNIST_TUI_DATA or ~/.cache/mnist-tui)")
     d.add_argument("--run-dir", type=check_run_dir_option, help="where the run is kept (default runs/<timestamp>)")
+    d.add_argument("--export", metavar="FILE", type=_folder, help="--runs: every run's epochs to FILE.csv or .json")
+    d.add_argument("--export-tensorboard", action="store_true", help="--runs: TensorBoard event files per run")
+    d.add_argument("--tensorboard", action="store_true", help="write TensorBoard event files while training")
     d.add_argument("--limit-train", type=_checked("limit_train", int), metavar="N", help="train on the first N samples")
     return p
 
@@ -125,8 +136,15 @@ def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--serve serves the dashboard; it does not go with --headless")
     if args.log_format != "text" and not args.headless:
         parser.error("--log-format only goes with --headless")
-    if args.replay is not None and args.follow is not None:
-        parser.error("--replay and --follow each open one run; give one of them")
+    opened = [
+        flag for flag, value in (("--replay", args.replay), ("--follow", args.follow), ("--runs", args.runs)) if value
+    ]
+    if len(opened) > 1:
+        parser.error(f"{opened[0]} and {opened[1]} each open something else; give one of them")
+    if (args.export is not None or args.export_tensorboard) and args.runs is None:
+        parser.error("--export and --export-tensorboard go with --runs DIR")
+    if args.tensorboard and opened:
+        parser.error(f"--tensorboard writes event files while training; it does not go with {opened[0]}")
     for shown, opened in (("--replay", args.replay), ("--follow", args.follow)):
         if opened is None:
             continue

@@ -9,6 +9,7 @@ from mnist_tui.config import Config
 from mnist_tui.sources.base import Capabilities, SourceResult
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import Listener
+from mnist_tui.training.rank import environment_rank
 
 
 class TrainingSource:
@@ -21,6 +22,7 @@ class TrainingSource:
         datasets: Any = None,
         hold: bool = False,
         world: Any = None,
+        tensorboard: bool = False,
     ) -> None:
         """``hold``: load, then wait at the first batch for :meth:`start` (the dashboard's space)."""
         self.config = config
@@ -28,6 +30,7 @@ class TrainingSource:
         self.resume_state = resume_state
         self.datasets = datasets
         self.world = world
+        self.tensorboard = tensorboard  # also write TensorBoard event files (the tensorboard extra)
         self.control = TrainingControl()
         if hold:
             self.control.pause()
@@ -40,8 +43,17 @@ class TrainingSource:
     def run(self, listener: Listener) -> SourceResult:
         from mnist_tui.training.loop import Trainer  # torch loads here: after a dashboard's first frame
 
+        board = None
+        if self.tensorboard and self.run_dir is not None and environment_rank() == 0:
+            from mnist_tui.workspace.tensorboard_events import TensorBoardListener
+
+            listener = board = TensorBoardListener(self.run_dir, self.config.to_dict(), forward=listener)
         self.trainer = Trainer(self.config, listener, self.control, self.resume_state, self.datasets, self.world)
-        result = self.trainer.run()
+        try:
+            result = self.trainer.run()
+        finally:
+            if board is not None:
+                board.close()
         self.planned = self.trainer.config.epochs
         return SourceResult(result.epochs_done, result.error, result.stopped)
 

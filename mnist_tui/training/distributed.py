@@ -96,8 +96,3 @@ def world_from_environment(device: str) -> World:
     if not torch.distributed.is_initialized():
         torch.distributed.init_process_group("nccl" if use_cuda else "gloo", timeout=COLLECTIVE_TIMEOUT)
     return World(rank, size, local)
-
-
-def environment_rank() -> int:
-    """The rank torchrun gave this process (0 without torchrun), without starting anything."""
-    return int(os.environ.get("RANK", "0") or 0)

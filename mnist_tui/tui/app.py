@@ -16,15 +16,19 @@ import sys
 import tempfile
 import threading
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 
 from textual.app import App, SystemCommand
+from textual.screen import Screen
 
-from mnist_tui.drawing import ModelSnapshot
+from mnist_tui.config import Config
 from mnist_tui.errors import UserError
 from mnist_tui.sources.base import RunSource, SourceResult
-from mnist_tui.tui.bridge import SourceBridge
+from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.dashboard import DashboardScreen
 from mnist_tui.tui.screens.help import HelpScreen
+from mnist_tui.tui.screens.workspace import WorkspaceScreen
 
 SERVER_PID_VARIABLE = "MNIST_TUI_SERVER_PID"  # set by mnist_tui.serve for its sessions
 
@@ -37,60 +41,132 @@ class MnistApp(App[int]):
     # the terminal is restored, finished epochs stay saved. Exit codes match the headless run.
     STOP_SIGNALS = {signal.SIGTERM: 143, signal.SIGHUP: 129, signal.SIGINT: 130}
 
-    def __init__(self, source: RunSource, launch: bool = True) -> None:
-        """``launch=False``: a still dashboard that tests feed with messages."""
+    def __init__(
+        self,
+        source: RunSource | None = None,
+        launch: bool = True,
+        runs: Path | None = None,
+        make_config: Callable[[dict | None], Config] | None = None,
+    ) -> None:
+        """A dashboard over ``source``, or (``runs``) the workspace over a folder of runs, whose
+        runs open in dashboards made with ``make_config`` (the command line's options).
+        ``launch=False``: a still dashboard that tests feed with messages."""
         super().__init__()
-        self.source = source
         self.launch = launch
-        self.snapshot = ModelSnapshot()
-        self._dashboard = DashboardScreen(source, self.snapshot)
-        self.result: SourceResult | None = None
-        self.source_done = threading.Event()
+        self.runs = runs
+        self.make_config = make_config or (lambda saved: Config.from_dict(saved or {}))
+        self._dashboard = DashboardScreen(source) if source is not None else None
         self.crash: str | None = None  # an internal error, as one line
 
-    def get_default_screen(self) -> DashboardScreen:
+    def get_default_screen(self) -> Screen:
+        if self._dashboard is None:
+            return WorkspaceScreen(self.runs)
         return self._dashboard
 
     @property
     def dashboard(self) -> DashboardScreen:
+        """The dashboard the app opened with (tests and the exit code read it)."""
         return self._dashboard
 
+    @property
+    def source(self) -> RunSource | None:
+        return self._dashboard.source if self._dashboard is not None else None
+
+    @property
+    def snapshot(self):
+        return self._dashboard.snapshot
+
+    @property
+    def result(self) -> SourceResult | None:
+        return self._dashboard.result
+
+    @property
+    def source_done(self) -> threading.Event:
+        return self._dashboard.source_done
+
     def on_mount(self) -> None:
-        if self.launch:
-            self.run_source()
+        if self.launch and self._dashboard is not None:
+            self._dashboard.run_source()
         self._watch_signals()
         server = os.environ.get(SERVER_PID_VARIABLE)
         if server and server.isdigit():
             self.set_interval(2.0, lambda: self._exit_if_gone(int(server)))
 
-    def run_source(self) -> None:
-        """Start (or, for a source that can extend an ended run, start again) the source's worker."""
-        self.source_done.clear()
-        self.run_worker(self._run_source, thread=True, exclusive=True, name="source", exit_on_error=False)
+    # -- the workspace: open a run, start the next one ------------------------------------------
 
-    def _run_source(self) -> None:
-        """In the worker thread: the source reports to the dashboard until it ends or is closed."""
-        dashboard = self.dashboard
-        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, self.snapshot)
+    def open_dashboard(self, source: RunSource) -> None:
+        dashboard = DashboardScreen(source)
+        self.push_screen(dashboard)
+        dashboard.run_source()
+
+    def action_runs(self, folder: str) -> None:
+        """The workspace over ``folder`` (a dashboard's R: its run's parent folder)."""
+        self.push_screen(WorkspaceScreen(Path(folder)))
+
+    def on_open_run(self, message: msg.OpenRun) -> None:
+        from mnist_tui.sources.follow import FollowSource
+        from mnist_tui.sources.replay import ReplayRequest, ReplaySource
+        from mnist_tui.workspace.runs import opens_as
+
+        path = message.path
+
+        def make_config(saved: dict | None) -> Config:
+            return self.make_config(saved).with_changes(run_dir=path)
+
+        if opens_as(message.summary.state) == "follow":
+            self.open_dashboard(FollowSource(path, make_config))
+        else:
+            self.open_dashboard(ReplaySource(ReplayRequest(path, make_config)))
+
+    def on_new_run_from(self, message: msg.NewRunFrom) -> None:
+        from mnist_tui.tui.screens.new_run import NewRunScreen
+        from mnist_tui.workspace.runs import config_of_run, new_run_dir
+
         try:
-            self.result = self.source.run(bridge)
-        except Exception as exc:  # a source that breaks (a broken torch import) is a failure too
-            from mnist_tui.training.events import Failed
+            base = config_of_run(message.path)
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        base = base.with_changes(data_dir=self.make_config(None).data_dir)  # this machine's data
+        screen = NewRunScreen(base, new_run_dir(message.path.parent), message.summary.name)
+        self.push_screen(screen, self._train_new)
 
-            self.result = SourceResult(error=exc)
-            bridge(Failed(f"cannot open the run: {type(exc).__name__}: {exc}", 0))
-        finally:
-            self.source_done.set()
+    def _train_new(self, config: Config | None) -> None:
+        if config is None:
+            return
+        from mnist_tui.rundir import claim_run_dir
+        from mnist_tui.sources.training import TrainingSource
+
+        try:
+            run_dir = claim_run_dir(config.run_dir, None, fresh_name=True)
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self.open_dashboard(TrainingSource(config.with_changes(run_dir=run_dir)))
 
     # -- leaving -------------------------------------------------------------------------------
 
     async def action_quit(self) -> None:
-        self.source.close()  # a trainer stops within one batch, also while paused; a follower stops following
+        self._close_sources()  # a trainer stops within one batch, also while paused; a follower stops following
         code = self.exit_code()
         self.exit(code, return_code=code)
 
+    def close_and_wait(self) -> None:
+        """After the app: every source closed, the primary's worker given time to end (it stops
+        within a batch, so this is normally at once)."""
+        self._close_sources()
+        if self._dashboard is not None:
+            self._dashboard.source_done.wait(timeout=30)
+
+    def _close_sources(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                screen.source.close()
+        if self._dashboard is not None:
+            self._dashboard.source.close()
+
     def exit_code(self) -> int:
-        if self.dashboard.state == "failed":
+        if self._dashboard is not None and self.dashboard.state == "failed":
             error = self.result.error if self.result is not None else None
             return 2 if isinstance(error, UserError) else 1
         return 0
@@ -102,7 +178,7 @@ class MnistApp(App[int]):
                 loop.add_signal_handler(signum, self._quit_on_signal, code)
 
     def _quit_on_signal(self, code: int) -> None:
-        self.source.close()
+        self._close_sources()
         self.exit(code, return_code=code)
 
     def _exit_if_gone(self, pid: int) -> None:
@@ -110,7 +186,7 @@ class MnistApp(App[int]):
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            self.source.close()
+            self._close_sources()
             self.exit()
         except PermissionError:
             pass
@@ -118,7 +194,7 @@ class MnistApp(App[int]):
     def on_unmount(self) -> None:
         """Every way out closes the source, not only q: a browser tab closed under --serve exits
         through the web driver, and a worker left paused would keep the process alive for ever."""
-        self.source.close()
+        self._close_sources()
         loop = asyncio.get_running_loop()
         for signum in self.STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -127,7 +203,7 @@ class MnistApp(App[int]):
     def _fatal_error(self) -> None:
         """An internal error: stop the run (finished epochs stay saved), exit 1, one line on stderr
         and the traceback in a file, instead of a screenful of locals."""
-        self.source.close()
+        self._close_sources()
         error = self._exception
         where = traceback.extract_tb(error.__traceback__)[-1] if error and error.__traceback__ else None
         place = f" at {os.path.basename(where.filename)}:{where.lineno}" if where else ""
@@ -143,7 +219,8 @@ class MnistApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.dashboard.settings_lines()))
+            lines = self.screen.settings_lines() if isinstance(self.screen, DashboardScreen) else []
+            self.push_screen(HelpScreen(lines))
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
@@ -166,14 +243,14 @@ class MnistApp(App[int]):
         yield SystemCommand("Help", "Keys and panels (?)", self.action_help)
 
 
-def run_app(source: RunSource) -> int:
-    """Run the dashboard; return the exit code (0, 1 on a failure, 2 on bad input, 128+N on signal N)."""
-    app = MnistApp(source)
+def run_app(source: RunSource | None = None, runs: Path | None = None, make_config=None) -> int:
+    """Run the dashboard over ``source`` (or the workspace over ``runs``); return the exit code
+    (0, 1 on a failure, 2 on bad input, 128+N on signal N)."""
+    app = MnistApp(source, runs=runs, make_config=make_config)
     app.run()
-    source.close()
-    app.source_done.wait(timeout=30)  # normally already set: the loop stops within a batch
+    app.close_and_wait()
     code = app.return_code or 0
-    message = app.crash or app.dashboard.failure
+    message = app.crash or (app.dashboard.failure if app.dashboard is not None else None)
     if message is not None:
         print(f"mnist-tui: error: {message}", file=sys.stderr)
     if app.crash is not None:

@@ -7,6 +7,7 @@ thread touches widgets.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # events import numpy only, but keep this module as light as 
         Predictions,
         StateChanged,
     )
+    from mnist_tui.workspace.summary import RunSummary
 
 
 class RunMessage(Message):
@@ -95,3 +97,21 @@ class CellChosen(Message):
     def __init__(self, cell: tuple[int, int]) -> None:
         super().__init__()
         self.cell = cell
+
+
+class OpenRun(Message):
+    """Open this run folder in the dashboard (replay when it ended, follow when it is live)."""
+
+    def __init__(self, path: Path, summary: RunSummary) -> None:
+        super().__init__()
+        self.path = path
+        self.summary = summary
+
+
+class NewRunFrom(Message):
+    """Start a new run from this run folder's settings (the app shows the new-run form)."""
+
+    def __init__(self, path: Path, summary: RunSummary) -> None:
+        super().__init__()
+        self.path = path
+        self.summary = summary

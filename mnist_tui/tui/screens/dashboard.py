@@ -8,6 +8,9 @@ training on a 2-core machine.
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -16,8 +19,11 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from mnist_tui.drawing import ModelSnapshot
+from mnist_tui.sources.base import SourceResult
+from mnist_tui.training.events import Failed
 from mnist_tui.tui import messages as msg
-from mnist_tui.tui.bridge import LossInbox
+from mnist_tui.tui.bridge import LossInbox, SourceBridge
 from mnist_tui.tui.progress import RunProgress, run_summary
 from mnist_tui.tui.screens.confusion import ConfusionScreen
 from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, ENDED, allowed
@@ -42,11 +48,13 @@ class DashboardScreen(Screen):
 
     state: reactive[str] = reactive("loading", init=False)
 
-    def __init__(self, source, snapshot) -> None:
+    def __init__(self, source, snapshot=None) -> None:
         super().__init__()
         self.source = source
+        self.result = None  # the source's SourceResult once it returns
+        self.source_done = threading.Event()
         self.capabilities = source.capabilities
-        self.snapshot = snapshot  # the drawing model, kept fresh by the bridge
+        self.snapshot = snapshot or ModelSnapshot()  # the drawing model, kept fresh by the bridge
         self.inbox = LossInbox()
         self.progress = RunProgress(0)
         self.started = not self.capabilities.start  # a held trainer starts with space
@@ -102,6 +110,26 @@ class DashboardScreen(Screen):
     @property
     def browser(self) -> PredictionsBrowser:
         return self.query_one("#predictions", PredictionsBrowser)
+
+    # -- the source's worker: it only posts messages here ------------------------------------------
+
+    def run_source(self) -> None:
+        """Start (or, for a source that can extend an ended run, start again) the source's worker."""
+        self.source_done.clear()
+        self.run_worker(self._run_source, thread=True, exclusive=True, name="source", exit_on_error=False)
+
+    def _run_source(self) -> None:
+        bridge = SourceBridge(self.post_message, self.inbox, self.snapshot)
+        try:
+            self.result = self.source.run(bridge)
+        except Exception as exc:  # a source that breaks (a broken torch import) is a failure too
+            self.result = SourceResult(error=exc)
+            bridge(Failed(f"cannot open the run: {type(exc).__name__}: {exc}", 0))
+        finally:
+            self.source_done.set()
+
+    def on_unmount(self) -> None:
+        self.source.close()  # a trainer stops within a batch; a follower stops following
 
     # -- the run's state -----------------------------------------------------------------------
 
@@ -274,7 +302,7 @@ class DashboardScreen(Screen):
         ended = self.state in ENDED
         self.source.add_epochs(epochs)
         if ended and self.capabilities.extend:
-            self.app.run_source()  # the source continues the run from its last checkpoint, here
+            self.run_source()  # the source continues the run from its last checkpoint, here
             self.show_state("loading", f"training {epochs} more epoch(s)")
         else:
             self.notify(f"{epochs} more epoch(s) from the next epoch boundary", timeout=3)
@@ -338,7 +366,18 @@ class DashboardScreen(Screen):
         self.browser.show_digit(digit)
 
     def action_clear_filters(self) -> None:
-        self.browser.clear_filters()
+        """Esc clears the browser's filters; with none, it goes back (to the workspace it came from)."""
+        if not self.browser.clear_filters() and self.app.screen_stack[0] is not self:
+            self.app.pop_screen()
+
+    def action_open_runs(self) -> None:
+        """The workspace over the folder holding this run (its siblings, to compare)."""
+        if self.source.run_dir is None:
+            self.notify("this run keeps no run folder", timeout=3)
+            return
+        from mnist_tui.tui.screens.workspace import WorkspaceScreen
+
+        self.app.push_screen(WorkspaceScreen(Path(self.source.run_dir).resolve().parent))
 
     def action_cycle_digit_mode(self) -> None:
         self.browser.cycle_mode()

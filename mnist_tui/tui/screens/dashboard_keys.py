@@ -44,6 +44,7 @@ DASHBOARD_KEYS = [
     Binding("right_square_bracket", "smoothing(1)", "More smoothing", show=False),
     Binding("z", "plots_range", "Epoch range", show=False),
     Binding("v", "toggle_lr", "Learning rate", show=False),
+    Binding("R", "open_runs", "Runs", show=False),
 ]
 
 

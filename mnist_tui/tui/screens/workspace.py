@@ -17,11 +17,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from mnist_tui.errors import UserError
+from mnist_tui.tui.messages import NewRunFrom, OpenRun
 from mnist_tui.tui.widgets.compare_panel import ComparePanel
 from mnist_tui.tui.widgets.runs_table import RunsTable
 from mnist_tui.workspace.compare import run_curves
@@ -31,24 +31,6 @@ from mnist_tui.workspace.index import RunIndex, RunSummary
 
 REFRESH_S = 2.0
 NARROW_COLUMNS, SHORT_ROWS = 100, 30
-
-
-class OpenRun(Message):
-    """Open this run folder in the dashboard (replay when it ended, follow when it is live)."""
-
-    def __init__(self, path: Path, summary: RunSummary) -> None:
-        super().__init__()
-        self.path = path
-        self.summary = summary
-
-
-class NewRunFrom(Message):
-    """Start a new run from this run folder's settings (the app shows the new-run form)."""
-
-    def __init__(self, path: Path, summary: RunSummary) -> None:
-        super().__init__()
-        self.path = path
-        self.summary = summary
 
 
 def export_path(root: Path, now: dt.datetime | None = None) -> Path:
