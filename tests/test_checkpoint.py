@@ -15,7 +15,17 @@ from mnist_tui import cli
 from mnist_tui.model import Net
 from mnist_tui.training.checkpoint import FORMAT, CheckpointError, load_checkpoint, save_checkpoint, write_atomically
 
-ROW = {"epoch": 1, "train_loss": 0.5, "train_acc": 0.8, "test_loss": 0.4, "test_acc": 0.5}
+# One history row as the trainer saves it (EpochRecord.to_json()): the loader checks each row.
+ROW = {
+    "epoch": 1,
+    "train_loss": 0.5,
+    "train_acc": 0.8,
+    "test_loss": 0.4,
+    "test_acc": 0.5,
+    "seconds": 2.0,
+    "samples_per_s": 1000.0,
+    "lr": 0.01,
+}
 
 
 def _valid_state(epoch: int = 1) -> dict:

@@ -37,7 +37,9 @@ HELPER = textwrap.dedent(
     model = Net()
     optimizer = torch.optim.Adam(model.parameters())
 
+    # a whole history row, as the trainer saves it (EpochRecord.to_json()): the loader checks each
     row = {"train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.0, "test_acc": 0.5}
+    row.update(seconds=1.0, samples_per_s=1.0, lr=0.01)
 
     def state(i):
         with torch.no_grad():
