@@ -166,6 +166,8 @@ async def test_embedding_has_one_point_per_test_digit_coloured_by_label_and_mark
         await _opened(pilot, screen)
         await wait_for(pilot, lambda: screen.embedding is not None, "the embedding")
         plot = screen.query_one(EmbeddingPlot)
+        await pilot.press("4")  # a plot lays out its points only when it is on screen
+        await wait_for(pilot, lambda: plot.points_by_digit, "the scatter on its tab")
         embedding = screen.embedding
         assert len(embedding.labels) == len(labels)  # 300 < the sample size: every digit
         assert sum(len(xs) for xs, _ in plot.points_by_digit.values()) == len(labels)

@@ -132,5 +132,5 @@ def test_missing_or_empty_folders_are_one_line_errors(tmp_path):
     with pytest.raises(UserError, match="nothing to show"):
         load_run(tmp_path)
     (tmp_path / "metrics.jsonl").write_text("{not json\n")  # the damaged row is skipped: no epoch is left
-    with pytest.raises(UserError, match="nothing to replay"):
+    with pytest.raises(UserError, match="nothing to show: skipped 1 damaged row"):
         load_run(tmp_path)

@@ -94,6 +94,8 @@ def load_run(run_dir: Path) -> RunRecord:
     else:
         record.notes.append("no checkpoint in this folder: curves only (no model to predict with)")
     if not record.history and record.model_state is None:
+        if record.notes and metrics.skipped:
+            raise UserError(f"--replay {run_dir}: nothing to show: {record.notes[0]}")
         raise UserError(
             f"--replay {run_dir}: no finished epoch in {METRICS_NAME} or {CHECKPOINT_NAME}, nothing to replay"
         )

@@ -224,8 +224,8 @@ class Trainer:
                 f"training diverged: epoch {epoch}'s mean loss was {stats.loss:.3g}, far above chance level "
                 "(2.30), so it was not saved (try a lower --lr)"
             )
-        self.result.epochs_done = epoch
         if not self.world.is_main:
+            self.result.epochs_done = epoch
             return
         layers = epoch_layer_stats(epoch, self.model, start_weights)  # .grad still holds the last step's
         started = time.perf_counter()
@@ -248,6 +248,7 @@ class Trainer:
             **epoch_system_fields(self._system),
         )
         self.history.append(record)
+        self.result.epochs_done = epoch  # only once it was evaluated: a failed epoch is not done
         if self.config.run_dir is not None:
             self.save_checkpoint(epoch)
         self.listener(record)
