@@ -223,7 +223,10 @@ class MnistApp(App[int]):
             self.push_screen(HelpScreen(lines))
 
     def get_system_commands(self, screen):
-        yield from super().get_system_commands(screen)
+        # Maximize acts on the focused widget, and nothing here is worth a whole screen on its own
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Maximize", "Minimize"):
+                yield command
         if not isinstance(screen, DashboardScreen):
             return
         yield SystemCommand("Start / pause / resume", "The space key", screen.action_toggle_training)

@@ -92,8 +92,16 @@ class DashboardScreen(Screen):
         self._fit_layout(event.size.width, event.size.height)  # this event's size: never a stale one
 
     def _fit_layout(self, width: int, height: int) -> None:
-        self.set_class(width < NARROW_COLUMNS, "-narrow")
-        self.set_class(height < SHORT_ROWS, "-short")
+        narrow, short = width < NARROW_COLUMNS, height < SHORT_ROWS
+        self.set_class(narrow, "-narrow")
+        self.set_class(short, "-short")
+        self.browser.set_compact(narrow)
+        self.query_one(Footer).compact = narrow
+        self.refresh_bindings()  # p (the side panel) is offered only where the panels take turns
+
+    def action_side_panel(self) -> None:
+        """Where the side panel cannot show everything: predictions ↔ epochs table."""
+        self.toggle_class("-epochs")
 
     def _describe(self, dataset: str, model: str, device: str) -> str:
         run_dir = self.source.run_dir if self.source.run_dir is not None else "not saved"
@@ -273,6 +281,8 @@ class DashboardScreen(Screen):
     # -- steering the run ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "side_panel":
+            return self.has_class("-narrow") or self.has_class("-short")
         return allowed(action, self.state, self.capabilities, self.started, self.loaded)
 
     def action_start(self) -> None:

@@ -45,6 +45,7 @@ DASHBOARD_KEYS = [
     Binding("z", "plots_range", "Epoch range", show=False),
     Binding("v", "toggle_lr", "Learning rate", show=False),
     Binding("R", "open_runs", "Runs", show=False),
+    Binding("p", "side_panel", "Panel"),
 ]
 
 

@@ -8,6 +8,8 @@ COLUMNS = ("ep", "train loss", "train acc", "test loss", "test acc")  # fits the
 
 
 class EpochTable(DataTable):
+    can_focus = False  # the dashboard's keys act on the run and the browser; no hidden focus here
+
     def on_mount(self) -> None:
         self.cursor_type = "none"
         self.zebra_stripes = True

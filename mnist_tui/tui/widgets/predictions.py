@@ -52,8 +52,12 @@ class PredictionsPanel(Widget):
         self.empty_hint = "no digits in this view"
         self.position = 0
         self.mode = "ascii"
+        self.compact = False  # a narrow side panel (80 columns): short verdict, 2-cell bars
 
     def on_mount(self) -> None:
+        self._update_titles()
+
+    def on_resize(self) -> None:
         self._update_titles()
 
     # -- data ------------------------------------------------------------------------------
@@ -108,7 +112,9 @@ class PredictionsPanel(Widget):
         epoch = f" · epoch {self.epoch}" if self.epoch is not None else ""
         self.border_title = f"Predictions{epoch}"
         count = f"{self.position + 1:,}/{len(self.indices):,}" if len(self.indices) else "0"
-        self.border_subtitle = f"{self.view_title} · {count}"
+        room = max(8, self.size.width - 6 - len(count) - 3) if self.size.width else 200
+        title = self.view_title if len(self.view_title) <= room else self.view_title[: room - 1] + "…"
+        self.border_subtitle = f"{title} · {count}"  # cut with an ellipsis, never dropped whole
 
     def render(self):
         if self.images is None:
@@ -121,13 +127,20 @@ class PredictionsPanel(Widget):
         rows = []
         for i in range(max(len(digit), len(side))):
             row = digit[i].copy() if i < len(digit) else Text(" " * 28)
-            row.append("  ")
+            row.append(" " if self.compact else "  ")
             if i < len(side):
                 row.append_text(side[i])
             rows.append(row)
         return Group(*rows)
 
+    def set_compact(self, compact: bool) -> None:
+        if compact != self.compact:
+            self.compact = compact
+            self._changed()
+
     def _verdict_lines(self, index: int) -> list[Text]:
+        if self.compact:
+            return self._compact_lines(index)
         label = int(self.labels[index])
         head = Text.assemble(("#", "dim"), (f"{index:,}", "bold"), ("  true ", "dim"), (str(label), "bold"))
         if self.probabilities is None:
@@ -149,6 +162,33 @@ class PredictionsPanel(Widget):
                     (f"{digit} ", "bold" if digit in (label, predicted) else "dim"),
                     (probability_bar(float(probs[digit])), style),
                     (f" {probs[digit]:6.1%}", "dim"),
+                )
+            )
+        return lines
+
+    def _compact_lines(self, index: int) -> list[Text]:
+        """Nine columns beside the digit: index, truth, verdict, then 2-cell bars with whole percents."""
+        label = int(self.labels[index])
+        head = [Text.assemble(("#", "dim"), (f"{index:,}", "bold")), Text.assemble(("true ", "dim"), str(label))]
+        if self.probabilities is None:
+            return [*head, Text("no preds", style="dim")]
+        probs = self.probabilities[index]
+        predicted = int(probs.argmax())
+        right = predicted == label
+        verdict = Text.assemble(
+            ("pred ", "dim"),
+            (str(predicted), "bold"),
+            " ",
+            ("✓" if right else "✗", "bold green" if right else "bold red"),
+        )
+        lines = [*head, verdict]
+        for digit in range(10):
+            style = "green" if digit == label else ("red" if digit == predicted else "blue")
+            lines.append(
+                Text.assemble(
+                    (f"{digit} ", "bold" if digit in (label, predicted) else "dim"),
+                    (probability_bar(float(probs[digit]), width=2), style),
+                    (f"{probs[digit]:5.0%}", "dim"),
                 )
             )
         return lines

@@ -90,7 +90,5 @@ class StatsPanel(Vertical):
         best = f"{best_acc:.2%}" if best_acc is not None else "–"
         where = f" (ep {best_epoch})" if best_epoch else ""
         test_loss = f"{last_test_loss:.4f}" if last_test_loss is not None else "–"
-        line = Text.assemble(
-            ("best test acc ", "dim"), (best, "bold green"), where, ("   test loss ", "dim"), test_loss
-        )
+        line = Text.assemble(("best ", "dim"), (best, "bold green"), where, ("   test loss ", "dim"), test_loss)
         self._set_line("result-line", line)
