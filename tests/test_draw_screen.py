@@ -84,19 +84,20 @@ async def test_right_button_erases():
         assert grid[8, 12] == 1.0 and grid[0, 0] == 1.0
 
 
-async def test_keyboard_draws_and_c_clears():
+async def test_keyboard_draws_with_the_pen_down_erases_and_c_clears():
     predict = Recorder()
     app = DrawApp(predict)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _screen(pilot)
         canvas = screen.canvas
-        assert canvas.cursor == (14, 14) and canvas.has_focus
-        await pilot.press("space")
-        for _ in range(4):
-            await pilot.press("down", "space")
-        await pilot.press("right", "right", "enter")
-        assert np.all(canvas.grid[14:19, 14] == 1.0) and canvas.grid[18, 16] == 1.0
-        await pilot.press("up", "left", "left", "x")
+        assert canvas.cursor == (14, 14) and canvas.has_focus and canvas.show_cursor  # visible from the start
+        await pilot.press("space")  # pen down: paints here
+        await pilot.press("down", "j", "down", "j")  # and wherever it moves, one key a pixel
+        await pilot.press("space", "right", "l")  # pen up: moves without painting
+        assert np.all(canvas.grid[14:19, 14] == 1.0) and canvas.grid[18, 16] < 1.0
+        await pilot.press("enter")  # one dab where the pen is
+        assert canvas.grid[18, 16] == 1.0
+        await pilot.press("e", "up", "h", "h", "space", "space")  # eraser on, pen down and up at (17, 14)
         assert canvas.grid[17, 14] == 0.0
         await wait_for(pilot, lambda: predict.grids and np.array_equal(predict.grids[-1], canvas.grid))
         await pilot.press("c")

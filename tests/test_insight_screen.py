@@ -82,7 +82,7 @@ async def test_opens_and_shows_the_filters_then_the_selected_digit(size, digits)
         activations = screen.query_one(ActivationsView)
         await wait_for(pilot, lambda: activations.insight is not None, "the activations")
         assert activations.insight.conv1.shape == (10, 24, 24) and activations.insight.conv2.shape == (20, 8, 8)
-        await pilot.press("2")
+        await pilot.press("tab")
         await pilot.pause()
         text = screen_text(pilot.app)
         assert "predicted" in text and f"#{index} label {label}" in text
@@ -150,7 +150,7 @@ async def test_layer_statistics_fill_the_plots_and_the_bands():
         screen.add_layer_stats(records[1])  # a resumed run re-does epoch 2: epoch 3 goes
         assert [r.epoch for r in screen.records] == [1, 2]
         assert all(plot.records == screen.records for plot in screen.query(LayerMetricPlot))
-        await pilot.press("3")
+        await pilot.press("tab", "tab")
         await pilot.pause()
         text = screen_text(pilot.app)
         assert "weight norm" in text and "conv1 weights" in text and "fc2 weights" in text
@@ -166,7 +166,7 @@ async def test_embedding_has_one_point_per_test_digit_coloured_by_label_and_mark
         await _opened(pilot, screen)
         await wait_for(pilot, lambda: screen.embedding is not None, "the embedding")
         plot = screen.query_one(EmbeddingPlot)
-        await pilot.press("4")  # a plot lays out its points only when it is on screen
+        await pilot.press("shift+tab")  # a plot lays out its points only when it is on screen
         await wait_for(pilot, lambda: plot.points_by_digit, "the scatter on its tab")
         embedding = screen.embedding
         assert len(embedding.labels) == len(labels)  # 300 < the sample size: every digit
@@ -184,8 +184,7 @@ async def test_embedding_has_one_point_per_test_digit_coloured_by_label_and_mark
         await wait_for(pilot, lambda: plot.selected is not None and screen.index is None and screen.insight, "drawn")
         await wait_for(pilot, lambda: screen._selected_point is not None, "the drawn digit's point")
         np.testing.assert_array_equal(plot.selected, screen._selected_point)
-        await pilot.press("4")
-        await pilot.pause()
+        await pilot.pause()  # still on the embedding tab
         text = screen_text(pilot.app)
         assert "PC1" in text and "selected digit" in text and f"{len(labels):,} test digits" in text
 

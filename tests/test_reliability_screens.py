@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mnist_tui.sources.training import TrainingSource
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.screens.confusion import ConfusionScreen
 from mnist_tui.tui.screens.draw import DrawScreen
@@ -32,7 +33,7 @@ async def _open(pilot, key: str):
 
 @pytest.mark.parametrize("key", list(SCREENS))
 async def test_dismiss_called_twice_closes_once(tiny_config, key):
-    app = MnistApp(tiny_config, launch_trainer=False)
+    app = MnistApp(TrainingSource(tiny_config, hold=True), launch=False)
     async with app.run_test(size=SIZE) as pilot:
         dashboard = app.screen
         screen = await _open(pilot, key)
@@ -49,7 +50,7 @@ async def test_dismiss_called_twice_closes_once(tiny_config, key):
 async def test_a_closing_key_pressed_twice_quickly(tiny_config, key, closer):
     """The second key reaches the closing screen or the dashboard (where ``?``/``x``/``d`` open it again)."""
     closer = key if closer == "toggle" else closer
-    app = MnistApp(tiny_config, launch_trainer=False)
+    app = MnistApp(TrainingSource(tiny_config, hold=True), launch=False)
     async with app.run_test(size=SIZE) as pilot:
         dashboard = app.screen
         await _open(pilot, key)
@@ -60,9 +61,9 @@ async def test_a_closing_key_pressed_twice_quickly(tiny_config, key, closer):
 
 
 async def test_a_chosen_cell_and_a_pending_escape_browse_once(tiny_config, monkeypatch):
-    app = MnistApp(tiny_config, launch_trainer=False)
+    app = MnistApp(TrainingSource(tiny_config, hold=True), launch=False)
     chosen: list = []
-    monkeypatch.setattr(app, "_browse_cell", chosen.append)
+    monkeypatch.setattr(app.dashboard, "_browse_cell", chosen.append)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("x")
         await pilot.pause()
@@ -77,9 +78,9 @@ async def test_a_chosen_cell_and_a_pending_escape_browse_once(tiny_config, monke
 
 
 async def test_draw_actions_after_close_do_nothing(tiny_config):
-    app = MnistApp(tiny_config, launch_trainer=False)
+    app = MnistApp(TrainingSource(tiny_config, hold=True), launch=False)
     kept: list = []
-    app._keep_drawing = kept.append  # what the dashboard keeps for the next visit
+    app.dashboard._keep_drawing = kept.append  # what the dashboard keeps for the next visit
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open(pilot, "d")
         screen.action_close()

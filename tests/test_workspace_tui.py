@@ -135,7 +135,7 @@ async def test_marked_runs_are_overlaid_with_stable_colours_and_their_difference
         await pilot.press("space")
         await scanned(pilot, screen)
         assert [slot for slot, _ in acc.series] == [1, 2]
-        await pilot.press("a")
+        await pilot.press("percent_sign")
         assert acc.title == "test error"
         history = read_metrics(runs / "lr-0.01").records
         assert acc.series[0][1].ys == pytest.approx([100 * (1 - r.test_acc) for r in history])
@@ -156,7 +156,7 @@ async def test_enter_opens_n_starts_from_e_exports_and_broken_rows_say_why(runs)
         assert "foreign: metrics.jsonl: no row fits" in screen_text(app)
         await pilot.press("enter", "n")
         assert len(app.opened) == 1 and len(app.new_from) == 1  # nothing to open
-        await pilot.press("e")
+        await pilot.press("E")
         await pilot_wait(pilot, lambda: list(runs.parent.glob("runs-*.csv")), "the export")
     (exported,) = runs.parent.glob("runs-*.csv")
     with open(exported, newline="") as f:

@@ -39,7 +39,7 @@ DASHBOARD_KEYS = [
     Binding("minus", "steer_lr(0.5)", "lr ÷2", show=False),
     Binding("a", "add_epochs(5)", "Train 5 more"),
     Binding("L", "plots_log", "Log losses", show=False),
-    Binding("e", "error_view", "Error %", show=False),
+    Binding("percent_sign", "error_view", "Error %", show=False),
     Binding("left_square_bracket", "smoothing(-1)", "Less smoothing", show=False),
     Binding("right_square_bracket", "smoothing(1)", "More smoothing", show=False),
     Binding("z", "plots_range", "Epoch range", show=False),

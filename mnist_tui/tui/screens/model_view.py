@@ -109,11 +109,8 @@ class ModelViewScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,q,i", "close", "Back"),
-        Binding("1", "tab(0)", "Filters"),
-        Binding("2", "tab(1)", "Digit"),
-        Binding("3", "tab(2)", "Layers"),
-        Binding("4", "tab(3)", "Embedding"),
-        Binding("r", "recompute", "Recompute"),
+        Binding("tab", "next_tab(1)", "Next tab"),
+        Binding("shift+tab", "next_tab(-1)", "Previous tab"),
     ]
 
     def __init__(
@@ -241,7 +238,7 @@ class ModelViewScreen(ModalScreen[None]):
         else:
             digit = f"test digit #{self.index}" + (f" (label {self.label})" if self.label is not None else "")
         self.query_one("#mv-title", Static).update(
-            f"[b]Inside the network[/b] · {model} · {digit} · [dim]1–4 tabs · r recompute · esc back[/dim]"
+            f"[b]Inside the network[/b] · {model} · {digit} · [dim]tab / shift+tab · esc back[/dim]"
         )
 
     def _digit_caption(self) -> str:
@@ -361,10 +358,11 @@ class ModelViewScreen(ModalScreen[None]):
     def action_tab(self, number: int) -> None:
         self.query_one(TabbedContent).active = TABS[number]
 
-    def action_recompute(self) -> None:
-        self.weights = None  # forget, so the next read redraws and recomputes everything
-        self.embedding = None
-        self.update_model()
+    def action_next_tab(self, step: int) -> None:
+        """tab / shift+tab: the digits keep their meaning from the dashboard (one true digit)."""
+        tabs = self.query_one(TabbedContent)
+        position = TABS.index(tabs.active) if tabs.active in TABS else 0
+        tabs.active = TABS[(position + step) % len(TABS)]
 
     def action_close(self) -> None:
         self.dismiss(None)

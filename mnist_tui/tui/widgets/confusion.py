@@ -39,10 +39,10 @@ def _cell_style(count: int, row_total: int, worst: int, diagonal: bool) -> Style
 
 class ConfusionMatrix(Widget, can_focus=True):
     BINDINGS = [
-        Binding("up", "move(-1, 0)", "Up", show=False),
-        Binding("down", "move(1, 0)", "Down", show=False),
-        Binding("left", "move(0, -1)", "Left", show=False),
-        Binding("right", "move(0, 1)", "Right", show=False),
+        Binding("up,k", "move(-1, 0)", "Up", show=False),
+        Binding("down,j", "move(1, 0)", "Down", show=False),
+        Binding("left,h", "move(0, -1)", "Left", show=False),
+        Binding("right,l", "move(0, 1)", "Right", show=False),
         Binding("enter", "choose", "Show these digits"),
     ]
 

@@ -33,12 +33,12 @@ def grey(value: float) -> Color:
 class DrawCanvas(Canvas):
     ALLOW_SELECT = False
     BINDINGS = [
-        Binding("up", "move(-1, 0)", "Up", show=False),
-        Binding("down", "move(1, 0)", "Down", show=False),
-        Binding("left", "move(0, -1)", "Left", show=False),
-        Binding("right", "move(0, 1)", "Right", show=False),
-        Binding("space,enter", "paint", "Paint"),
-        Binding("x", "erase", "Erase"),
+        Binding("up,k", "move(-1, 0)", "Up", show=False),
+        Binding("down,j", "move(1, 0)", "Down", show=False),
+        Binding("left,h", "move(0, -1)", "Left", show=False),
+        Binding("right,l", "move(0, 1)", "Right", show=False),
+        Binding("space", "toggle_pen", "Pen down/up"),
+        Binding("enter", "paint", "Dab", show=False),
     ]
 
     class Changed(Message):
@@ -59,7 +59,8 @@ class DrawCanvas(Canvas):
         self.grid = np.zeros((SIZE, SIZE), dtype=np.float32)
         self.cursor = (SIZE // 2, SIZE // 2)
         self.eraser = False  # True: the left button erases too (for a mouse without a right button)
-        self.show_cursor = False  # shown once the keyboard is used, hidden by the mouse
+        self.show_cursor = True  # from the start; hidden while the mouse draws, back with a key
+        self.pen_down = False  # keyboard drawing: space puts the pen down, and moving then paints (or erases)
         self._stroke: str | None = None  # "paint" or "erase" while a mouse button is held
         self._last_cell: tuple[int, int] | None = None
 
@@ -170,7 +171,18 @@ class DrawCanvas(Canvas):
         old = self.cursor
         self.cursor = (min(max(old[0] + rows, 0), SIZE - 1), min(max(old[1] + cols, 0), SIZE - 1))
         self.show_cursor = True
+        if self.pen_down and self.cursor != old:
+            self.apply([self.cursor], erase=self.eraser)  # one key a pixel, like a pen on paper
         self._show_around([old, self.cursor])
+
+    def action_toggle_pen(self) -> None:
+        """Pen down (it paints where it is, and wherever it moves) or up (it only moves)."""
+        self.pen_down = not self.pen_down
+        self.show_cursor = True
+        if self.pen_down:
+            self.apply([self.cursor], erase=self.eraser)
+        else:
+            self._show_around([self.cursor])
 
     def action_paint(self) -> None:
         self.show_cursor = True
@@ -179,3 +191,6 @@ class DrawCanvas(Canvas):
     def action_erase(self) -> None:
         self.show_cursor = True
         self.apply([self.cursor], erase=True)
+
+    def on_mount(self) -> None:
+        self._show_around([self.cursor])  # the cursor is visible before the first key
