@@ -110,6 +110,9 @@ RECIPES: dict[str, Recipe] = {
         Recipe("e2-b128-pct15", epochs=2, batch_size=128, pct_start=0.15),
         Recipe("e2-b128-lr15", epochs=2, batch_size=128, lr=1.5e-2),
         Recipe("e2-b64-lr5e-3", epochs=2, batch_size=64, lr=5e-3),
+        # round 3: seed 2 misses 99 % after 2 epochs of batch 128 (98.93); a little more schedule
+        Recipe("e3-b128", epochs=3, batch_size=128),
+        Recipe("e2.5-b128-ema", epochs=2.5, batch_size=128, ema_decay=0.99),
     )
 }
 
@@ -227,13 +230,20 @@ class RunResult:
     def final_acc(self) -> float:
         return self.evals[-1]["acc"]
 
+    def first_99(self, anywhere: bool = False) -> dict | None:
+        """The first evaluation at >= 99 %: among those the trainer makes (each epoch's end and the
+        schedule's end), or among every evaluation point with ``anywhere``."""
+        return next((e for e in self.evals if e["acc"] >= TARGET and (anywhere or e["trainer_sees"])), None)
+
     @property
     def to_99(self) -> float | None:
-        return next((e["train_s"] for e in self.evals if e["acc"] >= TARGET), None)
+        e = self.first_99()
+        return e["train_s"] if e else None
 
     @property
     def epoch_99(self) -> float | None:
-        return next((e["epoch"] for e in self.evals if e["acc"] >= TARGET), None)
+        e = self.first_99()
+        return e["epoch"] if e else None
 
     @property
     def samples_per_s(self) -> float:
@@ -241,7 +251,7 @@ class RunResult:
 
     def estimate_to_99(self, rates: dict[int, float]) -> float | None:
         """The training time to 99 % at the calibrated (best, least-contended) samples/s of each batch size."""
-        ev = next((e for e in self.evals if e["acc"] >= TARGET), None)
+        ev = self.first_99()
         if ev is None or not rates:
             return None
         return sum(samples / rates[bs] for bs, samples in ev["by_size"].items())
@@ -363,6 +373,7 @@ def train_run(recipe: Recipe, seed: int, data: Data, opts: Options, evaluate: bo
             eval_s += time.perf_counter() - t
             ev = dict(epoch=round(plan.evals[i], 4), acc=acc, raw_acc=raw, train_s=train_s, cpu_s=cpu_s)
             ev["by_size"] = dict(by_size)
+            ev["trainer_sees"] = i == len(plan.steps) - 1 or stop == n  # an epoch's end or the schedule's
             ev["loss"] = float(losses[: i + 1].mean())
             result.evals.append(ev)
             seg_wall, seg_cpu = time.perf_counter(), time.process_time()
@@ -532,7 +543,8 @@ def print_table(rows: list[dict], recipes: dict[str, Recipe], rates: dict[int, l
             f"  {row['eval_s']:>6.2f}  {row['load'][0]:.2f}–{row['load'][1]:.2f}"
         )
     print()
-    print("measured: wall-clock training time (evaluation excluded) up to the first evaluation at >= 99.0 %;")
+    print("measured: wall-clock training time (evaluation excluded) up to the first evaluation at >= 99.0 %")
+    print("  among those the trainer makes (each epoch's end, the schedule's end; * marks the other points);")
     print("est.: the same run's samples to that point at the calibrated best samples/s of its batch size(s).")
     print("samples/s, cpu/wall: of the whole run (cpu/wall well under the thread count = a contended machine).")
     print()
@@ -545,7 +557,9 @@ def print_table(rows: list[dict], recipes: dict[str, Recipe], rates: dict[int, l
 
 
 def print_evals(res: RunResult) -> None:
-    pts = " ".join(f"{e['epoch']:g}:{100 * e['acc']:.2f}" for e in res.evals)
+    pts = " ".join(f"{e['epoch']:g}{'' if e['trainer_sees'] else '*'}:{100 * e['acc']:.2f}" for e in res.evals)
+    anywhere = res.first_99(anywhere=True)
+    pts += f"  (first >= 99 % anywhere: {anywhere['epoch']:g} ep, {anywhere['train_s']:.2f} s)" if anywhere else ""
     print(
         f"  {res.recipe:<19} seed {res.seed}  {pts}  | to99 {fmt_t(res.to_99)} s  train {res.train_s:.2f} s "
         f"(cpu {res.cpu_s:.2f})  {res.samples_per_s:,.0f}/s  load {res.load_before:.2f}→{res.load_after:.2f}",
@@ -722,6 +736,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--device cuda: CUDA is not available on this machine")
     if args.cuda_graphs and not args.device.startswith("cuda"):
         p.error("--cuda-graphs needs --device cuda")
+    if args.cuda_graphs and args.compile:
+        p.error("--cuda-graphs and --compile: pick one (the captured step is eager code)")
     return args
 
 
