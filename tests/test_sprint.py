@@ -1,0 +1,105 @@
+"""benchmarks/sprint.py: its quick mode on real MNIST, its plan and schedule, and its CUDA path where CUDA is."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import sprint  # noqa: E402
+
+NUMBER = r"[0-9][0-9,]*\.?[0-9]*"
+
+
+def run_quick(data_dir: Path, *extra: str) -> str:
+    command = [sys.executable, str(BENCH / "sprint.py"), "--quick", "--data-dir", str(data_dir), *extra]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def table_row(output: str, recipe: str) -> list[float]:
+    """The numbers of the summary table's row for ``recipe`` (a dash, for not reaching 99 %, is skipped)."""
+    header = output.index("final acc % per seed")
+    line = next(x for x in output[header:].splitlines() if x.startswith(recipe + " "))
+    return [float(x.replace(",", "")) for x in re.findall(NUMBER, line[len(recipe) :])]
+
+
+@pytest.mark.real_mnist
+def test_quick_mode_prints_a_row_of_finite_numbers(real_mnist_dir):
+    out = run_quick(real_mnist_dir, "--device", "cpu")
+    numbers = table_row(out, "quick")
+    assert len(numbers) >= 5  # accuracy, samples/s, cpu/wall, eval s, load
+    assert all(math.isfinite(x) for x in numbers)
+    accuracy, samples_per_s = numbers[0], numbers[1]
+    assert 10 < accuracy <= 100  # a 3000-image epoch learns something
+    assert samples_per_s > 100
+    assert "load average before" in out
+
+
+@pytest.mark.real_mnist
+def test_quick_mode_runs_named_recipes_and_seeds(real_mnist_dir, tmp_path):
+    out = run_quick(real_mnist_dir, "--recipes", "issue,e2.5-ema", "--seeds", "0,1", "--json", str(tmp_path / "f.json"))
+    for name in ("issue", "e2.5-ema"):
+        numbers = table_row(out, name)
+        assert all(math.isfinite(x) for x in numbers)
+        assert len(re.findall(r"seed \d", "\n".join(x for x in out.splitlines() if x.strip().startswith(name)))) == 2
+    assert (tmp_path / "f.json").read_text().count('"recipe": "issue"') >= 2
+
+
+def test_onecycle_values_are_the_trainers_scheduler():
+    recipe = sprint.Recipe("r", lr=1e-2, pct_start=0.25)
+    lrs, betas = sprint.schedule_values(recipe, 100)
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=100, pct_start=0.25)
+    for i in range(100):
+        assert lrs[i] == pytest.approx(opt.param_groups[0]["lr"])
+        assert betas[i] == pytest.approx(opt.param_groups[0]["betas"][0])
+        opt.step()
+        sched.step()
+    assert max(lrs) == pytest.approx(1e-2)
+
+
+def test_plan_covers_fractional_epochs_ramps_and_eval_points():
+    recipe = sprint.Recipe("r", epochs=2.5, ramp=((0, 100), (1, 200)), eval_every=0.5, eval_from=1.0)
+    plan = sprint.make_plan(recipe, 1000)
+    assert plan.samples == 2500
+    assert sum(stop - start for _, start, stop in plan.steps) == 2500
+    assert [stop - start for e, start, stop in plan.steps if e == 0] == [100] * 10
+    assert [stop - start for e, start, stop in plan.steps if e == 2] == [200, 200, 100]
+    assert list(plan.evals.values()) == [1.0, 1.6, 2.0, 2.5]  # 1.5 falls inside a 200-batch: the next boundary
+    assert max(plan.evals) == len(plan.steps) - 1
+
+
+def test_cuda_graphs_are_refused_on_the_cpu(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "sprint.py"), "--cuda-graphs", "--device", "cpu", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "error" in done.stderr
+
+
+@pytest.mark.real_mnist
+@pytest.mark.skipif(
+    not torch.cuda.is_available(),
+    reason="CUDA is not available here: the CUDA path (sprint.py --device cuda, with and without --cuda-graphs) "
+    "runs only on a machine with a GPU; on this one it is exercised with --device cpu by the tests above",
+)
+@pytest.mark.parametrize("extra", [[], ["--cuda-graphs"]], ids=["eager", "cuda-graphs"])
+def test_cuda_path(real_mnist_dir, extra):
+    out = run_quick(real_mnist_dir, "--device", "cuda", *extra)
+    numbers = table_row(out, "quick")
+    assert all(math.isfinite(x) for x in numbers)
+    assert 10 < numbers[0] <= 100
+    assert "device cuda" in out
