@@ -46,6 +46,8 @@ def build_config(args: argparse.Namespace, saved: dict[str, Any] | None = None) 
         values.update(config_from_saved(saved, "the run's saved config").to_dict())
         values.pop("run_dir", None)
     values.update(_explicit(args))
+    if args.epochs is not None:
+        values["last_epoch_fraction"] = 1.0  # --epochs N means N whole epochs, whatever the recipe
     if args.run_dir is not None:
         values["run_dir"] = args.run_dir
     elif args.resume is not None:

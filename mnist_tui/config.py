@@ -27,6 +27,20 @@ MAX_SEED = 2**32 - 1  # numpy's seeds stop here (the synthetic digits); torch ta
 RECIPES: dict[str, dict[str, Any]] = {
     "fast": dict(batch_size=512, lr=1e-2, schedule="onecycle", conv_dropout=0.1, fc_dropout=0.1),
     "seed": dict(batch_size=64, lr=1e-3, schedule="constant", conv_dropout=0.5, fc_dropout=0.5),
+    # sprint: 99 % in the fewest samples (benchmarks/sprint.py, sprint_results.md): batch 128, a
+    # one-cycle schedule planned over 2.5 epochs, and test evaluation on an EMA (0.99) of the
+    # weights. Seeds 0-5 all reach ≥ 99.0 % at the end of epoch 2 (120k samples: 3.6-4.1 s on 2
+    # quiet AMD EPYC cores).
+    "sprint": dict(
+        batch_size=128,
+        lr=1e-2,
+        schedule="onecycle",
+        conv_dropout=0.1,
+        fc_dropout=0.1,
+        epochs=3,
+        last_epoch_fraction=0.5,
+        ema_decay=0.99,
+    ),
 }
 DEFAULT_RECIPE = "fast"
 
@@ -60,6 +74,8 @@ class Config:
     eval_batch_size: int = 2000
     download: bool = True
     recipe: str = DEFAULT_RECIPE
+    last_epoch_fraction: float = 1.0  # the plan's last epoch trains this share of the data (2.5 epochs)
+    ema_decay: float = 0.0  # > 0: evaluate an exponential moving average of the weights
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (paths as strings): used for metrics and checkpoints."""
@@ -151,6 +167,8 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "precision": _one_of(PRECISIONS),
     "eval_batch_size": _int_between(1, 1_000_000),
     "recipe": _one_of(tuple(RECIPES)),
+    "last_epoch_fraction": _number_in(0, 1, low_open=True),
+    "ema_decay": _number_in(0, 1, low_open=False, high_open=True),
     "data_dir": lambda value: None if isinstance(value, Path) and str(value).strip() else f"{value!r} is not a folder",
 }
 

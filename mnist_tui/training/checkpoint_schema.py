@@ -20,7 +20,16 @@ from mnist_tui.errors import UserError
 
 FORMAT = "mnist-tui-checkpoint/1"
 REQUIRED = {"epoch": int, "model": dict, "optimizer": dict, "config": dict, "history": list}
-OPTIONAL = {"scheduler", "shuffle_rng", "torch_rng", "cuda_rng", "dataset", "lr_scale"}  # older checkpoints lack some
+OPTIONAL = {
+    "scheduler",
+    "shuffle_rng",
+    "torch_rng",
+    "cuda_rng",
+    "dataset",
+    "lr_scale",
+    "ema",
+    "ema_steps",
+}  # older checkpoints lack some
 KEYS = {*REQUIRED, *OPTIONAL, "format"}  # Trainer.checkpoint_state's keys and the format marker
 SCHEDULER_WORDS = {"cos", "linear", "initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"}
 MAX_CUDA_DEVICES = 64  # one RNG state per GPU; each is a few bytes (Philox seed and offset)
@@ -268,6 +277,11 @@ def check_state(state: Any) -> None:
     if state["epoch"] < 0:
         raise SchemaError(f"epoch {state['epoch']}")
     check_model(state["model"])
+    if "ema" in state:
+        check_model(state["ema"])  # the weight average has the model's own shapes
+    steps = state.get("ema_steps", 0)
+    if not _is_int(steps) or steps < 0:
+        raise SchemaError(f"ema_steps is {_show(steps)}, not a whole number ≥ 0")
     check_scheduler(state.get("scheduler"))
     check_optimizer(state["optimizer"], with_scheduler=state.get("scheduler") is not None)
     check_rng(state)

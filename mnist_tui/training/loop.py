@@ -8,6 +8,7 @@ follower in another process sees what the face sees.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
@@ -81,6 +82,8 @@ class Trainer:
         self._saved: tuple[int, bytes] | None = None  # the last finished epoch's checkpoint, frozen
         self._written_epoch: int | None = None  # the epoch of the checkpoint on disk
         self._high_losses = 0
+        self._ema_steps = 0  # restored from a checkpoint before the epoch run exists
+        self.epoch_run = None
         self.finished = False  # ran its whole plan: add_epochs can continue it from saved_state
         self.writer = None
         self._system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
@@ -141,16 +144,25 @@ class Trainer:
         self.batches = (shard + self.batch_size - 1) // self.batch_size
         self.scheduler = self.make_scheduler(cfg.epochs)
         self.shuffle = torch.Generator().manual_seed(cfg.seed)
+        self.ema = None  # --recipe sprint: an average of the weights, the model that is evaluated
+        if cfg.ema_decay > 0:
+            self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.start_epoch, self.history = 1, []
         if self.resume_state is not None:
             restore(self, self.resume_state)
         self.result.history = self.history
 
+    def last_epoch_samples(self, n: int) -> int:
+        """Samples of the plan's last epoch (all of them unless the recipe plans, e.g., 2.5 epochs)."""
+        return max(1, round(self.config.last_epoch_fraction * n))
+
     def make_scheduler(self, epochs: int, done_steps: int = 0):
         if self.config.schedule != "onecycle":
             return None
+        shard = len(self.world.shard(torch.arange(self.last_epoch_samples(len(self.train_y)))))
+        last = (shard + self.batch_size - 1) // self.batch_size
         # OneCycleLR divides by its warm-up length: a run of a handful of steps needs ≥ 8.
-        total = max(8, epochs * self.batches - done_steps)
+        total = max(8, (epochs - 1) * self.batches + last - done_steps)
         return torch.optim.lr_scheduler.OneCycleLR(
             self.optimizer, max_lr=self.config.lr, total_steps=total, pct_start=0.25
         )
@@ -181,12 +193,17 @@ class Trainer:
             self._emit_checked,
             world=world,
             base_lr=cfg.lr,
+            ema=self._ema_pairs(),
+            ema_decay=cfg.ema_decay,
+            ema_steps=self.ema_steps,
             applied_scale=self.control.lr_scale,  # a resumed run's steering is in force, not news
         )
-        self.epoch_run = epoch_run
+        self.epoch_run = epoch_run  # its ema_steps counts the averaging steps (checkpointed)
         epoch = self.start_epoch
         while epoch <= self._plan(epoch - 1):
             order = torch.randperm(len(self.train_y), generator=self.shuffle)
+            if epoch == self.config.epochs:  # the whole permutation is drawn either way: same random stream
+                order = order[: self.last_epoch_samples(len(order))]
             start_weights = weights_copy(self.model)  # 4 small clones: the epoch's update/weight ratio
             stats = train_epoch(epoch_run, epoch, world.shard(order).to(self.device, non_blocking=True))
             if stats is None:
@@ -200,6 +217,20 @@ class Trainer:
         self.finished = not self.result.stopped and self.result.epochs_done > 0
         self.listener(Finished(self.result.epochs_done, best_accuracy(self.history), self.result.stopped))
 
+    @property
+    def evaluated(self):
+        """The model that is evaluated, drawn with and saved for replay: the EMA when there is one."""
+        return self.ema if self.ema is not None else self.model
+
+    @property
+    def ema_steps(self) -> int:
+        return self.epoch_run.ema_steps if self.epoch_run is not None else self._ema_steps
+
+    def _ema_pairs(self):
+        if self.ema is None:
+            return None
+        return list(self.ema.parameters()), list(self.model.parameters())
+
     def _plan(self, done: int) -> int:
         """The epochs to train in all, taking a new plan (the dashboard's a, a follower's
         request) at this epoch boundary: one-cycle gets a fresh cycle for the epochs left,
@@ -209,7 +240,7 @@ class Trainer:
         old = self.config.epochs
         if wanted == old or wanted <= done:
             return old
-        self.config = self.config.with_changes(epochs=wanted)
+        self.config = self.config.with_changes(epochs=wanted, last_epoch_fraction=1.0)
         if self.scheduler is not None:
             self.scheduler = self.epoch_run.scheduler = self.make_scheduler(wanted, done * self.batches)
         self.listener(PlanChanged(wanted))
@@ -229,7 +260,7 @@ class Trainer:
             return
         layers = epoch_layer_stats(epoch, self.model, start_weights)  # .grad still holds the last step's
         started = time.perf_counter()
-        test = evaluate(self.model, self.test_x, self.test_y, self.config.eval_batch_size)
+        test = evaluate(self.evaluated, self.test_x, self.test_y, self.config.eval_batch_size)
         if not math.isfinite(test.loss):  # a last step can break the weights after its loss was read
             raise TrainingDiverged(f"training diverged: the test loss became {test.loss} after epoch {epoch}")
         record = EpochRecord(
@@ -293,9 +324,9 @@ class Trainer:
         """The weights (for drawing and the model view), then the test set's predictions."""
         if not self.world.is_main:
             return
-        weights = {k: v.detach().float().cpu().numpy().copy() for k, v in self.model.state_dict().items()}
+        weights = {k: v.detach().float().cpu().numpy().copy() for k, v in self.evaluated.state_dict().items()}
         self.listener(ModelWeights(epoch, weights))
-        test = test or evaluate(self.model, self.test_x, self.test_y, self.config.eval_batch_size)
+        test = test or evaluate(self.evaluated, self.test_x, self.test_y, self.config.eval_batch_size)
         self.listener(Predictions(epoch, test.probabilities, self.data.test_labels.numpy(), test.confusion))
 
     def checkpoint_state(self, epoch: int) -> dict[str, Any]:
@@ -311,6 +342,7 @@ class Trainer:
             "history": [r.to_json() for r in self.history],
             "dataset": self.data.name,
             "lr_scale": self.control.lr_scale,
+            **({"ema": self.ema.state_dict(), "ema_steps": self.epoch_run.ema_steps} if self.ema is not None else {}),
         }
 
     def save_checkpoint(self, epoch: int) -> Path:

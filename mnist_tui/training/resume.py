@@ -63,6 +63,13 @@ def restore(trainer, state: dict[str, Any]) -> None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
     except (ValueError, KeyError, RuntimeError, TypeError) as exc:
         raise ckpt.CheckpointError(f"the checkpoint's schedule or random state is damaged ({exc})") from None
+    if trainer.ema is not None:
+        try:  # a checkpoint without an average (another recipe) starts it from the weights
+            trainer.ema.load_state_dict(state.get("ema") or state["model"])
+        except (RuntimeError, KeyError, TypeError) as exc:
+            raise ckpt.CheckpointError(f"the checkpoint's weight average does not fit ({exc})") from None
+        steps = state.get("ema_steps", 0)
+        trainer._ema_steps = steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0 else 0
     trainer.start_epoch, trainer.history = done + 1, history_from_checkpoint(state.get("history", []))
     scale = state.get("lr_scale", 1.0)
     if isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale < float("inf"):

@@ -64,6 +64,17 @@ class EpochRun:
     world: World = World()
     base_lr: float = 0.0  # the constant schedule's lr (a scheduler sets its own)
     applied_scale: float = 1.0  # the lr scale in force
+    ema: tuple | None = None  # (EMA parameters, model parameters): averaged after each step
+    ema_decay: float = 0.0
+    ema_steps: int = 0
+
+
+def _update_ema(run: EpochRun) -> None:
+    """ema ← ema + (1 - d)·(w - ema), with d warming up to ``ema_decay`` (no host sync)."""
+    run.ema_steps += 1
+    decay = min(run.ema_decay, (1 + run.ema_steps) / (10 + run.ema_steps))
+    averaged, live = run.ema
+    torch._foreach_lerp_(averaged, live, 1.0 - decay)
 
 
 def _steer_lr(run: EpochRun, scale: float, epoch: int, batch: int) -> None:
@@ -122,6 +133,8 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
         loss = F.cross_entropy(logits.float(), y)
         loss.backward()
         run.optimizer.step()
+        if run.ema is not None:
+            _update_ema(run)
         if run.scheduler is not None:
             run.scheduler.step()
         losses[b] = loss.detach()

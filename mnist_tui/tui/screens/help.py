@@ -29,7 +29,7 @@ KEYS = (
     ("d", "draw a digit and see the model's guess live"),
     ("x", "confusion matrix: pick a cell to browse exactly those test digits"),
     ("i", "inside the network: filters, activations, saliency, layers, embedding"),
-    ("L / e", "log scale for the losses / error % (log) or accuracy %"),
+    ("L / %", "log scale for the losses / error % (log) or accuracy %"),
     ("[ / ]", "less / more smoothing of the batch loss"),
     ("z / v", "epochs shown: all, last 10, 3, 1 / the learning-rate curve"),
     ("?", "this help"),
