@@ -50,7 +50,10 @@ class SystemSampler:
             cpu = self._process.cpu_percent(None)
             rss = self._process.memory_info().rss / MB
         torch = sys.modules.get("torch")
-        threads = torch.get_num_threads() if torch is not None else None
+        # the training worker may be importing torch right now: a half-made module has no
+        # get_num_threads yet (seen in the benchmark: the dashboard died on it)
+        get_threads = getattr(torch, "get_num_threads", None) if torch is not None else None
+        threads = get_threads() if callable(get_threads) else None
         gpu = self._gpu(torch)
         return SystemStats(round(cpu, 1), round(rss, 1), psutil.cpu_count() or 1, threads, **gpu)
 

@@ -82,3 +82,12 @@ async def test_system_panel_samples_only_while_shown():
         app.query_one(SettingsPanel).show(SETTINGS, world_size=1)
         await pilot.pause()
         assert "batch 512" in str(app.query_one(SettingsPanel).render())
+
+
+def test_sampling_while_torch_is_half_imported_does_not_fail(monkeypatch):
+    """The UI samples while the worker imports torch: a half-made module has no functions yet."""
+    import types
+
+    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
+    stats = SystemSampler().sample()
+    assert stats.torch_threads is None and stats.rss_mb > 10
