@@ -38,8 +38,8 @@ from mnist_tui.tui.widgets.system_panel import SystemPanel
 
 # Stats refresh twice a second and the plots once (plotext renders ~40 ms on the UI thread).
 # Measured on full MNIST slices: dashboard/headless 0.89 at 4 Hz/2 Hz, 0.96-0.99 here.
-REFRESH_S = 0.5
-PLOT_EVERY = 2
+REFRESH_S = 1.0
+PLOT_EVERY = 3
 NARROW_COLUMNS, SHORT_ROWS = 100, 34
 
 

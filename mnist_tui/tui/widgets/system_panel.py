@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from mnist_tui.sysstats import SystemSampler, SystemStats, describe
 
-REFRESH_S = 1.0
+REFRESH_S = 2.0  # seconds: the process figures move slowly, and every UI millisecond is taken from training
 
 
 class SystemPanel(Static):
