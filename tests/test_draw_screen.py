@@ -193,3 +193,19 @@ async def test_a_late_capture_release_does_not_end_the_next_stroke():
         canvas._end_stroke()
         await pilot.pause(0.1)
         assert canvas._stroke is None and app.mouse_captured is None
+
+
+async def test_i_opens_the_model_view_on_the_drawing():
+    from mnist_tui.tui.screens.model_view import ModelViewScreen
+
+    app = DrawApp(Recorder())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _screen(pilot)
+        await pilot.press("space", "down", "down", "down", "space")  # a short stroke
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelViewScreen), "the model view")
+        view = app.screen
+        assert view.index is None and view.image is not None  # the drawing, as the model sees it
+        assert view.image.shape == (28, 28) and view.image.max() > 0
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "back to the drawing")

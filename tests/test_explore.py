@@ -130,7 +130,7 @@ async def test_draw_screen_predicts_with_a_copy_of_the_epochs_model(tiny_config,
         await wait_for(pilot, lambda: screen.probabilities is not None, "a live guess")
         expected = app.snapshot(screen.canvas.grid)
         await wait_for(pilot, lambda: np.allclose(screen.probabilities, expected), "the guess for the last dab")
-        assert "after epoch 1" in screen.query_one("#draw-guess").note
+        assert "at epoch 1" in screen.query_one("#draw-guess").note
 
         await pilot.press("escape")  # the drawing is kept for the next visit
         await wait_for(pilot, lambda: not isinstance(app.screen, DrawScreen), "the dashboard")

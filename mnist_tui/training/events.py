@@ -157,10 +157,12 @@ class Predictions:
 
 @dataclass(frozen=True)
 class ModelWeights:
-    """A copy of the network's weights (CPU numpy) after an epoch: for drawing and the model view."""
+    """A copy of the network's weights (CPU numpy) after an epoch, or (``in_progress``) during one,
+    every few seconds: for drawing and the model view."""
 
     epoch: int
     weights: dict[str, np.ndarray] = field(repr=False)
+    in_progress: bool = False
 
 
 @dataclass(frozen=True)

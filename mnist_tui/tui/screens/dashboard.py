@@ -400,7 +400,7 @@ class DashboardScreen(Screen):
 
     def _model_note(self) -> str:
         epoch = self.snapshot.epoch
-        return f"the model after epoch {epoch}" if epoch is not None else "the model"
+        return f"the model at epoch {epoch}" if epoch is not None else "the model"
 
     def action_inside(self) -> None:
         """The model view: filters, the selected digit's activations and saliency, layers, embedding."""

@@ -41,6 +41,7 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         Binding("escape,d,q", "close", "Back"),
         Binding("c", "clear", "Clear"),
         Binding("e", "toggle_eraser", "Eraser"),
+        Binding("i", "inside", "Inside"),
     ]
 
     def __init__(
@@ -145,3 +146,11 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
     def action_close(self) -> None:
         if self._open():
             self.dismiss(self.canvas.grid.copy())
+
+    def action_inside(self) -> None:
+        """The model view on this drawing, as the model sees it: activations and saliency."""
+        from mnist_tui.drawing import mnist_like
+        from mnist_tui.tui.screens.model_view import ModelViewScreen
+
+        image = mnist_like(self.canvas.grid)
+        self.app.push_screen(ModelViewScreen(self.predict, image=image, index=None, label=None))
