@@ -27,7 +27,7 @@ from mnist_tui.errors import UserError
 from mnist_tui.sources.base import RunSource, SourceResult
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.dashboard import DashboardScreen
-from mnist_tui.tui.screens.help import HelpScreen
+from mnist_tui.tui.screens.help import HelpScreen, screen_keys
 from mnist_tui.tui.screens.workspace import WorkspaceScreen
 
 SERVER_PID_VARIABLE = "MNIST_TUI_SERVER_PID"  # set by mnist_tui.serve for its sessions
@@ -218,9 +218,13 @@ class MnistApp(App[int]):
     # -- help and the palette ------------------------------------------------------------------
 
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            lines = self.screen.settings_lines() if isinstance(self.screen, DashboardScreen) else []
-            self.push_screen(HelpScreen(lines))
+        """Help for the screen it is opened on: the dashboard's full list, or another screen's own keys."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        if isinstance(self.screen, DashboardScreen):
+            self.push_screen(HelpScreen(self.screen.settings_lines()))
+        else:
+            self.push_screen(HelpScreen(keys=screen_keys(self.screen)))
 
     def get_system_commands(self, screen):
         # Maximize acts on the focused widget, and nothing here is worth a whole screen on its own

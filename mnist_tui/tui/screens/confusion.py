@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from mnist_tui.tui.screens.once import DismissOnce
 from mnist_tui.tui.widgets.confusion import ConfusionMatrix
@@ -41,7 +41,7 @@ class ConfusionScreen(DismissOnce, ModalScreen[tuple[int, int] | None]):
     }
     """
 
-    BINDINGS = [Binding("escape,x,q", "dismiss_none", "Back")]
+    BINDINGS = [Binding("escape,x,q", "dismiss_none", "Back"), Binding("question_mark", "app.help", "Help")]
 
     def __init__(
         self, confusion: np.ndarray | None, epoch: int | None = None, cursor: tuple[int, int] | None = None
@@ -53,6 +53,7 @@ class ConfusionScreen(DismissOnce, ModalScreen[tuple[int, int] | None]):
         with Vertical(id="confusion-box"):
             yield ConfusionMatrix(id="confusion-matrix")
             yield Static(HINT, id="confusion-hint")
+        yield Footer()  # this screen's keys, not the dashboard's under it
 
     @property
     def matrix(self) -> ConfusionMatrix:

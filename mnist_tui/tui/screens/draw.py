@@ -42,6 +42,7 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         Binding("c", "clear", "Clear"),
         Binding("e", "toggle_eraser", "Eraser"),
         Binding("i", "inside", "Inside"),
+        Binding("question_mark", "app.help", "Help"),
     ]
 
     def __init__(

@@ -45,11 +45,24 @@ PANELS = (
 )
 
 
-def help_text() -> Table:
+def screen_keys(screen) -> list[tuple[str, str]]:
+    """The keys a screen offers now, as (keys, what) rows: one row per action, its keys joined."""
+    rows: dict[str, tuple[list[str], str]] = {}
+    for _node, binding, enabled, _tooltip in screen.active_bindings.values():
+        if not enabled or not binding.description:
+            continue
+        shown = screen.app.get_key_display(binding)
+        keys, _ = rows.setdefault(binding.action, ([], binding.description))
+        if shown not in keys:
+            keys.append(shown)
+    return [(" ".join(keys), what) for keys, what in rows.values()]
+
+
+def help_text(keys: list[tuple[str, str]] | None = None) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for key, meaning in KEYS:
+    for key, meaning in KEYS if keys is None else keys:
         table.add_row(key, meaning)
     return table
 
@@ -61,16 +74,18 @@ class HelpScreen(DismissOnce, ModalScreen[None]):
         Binding("escape,question_mark,q", "dismiss", "Close", show=True),
     ]
 
-    def __init__(self, settings: list[str] | None = None) -> None:
+    def __init__(self, settings: list[str] | None = None, keys: list[tuple[str, str]] | None = None) -> None:
+        """``keys``: the keys of the screen help was opened on (the dashboard's own list when None)."""
         super().__init__()
         self.settings = settings or []  # the run's settings, one line each
+        self.keys = keys
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static(Text("mnist-tui: watch a small CNN learn to read digits", style="bold"))
             if self.settings:
                 yield Static(Text("\n".join(self.settings), style="cyan"), id="help-settings")
-            yield Static(help_text(), id="help-keys")
+            yield Static(help_text(self.keys), id="help-keys")
             yield Static("\n".join(f"• {line}" for line in PANELS), id="help-panels")
             yield Static(Text("escape or ? closes this screen", style="dim"))
 

@@ -111,6 +111,7 @@ class ModelViewScreen(ModalScreen[None]):
         Binding("escape,q,i", "close", "Back"),
         Binding("tab", "next_tab(1)", "Next tab"),
         Binding("shift+tab", "next_tab(-1)", "Previous tab"),
+        Binding("question_mark", "app.help", "Help"),
     ]
 
     def __init__(

@@ -1,0 +1,153 @@
+"""One key map on every screen, filters that combine and say when they go stale, 80×24, and
+headless output that parses."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_tui_snapshots import resumed_app  # noqa: F401 - the fixture: a resumed run on a still dashboard
+
+from mnist_tui.tui.screens.confusion import ConfusionScreen
+from mnist_tui.tui.screens.draw import DrawScreen
+from mnist_tui.tui.screens.help import HelpScreen
+from mnist_tui.tui.views import ViewSpec, build_view
+from mnist_tui.tui.widgets.plots import PlotsPanel
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def actions(screen) -> set[str]:
+    return {binding.action for _node, binding, enabled, _tip in screen.active_bindings.values() if enabled}
+
+
+async def test_hjkl_move_on_every_screen_and_q_closes_a_pop_up(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        browser = app.dashboard.browser
+        first = browser.current_index
+        await pilot.press("l", "j")
+        assert browser.position == 2 and browser.current_index != first
+        await pilot.press("h")
+        assert browser.position == 1
+        await pilot.press("x")
+        confusion = app.screen
+        assert isinstance(confusion, ConfusionScreen)
+        assert "dismiss_none" in actions(confusion) and "app.quit" not in actions(confusion)  # its own footer
+        await pilot.press("j", "j", "l")
+        assert confusion.matrix.cursor == (2, 1)
+        await pilot.press("q")  # closes the pop-up, does not quit
+        assert app.screen is app.dashboard and app.is_running
+        await pilot.press("d")
+        draw = app.screen
+        assert isinstance(draw, DrawScreen) and draw.canvas.show_cursor  # the cursor shows from the start
+        await pilot.press("k", "h")
+        assert draw.canvas.cursor == (13, 13)
+        await pilot.press("q")
+        assert app.screen is app.dashboard
+
+
+async def test_help_lists_the_keys_of_the_screen_it_is_opened_on(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        await pilot.press("x", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        described = {what for _keys, what in app.screen.keys}
+        assert "Show these digits" in described and "Back" in described
+        assert "Wrong only" not in described  # the dashboard's, not this screen's
+
+
+async def test_filters_combine_and_esc_clears_them(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        browser = app.dashboard.browser
+        await pilot.press("3", "w")
+        labels, predicted = browser.labels, browser.probabilities.argmax(1)
+        shown = browser.indices
+        assert len(shown) and all(labels[i] == 3 and predicted[i] != 3 for i in shown)
+        assert "true digit 3" in browser.view_title and "wrong only" in browser.view_title
+        await pilot.press("o")  # the next order keeps wrong-only
+        assert browser.spec.wrong_only and browser.spec.order == "digit" and browser.spec.digit == 4
+        await pilot.press("O", "O")
+        assert browser.spec.digit == 2
+        await pilot.press("escape")
+        assert browser.spec == ViewSpec() and len(browser.indices) == len(labels)
+
+
+def test_a_stale_confusion_filter_says_so_and_how_to_leave_it():
+    labels = np.array([8, 8, 6, 1])
+    probs = np.eye(10, dtype=np.float32)[[8, 8, 6, 1]]  # no 8 taken for a 6 any more
+    view = build_view(ViewSpec(cell=(8, 6)), probs, labels, epoch=5)
+    assert len(view.indices) == 0
+    assert view.empty_hint == "no 8→6 mistakes left after epoch 5: esc for all digits"
+
+
+async def test_at_80x24_the_plots_keep_half_the_width_and_p_shows_the_epochs(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot)
+        dashboard = app.dashboard
+        assert dashboard.query_one(PlotsPanel).size.width >= 40
+        assert "side_panel" in actions(dashboard)
+        epochs, browser = dashboard.query_one("#epochs"), dashboard.browser
+        assert browser.display and not epochs.display
+        await pilot.press("p")
+        assert epochs.display and not browser.display
+        await pilot.press("p")
+        assert browser.display
+    commands = [c.title for c in app.get_system_commands(app.dashboard)]
+    assert "Maximize" not in commands
+
+
+def _headless(*extra: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "mnist_tui", "--headless", "--dataset", "synthetic", "--device", "cpu"]
+    command += ["--limit-train", "1000", "--epochs", "2", *extra]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "80"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+
+
+def test_headless_output_to_a_pipe_is_one_record_a_line(tmp_path):
+    out = _headless("--run-dir", str(tmp_path / "run"))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "\x1b" not in out.stdout, "escape codes in piped output"
+    assert all(line == line.rstrip() for line in lines), "trailing spaces"
+    header = [line for line in lines if line.startswith("mnist-tui · ")]
+    assert len(header) == 1 and "run folder" in header[0] and "parameters" in header[0]  # not wrapped at 80
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert [re.match(r"epoch (\d)/2: train loss [\d.]+ acc [\d.]+% · .* samples/s$", e).group(1) for e in epochs] == [
+        "1",
+        "2",
+    ]
+    assert lines[-1].startswith("finished after 2 epoch(s)")
+
+
+def test_log_format_json_is_one_object_per_event(tmp_path):
+    out = _headless("--run-dir", str(tmp_path / "run"), "--log-format", "json")
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "state" and "ready" in kinds and kinds[-1] == "finished"
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2] and all(0 <= e["test_acc"] <= 1 for e in epochs)
+    batches = [e for e in events if e["event"] == "batch"]
+    assert batches and all(len(b["losses"]) == len(b["lrs"]) for b in batches)
+
+
+@pytest.mark.parametrize("flag", ["--log-format"])
+def test_log_format_needs_headless(flag):
+    out = subprocess.run(
+        [sys.executable, "-m", "mnist_tui", flag, "json"], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+        "mnist-tui: error: --log-format only goes with --headless"
+    ]
