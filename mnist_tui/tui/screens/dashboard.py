@@ -96,6 +96,7 @@ class DashboardScreen(Screen):
         self.set_class(narrow, "-narrow")
         self.set_class(short, "-short")
         self.browser.set_compact(narrow)
+        self.query_one("#epochs", EpochTable).set_compact(narrow)
         self.query_one(Footer).compact = narrow
         self.refresh_bindings()  # p (the side panel) is offered only where the panels take turns
 

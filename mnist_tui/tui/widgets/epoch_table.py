@@ -4,31 +4,58 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-COLUMNS = ("ep", "train loss", "train acc", "test loss", "test acc")  # fits the 48-column side panel
+from mnist_tui.training.events import EpochRecord
+
+# Each column: its header and how a record shows in it. The wide side panel (52 columns) takes
+# all five; the 40-column one at 80×24 drops the train accuracy rather than cutting a column.
+COLUMNS = {
+    "ep": lambda r: str(r.epoch),
+    "train loss": lambda r: f"{r.train_loss:.4f}",
+    "train acc": lambda r: f"{r.train_acc:.2%}",
+    "test loss": lambda r: f"{r.test_loss:.4f}",
+    "test acc": lambda r: f"{r.test_acc:.2%}",
+}
+COMPACT = ("ep", "train loss", "test loss", "test acc")
 
 
 class EpochTable(DataTable):
     can_focus = False  # the dashboard's keys act on the run and the browser; no hidden focus here
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.records: dict[int, EpochRecord] = {}
+        self.compact = False
+
     def on_mount(self) -> None:
         self.cursor_type = "none"
         self.zebra_stripes = True
-        self.add_columns(*COLUMNS)
         self.border_title = "Epochs"
+        self._rebuild()
 
-    def add_epoch(self, row) -> None:
-        """``row`` is a history dict or an EpochEnd (both have these names)."""
-        get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
-        key = str(get("epoch"))
+    def set_compact(self, compact: bool) -> None:
+        if compact != self.compact:
+            self.compact = compact
+            if self.is_mounted:
+                self._rebuild()
+
+    def _columns(self) -> tuple[str, ...]:
+        return COMPACT if self.compact else tuple(COLUMNS)
+
+    def _rebuild(self) -> None:
+        self.clear(columns=True)
+        self.add_columns(*self._columns())
+        for record in sorted(self.records.values(), key=lambda r: r.epoch):
+            self._add_row(record)
+
+    def _add_row(self, record: EpochRecord) -> None:
+        key = str(record.epoch)
         if key in self.rows:
             self.remove_row(key)
-        self.add_row(
-            key,
-            f"{get('train_loss'):.4f}",
-            f"{get('train_acc'):.2%}",
-            f"{get('test_loss'):.4f}",
-            f"{get('test_acc'):.2%}",
-            key=key,
-        )
+        self.add_row(*(COLUMNS[name](record) for name in self._columns()), key=key)
         self.move_cursor(row=self.row_count - 1)
         self.scroll_end(animate=False)
+
+    def add_epoch(self, record: EpochRecord) -> None:
+        """A finished epoch; a repeated epoch (a resumed run) replaces its row."""
+        self.records[record.epoch] = record
+        self._add_row(record)
