@@ -9,6 +9,7 @@ gone. Steering writes ``control.json``, which the writer's keeper thread reads.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -147,7 +148,11 @@ class FollowSource:
         status = read_status(self.run_dir)
         epochs = status.epochs if status is not None else config.epochs
         device = f"{info.device} (followed)"
-        listener(ready_event(data, config, history, epochs, problem, device, info.parameters, info.world_size))
+        ready = ready_event(data, config, history, epochs, problem, device, info.parameters, info.world_size)
+        resolved = {"precision": info.precision, "device": info.device}  # what the writer runs with, not "auto"
+        listener(
+            dataclasses.replace(ready, precision=info.precision or ready.precision, settings=ready.settings | resolved)
+        )
         watch = _Watch(self.run_dir, history, epochs)
         while True:
             ended = watch.step(listener, data, config)
