@@ -9,8 +9,6 @@ follower in another process sees what the face sees.
 from __future__ import annotations
 
 import copy
-import math
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +18,10 @@ import torch
 
 from mnist_tui.config import Config
 from mnist_tui.data import Datasets, load_datasets
-from mnist_tui.errors import TrainingDiverged, UserError
+from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
 from mnist_tui.model import Net, parameter_count
 from mnist_tui.sysstats import SystemSampler, epoch_system_fields
-from mnist_tui.training import checkpoint as ckpt
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.device import choose_device, choose_precision
 from mnist_tui.training.distributed import World
@@ -42,16 +39,12 @@ from mnist_tui.training.events import (
     Steered,
     best_accuracy,
 )
+from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.resume import describe_failure, restore, saved_batches
+from mnist_tui.training.saving import CheckpointKeeper
 from mnist_tui.training.steps import EpochRun, evaluate, train_epoch
 
 WEIGHTS_EVERY_S = 3.0  # mid-epoch weight copies for the model view (21,840 floats: ~0.03 ms each)
-
-# A loss that stays above twice chance level (ln 10 ≈ 2.30) for this many batches in a row is
-# not learning: --lr 10 sits at ~1e8 with 11 % accuracy. A fresh net starts at ~2.3, and no
-# measured recipe (fast, seed) ever had a single batch above 4.6.
-DIVERGED_LOSS = 2 * math.log(10)
-DIVERGED_BATCHES = 50
 
 
 @dataclass
@@ -80,10 +73,8 @@ class Trainer:
         self.world = world or World()
         self._datasets = datasets
         self.result = RunResult()
-        self._save_lock = threading.Lock()  # the worker's epoch-end saves and save_now() from any thread
-        self._saved: tuple[int, bytes] | None = None  # the last finished epoch's checkpoint, frozen
-        self._written_epoch: int | None = None  # the epoch of the checkpoint on disk
-        self._high_losses = 0
+        self.keeper = CheckpointKeeper(config.run_dir, self.world.is_main)
+        self.guard = DivergenceGuard()
         self._ema_steps = 0  # restored from a checkpoint before the epoch run exists
         self._weights_at = time.monotonic()  # the last ModelWeights (the model view's short timer)
         self.epoch_run = None
@@ -101,8 +92,8 @@ class Trainer:
             message = str(exc) if isinstance(exc, UserError) else describe_failure(exc)
             if self.world.distributed and "by peer" in str(exc):  # gloo: "Connection reset/closed by peer"
                 message = f"rank {self.world.rank}: another process of this torchrun job ended (see its own error)"
-            if self._written_epoch and self.config.run_dir is not None:
-                message += f"; the checkpoint of epoch {self._written_epoch} in {self.config.run_dir} is kept"
+            if self.keeper.written_epoch and self.config.run_dir is not None:
+                message += f"; the checkpoint of epoch {self.keeper.written_epoch} in {self.config.run_dir} is kept"
             self.listener(Failed(message, self.result.epochs_done))
         finally:
             if self.writer is not None:
@@ -256,19 +247,14 @@ class Trainer:
 
     def _finish_epoch(self, epoch: int, stats, start_weights) -> None:
         """Evaluate (rank 0), save, report. Other ranks only keep count."""
-        if stats.loss > DIVERGED_LOSS:  # spikes that never lasted 50 batches, but no epoch learns like this
-            raise TrainingDiverged(
-                f"training diverged: epoch {epoch}'s mean loss was {stats.loss:.3g}, far above chance level "
-                "(2.30), so it was not saved (try a lower --lr)"
-            )
+        self.guard.check_epoch(epoch, stats.loss)
         if not self.world.is_main:
             self.result.epochs_done = epoch
             return
         layers = epoch_layer_stats(epoch, self.model, start_weights)  # .grad still holds the last step's
         started = time.perf_counter()
         test = evaluate(self.evaluated, self.test_x, self.test_y, self.config.eval_batch_size)
-        if not math.isfinite(test.loss):  # a last step can break the weights after its loss was read
-            raise TrainingDiverged(f"training diverged: the test loss became {test.loss} after epoch {epoch}")
+        self.guard.check_test_loss(epoch, test.loss)
         record = EpochRecord(
             epoch=epoch,
             train_loss=stats.loss,
@@ -287,7 +273,7 @@ class Trainer:
         self.history.append(record)
         self.result.epochs_done = epoch  # only once it was evaluated: a failed epoch is not done
         if self.config.run_dir is not None:
-            self.save_checkpoint(epoch)
+            self.keeper.keep(epoch, self.checkpoint_state(epoch))
         self.listener(record)
         self.listener(layers)
         self._report_model(epoch, test)
@@ -299,16 +285,7 @@ class Trainer:
             if now - self._weights_at >= WEIGHTS_EVERY_S and self.world.is_main:
                 self._weights_at = now
                 self.listener(ModelWeights(event.epoch, self._weights(), in_progress=True))
-            for i, loss in enumerate(event.losses):
-                where = f"in epoch {event.epoch} by batch {event.first_batch + i}"
-                if not math.isfinite(loss):
-                    raise TrainingDiverged(f"training diverged: the loss became {loss} {where} (try a lower --lr)")
-                self._high_losses = self._high_losses + 1 if loss > DIVERGED_LOSS else 0
-                if self._high_losses >= DIVERGED_BATCHES:
-                    raise TrainingDiverged(
-                        f"training diverged: the loss stayed above {DIVERGED_LOSS:.1f} (chance level is 2.30) "
-                        f"for {DIVERGED_BATCHES} batches, {loss:.3g} {where} (try a lower --lr)"
-                    )
+            self.guard.check_batches(event)
         self.listener(event)
 
     def _data_ready(self) -> DataReady:
@@ -355,37 +332,15 @@ class Trainer:
             **({"ema": self.ema.state_dict(), "ema_steps": self.epoch_run.ema_steps} if self.ema is not None else {}),
         }
 
-    def save_checkpoint(self, epoch: int) -> Path:
-        """Write this epoch's checkpoint, and keep its bytes for :meth:`save_now`."""
-        data = ckpt.serialize(self.checkpoint_state(epoch))
-        with self._save_lock:
-            self._saved = (epoch, data)
-            return self._write_saved()
-
     @property
     def saved_state(self) -> tuple[int, bytes] | None:
         """(epoch, checkpoint bytes) of the last finished epoch, kept in memory."""
-        return self._saved
+        return self.keeper.saved
 
     def save_now(self) -> tuple[int, Path] | None:
-        """From any thread, at any moment (also paused): write the last finished epoch's checkpoint.
-
-        Never the half-trained weights of an epoch in progress: a checkpoint always holds whole
-        epochs, and resume continues from the next one. None when no epoch is done yet.
-        """
-        with self._save_lock:
-            if self._saved is None or self.config.run_dir is None or not self.world.is_main:
-                return None
-            return self._saved[0], self._write_saved()
-
-    def _write_saved(self) -> Path:
-        path = Path(self.config.run_dir) / ckpt.CHECKPOINT_NAME
-        try:
-            ckpt.write_checkpoint_bytes(path, self._saved[1])
-        except OSError as exc:  # disk full, folder gone: the previous checkpoint is still whole
-            raise OSError(exc.errno, f"cannot write the checkpoint {path}: {exc.strerror or exc}") from None
-        self._written_epoch = self._saved[0]
-        return path
+        """From any thread, at any moment (also paused): write the last finished epoch's checkpoint
+        (never an epoch in progress: resume continues from the next one). None before epoch 1 ends."""
+        return self.keeper.save_now()
 
 
 def _to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -75,9 +75,7 @@ def restore(trainer, state: dict[str, Any]) -> None:
     if isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale < float("inf"):
         trainer.control.lr_scale = float(scale)  # steering (+/-) carries on where it was
     trainer.result.epochs_done = done
-    trainer._saved = (done, ckpt.serialize(state))
-    if config.run_dir is not None and (Path(config.run_dir) / ckpt.CHECKPOINT_NAME).exists():
-        trainer._written_epoch = done
+    trainer.keeper.restored(done, state)
 
 
 def saved_batches(run_dir: Path | None, epochs_done: int) -> Iterator[BatchEnd]:
