@@ -101,3 +101,13 @@ def test_help_screen(snap_compare, resumed_app):
         await feed(pilot, keys=("question_mark",))
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_dashboard_small_terminal_epochs_side_panel(snap_compare, resumed_app):
+    """At 80×24 the side panel takes turns: p shows the epochs table (four columns that fit)."""
+    app, feed = resumed_app
+
+    async def run_before(pilot):
+        await feed(pilot, keys=("p",))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
