@@ -97,7 +97,7 @@ def test_epochs_added_while_training_and_to_a_finished_run_and_resume_honours_th
     assert saved["lr_scale"] == 4.0 and saved["config"]["epochs"] == 3
     kinds = [s.what for s in read_rows(tiny_config.run_dir / STEERING_NAME, Steered.from_json).records]
     # both, in the order they took effect (a fast machine reports once an epoch: the plan changes first)
-    assert sorted(kinds) == ["epochs 1 → 2", "lr ×4"]
+    assert sorted(kinds) == ["epochs 1 → 2", "epochs 2 → 3", "lr ×4"]  # the finished run's extension too
 
 
 def test_a_follower_request_steers_the_writer(tmp_path):

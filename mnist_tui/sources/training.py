@@ -88,9 +88,10 @@ class TrainingSource:
 
             done, data = trainer.saved_state
             self.resume_state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-            self.config = trainer.config.with_changes(epochs=planned + epochs)
+            # the plan it finished; the longer one is a steering change the trainer takes (and
+            # records in steering.jsonl) at its first epoch boundary, as while training
+            self.config = trainer.config
             self.datasets = self.datasets or trainer.data
-            self.control.target_epochs = None
             self.trainer = None
 
     def save_now(self) -> tuple[int, Path] | None:

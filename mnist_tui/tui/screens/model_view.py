@@ -148,18 +148,18 @@ class ModelViewScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="mv-title")
         with TabbedContent(id="mv-tabs", initial="mv-filters"):
-            with TabPane("1 Filters", id="mv-filters"), VerticalScroll():
+            with TabPane("Filters", id="mv-filters"), VerticalScroll():
                 yield FiltersView(id="mv-filters-view")
-            with TabPane("2 Digit", id="mv-digit"), VerticalScroll():
+            with TabPane("Digit", id="mv-digit"), VerticalScroll():
                 yield SaliencyView(id="mv-saliency")
                 yield ActivationsView(id="mv-activations")
-            with TabPane("3 Layers", id="mv-layers"), VerticalScroll():
+            with TabPane("Layers", id="mv-layers"), VerticalScroll():
                 with Horizontal(id="mv-plots"):
                     yield LayerMetricPlot("weight_norm", "weight norm", id="mv-weight-norm")
                     yield LayerMetricPlot("grad_norm", "grad norm", id="mv-grad-norm")
                     yield LayerMetricPlot("update_ratio", "update ratio", log_scale=True, id="mv-update")
                 yield HistogramBands(id="mv-bands")
-            with TabPane("4 Embedding", id="mv-embedding"), Vertical(id="mv-embedding-box"):
+            with TabPane("Embedding", id="mv-embedding"), Vertical(id="mv-embedding-box"):
                 yield EmbeddingPlot(id="mv-embedding-plot")
                 yield Static(digit_legend(), id="mv-legend")
                 yield Static("", id="mv-embedding-status")
