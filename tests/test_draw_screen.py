@@ -91,13 +91,13 @@ async def test_keyboard_draws_with_the_pen_down_erases_and_c_clears():
         screen = await _screen(pilot)
         canvas = screen.canvas
         assert canvas.cursor == (14, 14) and canvas.has_focus and canvas.show_cursor  # visible from the start
-        await pilot.press("space")  # pen down: paints here
+        await pilot.press("enter")  # pen down: paints here
         await pilot.press("down", "j", "down", "j")  # and wherever it moves, one key a pixel
-        await pilot.press("space", "right", "l")  # pen up: moves without painting
+        await pilot.press("enter", "right", "l")  # pen up: moves without painting
         assert np.all(canvas.grid[14:19, 14] == 1.0) and canvas.grid[18, 16] < 1.0
-        await pilot.press("enter")  # one dab where the pen is
+        await pilot.press("enter", "enter")  # down and up: one dab where the pen is
         assert canvas.grid[18, 16] == 1.0
-        await pilot.press("e", "up", "h", "h", "space", "space")  # eraser on, pen down and up at (17, 14)
+        await pilot.press("e", "up", "h", "h", "enter", "enter")  # eraser on, pen down and up at (17, 14)
         assert canvas.grid[17, 14] == 0.0
         await wait_for(pilot, lambda: predict.grids and np.array_equal(predict.grids[-1], canvas.grid))
         await pilot.press("c")
@@ -140,7 +140,7 @@ async def test_escape_returns_the_drawing_and_no_model_is_a_hint():
     app = DrawApp(lambda grid: None)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _screen(pilot)
-        await pilot.press("space")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: screen.shown_generation == screen.generation and screen.generation > 0)
         assert screen.probabilities is None
         assert "no model yet" in screen.query_one("#draw-guess").note
@@ -201,7 +201,7 @@ async def test_i_opens_the_model_view_on_the_drawing():
     app = DrawApp(Recorder())
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _screen(pilot)
-        await pilot.press("space", "down", "down", "down", "space")  # a short stroke
+        await pilot.press("enter", "down", "down", "down", "enter")  # a short stroke
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, ModelViewScreen), "the model view")
         view = app.screen

@@ -126,7 +126,7 @@ async def test_draw_screen_predicts_with_a_copy_of_the_epochs_model(tiny_config,
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, DrawScreen), "the draw screen")
         screen = app.screen
-        await pilot.press("space", "down", "space", "down", "space", "right", "space")
+        await pilot.press("enter", "down", "enter", "down", "enter", "right", "enter")
         await wait_for(pilot, lambda: screen.probabilities is not None, "a live guess")
         expected = app.snapshot(screen.canvas.grid)
         await wait_for(pilot, lambda: np.allclose(screen.probabilities, expected), "the guess for the last dab")
@@ -179,7 +179,7 @@ async def test_replay_shows_a_run_without_training(headless_run):
         await pilot.press("escape")
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, DrawScreen), "the draw screen")
-        await pilot.press("space")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.probabilities is not None, "a guess from the checkpoint")
         await pilot.press("escape")
         await pilot.press("q")
@@ -197,7 +197,7 @@ async def test_replay_of_metrics_only_shows_the_curves(headless_run, tmp_path):
         assert app.dashboard.query_one("#acc-plot", EpochPlot).epochs == [1]
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, DrawScreen), "the draw screen")
-        await pilot.press("space")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.shown_generation == app.screen.generation, "the guess")
         assert app.screen.probabilities is None and "no model" in app.screen.query_one("#draw-guess").note
         await pilot.press("escape")

@@ -108,9 +108,9 @@ async def test_marked_runs_are_overlaid_with_stable_colours_and_their_difference
         table = screen.query_one(RunsTable)
         for name in ("lr-0.003", "lr-0.01", "sweep/lr-0.001"):
             await cursor_to(pilot, table, name)
-            await pilot.press("space")
+            await pilot.press("m")
         await cursor_to(pilot, table, "broken")
-        await pilot.press("space")  # a broken folder has no curves: not marked
+        await pilot.press("m")  # a broken folder has no curves: not marked
         assert table.marked == ["lr-0.003", "lr-0.01", "sweep/lr-0.001"]
         await scanned(pilot, screen)
         panel = screen.compare
@@ -132,7 +132,7 @@ async def test_marked_runs_are_overlaid_with_stable_colours_and_their_difference
         assert marks == ["●", "■", "▲"]  # the table's mark column shows each run's marker
         # unmarking the first run leaves the others their colours
         await cursor_to(pilot, table, "lr-0.003")
-        await pilot.press("space")
+        await pilot.press("m")
         await scanned(pilot, screen)
         assert [slot for slot, _ in acc.series] == [1, 2]
         await pilot.press("percent_sign")
@@ -182,7 +182,7 @@ async def test_small_terminal_and_escape_goes_back(runs):
         table = screen.query_one(RunsTable)
         for name in ("lr-0.003", "lr-0.01"):
             await cursor_to(pilot, table, name)
-            await pilot.press("space")
+            await pilot.press("m")
         await scanned(pilot, screen)
         assert screen.compare.has_class("-narrow") and screen.compare.has_class("-short")
         text = screen_text(app)

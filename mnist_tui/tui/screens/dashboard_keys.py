@@ -31,7 +31,7 @@ DASHBOARD_KEYS = [
     Binding("O", "order(-1)", "Order back", show=False),
     *[Binding(str(d), f"digit({d})", f"Digit {d}", show=False) for d in range(10)],
     Binding("escape", "clear_filters", "All digits", show=False),
-    Binding("m", "cycle_digit_mode", "ASCII/blocks", show=False),
+    Binding("b", "cycle_digit_mode", "ASCII/blocks", show=False),
     Binding("d", "draw", "Draw"),
     Binding("x", "confusion", "Confusion"),
     Binding("i", "inside", "Inside"),

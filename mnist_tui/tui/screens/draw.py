@@ -26,7 +26,7 @@ from mnist_tui.tui.widgets.guess_bars import GuessBars, ModelInput
 Predict = Callable[[np.ndarray], Optional[np.ndarray]]
 FULL_SIZE = (92, 34)  # columns, rows needed for the 56×28 canvas beside the bars
 
-HINT = "mouse: drag paints, right-drag erases · keys: arrows/hjkl move, space pen down/up · e eraser · c clear"
+HINT = "mouse: drag paints, right-drag erases · keys: arrows/hjkl move, enter pen down/up · e eraser · c clear"
 
 
 class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):

@@ -25,7 +25,7 @@ KEYS = (
     ("w", "wrong only, over the current order (filters combine)"),
     ("o / O", "browser order forward / back: index, hardest, confident mistakes, each digit"),
     ("escape", "clear every filter: all digits by index"),
-    ("m", "digit drawing: ASCII characters or fine half-blocks"),
+    ("b", "digit drawing: ASCII characters or fine half-blocks"),
     ("d", "draw a digit and see the model's guess live"),
     ("x", "confusion matrix: pick a cell to browse exactly those test digits"),
     ("i", "inside the network: filters, activations, saliency, layers, embedding"),

@@ -42,7 +42,7 @@ def export_path(root: Path, now: dt.datetime | None = None) -> Path:
 
 class WorkspaceScreen(Screen):
     BINDINGS = [
-        Binding("space", "mark", "Mark"),
+        Binding("m", "mark", "Mark"),  # space starts and pauses training, on the dashboard only
         Binding("enter", "open", "Open"),
         Binding("n", "new_run", "New from"),
         Binding("slash", "filter", "Filter"),

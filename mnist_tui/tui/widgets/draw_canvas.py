@@ -37,8 +37,7 @@ class DrawCanvas(Canvas):
         Binding("down,j", "move(1, 0)", "Down", show=False),
         Binding("left,h", "move(0, -1)", "Left", show=False),
         Binding("right,l", "move(0, 1)", "Right", show=False),
-        Binding("space", "toggle_pen", "Pen down/up"),
-        Binding("enter", "paint", "Dab", show=False),
+        Binding("enter", "toggle_pen", "Pen down/up"),  # enter acts on what is under the cursor, as elsewhere
     ]
 
     class Changed(Message):
@@ -60,7 +59,7 @@ class DrawCanvas(Canvas):
         self.cursor = (SIZE // 2, SIZE // 2)
         self.eraser = False  # True: the left button erases too (for a mouse without a right button)
         self.show_cursor = True  # from the start; hidden while the mouse draws, back with a key
-        self.pen_down = False  # keyboard drawing: space puts the pen down, and moving then paints (or erases)
+        self.pen_down = False  # keyboard drawing: enter puts the pen down, and moving then paints (or erases)
         self._stroke: str | None = None  # "paint" or "erase" while a mouse button is held
         self._last_cell: tuple[int, int] | None = None
 
