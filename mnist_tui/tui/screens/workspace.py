@@ -51,7 +51,9 @@ class WorkspaceScreen(Screen):
         Binding("r", "reverse", "Reverse"),
         Binding("percent_sign", "toggle_error", "Acc/err %"),
         Binding("E", "export", "Export"),
-        Binding("c", "clear_marks", "Unmark all", show=False),
+        Binding("M", "clear_marks", "Unmark all", show=False),
+        Binding("j", "move(1)", "Down", show=False),
+        Binding("k", "move(-1)", "Up", show=False),
         Binding("escape", "back", "Back"),
         Binding("q", "back", "Back", show=False),
     ]
@@ -192,6 +194,13 @@ class WorkspaceScreen(Screen):
 
     def action_mark(self) -> None:
         self.table.toggle_mark()
+
+    def action_move(self, rows: int) -> None:
+        """j and k move through the runs, as arrows do (the same keys move on every screen)."""
+        if rows > 0:
+            self.table.action_cursor_down()
+        else:
+            self.table.action_cursor_up()
 
     def action_clear_marks(self) -> None:
         self.table.clear_marks()
