@@ -78,9 +78,11 @@ def ordering(
     raise ValueError(f"unknown order {name!r} (one of {', '.join(ORDERS)})")
 
 
-def next_order(name: str, digit: int) -> tuple[str, int]:
-    """The order after ``(name, digit)`` in the cycle: index → hardest → mistakes → digit 0 … 9 → index."""
-    if name == "digit" and digit < 9:
-        return "digit", digit + 1
-    position = ORDERS.index(name)
-    return ORDERS[(position + 1) % len(ORDERS)], 0
+# o / O step through these: index → hardest → confident mistakes → digit 0 … 9 → index
+ORDER_STEPS = tuple((name, 0) for name in ORDERS if name != "digit") + tuple(("digit", d) for d in range(10))
+
+
+def next_order(name: str, digit: int, step: int = 1) -> tuple[str, int]:
+    """The order ``step`` places after ``(name, digit)`` in the cycle (−1: the one before)."""
+    position = ORDER_STEPS.index((name, digit if name == "digit" else 0))
+    return ORDER_STEPS[(position + step) % len(ORDER_STEPS)]

@@ -96,3 +96,4 @@ def test_next_order_cycles_through_every_order_and_digit():
     assert [name for name, _ in seen[:4]] == list(ORDERS)
     assert [d for name, d in seen if name == "digit"] == list(range(10))
     assert seen[-1] == ("index", 0)
+    assert next_order("index", 0, step=-1) == ("digit", 9) and next_order("digit", 0, step=-1) == ("mistakes", 0)

@@ -186,14 +186,6 @@ def _read(path: Path) -> Any:
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt: {first})") from None
 
 
-def check_architecture(path: Path, model_state: dict[str, Any]) -> None:
-    """Same layers and shapes as this program's model, or one clear line saying what differs."""
-    try:
-        schema.check_model(model_state)
-    except schema.SchemaError as exc:
-        raise CheckpointError(schema.describe(path, exc)) from None
-
-
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Load safely and check every field; every failure is a :class:`CheckpointError` with one clear line."""
     path = checkpoint_path(path)

@@ -36,13 +36,6 @@ class TrainingControl:
             self._paused = False
             self._cond.notify_all()
 
-    def toggle(self) -> bool:
-        """Pause if running, resume if paused; return the new paused state."""
-        with self._cond:
-            self._paused = not self._paused
-            self._cond.notify_all()
-            return self._paused
-
     def scale_lr(self, factor: float) -> float:
         """Multiply the learning rate by ``factor`` from the next batch; returns the new scale."""
         self.lr_scale = min(max(self.lr_scale * factor, 2.0**-20), 2.0**20)

@@ -10,11 +10,9 @@ from __future__ import annotations
 import numpy as np
 from textual.reactive import reactive
 
+from mnist_tui.predictions_order import ORDER_STEPS, next_order
 from mnist_tui.tui.views import View, ViewSpec, build_view
 from mnist_tui.tui.widgets.predictions import PredictionsPanel
-
-# o / O step through these: index → hardest → confident mistakes → digit 0 … 9 → index
-ORDER_STEPS = [("index", 0), ("hardest", 0), ("mistakes", 0)] + [("digit", d) for d in range(10)]
 
 
 class PredictionsBrowser(PredictionsPanel):
@@ -52,9 +50,10 @@ class PredictionsBrowser(PredictionsPanel):
 
     def step_order(self, step: int) -> None:
         """The next (or previous) order; a confusion-cell filter gives way to the order."""
-        current = (self.spec.order, self.spec.digit)
-        position = ORDER_STEPS.index(current) if self.spec.cell is None else -step
-        order, digit = ORDER_STEPS[(position + step) % len(ORDER_STEPS)]
+        if self.spec.cell is None:
+            order, digit = next_order(self.spec.order, self.spec.digit, step)
+        else:  # leaving a cell: the first order going forward, the last going back
+            order, digit = ORDER_STEPS[0 if step > 0 else -1]
         self.spec = ViewSpec(order, digit, self.spec.wrong_only, None)
 
     def show_digit(self, digit: int) -> None:

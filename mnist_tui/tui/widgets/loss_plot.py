@@ -39,9 +39,6 @@ class BatchLossPlot(LivePlot):
         self.smoothing = settings.smoothing
         self.show_lr = settings.show_lr
 
-    def fit_smoothing(self, batches_per_epoch: int) -> None:
-        """Kept for the dashboard's call; the weight is the user's now (``set_smoothing``)."""
-
     def add(self, x: float, loss: float, lr: float | None = None) -> None:
         """``x`` is the position in epochs (2.5 = half way through epoch 3); ``lr`` the batch's
         learning rate (``LossInbox`` items carry it)."""
