@@ -19,6 +19,7 @@ from mnist_tui.cli_parser import build_parser, check_faces
 from mnist_tui.config import (
     Config,
     config_from_saved,
+    dataset_option_of,
     default_data_dir,
     recipe_values,
     validate,
@@ -84,7 +85,7 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
             )
         resumed_from = args.resume if args.resume.is_dir() else args.resume.parent
         if args.dataset is None:  # "auto" must not swap a run's data (MNIST → synthetic) silently
-            used = {"MNIST": "mnist", "synthetic digits": "synthetic"}.get(saved_state.get("dataset"))
+            used = dataset_option_of(saved_state.get("dataset"))
             config = config.with_changes(dataset=used or config.dataset)
     if environment_rank() != 0:  # under torchrun, rank 0 alone keeps the run folder
         return config

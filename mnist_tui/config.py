@@ -45,6 +45,15 @@ RECIPES: dict[str, dict[str, Any]] = {
 DEFAULT_RECIPE = "fast"
 
 
+# Datasets.name, as every epoch row records it → the --dataset option that loads the same data
+DATASET_OPTIONS = {"MNIST": "mnist", "synthetic digits": "synthetic"}
+
+
+def dataset_option_of(name: str | None) -> str | None:
+    """``"MNIST"`` → ``"mnist"``; None for a name this program does not make."""
+    return DATASET_OPTIONS.get(name) if name else None
+
+
 def default_data_dir() -> Path:
     """``$MNIST_TUI_DATA``, else the user's cache folder (XDG on Linux)."""
     env = os.environ.get("MNIST_TUI_DATA")

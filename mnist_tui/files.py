@@ -8,6 +8,7 @@ blocks until a writer comes: forever). :func:`check_user_path` turns each into o
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -156,3 +157,43 @@ def check_user_path(path: Path, option: str, kind: str) -> Path:
     except OSError as exc:
         raise _refuse(path, option, os_reason(exc) if exc.errno != errno.EINVAL else exc.strerror) from None
     return path
+
+
+def _new_file_mode(path: Path) -> int:
+    """Keep an existing file's mode; else what ``open`` would give (mkstemp makes 0600)."""
+    with contextlib.suppress(OSError):
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomically(path: Path, write, durable: bool = True) -> None:
+    """Write through a temporary file in the same folder, fsync, then ``os.replace``.
+
+    A crash at any moment leaves either the old file or the new one, never a mix; an
+    exception (or a second Ctrl-C) mid-write removes the temporary file. ``durable=False``
+    skips the fsyncs: a reader still never sees a half-written file (the run folder's
+    heartbeat, rewritten every second, needs no more).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), _new_file_mode(path))
+            write(f)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    if not durable:
+        return
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

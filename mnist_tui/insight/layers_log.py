@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mnist_tui.files import write_atomically
 from mnist_tui.insight.layer_stats import LayerStatsError, LayerStatsRecord
 
 LAYERS_NAME = "layers.jsonl"
@@ -67,8 +68,6 @@ def read_layer_stats(run_dir: Path) -> tuple[list[LayerStatsRecord], int]:
 def truncate_layer_stats(run_dir: Path, keep_epochs: int) -> int:
     """Keep only the valid rows of epochs ≤ ``keep_epochs`` (invalid lines go too); returns how
     many rows remain. No file: nothing to do (0)."""
-    from mnist_tui.training.checkpoint import write_atomically
-
     path = layers_path(run_dir)
     if not path.exists():
         return 0

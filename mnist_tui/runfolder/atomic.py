@@ -3,30 +3,18 @@ read and write run folders without loading it)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from mnist_tui.files import write_atomically
+
 
 def write_text_atomically(path: Path, text: str, durable: bool = True) -> None:
-    """Temporary file in the same folder, then ``os.replace``: a reader sees the old or the new
-    file, never a mix. ``durable`` also fsyncs (the heartbeat skips it: it is rewritten each second)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    """Text through :func:`mnist_tui.files.write_atomically`: a reader sees the old or the new file,
+    never a mix. ``durable`` also fsyncs (the heartbeat skips it: it is rewritten each second)."""
+    data = text.encode("utf-8")
+    write_atomically(path, lambda f: f.write(data), durable)
 
 
 def write_json_atomically(path: Path, value: Any, durable: bool = True) -> None:

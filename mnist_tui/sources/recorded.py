@@ -10,18 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from mnist_tui.config import Config
+from mnist_tui.config import Config, dataset_option_of
 from mnist_tui.errors import UserError
 from mnist_tui.training.events import DataReady, EpochRecord, ModelWeights, Predictions
-
-MNIST_NAME = "MNIST"  # Datasets.name of the real data, as recorded in each epoch row
 
 
 def dataset_option(config: Config, dataset_name: str | None) -> Config:
     """Evaluate on the run's own data: ``auto`` becomes whichever data the run trained on, so a
     replay never swaps MNIST for synthetic digits or back; nothing is downloaded."""
     if config.dataset == "auto" and dataset_name:
-        dataset = "mnist" if dataset_name == MNIST_NAME else "synthetic"
+        dataset = dataset_option_of(dataset_name) or "synthetic"
         return config.with_changes(dataset=dataset, download=False)
     return config.with_changes(download=False)
 

@@ -8,13 +8,10 @@ after, every field is checked (:mod:`mnist_tui.training.checkpoint_schema`).
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import pickle
 import re
 import stat
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -22,6 +19,7 @@ from typing import Any
 
 import torch
 
+from mnist_tui.files import write_atomically
 from mnist_tui.rundir import CHECKPOINT_NAME
 from mnist_tui.training import checkpoint_schema as schema
 from mnist_tui.training.checkpoint_schema import FORMAT, CheckpointError, check_history_rows
@@ -55,41 +53,6 @@ def checkpoint_path(path: Path) -> Path:
     except (OSError, ValueError):  # missing, too long, not enterable: the loader says which
         is_dir = False
     return path / CHECKPOINT_NAME if is_dir else path
-
-
-def _new_file_mode(path: Path) -> int:
-    """Keep an existing file's mode; else what ``open`` would give (mkstemp makes 0600)."""
-    with contextlib.suppress(OSError):
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def write_atomically(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, fsync, then ``os.replace``.
-
-    A crash at any moment leaves either the old file or the new one, never a mix; an
-    exception (or a second Ctrl-C) mid-write removes the temporary file.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), _new_file_mode(path))
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def serialize(state: dict[str, Any]) -> bytes:

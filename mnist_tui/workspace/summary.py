@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mnist_tui.config import dataset_option_of
 from mnist_tui.training.events import EpochRecord
 
 TARGET_ACC = 0.99  # "time to 99 %"
@@ -110,7 +111,7 @@ def results(records: list[EpochRecord]) -> dict[str, Any]:
 
 
 def short_dataset(name: str) -> str:
-    return {"synthetic digits": "synthetic", "MNIST": "mnist"}.get(name, name)
+    return dataset_option_of(name) or name
 
 
 def state_without_status(done: int, planned: int | None) -> str:
