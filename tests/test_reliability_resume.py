@@ -218,14 +218,16 @@ def test_disk_full_at_a_save_fails_clearly_and_keeps_the_previous_checkpoint(tin
     assert trainer.save_now()[0] == 2 and load_checkpoint(config.run_dir)["epoch"] == 2
 
 
-def test_checkpoint_from_a_cuda_run_resumes_with_this_devices_optimizer_kernels(tiny_config, small_synthetic):
+def test_checkpoint_from_other_optimizer_kernels_resumes_with_this_devices(tiny_config, small_synthetic):
     config = tiny_config.with_changes(epochs=2, limit_train=128)
     control = TrainingControl()
     _run(config, small_synthetic, _stop_after_epoch(control, 1), control)
     state = load_checkpoint(config.run_dir)
     for group in state["optimizer"]["param_groups"]:
-        group.update(fused=True, foreach=False)  # as saved by a CUDA run (fused Adam)
+        group.update(fused=None, foreach=True)  # as saved by 0.x (foreach Adam on the CPU)
+        group.update(amsgrad=None)  # damaged: the foreach kernel took it, the fused one raised
     trainer = Trainer(config, lambda event: None, resume_state=state, datasets=small_synthetic)
     result = trainer.run()
     assert result.error is None and result.epochs_done == 2
-    assert all(not g["fused"] and g["foreach"] for g in trainer.optimizer.param_groups)
+    assert all(g["fused"] and not g["foreach"] for g in trainer.optimizer.param_groups)  # this CPU's fused kernel
+    assert all(g["amsgrad"] is False for g in trainer.optimizer.param_groups)

@@ -40,8 +40,12 @@ def restore(trainer, state: dict[str, Any]) -> None:
         optimizer.load_state_dict(state["optimizer"])
     except (ValueError, KeyError, RuntimeError, TypeError) as exc:
         raise ckpt.CheckpointError(f"the checkpoint's optimizer state does not fit ({exc})") from None
+    # This device's kernels (fused, foreach), not the saver's, and this program's one Adam: the
+    # switches it never varies come from the fresh optimizer too (a damaged amsgrad=None passes
+    # the foreach kernel but makes the fused one raise a TypeError in the first step).
+    own = ("fused", "foreach", "capturable", "differentiable", "amsgrad", "maximize", "decoupled_weight_decay")
     for group, fresh in zip(optimizer.param_groups, fresh_hyper, strict=True):
-        group.update(fused=fresh["fused"], foreach=fresh["foreach"])  # this device's kernels, not the saver's
+        group.update({key: fresh[key] for key in own if key in fresh})
     done = int(state["epoch"])
     saved = state.get("scheduler") or {}
     saved_config = state.get("config") or {}
