@@ -15,15 +15,9 @@ from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
 from mnist_tui.model import Net
 from mnist_tui.tui.screens import model_view as screen_module
 from mnist_tui.tui.screens.model_view import ModelViewScreen
-from mnist_tui.tui.widgets.model_view import (
-    DIGIT_COLORS,
-    ActivationsView,
-    EmbeddingPlot,
-    FiltersView,
-    HistogramBands,
-    LayerMetricPlot,
-    SaliencyView,
-)
+from mnist_tui.tui.widgets.embedding_plot import DIGIT_COLORS, EmbeddingPlot
+from mnist_tui.tui.widgets.layer_views import HistogramBands, LayerMetricPlot
+from mnist_tui.tui.widgets.model_view import ActivationsView, FiltersView, SaliencyView
 
 SIZES = [(80, 24), (120, 40)]
 

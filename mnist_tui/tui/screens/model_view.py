@@ -43,15 +43,9 @@ from mnist_tui.insight.activations import DigitInsight, inspect_digit
 from mnist_tui.insight.embedding import SAMPLE, Embedding, embed_test_set, fc1_features
 from mnist_tui.insight.filters import Weights, read_weights
 from mnist_tui.insight.layer_stats import LayerStatsRecord
-from mnist_tui.tui.widgets.model_view import (
-    ActivationsView,
-    EmbeddingPlot,
-    FiltersView,
-    HistogramBands,
-    LayerMetricPlot,
-    SaliencyView,
-    digit_legend,
-)
+from mnist_tui.tui.widgets.embedding_plot import EmbeddingPlot, digit_legend
+from mnist_tui.tui.widgets.layer_views import HistogramBands, LayerMetricPlot
+from mnist_tui.tui.widgets.model_view import ActivationsView, FiltersView, SaliencyView
 
 TABS = ("mv-filters", "mv-digit", "mv-layers", "mv-embedding")
 
@@ -67,45 +61,7 @@ def _getter(model: Any) -> Callable[[], Any]:
 class ModelViewScreen(ModalScreen[None]):
     """Modal, so the dashboard's own keys do not act on the hidden screens meanwhile."""
 
-    DEFAULT_CSS = """
-    ModelViewScreen {
-        background: $background;
-    }
-    #mv-title {
-        height: 1;
-        padding: 0 1;
-        background: $panel;
-    }
-    #mv-tabs {
-        height: 1fr;
-    }
-    #mv-tabs TabPane {
-        padding: 0 1;
-    }
-    #mv-tabs VerticalScroll {
-        height: 1fr;
-    }
-    #mv-plots {
-        height: 14;
-    }
-    #mv-plots LayerMetricPlot {
-        width: 1fr;
-        height: 100%;
-    }
-    #mv-embedding-box {
-        height: 1fr;
-    }
-    #mv-embedding-plot {
-        height: 1fr;
-        min-height: 10;
-    }
-    #mv-legend, #mv-embedding-status {
-        height: auto;
-    }
-    #mv-embedding-status {
-        color: $text-muted;
-    }
-    """
+    CSS_PATH = "model_view.tcss"
 
     BINDINGS = [
         Binding("escape,q,i", "close", "Back"),

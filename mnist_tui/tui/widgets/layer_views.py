@@ -1,0 +1,87 @@
+"""The model view's layer statistics: one metric per epoch and layer, and weight histograms as heat bands.
+
+Fed on the UI thread with :class:`LayerStatsRecord` rows (recorded at each epoch end, and in
+``layers.jsonl`` for replay and follow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from mnist_tui.insight.layer_stats import LAYERS, LayerStatsRecord, histogram_band, series
+from mnist_tui.insight.render import heat_band, side_by_side
+from mnist_tui.tui.widgets.live_plot import LivePlot
+from mnist_tui.tui.widgets.model_view import LaidOut, heading, lines, note
+
+LAYER_COLORS = {"conv1": "cyan+", "conv2": "green+", "fc1": "orange", "fc2": "magenta+"}
+
+
+class LayerMetricPlot(LivePlot):
+    """One statistic (weight norm, gradient norm, update/weight ratio) per epoch, a line per layer."""
+
+    def __init__(self, field: str, heading: str, log_scale: bool = False, **kwargs) -> None:
+        super().__init__(heading, "", **kwargs)
+        self.field, self.log_scale = field, log_scale
+        self.records: list[LayerStatsRecord] = []
+
+    def set_records(self, records: Sequence[LayerStatsRecord]) -> None:
+        self.records = list(records)
+        self.redraw()
+
+    def draw(self, plt) -> None:
+        every: list[float] = []
+        for layer in LAYERS:
+            epochs, values = series(self.records, layer, self.field)
+            if epochs:
+                marker = "braille" if len(epochs) > 20 else "dot"
+                plt.plot(epochs, values, color=LAYER_COLORS[layer], marker=marker, label=layer)
+                every += values
+        if self.log_scale and every and min(every) > 0:
+            plt.yscale("log")
+        else:
+            plt.yscale("linear")
+        epochs = sorted({r.epoch for r in self.records})
+        if 0 < len(epochs) <= 8:
+            plt.xticks(epochs)
+
+
+class HistogramBands(LaidOut):
+    """Each layer's weight histogram per epoch as a heat band (rows = epochs, newest at the bottom,
+    columns = weight value on the layer's range over all epochs; each row scaled to its peak)."""
+
+    MAX_ROWS = 12
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.records: list[LayerStatsRecord] = []
+
+    def set_records(self, records: Sequence[LayerStatsRecord]) -> None:
+        self.records = list(records)
+        self.refresh(layout=True)
+
+    def _band(self, layer: str, cell_width: int) -> list[Text]:
+        records = self.records[-self.MAX_ROWS :]
+        epochs, band, lo, hi = histogram_band(records, layer)
+        title = Text.assemble((f"{layer} weights ", "bold"), (f"{lo:+.2f} … {hi:+.2f}", "dim"))
+        lines = [title, *heat_band(band, [str(e) for e in epochs], cell_width=cell_width)]
+        if len(self.records) > self.MAX_ROWS:
+            lines.append(note(f"(last {self.MAX_ROWS} of {len(self.records)} epochs)"))
+        return lines
+
+    def build(self, width: int) -> Text:
+        if not self.records:
+            return note("weight histograms appear at the end of each epoch (replay: from layers.jsonl)")
+        label = len(str(self.records[-1].epoch)) + 1
+        cell = 2 if width >= 2 * (label + 48) + 4 else 1
+        bands = [self._band(layer, cell) for layer in LAYERS]
+        band_width = label + 24 * cell
+        if width >= 2 * band_width + 4:
+            rows = [side_by_side(bands[0:2], gap=4), [Text("")], side_by_side(bands[2:4], gap=4)]
+        else:
+            rows = [bands[0], [Text("")], bands[1], [Text("")], bands[2], [Text("")], bands[3]]
+        return lines(
+            heading("weight distributions over epochs (rows: epochs, columns: weight value; bright = many weights)"),
+            *rows,
+        )
