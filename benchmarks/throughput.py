@@ -27,9 +27,9 @@ import child_runs as runs  # noqa: E402
 import throughput_report as report  # noqa: E402
 
 TARGET_ACC = 0.99
-GOALS = {
-    "project_over_seed": 3.0,
-    "dashboard_over_headless": 0.95,
+GOALS = {  # issue 14 (project/seed) and issue 12 (dashboard/headless)
+    "project_over_seed": 7.0,
+    "dashboard_over_headless": 0.97,
     "first_frame_s": 1.0,
     "peak_rss_mb": 1024,
     "defaults_seconds_to_99": 15.0,
@@ -49,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=default_data_dir(), help="folder holding MNIST/raw")
     p.add_argument("--samples", type=int, default=20_000, help="training samples per timed pass (default 20000)")
     p.add_argument("--repeats", type=int, default=3, help="timed passes after the warm-up pass (default 3)")
-    p.add_argument("--rounds", type=int, default=2, help="headless and dashboard runs, interleaved (default 2)")
+    p.add_argument("--rounds", type=int, default=3, help="seed, headless and dashboard runs, interleaved (default 3)")
     p.add_argument("--max-epochs", type=int, default=15, help="cap for the seed recipe's time to 99 %% (default 15)")
     p.add_argument("--skip-accuracy", action="store_true", help="skip the time-to-99 %% runs (full MNIST)")
     p.add_argument("--skip-dashboard", action="store_true", help="skip the dashboard run and first-frame timing")
@@ -135,8 +135,10 @@ def combine_rounds(rounds: list[dict]) -> dict:
 
 
 def measure_interleaved(args, work: Path, steps: list) -> dict:
-    """Headless, dashboard, headless, dashboard, …: a drift in the machine's load then falls on
-    both faces alike instead of on their ratio (one run each gave 0.92–0.99 on the same machine)."""
+    """Seed, headless, dashboard, seed, headless, dashboard, …: a drift in the machine's speed then
+    falls on every part alike instead of on their ratios. Measured on the 2-core AMD EPYC: the same
+    training loop runs at ~30k or ~45k samples/s for minutes at a time (two vCPUs sharing a
+    physical core or not, presumably), so one run of each gave ratios anywhere in 0.92–0.99."""
     results: dict[str, list[dict]] = {name: [] for name, _ in steps}
     loads: dict[str, list[float]] = {name: [] for name, _ in steps}
     for round_no in range(args.rounds):
@@ -197,10 +199,7 @@ def main(argv=None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="mnist-tui-bench-") as tmp:
         work = Path(tmp)
-        report.progress("measuring seed …")
-        load = load_average()[0]  # shared machines: say how quiet each part was
-        figures["seed"] = {**measure_seed(args, work), "load_before": load, "load_after": load_average()[0]}
-        steps = [("headless", measure_headless)]
+        steps = [("seed", measure_seed), ("headless", measure_headless)]
         if not args.skip_dashboard:
             steps.append(("dashboard", measure_dashboard))
         figures.update(measure_interleaved(args, work, steps))
@@ -211,6 +210,7 @@ def main(argv=None) -> int:
             figures["to_99_seed_recipe"] = time_to_accuracy(args, work, "seed", ["--recipe", "seed"], args.max_epochs)
     figures["load_after"] = load_average()
     figures["ratios"] = report.ratios(figures)
+    figures["round_ratios"] = report.round_ratios(figures)
     figures["goals"] = report.goals(figures, GOALS)
     import torch  # only now, for the record: the parent stays light while children are timed
 

@@ -21,6 +21,19 @@ def ratios(figures: dict) -> dict:
     }
 
 
+def round_ratios(figures: dict) -> dict:
+    """The same ratios within each round (parts measured minutes apart): their spread is the noise."""
+    medians = {p: figures[p].get("round_medians") for p in ("seed", "headless", "dashboard") if p in figures}
+    result = {}
+    for name, (top, bottom) in {
+        "project_over_seed": ("headless", "seed"),
+        "dashboard_over_headless": ("dashboard", "headless"),
+    }.items():
+        if medians.get(top) and medians.get(bottom):
+            result[name] = [round(a / b, 3) for a, b in zip(medians[top], medians[bottom], strict=True)]
+    return result
+
+
 def goals(figures: dict, targets: dict) -> dict:
     """Each goal: the measured value, the target and whether it is met (None: not measured)."""
     rss = [figures[p]["peak_rss_mb"] for p in ("headless", "dashboard") if p in figures]
@@ -65,7 +78,7 @@ def print_table(figures: dict, targets: dict) -> None:
     )
     print(
         f"{s['samples']:,} MNIST samples per pass, median of {s['repeats']} passes after a warm-up "
-        f"(headless and dashboard: over {s.get('rounds', 1)} interleaved runs each); "
+        f"(over {s.get('rounds', 1)} interleaved runs of each part); "
         f"load average before {figures['load_before'][0]}, after {figures['load_after'][0]}\n"
     )
     rows = [("seed pipeline (torchvision + DataLoader, bs 100, fp32)", figures["seed"], "")]
@@ -84,9 +97,13 @@ def print_table(figures: dict, targets: dict) -> None:
         ("launch → first frame", g["first_frame_s"], " s", "≤"),
         ("peak RSS (project)", g["peak_rss_mb"], " MB", "≤"),
     ]
+    per_round = figures.get("round_ratios") or {}
+    names = {"project / seed": "project_over_seed", "dashboard / headless": "dashboard_over_headless"}
     for label, goal, unit, sign in lines:
         value = "-" if goal["value"] is None else f"{goal['value']:g}{unit}"
-        print(f"{label:{width}}{value:>10}  goal {sign} {goal['goal']:g}{unit}  {_mark(goal)}")
+        rounds = per_round.get(names.get(label, ""))
+        spread = f"  (rounds: {', '.join(f'{r:g}' for r in rounds)})" if rounds and len(rounds) > 1 else ""
+        print(f"{label:{width}}{value:>10}  goal {sign} {goal['goal']:g}{unit}  {_mark(goal)}{spread}")
     print("\ntime to 99.0 % test accuracy (full MNIST, headless):")
     print(
         f"  project defaults   {_to99(figures.get('to_99_defaults'))}  goal ≤ {targets['defaults_seconds_to_99']:g} s  "

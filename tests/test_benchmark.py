@@ -92,6 +92,20 @@ def test_goals_compare_each_figure_with_its_bound():
     assert goals["defaults_seconds_to_99"]["met"] is False  # measured, never reached
 
 
+def test_round_ratios_pair_the_parts_measured_in_the_same_round():
+    figures = {
+        "seed": {"round_medians": [8000.0, 6000.0]},
+        "headless": {"round_medians": [48000.0, 30000.0]},
+        "dashboard": {"round_medians": [46560.0, 30000.0]},
+    }
+    assert report.round_ratios(figures) == {
+        "project_over_seed": [6.0, 5.0],
+        "dashboard_over_headless": [0.97, 1.0],
+    }
+    del figures["dashboard"]
+    assert set(report.round_ratios(figures)) == {"project_over_seed"}
+
+
 def test_screen_text_drops_escapes_and_what_came_before_the_app_screen():
     output = b"noise\x1b[?1049h\x1b[1;1H\x1b[38;2;1;2;3mmnist\x1b[0m-tui\x1b]0;title\x07 ready"
     assert runs.screen_text(output) == "mnist-tui ready"
