@@ -225,3 +225,27 @@ class SnapshotApp(PlotsApp):
 def test_plots_snapshot_80x24(snap_compare, tmp_path, monkeypatch):
     monkeypatch.setenv(plot_settings.ENV_DIR, str(tmp_path / "cfg"))
     assert snap_compare(SnapshotApp(), terminal_size=(80, 24))
+
+
+def test_plot_interval_spends_a_fixed_share_of_a_core_within_bounds():
+    from mnist_tui.tui.screens.run_view import MAX_PLOT_S, MIN_PLOT_S, PLOT_SHARE, plot_interval
+
+    assert plot_interval(0.045) == pytest.approx(0.045 / PLOT_SHARE)  # 45 ms: every 4.5 s at 1 %
+    assert plot_interval(0.0) == MIN_PLOT_S  # nothing measured yet: soon
+    assert plot_interval(10.0) == MAX_PLOT_S  # a slow terminal still sees its plots move
+
+
+async def test_a_redraw_measures_what_it_cost_and_repaints_of_others_do_not_count():
+    app = PlotsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed()
+        await pilot.pause()
+        plot = app.query_one("#loss", BatchLossPlot)
+        costs = list(plot._costs)
+        assert costs and all(c > 0 for c in costs) and plot.cost_s > 0
+        app.query_one("#acc", AccuracyPlot).redraw()  # the screen updates; this plot's lines are cached
+        await pilot.pause()
+        assert list(plot._costs) == costs
+        plot.redraw()
+        await pilot.pause()
+        assert len(plot._costs) == min(len(costs) + 1, 3)

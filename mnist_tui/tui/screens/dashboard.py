@@ -1,283 +1,29 @@
-"""The dashboard: plots, stats, the predictions browser and the epoch table over any run source.
+"""The dashboard: a run's screen (:mod:`run_view`) and what its keys do.
 
-It shows what the source reports (run messages, see ``messages.py``) and offers the keys the
-source's capabilities allow; it never asks which kind of source it has. Plots and stats
-redraw on a timer, only when their data changed: every UI-thread millisecond is taken from
-training on a 2-core machine.
+Keys are offered as the source's capabilities allow (``dashboard_keys.allowed``): start,
+pause and steer a live run, save it, browse and filter the test digits, and open the
+screens that look closer (confusion, drawing, inside the network, the runs workspace).
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from textual import work
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.events import Resize
-from textual.reactive import reactive
-from textual.screen import Screen
-from textual.widgets import Footer, Header
 
-from mnist_tui.drawing import ModelSnapshot
-from mnist_tui.sources.base import SourceResult
-from mnist_tui.training.events import Failed
-from mnist_tui.tui import messages as msg
-from mnist_tui.tui.bridge import LossInbox, SourceBridge
-from mnist_tui.tui.progress import RunProgress, run_summary
 from mnist_tui.tui.screens.confusion import ConfusionScreen
 from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, ENDED, allowed
 from mnist_tui.tui.screens.draw import DrawScreen
 from mnist_tui.tui.screens.model_view import ModelViewScreen
-from mnist_tui.tui.widgets.browser import PredictionsBrowser
-from mnist_tui.tui.widgets.epoch_table import EpochTable
-from mnist_tui.tui.widgets.plots import PlotsPanel
-from mnist_tui.tui.widgets.settings_panel import SettingsPanel, settings_lines
-from mnist_tui.tui.widgets.stats import StatsPanel
-from mnist_tui.tui.widgets.system_panel import SystemPanel
-
-# Stats refresh twice a second and the plots once (plotext renders ~40 ms on the UI thread).
-# Measured on full MNIST slices: dashboard/headless 0.89 at 4 Hz/2 Hz, 0.96-0.99 here.
-REFRESH_S = 1.0
-PLOT_EVERY = 3
-NARROW_COLUMNS, SHORT_ROWS = 100, 34
+from mnist_tui.tui.screens.run_view import RunViewScreen
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(RunViewScreen):
     BINDINGS = DASHBOARD_KEYS
-
-    state: reactive[str] = reactive("loading", init=False)
-
-    def __init__(self, source, snapshot=None) -> None:
-        super().__init__()
-        self.source = source
-        self.result = None  # the source's SourceResult once it returns
-        self.source_done = threading.Event()
-        self.capabilities = source.capabilities
-        self.snapshot = snapshot or ModelSnapshot()  # the drawing model, kept fresh by the bridge
-        self.inbox = LossInbox()
-        self.progress = RunProgress(0)
-        self.started = not self.capabilities.start  # a held trainer starts with space
-        self.loaded = False
-        self.detail = ""
-        self.failure: str | None = None
-        self.confusion: tuple | None = None  # (matrix, epoch)
-        self.drawing = None  # the last drawing, kept for the next visit
-        self.layer_records: list = []  # per-layer statistics, one per epoch, for the model view
-        self.run_settings: tuple[dict, int] | None = None  # (settings, world size) once loaded
-        self._ticks = 0
-        self._progress_dirty = False
-
-    # -- layout ------------------------------------------------------------------------------
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="main"):
-            yield PlotsPanel(id="plots")
-            with Vertical(id="side"):
-                yield StatsPanel(id="stats")
-                yield SettingsPanel(id="settings")
-                yield SystemPanel(id="system")
-                yield PredictionsBrowser(id="predictions")
-                yield EpochTable(id="epochs")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.sub_title = self._describe("", "CNN", "")
-        self.set_interval(REFRESH_S, self._refresh_tick)
-        self.stats.show_state("loading", "opening the run…")
-        self._fit_layout(self.app.size.width, self.app.size.height)
-
-    def on_resize(self, event: Resize) -> None:
-        self._fit_layout(event.size.width, event.size.height)  # this event's size: never a stale one
-
-    def _fit_layout(self, width: int, height: int) -> None:
-        narrow, short = width < NARROW_COLUMNS, height < SHORT_ROWS
-        self.set_class(narrow, "-narrow")
-        self.set_class(short, "-short")
-        self.browser.set_compact(narrow)
-        self.query_one("#epochs", EpochTable).set_compact(narrow)
-        self.query_one(Footer).compact = narrow
-        self.refresh_bindings()  # p (the side panel) is offered only where the panels take turns
 
     def action_side_panel(self) -> None:
         """Where the side panel cannot show everything: predictions ↔ epochs table."""
         self.toggle_class("-epochs")
-
-    def _describe(self, dataset: str, model: str, device: str) -> str:
-        run_dir = self.source.run_dir if self.source.run_dir is not None else "not saved"
-        return " · ".join(part for part in (self.source.title, dataset, model, device, str(run_dir)) if part)
-
-    @property
-    def stats(self) -> StatsPanel:
-        return self.query_one("#stats", StatsPanel)
-
-    @property
-    def plots(self) -> PlotsPanel:
-        return self.query_one("#plots", PlotsPanel)
-
-    @property
-    def browser(self) -> PredictionsBrowser:
-        return self.query_one("#predictions", PredictionsBrowser)
-
-    # -- the source's worker: it only posts messages here ------------------------------------------
-
-    def run_source(self) -> None:
-        """Start (or, for a source that can extend an ended run, start again) the source's worker."""
-        self.source_done.clear()
-        self.run_worker(self._run_source, thread=True, exclusive=True, name="source", exit_on_error=False)
-
-    def _run_source(self) -> None:
-        bridge = SourceBridge(self.post_message, self.inbox, self.snapshot)
-        try:
-            self.result = self.source.run(bridge)
-        except Exception as exc:  # a source that breaks (a broken torch import) is a failure too
-            self.result = SourceResult(error=exc)
-            bridge(Failed(f"cannot open the run: {type(exc).__name__}: {exc}", 0))
-        finally:
-            self.source_done.set()
-
-    def on_unmount(self) -> None:
-        self.source.close()  # a trainer stops within a batch; a follower stops following
-
-    # -- the run's state -----------------------------------------------------------------------
-
-    def watch_state(self) -> None:
-        self.stats.show_state(self.state, self.detail)
-        self.refresh_bindings()
-
-    def show_state(self, state: str, detail: str = "") -> None:
-        self.detail = detail
-        if state == self.state:
-            self.watch_state()  # the detail changed
-        self.state = state
-
-    def on_state_reported(self, message: msg.StateReported) -> None:
-        state, detail = message.event.state, message.event.detail
-        if state == "paused" and not self.started:
-            state, detail = "ready", "press space to train"
-        elif state == "loading" and self.loaded:
-            return
-        self.show_state(state, detail)
-
-    def on_run_loaded(self, message: msg.RunLoaded) -> None:
-        e = message.event
-        self.loaded = True
-        self.progress.on_loaded(e)
-        precision = f" {e.precision}" if e.precision and e.precision != "fp32" else ""
-        self.sub_title = self._describe(e.dataset, f"CNN {e.parameters:,} params", f"{e.device}{precision}")
-        if e.notice:
-            self.notify(e.notice, severity="warning", timeout=12)
-        self.browser.set_data(e.test_images, e.test_labels)
-        for row in e.history:
-            self._add_epoch(row)
-        self.plots.losses.recorded = e.batches_recorded
-        self.query_one("#settings", SettingsPanel).show(e.settings, e.world_size)
-        self.run_settings = (e.settings, e.world_size)
-        if not self.started:
-            self.show_state("ready", "press space to train")
-        self._show_progress()
-
-    def settings_lines(self) -> list[str]:
-        """The run's settings for the help screen (none before the run is open)."""
-        return settings_lines(*self.run_settings) if self.run_settings else []
-
-    def on_batches_arrived(self, message: msg.BatchesArrived) -> None:
-        self.progress.on_batch(message.event)
-        self._progress_dirty = True  # shown on the next refresh tick
-
-    def on_epoch_finished(self, message: msg.EpochFinished) -> None:
-        self._add_epoch(message.event)
-        self._progress_dirty = True
-
-    def on_plan_reported(self, message: msg.PlanReported) -> None:
-        self.progress.epochs = message.event.epochs
-        self._progress_dirty = True
-
-    def on_steering_reported(self, message: msg.SteeringReported) -> None:
-        e = message.event
-        per_epoch = max(self.progress.batches_per_epoch, 1)
-        x = e.epoch if e.batch == 0 else e.epoch - 1 + e.batch / per_epoch
-        self.plots.mark(x, e.what)
-        if self.source.capabilities.live:
-            self.notify(f"{e.what} (lr × {e.lr_scale:g} on top of the schedule)", timeout=3)
-
-    def on_predictions_arrived(self, message: msg.PredictionsArrived) -> None:
-        e = message.event
-        self.browser.set_predictions(e.probabilities, e.epoch)
-        self.confusion = (e.confusion, e.epoch)
-        for screen in self.app.screen_stack:
-            if isinstance(screen, ConfusionScreen):
-                screen.set_confusion(e.confusion, e.epoch)
-
-    def on_model_arrived(self, message: msg.ModelArrived) -> None:
-        for screen in self.app.screen_stack:
-            if isinstance(screen, DrawScreen):
-                screen.refresh_guess()
-            elif isinstance(screen, ModelViewScreen):
-                screen.update_model(message.event.epoch)
-
-    def on_layer_stats_arrived(self, message: msg.LayerStatsArrived) -> None:
-        record = message.event
-        self.layer_records = [r for r in self.layer_records if r.epoch < record.epoch] + [record]
-        for screen in self.app.screen_stack:
-            if isinstance(screen, ModelViewScreen):
-                screen.add_layer_stats(record)
-
-    def on_run_finished(self, message: msg.RunFinished) -> None:
-        e = message.event
-        self.progress.epochs = max(self.progress.epochs, e.epochs_done)
-        self.show_state("stopped" if e.stopped else "finished", self._summary(e))
-        self._show_progress()
-        if self.capabilities.live:
-            self.notify(self._summary(e, long=True), title=f"Run {self.state}", timeout=20)
-
-    def _summary(self, e, long: bool = False) -> str:
-        return run_summary(self.progress, e.epochs_done, self.source.run_dir, self.capabilities.extend, long)
-
-    def on_run_failed(self, message: msg.RunFailed) -> None:
-        self.failure = message.event.message
-        self.show_state("failed", message.event.message)
-        self.notify(message.event.message, title="The run failed", severity="error", timeout=30)
-
-    def _add_epoch(self, row) -> None:
-        self.plots.add_epoch(row)
-        self.query_one("#epochs", EpochTable).add_epoch(row)
-        self.progress.on_epoch(row.epoch, row.test_acc, row.test_loss, row.seconds)
-
-    # -- redrawing, on a timer -----------------------------------------------------------------
-
-    def _refresh_tick(self) -> None:
-        self._ticks += 1
-        self._take_losses()
-        if self._progress_dirty:
-            self._progress_dirty = False
-            self._show_progress()
-        if self._ticks % PLOT_EVERY == 0:
-            self.redraw_plots()
-
-    def _take_losses(self) -> None:
-        last = self.plots.add_batches(self.inbox.drain(), self.progress.batches_per_epoch)
-        if last is not None:
-            self.progress.last_loss = last
-
-    def _show_progress(self) -> None:
-        p = self.progress
-        self.stats.show_position(p.epoch, p.epochs, p.batch, p.batches_per_epoch)
-        self.stats.show_progress(p.batch, p.batches_per_epoch, p.run_batches_done, p.run_batches)
-        live = self.state in ("training", "loading")
-        self.stats.show_speed(p.samples_per_s, p.eta_seconds() if live else None, p.last_loss)
-        self.stats.show_results(p.best_acc, p.best_epoch, p.last_test_loss)
-
-    def redraw_plots(self) -> None:
-        """Redraw the plots that gained points (on a timer, every PLOT_EVERY ticks)."""
-        self._take_losses()
-        if self.app.screen is not self:
-            return  # hidden under another screen: drawn when it shows again
-        self.plots.redraw_if_dirty()
-
-    def on_screen_resume(self) -> None:
-        self.redraw_plots()
 
     # -- steering the run ----------------------------------------------------------------------
 

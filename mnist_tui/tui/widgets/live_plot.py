@@ -27,10 +27,15 @@ build has a fixed cost per canvas: 590 points or 115 cost about the same), each 
 from __future__ import annotations
 
 import math
+import statistics
+import time
+from collections import deque
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
@@ -93,6 +98,9 @@ class LivePlot(PlotextPlot):
         self.legend: list[tuple[str, str, tuple[int, int, int]]] = []  # (sample, label, colour)
         self._canvas = (0, 0)  # (width, rows) of the figure's data area, before the y labels
         self._canvas_cols = 0  # data columns, once the y labels are known
+        self._lay_out_s = 0.0
+        self._costs: deque[float] = deque(maxlen=3)
+        self._rendered = False
 
     def apply_settings(self, settings: PlotSettings) -> None:
         """Take this plot's controls from ``settings`` without saving (subclasses add theirs)."""
@@ -131,6 +139,12 @@ class LivePlot(PlotextPlot):
 
     # -- redrawing -----------------------------------------------------------------------------
 
+    @property
+    def cost_s(self) -> float:
+        """UI-thread seconds a redraw takes (layout, plotext's build, parsing): the median of the
+        last three, so the first render's warm-up or one resize does not set the pace."""
+        return statistics.median(self._costs) if self._costs else 0.0
+
     def mark_dirty(self) -> None:
         self._dirty = True
 
@@ -152,6 +166,7 @@ class LivePlot(PlotextPlot):
         self.refresh()
 
     def _lay_out(self, width: int, height: int) -> None:
+        started = time.perf_counter()
         self._plot = Plot()  # a fresh figure: plotext keeps limits and ticks between builds
         self.drawn, self.legend = {}, []
         self.y_axis = self.x_axis = self.right_axis = None
@@ -164,9 +179,11 @@ class LivePlot(PlotextPlot):
         self._canvas_cols = width
         self.draw(self._plot)
         self._laid_out = (width, height)
+        self._lay_out_s = time.perf_counter() - started
 
     def render(self):
         width, height = self.size.width, self.size.height
+        self._rendered = True
         if self._laid_out != (width, height):
             self._lay_out(width, height)
         plt = self.plt
@@ -182,6 +199,17 @@ class LivePlot(PlotextPlot):
         text.append("\n")
         text.append_text(self._line(self.legend_text(), width))
         return text
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual's, timed: the plot's UI-thread cost is its layout, plotext's build, and the
+        parsing and styling of its cells here (render() alone is about a third of it)."""
+        started, self._rendered = time.perf_counter(), False
+        laid_out = self._laid_out
+        lines = super().render_lines(crop)
+        if self._rendered:  # not Textual's cached lines: a redraw
+            before = self._lay_out_s if laid_out == self._laid_out else 0.0  # else laid out in render()
+            self._costs.append(before + time.perf_counter() - started)
+        return lines
 
     @staticmethod
     def _line(text: Text, width: int) -> Text:

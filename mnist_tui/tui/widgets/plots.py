@@ -59,6 +59,10 @@ class PlotsPanel(Vertical):
         for plot in self.query(LivePlot):
             plot.redraw_if_dirty()
 
+    def redraw_cost(self) -> float:
+        """UI-thread seconds the shown plots took at their last redraw."""
+        return sum(plot.cost_s for plot in self.query(LivePlot) if plot.display)
+
     # -- controls ----------------------------------------------------------------------------
 
     def toggle_log(self) -> None:

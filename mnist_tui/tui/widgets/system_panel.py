@@ -3,6 +3,9 @@ second and only while the panel is shown on the active screen (a hidden panel sa
 
 from __future__ import annotations
 
+import time
+
+from rich.text import Text
 from textual.widgets import Static
 
 from mnist_tui.sysstats import SystemSampler, SystemStats, describe
@@ -18,22 +21,35 @@ class SystemPanel(Static):
     }
     """
 
-    def __init__(self, sampler: SystemSampler | None = None, **kwargs) -> None:
+    def __init__(self, sampler: SystemSampler | None = None, own_timer: bool = True, **kwargs) -> None:
+        """``own_timer=False``: the host calls :meth:`tick` from its own timer (the dashboard does,
+        so the line repaints in the same screen update as the stats instead of one of its own)."""
         super().__init__("system: …", **kwargs)
+        self.own_timer = own_timer
+        self._sampled_at = -REFRESH_S
         self.sampler = sampler or SystemSampler()
         self.last: SystemStats | None = None
         self.samples = 0  # how many times it sampled (tests check it rests while hidden)
+        self._rows = 0  # the line's wrapped height at the last update
 
     def on_mount(self) -> None:
-        self.set_interval(REFRESH_S, self.tick)
+        if self.own_timer:
+            self.set_interval(REFRESH_S, self.tick)
         self.call_after_refresh(self.tick)  # once laid out: a size of zero reads as hidden
 
     def shown(self) -> bool:
         return bool(self.display) and self.is_attached and self.screen is self.app.screen and self.size.area > 0
 
     def tick(self) -> None:
-        if not self.shown():
+        """Sample and show, at most once per REFRESH_S and only while shown."""
+        now = time.monotonic()
+        if not self.shown() or now - self._sampled_at < REFRESH_S * 0.9:
             return
+        self._sampled_at = now
         self.samples += 1
         self.last = self.sampler.sample()
-        self.update(describe(self.last))
+        text = describe(self.last)
+        rows = len(Text(text).wrap(self.app.console, max(self.content_size.width, 1)))
+        # A layout pass costs the whole screen ~7 ms: only when the line wraps differently.
+        self.update(text, layout=rows != self._rows)
+        self._rows = rows

@@ -1,0 +1,44 @@
+"""While a run trains, what changes is shown on the dashboard's once-a-second tick, in one
+screen update: a new epoch's row, its predictions, the system line (each a layout pass or a
+repaint of its own otherwise)."""
+
+from __future__ import annotations
+
+from test_tui_snapshots import _history, _predictions, resumed_app  # noqa: F401 - the fixture
+
+from mnist_tui.tui import messages as msg
+from mnist_tui.tui.widgets.epoch_table import EpochTable
+from mnist_tui.tui.widgets.system_panel import SystemPanel
+
+
+async def test_while_training_rows_and_predictions_wait_for_the_tick(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        dashboard = app.dashboard
+        table = dashboard.query_one("#epochs", EpochTable)
+        browser = dashboard.browser
+        assert table.row_count == 3 and browser.epoch == 3  # a held run shows what it loaded at once
+        dashboard.state = "training"
+        row = _history(4)[-1]
+        labels = browser.labels
+        dashboard.post_message(msg.EpochFinished(row))
+        dashboard.post_message(msg.PredictionsArrived(_predictions(labels, 4)))
+        await pilot.pause(0.05)
+        assert table.row_count == 3 and browser.epoch == 3  # not yet: no screen update of their own
+        dashboard._refresh_tick()
+        await pilot.pause(0.05)
+        assert table.row_count == 4 and browser.epoch == 4
+
+
+async def test_the_system_line_samples_on_the_dashboards_tick_at_most_every_two_seconds(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        panel = app.dashboard.query_one("#system", SystemPanel)
+        assert not panel.own_timer
+        before = panel.samples
+        panel._sampled_at = -10.0  # long ago
+        app.dashboard._refresh_tick()
+        app.dashboard._refresh_tick()  # a second tick at once: too soon to sample again
+        assert panel.samples == before + 1
