@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from textual.reactive import reactive
 
+from mnist_tui.tui.palette import TEST_COLOR, TRAIN_COLOR
 from mnist_tui.tui.plot_settings import PlotSettings
-from mnist_tui.tui.widgets.live_plot import TEST_COLOR, TRAIN_COLOR, LivePlot
+from mnist_tui.tui.widgets.live_plot import LivePlot
 
 ERROR_FLOOR = 0.01  # % (1 in 10,000): a perfect epoch is drawn here on the log error axis
 

@@ -40,28 +40,16 @@ from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
 from mnist_tui.tui import plot_settings
+from mnist_tui.tui.palette import rgb
 from mnist_tui.tui.plot_settings import PlotSettings
 from mnist_tui.tui.series import thin
 from mnist_tui.tui.widgets.plot_ticks import Axis, inner_axis, label_width, linear_axis, log_axis
 
-# Okabe-Ito, the colour-blind-safe palette (RGB: plotext takes tuples). Train and test also
-# differ in line style: train a dotted line of "·", test a solid braille line with "●" points.
-ORANGE = (230, 159, 0)
-SKY_BLUE = (86, 180, 233)
-BLUISH_GREEN = (0, 158, 115)
-VERMILLION = (213, 94, 0)
-REDDISH_PURPLE = (204, 121, 167)
-GREY = (128, 128, 128)  # faint on dark and on light themes
-TRAIN_COLOR, TEST_COLOR = ORANGE, SKY_BLUE
 LOG_FLOOR = 1e-6  # a value at or below zero is drawn here on a log axis
 
 FRAME_ROWS = 3  # plotext's frame (top, bottom) and the x tick labels, under our heading line
 OUR_ROWS = 2  # the heading line above the figure, the legend line under it
 FRAME_COLS = 2
-
-
-def rgb(color: tuple[int, int, int]) -> str:
-    return "rgb({},{},{})".format(*color)
 
 
 class LivePlot(PlotextPlot):

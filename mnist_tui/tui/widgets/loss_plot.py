@@ -13,9 +13,10 @@ to the whole curve at once.
 from __future__ import annotations
 
 from mnist_tui.tui import plot_settings
+from mnist_tui.tui.palette import GREY, REDDISH_PURPLE, SKY_BLUE, VERMILLION
 from mnist_tui.tui.plot_settings import PlotSettings
 from mnist_tui.tui.series import BoundedSeries, ema
-from mnist_tui.tui.widgets.live_plot import GREY, REDDISH_PURPLE, SKY_BLUE, VERMILLION, LivePlot, window
+from mnist_tui.tui.widgets.live_plot import LivePlot, window
 
 RAW_COLOR = GREY
 SMOOTH_COLOR = SKY_BLUE
