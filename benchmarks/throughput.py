@@ -49,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=default_data_dir(), help="folder holding MNIST/raw")
     p.add_argument("--samples", type=int, default=20_000, help="training samples per timed pass (default 20000)")
     p.add_argument("--repeats", type=int, default=3, help="timed passes after the warm-up pass (default 3)")
-    p.add_argument("--rounds", type=int, default=3, help="seed, headless and dashboard runs, interleaved (default 3)")
+    p.add_argument("--rounds", type=int, default=5, help="seed, headless and dashboard runs, interleaved (default 5)")
     p.add_argument("--max-epochs", type=int, default=15, help="cap for the seed recipe's time to 99 %% (default 15)")
     p.add_argument("--skip-accuracy", action="store_true", help="skip the time-to-99 %% runs (full MNIST)")
     p.add_argument("--skip-dashboard", action="store_true", help="skip the dashboard run and first-frame timing")
@@ -209,8 +209,9 @@ def main(argv=None) -> int:
             report.progress(f"time to 99 % with --recipe seed (full MNIST, at most {args.max_epochs} epochs) …")
             figures["to_99_seed_recipe"] = time_to_accuracy(args, work, "seed", ["--recipe", "seed"], args.max_epochs)
     figures["load_after"] = load_average()
-    figures["ratios"] = report.ratios(figures)
     figures["round_ratios"] = report.round_ratios(figures)
+    figures["ratios"] = report.ratios(figures)
+    figures["pooled_ratios"] = report.pooled_ratios(figures)
     figures["goals"] = report.goals(figures, GOALS)
     import torch  # only now, for the record: the parent stays light while children are timed
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
 
 
@@ -14,6 +15,28 @@ def _rate(figures: dict, part: str) -> float | None:
 
 
 def ratios(figures: dict) -> dict:
+    """Each ratio as the median of its rounds' ratios (paired: the parts of one round ran within a
+    minute of each other); with one round, the ratio of the parts' medians.
+
+    Why paired: this 2-core AMD EPYC switches between two speeds (~30k and ~45k samples/s for the
+    same loop) for minutes at a time. One run of 3 landing in the slow state moved the pooled
+    dashboard/headless from ~0.975 to 0.951 while the round ratios read 1.024, 0.823, 0.974.
+    """
+    seed, headless, dashboard = (_rate(figures, p) for p in ("seed", "headless", "dashboard"))
+    pooled = {
+        "project_over_seed": round(headless / seed, 2) if seed and headless else None,
+        "dashboard_over_headless": round(dashboard / headless, 3) if dashboard and headless else None,
+    }
+    paired = round_ratios(figures)
+    digits = {"project_over_seed": 2, "dashboard_over_headless": 3}
+    for name, rounds in paired.items():
+        if len(rounds) > 1:
+            pooled[name] = round(statistics.median(rounds), digits[name])
+    return pooled
+
+
+def pooled_ratios(figures: dict) -> dict:
+    """The ratios of the parts' medians over every pass of every round (printed beside)."""
     seed, headless, dashboard = (_rate(figures, p) for p in ("seed", "headless", "dashboard"))
     return {
         "project_over_seed": round(headless / seed, 2) if seed and headless else None,
@@ -102,7 +125,12 @@ def print_table(figures: dict, targets: dict) -> None:
     for label, goal, unit, sign in lines:
         value = "-" if goal["value"] is None else f"{goal['value']:g}{unit}"
         rounds = per_round.get(names.get(label, ""))
-        spread = f"  (rounds: {', '.join(f'{r:g}' for r in rounds)})" if rounds and len(rounds) > 1 else ""
+        pooled = (figures.get("pooled_ratios") or {}).get(names.get(label, ""))
+        spread = (
+            f"  (median of rounds {', '.join(f'{r:g}' for r in rounds)}; all passes pooled: {pooled:g})"
+            if rounds and len(rounds) > 1
+            else ""
+        )
         print(f"{label:{width}}{value:>10}  goal {sign} {goal['goal']:g}{unit}  {_mark(goal)}{spread}")
     print("\ntime to 99.0 % test accuracy (full MNIST, headless):")
     print(

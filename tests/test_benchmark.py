@@ -106,6 +106,18 @@ def test_round_ratios_pair_the_parts_measured_in_the_same_round():
     assert set(report.round_ratios(figures)) == {"project_over_seed"}
 
 
+def test_with_several_rounds_the_ratio_is_the_median_of_the_paired_rounds():
+    figures = {  # one round caught in the machine's slow state: its pair, not the pool, absorbs it
+        "seed": {"samples_per_s": 8000.0, "round_medians": [8000.0, 8000.0, 8000.0]},
+        "headless": {"samples_per_s": 48000.0, "round_medians": [48000.0, 48000.0, 48000.0]},
+        "dashboard": {"samples_per_s": 44000.0, "round_medians": [47000.0, 40000.0, 46800.0]},
+    }
+    assert report.ratios(figures)["dashboard_over_headless"] == round(46800 / 48000, 3)
+    assert report.pooled_ratios(figures)["dashboard_over_headless"] == round(44000 / 48000, 3)
+    one_round = {part: {"samples_per_s": v["samples_per_s"]} for part, v in figures.items()}
+    assert report.ratios(one_round) == report.pooled_ratios(one_round)
+
+
 def test_screen_text_drops_escapes_and_what_came_before_the_app_screen():
     output = b"noise\x1b[?1049h\x1b[1;1H\x1b[38;2;1;2;3mmnist\x1b[0m-tui\x1b]0;title\x07 ready"
     assert runs.screen_text(output) == "mnist-tui ready"
