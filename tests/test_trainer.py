@@ -173,9 +173,9 @@ def test_run_folder_gets_checkpoint_and_metrics(tiny_config, small_synthetic):
 
 
 def test_weights_are_copied_mid_epoch_for_the_model_view(tiny_config, small_synthetic, monkeypatch):
-    from mnist_tui.training import loop
+    from mnist_tui.training import reports
 
-    monkeypatch.setattr(loop, "WEIGHTS_EVERY_S", 0.0)  # every report
+    monkeypatch.setattr(reports, "WEIGHTS_EVERY_S", 0.0)  # every report
     result, events = collect(tiny_config, small_synthetic)
     copies = [e for e in events if isinstance(e, ModelWeights) and e.in_progress]
     assert copies and all(e.epoch == 1 for e in copies)

@@ -30,7 +30,7 @@ OPTIONAL = {
     "ema",
     "ema_steps",
 }  # older checkpoints lack some
-KEYS = {*REQUIRED, *OPTIONAL, "format"}  # Trainer.checkpoint_state's keys and the format marker
+KEYS = {*REQUIRED, *OPTIONAL, "format"}  # resume.checkpoint_state's keys and the format marker
 SCHEDULER_WORDS = {"cos", "linear", "initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"}
 MAX_CUDA_DEVICES = 64  # one RNG state per GPU; each is a few bytes (Philox seed and offset)
 MAX_CUDA_STATE = 1024

@@ -32,19 +32,16 @@ from mnist_tui.training.events import (
     Failed,
     Finished,
     Listener,
-    ModelWeights,
     PlanChanged,
-    Predictions,
     StateChanged,
     Steered,
     best_accuracy,
 )
 from mnist_tui.training.guards import DivergenceGuard
-from mnist_tui.training.resume import describe_failure, restore, saved_batches
+from mnist_tui.training.reports import ModelReports
+from mnist_tui.training.resume import checkpoint_state, describe_failure, restore, saved_batches
 from mnist_tui.training.saving import CheckpointKeeper
 from mnist_tui.training.steps import EpochRun, evaluate, train_epoch
-
-WEIGHTS_EVERY_S = 3.0  # mid-epoch weight copies for the model view (21,840 floats: ~0.03 ms each)
 
 
 @dataclass
@@ -76,7 +73,6 @@ class Trainer:
         self.keeper = CheckpointKeeper(config.run_dir, self.world.is_main)
         self.guard = DivergenceGuard()
         self._ema_steps = 0  # restored from a checkpoint before the epoch run exists
-        self._weights_at = time.monotonic()  # the last ModelWeights (the model view's short timer)
         self.epoch_run = None
         self.finished = False  # ran its whole plan: add_epochs can continue it from saved_state
         self.writer = None
@@ -143,6 +139,14 @@ class Trainer:
         self.ema = None  # --recipe sprint: an average of the weights, the model that is evaluated
         if cfg.ema_decay > 0:
             self.ema = copy.deepcopy(self.model).requires_grad_(False)
+        self.reports = ModelReports(
+            lambda event: self.listener(event),  # the run folder's writer, once it is open
+            lambda: self.evaluated,
+            self.test_x,
+            self.test_y,
+            cfg.eval_batch_size,
+            self.world.is_main,
+        )
         self.start_epoch, self.history = 1, []
         if self.resume_state is not None:
             restore(self, self.resume_state)
@@ -173,7 +177,7 @@ class Trainer:
         for report in saved_batches(cfg.run_dir, self.start_epoch - 1):
             self.face(report)  # the finished epochs' batch losses, for the plot (already on disk)
         if self.history:  # a resumed run shows its model's predictions before training on
-            self._report_model(self.start_epoch - 1)
+            self.reports.after_epoch(self.start_epoch - 1)
         if not self.control.paused:
             self.listener(StateChanged("training"))
         self._system = SystemSampler()  # CPU % per epoch counts from here
@@ -212,9 +216,6 @@ class Trainer:
             epoch += 1
         self.finished = not self.result.stopped and self.result.epochs_done > 0
         self.listener(Finished(self.result.epochs_done, best_accuracy(self.history), self.result.stopped))
-
-    def _weights(self) -> dict:
-        return {k: v.detach().float().cpu().numpy().copy() for k, v in self.evaluated.state_dict().items()}
 
     @property
     def evaluated(self):
@@ -275,18 +276,15 @@ class Trainer:
         self.history.append(record)
         self.result.epochs_done = epoch  # only once it was evaluated: a failed epoch is not done
         if self.config.run_dir is not None:
-            self.keeper.keep(epoch, self.checkpoint_state(epoch))
+            self.keeper.keep(epoch, checkpoint_state(self, epoch))
         self.listener(record)
         self.listener(layers)
-        self._report_model(epoch, test)
+        self.reports.after_epoch(epoch, test)
 
     def _emit_checked(self, event) -> None:
         """Batch reports already carry each loss read back once: check them there, at no extra sync."""
         if isinstance(event, BatchEnd):
-            now = time.monotonic()
-            if now - self._weights_at >= WEIGHTS_EVERY_S and self.world.is_main:
-                self._weights_at = now
-                self.listener(ModelWeights(event.epoch, self._weights(), in_progress=True))
+            self.reports.on_batch(event)
             self.guard.check_batches(event)
         self.listener(event)
 
@@ -308,31 +306,6 @@ class Trainer:
             settings=self.config.to_dict() | {"precision": self.precision, "device": str(self.device)},
             world_size=self.world.world_size,
         )
-
-    def _report_model(self, epoch: int, test=None) -> None:
-        """The weights (for drawing and the model view), then the test set's predictions."""
-        if not self.world.is_main:
-            return
-        self._weights_at = time.monotonic()
-        self.listener(ModelWeights(epoch, self._weights()))
-        test = test or evaluate(self.evaluated, self.test_x, self.test_y, self.config.eval_batch_size)
-        self.listener(Predictions(epoch, test.probabilities, self.data.test_labels.numpy(), test.confusion))
-
-    def checkpoint_state(self, epoch: int) -> dict[str, Any]:
-        return {
-            "epoch": epoch,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "shuffle_rng": self.shuffle.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
-            "config": self.config.to_dict(),
-            "history": [r.to_json() for r in self.history],
-            "dataset": self.data.name,
-            "lr_scale": self.control.lr_scale,
-            **({"ema": self.ema.state_dict(), "ema_steps": self.epoch_run.ema_steps} if self.ema is not None else {}),
-        }
 
     @property
     def saved_state(self) -> tuple[int, bytes] | None:

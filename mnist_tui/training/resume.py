@@ -1,4 +1,5 @@
-"""Continuing a run from its checkpoint, and saying why a run failed (for :mod:`.loop`)."""
+"""A trainer's checkpoint, both ways (what it holds, and continuing from it), and saying why a run
+failed (for :mod:`.loop`). ``checkpoint_schema.KEYS`` lists what :func:`checkpoint_state` writes."""
 
 from __future__ import annotations
 
@@ -26,6 +27,25 @@ def history_from_checkpoint(rows: Any) -> list[EpochRecord]:
         except RecordError as exc:
             raise ckpt.CheckpointError(f"the checkpoint's history is damaged: row {number}: {exc}") from None
     return history
+
+
+def checkpoint_state(trainer, epoch: int) -> dict[str, Any]:
+    """Everything :func:`restore` needs to continue after ``epoch``, as plain tensors and values."""
+    ema = trainer.ema
+    return {
+        "epoch": epoch,
+        "model": trainer.model.state_dict(),
+        "optimizer": trainer.optimizer.state_dict(),
+        "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
+        "shuffle_rng": trainer.shuffle.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if trainer.device.type == "cuda" else [],
+        "config": trainer.config.to_dict(),
+        "history": [r.to_json() for r in trainer.history],
+        "dataset": trainer.data.name,
+        "lr_scale": trainer.control.lr_scale,
+        **({"ema": ema.state_dict(), "ema_steps": trainer.epoch_run.ema_steps} if ema is not None else {}),
+    }
 
 
 def restore(trainer, state: dict[str, Any]) -> None:

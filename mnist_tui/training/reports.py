@@ -1,0 +1,56 @@
+"""What the trainer tells its listener about the model: its weights and the test set's predictions.
+
+The drawing pad and the model view want fresh weights. A copy is 21,840 floats (~0.03 ms
+on the CPU, a device→host copy on CUDA), so after each epoch, and mid-epoch at most every
+``WEIGHTS_EVERY_S`` from the batch reports. Under torchrun only rank 0 reports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from mnist_tui.training.events import BatchEnd, ModelWeights, Predictions
+from mnist_tui.training.steps import EvalStats, evaluate
+
+WEIGHTS_EVERY_S = 3.0  # mid-epoch weight copies for the model view
+
+
+class ModelReports:
+    def __init__(
+        self,
+        emit: Callable[[object], None],
+        model: Callable[[], torch.nn.Module],
+        test_x: torch.Tensor,
+        test_y: torch.Tensor,
+        eval_batch_size: int,
+        is_main: bool,
+    ) -> None:
+        """``model``: the model to report (the trainer's, or its EMA), asked at each report."""
+        self.emit, self.model = emit, model
+        self.test_x, self.test_y, self.eval_batch_size = test_x, test_y, eval_batch_size
+        self.labels = test_y.cpu().numpy()
+        self.is_main = is_main
+        self._weights_at = time.monotonic()
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return {k: v.detach().float().cpu().numpy().copy() for k, v in self.model().state_dict().items()}
+
+    def on_batch(self, event: BatchEnd) -> None:
+        """A copy of the weights mid-epoch, when the last one is ``WEIGHTS_EVERY_S`` old."""
+        now = time.monotonic()
+        if self.is_main and now - self._weights_at >= WEIGHTS_EVERY_S:
+            self._weights_at = now
+            self.emit(ModelWeights(event.epoch, self.weights(), in_progress=True))
+
+    def after_epoch(self, epoch: int, test: EvalStats | None = None) -> None:
+        """The weights, then the predictions (``test``: the epoch's evaluation, else made here)."""
+        if not self.is_main:
+            return
+        self._weights_at = time.monotonic()
+        self.emit(ModelWeights(epoch, self.weights()))
+        test = test or evaluate(self.model(), self.test_x, self.test_y, self.eval_batch_size)
+        self.emit(Predictions(epoch, test.probabilities, self.labels, test.confusion))
