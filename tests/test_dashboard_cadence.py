@@ -42,3 +42,19 @@ async def test_the_system_line_samples_on_the_dashboards_tick_at_most_every_two_
         app.dashboard._refresh_tick()
         app.dashboard._refresh_tick()  # a second tick at once: too soon to sample again
         assert panel.samples == before + 1
+
+
+async def test_when_training_ends_the_plots_and_predictions_catch_up_at_the_next_tick(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        dashboard = app.dashboard
+        dashboard.state = "training"
+        dashboard._refresh_tick()  # a redraw: the next one is paced by its cost
+        assert dashboard._next_plots > 0
+        labels = dashboard.browser.labels
+        dashboard.post_message(msg.PredictionsArrived(_predictions(labels, 4)))
+        await pilot.pause(0.05)
+        assert dashboard.browser.epoch == 3
+        dashboard.show_state("finished")
+        assert dashboard.browser.epoch == 4 and dashboard._next_plots == 0.0

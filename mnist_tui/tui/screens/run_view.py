@@ -150,6 +150,9 @@ class RunViewScreen(Screen):
     def watch_state(self) -> None:
         self.stats.show_state(self.state, self.detail)
         self.refresh_bindings()
+        if self.state != "training":  # paused or ended: the whole picture now, not at the next pace
+            self._show_predictions()
+            self._next_plots = 0.0
 
     def show_state(self, state: str, detail: str = "") -> None:
         self.detail = detail
