@@ -9,25 +9,15 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
+from mnist_tui.tui.palette import RUN_COLORS
 from mnist_tui.workspace.compare import Series
 
-# (R, G, B): plotext and Rich take the same triple, so the legend's colour is the line's.
-PALETTE = (
-    (0, 200, 255),
-    (255, 140, 0),
-    (120, 220, 80),
-    (230, 80, 200),
-    (255, 220, 60),
-    (255, 90, 90),
-    (150, 150, 255),
-    (200, 200, 200),
-)
 MARKERS = ("●", "■", "▲", "◆", "✚", "✖", "○", "□")
 
 
 def style_of(slot: int) -> tuple[tuple[int, int, int], str]:
     """The colour and marker of a run's slot (stable while the run stays selected)."""
-    return PALETTE[slot % len(PALETTE)], MARKERS[(slot // len(PALETTE) + slot) % len(MARKERS)]
+    return RUN_COLORS[slot % len(RUN_COLORS)], MARKERS[(slot // len(RUN_COLORS) + slot) % len(MARKERS)]
 
 
 class ComparePlot(PlotextPlot):

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from rich.text import Text
 
 from mnist_tui.insight.embedding import Embedding
+from mnist_tui.tui.palette import DIGIT_COLORS, rgb
 from mnist_tui.tui.widgets.live_plot import LivePlot
 
-# tab10: ten colours a reader can tell apart, one per digit (scatter and legend)
-DIGIT_COLORS: tuple[tuple[int, int, int], ...] = (
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (160, 160, 160),
-    (188, 189, 34),
-    (23, 190, 207),
-)
 SELECTED_MARKER = "◉"
-
-
-def _rgb(color: Sequence[int]) -> str:
-    return "rgb({},{},{})".format(*color)
 
 
 class EmbeddingPlot(LivePlot):
@@ -71,7 +53,7 @@ def digit_legend(selected: bool = True) -> Text:
     """``■ 0  ■ 1 … ■ 9  ◉ selected``: the scatter's colours."""
     text = Text()
     for digit, color in enumerate(DIGIT_COLORS):
-        text.append("■", style=_rgb(color))
+        text.append("■", style=rgb(color))
         text.append(f" {digit}  ")
     if selected:
         text.append(SELECTED_MARKER, style="bold white")
