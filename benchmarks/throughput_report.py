@@ -14,6 +14,13 @@ def _rate(figures: dict, part: str) -> float | None:
     return (figures.get(part) or {}).get("samples_per_s")
 
 
+# Each ratio: (numerator part, denominator part, digits it is rounded to)
+RATIOS = {
+    "project_over_seed": ("headless", "seed", 2),
+    "dashboard_over_headless": ("dashboard", "headless", 3),
+}
+
+
 def ratios(figures: dict) -> dict:
     """Each ratio as the median of its rounds' ratios (paired: the parts of one round ran within a
     minute of each other); with one round, the ratio of the parts' medians.
@@ -22,37 +29,28 @@ def ratios(figures: dict) -> dict:
     same loop) for minutes at a time. One run of 3 landing in the slow state moved the pooled
     dashboard/headless from ~0.975 to 0.951 while the round ratios read 1.024, 0.823, 0.974.
     """
-    seed, headless, dashboard = (_rate(figures, p) for p in ("seed", "headless", "dashboard"))
-    pooled = {
-        "project_over_seed": round(headless / seed, 2) if seed and headless else None,
-        "dashboard_over_headless": round(dashboard / headless, 3) if dashboard and headless else None,
-    }
-    paired = round_ratios(figures)
-    digits = {"project_over_seed": 2, "dashboard_over_headless": 3}
-    for name, rounds in paired.items():
+    result = pooled_ratios(figures)
+    for name, rounds in round_ratios(figures).items():
         if len(rounds) > 1:
-            pooled[name] = round(statistics.median(rounds), digits[name])
-    return pooled
+            result[name] = round(statistics.median(rounds), RATIOS[name][2])
+    return result
 
 
 def pooled_ratios(figures: dict) -> dict:
     """The ratios of the parts' medians over every pass of every round (printed beside)."""
-    seed, headless, dashboard = (_rate(figures, p) for p in ("seed", "headless", "dashboard"))
-    return {
-        "project_over_seed": round(headless / seed, 2) if seed and headless else None,
-        "dashboard_over_headless": round(dashboard / headless, 3) if dashboard and headless else None,
-    }
+    result = {}
+    for name, (top, bottom, digits) in RATIOS.items():
+        a, b = _rate(figures, top), _rate(figures, bottom)
+        result[name] = round(a / b, digits) if a and b else None
+    return result
 
 
 def round_ratios(figures: dict) -> dict:
     """The same ratios within each round (parts measured minutes apart): their spread is the noise."""
-    medians = {p: figures[p].get("round_medians") for p in ("seed", "headless", "dashboard") if p in figures}
+    medians = {p: (figures.get(p) or {}).get("round_medians") for p in ("seed", "headless", "dashboard")}
     result = {}
-    for name, (top, bottom) in {
-        "project_over_seed": ("headless", "seed"),
-        "dashboard_over_headless": ("dashboard", "headless"),
-    }.items():
-        if medians.get(top) and medians.get(bottom):
+    for name, (top, bottom, _digits) in RATIOS.items():  # rounds keep 3 digits: they show the spread
+        if medians[top] and medians[bottom]:
             result[name] = [round(a / b, 3) for a, b in zip(medians[top], medians[bottom], strict=True)]
     return result
 
