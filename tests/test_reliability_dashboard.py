@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from test_tui_signals import LEAVE_ALT_SCREEN, read_until
 from waiting import pilot_wait as wait_for
 
 from mnist_tui.config import Config
@@ -85,28 +82,6 @@ async def test_replay_of_rows_wrong_inside_shows_the_valid_ones_and_says_what_it
         assert dashboard.query_one("#acc-plot", EpochPlot).epochs == [1, 5]
     assert app.crash is None
     assert any("skipped 3 damaged row(s) of metrics.jsonl" in n and "line 2" in n for n in notices), notices
-
-
-def test_sigint_quits_the_dashboard_with_130_and_the_terminal_restored(tmp_path):
-    master, slave = pty.openpty()
-    os.set_blocking(master, False)
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
-    command = [sys.executable, "-m", "mnist_tui", "--dataset", "synthetic", "--limit-train", "500"]
-    command += ["--device", "cpu", "--run-dir", str(tmp_path / "run")]
-    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
-    os.close(slave)
-    try:
-        seen = read_until(master, b"ready", timeout=120)
-        assert b"ready" in seen, seen[-500:]
-        proc.send_signal(signal.SIGINT)
-        tail = read_until(master, LEAVE_ALT_SCREEN, timeout=10)
-        assert proc.wait(timeout=10) == 130
-        assert LEAVE_ALT_SCREEN in tail, "the terminal was not restored"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
 
 
 @pytest.mark.parametrize("lr", [10.0, 5.0])
