@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+DRAWN = b"all test digits"  # the predictions panel: the real dashboard is on screen
 
 
 def free_port() -> int:
@@ -101,3 +103,25 @@ def served_directly(
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+async def read_session(client, ws_url: str, until: bytes = DRAWN, timeout: float = 120) -> tuple[bytes, object]:
+    """Open a served session as a 100×30 browser tab would and read until ``until`` is drawn or it
+    closes; return (what came, the open socket)."""
+    import aiohttp
+
+    ws = await client.ws_connect(ws_url)
+    await ws.send_json(["resize", {"width": 100, "height": 30}])
+    seen, deadline = b"", time.monotonic() + timeout
+    while until not in seen and time.monotonic() < deadline:
+        try:
+            message = await ws.receive(timeout=5)
+        except asyncio.TimeoutError:
+            continue
+        if message.type == aiohttp.WSMsgType.BINARY:
+            seen += message.data
+        elif message.type == aiohttp.WSMsgType.TEXT:
+            seen += message.data.encode()
+        else:
+            break
+    return seen, ws

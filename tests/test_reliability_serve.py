@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from serving import served_directly
+from serving import DRAWN, read_session, served_directly
 
 from mnist_tui.errors import UserError
 from mnist_tui.serve import app_args_without_serving
@@ -23,7 +23,6 @@ from mnist_tui.serve_gate import Gate, is_loopback, split_run_dir
 
 aiohttp = pytest.importorskip("aiohttp")
 APP = ["--dataset", "synthetic", "--limit-train", "256"]
-DRAWN = b"all test digits"
 
 
 def _get(url: str) -> tuple[int, str, dict]:
@@ -38,25 +37,6 @@ def _ws_url(url: str, **query: str) -> str:
     base, _, given = url.partition("/?")
     params = "&".join([*(f"{k}={v}" for k, v in query.items()), *([given] if given else [])])
     return base.replace("http", "ws", 1).rstrip("/") + "/ws?" + params
-
-
-async def _session(client, ws_url: str, until: bytes = DRAWN, timeout: float = 120) -> tuple[bytes, object]:
-    """Open a session and read until ``until`` is drawn or it closes; return (what came, the socket)."""
-    ws = await client.ws_connect(ws_url)
-    await ws.send_json(["resize", {"width": 100, "height": 30}])
-    seen, deadline = b"", time.monotonic() + timeout
-    while until not in seen and time.monotonic() < deadline:
-        try:
-            message = await ws.receive(timeout=5)
-        except asyncio.TimeoutError:
-            continue
-        if message.type == aiohttp.WSMsgType.BINARY:
-            seen += message.data
-        elif message.type == aiohttp.WSMsgType.TEXT:
-            seen += message.data.encode()
-        else:
-            break
-    return seen, ws
 
 
 def _sessions(marker: Path) -> list[int]:
@@ -90,7 +70,9 @@ def test_simultaneous_opens_all_start(tmp_path):
 
     async def three() -> list[bytes]:
         async with aiohttp.ClientSession() as client:
-            opened = await asyncio.gather(*(_session(client, _ws_url(url, width="100", height="30")) for _ in range(3)))
+            opened = await asyncio.gather(
+                *(read_session(client, _ws_url(url, width="100", height="30")) for _ in range(3))
+            )
             for _, ws in opened:
                 await ws.send_json(["stdin", "q"])
                 await ws.close()
@@ -109,7 +91,7 @@ def test_same_second_default_names_all_start(tmp_path):
 
     async def three() -> list[bytes]:
         async with aiohttp.ClientSession() as client:
-            opened = await asyncio.gather(*(_session(client, _ws_url(url)) for _ in range(3)))
+            opened = await asyncio.gather(*(read_session(client, _ws_url(url)) for _ in range(3)))
             for _, ws in opened:
                 await ws.close()
             return [seen for seen, _ in opened]
@@ -126,11 +108,11 @@ def test_the_session_cap_shows_a_full_page_and_starts_nothing(tmp_path):
 
     async def scenario(url: str) -> tuple:
         async with aiohttp.ClientSession() as client:
-            first, ws = await _session(client, _ws_url(url))
+            first, ws = await read_session(client, _ws_url(url))
             assert DRAWN in first
             status, page, headers = await asyncio.to_thread(_get, url)
             assert len(_sessions(marker)) == 1
-            refused, ws2 = await _session(client, _ws_url(url), until=b"in use")
+            refused, ws2 = await read_session(client, _ws_url(url), until=b"in use")
             await ws2.close()
             running_while_full = len(_sessions(marker))
             await ws.close()  # the first tab goes: its place is free again
@@ -162,7 +144,7 @@ def test_a_token_is_needed_off_loopback_and_nothing_starts_without_it(tmp_path):
                     results.append("opened")
                 except aiohttp.WSServerHandshakeError as error:
                     results.append(error.status)
-            seen, ws = await _session(client, base.replace("http", "ws", 1) + f"/ws/{token}?width=100&height=30")
+            seen, ws = await read_session(client, base.replace("http", "ws", 1) + f"/ws/{token}?width=100&height=30")
             await ws.close()
             results.append(DRAWN in seen)  # the page's own socket URL
         return results

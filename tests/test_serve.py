@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from serving import REPO, served_app
+from serving import DRAWN, REPO, read_session, served_app
 
 from mnist_tui.serve import TEMPLATES, app_args_without_serving, app_command, public_url
 
@@ -70,24 +70,11 @@ def test_a_browser_session_runs_the_dashboard(server):
     url, process = server
 
     async def session() -> str:
-        seen = b""
         async with aiohttp.ClientSession() as client:
             ws_url = url.replace("http", "ws") + "/ws?width=100&height=30"
-            async with client.ws_connect(ws_url) as ws:
-                await ws.send_json(["resize", {"width": 100, "height": 30}])
-                deadline = time.monotonic() + 40
-                while b"all test digits" not in seen and time.monotonic() < deadline:
-                    try:
-                        message = await ws.receive(timeout=5)
-                    except asyncio.TimeoutError:
-                        continue
-                    if message.type == aiohttp.WSMsgType.BINARY:
-                        seen += message.data
-                    elif message.type == aiohttp.WSMsgType.TEXT:
-                        seen += message.data.encode()
-                    else:
-                        break
-                await ws.send_json(["stdin", "q"])
+            seen, ws = await read_session(client, ws_url, until=DRAWN, timeout=40)
+            await ws.send_json(["stdin", "q"])
+            await ws.close()
         return seen.decode("utf-8", "replace")
 
     screen = asyncio.run(session())
