@@ -31,27 +31,15 @@ from mnist_tui.errors import UserError
 from mnist_tui.runfolder.reader import read_batches, read_info, read_metrics
 from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Failed, Finished
 from mnist_tui.workspace.index import RunSummary, summaries_of
+from mnist_tui.workspace.summary import SETTINGS
 
 EXTRA_MISSING = "--tensorboard needs the optional extra: pip install -c constraints.txt -e '.[tensorboard]'"
 SUFFIX = ".mnist-tui"
 FLUSH_S = 2  # tensorboardX's default is 120 s: a live run would show nothing for two minutes
 EPOCH_TAGS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "eval_seconds", "samples_per_s")
 HPARAM_METRICS = ("epoch/test_acc", "epoch/test_loss")
-HPARAMS = (
-    "recipe",
-    "epochs",
-    "batch_size",
-    "lr",
-    "schedule",
-    "conv_dropout",
-    "fc_dropout",
-    "precision",
-    "seed",
-    "device",
-    "dataset",
-    "world_size",
-    "limit_train",
-)
+# What the workspace compares runs by (summary.SETTINGS), and the plan and data size besides
+HPARAMS = (*SETTINGS, "epochs", "limit_train")
 LIVE = ("loading", "ready", "training", "paused")
 
 
