@@ -209,23 +209,23 @@ class WorkspaceScreen(Screen):
         event.stop()
         self.action_open()
 
-    def action_open(self) -> None:
+    def _usable_run(self, why_not: str):
+        """The run under the cursor, or None (with a warning naming ``why_not`` for a broken folder)."""
         run = self.table.current
-        if run is None:
-            return
-        if run.problem:
-            self.notify(f"{run.name} cannot be opened: {run.problem}", severity="warning", timeout=6)
-            return
-        self.post_message(OpenRun(run.path, run))
+        if run is not None and run.problem:
+            self.notify(f"{run.name} {why_not}: {run.problem}", severity="warning", timeout=6)
+            return None
+        return run
+
+    def action_open(self) -> None:
+        run = self._usable_run("cannot be opened")
+        if run is not None:
+            self.post_message(OpenRun(run.path, run))
 
     def action_new_run(self) -> None:
-        run = self.table.current
-        if run is None:
-            return
-        if run.problem:
-            self.notify(f"{run.name} has no settings to start from: {run.problem}", severity="warning", timeout=6)
-            return
-        self.post_message(NewRunFrom(run.path, run))
+        run = self._usable_run("has no settings to start from")
+        if run is not None:
+            self.post_message(NewRunFrom(run.path, run))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
