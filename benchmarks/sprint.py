@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, whe
 from mnist_tui.data import load_mnist, normalise  # noqa: E402
 from mnist_tui.model import Net  # noqa: E402
 from mnist_tui.training.device import cpu_has_fast_bf16  # noqa: E402
+from mnist_tui.training.steps import take_batch  # noqa: E402
 
 TARGET = 0.99
 
@@ -392,7 +393,7 @@ def make_step(model, optimizer, data: Data, recipe: Recipe, opts: Options):
     smoothing = recipe.label_smoothing
 
     def forward_backward(idx):
-        x, y = normalise(data.train_x[idx]), data.train_y[idx]
+        x, y = take_batch(data.train_x, data.train_y, idx)
         with autocast(opts, cache_enabled=not opts.cuda_graphs):
             logits = model(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=smoothing)

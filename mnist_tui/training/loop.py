@@ -22,6 +22,7 @@ from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
 from mnist_tui.model import Net, parameter_count
 from mnist_tui.sysstats import SystemSampler, epoch_system_fields
+from mnist_tui.training.allocator import keep_freed_memory
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.device import choose_device, choose_precision
 from mnist_tui.training.distributed import World
@@ -119,6 +120,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.device = world.device(choose_device(cfg.device))
         self.precision = choose_precision(cfg.precision, self.device)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # batches over 512 otherwise fault in fresh pages every step
         data = self._datasets or load_datasets(cfg.dataset, cfg.data_dir, cfg.seed, cfg.download)
         self.data = data.limited(cfg.limit_train)
         # uint8 on the device; steps.model_input normalises each batch (a float copy: +220 MB)
