@@ -14,7 +14,7 @@ import torch
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
-import sprint  # noqa: E402
+import sprint_recipes  # noqa: E402
 
 NUMBER = r"[0-9][0-9,]*\.?[0-9]*"
 
@@ -56,8 +56,8 @@ def test_quick_mode_runs_named_recipes_and_seeds(real_mnist_dir, tmp_path):
 
 
 def test_onecycle_values_are_the_trainers_scheduler():
-    recipe = sprint.Recipe("r", lr=1e-2, pct_start=0.25)
-    lrs, betas = sprint.schedule_values(recipe, 100)
+    recipe = sprint_recipes.Recipe("r", lr=1e-2, pct_start=0.25)
+    lrs, betas = sprint_recipes.schedule_values(recipe, 100)
     opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-2)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=100, pct_start=0.25)
     for i in range(100):
@@ -69,8 +69,8 @@ def test_onecycle_values_are_the_trainers_scheduler():
 
 
 def test_plan_covers_fractional_epochs_ramps_and_eval_points():
-    recipe = sprint.Recipe("r", epochs=2.5, ramp=((0, 100), (1, 200)), eval_every=0.5, eval_from=1.0)
-    plan = sprint.make_plan(recipe, 1000)
+    recipe = sprint_recipes.Recipe("r", epochs=2.5, ramp=((0, 100), (1, 200)), eval_every=0.5, eval_from=1.0)
+    plan = sprint_recipes.make_plan(recipe, 1000)
     assert plan.samples == 2500
     assert sum(stop - start for _, start, stop in plan.steps) == 2500
     assert [stop - start for e, start, stop in plan.steps if e == 0] == [100] * 10
