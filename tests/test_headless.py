@@ -21,6 +21,8 @@ def test_headless_synthetic_run_writes_metrics(tmp_path):
         "2",
         "--limit-train",
         "2000",
+        "--batch-size",
+        "256",  # 8 steps an epoch: the default batch (1024) would take 2
         "--device",
         "cpu",
         "--run-dir",
@@ -80,6 +82,8 @@ def test_headless_real_mnist_small_slice(real_mnist_dir, tmp_path):
         "1",
         "--limit-train",
         "6000",
+        "--batch-size",
+        "256",  # 23 steps: the default batch (1024) would take 6
         "--run-dir",
         str(tmp_path / "run"),
     )

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.real_mnist, pytest.mark.slow]
 
 
 def train(run_dir: Path, data_dir: Path, ranks: int) -> list[dict]:
-    args = ["--headless", "--data-dir", str(data_dir), "--limit-train", "12000", "--epochs", "2"]
+    args = ["--headless", "--data-dir", str(data_dir), "--limit-train", "12000", "--epochs", "2", "--batch-size", "512"]
     args += ["--device", "cpu", "--precision", "fp32", "--run-dir", str(run_dir)]
     if ranks == 1:
         command = [sys.executable, "-m", "mnist_tui", *args]

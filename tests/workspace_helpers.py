@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# name → options: three learning rates, one with more dropout, one with another batch size
+# name → options: three learning rates, one with more dropout, one with another batch size (the
+# batch and dropout are given, not the defaults: 500 samples make one step of the default batch)
 RUNS = {
-    "lr-0.003": ["--lr", "0.003"],
-    "lr-0.01": ["--lr", "0.01", "--dropout", "0.2"],
-    "sweep/lr-0.001": ["--lr", "0.001", "--batch-size", "128"],
+    "lr-0.003": ["--lr", "0.003", "--batch-size", "512", "--dropout", "0.1"],
+    "lr-0.01": ["--lr", "0.01", "--batch-size", "512", "--dropout", "0.2"],
+    "sweep/lr-0.001": ["--lr", "0.001", "--batch-size", "128", "--dropout", "0.1"],
 }
 _made: dict[str, Path] = {}
 
