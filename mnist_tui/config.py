@@ -82,7 +82,9 @@ class Config:
     conv_dropout: float = RECIPES[DEFAULT_RECIPE]["conv_dropout"]
     fc_dropout: float = RECIPES[DEFAULT_RECIPE]["fc_dropout"]
     precision: str = "auto"
-    eval_batch_size: int = 2000
+    # 500: 85 ms for the 10,000 test images where 2000 took 160 ms and held 47 MB more at its
+    # peak (fp32; a 2000-image conv1 output is 46 MB, past glibc's 32 MiB heap ceiling: fresh pages)
+    eval_batch_size: int = 500
     download: bool = True
     recipe: str = DEFAULT_RECIPE
     last_epoch_fraction: float = 1.0  # the plan's last epoch trains this share of the data (2.5 epochs)
