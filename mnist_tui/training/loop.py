@@ -8,7 +8,6 @@ follower in another process sees what the face sees.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +19,10 @@ from mnist_tui.config import Config
 from mnist_tui.data import Datasets, load_datasets
 from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
-from mnist_tui.model import Net, parameter_count
+from mnist_tui.model import parameter_count
 from mnist_tui.sysstats import SystemSampler, epoch_system_fields
 from mnist_tui.training.allocator import keep_freed_memory
+from mnist_tui.training.build import make_ema, make_model, make_optimizer, one_cycle, place_data
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.device import choose_device, choose_precision
 from mnist_tui.training.distributed import World
@@ -124,24 +124,15 @@ class Trainer:
             keep_freed_memory()  # batches over 512 otherwise fault in fresh pages every step
         data = self._datasets or load_datasets(cfg.dataset, cfg.data_dir, cfg.seed, cfg.download)
         self.data = data.limited(cfg.limit_train)
-        # uint8 on the device; steps.model_input normalises each batch (a float copy: +220 MB)
-        self.train_x = _to_device(self.data.train_images, self.device)
-        self.train_y = self.data.train_labels.to(self.device, non_blocking=True)
-        self.test_x = _to_device(self.data.test_images, self.device)
-        self.test_y = self.data.test_labels.to(self.device, non_blocking=True)
-        self.model = Net(cfg.conv_dropout, cfg.fc_dropout).to(self.device, memory_format=torch.channels_last)
-        # fused Adam: one kernel for all parameters, on CUDA and (torch ≥ 2.4) the CPU too,
-        # where a step takes 0.05 ms instead of foreach's 0.15 ms (AMD EPYC, 2 threads)
-        fused = self.device.type in ("cuda", "cpu")
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, fused=fused, foreach=not fused)
+        self.train_x, self.train_y, self.test_x, self.test_y = place_data(self.data, self.device)
+        self.model = make_model(cfg.conv_dropout, cfg.fc_dropout, self.device)
+        self.optimizer = make_optimizer(self.model, cfg.lr, self.device)
         self.batch_size = world.batch_size(cfg.batch_size)
         shard = len(world.shard(torch.arange(len(self.train_y))))
         self.batches = (shard + self.batch_size - 1) // self.batch_size
         self.scheduler = self.make_scheduler(cfg.epochs)
         self.shuffle = torch.Generator().manual_seed(cfg.seed)
-        self.ema = None  # --recipe sprint: an average of the weights, the model that is evaluated
-        if cfg.ema_decay > 0:
-            self.ema = copy.deepcopy(self.model).requires_grad_(False)
+        self.ema = make_ema(self.model, cfg.ema_decay)  # --recipe sprint: the model that is evaluated
         self.reports = ModelReports(
             lambda event: self.listener(event),  # the run folder's writer, once it is open
             lambda: self.evaluated,
@@ -164,11 +155,7 @@ class Trainer:
             return None
         shard = len(self.world.shard(torch.arange(self.last_epoch_samples(len(self.train_y)))))
         last = (shard + self.batch_size - 1) // self.batch_size
-        # OneCycleLR divides by its warm-up length: a run of a handful of steps needs ≥ 8.
-        total = max(8, (epochs - 1) * self.batches + last - done_steps)
-        return torch.optim.lr_scheduler.OneCycleLR(
-            self.optimizer, max_lr=self.config.lr, total_steps=total, pct_start=0.25
-        )
+        return one_cycle(self.optimizer, self.config.lr, (epochs - 1) * self.batches + last - done_steps)
 
     # -- the run --------------------------------------------------------------------------
 
@@ -319,9 +306,3 @@ class Trainer:
         """From any thread, at any moment (also paused): write the last finished epoch's checkpoint
         (never an epoch in progress: resume continues from the next one). None before epoch 1 ends."""
         return self.keeper.save_now()
-
-
-def _to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    if device.type == "cuda":
-        images = images.pin_memory()
-    return images.to(device, non_blocking=True)  # one channel: each batch is channels-last as made

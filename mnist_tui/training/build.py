@@ -1,0 +1,51 @@
+"""What a run is made of: its tensors on the device, the model (and its average), Adam, the schedule."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from mnist_tui.data import Datasets
+from mnist_tui.model import Net
+
+
+def place_data(data: Datasets, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """(train images, train labels, test images, test labels) on ``device``.
+
+    Images stay uint8: ``steps.model_input`` normalises each batch as it is taken (a normalised
+    float copy of MNIST would cost 220 MB).
+    """
+    return (
+        _to_device(data.train_images, device),
+        data.train_labels.to(device, non_blocking=True),
+        _to_device(data.test_images, device),
+        data.test_labels.to(device, non_blocking=True),
+    )
+
+
+def _to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    if device.type == "cuda":
+        images = images.pin_memory()
+    return images.to(device, non_blocking=True)  # one channel: each batch is channels-last as made
+
+
+def make_model(conv_dropout: float, fc_dropout: float, device: torch.device) -> Net:
+    return Net(conv_dropout, fc_dropout).to(device, memory_format=torch.channels_last)
+
+
+def make_ema(model: Net, decay: float) -> Net | None:
+    """An exponential moving average of ``model``'s weights (updated by the steps), or None."""
+    return copy.deepcopy(model).requires_grad_(False) if decay > 0 else None
+
+
+def make_optimizer(model: torch.nn.Module, lr: float, device: torch.device) -> torch.optim.Adam:
+    # fused Adam: one kernel for all parameters, on CUDA and (torch ≥ 2.4) the CPU too,
+    # where a step takes 0.05 ms instead of foreach's 0.15 ms (AMD EPYC, 2 threads)
+    fused = device.type in ("cuda", "cpu")
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=fused, foreach=not fused)
+
+
+def one_cycle(optimizer: torch.optim.Optimizer, peak_lr: float, steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+    # OneCycleLR divides by its warm-up length: a run of a handful of steps needs ≥ 8.
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak_lr, total_steps=max(8, steps), pct_start=0.25)
