@@ -11,10 +11,9 @@ thread, and the build's cost grows with the points plotted. So:
 * every series is thinned to the canvas's width in cells before plotting (two points a cell:
   braille has two dot columns), so a long run costs what a short one does.
 
-Axes are computed in ``plot_ticks`` (nice 1/2/5 ticks aligned to character rows; log axes as
-``log10`` data with labelled ticks: plotext's own ``yscale("log")`` cannot be built twice).
-The heading and its control states are the first line, the legend and the x axis's name the
-last: never on the data.
+Axes are fitted to the canvas in ``plot_axes`` (ticks from ``plot_ticks``). The heading and
+its control states are the first line, the legend and the x axis's name the last: never on
+the data.
 
 Measured (``benchmarks/plot_cost.py``, a finished 10-epoch run of 1,180 batches, 2 shared
 cores, min / median ms of one full redraw, before (1a28baf) → now): at 120×40 the batch-loss
@@ -26,7 +25,6 @@ build has a fixed cost per canvas: 590 points or 115 cost about the same), each 
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from collections import deque
@@ -43,13 +41,11 @@ from mnist_tui.tui import plot_settings
 from mnist_tui.tui.palette import rgb
 from mnist_tui.tui.plot_settings import PlotSettings
 from mnist_tui.tui.series import thin
-from mnist_tui.tui.widgets.plot_ticks import Axis, inner_axis, label_width, linear_axis, log_axis
-
-LOG_FLOOR = 1e-6  # a value at or below zero is drawn here on a log axis
+from mnist_tui.tui.widgets.plot_axes import apply_axes, fit_axes, in_plot_units
+from mnist_tui.tui.widgets.plot_ticks import Axis
 
 FRAME_ROWS = 3  # plotext's frame (top, bottom) and the x tick labels, under our heading line
 OUR_ROWS = 2  # the heading line above the figure, the legend line under it
-FRAME_COLS = 2
 
 
 class LivePlot(PlotextPlot):
@@ -246,40 +242,15 @@ class LivePlot(PlotextPlot):
     ) -> None:
         """Nice ticks on every axis for the current canvas; the y axis covers ``y_values`` (on a
         log axis, in values: :meth:`to_y` maps them), the right one ``right_values``."""
-        plt = self.plt
-        width, rows = self._canvas
-        y_gap = 1 if rows < 8 else 2
-        finite = [v for v in y_values if math.isfinite(v)] or [0.0, 1.0]
-        if log:
-            positive = [max(v, LOG_FLOOR) for v in finite]
-            self.y_axis = log_axis(min(positive), max(positive), rows, y_gap)
-        else:
-            wanted = 3 if rows >= 2 * y_gap + 1 else 2
-            self.y_axis = linear_axis(min(finite), max(finite), rows, y_gap, ceiling=ceiling, min_ticks=wanted)
-        left_w = label_width(self.y_axis)
-        right_w = 0
-        right = [v for v in right_values if math.isfinite(v)]
-        if right:
-            self.right_axis = linear_axis(min(0.0, min(right)), max(right), rows, max(y_gap, 2), max_ticks=5)
-            right_w = label_width(self.right_axis)
-        cols = max(width - FRAME_COLS - left_w - right_w, 4)
-        self._canvas_cols = cols
-        lo, hi = x_range
-        x_gap = len(f"{hi:.0f}") + (3 if integer_x else 5)  # room for a label and spaces
-        self.x_axis = inner_axis(lo, hi, cols, min_gap=x_gap, max_ticks=10, min_step=1.0 if integer_x else 0.0)
-        plt.xlim(self.x_axis.lo, self.x_axis.hi)
-        plt.xticks(list(self.x_axis.ticks), list(self.x_axis.labels))
-        plt.ylim(self.y_axis.lo, self.y_axis.hi)
-        plt.yticks(list(self.y_axis.ticks), list(self.y_axis.labels))
-        if self.right_axis:
-            plt.ylim(self.right_axis.lo, self.right_axis.hi, yside="right")
-            plt.yticks(list(self.right_axis.ticks), list(self.right_axis.labels), yside="right")
+        axes = fit_axes(
+            self._canvas, x_range, y_values, log=log, right_values=right_values, integer_x=integer_x, ceiling=ceiling
+        )
+        self.y_axis, self.x_axis, self.right_axis, self._canvas_cols = axes
+        apply_axes(self.plt, axes)
 
     def to_y(self, values: Sequence[float]) -> list[float]:
         """Values in plot coordinates on the left axis (``log10`` on a log axis)."""
-        if self.y_axis is not None and self.y_axis.log:
-            return [math.log10(max(v, LOG_FLOOR)) for v in values]
-        return list(values)
+        return in_plot_units(values, self.y_axis)
 
     def series(
         self,
@@ -305,14 +276,3 @@ class LivePlot(PlotextPlot):
         self.drawn[label] = (xs, ys)
         if legend:
             self.legend.append((legend, label, color))
-
-
-def window(xs: Sequence[float], last_epochs: int) -> int:
-    """Index of the first point within the last ``last_epochs`` epochs of ``xs`` (0: all)."""
-    if not last_epochs or not xs:
-        return 0
-    start = xs[-1] - last_epochs
-    for i, x in enumerate(xs):
-        if x >= start - 1e-9:
-            return i
-    return len(xs)

@@ -16,7 +16,8 @@ from mnist_tui.tui import plot_settings
 from mnist_tui.tui.palette import GREY, REDDISH_PURPLE, SKY_BLUE, VERMILLION
 from mnist_tui.tui.plot_settings import PlotSettings
 from mnist_tui.tui.series import BoundedSeries, ema
-from mnist_tui.tui.widgets.live_plot import LivePlot, window
+from mnist_tui.tui.widgets.live_plot import LivePlot
+from mnist_tui.tui.widgets.plot_axes import window
 
 RAW_COLOR = GREY
 SMOOTH_COLOR = SKY_BLUE
