@@ -13,7 +13,7 @@ from waiting import pilot_wait as wait_for
 from mnist_tui.drawing import ModelSnapshot
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
 from mnist_tui.model import Net
-from mnist_tui.tui.screens import model_view as screen_module
+from mnist_tui.tui.screens import model_view_jobs
 from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.embedding_plot import DIGIT_COLORS, EmbeddingPlot
 from mnist_tui.tui.widgets.layer_views import HistogramBands, LayerMetricPlot
@@ -87,13 +87,13 @@ async def test_opens_and_shows_the_filters_then_the_selected_digit(size, digits)
 
 async def test_heavy_work_runs_off_the_ui_thread_and_only_the_newest_answer_shows(monkeypatch, digits):
     images, labels = digits
-    threads, real = [], screen_module.inspect_digit
+    threads, real = [], model_view_jobs.inspect_digit
 
     def recording(weights, image):
         threads.append(threading.current_thread())
         return real(weights, image)
 
-    monkeypatch.setattr(screen_module, "inspect_digit", recording)
+    monkeypatch.setattr(model_view_jobs, "inspect_digit", recording)
     snapshot = snapshot_of(0, epoch=1)
     screen = ModelViewScreen(lambda: snapshot, images[0].numpy(), 0, int(labels[0]))
     async with ViewApp(screen).run_test(size=(120, 40)) as pilot:

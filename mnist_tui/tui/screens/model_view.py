@@ -27,7 +27,6 @@ on a timer as well (cheap when nothing changed: the filters redraw only when the
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,23 +38,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from mnist_tui.insight.activations import DigitInsight, inspect_digit
-from mnist_tui.insight.embedding import SAMPLE, Embedding, embed_test_set, fc1_features
-from mnist_tui.insight.filters import Weights, read_weights
+from mnist_tui.insight.activations import DigitInsight
+from mnist_tui.insight.embedding import SAMPLE, Embedding
+from mnist_tui.insight.filters import Weights
 from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.tui.screens.model_view_jobs import compute_digit, compute_embedding, model_source, read_model
+from mnist_tui.tui.screens.model_view_text import digit_caption, embedding_status, title_line
 from mnist_tui.tui.widgets.embedding_plot import EmbeddingPlot, digit_legend
 from mnist_tui.tui.widgets.layer_views import HistogramBands, LayerMetricPlot
 from mnist_tui.tui.widgets.model_view import ActivationsView, FiltersView, SaliencyView
 
 TABS = ("mv-filters", "mv-digit", "mv-layers", "mv-embedding")
-
-
-def _getter(model: Any) -> Callable[[], Any]:
-    """``model`` as a zero-argument callable (objects holding weights are wrapped; note that a
-    ModelSnapshot and a module are callable themselves, with other arguments)."""
-    if callable(model) and not hasattr(model, "state_dict") and not hasattr(model, "update_from"):
-        return model
-    return lambda: model
 
 
 class ModelViewScreen(ModalScreen[None]):
@@ -83,7 +76,7 @@ class ModelViewScreen(ModalScreen[None]):
         poll_seconds: float | None = None,
     ) -> None:
         super().__init__()
-        self.model_source = _getter(model)
+        self.model_source = model_source(model)
         self.image = None if image is None else np.asarray(image)
         self.index, self.label = index, label
         self.records: list[LayerStatsRecord] = sorted(layer_stats, key=lambda r: r.epoch)
@@ -157,11 +150,7 @@ class ModelViewScreen(ModalScreen[None]):
 
     @work(thread=True, group="model-view-read", exit_on_error=False)
     def _read_model(self, epoch: int | None) -> None:
-        try:
-            weights, error = read_weights(self.model_source(), epoch), None
-        except Exception as exc:  # a broken source must not take the screen down
-            weights, error = None, f"cannot read the model: {type(exc).__name__}: {exc}"
-        self.app.call_from_thread(self._model_ready, weights, error)
+        self.app.call_from_thread(self._model_ready, *read_model(self.model_source, epoch))
 
     def _model_ready(self, weights: Weights | None, error: str | None = None) -> None:
         if not self.is_mounted:
@@ -184,24 +173,7 @@ class ModelViewScreen(ModalScreen[None]):
             self._start_embedding()  # once per epoch (the poll timer's mid-epoch weights redraw the rest)
 
     def _update_title(self) -> None:
-        if self.weights is None:
-            model = "no model yet (it appears after the first epoch)"
-        else:
-            model = f"epoch {self.weights.epoch}" if self.weights.epoch is not None else "model loaded"
-        if self.image is None:
-            digit = "no digit selected"
-        elif self.index is None:
-            digit = "the drawn digit"
-        else:
-            digit = f"test digit #{self.index}" + (f" (label {self.label})" if self.label is not None else "")
-        self.query_one("#mv-title", Static).update(
-            f"[b]Inside the network[/b] · {model} · {digit} · [dim]tab / shift+tab · esc back[/dim]"
-        )
-
-    def _digit_caption(self) -> str:
-        if self.index is None:
-            return "drawn digit"
-        return f"#{self.index}" + (f" label {self.label}" if self.label is not None else "")
+        self.query_one("#mv-title", Static).update(title_line(self.weights, self.image, self.index, self.label))
 
     # -- the selected digit --------------------------------------------------------------------
 
@@ -221,22 +193,13 @@ class ModelViewScreen(ModalScreen[None]):
 
     @work(thread=True, group="model-view-digit", exit_on_error=False)
     def _compute_digit(self, weights: Weights, image: np.ndarray, generation: int, embedding) -> None:
-        started = time.perf_counter()
-        insight, point, error = None, None, None
-        try:
-            insight = inspect_digit(weights, image)
-            if embedding is not None:
-                point = embedding.project(fc1_features(weights, image))[0]
-        except Exception as exc:
-            error = f"cannot compute this digit: {type(exc).__name__}: {exc}"
-        ms = (time.perf_counter() - started) * 1000
-        self.app.call_from_thread(self._digit_ready, generation, insight, point, error, ms)
+        self.app.call_from_thread(self._digit_ready, generation, *compute_digit(weights, image, embedding))
 
     def _digit_ready(self, generation: int, insight, point, error: str | None, ms: float) -> None:
         if generation != self._digit_generation or not self.is_mounted:
             return  # an older request's answer: a newer one is on its way
         self.insight, self.digit_timing_ms = insight, ms
-        self.query_one(SaliencyView).show(insight, self._digit_caption(), message=error)
+        self.query_one(SaliencyView).show(insight, digit_caption(self.index, self.label), message=error)
         self.query_one(ActivationsView).show(insight)
         if point is not None:
             self._selected_point = point
@@ -253,16 +216,8 @@ class ModelViewScreen(ModalScreen[None]):
 
     @work(thread=True, group="model-view-embedding", exit_on_error=False)
     def _compute_embedding(self, weights: Weights, generation: int, include: int | None) -> None:
-        started = time.perf_counter()
-        embedding, error = None, None
-        try:
-            embedding = embed_test_set(
-                weights, self.test_images, self.test_labels, sample=self.embed_sample, include=include
-            )
-        except Exception as exc:
-            error = f"cannot project the test set: {type(exc).__name__}: {exc}"
-        ms = (time.perf_counter() - started) * 1000
-        self.app.call_from_thread(self._embedding_ready, generation, embedding, error, ms)
+        answer = compute_embedding(weights, self.test_images, self.test_labels, self.embed_sample, include)
+        self.app.call_from_thread(self._embedding_ready, generation, *answer)
 
     def _embedding_ready(self, generation: int, embedding: Embedding | None, error: str | None, ms: float) -> None:
         if generation != self._embedding_generation or not self.is_mounted:
@@ -290,18 +245,9 @@ class ModelViewScreen(ModalScreen[None]):
             self.query_one(EmbeddingPlot).mark(self._selected_position())
 
     def _embedding_status(self, note: str | None = None) -> None:
-        status = self.query_one("#mv-embedding-status", Static)
-        if note is not None:
-            status.update(note)
-        elif self.embedding is None:
-            status.update("no test digits given" if self.test_images is None else "waiting for a model…")
-        else:
-            e = self.embedding
-            epoch = f"epoch {e.epoch} · " if e.epoch is not None else ""
-            status.update(
-                f"{epoch}{len(e.labels):,} test digits (fixed sample) · PCA on fc1's 50 ReLU features · "
-                f"PC1+PC2 explain {e.explained.sum():.0%} · computed in {self.embedding_timing_ms:.0f} ms"
-            )
+        if note is None:
+            note = embedding_status(self.embedding, self.embedding_timing_ms, self.test_images is not None)
+        self.query_one("#mv-embedding-status", Static).update(note)
 
     # -- layer statistics ------------------------------------------------------------------------
 
