@@ -35,3 +35,32 @@ def test_dropout_only_in_training_mode():
     assert torch.equal(net(x), net(x))
     net.train()
     assert not torch.equal(net(x), net(x))
+
+
+def test_conv1_runs_in_chunks_with_the_whole_batch_result(monkeypatch):
+    import mnist_tui.model as model
+
+    torch.manual_seed(0)
+    net = Net(conv_dropout=0.0, fc_dropout=0.0).to(memory_format=torch.channels_last)
+    x = torch.randn(600, 1, 28, 28)
+    calls, layouts = [], []
+    net.conv1.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    net.conv2.register_forward_pre_hook(
+        lambda module, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last))
+    )
+
+    def run():
+        net.zero_grad()
+        out = net(x)
+        out.square().sum().backward()
+        return out.detach(), [p.grad.clone() for p in net.parameters()]
+
+    chunked, chunked_grads = run()
+    assert calls == [256, 256, 88] and layouts == [True]  # conv2 still gets channels-last input
+    monkeypatch.setattr(model, "CONV1_CHUNK", 10_000)
+    calls.clear()
+    whole, whole_grads = run()
+    assert calls == [600]
+    assert torch.allclose(chunked, whole, atol=1e-5)
+    for a, b in zip(chunked_grads, whole_grads, strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-4)
