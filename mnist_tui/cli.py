@@ -188,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(app_args_without_serving(raw), host, port, max_sessions=sessions, token=args.token)
         if not watching:
             config = prepare_run(args, config, saved_state)
+            from mnist_tui.training.allocator import keep_freed_memory
+
+            keep_freed_memory()  # before any thread: the trainer's thread then shares the main arena
         source = build_source(args, saved_state, config)
         if args.headless:
             from mnist_tui.headless import run_headless
