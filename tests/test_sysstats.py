@@ -57,8 +57,10 @@ def test_settings_line_and_help_lines():
     for part in ("fast", "batch 512", "lr 0.01 one-cycle", "dropout 0.1", "bf16", "seed 0", "cpu", "threads 2"):
         assert part in line
     assert "world size 2" in line
+    assert "world size" not in settings_line(SETTINGS, world_size=1)  # one process: the usual case
     lines = settings_lines(SETTINGS | {"fc_dropout": 0.5}, world_size=1)
     assert any(x.startswith("dropout") and "conv 0.1 / fc 0.5" in x for x in lines)
+    assert "world size  1" in lines  # the help screen lists every setting
     assert settings_line({}) == ""
 
 

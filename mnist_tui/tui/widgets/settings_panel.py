@@ -50,9 +50,14 @@ def settings_fields(
 
 
 def settings_line(settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> str:
-    """One line for a header: ``fast · batch 512 · lr 0.01 one-cycle · dropout 0.1 · bf16 · …``."""
+    """One line for a header: ``fast · batch 1024 · lr 0.02 one-cycle · dropout 0.05 · bf16 · …``.
+
+    The world size shows only under torchrun (more than one process): the help screen lists it always.
+    """
     parts = []
     for name, value in settings_fields(settings, world_size, threads):
+        if name == "world size" and value == "1":
+            continue
         parts.append(value if name in ("recipe", "precision", "device") else f"{name} {value}")
     return " · ".join(parts)
 
