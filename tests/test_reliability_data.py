@@ -13,6 +13,8 @@ import gzip
 import os
 import signal
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,35 @@ def test_raw_is_a_file_not_a_folder(tmp_path):
     with pytest.raises(DataError) as info:
         load_datasets("auto", tmp_path, seed=0, download=False)
     _one_line_naming(info, tmp_path / "MNIST" / "raw", "not a folder")
+
+
+def test_an_empty_split_and_a_label_past_nine_are_refused_with_the_file(tmp_path):
+    raw = _layout(tmp_path)
+    (raw / NAMES[2]).write_bytes(_idx_images(0))
+    (raw / NAMES[3]).write_bytes(_idx_labels(0))
+    with pytest.raises(DataError) as info:
+        load_mnist(tmp_path, download=False)
+    _one_line_naming(info, raw / NAMES[2], "no images")
+    (raw / NAMES[2]).write_bytes(_idx_images(10))
+    (raw / NAMES[3]).write_bytes(struct.pack(">II", 2049, 10) + bytes([1] * 9 + [10]))
+    with pytest.raises(DataError) as info:
+        load_mnist(tmp_path, download=False)
+    assert "labels outside 0–9" in str(info.value)
+
+
+def test_the_files_are_read_as_written_without_torchvision(tmp_path):
+    raw = _layout(tmp_path)
+    pixels = bytes(range(256)) * (20 * 28 * 28 // 256) + bytes(20 * 28 * 28 % 256)
+    (raw / NAMES[0]).write_bytes(struct.pack(">IIII", 2051, 20, 28, 28) + pixels)
+    script = (
+        "import sys; from pathlib import Path; from mnist_tui.data import load_mnist; "
+        f"d = load_mnist(Path({str(tmp_path)!r}), download=False); "
+        "print('torchvision' in sys.modules, d.train_images.flatten().tolist() == list(Path("
+        f"{str(raw / NAMES[0])!r}).read_bytes()[16:]), d.train_labels.tolist())"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split(
+        " ", 2
+    )
+    assert out[0] == "False"  # reading four idx files needs no torchvision (1 s and 164 MB to import)
+    assert out[1] == "True"
+    assert out[2].strip() == str([i % 10 for i in range(20)])
