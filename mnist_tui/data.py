@@ -249,7 +249,7 @@ def load_mnist(data_dir: Path, download: bool = True) -> Datasets:
     counts = {split: _check_split(raw, split) for split in SPLITS}
     (train_x, train_y), (test_x, test_y) = (_read_split(raw, split, n) for split, n in counts.items())
     for labels in (train_y, test_y):
-        if len(labels) and int(labels.max()) > 9:  # uint8: never below 0
+        if int(labels.max()) > 9:  # uint8: never below 0, and _check_split refused an empty split
             raise DataError(f"{raw} has labels outside 0–9")
     return Datasets("MNIST", train_x, train_y.long(), test_x, test_y.long())
 

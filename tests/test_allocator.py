@@ -4,10 +4,8 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from mnist_tui.training import allocator
-from mnist_tui.training.steps import take_batch
 
 # Eight 6 MiB blocks allocated, touched and freed, five times: glibc's adaptive thresholds
 # give the freed heap top back every time (~12k fresh pages per round, measured on glibc 2.36).
@@ -52,13 +50,3 @@ def test_freed_blocks_are_reused_instead_of_faulted_in_again(thread):
 def test_left_alone_off_linux(monkeypatch):
     monkeypatch.setattr(allocator.sys, "platform", "darwin")
     assert allocator._set_thresholds() is False
-
-
-def test_take_batch_is_normalised_rows_in_index_order():
-    images = torch.randint(0, 256, (50, 28, 28), dtype=torch.uint8)
-    labels = torch.randint(0, 10, (50,))
-    idx = torch.tensor([7, 3, 49, 3])
-    x, y = take_batch(images, labels, idx)
-    expected = (images[idx].float().unsqueeze(1) / 255 - 0.1307) / 0.3081
-    assert x.shape == (4, 1, 28, 28) and torch.allclose(x, expected, atol=1e-5)
-    assert torch.equal(y, labels[idx])

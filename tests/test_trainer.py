@@ -3,6 +3,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from waiting import wait_until as wait_for
 
 from mnist_tui.insight.layer_stats import LayerStatsRecord
@@ -18,6 +19,7 @@ from mnist_tui.training.events import (
     StateChanged,
 )
 from mnist_tui.training.loop import Trainer
+from mnist_tui.training.steps import take_batch
 
 
 def collect(config, datasets, control=None):
@@ -180,3 +182,13 @@ def test_weights_are_copied_mid_epoch_for_the_model_view(tiny_config, small_synt
     copies = [e for e in events if isinstance(e, ModelWeights) and e.in_progress]
     assert copies and all(e.epoch == 1 for e in copies)
     assert copies[0].weights["conv1.weight"].shape == (10, 1, 5, 5)
+
+
+def test_take_batch_is_normalised_rows_in_index_order():
+    images = torch.randint(0, 256, (50, 28, 28), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (50,))
+    idx = torch.tensor([7, 3, 49, 3])
+    x, y = take_batch(images, labels, idx)
+    expected = (images[idx].float().unsqueeze(1) / 255 - 0.1307) / 0.3081
+    assert x.shape == (4, 1, 28, 28) and torch.allclose(x, expected, atol=1e-5)
+    assert torch.equal(y, labels[idx])
