@@ -57,8 +57,9 @@ def shown(path: Path | str, limit: int = 100) -> str:
 
 
 def file_type(mode: int) -> str:
-    """What a non-regular file is, in words."""
+    """What a path is, in words: "a file", "a folder", "a FIFO (named pipe)", …"""
     for test, name in (
+        (stat.S_ISREG, "a file"),
         (stat.S_ISDIR, "a folder"),
         (stat.S_ISFIFO, "a FIFO (named pipe)"),
         (stat.S_ISCHR, "a character device"),
@@ -67,7 +68,7 @@ def file_type(mode: int) -> str:
     ):
         if test(mode):
             return name
-    return "not a regular file"
+    return "neither a file nor a folder"
 
 
 def open_regular(path: Path) -> int:
