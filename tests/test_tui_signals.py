@@ -68,3 +68,37 @@ def test_signal_quits_the_dashboard_cleanly(tmp_path, signum, code):
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+def test_quitting_mid_run_says_how_to_replay_and_how_to_continue(tmp_path):
+    run = tmp_path / "run"
+    master, slave = pty.openpty()
+    os.set_blocking(master, False)
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    args = ["--dataset", "synthetic", "--limit-train", "500", "--epochs", "200", "--device", "cpu"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mnist_tui", *args, "--autostart", "--run-dir", str(run)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        deadline = time.monotonic() + 120
+        metrics = run / "metrics.jsonl"
+        while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 1):
+            read_until(master, b"\x00", timeout=0.2)  # keep the terminal drained while epochs finish
+        assert metrics.exists(), "no epoch finished within 120 s"
+        os.write(master, b"q")
+        tail = read_until(master, b"--resume", timeout=20) + read_until(master, b"\n", timeout=2)
+        assert proc.wait(timeout=20) == 0
+        text = tail.decode(errors="replace")
+        assert f"replay: mnist-tui --replay {run}" in text, text[-400:]
+        assert f"continue: mnist-tui --resume {run}" in text, text[-400:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)

@@ -263,7 +263,10 @@ def run_app(source: RunSource | None = None, runs: Path | None = None, make_conf
     kept = app.result.epochs_done if app.dashboard is not None and app.result is not None else 0
     if kept and app.source.capabilities.save:  # a run trained here: say where it is and how to see it again
         where = app.source.run_dir
-        print(f"mnist-tui: {kept} epoch(s) kept in {where}; replay: mnist-tui --replay {where}")
+        line = f"mnist-tui: {kept} epoch(s) kept in {where}; replay: mnist-tui --replay {where}"
+        if app.result.stopped:  # quit before the plan's end: say how to train on
+            line += f"; continue: mnist-tui --resume {where}"
+        print(line)
     if app.crash is not None:
         code = 1
     return code
