@@ -18,6 +18,7 @@ from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import BatchEnd, EpochRecord, PlanChanged, Steered
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+from mnist_tui.tui.widgets.settings_panel import SettingsPanel
 
 
 def constant(tiny_config, **changes):
@@ -135,4 +136,7 @@ async def test_dashboard_plus_plus_gives_four_times_the_lr_and_a_finished_run_tr
         await pilot.press("a")
         await wait_for(pilot, lambda: dashboard.progress.epochs_done == 7, "the 5 more epochs", timeout=180)
         await wait_for(pilot, lambda: dashboard.state == "finished", "the longer run to finish")
+        settings = str(dashboard.query_one("#settings", SettingsPanel).content)
+        assert settings.endswith("epochs 7"), settings  # the plan in force, not the one launched
+        assert any(line.split() == ["epochs", "7"] for line in dashboard.settings_lines())
     assert [r.epoch for r in read_metrics(config.run_dir).records] == list(range(1, 8))

@@ -201,6 +201,10 @@ class RunViewScreen(Screen):
     def on_plan_reported(self, message: msg.PlanReported) -> None:
         self.progress.epochs = message.event.epochs
         self._progress_dirty = True
+        if self.run_settings:  # the settings line and the help name the plan in force
+            settings, world_size = self.run_settings
+            self.run_settings = ({**settings, "epochs": message.event.epochs}, world_size)
+            self.query_one("#settings", SettingsPanel).show(*self.run_settings)
 
     def on_steering_reported(self, message: msg.SteeringReported) -> None:
         e = message.event
