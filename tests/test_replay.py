@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -73,6 +74,14 @@ def test_replay_of_a_finished_run_reports_its_history_and_its_model_predictions(
     assert accuracy == pytest.approx(ready.history[0].test_acc, abs=1e-6)
     assert finished.epochs_done == 1 and finished.stopped is False
     assert finished.best_test_acc == ready.history[0].test_acc
+
+
+def test_replay_names_the_precision_and_device_the_run_trained_with(finished_run):
+    info = json.loads((finished_run / "run.json").read_text())
+    assert info["config"]["precision"] == "auto" and info["precision"] in ("bf16", "fp32")
+    ready = _replay(finished_run)[0]
+    assert ready.precision == info["precision"]  # the header's words
+    assert ready.settings["precision"] == info["precision"] and ready.settings["device"] == info["device"] == "cpu"
 
 
 def test_replay_of_a_killed_run_shows_its_last_finished_epoch(tmp_path):

@@ -9,7 +9,6 @@ gone. Steering writes ``control.json``, which the writer's keeper thread reads.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from mnist_tui.runfolder.reader import (
 )
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import Capabilities, SourceResult
-from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event
+from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event, with_resolved
 from mnist_tui.training.events import (
     ENDED,
     Failed,
@@ -149,10 +148,7 @@ class FollowSource:
         epochs = status.epochs if status is not None else config.epochs
         device = f"{info.device} (followed)"
         ready = ready_event(data, config, history, epochs, problem, device, info.parameters, info.world_size)
-        resolved = {"precision": info.precision, "device": info.device}  # what the writer runs with, not "auto"
-        listener(
-            dataclasses.replace(ready, precision=info.precision or ready.precision, settings=ready.settings | resolved)
-        )
+        listener(with_resolved(ready, info.device, info.precision))  # what the writer runs with, not auto
         watch = _Watch(self.run_dir, history, epochs)
         while True:
             ended = watch.step(listener, data, config)

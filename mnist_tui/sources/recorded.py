@@ -6,6 +6,7 @@ thread (never the UI thread): 10,000 MNIST digits take ~0.3 s.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -91,3 +92,10 @@ def ready_event(
         settings=config.to_dict(),
         world_size=world_size,
     )
+
+
+def with_resolved(ready: DataReady, device: str, precision: str) -> DataReady:
+    """``ready`` naming what the run trained with (run.json's device and precision), not its
+    config's ``auto``; a folder that did not record them keeps the config's words."""
+    resolved = {name: value for name, value in (("device", device), ("precision", precision)) if value}
+    return dataclasses.replace(ready, precision=precision or ready.precision, settings=ready.settings | resolved)

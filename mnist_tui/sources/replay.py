@@ -23,7 +23,7 @@ from mnist_tui.runfolder.layout import BATCHES_NAME, CHECKPOINT_NAME, METRICS_NA
 from mnist_tui.runfolder.reader import Rows, holds_run, read_batches, read_info, read_metrics, read_rows
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import PassiveSource, SourceResult
-from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event
+from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event, with_resolved
 from mnist_tui.training.events import BatchEnd, EpochRecord, Failed, Finished, Listener, Steered, best_accuracy
 
 
@@ -39,6 +39,7 @@ class RunRecord:
     saved_config: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     batch_log: bool = False  # the folder has a batch log (format 2)
+    trained_with: tuple[str, str] = ("", "")  # run.json's device and precision ("" when not recorded)
 
     @property
     def dataset_name(self) -> str | None:
@@ -76,6 +77,7 @@ def load_run(run_dir: Path) -> RunRecord:
     try:
         info = read_info(run_dir)
         record.saved_config = info.config if info is not None else None
+        record.trained_with = (info.device, info.precision) if info is not None else ("", "")
     except (RecordError, UserError) as exc:
         record.notes.append(f"run.json not used: {exc}")
     if (run_dir / CHECKPOINT_NAME).exists():
@@ -148,6 +150,7 @@ class ReplaySource(PassiveSource):
             notes += [problem] if problem else []
         planned = int((record.saved_config or {}).get("epochs") or len(record.history))
         ready = ready_event(data, config, record.history, planned, "; ".join(notes) or None, "cpu (replay)")
+        ready = with_resolved(ready, *record.trained_with)
         listener(dataclasses.replace(ready, batches_recorded=record.batch_log))
         for report in record.batches:
             listener(report)
