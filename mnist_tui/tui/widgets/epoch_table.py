@@ -33,6 +33,11 @@ class EpochTable(DataTable):
         self.border_title = "Epochs"
         self._rebuild()
 
+    def on_resize(self) -> None:
+        # The newest epoch stays in view when the layout changes the table's height (a replay's
+        # history arrives before the side panels settle: it stayed scrolled to the middle).
+        self.call_after_refresh(self.scroll_end, animate=False)
+
     def set_compact(self, compact: bool) -> None:
         if compact != self.compact:
             self.compact = compact
