@@ -143,3 +143,14 @@ def test_missing_or_empty_folders_are_one_line_errors(tmp_path):
     (tmp_path / "metrics.jsonl").write_text("{not json\n")  # the damaged row is skipped: no epoch is left
     with pytest.raises(UserError, match="nothing to show: skipped 1 damaged row"):
         load_run(tmp_path)
+
+
+def test_a_refused_checkpoint_and_no_metrics_says_why_the_checkpoint_was_refused(finished_run, tmp_path):
+    run_dir = tmp_path / "bad"
+    run_dir.mkdir()
+    shutil.copy(finished_run / "run.json", run_dir)
+    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(UserError) as info:
+        load_run(run_dir)
+    message = str(info.value)
+    assert "\n" not in message and "no finished epoch in metrics.jsonl, and" in message and "refused" in message

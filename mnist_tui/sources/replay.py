@@ -80,6 +80,7 @@ def load_run(run_dir: Path) -> RunRecord:
         record.trained_with = (info.device, info.precision) if info is not None else ("", "")
     except (RecordError, UserError) as exc:
         record.notes.append(f"run.json not used: {exc}")
+    refused = None
     if (run_dir / CHECKPOINT_NAME).exists():
         try:
             state = load_checkpoint(run_dir)
@@ -93,11 +94,14 @@ def load_run(run_dir: Path) -> RunRecord:
                 record.history = saved_history
         except (CheckpointError, KeyError, TypeError, ValueError) as exc:
             record.notes.append(f"checkpoint not used: {exc}")
+            refused = str(exc) if isinstance(exc, CheckpointError) else f"{CHECKPOINT_NAME} was refused: {exc}"
     else:
         record.notes.append("no checkpoint in this folder: curves only (no model to predict with)")
     if not record.history and record.model_state is None:
         if record.notes and metrics.skipped:
             raise UserError(f"--replay {run_dir}: nothing to show: {record.notes[0]}")
+        if refused is not None:  # say why the checkpoint did not count, not that there is none
+            raise UserError(f"--replay {run_dir}: no finished epoch in {METRICS_NAME}, and {refused}")
         raise UserError(
             f"--replay {run_dir}: no finished epoch in {METRICS_NAME} or {CHECKPOINT_NAME}, nothing to replay"
         )
