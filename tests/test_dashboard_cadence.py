@@ -5,7 +5,9 @@ repaint of its own otherwise)."""
 from __future__ import annotations
 
 from test_tui_snapshots import _history, _predictions, resumed_app  # noqa: F401 - the fixture
+from textual.widgets import Static
 
+from mnist_tui.training.events import BatchEnd, StateChanged
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.widgets.epoch_table import EpochTable
 from mnist_tui.tui.widgets.system_panel import SystemPanel
@@ -58,3 +60,25 @@ async def test_when_training_ends_the_plots_and_predictions_catch_up_at_the_next
         assert dashboard.browser.epoch == 3
         dashboard.show_state("finished")
         assert dashboard.browser.epoch == 4 and dashboard._next_plots == 0.0
+
+
+async def test_the_eta_goes_when_the_run_is_no_longer_live(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        dashboard = app.dashboard
+        dashboard.show_state("training")
+        batches = dashboard.progress.batches_per_epoch
+        report = BatchEnd(4, 2, batches, (0.3, 0.2), 15000.0, 64, (1e-3, 1e-3), 0.0)
+        dashboard.post_message(msg.BatchesArrived(report))
+        await pilot.pause(0.05)
+        dashboard._refresh_tick()
+        await pilot.pause(0.05)
+        speed = str(dashboard.stats.query_one("#speed-line", Static).content)
+        assert "15,000 samples/s" in speed and "ETA –" not in speed, speed  # live: an ETA
+        dashboard.post_message(msg.StateReported(StateChanged("lost", "the writer stopped")))
+        await pilot.pause(0.05)
+        dashboard._refresh_tick()
+        await pilot.pause(0.05)
+        speed = str(dashboard.stats.query_one("#speed-line", Static).content)
+        assert "ETA –" in speed, speed

@@ -153,6 +153,7 @@ class RunViewScreen(Screen):
         if self.state != "training":  # paused or ended: the whole picture now, not at the next pace
             self._show_predictions()
             self._next_plots = 0.0
+            self._progress_dirty = True  # the ETA goes once the run is not live (a lost writer kept it)
 
     def show_state(self, state: str, detail: str = "") -> None:
         self.detail = detail
