@@ -53,7 +53,7 @@ def test_plus_doubles_the_lr_from_the_next_batch_and_is_recorded(tiny_config, sm
     assert all(lr == pytest.approx(1e-3) for k, lr in lrs.items() if k < first_doubled)
     assert all(lr == pytest.approx(2e-3) for k, lr in lrs.items() if k >= first_doubled)
     steered = [e for e in events if isinstance(e, Steered)]
-    assert [(s.epoch, s.batch, s.lr_scale) for s in steered] == [(*first_doubled, 2.0)]
+    assert [(s.epoch, s.batch, s.lr_scale, s.epochs) for s in steered] == [(*first_doubled, 2.0, 2)]  # plan: 2
     recorded = read_rows(tiny_config.run_dir / STEERING_NAME, Steered.from_json).records
     assert recorded == steered
     assert read_status(tiny_config.run_dir).lr_scale == 2.0

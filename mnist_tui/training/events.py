@@ -176,7 +176,8 @@ class StateChanged:
 @dataclass(frozen=True)
 class Steered:
     """Someone steered the run (also one line of ``steering.jsonl``): from batch ``batch`` of
-    ``epoch`` the lr is the schedule's × ``lr_scale``, or the plan became ``epochs`` (0: unchanged)."""
+    ``epoch`` the lr is the schedule's × ``lr_scale`` and the plan is ``epochs`` epochs (the
+    trainer records the plan in force; 0 in folders written before it did)."""
 
     epoch: int
     batch: int  # 0: at the epoch's end

@@ -8,6 +8,7 @@ follower in another process sees what the face sees.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,10 +273,14 @@ class Trainer:
         self.reports.after_epoch(epoch, test)
 
     def _emit_checked(self, event) -> None:
-        """Batch reports already carry each loss read back once: check them there, at no extra sync."""
-        if isinstance(event, BatchEnd):
-            self.reports.on_batch(event)
-            self.guard.check_batches(event)
+        """Batch reports already carry each loss read back once: check them there, at no extra sync.
+        A change of the lr is recorded with the plan in force (the epoch loop does not know it)."""
+        match event:
+            case BatchEnd():
+                self.reports.on_batch(event)
+                self.guard.check_batches(event)
+            case Steered(epochs=0):
+                event = dataclasses.replace(event, epochs=self.config.epochs)
         self.listener(event)
 
     def _data_ready(self) -> DataReady:
