@@ -82,3 +82,21 @@ async def test_the_eta_goes_when_the_run_is_no_longer_live(resumed_app):  # noqa
         await pilot.pause(0.05)
         speed = str(dashboard.stats.query_one("#speed-line", Static).content)
         assert "ETA –" in speed, speed
+
+
+async def test_the_speed_line_fits_the_small_terminals_panel_whole(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot)
+        dashboard = app.dashboard
+        dashboard.show_state("training")
+        report = BatchEnd(4, 2, dashboard.progress.batches_per_epoch, (0.3, 0.25), 39764.0, 64, (1e-3, 1e-3), 0.0)
+        dashboard.post_message(msg.BatchesArrived(report))
+        await pilot.pause(0.05)
+        dashboard.progress.last_loss = 0.2468  # the smoothed loss the plots hand over
+        dashboard._refresh_tick()
+        await pilot.pause(0.05)
+        line = dashboard.stats.query_one("#speed-line", Static)
+        text = str(line.content)
+        assert "39,764" in text and "ETA 0:" in text and "loss 0.2468" in text, text
+        assert len(text) <= line.size.width, (text, line.size.width)

@@ -38,6 +38,7 @@ class StatsPanel(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._shown: dict[str, str] = {}
+        self._speed: tuple[float | None, float | None, float | None] = (None, None, None)
 
     def compose(self) -> ComposeResult:
         yield Static(id="state-line")
@@ -80,11 +81,17 @@ class StatsPanel(Vertical):
                 bar.update(total=max(total, 1), progress=done)
 
     def show_speed(self, samples_per_s: float | None, eta_seconds: float | None, last_loss: float | None) -> None:
+        self._speed = (samples_per_s, eta_seconds, last_loss)
         rate = f"{samples_per_s:,.0f}" if samples_per_s else "–"
         eta = format_duration(eta_seconds) if eta_seconds is not None else "–"
         loss = f"{last_loss:.4f}" if last_loss is not None else "–"
         line = Text.assemble((rate, "bold"), (" samples/s", "dim"), ("   ETA ", "dim"), eta, ("   loss ", "dim"), loss)
+        if self.size.width and line.cell_len > self.size.width:  # the 40-column panel at 80×24: cut nothing
+            line = Text.assemble((rate, "bold"), ("/s", "dim"), ("  ETA ", "dim"), eta, ("  loss ", "dim"), loss)
         self._set_line("speed-line", line)
+
+    def on_resize(self) -> None:
+        self.show_speed(*self._speed)
 
     def show_results(self, best_acc: float | None, best_epoch: int | None, last_test_loss: float | None) -> None:
         best = f"{best_acc:.2%}" if best_acc is not None else "–"
