@@ -245,7 +245,7 @@ class RunViewScreen(Screen):
         self.show_state("stopped" if e.stopped else "finished", self._summary(e))
         self._show_progress()
         if self.capabilities.live:
-            self.notify(self._summary(e, long=True), title=f"Run {self.state}", timeout=20)
+            self.notify(self._summary(e, long=True), title=f"Run {self.state}", timeout=8)  # also in the state line
 
     def _summary(self, e, long: bool = False) -> str:
         return run_summary(self.progress, e.epochs_done, self.source.run_dir, self.capabilities.extend, long)
@@ -253,7 +253,7 @@ class RunViewScreen(Screen):
     def on_run_failed(self, message: msg.RunFailed) -> None:
         self.failure = message.event.message
         self.show_state("failed", message.event.message)
-        self.notify(message.event.message, title="The run failed", severity="error", timeout=30)
+        self.notify(message.event.message, title="The run failed", severity="error", timeout=15)
 
     def _add_epoch(self, row) -> None:
         self.plots.add_epoch(row)
