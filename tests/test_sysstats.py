@@ -9,7 +9,13 @@ from textual.app import App
 from textual.widgets import Static
 
 from mnist_tui.sysstats import SystemSampler, describe, epoch_system_fields
-from mnist_tui.tui.widgets.settings_panel import SettingsPanel, settings_line, settings_lines
+from mnist_tui.tui.widgets.settings_panel import (
+    SettingsPanel,
+    packed_lines,
+    settings_line,
+    settings_lines,
+    settings_parts,
+)
 from mnist_tui.tui.widgets.system_panel import SystemPanel
 
 
@@ -93,3 +99,12 @@ def test_sampling_while_torch_is_half_imported_does_not_fail(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
     stats = SystemSampler().sample()
     assert stats.torch_threads is None and stats.rss_mb > 10
+
+
+def test_the_settings_break_between_settings_never_inside_one():
+    parts = settings_parts(SETTINGS)
+    assert packed_lines(parts, 200) == [settings_line(SETTINGS)]  # room: one line
+    lines = packed_lines(parts, 40)
+    assert len(lines) > 1 and all(len(line) <= 40 for line in lines)
+    assert " · ".join(lines) == settings_line(SETTINGS)  # nothing lost, only broken between settings
+    assert packed_lines(["a-very-long-setting"], 5) == ["a-very-long-setting"]  # too long: a line of its own

@@ -49,8 +49,8 @@ def settings_fields(
     return out
 
 
-def settings_line(settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> str:
-    """One line for a header: ``fast · batch 1024 · lr 0.02 one-cycle · dropout 0.05 · bf16 · …``.
+def settings_parts(settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> list[str]:
+    """``["fast", "batch 1024", "lr 0.02 one-cycle", "dropout 0.05", "bf16", …]``.
 
     The world size shows only under torchrun (more than one process): the help screen lists it always.
     """
@@ -59,7 +59,24 @@ def settings_line(settings: dict[str, Any], world_size: int | None = None, threa
         if name == "world size" and value == "1":
             continue
         parts.append(value if name in ("recipe", "precision", "device") else f"{name} {value}")
-    return " · ".join(parts)
+    return parts
+
+
+def settings_line(settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> str:
+    """One line for a header: ``fast · batch 1024 · lr 0.02 one-cycle · dropout 0.05 · bf16 · …``."""
+    return " · ".join(settings_parts(settings, world_size, threads))
+
+
+def packed_lines(parts: list[str], width: int) -> list[str]:
+    """``parts`` joined by " · " into lines of at most ``width`` cells, breaking only between
+    parts ("dropout" and its "0.05" stay together); a part longer than a line has one to itself."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += f" · {part}"
+        else:
+            lines.append(part)
+    return lines
 
 
 def settings_lines(settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> list[str]:
@@ -82,7 +99,18 @@ class SettingsPanel(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__("settings: loading…", **kwargs)
         self.settings: dict[str, Any] = {}
+        self.parts: list[str] | None = None  # None until the run is loaded
 
     def show(self, settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> None:
         self.settings = dict(settings or {})
-        self.update(settings_line(self.settings, world_size, threads) or "settings: not recorded")
+        self.parts = settings_parts(self.settings, world_size, threads)
+        self._pack()
+
+    def on_resize(self) -> None:
+        self._pack()
+
+    def _pack(self) -> None:
+        if self.parts is None:
+            return
+        width = self.content_size.width or 200
+        self.update("\n".join(packed_lines(self.parts, width)) or "settings: not recorded")
