@@ -41,7 +41,7 @@ from mnist_tui.training.events import (
 )
 from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.reports import ModelReports
-from mnist_tui.training.resume import checkpoint_state, describe_failure, restore, saved_batches
+from mnist_tui.training.resume import checkpoint_state, failure_message, restore, saved_batches
 from mnist_tui.training.saving import CheckpointKeeper
 from mnist_tui.training.steps import EpochRun, evaluate, train_epoch
 
@@ -87,11 +87,7 @@ class Trainer:
             self._train()
         except Exception as exc:  # the worker must never die silently: every failure is an event
             self.result.error = exc
-            message = str(exc) if isinstance(exc, UserError) else describe_failure(exc)
-            if self.world.distributed and "by peer" in str(exc):  # gloo: "Connection reset/closed by peer"
-                message = f"rank {self.world.rank}: another process of this torchrun job ended (see its own error)"
-            if self.keeper.written_epoch and self.config.run_dir is not None:
-                message += f"; the checkpoint of epoch {self.keeper.written_epoch} in {self.config.run_dir} is kept"
+            message = failure_message(exc, self.world, self.keeper.written_epoch, self.config.run_dir)
             self.listener(Failed(message, self.result.epochs_done))
         finally:
             if self.writer is not None:

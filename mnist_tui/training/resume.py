@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from mnist_tui.errors import TrainingDiverged
+from mnist_tui.errors import TrainingDiverged, UserError
 from mnist_tui.schema import RecordError
 from mnist_tui.training import checkpoint as ckpt
 from mnist_tui.training.events import BatchEnd, EpochRecord
@@ -109,6 +109,16 @@ def saved_batches(run_dir: Path | None, epochs_done: int) -> Iterator[BatchEnd]:
     from mnist_tui.runfolder.reader import read_batches
 
     return iter([b for b in read_batches(run_dir).records if b.epoch <= epochs_done])
+
+
+def failure_message(exc: BaseException, world, kept_epoch: int, run_dir) -> str:
+    """The one line a face shows for a failed run: what went wrong and what was kept."""
+    message = str(exc) if isinstance(exc, UserError) else describe_failure(exc)
+    if world.distributed and "by peer" in str(exc):  # gloo: "Connection reset/closed by peer"
+        message = f"rank {world.rank}: another process of this torchrun job ended (see its own error)"
+    if kept_epoch and run_dir is not None:
+        message += f"; the checkpoint of epoch {kept_epoch} in {run_dir} is kept"
+    return message
 
 
 def describe_failure(exc: BaseException) -> str:
