@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
-
 
 
 def seed_net(conv_dropout: float = 0.5, fc_dropout: float = 0.5):
@@ -57,7 +55,6 @@ def measure(data_dir: Path, samples: int, repeats: int, batch_size: int = 100) -
     from torch.nn import functional as F
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets, transforms
-
 
     torch.manual_seed(0)
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
