@@ -1,6 +1,9 @@
-"""The help screen: every key, what the panels show, and where the run is saved."""
+"""The help screen: every key of the screen it was opened on, and what that screen shows (the
+dashboard: its panels and the run's settings; another screen gives its own keys and lines)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -35,6 +38,8 @@ KEYS = (
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),
 )
+
+HEADING = "mnist-tui: watch a small CNN learn to read digits"
 
 PANELS = (
     "Batch loss: each batch's loss (grey) behind a bias-corrected moving average, the learning rate on "
@@ -74,19 +79,30 @@ class HelpScreen(DismissOnce, ModalScreen[None]):
         Binding("escape,question_mark,q", "dismiss", "Close", show=True),
     ]
 
-    def __init__(self, settings: list[str] | None = None, keys: list[tuple[str, str]] | None = None) -> None:
-        """``keys``: the keys of the screen help was opened on (the dashboard's own list when None)."""
+    def __init__(
+        self,
+        settings: list[str] | None = None,
+        keys: list[tuple[str, str]] | None = None,
+        about: Sequence[str] | None = None,
+        title: str | None = None,
+    ) -> None:
+        """``keys``: the keys of the screen help was opened on (the dashboard's own list when None);
+        ``about``: what that screen shows, a line each. The dashboard's panels only when neither is
+        given: another screen's help must not describe the dashboard. ``title``: the first line."""
         super().__init__()
         self.settings = settings or []  # the run's settings, one line each
         self.keys = keys
+        self.about = tuple(PANELS if keys is None and about is None else about or ())
+        self.title_line = title or HEADING
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Static(Text("mnist-tui: watch a small CNN learn to read digits", style="bold"))
+            yield Static(Text(self.title_line, style="bold"), id="help-title")
             if self.settings:
                 yield Static(Text("\n".join(self.settings), style="cyan"), id="help-settings")
             yield Static(help_text(self.keys), id="help-keys")
-            yield Static("\n".join(f"• {line}" for line in PANELS), id="help-panels")
+            if self.about:
+                yield Static(Text("\n".join(f"• {line}" for line in self.about)), id="help-panels")
             yield Static(Text("escape or ? closes this screen", style="dim"))
 
     def on_mount(self) -> None:

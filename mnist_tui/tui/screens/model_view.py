@@ -23,6 +23,7 @@ The app then calls, on the UI thread:
 Activations, saliency and the PCA run in thread workers on a private CPU copy of the
 weights; only the newest request's answer is shown. ``poll_seconds`` re-reads ``model``
 on a timer as well (cheap when nothing changed: the filters redraw only when the weights did).
+Keys: ``1``–``4`` and tab / shift+tab pick a tab, ``r`` recomputes, ``?`` is this screen's help.
 """
 
 from __future__ import annotations
@@ -42,13 +43,15 @@ from mnist_tui.insight.activations import DigitInsight
 from mnist_tui.insight.embedding import SAMPLE, Embedding
 from mnist_tui.insight.filters import Weights
 from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.tui.screens.help import HelpScreen, screen_keys
 from mnist_tui.tui.screens.model_view_jobs import compute_digit, compute_embedding, model_source, read_model
-from mnist_tui.tui.screens.model_view_text import digit_caption, embedding_status, title_line
+from mnist_tui.tui.screens.model_view_text import HELP, HELP_TITLE, digit_caption, embedding_status, title_line
 from mnist_tui.tui.widgets.embedding_plot import EmbeddingPlot, digit_legend
-from mnist_tui.tui.widgets.layer_views import HistogramBands, LayerMetricPlot
+from mnist_tui.tui.widgets.layer_views import HistogramBands, LayerMetricPlot, layer_legend
 from mnist_tui.tui.widgets.model_view import ActivationsView, FiltersView, SaliencyView
 
 TABS = ("mv-filters", "mv-digit", "mv-layers", "mv-embedding")
+TAB_NAMES = ("Filters", "Digit", "Layers", "Embedding")
 
 
 class ModelViewScreen(ModalScreen[None]):
@@ -60,7 +63,11 @@ class ModelViewScreen(ModalScreen[None]):
         Binding("escape,q,i", "close", "Back"),
         Binding("tab", "next_tab(1)", "Next tab"),
         Binding("shift+tab", "next_tab(-1)", "Previous tab"),
-        Binding("question_mark", "app.help", "Help"),
+        # The modal screen keeps the dashboard's digit keys away, so 1-4 are free for the tabs
+        # (their numbers are in the tab labels, so the footer leaves them out)
+        *(Binding(str(n + 1), f"tab({n})", f"{name} tab", show=False) for n, name in enumerate(TAB_NAMES)),
+        Binding("r", "recompute", "Recompute"),
+        Binding("question_mark", "help", "Help"),
     ]
 
     def __init__(
@@ -97,18 +104,20 @@ class ModelViewScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="mv-title")
         with TabbedContent(id="mv-tabs", initial="mv-filters"):
-            with TabPane("Filters", id="mv-filters"), VerticalScroll():
+            label = {tab: f"{n} {name}" for n, (tab, name) in enumerate(zip(TABS, TAB_NAMES, strict=True), 1)}
+            with TabPane(label["mv-filters"], id="mv-filters"), VerticalScroll():
                 yield FiltersView(id="mv-filters-view")
-            with TabPane("Digit", id="mv-digit"), VerticalScroll():
+            with TabPane(label["mv-digit"], id="mv-digit"), VerticalScroll():
                 yield SaliencyView(id="mv-saliency")
                 yield ActivationsView(id="mv-activations")
-            with TabPane("Layers", id="mv-layers"), VerticalScroll():
+            with TabPane(label["mv-layers"], id="mv-layers"), VerticalScroll():
                 with Horizontal(id="mv-plots"):
                     yield LayerMetricPlot("weight_norm", "weight norm", id="mv-weight-norm")
                     yield LayerMetricPlot("grad_norm", "grad norm", id="mv-grad-norm")
                     yield LayerMetricPlot("update_ratio", "update ratio", log_scale=True, id="mv-update")
+                yield Static(layer_legend(), id="mv-layer-legend")
                 yield HistogramBands(id="mv-bands")
-            with TabPane("Embedding", id="mv-embedding"), Vertical(id="mv-embedding-box"):
+            with TabPane(label["mv-embedding"], id="mv-embedding"), Vertical(id="mv-embedding-box"):
                 yield EmbeddingPlot(id="mv-embedding-plot")
                 yield Static(digit_legend(), id="mv-legend")
                 yield Static("", id="mv-embedding-status")
@@ -126,7 +135,7 @@ class ModelViewScreen(ModalScreen[None]):
 
     def update_model(self, epoch: int | None = None) -> None:
         """Re-read the weights (off the UI thread); ``epoch`` overrides the source's own."""
-        self._read_model(epoch)
+        self._read_model(epoch, False)
 
     def set_selected(self, image: np.ndarray | None, index: int | None = None, label: int | None = None) -> None:
         """A newly selected test digit (``index``, ``label``) or a drawing (index None)."""
@@ -149,22 +158,26 @@ class ModelViewScreen(ModalScreen[None]):
     # -- the model -------------------------------------------------------------------------
 
     @work(thread=True, group="model-view-read", exit_on_error=False)
-    def _read_model(self, epoch: int | None) -> None:
-        self.app.call_from_thread(self._model_ready, *read_model(self.model_source, epoch))
+    def _read_model(self, epoch: int | None, force: bool) -> None:
+        self.app.call_from_thread(self._model_ready, *read_model(self.model_source, epoch), force=force)
 
-    def _model_ready(self, weights: Weights | None, error: str | None = None) -> None:
+    def _model_ready(self, weights: Weights | None, error: str | None = None, force: bool = False) -> None:
+        """``force`` (key r): compute everything again even when the weights look unchanged."""
         if not self.is_mounted:
             return
         if weights is None:
-            if error:
-                self.notify(error, severity="error", timeout=5)
+            if error or force:
+                self.notify(error or "no model yet: nothing to recompute", severity="error", timeout=5)
             self._update_title()
             return
         previous = self.weights
-        changed = not weights.same_values(previous)
-        new_epoch = previous is None or weights.epoch != previous.epoch
+        changed = force or not weights.same_values(previous)
+        new_epoch = force or previous is None or weights.epoch != previous.epoch
         self.weights = weights
         self._update_title()
+        if force:
+            model = f"epoch {weights.epoch}" if weights.epoch is not None else "the loaded model"
+            self.notify(f"recomputing the filters, the digit and the embedding with {model}", timeout=4)
         if not changed and not new_epoch:
             return
         self.query_one(FiltersView).show(weights)
@@ -262,10 +275,17 @@ class ModelViewScreen(ModalScreen[None]):
         self.query_one(TabbedContent).active = TABS[number]
 
     def action_next_tab(self, step: int) -> None:
-        """tab / shift+tab: the digits keep their meaning from the dashboard (one true digit)."""
         tabs = self.query_one(TabbedContent)
         position = TABS.index(tabs.active) if tabs.active in TABS else 0
         tabs.active = TABS[(position + step) % len(TABS)]
+
+    def action_recompute(self) -> None:
+        """r: the embedding otherwise follows the weights once an epoch; this takes the newest now."""
+        self._read_model(None, True)
+
+    def action_help(self) -> None:
+        """This screen's keys and tabs (the app's help would describe the dashboard's panels)."""
+        self.app.push_screen(HelpScreen(keys=screen_keys(self), about=HELP, title=HELP_TITLE))
 
     def action_close(self) -> None:
         self.dismiss(None)

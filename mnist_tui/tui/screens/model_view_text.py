@@ -1,5 +1,5 @@
-"""The model view's words: its title line, the selected digit's caption and the embedding's
-status line (pure: no widget here)."""
+"""The model view's words: its title line, its help, the selected digit's caption and the
+embedding's status line (pure: no widget here)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from mnist_tui.insight.filters import Weights
 
 
 def title_line(weights: Weights | None, image: np.ndarray | None, index: int | None, label: int | None) -> str:
-    """The screen's first line: which model, which digit, and the keys."""
+    """The screen's first line: which model and which digit. The keys are in the footer and the
+    numbered tabs: here they would push the line past 80 columns."""
     if weights is None:
-        model = "no model yet (it appears after the first epoch)"
+        model = "no model yet (after the first epoch)"
     else:
         model = f"epoch {weights.epoch}" if weights.epoch is not None else "model loaded"
     if image is None:
@@ -21,7 +22,24 @@ def title_line(weights: Weights | None, image: np.ndarray | None, index: int | N
         digit = "the drawn digit"
     else:
         digit = f"test digit #{index}" + (f" (label {label})" if label is not None else "")
-    return f"[b]Inside the network[/b] · {model} · {digit} · [dim]tab / shift+tab · esc back[/dim]"
+    return f"[b]Inside the network[/b] · {model} · {digit}"
+
+
+HELP_TITLE = "Inside the network: what the model has learned, four tabs"
+
+# What each tab shows, for the help screen (``?``): this screen's, not the dashboard's
+HELP = (
+    "1 Filters: every weight of conv1 (10 kernels 5×5) and conv2 (20 output channels × 10 kernels); "
+    "red +, blue −, black 0; each tile is scaled to its own largest weight: compare shapes, not sizes.",
+    "2 Digit: the digit selected in the dashboard's browser (or drawn): the model's guess, which pixels "
+    "would raise (red) or lower (blue) the winning score, gradient × ink, and conv1's and conv2's maps of it.",
+    "3 Layers: per layer and epoch, the weight norm, one batch's gradient norm and the update / weight "
+    "ratio (log y); below, each layer's weight histogram per epoch as a heat band.",
+    "4 Embedding: 2,000 test digits placed by their 50 fc1 features on the two principal axes (PCA), "
+    "coloured by true digit; ◉ is the selected digit.",
+    "While training, the filters and the digit follow the weights as they arrive (every few seconds) "
+    "and the embedding is projected once an epoch; r re-reads the model and recomputes all of it now.",
+)
 
 
 def digit_caption(index: int | None, label: int | None) -> str:

@@ -1,4 +1,9 @@
-"""The model view's embedding: the fc1 features of the test set on their two principal axes."""
+"""The model view's embedding: the fc1 features of the test set on their two principal axes.
+
+The axes' names go on the heading (PC2, the y axis) and the line under the figure (PC1, the x
+axis), as every plot here names its axes: plotext's own axis labels would take a row from the
+canvas that the row-aligned ticks of ``plot_ticks`` count on.
+"""
 
 from __future__ import annotations
 
@@ -29,11 +34,26 @@ class EmbeddingPlot(LivePlot):
         self.selected = selected
         self.redraw()
 
+    def describe_controls(self) -> list[str]:
+        """Not "linear y" (there is no log control here): which axis y is."""
+        if self.embedding is None:
+            return []
+        return [f"y: PC2 ({self.embedding.explained[1]:.0%})"]
+
+    def x_name(self) -> str:
+        if self.embedding is None:
+            return "PC1"
+        return f"PC1 ({self.embedding.explained[0]:.0%} of variance)"
+
     def draw(self, plt) -> None:
         self.points_by_digit = {}
         embedding = self.embedding
         if embedding is None:
             return
+        coords = embedding.coords[:, :2]
+        if self.selected is not None:  # a drawn digit may fall outside the test digits' cloud
+            coords = np.vstack([coords, np.asarray(self.selected, dtype=coords.dtype)[None, :2]])
+        self.set_axes((float(coords[:, 0].min()), float(coords[:, 0].max())), coords[:, 1].tolist())
         for digit in range(10):
             where = embedding.labels == digit
             if not where.any():
@@ -44,9 +64,6 @@ class EmbeddingPlot(LivePlot):
         if self.selected is not None:
             x, y = (float(v) for v in self.selected)
             plt.scatter([x], [y], color="white", marker=SELECTED_MARKER)
-        share = embedding.explained
-        plt.xlabel(f"PC1 ({share[0]:.0%} of variance)")
-        plt.ylabel(f"PC2 ({share[1]:.0%})")
 
 
 def digit_legend(selected: bool = True) -> Text:

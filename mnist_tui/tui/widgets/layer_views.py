@@ -1,7 +1,9 @@
 """The model view's layer statistics: one metric per epoch and layer, and weight histograms as heat bands.
 
 Fed on the UI thread with :class:`LayerStatsRecord` rows (recorded at each epoch end, and in
-``layers.jsonl`` for replay and follow).
+``layers.jsonl`` for replay and follow). The three metric plots share one legend line
+(:func:`layer_legend`), drawn under them: in a plot it would cover its data, and three plots
+side by side at 80 columns leave too little width for a legend each.
 """
 
 from __future__ import annotations
@@ -12,10 +14,22 @@ from rich.text import Text
 
 from mnist_tui.insight.layer_stats import LAYERS, LayerStatsRecord, histogram_band, series
 from mnist_tui.insight.render import heat_band, side_by_side
+from mnist_tui.tui.palette import BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, rgb
 from mnist_tui.tui.widgets.live_plot import LivePlot
 from mnist_tui.tui.widgets.model_view import LaidOut, heading, lines, note
 
-LAYER_COLORS = {"conv1": "cyan+", "conv2": "green+", "fc1": "orange", "fc2": "magenta+"}
+# Okabe-Ito colours, and a point marker each so the lines are told apart without colour too
+LAYER_COLORS = {"conv1": SKY_BLUE, "conv2": BLUISH_GREEN, "fc1": ORANGE, "fc2": REDDISH_PURPLE}
+LAYER_POINTS = {"conv1": "●", "conv2": "■", "fc1": "▲", "fc2": "◆"}
+
+
+def layer_legend() -> Text:
+    """``━●━ conv1  ━■━ conv2 …``: the metric plots' lines, one legend for the three."""
+    text = Text()
+    for layer in LAYERS:
+        text.append(f"━{LAYER_POINTS[layer]}━", style=rgb(LAYER_COLORS[layer]))
+        text.append(f" {layer}  ")
+    return text
 
 
 class LayerMetricPlot(LivePlot):
@@ -30,21 +44,22 @@ class LayerMetricPlot(LivePlot):
         self.records = list(records)
         self.redraw()
 
+    def describe_controls(self) -> list[str]:
+        return ["log y"] if self.log_y else []
+
     def draw(self, plt) -> None:
-        every: list[float] = []
-        for layer in LAYERS:
-            epochs, values = series(self.records, layer, self.field)
-            if epochs:
-                marker = "braille" if len(epochs) > 20 else "dot"
-                plt.plot(epochs, values, color=LAYER_COLORS[layer], marker=marker, label=layer)
-                every += values
-        if self.log_scale and every and min(every) > 0:
-            plt.yscale("log")
-        else:
-            plt.yscale("linear")
-        epochs = sorted({r.epoch for r in self.records})
-        if 0 < len(epochs) <= 8:
-            plt.xticks(epochs)
+        curves = [(layer, *series(self.records, layer, self.field)) for layer in LAYERS]
+        curves = [(layer, epochs, values) for layer, epochs, values in curves if epochs]
+        every = [v for _, _, values in curves for v in values]
+        # a log axis only when every value can go on it (an update ratio of 0: a frozen layer)
+        self.set_reactive(LivePlot.log_y, self.log_scale and bool(every) and min(every) > 0)
+        if not curves:
+            return
+        first = min(epochs[0] for _, epochs, _ in curves)
+        last = max(epochs[-1] for _, epochs, _ in curves)
+        self.set_axes((first, max(last, first + 1)), every, log=self.log_y, integer_x=True)  # whole epochs
+        for layer, epochs, values in curves:
+            self.series(layer, epochs, self.to_y(values), LAYER_COLORS[layer], points=LAYER_POINTS[layer])
 
 
 class HistogramBands(LaidOut):

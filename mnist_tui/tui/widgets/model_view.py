@@ -45,6 +45,20 @@ def lines(*parts: Text | Sequence[Text]) -> Text:
     return Text("\n").join(flat)
 
 
+def even_rows(count: int, tile_width: int, width: int, gap: int = 2) -> tuple[int, int]:
+    """(width, gap) for :func:`tile_grid` so that ``count`` tiles fill their rows evenly: all on one
+    row when they fit (a narrower gap, if that is what it takes), else the most a row that
+    divides ``count`` (10 tiles: two rows of 5, not 6 and 4), else as many as fit."""
+    for row_gap in (gap, 1):
+        if count * tile_width + (count - 1) * row_gap <= width:
+            return width, row_gap
+    for per_row in range(count - 1, 1, -1):
+        needed = per_row * tile_width + (per_row - 1) * gap
+        if count % per_row == 0 and needed <= width:
+            return needed, gap
+    return width, gap
+
+
 class LaidOut(Widget):
     """A widget whose text is built for its width; its height follows (``height: auto``)."""
 
@@ -88,7 +102,8 @@ class FiltersView(LaidOut):
             return note("no model yet: the filters appear after the first epoch (or from the checkpoint)")
         c1, c2 = conv1_filters(self.weights), conv2_filters(self.weights)
         conv1_tiles = [signed_halfblocks(kernel, zoom=2) for kernel in c1]
-        conv1 = tile_grid(conv1_tiles, [f"{i}" for i in range(10)], width, gap=2)
+        tile_width = max(line.cell_len for tile in conv1_tiles for line in tile)
+        conv1 = tile_grid(conv1_tiles, [f"{i}" for i in range(10)], *even_rows(10, tile_width, width))
         conv2_tiles = []
         for channel in c2:
             scale = symmetric_scale(channel)

@@ -1,0 +1,188 @@
+"""The model view's keys, help and labels as a user meets them: numbered tabs and 1-4, r, its own
+help, axis names, whole-epoch ticks, legends outside the plots, a title that fits 80 columns."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from test_insight_screen import ViewApp, screen_text, snapshot_of
+from waiting import pilot_wait as wait_for
+
+from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
+from mnist_tui.model import Net
+from mnist_tui.tui.screens.help import HelpScreen
+from mnist_tui.tui.screens.model_view import ModelViewScreen
+from mnist_tui.tui.widgets.embedding_plot import EmbeddingPlot
+from mnist_tui.tui.widgets.layer_views import LayerMetricPlot
+from mnist_tui.tui.widgets.model_view import FiltersView, even_rows
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from mnist_tui.synthetic import synthetic_digits
+
+    data = synthetic_digits(seed=0, train_size=10, test_size=300)
+    return data.test_images, data.test_labels
+
+
+@pytest.fixture(scope="module")
+def ten_epochs():
+    """Layer statistics of ten epochs: one SGD step each on random digits, gradients kept."""
+    torch.manual_seed(0)
+    net, records = Net(), []
+    optimiser = torch.optim.SGD(net.parameters(), lr=0.5)
+    x, y = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
+    for epoch in range(1, 11):
+        start = weights_copy(net)
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        optimiser.step()
+        records.append(epoch_layer_stats(epoch, net, start))
+    return records
+
+
+async def _open(pilot, screen: ModelViewScreen) -> None:
+    await wait_for(pilot, lambda: pilot.app.screen is screen and screen.is_mounted, "the screen")
+
+
+def _notices(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_number_keys_pick_the_numbered_tabs():
+    screen = ModelViewScreen(None)
+    async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
+        await _open(pilot, screen)
+        tabs = screen.query_one("#mv-tabs")
+        for key, tab in (("3", "mv-layers"), ("4", "mv-embedding"), ("2", "mv-digit"), ("1", "mv-filters")):
+            await pilot.press(key)
+            await wait_for(pilot, lambda tab=tab: tabs.active == tab, f"key {key} to show {tab}")
+        await pilot.pause(0.05)
+        assert "1 Filters  2 Digit  3 Layers  4 Embedding" in screen_text(pilot.app)
+
+
+async def test_r_recomputes_the_digit_and_the_embedding_and_says_so(digits):
+    images, labels = digits
+    snapshot = snapshot_of(0, epoch=2)
+    screen = ModelViewScreen(lambda: snapshot, images[3].numpy(), 3, int(labels[3]), (), images, labels)
+    async with ViewApp(screen).run_test(size=(120, 40)) as pilot:
+        await _open(pilot, screen)
+        await wait_for(pilot, lambda: screen.embedding is not None and screen.insight is not None, "the first answers")
+        embedding, insight = screen.embedding, screen.insight
+        await pilot.press("r")  # the same weights: nothing would be computed again without r
+        await wait_for(pilot, lambda: screen.embedding is not embedding, "a new embedding")
+        await wait_for(pilot, lambda: screen.insight is not insight, "the digit computed again")
+        assert any("recomputing" in notice and "epoch 2" in notice for notice in _notices(pilot.app))
+        assert "r Recompute" in screen_text(pilot.app)  # the footer offers it
+
+
+async def test_r_without_a_model_says_there_is_nothing_to_recompute():
+    screen = ModelViewScreen(None)
+    async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
+        await _open(pilot, screen)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: any("nothing to recompute" in n for n in _notices(pilot.app)), "the notice")
+
+
+async def test_help_describes_this_screen_not_the_dashboard():
+    screen = ModelViewScreen(None)
+    async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
+        await _open(pilot, screen)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "the help screen")
+        help_screen = pilot.app.screen
+        keys = dict(help_screen.keys)
+        assert keys["1"] == "Filters tab" and keys["4"] == "Embedding tab" and keys["r"] == "Recompute"
+        about = "\n".join(help_screen.about)
+        assert all(f"{n} {tab}:" in about for n, tab in enumerate(("Filters", "Digit", "Layers", "Embedding"), 1))
+        assert "Batch loss" not in about and "Predictions" not in about
+        await pilot.pause(0.05)
+        text = screen_text(pilot.app)
+        assert "Inside the network" in text and "Batch loss" not in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: pilot.app.screen is screen, "back on the model view")
+
+
+def test_another_screens_help_does_not_describe_the_dashboard():
+    assert HelpScreen(keys=[("esc", "Back")]).about == ()
+    assert any("Batch loss" in line for line in HelpScreen(["a setting"]).about)  # the dashboard's, unchanged
+
+
+async def test_the_embedding_names_its_axes_pc1_and_pc2(digits):
+    images, labels = digits
+    snapshot = snapshot_of(0, epoch=1)
+    screen = ModelViewScreen(lambda: snapshot, images[1].numpy(), 1, int(labels[1]), (), images, labels)
+    async with ViewApp(screen).run_test(size=(120, 40)) as pilot:
+        await _open(pilot, screen)
+        plot = screen.query_one(EmbeddingPlot)
+        await pilot.press("4")
+        await wait_for(pilot, lambda: plot.points_by_digit, "the scatter")
+        await pilot.pause(0.05)
+        text = screen_text(pilot.app)
+        assert "x: PC1 (" in text and "y: PC2 (" in text
+        assert "linear y" not in text and "x: epoch" not in text
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_layer_plots_tick_whole_epochs_and_keep_their_legend_off_the_data(size, ten_epochs):
+    screen = ModelViewScreen(None, layer_stats=ten_epochs)
+    async with ViewApp(screen).run_test(size=size) as pilot:
+        await _open(pilot, screen)
+        plots = list(screen.query(LayerMetricPlot))
+        await pilot.press("3")
+        await wait_for(pilot, lambda: all(p.x_axis is not None for p in plots), "the plots laid out")
+        await pilot.pause(0.05)
+        for plot in plots:
+            assert plot.x_axis.labels and all(label.isdigit() for label in plot.x_axis.labels), plot.x_axis.labels
+            assert set(plot.drawn) == {"conv1", "conv2", "fc1", "fc2"}
+            figure = plot.render().plain.splitlines()[1:-1]  # under the heading, above the x axis's name
+            assert len(figure) >= 8 and "┌" in figure[0]
+            assert not any(layer in line for line in figure for layer in plot.drawn), "a legend on the data"
+        assert "update ratio · log y" in screen_text(pilot.app)
+        legend = str(screen.query_one("#mv-layer-legend").render())
+        assert all(layer in legend for layer in ("conv1", "conv2", "fc1", "fc2"))
+        assert "linear y" not in screen_text(pilot.app)
+
+
+@pytest.mark.parametrize(("size", "rows"), [((120, 40), [10]), ((80, 24), [5, 5])])
+async def test_conv1_kernels_fill_even_rows(size, rows):
+    snapshot = snapshot_of(0, epoch=1)
+    screen = ModelViewScreen(lambda: snapshot)
+    async with ViewApp(screen).run_test(size=size) as pilot:
+        await _open(pilot, screen)
+        filters = screen.query_one(FiltersView)
+        await wait_for(pilot, lambda: filters.has_filters, "the filters")
+        await pilot.pause(0.3)  # the scroll bar appears once the filters are in: 2 columns fewer
+        assert filters.content_size.width <= size[0] - 4
+        text = screen_text(pilot.app)
+        conv1 = text[text.index("conv1 ·") : text.index("conv2 ·")]
+        label_rows = [line.split() for line in conv1.splitlines() if line.strip() and line.split()[0].isdigit()]
+        assert [len(row) for row in label_rows] == rows
+
+
+def test_even_rows_prefers_one_row_then_rows_of_equal_length():
+    assert even_rows(10, 10, 116) == (116, 1)  # all ten, a one-column gap
+    assert even_rows(10, 10, 76) == (58, 2)  # two rows of five
+    assert even_rows(10, 10, 30) == (22, 2)  # five rows of two
+    assert even_rows(10, 10, 8) == (8, 2)  # narrower than a tile: one a row
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_the_title_fits_without_being_cut(width, digits):
+    images, labels = digits
+    snapshot = snapshot_of(0, epoch=12)
+    screen = ModelViewScreen(lambda: snapshot, images[1234 % 300].numpy(), 1234, 7)
+    async with ViewApp(screen).run_test(size=(width, 24)) as pilot:
+        await _open(pilot, screen)
+        await wait_for(pilot, lambda: screen.weights is not None, "the model")
+        await pilot.pause(0.05)
+        title = screen_text(pilot.app).splitlines()[0].rstrip()
+        assert title.endswith("test digit #1234 (label 7)") and "epoch 12" in title
+
+
+async def test_a_title_too_long_for_the_screen_ends_in_an_ellipsis():
+    screen = ModelViewScreen(None, None)
+    async with ViewApp(screen).run_test(size=(40, 24)) as pilot:
+        await _open(pilot, screen)
+        await pilot.pause(0.05)
+        assert screen_text(pilot.app).splitlines()[0].rstrip().endswith("…")
