@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 
 import pytest
@@ -13,7 +14,8 @@ from workspace_helpers import workspace
 from mnist_tui.runfolder.reader import read_batches, read_metrics
 from mnist_tui.tui.screens.workspace import NewRunFrom, OpenRun, WorkspaceScreen
 from mnist_tui.tui.widgets.compare_plot import ComparePlot
-from mnist_tui.tui.widgets.runs_table import RunsTable
+from mnist_tui.tui.widgets.runs_table import PRIORITY, RunsTable, _plain
+from mnist_tui.workspace.columns import COLUMNS
 
 ALL = ["lr-0.003", "lr-0.01", "sweep/lr-0.001", "broken", "foreign", "old/format1"]
 
@@ -125,7 +127,7 @@ async def test_marked_runs_are_overlaid_with_stable_colours_and_their_difference
             assert series.ys == pytest.approx(losses) and series.xs[-1] == 2.0
         settings = panel.settings_text().plain
         assert "batch 512 512 128" in settings and "lr 0.003 0.01 0.001" in settings
-        assert "conv dropout 0.1 0.2 0.1" in settings and "same: data synthetic, recipe fast" in settings
+        assert "   dropout 0.1 0.2 0.1" in settings and "same: data synthetic, recipe fast" in settings  # conv = fc
         text = screen_text(app)
         assert "● lr-0.003" in text and "■ lr-0.01" in text and "▲ sweep/lr-0.001" in text  # the legend
         marks = [table.get_cell(name, "mark").plain for name in table.marked]
@@ -206,3 +208,64 @@ async def test_as_the_only_screen_q_quits():
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_columns_are_whole_or_left_out_and_the_hint_names_the_bound_keys(runs, size):
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        text = screen_text(app)
+        # the hint's keys are the footer's: m marks, % switches (it once said space and a)
+        assert "m marks a run to compare; % shows test accuracy or error" in text
+        assert "m Mark" in text.splitlines()[-1] and "esc Back" in text.splitlines()[-1]
+        # every shown column whole: no horizontal scrolling, each header and cell drawn in full
+        assert table.max_scroll_x == 0
+        lines = text.splitlines()[table.region.y :]
+        for column in table.shown_columns:
+            assert column.header in lines[0]
+        for run, line in zip(table.listed, lines[1:], strict=False):
+            for column in table.shown_columns:
+                assert _plain(column, run) in line, (column.key, line)
+        assert sorted(PRIORITY) == sorted(c.key for c in COLUMNS)  # a column not ranked would never show
+        keys = [c.key for c in table.shown_columns]
+        assert {"name", "state", "acc", "lr", "batch", "started"} <= set(keys)  # started: the sorted one
+        if table.hidden:
+            assert f"{len(table.hidden)} more columns" in text
+            hidden = table.hidden[-1].key
+            while table.sort_column != hidden:  # sorting by a left-out column shows it
+                await pilot.press("greater_than_sign")
+            assert hidden in [c.key for c in table.shown_columns] and table.max_scroll_x == 0
+        await cursor_to(pilot, table, "lr-0.01")
+        await pilot.press("m", "percent_sign")
+        assert table.marked == ["lr-0.01"] and screen.compare.error_view
+
+
+async def test_compare_settings_fit_their_lines_at_80_columns(runs):
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        for name in ("lr-0.003", "lr-0.01", "sweep/lr-0.001"):
+            await cursor_to(pilot, table, name)
+            await pilot.press("m")
+        await scanned(pilot, screen)
+        panel = screen.compare
+        width = panel.content_size.width
+        for lines in (1, 2, 3):
+            fitted = panel.settings_text(width, lines).plain.splitlines()
+            assert len(fitted) <= lines and all(len(line) <= width for line in fitted)
+        full = panel.settings_text().plain  # one line each: every item
+        shared = full.split("\nsame: ")[1].split(", ")
+        fitted = panel.settings_text(width, 3).plain
+        assert fitted.startswith("differ: batch 512 512 128   lr 0.003 0.01 0.001   dropout 0.1 0.2 0.1")
+        shown_same = fitted.split("same: ")[1].replace("\n", " ")
+        more = re.search(r"… \+(\d+) more", shown_same)
+        kept = [item for item in shared if item in shown_same]
+        assert len(kept) + (int(more[1]) if more else 0) == len(shared)  # each item whole, or counted
+        drawn = screen_text(app)
+        for line in panel.settings_text(width, 2).plain.splitlines():  # the -short panel's two lines
+            assert line in drawn

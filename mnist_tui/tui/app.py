@@ -120,14 +120,13 @@ class MnistApp(App[int]):
 
     def on_new_run_from(self, message: msg.NewRunFrom) -> None:
         from mnist_tui.tui.screens.new_run import NewRunScreen
-        from mnist_tui.workspace.runs import config_of_run, new_run_dir
+        from mnist_tui.workspace.runs import new_run_base, new_run_dir
 
         try:
-            base = config_of_run(message.path)
+            base = new_run_base(message.path, self.make_config)
         except UserError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return
-        base = base.with_changes(data_dir=self.make_config(None).data_dir)  # this machine's data
         screen = NewRunScreen(base, new_run_dir(message.path.parent), message.summary.name)
         self.push_screen(screen, self._train_new)
 

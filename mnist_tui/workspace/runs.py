@@ -5,6 +5,7 @@ that reads a typed value the way the command line reads it (no Textual here: the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,13 @@ def config_of_run(run_dir: Path) -> Config:
 
         return config_from_saved(load_checkpoint(run_dir)["config"], f"{run_dir / CHECKPOINT_NAME}")
     raise UserError(f"{run_dir} keeps no settings (no run.json or checkpoint.pt)")
+
+
+def new_run_base(run_dir: Path, make_config: Callable[[dict | None], Config]) -> Config:
+    """The settings a new run from ``run_dir`` starts with: every one of the run's own (its data
+    folder, train limit, device …: the form shows only some), under the options given on this
+    command line, as for a run opened to replay (``make_config`` is ``cli.build_config``'s rule)."""
+    return make_config(config_of_run(run_dir).to_dict())
 
 
 def new_run_dir(parent: Path, now: dt.datetime | None = None) -> Path:

@@ -30,6 +30,8 @@ class DashboardScreen(RunViewScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "side_panel":
             return self.has_class("-narrow") or self.has_class("-short")
+        if action == "back":
+            return self.opened_over_another
         return allowed(action, self.state, self.capabilities, self.started, self.loaded)
 
     def action_start(self) -> None:
@@ -122,10 +124,18 @@ class DashboardScreen(RunViewScreen):
     def action_digit(self, digit: int) -> None:
         self.browser.show_digit(digit)
 
+    @property
+    def opened_over_another(self) -> bool:
+        """Opened from the workspace (or any screen below): esc can go back to it."""
+        return self.app.screen_stack[0] is not self
+
     def action_clear_filters(self) -> None:
         """Esc clears the browser's filters; with none, it goes back (to the workspace it came from)."""
-        if not self.browser.clear_filters() and self.app.screen_stack[0] is not self:
+        if not self.browser.clear_filters() and self.opened_over_another:
             self.app.pop_screen()
+
+    def action_back(self) -> None:
+        self.action_clear_filters()  # filters first, as esc does on every dashboard
 
     def action_open_runs(self) -> None:
         """The workspace over the folder holding this run (its siblings, to compare)."""

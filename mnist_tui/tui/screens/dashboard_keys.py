@@ -18,6 +18,9 @@ DASHBOARD_KEYS = [
     Binding("space", "pause", "Pause"),
     Binding("space", "resume", "Resume"),
     Binding("q", "app.quit", "Quit"),
+    # Shown only over another screen (a run opened from the workspace): the way back must be seen.
+    # At the bottom of the stack esc falls through to clear_filters, as it always did.
+    Binding("escape", "back", "Back"),
     Binding("s", "save", "Save", show=False),
     Binding("S", "stop_run", "Stop run", show=False),
     Binding("j,down,right,l", "browse(1)", "Next digit", show=False),

@@ -31,6 +31,7 @@ from mnist_tui.workspace.index import RunIndex, RunSummary
 
 REFRESH_S = 2.0
 NARROW_COLUMNS, SHORT_ROWS = 100, 30
+SORT = Binding.Group("Sort")  # "< > Sort": one footer entry for the two keys
 
 
 def export_path(root: Path, now: dt.datetime | None = None) -> Path:
@@ -46,9 +47,9 @@ class WorkspaceScreen(Screen):
         Binding("enter", "open", "Open"),
         Binding("n", "new_run", "New from"),
         Binding("slash", "filter", "Filter"),
-        Binding("less_than_sign", "sort(-1)", "Sort ◀"),
-        Binding("greater_than_sign", "sort(1)", "Sort ▶"),
-        Binding("r", "reverse", "Reverse"),
+        Binding("less_than_sign", "sort(-1)", "Sort ◀", group=SORT),
+        Binding("greater_than_sign", "sort(1)", "Sort ▶", group=SORT),
+        Binding("r", "reverse", "Reverse", show=False),  # so esc Back and ? fit at 80 columns
         Binding("percent_sign", "toggle_error", "Acc/err %"),
         Binding("E", "export", "Export"),
         Binding("M", "clear_marks", "Unmark all", show=False),
@@ -65,6 +66,7 @@ class WorkspaceScreen(Screen):
     WorkspaceScreen #filter.-open { display: block; }
     WorkspaceScreen #compare { border-top: solid $accent; }
     WorkspaceScreen.-short #runs { max-height: 40%; }
+    WorkspaceScreen Footer.-compact FooterLabel { margin-right: 1; }
     """
 
     OpenRun = OpenRun
@@ -85,8 +87,13 @@ class WorkspaceScreen(Screen):
         hint = "filter: words, lr<0.005 dropout=0.1 state=finished (enter: keep, esc: clear)"
         yield Input(placeholder=hint, id="filter")
         yield Static(id="run-detail")
-        yield ComparePanel(id="compare")
+        yield ComparePanel(hint=self.compare_hint(), id="compare")
         yield Footer()
+
+    def compare_hint(self) -> str:
+        """How to compare, in the keys bound above (a hint typed by hand once named other keys)."""
+        key = {b.action: self.app.get_key_display(b) for b in self.BINDINGS}
+        return f"{key['mark']} marks a run to compare; {key['toggle_error']} shows test accuracy or error"
 
     @property
     def table(self) -> RunsTable:
@@ -111,6 +118,12 @@ class WorkspaceScreen(Screen):
         self.set_class(height < SHORT_ROWS, "-short")
         self.compare.set_class(width < NARROW_COLUMNS, "-narrow")
         self.compare.set_class(height < SHORT_ROWS, "-short")
+        # at 80 columns every key, esc Back included, comes before the palette's (? lists ctrl+p)
+        narrow, footer = width < NARROW_COLUMNS, self.query_one(Footer)
+        footer.compact, footer.show_command_palette = narrow, not narrow
+        self.refresh_bindings()
+        if self.scans:
+            self._show_detail()  # the path is shortened to the width
 
     # -- scanning, off the UI thread -----------------------------------------------------------
 
@@ -178,13 +191,20 @@ class WorkspaceScreen(Screen):
             line.append(f"{run.name}: ", style="bold")
             line.append(run.problem, style="red")
         else:
-            line.append(f"{run.path}", style="dim")
+            hidden = self.table.hidden
+            cue = f"  · {len(hidden)} more columns: widen, or sort by one (< >)" if hidden else ""
+            path, room = str(run.path), self.size.width - 2 - len(cue) - (len(run.note) + 2 if run.note else 0)
+            line.append(path if len(path) <= room else "…" + path[-max(room - 1, 8) :], style="dim")
             if run.note:
                 line.append(f"  {run.note}", style="yellow")
+            line.append(cue, style="italic")
         self.query_one("#run-detail", Static).update(line)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()
+
+    def on_runs_table_columns_shown(self, event: RunsTable.ColumnsShown) -> None:
+        self._show_detail()  # how many columns are hidden
 
     def on_runs_table_marks_changed(self, event: RunsTable.MarksChanged) -> None:
         self.table.show_markers(self.compare.keep_slots(event.names))

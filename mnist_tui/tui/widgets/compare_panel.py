@@ -4,13 +4,16 @@ Each run keeps its colour and marker for as long as it stays selected (a slot ha
 when it is marked, freed when it is unmarked), so unmarking one run does not repaint the
 others. The series are built off the UI thread (reading a long batch log takes time);
 :meth:`ComparePanel.show_runs` only draws. With no run marked the plots are hidden (the
-table takes the room) and the panel is one line saying how to mark runs.
+table takes the room) and the panel is one line saying how to mark runs (the screen's words,
+made from its key bindings). The settings are laid out at the panel's width in whole items:
+where they would overflow their lines, the shared ones end in "… +N more" rather than be cut.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
@@ -34,7 +37,9 @@ LABELS = {
     "world_size": "world",
     "device": "device",
     "epochs_planned": "epochs",
+    "dropout": "dropout",  # both rates, where they are equal run by run (as the table shows them)
 }
+SETTINGS_LINES, SHORT_SETTINGS_LINES = 4, 2  # #compare-settings' max-height below, wide and -short
 
 
 def _markup(slot: int) -> str:
@@ -66,8 +71,10 @@ class ComparePanel(Vertical):
 
     error_view: reactive[bool] = reactive(False, init=False)  # test error % instead of accuracy
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, hint: str = "", **kwargs) -> None:
+        """``hint``: the line shown while no run is marked (how to mark one)."""
         super().__init__(**kwargs)
+        self.hint = hint
         self.slots: dict[str, int] = {}
         self.runs: list[tuple[RunSummary, dict[str, Series]]] = []
 
@@ -107,6 +114,9 @@ class ComparePanel(Vertical):
     def watch_error_view(self) -> None:
         self._draw()
 
+    def on_resize(self) -> None:
+        self._show_text()  # the settings are laid out at the width
+
     def _draw(self) -> None:
         """Hidden while no run is marked: four empty plotext plots cost ~200 ms of the first
         frame with 500 rows on a loaded 2-core machine, and the table gets the room instead."""
@@ -129,28 +139,56 @@ class ComparePanel(Vertical):
             legend.append(f"{marker} ", style=f"bold rgb({color[0]},{color[1]},{color[2]})")
             legend.append(f"{summary.name}   ")
         if not self.runs:
-            legend.append("space marks runs to compare; a marks accuracy or error", style="dim")
+            legend.append(self.hint, style="dim")
         self.query_one("#compare-legend", Static).update(legend)
-        self.query_one("#compare-settings", Static).update(self.settings_text())
+        lines = SHORT_SETTINGS_LINES if self.has_class("-short") else SETTINGS_LINES
+        self.query_one("#compare-settings", Static).update(self.settings_text(self.content_size.width, lines))
 
-    def settings_text(self) -> Text:
-        """The settings that differ, run by run in the legend's colours; the shared ones on one line."""
+    def settings_text(self, width: int = 0, lines: int = 0) -> Text:
+        """The settings that differ, run by run in the legend's colours, then the shared ones.
+        ``width`` and ``lines`` (0: no limit) bound the layout: the differing settings come first,
+        and what does not fit ends in "… +N more" (never a setting cut in two)."""
         summaries = [s for s, _ in self.runs]
-        text = Text()
         if len(summaries) < 2:
-            return text
-        differ, same = differing_settings(summaries)
-        if differ:
-            text.append("differ: ", style="bold")
-            for name, values in differ.items():
-                text.append(f"{LABELS.get(name, name)} ")
-                for summary, value in zip(summaries, values, strict=True):
-                    color, _ = style_of(self.slots[summary.name])
-                    text.append(_value(value), style=f"rgb({color[0]},{color[1]},{color[2]})")
-                    text.append(" ")
-                text.append("  ")
+            return Text()
+        differ, same = (_merge_dropout(part) for part in differing_settings(summaries))
+        items = []
+        for name, values in differ.items():
+            item = Text(f"{LABELS.get(name, name)}")
+            for summary, value in zip(summaries, values, strict=True):
+                color, _ = style_of(self.slots[summary.name])
+                item.append(f" {_value(value)}", style=f"rgb({color[0]},{color[1]},{color[2]})")
+            items.append(item)
+        if items:
+            first = _fit(Text("differ: ", style="bold"), items, "   ", width, lines or len(items))
         else:
-            text.append("the runs share every setting", style="bold")
-        shared = ", ".join(f"{LABELS.get(k, k)} {_value(v)}" for k, v in same.items())
-        text.append(f"\nsame: {shared}", style="dim")
-        return text
+            first = [Text("the runs share every setting", style="bold")]
+        shared = [Text(f"{LABELS.get(k, k)} {_value(v)}", style="dim") for k, v in same.items()]
+        room = lines - len(first) if lines else len(shared)
+        rest = _fit(Text("same: ", style="dim"), shared, ", ", width, room) if shared and room > 0 else []
+        return Text("\n").join(first + rest)
+
+
+def _merge_dropout(settings: dict[str, Any]) -> dict[str, Any]:
+    """conv and fc dropout as one "dropout" where they are equal (run by run), in conv's place."""
+    if settings.get("conv_dropout", 0) != settings.get("fc_dropout", 1):
+        return settings
+    return {("dropout" if k == "conv_dropout" else k): v for k, v in settings.items() if k != "fc_dropout"}
+
+
+def _fit(prefix: Text, items: list[Text], sep: str, width: int, lines: int) -> list[Text]:
+    """``prefix`` and the items, packed into lines of ``width`` (0: one line), breaking only between
+    items; the most items that fit in ``lines``, the rest counted in a "… +N more" tail."""
+    for shown in range(len(items), -1, -1):
+        tail = [Text(f"… +{len(items) - shown} more", style="italic")] if shown < len(items) else []
+        packed = [prefix.copy()]
+        for i, item in enumerate(items[:shown] + tail):
+            gap = sep if i < shown else " "
+            if i and width and packed[-1].cell_len + cell_len(gap) + item.cell_len > width:
+                packed[-1].append(gap.rstrip(), style=item.style)  # "world 1," ends the line
+                packed.append(item.copy())
+            else:
+                packed[-1].append_text(Text(gap) if i else Text()).append_text(item)
+        if len(packed) <= lines:
+            return packed
+    return []

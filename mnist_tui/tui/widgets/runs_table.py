@@ -5,10 +5,15 @@ marks (kept by run name, so they survive re-sorting, filtering and refreshes). A
 whose rows kept their order only updates the cells that changed; the table is rebuilt only
 when the order or the set of rows changed. Broken folders are dim rows whose state reads
 "broken"; :meth:`RunsTable.current` gives the highlighted run, and the screen shows its reason.
+
+A column is shown whole or not at all: a table cut at the terminal's edge showed batch 1024 as
+"10". Where not every column fits, the last of ``PRIORITY`` give way (the sorted column never
+does) and :attr:`RunsTable.hidden` names them for the screen to say so.
 """
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.message import Message
 from textual.reactive import reactive
@@ -29,15 +34,25 @@ STATE_STYLES = {
     "lost": "bold red",
     "broken": "red",
 }
+# The order in which columns are kept when not all fit (the first ones stay longest): the result
+# and the settings a sweep varies before the rest.
+PRIORITY = (
+    "name", "state", "acc", "lr", "batch", "epochs", "loss", "schedule", "dropout", "t99", "sps",
+    "started", "recipe", "precision", "seed", "world", "device", "dataset",
+)  # fmt: skip
 
 
 class RunsTable(DataTable):
-    """Post :class:`RunsTable.MarksChanged` when the marked runs change."""
+    """Post :class:`RunsTable.MarksChanged` when the marked runs change, and
+    :class:`RunsTable.ColumnsShown` when columns were left out or came back."""
 
     class MarksChanged(Message):
         def __init__(self, names: tuple[str, ...]) -> None:
             super().__init__()
             self.names = names
+
+    class ColumnsShown(Message):
+        pass
 
     sort_column: reactive[str] = reactive("started", init=False)
     descending: reactive[bool] = reactive(True, init=False)
@@ -51,12 +66,64 @@ class RunsTable(DataTable):
         self.markers: dict[str, str] = {}  # run name → its marker in its plot colour (markup)
         self._shown: dict[str, tuple[str, ...]] = {}  # row key → the cells on screen
         self._drawn: dict[str, tuple[RunSummary, str]] = {}  # row key → what they were made from
+        self.shown_columns: tuple[Column, ...] = ()  # in COLUMNS' order; set by _fit_columns
+        self._widths: dict[str, tuple[RunSummary, dict[str, int]]] = {}  # row key → its cells' widths
+
+    @property
+    def hidden(self) -> tuple[Column, ...]:
+        """The columns left out at this width (the filter and the sort still know them)."""
+        return tuple(c for c in COLUMNS if c not in self.shown_columns)
 
     def on_mount(self) -> None:
-        self.add_column(" ", key=MARK_KEY, width=1)
+        self._fit_columns()
+
+    def on_resize(self) -> None:
+        self._relist()
+
+    def _column_widths(self) -> dict[str, int]:
+        """What DataTable will give each column: its widest cell or header, and the cell padding.
+        A row's widths are measured again only when its summary changed (a refresh every 2 s)."""
+        old, self._widths = self._widths, {}
+        for run in self.listed:
+            kept = old.get(run.name)
+            if kept is None or kept[0] != run:
+                kept = (run, {c.key: cell_len(_plain(c, run)) for c in COLUMNS})
+            self._widths[run.name] = kept
+        widths = {}
         for column in COLUMNS:
+            header = cell_len(column.header) + (2 if column.key == self.sort_column else 0)  # " ▼"
+            cells = max((w[column.key] for _, w in self._widths.values()), default=0)
+            widths[column.key] = max(header, cells) + 2 * self.cell_padding
+        return widths
+
+    def _fit_columns(self) -> bool:
+        """Show the columns that fit whole, by PRIORITY; True when the set changed (the rows must
+        be added again). Before the first layout (no width yet) every column is shown."""
+        scrolls = len(self.listed) + 1 > self.size.height  # rows and the header: a vertical scrollbar
+        room = self.size.width - (self.styles.scrollbar_size_vertical if scrolls else 0) - (1 + 2 * self.cell_padding)
+        keep = {"name", self.sort_column}
+        if self.size.width:
+            widths = self._column_widths()
+            used = sum(widths[k] for k in keep)
+            for key in PRIORITY:
+                if key in keep:
+                    continue
+                used += widths[key]
+                if used > room:
+                    break  # strictly by priority: no narrow column slips past a wider one
+                keep.add(key)
+        shown = tuple(c for c in COLUMNS if c.key in keep or not self.size.width)
+        if shown == self.shown_columns:
+            return False
+        self.shown_columns = shown
+        self.clear(columns=True)
+        self.add_column(" ", key=MARK_KEY, width=1)
+        for column in shown:
             self.add_column(column.header, key=column.key)
+        self._shown, self._drawn = {}, {}
         self._label_sort()
+        self.post_message(self.ColumnsShown())
+        return True
 
     # -- data --------------------------------------------------------------------------------
 
@@ -98,9 +165,13 @@ class RunsTable(DataTable):
         self.sort_column = keys[(index + step) % len(keys)]
 
     def _label_sort(self) -> None:
-        for column in COLUMNS:
+        for column in self.shown_columns:
             arrow = (" ▼" if self.descending else " ▲") if column.key == self.sort_column else ""
-            self.columns[column.key].label = Text(column.header + arrow, style="bold" if arrow else "")
+            label = Text(column.header + arrow, style="bold" if arrow else "")
+            shown = self.columns[column.key]
+            # DataTable sizes a column by its label only when added: "batch ▼" was cut to "batch"
+            cells = max((w[column.key] for _, w in self._widths.values()), default=0)
+            shown.label, shown.content_width = label, max(label.cell_len, cells)
         self._require_update_dimensions = True
         self.refresh()
 
@@ -148,8 +219,8 @@ class RunsTable(DataTable):
             mark = Text(" ")
         dim = "dim" if run.problem else ""
         cells: list = [mark]
-        for column in COLUMNS:
-            text = cell_text(column, run) if not run.problem or column.key in ("name", "state") else ""
+        for column in self.shown_columns:
+            text = _plain(column, run)
             style = STATE_STYLES.get(run.state, "") if column.key == "state" else ""
             cells.append(Text(text, style=f"{style} {dim}".strip(), justify=_justify(column)))
         return tuple(cells)
@@ -169,7 +240,9 @@ class RunsTable(DataTable):
         self.listed = listed
         wanted = set(names)
         gone = [name for name in self._shown if name not in wanted]
-        if force or len(gone) > len(self._shown) - len(gone):  # mostly gone: clearing is cheaper
+        if self._fit_columns():
+            pass  # the table was rebuilt: every row is added below
+        elif force or len(gone) > len(self._shown) - len(gone):  # mostly gone: clearing is cheaper
             self.clear()
             self._shown, self._drawn = {}, {}
         else:
@@ -201,7 +274,7 @@ class RunsTable(DataTable):
         old = self._shown.get(run.name)
         if old == plain or run.name not in self.rows:
             return
-        keys = [MARK_KEY] + [c.key for c in COLUMNS]
+        keys = [MARK_KEY] + [c.key for c in self.shown_columns]
         for key, cell, before, now in zip(keys, cells, old or (), plain, strict=False):
             if before != now:
                 self.update_cell(run.name, key, cell, update_width=True)
@@ -211,6 +284,11 @@ class RunsTable(DataTable):
         event.stop()
         if event.column_key.value != MARK_KEY:
             self.sort_by(str(event.column_key.value))
+
+
+def _plain(column: Column, run: RunSummary) -> str:
+    """A broken folder shows only its name and state."""
+    return cell_text(column, run) if not run.problem or column.key in ("name", "state") else ""
 
 
 def _justify(column: Column) -> str:

@@ -1,0 +1,99 @@
+"""The workspace inside the real app: n starts from every setting of the run (its data folder too),
+and a run opened with enter shows the way back in its footer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from waiting import pilot_wait
+from workspace_helpers import made_runs
+
+from mnist_tui.cli import build_config, build_parser
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.screens.dashboard import DashboardScreen
+from mnist_tui.tui.screens.new_run import NewRunScreen
+from mnist_tui.tui.screens.workspace import WorkspaceScreen
+from mnist_tui.tui.widgets.runs_table import RunsTable
+
+
+def workspace_app(root, *options: str) -> MnistApp:
+    """The app as ``mnist-tui --runs ROOT OPTIONS`` makes it."""
+    args = build_parser().parse_args(["--runs", str(root), *options])
+    return MnistApp(runs=args.runs, make_config=lambda saved: build_config(args, saved))
+
+
+def footer_line(app) -> str:
+    """The bottom line as drawn: the footer, cut where the terminal ends."""
+    return app.screen._compositor.render_strips()[-1].text
+
+
+async def _select(pilot, name: str) -> WorkspaceScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, WorkspaceScreen)
+    await pilot_wait(pilot, lambda: screen.scans >= 1, "the first scan")
+    table = screen.query_one(RunsTable)
+    table.move_cursor(row=[s.name for s in table.listed].index(name))
+    await pilot.pause(0.05)
+    return screen
+
+
+async def test_new_from_keeps_the_source_runs_data_folder_and_unshown_settings(tmp_path, tmp_path_factory):
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.003", root / "mine")
+    info_path = root / "mine" / "run.json"
+    info = json.loads(info_path.read_text())
+    data = tmp_path / "my-mnist"  # where this run's data lives: not the default folder
+    info["config"] |= {"data_dir": str(data), "eval_batch_size": 250, "ema_decay": 0.5}
+    info_path.write_text(json.dumps(info))
+    app = workspace_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _select(pilot, "mine")
+        await pilot.press("n")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, NewRunScreen), "the new-run form")
+        config = app.screen.result()
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+    assert config.data_dir == data
+    assert (config.dataset, config.limit_train, config.device) == ("synthetic", 500, "cpu")
+    assert (config.eval_batch_size, config.ema_decay, config.lr) == (250, 0.5, 0.003)
+    assert config.run_dir.parent == root  # a new folder beside the source
+
+
+async def test_new_from_takes_a_data_folder_given_on_the_command_line(tmp_path, tmp_path_factory):
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.003", root / "mine")
+    here = tmp_path / "data-here"
+    app = workspace_app(root, "--data-dir", str(here))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _select(pilot, "mine")
+        await pilot.press("n")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, NewRunScreen), "the new-run form")
+        config = app.screen.result()
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+    assert config.data_dir == here and config.lr == 0.003
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_a_run_opened_from_the_workspace_shows_esc_back_and_esc_returns(tmp_path, tmp_path_factory, size):
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.01", root / "lr-0.01")
+    app = workspace_app(root)
+    async with app.run_test(size=size) as pilot:
+        await _select(pilot, "lr-0.01")
+        await pilot.press("enter")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, DashboardScreen), "the run's dashboard")
+        dashboard = app.screen
+        await pilot_wait(pilot, lambda: dashboard.state == "finished", "the replay to load", timeout=60)
+        # the footer recomposes after its bindings change: wait for it, then read what it drew
+        await pilot_wait(pilot, lambda: "esc Back" in footer_line(app), "esc Back in the footer", timeout=5)
+        assert "q Quit" in footer_line(app)  # q still quits the app, as on every dashboard
+        await pilot.press("w")  # a filter: esc clears it first, as on every dashboard
+        await pilot_wait(pilot, lambda: dashboard.browser.spec.wrong_only, "the wrong-only filter")
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        assert app.screen is dashboard and not dashboard.browser.spec.wrong_only
+        await pilot.press("escape")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, WorkspaceScreen), "the workspace again")
