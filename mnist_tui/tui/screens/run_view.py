@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from mnist_tui.drawing import ModelSnapshot
 from mnist_tui.sources.base import SourceResult
@@ -30,6 +30,7 @@ from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.browser import PredictionsBrowser
 from mnist_tui.tui.widgets.epoch_table import EpochTable
 from mnist_tui.tui.widgets.plots import PlotsPanel
+from mnist_tui.tui.widgets.run_footer import RunFooter
 from mnist_tui.tui.widgets.settings_panel import SettingsPanel, settings_lines
 from mnist_tui.tui.widgets.stats import StatsPanel
 from mnist_tui.tui.widgets.system_panel import SystemPanel
@@ -89,7 +90,7 @@ class RunViewScreen(Screen):
                 yield SystemPanel(id="system", own_timer=False)
                 yield PredictionsBrowser(id="predictions")
                 yield EpochTable(id="epochs")
-        yield Footer()
+        yield RunFooter()
 
     def on_mount(self) -> None:
         self.sub_title = self._describe("", "CNN", "")
@@ -106,7 +107,9 @@ class RunViewScreen(Screen):
         self.set_class(short, "-short")
         self.browser.set_compact(narrow)
         self.query_one("#epochs", EpochTable).set_compact(narrow)
-        self.query_one(Footer).compact = narrow
+        footer = self.query_one(RunFooter)
+        footer.compact = narrow
+        footer.show_command_palette = not narrow  # at 80 columns the keys need its room (ctrl+p still works)
         self.refresh_bindings()  # p (the side panel) is offered only where the panels take turns
 
     def _describe(self, dataset: str, model: str, device: str) -> str:

@@ -1,0 +1,40 @@
+"""At 80 columns the dashboard's footer fits: the browser's keys leave it but still act."""
+
+from __future__ import annotations
+
+from test_tui_snapshots import resumed_app  # noqa: F401 - the fixture
+from textual.widgets._footer import FooterKey
+
+from mnist_tui.tui.widgets.run_footer import LEFT_OUT_WHEN_COMPACT, RunFooter
+
+
+def shown_keys(app) -> list[FooterKey]:
+    return [k for k in app.dashboard.query_one(RunFooter).query(FooterKey) if k.display]
+
+
+async def test_the_small_terminals_footer_fits_and_w_still_filters(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot)
+        dashboard = app.dashboard
+        dashboard.started = True
+        dashboard.show_state("training")  # the most keys a local run offers: space, a, p …
+        await pilot.pause(0.05)
+        keys = shown_keys(app)
+        actions = {k.action for k in keys}
+        assert {"pause", "app.quit", "confusion", "inside", "add_epochs(5)", "side_panel", "help"} <= actions, actions
+        assert not actions & LEFT_OUT_WHEN_COMPACT
+        width = sum(k.region.width for k in keys) + len(keys) - 1
+        assert width <= 80, [(k.key, k.description, k.region.width) for k in keys]
+        assert all(k.region.right <= 80 for k in keys)
+        before = dashboard.browser.spec.wrong_only
+        await pilot.press("w")
+        assert dashboard.browser.spec.wrong_only != before  # left out of the footer, not unbound
+
+
+async def test_the_wide_footer_keeps_every_key(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        actions = {k.action for k in shown_keys(app)}
+        assert actions >= LEFT_OUT_WHEN_COMPACT, actions
