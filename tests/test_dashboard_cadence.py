@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from test_tui_snapshots import _history, _predictions, resumed_app  # noqa: F401 - the fixture
 from textual.widgets import Static
+from waiting import pilot_wait as wait_for
 
 from mnist_tui.training.events import BatchEnd, StateChanged
 from mnist_tui.tui import messages as msg
@@ -71,15 +72,13 @@ async def test_the_eta_goes_when_the_run_is_no_longer_live(resumed_app):  # noqa
         batches = dashboard.progress.batches_per_epoch
         report = BatchEnd(4, 2, batches, (0.3, 0.2), 15000.0, 64, (1e-3, 1e-3), 0.0)
         dashboard.post_message(msg.BatchesArrived(report))
-        await pilot.pause(0.05)
+        await wait_for(pilot, lambda: dashboard.progress.samples_per_s == 15000.0, "the batch report")
         dashboard._refresh_tick()
-        await pilot.pause(0.05)
         speed = str(dashboard.stats.query_one("#speed-line", Static).content)
         assert "15,000 samples/s" in speed and "ETA –" not in speed, speed  # live: an ETA
         dashboard.post_message(msg.StateReported(StateChanged("lost", "the writer stopped")))
-        await pilot.pause(0.05)
+        await wait_for(pilot, lambda: dashboard.state == "lost", "the lost state")
         dashboard._refresh_tick()
-        await pilot.pause(0.05)
         speed = str(dashboard.stats.query_one("#speed-line", Static).content)
         assert "ETA –" in speed, speed
 
@@ -92,10 +91,9 @@ async def test_the_speed_line_fits_the_small_terminals_panel_whole(resumed_app):
         dashboard.show_state("training")
         report = BatchEnd(4, 2, dashboard.progress.batches_per_epoch, (0.3, 0.25), 39764.0, 64, (1e-3, 1e-3), 0.0)
         dashboard.post_message(msg.BatchesArrived(report))
-        await pilot.pause(0.05)
+        await wait_for(pilot, lambda: dashboard.progress.samples_per_s == 39764.0, "the batch report")
         dashboard.progress.last_loss = 0.2468  # the smoothed loss the plots hand over
         dashboard._refresh_tick()
-        await pilot.pause(0.05)
         line = dashboard.stats.query_one("#speed-line", Static)
         text = str(line.content)
         assert "39,764" in text and "ETA 0:" in text and "loss 0.2468" in text, text

@@ -152,12 +152,16 @@ async def test_conv1_kernels_fill_even_rows(size, rows):
         await _open(pilot, screen)
         filters = screen.query_one(FiltersView)
         await wait_for(pilot, lambda: filters.has_filters, "the filters")
-        await pilot.pause(0.3)  # the scroll bar appears once the filters are in: 2 columns fewer
-        assert filters.content_size.width <= size[0] - 4
-        text = screen_text(pilot.app)
-        conv1 = text[text.index("conv1 ·") : text.index("conv2 ·")]
-        label_rows = [line.split() for line in conv1.splitlines() if line.strip() and line.split()[0].isdigit()]
-        assert [len(row) for row in label_rows] == rows
+        # the scroll bar appears once the filters are in (2 columns fewer), and they are laid out again
+        await wait_for(pilot, lambda: filters.content_size.width <= size[0] - 4, "the scroll bar")
+
+        def label_rows() -> list[int]:
+            text = screen_text(pilot.app)
+            conv1 = text[text.index("conv1 ·") : text.index("conv2 ·")]
+            return [len(line.split()) for line in conv1.splitlines() if line.strip() and line.split()[0].isdigit()]
+
+        await wait_for(pilot, lambda: label_rows() == rows, f"conv1's kernels in rows of {rows}")
+        assert label_rows() == rows
 
 
 def test_even_rows_prefers_one_row_then_rows_of_equal_length():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from test_tui_snapshots import resumed_app  # noqa: F401 - the fixture
 from textual.widgets._footer import FooterKey
+from waiting import pilot_wait as wait_for
 
 from mnist_tui.tui.widgets.run_footer import LEFT_OUT_WHEN_COMPACT, RunFooter
 
@@ -19,7 +20,8 @@ async def test_the_small_terminals_footer_fits_and_w_still_filters(resumed_app):
         dashboard = app.dashboard
         dashboard.started = True
         dashboard.show_state("training")  # the most keys a local run offers: space, a, p …
-        await pilot.pause(0.05)
+        await wait_for(pilot, lambda: "pause" in {k.action for k in shown_keys(app)}, "the footer's keys")
+        await wait_for(pilot, lambda: all(k.region.width for k in shown_keys(app)), "the footer laid out")
         keys = shown_keys(app)
         actions = {k.action for k in keys}
         assert {"pause", "app.quit", "confusion", "inside", "add_epochs(5)", "side_panel", "help"} <= actions, actions
