@@ -8,6 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -30,25 +33,15 @@ def read_until(fd, marker: bytes, timeout: float) -> bytes:
     return out
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_signal_quits_the_dashboard_cleanly(tmp_path, signum, code):
+@contextmanager
+def dashboard_in_pty(run: Path, *options: str) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``mnist-tui`` on synthetic digits in a 100x30 pseudo-terminal: (the process, the pty's fd)."""
     master, slave = pty.openpty()
     os.set_blocking(master, False)
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    args = ["--dataset", "synthetic", "--limit-train", "500", "--device", "cpu", *options, "--run-dir", str(run)]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mnist_tui",
-            "--dataset",
-            "synthetic",
-            "--limit-train",
-            "500",
-            "--device",
-            "cpu",
-            "--run-dir",
-            str(tmp_path / "run"),
-        ],
+        [sys.executable, "-m", "mnist_tui", *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -57,12 +50,7 @@ def test_signal_quits_the_dashboard_cleanly(tmp_path, signum, code):
     )
     os.close(slave)
     try:
-        seen = read_until(master, b"ready", timeout=120)  # the state panel once torch and data loaded
-        assert b"ready" in seen, seen[-500:]
-        proc.send_signal(signum)
-        tail = read_until(master, LEAVE_ALT_SCREEN, timeout=10)
-        assert proc.wait(timeout=10) == code
-        assert LEAVE_ALT_SCREEN in tail, "the terminal was not restored"
+        yield proc, master
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -70,22 +58,20 @@ def test_signal_quits_the_dashboard_cleanly(tmp_path, signum, code):
         os.close(master)
 
 
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_signal_quits_the_dashboard_cleanly(tmp_path, signum, code):
+    with dashboard_in_pty(tmp_path / "run") as (proc, master):
+        seen = read_until(master, b"ready", timeout=120)  # the state panel once torch and data loaded
+        assert b"ready" in seen, seen[-500:]
+        proc.send_signal(signum)
+        tail = read_until(master, LEAVE_ALT_SCREEN, timeout=10)
+        assert proc.wait(timeout=10) == code
+        assert LEAVE_ALT_SCREEN in tail, "the terminal was not restored"
+
+
 def test_quitting_mid_run_says_how_to_replay_and_how_to_continue(tmp_path):
     run = tmp_path / "run"
-    master, slave = pty.openpty()
-    os.set_blocking(master, False)
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
-    args = ["--dataset", "synthetic", "--limit-train", "500", "--epochs", "200", "--device", "cpu"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mnist_tui", *args, "--autostart", "--run-dir", str(run)],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(slave)
-    try:
+    with dashboard_in_pty(run, "--epochs", "200", "--autostart") as (proc, master):
         deadline = time.monotonic() + 120
         metrics = run / "metrics.jsonl"
         while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 1):
@@ -97,8 +83,3 @@ def test_quitting_mid_run_says_how_to_replay_and_how_to_continue(tmp_path):
         text = tail.decode(errors="replace")
         assert f"replay: mnist-tui --replay {run}" in text, text[-400:]
         assert f"continue: mnist-tui --resume {run}" in text, text[-400:]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
