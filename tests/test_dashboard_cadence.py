@@ -63,23 +63,29 @@ async def test_when_training_ends_the_plots_and_predictions_catch_up_at_the_next
         assert dashboard.browser.epoch == 4 and dashboard._next_plots == 0.0
 
 
+async def training_at(pilot, dashboard, samples_per_s: float) -> Static:
+    """Put a held dashboard in training with a batch report at ``samples_per_s``; its speed line."""
+    dashboard.show_state("training")
+    batches = dashboard.progress.batches_per_epoch
+    report = BatchEnd(4, 2, batches, (0.3, 0.25), samples_per_s, 64, (1e-3, 1e-3), 0.0)
+    dashboard.post_message(msg.BatchesArrived(report))
+    await wait_for(pilot, lambda: dashboard.progress.samples_per_s == samples_per_s, "the batch report")
+    return dashboard.stats.query_one("#speed-line", Static)
+
+
 async def test_the_eta_goes_when_the_run_is_no_longer_live(resumed_app):  # noqa: F811
     app, feed = resumed_app
     async with app.run_test(size=(120, 40)) as pilot:
         await feed(pilot)
         dashboard = app.dashboard
-        dashboard.show_state("training")
-        batches = dashboard.progress.batches_per_epoch
-        report = BatchEnd(4, 2, batches, (0.3, 0.2), 15000.0, 64, (1e-3, 1e-3), 0.0)
-        dashboard.post_message(msg.BatchesArrived(report))
-        await wait_for(pilot, lambda: dashboard.progress.samples_per_s == 15000.0, "the batch report")
+        line = await training_at(pilot, dashboard, 15000.0)
         dashboard._refresh_tick()
-        speed = str(dashboard.stats.query_one("#speed-line", Static).content)
+        speed = str(line.content)
         assert "15,000 samples/s" in speed and "ETA –" not in speed, speed  # live: an ETA
         dashboard.post_message(msg.StateReported(StateChanged("lost", "the writer stopped")))
         await wait_for(pilot, lambda: dashboard.state == "lost", "the lost state")
         dashboard._refresh_tick()
-        speed = str(dashboard.stats.query_one("#speed-line", Static).content)
+        speed = str(line.content)
         assert "ETA –" in speed, speed
 
 
@@ -88,13 +94,9 @@ async def test_the_speed_line_fits_the_small_terminals_panel_whole(resumed_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await feed(pilot)
         dashboard = app.dashboard
-        dashboard.show_state("training")
-        report = BatchEnd(4, 2, dashboard.progress.batches_per_epoch, (0.3, 0.25), 39764.0, 64, (1e-3, 1e-3), 0.0)
-        dashboard.post_message(msg.BatchesArrived(report))
-        await wait_for(pilot, lambda: dashboard.progress.samples_per_s == 39764.0, "the batch report")
+        line = await training_at(pilot, dashboard, 39764.0)
         dashboard.progress.last_loss = 0.2468  # the smoothed loss the plots hand over
         dashboard._refresh_tick()
-        line = dashboard.stats.query_one("#speed-line", Static)
         text = str(line.content)
         assert "39,764" in text and "ETA 0:" in text and "loss 0.2468" in text, text
         assert len(text) <= line.size.width, (text, line.size.width)
