@@ -39,6 +39,18 @@ async def _select(pilot, name: str) -> WorkspaceScreen:
     return screen
 
 
+async def new_from(app, name: str):
+    """Press n on the run ``name`` in the workspace and read the new-run form's Config, then close it."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _select(pilot, name)
+        await pilot.press("n")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, NewRunScreen), "the new-run form")
+        config = app.screen.result()
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+    return config
+
+
 async def test_new_from_keeps_the_source_runs_data_folder_and_unshown_settings(tmp_path, tmp_path_factory):
     root = tmp_path / "runs"
     shutil.copytree(made_runs(tmp_path_factory) / "lr-0.003", root / "mine")
@@ -47,14 +59,7 @@ async def test_new_from_keeps_the_source_runs_data_folder_and_unshown_settings(t
     data = tmp_path / "my-mnist"  # where this run's data lives: not the default folder
     info["config"] |= {"data_dir": str(data), "eval_batch_size": 250, "ema_decay": 0.5}
     info_path.write_text(json.dumps(info))
-    app = workspace_app(root)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await _select(pilot, "mine")
-        await pilot.press("n")
-        await pilot_wait(pilot, lambda: isinstance(app.screen, NewRunScreen), "the new-run form")
-        config = app.screen.result()
-        await pilot.press("escape")
-        await pilot.pause(0.05)
+    config = await new_from(workspace_app(root), "mine")
     assert config.data_dir == data
     assert (config.dataset, config.limit_train, config.device) == ("synthetic", 500, "cpu")
     assert (config.eval_batch_size, config.ema_decay, config.lr) == (250, 0.5, 0.003)
@@ -65,14 +70,7 @@ async def test_new_from_takes_a_data_folder_given_on_the_command_line(tmp_path, 
     root = tmp_path / "runs"
     shutil.copytree(made_runs(tmp_path_factory) / "lr-0.003", root / "mine")
     here = tmp_path / "data-here"
-    app = workspace_app(root, "--data-dir", str(here))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await _select(pilot, "mine")
-        await pilot.press("n")
-        await pilot_wait(pilot, lambda: isinstance(app.screen, NewRunScreen), "the new-run form")
-        config = app.screen.result()
-        await pilot.press("escape")
-        await pilot.pause(0.05)
+    config = await new_from(workspace_app(root, "--data-dir", str(here)), "mine")
     assert config.data_dir == here and config.lr == 0.003
 
 
