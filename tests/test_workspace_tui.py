@@ -63,6 +63,13 @@ async def cursor_to(pilot, table, name: str) -> None:
     await pilot.pause()
 
 
+async def mark(pilot, table, *names: str) -> None:
+    """m on each run in turn: marks it to compare (or unmarks a marked one)."""
+    for name in names:
+        await cursor_to(pilot, table, name)
+        await pilot.press("m")
+
+
 async def test_lists_sorts_by_key_and_header_click_and_filters(runs):
     app = WorkspaceApp(runs)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -108,9 +115,7 @@ async def test_marked_runs_are_overlaid_with_stable_colours_and_their_difference
         screen = app.screen
         await scanned(pilot, screen)
         table = screen.query_one(RunsTable)
-        for name in ("lr-0.003", "lr-0.01", "sweep/lr-0.001"):
-            await cursor_to(pilot, table, name)
-            await pilot.press("m")
+        await mark(pilot, table, "lr-0.003", "lr-0.01", "sweep/lr-0.001")
         await cursor_to(pilot, table, "broken")
         await pilot.press("m")  # a broken folder has no curves: not marked
         assert table.marked == ["lr-0.003", "lr-0.01", "sweep/lr-0.001"]
@@ -182,9 +187,7 @@ async def test_small_terminal_and_escape_goes_back(runs):
         screen = app.screen
         await scanned(pilot, screen)
         table = screen.query_one(RunsTable)
-        for name in ("lr-0.003", "lr-0.01"):
-            await cursor_to(pilot, table, name)
-            await pilot.press("m")
+        await mark(pilot, table, "lr-0.003", "lr-0.01")
         await scanned(pilot, screen)
         assert screen.compare.has_class("-narrow") and screen.compare.has_class("-short")
         text = screen_text(app)
@@ -249,9 +252,7 @@ async def test_compare_settings_fit_their_lines_at_80_columns(runs):
         screen = app.screen
         await scanned(pilot, screen)
         table = screen.query_one(RunsTable)
-        for name in ("lr-0.003", "lr-0.01", "sweep/lr-0.001"):
-            await cursor_to(pilot, table, name)
-            await pilot.press("m")
+        await mark(pilot, table, "lr-0.003", "lr-0.01", "sweep/lr-0.001")
         await scanned(pilot, screen)
         panel = screen.compare
         width = panel.content_size.width
