@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_insight_screen import ViewApp, screen_text, snapshot_of
+from test_insight_screen import ViewApp, _opened, digits, screen_text, snapshot_of  # noqa: F401 - digits: the fixture
 from waiting import pilot_wait as wait_for
 
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
@@ -15,14 +15,6 @@ from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.embedding_plot import EmbeddingPlot
 from mnist_tui.tui.widgets.layer_views import LayerMetricPlot
 from mnist_tui.tui.widgets.model_view import FiltersView, even_rows
-
-
-@pytest.fixture(scope="module")
-def digits():
-    from mnist_tui.synthetic import synthetic_digits
-
-    data = synthetic_digits(seed=0, train_size=10, test_size=300)
-    return data.test_images, data.test_labels
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +33,6 @@ def ten_epochs():
     return records
 
 
-async def _open(pilot, screen: ModelViewScreen) -> None:
-    await wait_for(pilot, lambda: pilot.app.screen is screen and screen.is_mounted, "the screen")
-
-
 def _notices(app) -> list[str]:
     return [n.message for n in app._notifications]
 
@@ -52,7 +40,7 @@ def _notices(app) -> list[str]:
 async def test_number_keys_pick_the_numbered_tabs():
     screen = ModelViewScreen(None)
     async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
-        await _open(pilot, screen)
+        await _opened(pilot, screen)
         tabs = screen.query_one("#mv-tabs")
         for key, tab in (("3", "mv-layers"), ("4", "mv-embedding"), ("2", "mv-digit"), ("1", "mv-filters")):
             await pilot.press(key)
@@ -61,12 +49,12 @@ async def test_number_keys_pick_the_numbered_tabs():
         assert "1 Filters  2 Digit  3 Layers  4 Embedding" in screen_text(pilot.app)
 
 
-async def test_r_recomputes_the_digit_and_the_embedding_and_says_so(digits):
+async def test_r_recomputes_the_digit_and_the_embedding_and_says_so(digits):  # noqa: F811
     images, labels = digits
     snapshot = snapshot_of(0, epoch=2)
     screen = ModelViewScreen(lambda: snapshot, images[3].numpy(), 3, int(labels[3]), (), images, labels)
     async with ViewApp(screen).run_test(size=(120, 40)) as pilot:
-        await _open(pilot, screen)
+        await _opened(pilot, screen)
         await wait_for(pilot, lambda: screen.embedding is not None and screen.insight is not None, "the first answers")
         embedding, insight = screen.embedding, screen.insight
         await pilot.press("r")  # the same weights: nothing would be computed again without r
@@ -79,7 +67,7 @@ async def test_r_recomputes_the_digit_and_the_embedding_and_says_so(digits):
 async def test_r_without_a_model_says_there_is_nothing_to_recompute():
     screen = ModelViewScreen(None)
     async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
-        await _open(pilot, screen)
+        await _opened(pilot, screen)
         await pilot.press("r")
         await wait_for(pilot, lambda: any("nothing to recompute" in n for n in _notices(pilot.app)), "the notice")
 
@@ -87,7 +75,7 @@ async def test_r_without_a_model_says_there_is_nothing_to_recompute():
 async def test_help_describes_this_screen_not_the_dashboard():
     screen = ModelViewScreen(None)
     async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
-        await _open(pilot, screen)
+        await _opened(pilot, screen)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "the help screen")
         help_screen = pilot.app.screen
@@ -108,12 +96,12 @@ def test_another_screens_help_does_not_describe_the_dashboard():
     assert any("Batch loss" in line for line in HelpScreen(["a setting"]).about)  # the dashboard's, unchanged
 
 
-async def test_the_embedding_names_its_axes_pc1_and_pc2(digits):
+async def test_the_embedding_names_its_axes_pc1_and_pc2(digits):  # noqa: F811
     images, labels = digits
     snapshot = snapshot_of(0, epoch=1)
     screen = ModelViewScreen(lambda: snapshot, images[1].numpy(), 1, int(labels[1]), (), images, labels)
     async with ViewApp(screen).run_test(size=(120, 40)) as pilot:
-        await _open(pilot, screen)
+        await _opened(pilot, screen)
         plot = screen.query_one(EmbeddingPlot)
         await pilot.press("4")
         await wait_for(pilot, lambda: plot.points_by_digit, "the scatter")
@@ -127,7 +115,7 @@ async def test_the_embedding_names_its_axes_pc1_and_pc2(digits):
 async def test_layer_plots_tick_whole_epochs_and_keep_their_legend_off_the_data(size, ten_epochs):
     screen = ModelViewScreen(None, layer_stats=ten_epochs)
     async with ViewApp(screen).run_test(size=size) as pilot:
-        await _open(pilot, screen)
+        await _opened(pilot, screen)
         plots = list(screen.query(LayerMetricPlot))
         await pilot.press("3")
         await wait_for(pilot, lambda: all(p.x_axis is not None for p in plots), "the plots laid out")
@@ -149,7 +137,7 @@ async def test_conv1_kernels_fill_even_rows(size, rows):
     snapshot = snapshot_of(0, epoch=1)
     screen = ModelViewScreen(lambda: snapshot)
     async with ViewApp(screen).run_test(size=size) as pilot:
-        await _open(pilot, screen)
+        await _opened(pilot, screen)
         filters = screen.query_one(FiltersView)
         await wait_for(pilot, lambda: filters.has_filters, "the filters")
         # the scroll bar appears once the filters are in (2 columns fewer), and they are laid out again
@@ -172,12 +160,12 @@ def test_even_rows_prefers_one_row_then_rows_of_equal_length():
 
 
 @pytest.mark.parametrize("width", [80, 120])
-async def test_the_title_fits_without_being_cut(width, digits):
+async def test_the_title_fits_without_being_cut(width, digits):  # noqa: F811
     images, labels = digits
     snapshot = snapshot_of(0, epoch=12)
     screen = ModelViewScreen(lambda: snapshot, images[1234 % 300].numpy(), 1234, 7)
     async with ViewApp(screen).run_test(size=(width, 24)) as pilot:
-        await _open(pilot, screen)
+        await _opened(pilot, screen)
         await wait_for(pilot, lambda: screen.weights is not None, "the model")
         await pilot.pause(0.05)
         title = screen_text(pilot.app).splitlines()[0].rstrip()
@@ -187,6 +175,6 @@ async def test_the_title_fits_without_being_cut(width, digits):
 async def test_a_title_too_long_for_the_screen_ends_in_an_ellipsis():
     screen = ModelViewScreen(None, None)
     async with ViewApp(screen).run_test(size=(40, 24)) as pilot:
-        await _open(pilot, screen)
+        await _opened(pilot, screen)
         await pilot.pause(0.05)
         assert screen_text(pilot.app).splitlines()[0].rstrip().endswith("…")
