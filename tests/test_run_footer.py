@@ -6,11 +6,12 @@ from test_tui_snapshots import resumed_app  # noqa: F401 - the fixture
 from textual.widgets._footer import FooterKey
 from waiting import pilot_wait as wait_for
 
-from mnist_tui.tui.widgets.run_footer import LEFT_OUT_WHEN_COMPACT, RunFooter
+from mnist_tui.tui.screens.dashboard_keys import LEFT_OUT_OF_NARROW_FOOTER
+from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 
 
 def shown_keys(app) -> list[FooterKey]:
-    return [k for k in app.dashboard.query_one(RunFooter).query(FooterKey) if k.display]
+    return [k for k in app.dashboard.query_one(FittedFooter).query(FooterKey) if k.display]
 
 
 async def test_the_small_terminals_footer_fits_and_w_still_filters(resumed_app):  # noqa: F811
@@ -25,7 +26,7 @@ async def test_the_small_terminals_footer_fits_and_w_still_filters(resumed_app):
         keys = shown_keys(app)
         actions = {k.action for k in keys}
         assert {"pause", "app.quit", "confusion", "inside", "add_epochs(5)", "side_panel", "help"} <= actions, actions
-        assert not actions & LEFT_OUT_WHEN_COMPACT
+        assert not actions & LEFT_OUT_OF_NARROW_FOOTER
         width = sum(k.region.width for k in keys) + len(keys) - 1
         assert width <= 80, [(k.key, k.description, k.region.width) for k in keys]
         assert all(k.region.right <= 80 for k in keys)
@@ -39,4 +40,4 @@ async def test_the_wide_footer_keeps_every_key(resumed_app):  # noqa: F811
     async with app.run_test(size=(120, 40)) as pilot:
         await feed(pilot)
         actions = {k.action for k in shown_keys(app)}
-        assert actions >= LEFT_OUT_WHEN_COMPACT, actions
+        assert actions >= LEFT_OUT_OF_NARROW_FOOTER, actions

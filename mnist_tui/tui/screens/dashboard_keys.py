@@ -52,6 +52,10 @@ DASHBOARD_KEYS = [
 ]
 
 
+# The browser's keys leave the footer first at 80 columns (mnist_tui.tui.widgets.fitted_footer).
+LEFT_OUT_OF_NARROW_FOOTER = frozenset({"toggle_wrong", "order(1)", "draw"})
+
+
 def allowed(action: str, state: str, caps: Capabilities, started: bool, loaded: bool) -> bool:
     """Whether ``action`` acts now; actions not listed here always do."""
     live = state not in ENDED

@@ -25,12 +25,13 @@ from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox, SourceBridge
 from mnist_tui.tui.progress import RunProgress, run_summary
 from mnist_tui.tui.screens.confusion import ConfusionScreen
+from mnist_tui.tui.screens.dashboard_keys import LEFT_OUT_OF_NARROW_FOOTER
 from mnist_tui.tui.screens.draw import DrawScreen
 from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.browser import PredictionsBrowser
 from mnist_tui.tui.widgets.epoch_table import EpochTable
+from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 from mnist_tui.tui.widgets.plots import PlotsPanel
-from mnist_tui.tui.widgets.run_footer import RunFooter
 from mnist_tui.tui.widgets.settings_panel import SettingsPanel, settings_lines
 from mnist_tui.tui.widgets.stats import StatsPanel
 from mnist_tui.tui.widgets.system_panel import SystemPanel
@@ -90,7 +91,7 @@ class RunViewScreen(Screen):
                 yield SystemPanel(id="system", own_timer=False)
                 yield PredictionsBrowser(id="predictions")
                 yield EpochTable(id="epochs")
-        yield RunFooter()
+        yield FittedFooter(LEFT_OUT_OF_NARROW_FOOTER)
 
     def on_mount(self) -> None:
         self.sub_title = self._describe("", "CNN", "")
@@ -107,9 +108,7 @@ class RunViewScreen(Screen):
         self.set_class(short, "-short")
         self.browser.set_compact(narrow)
         self.query_one("#epochs", EpochTable).set_compact(narrow)
-        footer = self.query_one(RunFooter)
-        footer.compact = narrow
-        footer.show_command_palette = not narrow  # at 80 columns the keys need its room (ctrl+p still works)
+        self.query_one(FittedFooter).fit(narrow)
         self.refresh_bindings()  # p (the side panel) is offered only where the panels take turns
 
     def _describe(self, dataset: str, model: str, device: str) -> str:

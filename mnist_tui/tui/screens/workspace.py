@@ -18,11 +18,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from mnist_tui.errors import UserError
 from mnist_tui.tui.messages import NewRunFrom, OpenRun
 from mnist_tui.tui.widgets.compare_panel import ComparePanel
+from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 from mnist_tui.tui.widgets.runs_table import RunsTable
 from mnist_tui.workspace.compare import run_curves
 from mnist_tui.workspace.export import export_runs
@@ -88,7 +89,7 @@ class WorkspaceScreen(Screen):
         yield Input(placeholder=hint, id="filter")
         yield Static(id="run-detail")
         yield ComparePanel(hint=self.compare_hint(), id="compare")
-        yield Footer()
+        yield FittedFooter()
 
     def compare_hint(self) -> str:
         """How to compare, in the keys bound above (a hint typed by hand once named other keys)."""
@@ -119,8 +120,7 @@ class WorkspaceScreen(Screen):
         self.compare.set_class(width < NARROW_COLUMNS, "-narrow")
         self.compare.set_class(height < SHORT_ROWS, "-short")
         # at 80 columns every key, esc Back included, comes before the palette's (? lists ctrl+p)
-        narrow, footer = width < NARROW_COLUMNS, self.query_one(Footer)
-        footer.compact, footer.show_command_palette = narrow, not narrow
+        self.query_one(FittedFooter).fit(width < NARROW_COLUMNS)
         self.refresh_bindings()
         if self.scans:
             self._show_detail()  # the path is shortened to the width
