@@ -32,7 +32,7 @@ from mnist_tui.tui.widgets.browser import PredictionsBrowser
 from mnist_tui.tui.widgets.epoch_table import EpochTable
 from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 from mnist_tui.tui.widgets.plots import PlotsPanel
-from mnist_tui.tui.widgets.settings_panel import SettingsPanel, settings_lines
+from mnist_tui.tui.widgets.settings_panel import SettingsPanel
 from mnist_tui.tui.widgets.stats import StatsPanel
 from mnist_tui.tui.widgets.system_panel import SystemPanel
 
@@ -74,7 +74,6 @@ class RunViewScreen(Screen):
         self.confusion: tuple | None = None  # (matrix, epoch)
         self.drawing = None  # the last drawing, kept for the next visit
         self.layer_records: list = []  # per-layer statistics, one per epoch, for the model view
-        self.run_settings: tuple[dict, int] | None = None  # (settings, world size) once loaded
         self._next_plots = 0.0  # time.monotonic() of the next plot redraw
         self._predictions: tuple | None = None  # (probabilities, epoch) not shown yet
         self._progress_dirty = False
@@ -184,14 +183,13 @@ class RunViewScreen(Screen):
             self._add_epoch(row)
         self.plots.losses.recorded = e.batches_recorded
         self.query_one("#settings", SettingsPanel).show(e.settings, e.world_size)
-        self.run_settings = (e.settings, e.world_size)
         if not self.started:
             self.show_state("ready", "press space to train")
         self._show_progress()
 
     def settings_lines(self) -> list[str]:
         """The run's settings for the help screen (none before the run is open)."""
-        return settings_lines(*self.run_settings) if self.run_settings else []
+        return self.query_one("#settings", SettingsPanel).help_lines()
 
     def on_batches_arrived(self, message: msg.BatchesArrived) -> None:
         self.progress.on_batch(message.event)
@@ -204,10 +202,7 @@ class RunViewScreen(Screen):
     def on_plan_reported(self, message: msg.PlanReported) -> None:
         self.progress.epochs = message.event.epochs
         self._progress_dirty = True
-        if self.run_settings:  # the settings line and the help name the plan in force
-            settings, world_size = self.run_settings
-            self.run_settings = ({**settings, "epochs": message.event.epochs}, world_size)
-            self.query_one("#settings", SettingsPanel).show(*self.run_settings)
+        self.query_one("#settings", SettingsPanel).show_plan(message.event.epochs)  # and so the help
 
     def on_steering_reported(self, message: msg.SteeringReported) -> None:
         e = message.event

@@ -99,12 +99,24 @@ class SettingsPanel(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__("settings: loading…", **kwargs)
         self.settings: dict[str, Any] = {}
+        self.world_size: int | None = None
+        self.threads: int | None = None
         self.parts: list[str] | None = None  # None until the run is loaded
 
     def show(self, settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> None:
         self.settings = dict(settings or {})
+        self.world_size, self.threads = world_size, threads
         self.parts = settings_parts(self.settings, world_size, threads)
         self._pack()
+
+    def show_plan(self, epochs: int) -> None:
+        """The plan in force after epochs were added (before the run is loaded: nothing to show)."""
+        if self.parts is not None:
+            self.show({**self.settings, "epochs": epochs}, self.world_size, self.threads)
+
+    def help_lines(self) -> list[str]:
+        """One ``name  value`` line per setting, for the help screen (none before the run is loaded)."""
+        return settings_lines(self.settings, self.world_size, self.threads) if self.parts is not None else []
 
     def on_resize(self) -> None:
         self._pack()
