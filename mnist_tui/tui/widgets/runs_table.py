@@ -240,15 +240,14 @@ class RunsTable(DataTable):
         self.listed = listed
         wanted = set(names)
         gone = [name for name in self._shown if name not in wanted]
-        if self._fit_columns():
-            pass  # the table was rebuilt: every row is added below
-        elif force or len(gone) > len(self._shown) - len(gone):  # mostly gone: clearing is cheaper
-            self.clear()
-            self._shown, self._drawn = {}, {}
-        else:
-            for name in gone:
-                self.remove_row(name)
-                del self._shown[name], self._drawn[name]
+        if not self._fit_columns():  # new columns empty the table: then every row is added below
+            if force or len(gone) > len(self._shown) - len(gone):  # mostly gone: clearing is cheaper
+                self.clear()
+                self._shown, self._drawn = {}, {}
+            else:
+                for name in gone:
+                    self.remove_row(name)
+                    del self._shown[name], self._drawn[name]
         for run in listed:
             if run.name in self._shown:
                 self._update_row(run)
