@@ -11,8 +11,8 @@ import numpy as np
 from rich.text import Text
 
 from mnist_tui.insight.embedding import Embedding
-from mnist_tui.tui.palette import DIGIT_COLORS, rgb
-from mnist_tui.tui.widgets.live_plot import LivePlot
+from mnist_tui.tui.palette import DIGIT_COLORS
+from mnist_tui.tui.widgets.live_plot import LivePlot, legend_line
 
 SELECTED_MARKER = "◉"
 
@@ -68,10 +68,7 @@ class EmbeddingPlot(LivePlot):
 
 def digit_legend(selected: bool = True) -> Text:
     """``■ 0  ■ 1 … ■ 9  ◉ selected``: the scatter's colours."""
-    text = Text()
-    for digit, color in enumerate(DIGIT_COLORS):
-        text.append("■", style=rgb(color))
-        text.append(f" {digit}  ")
+    text = legend_line(("■", str(digit), color) for digit, color in enumerate(DIGIT_COLORS))
     if selected:
         text.append(SELECTED_MARKER, style="bold white")
         text.append(" selected digit")

@@ -14,8 +14,8 @@ from rich.text import Text
 
 from mnist_tui.insight.layer_stats import LAYERS, LayerStatsRecord, histogram_band, series
 from mnist_tui.insight.render import heat_band, side_by_side
-from mnist_tui.tui.palette import BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, rgb
-from mnist_tui.tui.widgets.live_plot import LivePlot
+from mnist_tui.tui.palette import BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE
+from mnist_tui.tui.widgets.live_plot import LivePlot, legend_line
 from mnist_tui.tui.widgets.model_view import LaidOut, heading, lines, note
 
 # Okabe-Ito colours, and a point marker each so the lines are told apart without colour too
@@ -25,11 +25,7 @@ LAYER_POINTS = {"conv1": "●", "conv2": "■", "fc1": "▲", "fc2": "◆"}
 
 def layer_legend() -> Text:
     """``━●━ conv1  ━■━ conv2 …``: the metric plots' lines, one legend for the three."""
-    text = Text()
-    for layer in LAYERS:
-        text.append(f"━{LAYER_POINTS[layer]}━", style=rgb(LAYER_COLORS[layer]))
-        text.append(f" {layer}  ")
-    return text
+    return legend_line((f"━{LAYER_POINTS[layer]}━", layer, LAYER_COLORS[layer]) for layer in LAYERS)
 
 
 class LayerMetricPlot(LivePlot):

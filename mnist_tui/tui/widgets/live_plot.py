@@ -28,7 +28,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.text import Text
 from textual.geometry import Region
@@ -208,10 +208,7 @@ class LivePlot(PlotextPlot):
         return text
 
     def legend_text(self) -> Text:
-        text = Text()
-        for sample, label, color in self.legend:
-            text.append(sample, style=rgb(color))
-            text.append(f" {label}  ")
+        text = legend_line(self.legend)
         x_name = f"x: {self.x_name()}"
         if text.cell_len + len(x_name) <= self.size.width:
             text.append(x_name, style="dim")
@@ -276,3 +273,12 @@ class LivePlot(PlotextPlot):
         self.drawn[label] = (xs, ys)
         if legend:
             self.legend.append((legend, label, color))
+
+
+def legend_line(entries: Iterable[tuple[str, str, tuple[int, int, int]]]) -> Text:
+    """``⣀⡠ batch  ━●━ test …``: each (sample, label, colour) as its sample in colour, then its label."""
+    text = Text()
+    for sample, label, color in entries:
+        text.append(sample, style=rgb(color))
+        text.append(f" {label}  ")
+    return text
