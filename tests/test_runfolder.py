@@ -153,6 +153,17 @@ def test_lost_needs_a_stale_heartbeat_and_a_dead_process():
     assert effective_state(_status(host="elsewhere", heartbeat=now - 120), now) == "lost"
 
 
+def test_a_run_folder_that_cannot_be_written_is_one_line_and_starts_no_keeper(tmp_path):
+    from mnist_tui.errors import UserError
+
+    (tmp_path / "a-file").write_text("not a folder")  # root writes anywhere, but not under a file
+    writer = RunFolderWriter(tmp_path / "a-file" / "run", {"epochs": 3}, TrainingControl(), lambda e: None)
+    with pytest.raises(UserError, match=r"^cannot write the run folder .*a-file/run: ") as caught:
+        writer.open()
+    assert "\n" not in str(caught.value)
+    assert writer._keeper is None  # nothing left running for a folder that was never claimed
+
+
 def test_writer_keeps_status_batches_and_metrics_and_obeys_the_control_file(tmp_path):
     control = TrainingControl()
     seen: list = []

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.insight.layers_log import append_layer_stats, truncate_layer_stats
 from mnist_tui.runfolder.atomic import jsonl, write_json_atomically, write_text_atomically
@@ -85,7 +86,17 @@ class RunFolderWriter:
     # -- life cycle --------------------------------------------------------------------------
 
     def open(self, epochs_done: int = 0) -> None:
-        """Claim the folder for this run: a resumed run keeps its batches of finished epochs only."""
+        """Claim the folder for this run: a resumed run keeps its batches of finished epochs only.
+
+        A folder that cannot be written is the user's to fix: :class:`UserError`, in one line."""
+        try:
+            self._claim(epochs_done)
+        except OSError as exc:
+            raise UserError(f"cannot write the run folder {self.run_dir}: {exc.strerror or exc}") from None
+        self._keeper = threading.Thread(target=self._keep, name="run-folder-keeper", daemon=True)
+        self._keeper.start()
+
+    def _claim(self, epochs_done: int) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
         kept = [b for b in read_batches(self.run_dir).records if b.epoch <= epochs_done]
@@ -96,8 +107,6 @@ class RunFolderWriter:
         earlier = read_control(self.run_dir)
         self._seen_seq = earlier.seq if earlier is not None else 0  # an old request is never replayed
         self._write_status()
-        self._keeper = threading.Thread(target=self._keep, name="run-folder-keeper", daemon=True)
-        self._keeper.start()
 
     def _keep_steering(self, epochs_done: int) -> None:
         """A resumed run keeps the steering of its finished epochs (an unfinished one is trained again)."""

@@ -18,7 +18,6 @@ import torch
 
 from mnist_tui.config import Config
 from mnist_tui.data import Datasets, load_datasets
-from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
 from mnist_tui.model import parameter_count
 from mnist_tui.sysstats import SystemSampler, epoch_system_fields
@@ -100,15 +99,10 @@ class Trainer:
         from mnist_tui.runfolder.writer import RunFolderWriter
 
         done = int(self.resume_state["epoch"]) if self.resume_state is not None else 0
-        self.writer = RunFolderWriter(
-            self.config.run_dir, self.config.to_dict(), self.control, self.face, self.world.world_size
-        )
-        try:
-            self.writer.open(epochs_done=done)
-        except OSError as exc:
-            self.writer = None
-            raise UserError(f"cannot write the run folder {self.config.run_dir}: {exc.strerror or exc}") from None
-        self.listener = self.writer
+        cfg = self.config
+        writer = RunFolderWriter(cfg.run_dir, cfg.to_dict(), self.control, self.face, self.world.world_size)
+        writer.open(epochs_done=done)  # UserError if the folder cannot be written: then none is closed
+        self.writer = self.listener = writer
 
     # -- set-up ---------------------------------------------------------------------------
 
