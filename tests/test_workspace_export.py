@@ -4,6 +4,7 @@ from folders, and written live by the listener inside a real training run) read 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import math
 
@@ -13,7 +14,7 @@ from workspace_helpers import workspace
 from mnist_tui.errors import UserError
 from mnist_tui.runfolder.reader import read_batches, read_metrics
 from mnist_tui.workspace import tensorboard_events as tb
-from mnist_tui.workspace.export import FIELDS, export_runs, export_workspace
+from mnist_tui.workspace.export import FIELDS, export_path, export_runs, export_workspace
 from mnist_tui.workspace.index import RunIndex
 
 GOOD = ("lr-0.003", "lr-0.01", "sweep/lr-0.001", "old/format1")
@@ -189,3 +190,8 @@ def test_a_live_run_opens_followed_an_ended_one_replayed():
 
     assert [opens_as(s) for s in ("training", "paused", "loading")] == ["follow"] * 3
     assert [opens_as(s) for s in ("finished", "stopped", "failed", "lost", "unknown")] == ["replay"] * 5
+
+
+def test_the_workspace_exports_beside_its_folder_never_inside_it(tmp_path):
+    path = export_path(tmp_path / "runs" / ".." / "runs", dt.datetime(2026, 1, 2, 3, 4, 5))
+    assert path == tmp_path.resolve() / "runs-20260102-030405.csv"  # a file inside would be a broken "run"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import json
 from collections.abc import Iterable
@@ -28,6 +29,15 @@ EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochRecord))
 # The settings' dataset/device/world_size are the run's; an epoch row's own are kept as epoch_*.
 FIELDS = RUN_FIELDS + tuple(f"epoch_{n}" if n in RUN_FIELDS else n for n in EPOCH_FIELDS)
 FORMATS = (".csv", ".json")
+
+
+def export_path(root: Path, now: dt.datetime | None = None) -> Path:
+    """``runs/`` → ``runs-20260101-120000.csv`` beside it (never inside: it would be no run)."""
+    root = Path(root).resolve()
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return root.parent / f"{root.name}-{stamp}.csv"
+
+
 __all__ = ["export_runs", "export_workspace", "export_tensorboard", "TensorBoardListener", "require_tensorboardx"]
 
 

@@ -9,7 +9,6 @@ does not open runs or start training itself: it posts :class:`OpenRun` and
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from rich.text import Text
@@ -26,20 +25,13 @@ from mnist_tui.tui.widgets.compare_panel import ComparePanel
 from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 from mnist_tui.tui.widgets.runs_table import RunsTable
 from mnist_tui.workspace.compare import run_curves
-from mnist_tui.workspace.export import export_runs
+from mnist_tui.workspace.export import export_path, export_runs
 from mnist_tui.workspace.filters import FilterError
 from mnist_tui.workspace.index import RunIndex, RunSummary
 
 REFRESH_S = 2.0
 NARROW_COLUMNS, SHORT_ROWS = 100, 30
 SORT = Binding.Group("Sort")  # "< > Sort": one footer entry for the two keys
-
-
-def export_path(root: Path, now: dt.datetime | None = None) -> Path:
-    """``runs/`` → ``runs-20260101-120000.csv`` beside it (never inside: it would be no run)."""
-    root = Path(root).resolve()
-    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return root.parent / f"{root.name}-{stamp}.csv"
 
 
 class WorkspaceScreen(Screen):
