@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from mnist_tui.cli_parser import build_parser, check_faces
 from mnist_tui.config import (
+    DEFAULT_RECIPE,
     Config,
     config_from_saved,
     dataset_option_of,
@@ -42,7 +43,7 @@ def _explicit(args: argparse.Namespace) -> dict[str, Any]:
 
 def build_config(args: argparse.Namespace, saved: dict[str, Any] | None = None) -> Config:
     """The one place a Config is made: recipe, then a saved run's config, then explicit options."""
-    values: dict[str, Any] = recipe_values(args.recipe) | {"data_dir": default_data_dir()}
+    values: dict[str, Any] = recipe_values(args.recipe or DEFAULT_RECIPE) | {"data_dir": default_data_dir()}
     if saved is not None:
         values.update(config_from_saved(saved, "the run's saved config").to_dict())
         values.pop("run_dir", None)
@@ -72,7 +73,7 @@ def check_device(device: str) -> None:
 
 def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
     """Before any training: a resumable plan and a run folder that can take this run."""
-    from mnist_tui.rundir import claim_run_dir
+    from mnist_tui.rundir import claim_run_dir, holds_run, own_run_folder
     from mnist_tui.training.rank import environment_rank
 
     resumed_from = None
@@ -83,7 +84,12 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
                 f"{args.resume} already finished epoch {done} of {config.epochs}; "
                 f"pass --epochs N with N > {done} to train it further"
             )
-        resumed_from = args.resume if args.resume.is_dir() else args.resume.parent
+        resumed_from = own_run_folder(args.resume)
+        if resumed_from is None and args.run_dir is None and holds_run(args.resume.parent):
+            raise UserError(
+                f"--resume {args.resume}: its folder holds another run (its {args.resume.parent.name}/checkpoint.pt "
+                "and epochs would be overwritten); continue this checkpoint in a new folder with --run-dir NEW"
+            )
         if args.dataset is None:  # "auto" must not swap a run's data (MNIST → synthetic) silently
             used = dataset_option_of(saved_state.get("dataset"))
             config = config.with_changes(dataset=used or config.dataset)

@@ -107,8 +107,10 @@ def build_parser() -> ArgumentParser:
     )
     face.add_argument("--token", help="--serve: the token a browser must give (made at start off loopback)")
     t = p.add_argument_group("training")
-    t.add_argument("--recipe", choices=sorted(RECIPES), default=DEFAULT_RECIPE, help="preset for the options below")
-    t.add_argument("--epochs", type=_checked("epochs", int), help="epochs to train (default 10)")
+    t.add_argument("--recipe", choices=sorted(RECIPES), help=f"preset for the options below (default {DEFAULT_RECIPE})")
+    t.add_argument(
+        "--epochs", type=_checked("epochs", int), help="epochs to train (default 10; --recipe sprint: 2.5, as 3)"
+    )
     t.add_argument("--batch-size", type=_checked("batch_size", int), help="training batch size")
     t.add_argument("--lr", type=_checked("lr", float), help="learning rate (the peak, with onecycle)")
     t.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
@@ -151,3 +153,20 @@ def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
         for flag, given in (("--resume", args.resume), ("--autostart", args.autostart), ("--run-dir", args.run_dir)):
             if given:
                 parser.error(f"{shown} shows a run without training here; it does not go with {flag}")
+        for flag in _given(args, TRAINING_OPTIONS):  # the run's own settings are shown, not these
+            parser.error(f"{shown} shows a run as it was trained; it does not go with {flag}")
+    if args.runs is not None:
+        for flag, given in (("--resume", args.resume), ("--autostart", args.autostart), ("--run-dir", args.run_dir)):
+            if given:
+                parser.error(f"--runs opens the runs workspace; it does not go with {flag}")
+        if args.headless and args.export is None and not args.export_tensorboard:
+            parser.error("--runs opens the runs workspace, a dashboard; with --headless give --export FILE")
+
+
+# Options that only shape a run trained here (--data-dir also tells a replay where the digits are).
+TRAINING_OPTIONS = ("recipe", "epochs", "batch_size", "lr", "schedule", "dropout", "seed", "device", "precision")
+TRAINING_OPTIONS += ("dataset", "limit_train")
+
+
+def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
+    return ["--" + name.replace("_", "-") for name in names if getattr(args, name) is not None]

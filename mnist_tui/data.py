@@ -204,26 +204,34 @@ def _any_present(raw: Path) -> bool:
 
 
 def _download(data_dir: Path) -> None:
+    """Download into ``data_dir``; a folder it cannot write is MNIST unavailable (``auto`` then falls
+    back to synthetic digits, as for a missing folder). The folders made for a download that
+    failed are removed again: an offline run leaves no empty ``MNIST/raw`` behind."""
     from torchvision.datasets import MNIST
 
+    raw = raw_folder(data_dir)
+    made = [p for p in (raw, *raw.parents) if not os.path.lexists(p)]
     try:
-        raw_folder(data_dir).mkdir(parents=True, exist_ok=True)
+        raw.mkdir(parents=True, exist_ok=True)
+        probe_write(raw)
     except OSError as exc:
-        raise DataError(f"cannot create the data folder {data_dir}: {exc.strerror}") from None
-    _check_writable(raw_folder(data_dir))
+        _remove_empty(made)
+        why = f"cannot create {shown(raw)}" if made else f"{shown(raw)} is not writable"
+        raise DataUnavailable(f"MNIST is not in {data_dir} and {why} to download it ({os_reason(exc)})") from None
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             MNIST(str(data_dir), train=True, download=True)
             MNIST(str(data_dir), train=False, download=True)
     except (RuntimeError, OSError) as exc:
+        _remove_empty(made)
         raise DataUnavailable(f"MNIST is not in {data_dir} and could not be downloaded ({_reason(exc)})") from None
 
 
-def _check_writable(folder: Path) -> None:
-    try:
-        probe_write(folder)
-    except OSError as exc:
-        raise DataError(f"the data folder {folder} is not writable ({exc.strerror or exc})") from None
+def _remove_empty(folders: list[Path]) -> None:
+    """``folders`` deepest first; one that holds anything (a partial download) is kept."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _reason(exc: BaseException) -> str:

@@ -209,6 +209,9 @@ class StopOnSignal:
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.signum is not None or not self.loaded:
+            if self.signum is None:  # the trainer opens its run folder only once loaded: nothing was written
+                lost = "; nothing was trained or saved" if self.source.capabilities.save else ""
+                print(f"mnist-tui: stopped while loading{lost}", file=sys.stderr)
             self.signum = signum
             raise SystemExit(128 + signum)
         self.signum = signum
@@ -224,16 +227,16 @@ def stop_live(progress: Progress | None) -> None:
         progress.stop()
 
 
-def _say_what_was_kept(reporter: RichReporter, source: RunSource, epochs_done: int) -> None:
+def what_was_kept(source: RunSource, epochs_done: int) -> str | None:
+    """After a stop: the checkpoint kept and how to continue it, for whoever stopped the run."""
     if source.run_dir is None or not source.capabilities.save:
-        return
+        return None
     if epochs_done:
-        reporter.say(
+        return (
             f"checkpoint of epoch {epochs_done} kept in {source.run_dir}; "
             f"continue with: mnist-tui --headless --resume {source.run_dir}"
         )
-    else:
-        reporter.say("no epoch finished, so nothing was saved")
+    return "no epoch finished, so nothing was saved"
 
 
 def run_headless(source: RunSource, console: Console | None = None, log_format: str = "text", quiet=False) -> int:
@@ -265,8 +268,11 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
         message = failures[0].message if failures else str(result.error)
         print(f"mnist-tui: error: {message}", file=sys.stderr)
     if stopper.exit_code is not None:
-        if not quiet:
-            _say_what_was_kept(text, source, result.epochs_done)
+        kept = what_was_kept(source, result.epochs_done)
+        if kept and not quiet and log_format == "json":  # stdout stays JSON lines only
+            print(f"mnist-tui: {kept}", file=sys.stderr)
+        elif kept and not quiet:
+            text.say(kept)
         return stopper.exit_code
     if result.error is not None:
         return 2 if isinstance(result.error, UserError) else 1

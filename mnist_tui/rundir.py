@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 from pathlib import Path
 
 from mnist_tui.errors import UserError
 from mnist_tui.files import os_reason, probe_write, shown
+from mnist_tui.runfolder.names import CHECKPOINT_NAME, FORMAT, INFO_NAME, METRICS_NAME, WRITTEN_FILES
 
-CHECKPOINT_NAME = "checkpoint.pt"
-METRICS_NAME = "metrics.jsonl"
 LOCK_NAME = ".lock"
 MAX_SUFFIX = 10_000
 _held_locks: list = []  # open lock files, held for the life of the process
@@ -38,8 +38,47 @@ def check_run_dir_option(text: str) -> Path:
 
 
 def holds_run(run_dir: Path) -> bool:
-    """True when the folder already holds another run's results."""
-    return any((Path(run_dir) / name).exists() for name in (CHECKPOINT_NAME, METRICS_NAME))
+    """True when the folder holds a run's results: a checkpoint, or at least one epoch's row.
+
+    A run stopped before its first epoch ended left neither, and nothing to resume: its folder
+    may be used again (it was refused here while ``--resume`` said it had no checkpoint)."""
+    metrics = Path(run_dir) / METRICS_NAME
+    if (Path(run_dir) / CHECKPOINT_NAME).exists():
+        return True
+    return metrics.exists() and (not metrics.is_file() or metrics.stat().st_size > 0)
+
+
+def own_run_folder(checkpoint: Path) -> Path | None:
+    """The run folder whose run ``--resume checkpoint`` continues: the folder itself, or the one
+    holding it as ``checkpoint.pt``. None for any other file (a copy, a backup): its folder's
+    run is another run, or an older state of it, and continuing there would overwrite it."""
+    checkpoint = Path(checkpoint)
+    if checkpoint.is_dir():
+        return checkpoint
+    return checkpoint.parent if checkpoint.name == CHECKPOINT_NAME else None
+
+
+def _check_kept_files(run_dir: Path) -> None:
+    """The files a run writes, where they exist, are files: a folder in one's place failed mid-run
+    (an atomic replace cannot land on a folder) or was silently never written (status.json)."""
+    for name in WRITTEN_FILES:
+        path = run_dir / name
+        if path.exists() and not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file"
+            raise UserError(f"{shown(path)} is {what}, not a file: move it out of the run folder first")
+
+
+def _check_format(run_dir: Path) -> None:
+    """A folder a newer mnist-tui wrote is not continued (its run.json would be rewritten as ours)."""
+    try:
+        written = json.loads((run_dir / INFO_NAME).read_text(encoding="utf-8")).get("format")
+    except (OSError, ValueError, AttributeError):  # absent or damaged: rewritten when the run starts
+        return
+    if isinstance(written, int) and written > FORMAT:
+        raise UserError(
+            f"{shown(run_dir)} was written by a newer mnist-tui (run folder format {written}; "
+            f"this one writes {FORMAT}): upgrade mnist-tui to continue it"
+        )
 
 
 def _same_folder(a: Path, b: Path | None) -> bool:
@@ -147,6 +186,8 @@ def claim_run_dir(run_dir: Path, resuming_from: Path | None = None, fresh_name: 
                 "or choose another --run-dir"
             )
     _check_writable(run_dir)
+    _check_kept_files(run_dir)
+    _check_format(run_dir)
     _lock(run_dir)
     remove_stale_temporaries(run_dir)
     return run_dir

@@ -172,8 +172,9 @@ def test_sigkill_mid_run_then_resume_finishes_the_plan(tmp_path):
     assert not list(run.glob(".*.tmp"))
 
 
-def test_signal_while_loading_exits_at_once(small_run, monkeypatch):
-    """Nothing is at stake before training starts (a slow download, say): no waiting for it."""
+def test_signal_while_loading_exits_at_once(small_run, monkeypatch, capsys):
+    """Nothing is at stake before training starts (a slow download, say): no waiting for it, one
+    line saying so, and the run folder as it was (it is opened only once the data is loaded)."""
 
     def slow_download(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGTERM)
@@ -187,4 +188,6 @@ def test_signal_while_loading_exits_at_once(small_run, monkeypatch):
     assert info.value.code == 143
     assert time.monotonic() - started < 30
     assert not (small_run.run_dir / "checkpoint.pt").exists()
+    assert not (small_run.run_dir / "status.json").exists()  # a follower would have read "loading" forever
+    assert capsys.readouterr().err == "mnist-tui: stopped while loading; nothing was trained or saved\n"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

@@ -18,18 +18,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mnist_tui import schema
+from mnist_tui.runfolder.names import (  # noqa: F401 - the folder's names, here with its records
+    BATCHES_NAME,
+    CHECKPOINT_NAME,
+    CONTROL_NAME,
+    FORMAT,
+    INFO_NAME,
+    LAYERS_NAME,
+    METRICS_NAME,
+    RUN_FILES,
+    STATUS_NAME,
+    STEERING_NAME,
+)
 from mnist_tui.training.events import STATES
-
-FORMAT = 2
-INFO_NAME = "run.json"
-STATUS_NAME = "status.json"
-BATCHES_NAME = "batches.jsonl"
-METRICS_NAME = "metrics.jsonl"
-CHECKPOINT_NAME = "checkpoint.pt"
-CONTROL_NAME = "control.json"
-STEERING_NAME = "steering.jsonl"  # every +/-, every epochs added: what, when (epoch, batch)
-LAYERS_NAME = "layers.jsonl"  # per-layer statistics per epoch (mnist_tui.insight.layers_log)
-RUN_FILES = (INFO_NAME, STATUS_NAME, BATCHES_NAME, METRICS_NAME, CHECKPOINT_NAME)
 
 HEARTBEAT_S = 1.0  # the writer refreshes status.json this often, paused or not
 STALE_S = 5.0  # a heartbeat older than this, with its process gone: the run is lost

@@ -32,7 +32,10 @@ def load_test_data(config: Config, datasets: Any = None):
     try:
         return datasets or load_datasets(config.dataset, config.data_dir, config.seed, download=False), None
     except UserError as exc:
-        return None, f"test digits not available ({exc}); pass --data-dir to show predictions"
+        return (
+            None,
+            f"test digits not available ({exc}); --data-dir DIR where MNIST is shows predictions",
+        )
 
 
 def model_from_state(state: dict[str, Any], config: Config):

@@ -82,6 +82,8 @@ class Trainer:
     def run(self) -> RunResult:
         """Train to the end, until stopped, or until an error (reported as :class:`Failed`)."""
         try:
+            self.listener(StateChanged("loading", "loading torch and the data"))
+            self._setup()  # first: a run that cannot start (no data, a bad checkpoint) leaves its folder as it was
             self._open_run_folder()
             self._train()
         except Exception as exc:  # the worker must never die silently: every failure is an event
@@ -151,8 +153,6 @@ class Trainer:
     # -- the run --------------------------------------------------------------------------
 
     def _train(self) -> None:
-        self.listener(StateChanged("loading", "loading torch and the data"))
-        self._setup()
         cfg, world = self.config, self.world
         self.listener(self._data_ready())
         for report in saved_batches(cfg.run_dir, self.start_epoch - 1):

@@ -1,0 +1,52 @@
+"""Options that do nothing where they are given are refused, in one line, before anything runs:
+a replay shows a run as it was trained, and the workspace is a dashboard of runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from mnist_tui.cli_parser import build_parser, check_faces
+
+
+def _checked(argv: list[str]):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_faces(parser, args)
+    return args
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--replay", "R", "--epochs", "5"], "--replay shows a run as it was trained; it does not go with --epochs"),
+        (["--replay", "R", "--dataset", "synthetic"], "it does not go with --dataset"),  # it mislabelled the run
+        (["--replay", "R", "--recipe", "sprint"], "it does not go with --recipe"),
+        (["--follow", "R", "--seed", "3"], "--follow shows a run as it was trained; it does not go with --seed"),
+        (["--follow", "R", "--headless", "--lr", "0.1"], "it does not go with --lr"),
+        (["--runs", "R", "--headless"], "--runs opens the runs workspace, a dashboard; with --headless give --export"),
+        (["--runs", "R", "--resume", "R"], "--runs opens the runs workspace; it does not go with --resume"),
+        (["--runs", "R", "--autostart"], "it does not go with --autostart"),
+    ],
+)
+def test_an_option_that_would_be_ignored_is_refused(tmp_path, monkeypatch, capsys, argv, said):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "R").mkdir()
+    with pytest.raises(SystemExit) as exit_:
+        _checked(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert said in err and err.strip().splitlines()[-1].startswith("mnist-tui: error: "), err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--replay", "R", "--data-dir", "D"],  # where the test digits are: a replay uses it
+        ["--runs", "R", "--headless", "--export", "runs.csv"],
+        ["--resume", "R", "--recipe", "sprint", "--epochs", "4"],
+    ],
+)
+def test_options_that_are_used_still_go_together(tmp_path, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "R").mkdir()
+    assert _checked(argv) is not None
