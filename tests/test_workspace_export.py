@@ -7,11 +7,13 @@ import csv
 import datetime as dt
 import json
 import math
+import shutil
 
 import pytest
 from workspace_helpers import workspace
 
 from mnist_tui.errors import UserError
+from mnist_tui.files import shown
 from mnist_tui.runfolder.reader import read_batches, read_metrics
 from mnist_tui.workspace import tensorboard_events as tb
 from mnist_tui.workspace.export import FIELDS, export_path, export_runs, export_workspace
@@ -195,3 +197,113 @@ def test_a_live_run_opens_followed_an_ended_one_replayed():
 def test_the_workspace_exports_beside_its_folder_never_inside_it(tmp_path):
     path = export_path(tmp_path / "runs" / ".." / "runs", dt.datetime(2026, 1, 2, 3, 4, 5))
     assert path == tmp_path.resolve() / "runs-20260102-030405.csv"  # a file inside would be a broken "run"
+
+
+# -- what an export may write, and what it must say ----------------------------------------------
+
+
+def cli(capsys, *argv: str) -> tuple[int, str]:
+    from mnist_tui.cli import main
+
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def test_an_export_never_writes_into_a_run_folder(runs, capsys):
+    run_json = runs / "lr-0.01" / "run.json"
+    saved = run_json.read_bytes()
+    code, err = cli(capsys, "--runs", str(runs), "--export", str(run_json))  # the audit's command
+    where = f"--export {shown(run_json)}: {shown(run_json.parent)}"
+    assert code == 2 and err == f"mnist-tui: error: {where} is a run folder; write the export outside it\n"
+    assert run_json.read_bytes() == saved
+    for target in (runs / "lr-0.01" / "new.csv", runs / "old" / "format1" / "new.json"):  # format 1: metrics only
+        with pytest.raises(UserError, match=r"is a run folder; write the export outside it$"):
+            export_workspace(runs, target)
+        assert not target.exists()
+    plain = runs / "notes"  # no run here, but a run.json would make it one (a broken one)
+    with pytest.raises(UserError, match="run.json is a run folder's own file name; choose another name"):
+        export_workspace(runs, plain / "run.json")
+    assert not (plain / "run.json").exists()
+    assert "notes" not in {s.name for s in RunIndex(runs).scan()}
+
+
+def test_an_export_never_overwrites_a_file(runs, tmp_path, capsys):
+    taken = tmp_path / "results.csv"
+    taken.write_text("my own notes\n")
+    code, err = cli(capsys, "--runs", str(runs), "--export", str(taken))
+    assert code == 2
+    assert err == f"mnist-tui: error: --export {shown(taken)}: it already exists; choose another name or remove it\n"
+    assert taken.read_text() == "my own notes\n"
+    dangling = tmp_path / "link.json"
+    dangling.symlink_to(tmp_path / "nowhere.json")
+    with pytest.raises(UserError, match="already exists"):
+        export_runs(RunIndex(runs).scan(), dangling)
+    assert not (tmp_path / "nowhere.json").exists()
+
+
+def test_the_dashboards_export_takes_a_free_name_beside_the_runs(runs):
+    """The screen's path: export_path, then export_runs of the listed summaries with its index."""
+    index = RunIndex(runs)
+    listed = [s for s in index.scan() if s.name != "foreign"]
+    now = dt.datetime(2026, 1, 2, 3, 4, 5)
+    first = export_runs(listed, export_path(runs, now), index)
+    assert first.path == runs.parent / "runs-20260102-030405.csv" and first.rows == 8
+    assert first.skipped == ("broken",)
+    saved = first.path.read_bytes()
+    lr = [s for s in listed if s.name == "lr-0.01"]
+    second = export_runs(lr, export_path(runs, now), index)  # E again within the same second, a filter on
+    assert second.path == runs.parent / "runs-20260102-030405-2.csv" and second.runs == 1
+    assert first.path.read_bytes() == saved
+
+
+def test_an_export_of_no_runs_is_refused(runs, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "x.csv"
+    code, err = cli(capsys, "--runs", str(empty), "--export", str(out))
+    assert code == 2 and err == f"mnist-tui: error: no runs under {empty}: nothing to export\n"
+    with pytest.raises(
+        UserError, match=r"^no readable runs under .*broken: nothing to export; left out broken: run.json"
+    ):
+        export_workspace(runs / "broken", out)
+    with pytest.raises(UserError, match=r"^no runs: nothing to export$"):
+        export_runs([], out)  # the dashboard's filter left no run listed
+    assert not out.exists()
+
+
+def test_a_symlink_back_up_the_tree_lists_each_run_once(runs, tmp_path, capsys):
+    from mnist_tui.workspace.command import run_exports
+
+    before = sorted(s.name for s in RunIndex(runs).scan())
+    (runs / "self").symlink_to(".")
+    (runs / "sweep" / "up").symlink_to("..")
+    (runs / "again").symlink_to(runs / "lr-0.01")
+    (runs / "a-sweep").symlink_to("sweep")  # listed before the real one: the real name wins
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "back").symlink_to(runs)
+    shutil.copytree(runs / "lr-0.003", elsewhere / "copy")
+    (runs / "outside").symlink_to(elsewhere)  # a new folder: still followed
+    assert sorted(s.name for s in RunIndex(runs).scan()) == sorted([*before, "outside/copy"])
+    assert run_exports(runs, export=tmp_path / "all.csv") == 0
+    assert "wrote 10 rows of 5 runs" in capsys.readouterr().out
+    with open(tmp_path / "all.csv", newline="") as f:
+        assert sorted({row["run"] for row in csv.DictReader(f)}) == sorted([*GOOD, "outside/copy"])
+
+
+def test_a_left_out_folder_says_why(runs, tmp_path, capsys):
+    """The audit's c10: test accuracy written in percent. Replay still draws it from the
+    checkpoint's own history, so "it could not be read as a run" was no reason at all."""
+    from mnist_tui.workspace.command import run_exports
+
+    shutil.copytree(runs / "lr-0.01", runs / "c10")
+    metrics = runs / "c10" / "metrics.jsonl"
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()]
+    metrics.write_text("".join(json.dumps(row | {"test_acc": row["test_acc"] * 100}) + "\n" for row in rows))
+    assert run_exports(runs, export=tmp_path / "all.csv") == 0
+    err = capsys.readouterr().err.splitlines()
+    percent = rows[0]["test_acc"] * 100
+    assert f"left out c10: metrics.jsonl: no row fits (line 1: field 'test_acc' is out of range ({percent}))" in err
+    assert [line for line in err if line.startswith("left out broken: run.json is not JSON")]
+    assert "left out foreign: metrics.jsonl: no row fits (line 1: field 'epoch' is missing)" in err
+    assert not [line for line in err if "could not be read as a run" in line]

@@ -13,7 +13,8 @@ from mnist_tui.workspace.index import RunIndex
 
 def run_exports(root: Path, export: Path | None = None, tensorboard: bool = False, out: TextIO | None = None) -> int:
     """Export every run under ``root``; 0 when done. Raises ``UserError`` (exit 2) for a missing
-    folder, a bad export path or a missing tensorboard extra, before anything is written."""
+    folder, a bad or taken export path, a folder without a readable run (``--export``) or a
+    missing tensorboard extra, before anything is written."""
     out = out or sys.stdout
     root = Path(root)
     if tensorboard:
@@ -24,8 +25,8 @@ def run_exports(root: Path, export: Path | None = None, tensorboard: bool = Fals
     if export is not None:
         result = export_workspace(root, export)
         print(f"wrote {result.rows} rows of {result.runs} runs to {result.path}", file=out)
-        for name in result.skipped:
-            print(f"left out {name}: it could not be read as a run", file=sys.stderr)
+        for name, why in result.left_out:
+            print(f"left out {name}: {why}", file=sys.stderr)
     if tensorboard:
         from mnist_tui.workspace.tensorboard_events import export_tensorboard
 

@@ -3,7 +3,13 @@ settings as columns, then every field of its :class:`EpochRecord` (the ``metrics
 
 JSON is a list of those rows (objects); CSV has one header line. A run without epochs still
 gets one row (its epoch fields empty), so a run that failed early is not silently missing.
-Broken folders are left out and counted in the returned :class:`ExportResult`.
+Broken folders are left out, each with its reason, in the returned :class:`ExportResult`.
+
+Nothing saved is overwritten: the export goes to a new file (an existing one is refused), never
+into a run folder (``run.json`` there is the run's own, and any other file would be taken for
+one of the run's) and never under the name ``run.json`` (its folder would look like a broken
+run). An export with no run to write is refused too: it is almost surely the wrong folder, and
+an empty file would look like a result.
 """
 
 from __future__ import annotations
@@ -13,13 +19,17 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mnist_tui.errors import UserError
+from mnist_tui.files import shown
 from mnist_tui.runfolder.atomic import write_text_atomically
+from mnist_tui.runfolder.layout import INFO_NAME
+from mnist_tui.runfolder.reader import holds_run
 from mnist_tui.training.events import EpochRecord
 from mnist_tui.workspace.index import SETTINGS, RunIndex, RunSummary, summaries_of
 from mnist_tui.workspace.tensorboard_events import TensorBoardListener, export_tensorboard, require_tensorboardx
@@ -32,10 +42,16 @@ FORMATS = (".csv", ".json")
 
 
 def export_path(root: Path, now: dt.datetime | None = None) -> Path:
-    """``runs/`` → ``runs-20260101-120000.csv`` beside it (never inside: it would be no run)."""
+    """``runs/`` → ``runs-20260101-120000.csv`` beside it (never inside: it would be no run);
+    ``runs-20260101-120000-2.csv`` … when that name is taken (two exports in one second)."""
     root = Path(root).resolve()
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return root.parent / f"{root.name}-{stamp}.csv"
+    path = root.parent / f"{root.name}-{stamp}.csv"
+    number = 1
+    while os.path.lexists(path):
+        number += 1
+        path = root.parent / f"{root.name}-{stamp}-{number}.csv"
+    return path
 
 
 __all__ = ["export_runs", "export_workspace", "export_tensorboard", "TensorBoardListener", "require_tensorboardx"]
@@ -46,16 +62,23 @@ class ExportResult:
     path: Path
     runs: int
     rows: int
-    skipped: tuple[str, ...] = ()  # names of broken folders left out
+    left_out: tuple[tuple[str, str], ...] = ()  # (name, why) of each broken folder left out
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """The names of the broken folders left out."""
+        return tuple(name for name, _ in self.left_out)
 
 
-def export_rows(summaries: Iterable[RunSummary], index: RunIndex | None = None) -> tuple[list[dict[str, Any]], list]:
-    """The rows (in the summaries' order) and the names of the broken runs left out."""
+def export_rows(
+    summaries: Iterable[RunSummary], index: RunIndex | None = None
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """The rows (in the summaries' order) and the broken runs left out, (name, why) each."""
     rows: list[dict[str, Any]] = []
-    skipped = []
+    left_out = []
     for summary in summaries:
         if summary.problem:
-            skipped.append(summary.name)
+            left_out.append((summary.name, summary.problem))
             continue
         history = (index or RunIndex(summary.path)).history(summary.path)
         run = {"run": summary.name, "state": summary.state, **summary.settings}
@@ -65,19 +88,47 @@ def export_rows(summaries: Iterable[RunSummary], index: RunIndex | None = None) 
         for record in history:
             epoch = {(f"epoch_{k}" if k in RUN_FIELDS else k): v for k, v in record.to_json().items()}
             rows.append(run | epoch)
-    return rows, skipped
+    return rows, left_out
+
+
+def check_export_path(path: Path) -> None:
+    """A new .csv or .json file outside every run folder, or one :class:`UserError` line."""
+    option = f"--export {shown(path)}"
+    if path.suffix.lower() not in FORMATS:
+        raise UserError(f"{option}: the file must end in .csv or .json")
+    folder = path.parent
+    try:
+        in_run = holds_run(folder)
+    except OSError:  # a folder that cannot be searched: writing will say why, in one line
+        in_run = False
+    if in_run:
+        raise UserError(f"{option}: {shown(folder)} is a run folder; write the export outside it")
+    if os.path.lexists(path):
+        raise UserError(f"{option}: it already exists; choose another name or remove it")
+    if path.name == INFO_NAME:
+        raise UserError(f"{option}: {INFO_NAME} is a run folder's own file name; choose another name")
+
+
+def nothing_to_export(left_out: list[tuple[str, str]], where: str = "") -> UserError:
+    """No run to write: one line, with the first broken folder's reason when there are some."""
+    if not left_out:
+        return UserError(f"no runs{where}: nothing to export")
+    name, why = left_out[0]
+    more = f" (and {len(left_out) - 1} more)" if len(left_out) > 1 else ""
+    return UserError(f"no readable runs{where}: nothing to export; left out {name}: {why}{more}")
 
 
 def export_runs(
     items: Iterable[RunSummary | Path | str], path: Path | str, index: RunIndex | None = None
 ) -> ExportResult:
-    """Write CSV or JSON (told by the suffix) atomically; a bad path is a :class:`UserError`."""
+    """Write CSV or JSON (told by the suffix) atomically into a new file; a bad or taken path,
+    or nothing to write, is a :class:`UserError` (and nothing is written)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise UserError(f"--export {path}: the file must end in .csv or .json")
-    rows, skipped = export_rows(summaries_of(items), index)
-    if suffix == ".json":
+    check_export_path(path)
+    rows, left_out = export_rows(summaries_of(items), index)
+    if not rows:
+        raise nothing_to_export(left_out)
+    if path.suffix.lower() == ".json":
         text = json.dumps(rows, indent=1) + "\n"
     else:
         buffer = io.StringIO()
@@ -85,15 +136,22 @@ def export_runs(
         writer.writeheader()
         writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
         text = buffer.getvalue()
+    check_export_path(path)  # once more: reading many runs takes a while
     try:
         write_text_atomically(path, text)
     except OSError as exc:
-        raise UserError(f"--export {path}: cannot write it: {exc.strerror or exc}") from None
+        raise UserError(f"--export {shown(path)}: cannot write it: {exc.strerror or exc}") from None
     runs = len({row["run"] for row in rows})
-    return ExportResult(path, runs, len(rows), tuple(skipped))
+    return ExportResult(path, runs, len(rows), tuple(left_out))
 
 
 def export_workspace(root: Path | str, path: Path | str) -> ExportResult:
-    """Every run under ``root`` (the command line's ``--runs DIR --export FILE``)."""
+    """Every run under ``root`` (the command line's ``--runs DIR --export FILE``); no run folder
+    under it, or none that can be read, is a :class:`UserError` (an empty export is almost
+    surely the wrong folder)."""
+    check_export_path(Path(path))
     index = RunIndex(Path(root))
-    return export_runs(index.scan(), path, index)
+    summaries = index.scan()
+    if all(summary.problem for summary in summaries):
+        raise nothing_to_export([(s.name, s.problem) for s in summaries], f" under {root}")
+    return export_runs(summaries, path, index)

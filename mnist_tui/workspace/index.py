@@ -68,13 +68,31 @@ class RunIndex:
     def find(self) -> list[tuple[str, tuple[Stamp, ...]]]:
         """Each run folder under root (root itself included), with the stamps of its WATCHED files.
 
+        Each folder is walked once: the real tree first, then the symlinked folders found in it,
+        each only if it leads to a folder not yet walked (a link to root or to a parent would
+        list every run under it twice, and a loop would never end). A folder is known by
+        (device, inode): root's and each entered folder's from one ``stat``, a subfolder's from
+        its directory entry (no system call).
+
         Plain strings, not Paths: pathlib's parsing was half of a warm re-scan's time."""
         if not self.root.is_dir():
             raise UserError(f"--runs {self.root}: no such folder")
         found: list[tuple[str, tuple[Stamp, ...]]] = []
-        seen: set[tuple[int, int]] = set()  # symlinked folders already entered (a loop ends here)
+        seen: set[tuple[int, int]] = set()  # (st_dev, st_ino) of every folder listed or to be listed
         stack = [os.fspath(self.root)]
-        while stack:
+        links: list[str] = []  # symlinked folders, followed once the real tree is walked
+        while stack or links:
+            if not stack:
+                link = links.pop()
+                try:
+                    info = os.stat(link)
+                except OSError:
+                    continue
+                if (info.st_dev, info.st_ino) in seen:
+                    continue  # a folder already walked (or a loop)
+                seen.add((info.st_dev, info.st_ino))
+                stack.append(link)
+                continue
             folder = stack.pop()
             try:
                 with os.scandir(folder) as it:
@@ -84,18 +102,21 @@ class RunIndex:
             if any(name in entries and entries[name].is_file() for name in MARKERS):
                 found.append((folder, tuple(_stamp(entries.get(name)) for name in WATCHED)))
                 continue
+            try:  # a folder that holds no run: its own device (a mount point has another)
+                device = os.stat(folder)
+            except OSError:
+                continue
+            seen.add((device.st_dev, device.st_ino))
             for name, entry in entries.items():
                 if name.startswith((".", "__")) or not _is_dir(entry):
                     continue
                 if entry.is_symlink():
-                    try:
-                        info = os.stat(entry.path)
-                    except OSError:
-                        continue
-                    if (info.st_dev, info.st_ino) in seen:
-                        continue
-                    seen.add((info.st_dev, info.st_ino))
-                stack.append(entry.path)
+                    links.append(entry.path)
+                    continue
+                key = (device.st_dev, entry.inode())
+                if key not in seen:  # seen: inside a linked folder, a real folder walked already
+                    seen.add(key)
+                    stack.append(entry.path)
         found.sort()
         return found
 
