@@ -80,9 +80,9 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
     if saved_state is not None:
         done = int(saved_state["epoch"])
         if args.headless and done >= config.epochs:
+            trained = f"epoch {done} of {config.epochs}" if done == config.epochs else f"{done} epochs, past --epochs"
             raise UserError(
-                f"{args.resume} already finished epoch {done} of {config.epochs}; "
-                f"pass --epochs N with N > {done} to train it further"
+                f"{args.resume} already finished {trained}; pass --epochs N with N > {done} to train it further"
             )
         resumed_from = own_run_folder(args.resume)
         if resumed_from is None and args.run_dir is None and holds_run(args.resume.parent):
@@ -137,6 +137,8 @@ def _check_paths(args: argparse.Namespace) -> None:
     ):
         if path is not None:
             check_user_path(path, option, kind)
+    if args.data_dir is None and os.environ.get("MNIST_TUI_DATA"):  # the default folder, named where it was set
+        check_user_path(default_data_dir(), "$MNIST_TUI_DATA", RUN_FOLDER)
 
 
 def _runs(args: argparse.Namespace) -> int:

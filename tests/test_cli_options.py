@@ -1,5 +1,6 @@
-"""Options that do nothing where they are given are refused, in one line, before anything runs:
-a replay shows a run as it was trained, and the workspace is a dashboard of runs."""
+"""Options that do nothing where they are given are refused, in one line, before anything runs
+(a replay shows a run as it was trained, the workspace is a dashboard of runs); messages name
+what the user gave (an environment variable) and what the machine said (not our source line)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,23 @@ def test_options_that_are_used_still_go_together(tmp_path, monkeypatch, argv):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "R").mkdir()
     assert _checked(argv) is not None
+
+
+def test_a_bad_data_folder_from_the_environment_names_the_variable(tmp_path, monkeypatch, capsys):
+    from mnist_tui import cli
+
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setenv("MNIST_TUI_DATA", str(tmp_path / "a-file" / "mnist"))
+    assert cli.main(["--headless", "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mnist-tui: error: $MNIST_TUI_DATA ") and "a part of the path is a file" in err, err
+
+
+def test_a_failure_the_machine_reports_names_no_source_line():
+    from mnist_tui.training.resume import describe_failure
+
+    disk_full = OSError(28, "No space left on device", "/runs/a/metrics.jsonl")
+    assert (
+        describe_failure(disk_full) == "No space left on device (/runs/a/metrics.jsonl)"
+    )  # was "... (at saving.py:51)"
+    assert describe_failure(ValueError("bad")) == "ValueError: bad"  # a bug of ours keeps its type
