@@ -154,3 +154,47 @@ def test_a_refused_checkpoint_and_no_metrics_says_why_the_checkpoint_was_refused
         load_run(run_dir)
     message = str(info.value)
     assert "\n" not in message and "no finished epoch in metrics.jsonl, and" in message and "refused" in message
+
+
+def test_damaged_rows_of_the_layer_and_steering_logs_are_counted_in_the_notes(finished_run, tmp_path):
+    run_dir = tmp_path / "damaged-logs"
+    shutil.copytree(finished_run, run_dir)
+    with open(run_dir / "layers.jsonl", "a") as log:
+        log.write("{torn in the middle\n")
+    (run_dir / "steering.jsonl").write_text('{"epoch": "one"}\n')
+    events = _replay(run_dir)
+    assert "skipped 1 damaged row(s) of layers.jsonl" in events[0].notice  # dropped without a word before
+    assert "skipped 1 damaged row(s) of steering.jsonl" in events[0].notice
+    assert sum(isinstance(e, LayerStatsRecord) for e in events) == 1  # the good row still replays
+
+
+def test_a_damaged_saved_config_is_a_note_and_the_curves_still_replay(finished_run, tmp_path):
+    from mnist_tui import cli
+
+    run_dir = tmp_path / "bad-config"
+    run_dir.mkdir()
+    shutil.copy(finished_run / "metrics.jsonl", run_dir)
+    info = json.loads((finished_run / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps(info | {"config": info["config"] | {"lr": -5}}))
+    args = cli.build_parser().parse_args(["--replay", str(run_dir)])
+    events: list = []
+    result = ReplaySource(ReplayRequest(run_dir, lambda saved: cli.build_config(args, saved))).run(events.append)
+    assert result.error is None, result.error  # it refused the whole replay
+    assert "lr" in events[0].notice and "(read from run.json); shown with the default settings" in events[0].notice
+    assert len(events[0].history) == 1
+
+
+def test_a_run_still_being_written_is_named_as_such_with_the_way_to_follow_it(finished_run, tmp_path):
+    import socket
+
+    run_dir = tmp_path / "live"
+    shutil.copytree(finished_run, run_dir)
+    status = json.loads((run_dir / "status.json").read_text())
+    live = status | {"state": "training", "pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time()}
+    (run_dir / "status.json").write_text(json.dumps(live))
+    events = _replay(run_dir)
+    assert f"this run is still being written (training); --follow {run_dir} shows it live" in events[0].notice
+    (run_dir / "metrics.jsonl").unlink()
+    (run_dir / "checkpoint.pt").unlink()
+    with pytest.raises(UserError, match=r"no epoch has finished yet; --follow .* shows it live"):
+        load_run(run_dir)  # it said "nothing to replay"

@@ -11,6 +11,7 @@ and counted in the notice.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +19,26 @@ from typing import Any
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
+from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.insight.layers_log import read_layer_stats
-from mnist_tui.runfolder.layout import BATCHES_NAME, CHECKPOINT_NAME, METRICS_NAME, STEERING_NAME
-from mnist_tui.runfolder.reader import Rows, holds_run, read_batches, read_info, read_metrics, read_rows
+from mnist_tui.runfolder.layout import (
+    BATCHES_NAME,
+    CHECKPOINT_NAME,
+    INFO_NAME,
+    LAYERS_NAME,
+    METRICS_NAME,
+    STEERING_NAME,
+)
+from mnist_tui.runfolder.reader import (
+    Rows,
+    effective_state,
+    holds_run,
+    read_batches,
+    read_info,
+    read_metrics,
+    read_rows,
+    read_status,
+)
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import PassiveSource, SourceResult
 from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event, with_resolved
@@ -40,6 +58,8 @@ class RunRecord:
     notes: list[str] = field(default_factory=list)
     batch_log: bool = False  # the folder has a batch log (format 2)
     trained_with: tuple[str, str] = ("", "")  # run.json's device and precision ("" when not recorded)
+    layers: list[LayerStatsRecord] = field(default_factory=list)
+    steering: list[Steered] = field(default_factory=list)
 
     @property
     def dataset_name(self) -> str | None:
@@ -65,6 +85,30 @@ def _skipped_note(rows: Rows, name: str) -> str | None:
     return f"skipped {rows.skipped} damaged row(s) of {name} ({rows.first_problem})"
 
 
+def _read_logs(record: RunRecord) -> None:
+    """The layer statistics and the steering log, each damaged row counted in a note as for the metrics."""
+    try:
+        record.layers, skipped = read_layer_stats(record.run_dir)
+        record.notes += [f"skipped {skipped} damaged row(s) of {LAYERS_NAME}"] if skipped else []
+        steering = read_rows(record.run_dir / STEERING_NAME, Steered.from_json)
+        record.steering = steering.records
+        record.notes += [n for n in [_skipped_note(steering, STEERING_NAME)] if n]
+    except UserError as exc:  # a folder or a FIFO in a log's place: the curves still replay
+        record.notes.append(f"not used: {exc}")
+
+
+def still_written(run_dir: Path) -> str | None:
+    """A note when another process is still writing the run: a replay shows it so far."""
+    try:
+        status = read_status(run_dir)
+    except (RecordError, UserError):
+        return None
+    state = effective_state(status, time.time()) if status is not None else None
+    if state not in ("loading", "training", "paused"):
+        return None
+    return f"this run is still being written ({state}); --follow {run_dir} shows it live"
+
+
 def load_run(run_dir: Path) -> RunRecord:
     """Read a run folder; a missing or broken checkpoint leaves a metrics-only record."""
     from mnist_tui.training.checkpoint import CheckpointError, load_checkpoint
@@ -74,6 +118,9 @@ def load_run(run_dir: Path) -> RunRecord:
     batches = read_batches(run_dir)
     record = RunRecord(run_dir, metrics.records, 0, batches.records, batch_log=(run_dir / BATCHES_NAME).exists())
     record.notes += [n for n in (_skipped_note(metrics, METRICS_NAME), _skipped_note(batches, BATCHES_NAME)) if n]
+    live = still_written(run_dir)
+    record.notes += [live] if live else []
+    _read_logs(record)
     try:
         info = read_info(run_dir)
         record.saved_config = info.config if info is not None else None
@@ -98,6 +145,8 @@ def load_run(run_dir: Path) -> RunRecord:
     else:
         record.notes.append("no checkpoint in this folder: curves only (no model to predict with)")
     if not record.history and record.model_state is None:
+        if live:
+            raise UserError(f"--replay {run_dir}: no epoch has finished yet; {live.split('; ')[1]}")
         if record.notes and metrics.skipped:
             raise UserError(f"--replay {run_dir}: nothing to show: {record.notes[0]}")
         if refused is not None:  # say why the checkpoint did not count, not that there is none
@@ -138,13 +187,22 @@ class ReplaySource(PassiveSource):
         result = SourceResult()
         try:
             record = load_run(self.request.run_dir)
-            config = dataset_option(self.request.make_config(record.saved_config), record.dataset_name)
+            config = dataset_option(self._config(record), record.dataset_name)
             result.epochs_done = len(record.history)
             result.stopped = self._replay(record, config, listener)
         except Exception as exc:  # as in the trainer: every failure is an event, never a dead worker
             result.error = exc
             listener(Failed(str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}", 0))
         return result
+
+    def _config(self, record: RunRecord) -> Config:
+        """The run's saved config; a damaged one is a note, and the curves still replay."""
+        try:
+            return self.request.make_config(record.saved_config)
+        except UserError as exc:
+            source = CHECKPOINT_NAME if record.model_state is not None else INFO_NAME  # which one load_run kept
+            record.notes.append(f"{exc} (read from {source}); shown with the default settings")
+            return self.request.make_config(None)
 
     def _replay(self, record: RunRecord, config: Config, listener: Listener) -> bool:
         notes = list(record.notes)
@@ -158,10 +216,8 @@ class ReplaySource(PassiveSource):
         listener(dataclasses.replace(ready, batches_recorded=record.batch_log))
         for report in record.batches:
             listener(report)
-        for layer_record in read_layer_stats(record.run_dir)[0]:
-            listener(layer_record)
-        for steered in read_rows(record.run_dir / STEERING_NAME, Steered.from_json).records:
-            listener(steered)
+        for logged in (*record.layers, *record.steering):
+            listener(logged)
         if record.model_state is not None:
             for event in model_events(record.model_state, record.epoch, data, config):
                 listener(event)
