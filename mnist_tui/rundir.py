@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 from pathlib import Path
 
@@ -147,6 +148,20 @@ def _lock(run_dir: Path) -> None:
     _held_locks.append(handle)
 
 
+def _in_use(run_dir: Path) -> bool:
+    """Another process holds the folder's lock (it is training there now)."""
+    try:
+        import fcntl
+
+        with open(run_dir / LOCK_NAME, "rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released when the file closes
+    except ImportError:
+        return False
+    except OSError as exc:
+        return exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN)  # no lock file: nobody holds it
+    return False
+
+
 def release_locks() -> None:
     """Let go of every run folder this process claimed (at the end of the command)."""
     while _held_locks:
@@ -180,6 +195,10 @@ def claim_run_dir(run_dir: Path, resuming_from: Path | None = None, fresh_name: 
             taken = holds_run(run_dir) and not _same_folder(run_dir, resuming_from)
         except OSError as exc:  # exists() raises for a name too long, and for permission
             raise UserError(f"cannot use the run folder {shown(run_dir)}: {os_reason(exc)}") from None
+        if taken and _in_use(run_dir):  # --resume would only say the same: point to what works
+            raise UserError(
+                f"the run folder {run_dir} is in use by another mnist-tui process; --follow {run_dir} watches it"
+            )
         if taken:
             raise UserError(
                 f"the run folder {run_dir} already holds a run; continue it with --resume {run_dir}, "

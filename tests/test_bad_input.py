@@ -221,6 +221,9 @@ def test_run_folder_in_use_by_another_process_is_refused(tmp_path):
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(UserError, match="in use by another mnist-tui process"):
             claim_run_dir(tmp_path / "run")
+        (tmp_path / "run" / "checkpoint.pt").write_bytes(b"its first epoch")  # now it holds a run, still live
+        with pytest.raises(UserError, match=r"in use by another mnist-tui process; --follow .*run watches it"):
+            claim_run_dir(tmp_path / "run")  # it said "continue it with --resume", which is refused too
     finally:
         holder.kill()
         holder.wait()
