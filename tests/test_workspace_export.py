@@ -87,11 +87,13 @@ def test_without_tensorboardx_the_entry_points_say_how_to_install_it(monkeypatch
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_tensorboardx)
-    expected = "--tensorboard needs the optional extra: pip install -c constraints.txt -e '.[tensorboard]'"
-    for call in (lambda: tb.TensorBoardListener(tmp_path), lambda: tb.export_tensorboard([tmp_path])):
+    expected = "{} needs the optional extra: pip install -c constraints.txt -e '.[tensorboard]'"
+    calls = {"--tensorboard": lambda: tb.TensorBoardListener(tmp_path)}
+    calls["--export-tensorboard"] = lambda: tb.export_tensorboard([tmp_path])  # it named --tensorboard
+    for option, call in calls.items():
         with pytest.raises(UserError) as caught:
             call()
-        assert str(caught.value) == expected
+        assert str(caught.value) == expected.format(option)
 
 
 def tensorboards_own_reading(run_dir) -> dict | None:

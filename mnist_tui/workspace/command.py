@@ -20,7 +20,7 @@ def run_exports(root: Path, export: Path | None = None, tensorboard: bool = Fals
     if tensorboard:
         from mnist_tui.workspace.tensorboard_events import require_tensorboardx
 
-        require_tensorboardx()
+        require_tensorboardx("--export-tensorboard")
     RunIndex(root).find()  # a missing folder fails here, once
     if export is not None:
         result = export_workspace(root, export)

@@ -33,7 +33,7 @@ from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Failed, 
 from mnist_tui.workspace.index import RunSummary, summaries_of
 from mnist_tui.workspace.summary import SETTINGS
 
-EXTRA_MISSING = "--tensorboard needs the optional extra: pip install -c constraints.txt -e '.[tensorboard]'"
+EXTRA_MISSING = "{option} needs the optional extra: pip install -c constraints.txt -e '.[tensorboard]'"
 SUFFIX = ".mnist-tui"
 FLUSH_S = 2  # tensorboardX's default is 120 s: a live run would show nothing for two minutes
 EPOCH_TAGS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "eval_seconds", "samples_per_s")
@@ -43,12 +43,12 @@ HPARAMS = (*SETTINGS, "epochs", "limit_train")
 LIVE = ("loading", "ready", "training", "paused")
 
 
-def require_tensorboardx():
-    """The tensorboardX module, or the one line the command line prints (exit 2)."""
+def require_tensorboardx(option: str = "--tensorboard"):
+    """The tensorboardX module, or the one line the command line prints (exit 2), naming ``option``."""
     try:
         import tensorboardX
     except ImportError:
-        raise UserError(EXTRA_MISSING) from None
+        raise UserError(EXTRA_MISSING.format(option=option)) from None
     return tensorboardX
 
 
@@ -210,7 +210,7 @@ def convert_run(summary: RunSummary) -> Converted:
 
 def export_tensorboard(items: Iterable[RunSummary | Path | str]) -> list[Converted]:
     """``--runs DIR --export-tensorboard``: run folders (or folders of runs) to event files."""
-    require_tensorboardx()
+    require_tensorboardx("--export-tensorboard")
     return [convert_run(summary) for summary in summaries_of(items)]
 
 
