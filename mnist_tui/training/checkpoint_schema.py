@@ -10,6 +10,7 @@ The optimizer's and the scheduler's state are checked in :mod:`mnist_tui.trainin
 from __future__ import annotations
 
 import math
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ import torch
 
 from mnist_tui.errors import UserError
 
-FORMAT = "mnist-tui-checkpoint/1"
+FORMAT_VERSION = 1  # raised when a checkpoint changes so that this version could not read it
+FORMAT = f"mnist-tui-checkpoint/{FORMAT_VERSION}"
+_NEWER_FORMAT = re.compile(r"mnist-tui-checkpoint/(\d{1,9})")
 REQUIRED = {"epoch": int, "model": dict, "optimizer": dict, "config": dict, "history": list}
 OPTIONAL = {
     "scheduler",
@@ -134,12 +137,25 @@ def check_rng(state: dict[str, Any]) -> None:
             raise SchemaError(f"cuda_rng[{i}] has {value.numel()} bytes, not a generator state")
 
 
+def check_newer(state: Any) -> None:
+    """A later mnist-tui's checkpoint is refused as such (as ``run.json`` of a newer format is),
+    not called foreign: the fix is to upgrade mnist-tui, not to give the run up."""
+    fmt = state.get("format") if isinstance(state, dict) else None
+    found = _NEWER_FORMAT.fullmatch(fmt) if isinstance(fmt, str) else None
+    if found and int(found.group(1)) > FORMAT_VERSION:
+        raise SchemaError(
+            f"it was written by a newer mnist-tui: format {found.group(1)} is newer than this mnist-tui reads "
+            f"({FORMAT_VERSION}): upgrade mnist-tui"
+        )
+
+
 def check_state(state: Any) -> None:
     """The whole dictionary: its keys, then every field. Raises :class:`SchemaError`."""
     # imported here, not at the top: optimizer_schema imports this module's SchemaError and helpers
     from mnist_tui.training.optimizer_schema import check_optimizer, check_scheduler
 
     if not isinstance(state, dict) or state.get("format") != FORMAT:
+        check_newer(state)
         raise SchemaError("it is not an mnist-tui checkpoint")
     unknown = sorted(map(str, state.keys() - KEYS))
     if unknown:
