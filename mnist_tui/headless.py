@@ -89,8 +89,10 @@ class RichReporter:
             self.say(f"[yellow]note:[/] {e.notice}")
         run_dir = self.run_dir or "(not saved)"
         ranks = f" · {e.world_size} processes" if e.world_size > 1 else ""
+        known = e.train_size or e.test_size  # a replay without its digits knows no sizes: not "0 train"
+        sizes = f" ({e.train_size:,} train / {e.test_size:,} test)" if known else ""
         self.say(
-            f"[bold]mnist-tui[/] · {e.dataset} ({e.train_size:,} train / {e.test_size:,} test) · "
+            f"[bold]mnist-tui[/] · {e.dataset}{sizes} · "
             f"device {e.device} · {e.precision}{ranks} · {e.parameters:,} parameters · run folder {run_dir}"
         )
         for row in e.history:

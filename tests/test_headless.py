@@ -122,3 +122,23 @@ def test_cuda_without_cuda_is_one_line_exit_2(tmp_path):
     assert out.stderr.strip().splitlines() == [
         "mnist-tui: error: --device cuda: CUDA is not available on this machine (try --device cpu)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "shown"), [((60000, 10000), "MNIST (60,000 train / 10,000 test) ·"), ((0, 0), "MNIST ·")]
+)
+def test_the_header_gives_the_data_sizes_only_when_they_are_known(sizes, shown):
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.training.events import DataReady
+
+    out = io.StringIO()
+    reporter = RichReporter(None, Console(file=out, width=200))
+    empty = np.zeros((0, 28, 28), np.uint8)
+    reporter(DataReady("MNIST", "cpu (replay)", "fp32", *sizes, 0, 21840, None, empty, np.zeros(0, np.int64)))
+    reporter.progress.stop()
+    assert shown in out.getvalue() and "0 train" not in out.getvalue().replace("60,000 train", "")
