@@ -309,3 +309,16 @@ def test_a_left_out_folder_says_why(runs, tmp_path, capsys):
     assert [line for line in err if line.startswith("left out broken: run.json is not JSON")]
     assert "left out foreign: metrics.jsonl: no row fits (line 1: field 'epoch' is missing)" in err
     assert not [line for line in err if "could not be read as a run" in line]
+
+
+def test_a_run_exported_without_its_damaged_rows_is_named_with_them(runs, tmp_path, capsys):
+    from mnist_tui.workspace.command import run_exports
+
+    shutil.copytree(runs / "lr-0.01", runs / "gappy")
+    with open(runs / "gappy" / "metrics.jsonl", "a") as metrics:
+        metrics.write('{"epoch": "three"}\n')
+    assert run_exports(runs, export=tmp_path / "all.csv") == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if line.startswith("note gappy: skipped 1 row(s) of metrics.jsonl")]  # was silent
+    with open(tmp_path / "all.csv", newline="") as f:
+        assert [row["epoch"] for row in csv.DictReader(f) if row["run"] == "gappy"] == ["1", "2"]

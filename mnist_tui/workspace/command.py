@@ -27,6 +27,8 @@ def run_exports(root: Path, export: Path | None = None, tensorboard: bool = Fals
         print(f"wrote {result.rows} rows of {result.runs} runs to {result.path}", file=out)
         for name, why in result.left_out:
             print(f"left out {name}: {why}", file=sys.stderr)
+        for name, note in result.noted:  # exported, but without its damaged rows
+            print(f"note {name}: {note}", file=sys.stderr)
     if tensorboard:
         from mnist_tui.workspace.tensorboard_events import export_tensorboard
 

@@ -63,6 +63,7 @@ class ExportResult:
     runs: int
     rows: int
     left_out: tuple[tuple[str, str], ...] = ()  # (name, why) of each broken folder left out
+    noted: tuple[tuple[str, str], ...] = ()  # (name, note) of each run exported with gaps (rows skipped)
 
     @property
     def skipped(self) -> tuple[str, ...]:
@@ -72,14 +73,17 @@ class ExportResult:
 
 def export_rows(
     summaries: Iterable[RunSummary], index: RunIndex | None = None
-) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """The rows (in the summaries' order) and the broken runs left out, (name, why) each."""
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """The rows (in the summaries' order), the broken runs left out and the runs exported with
+    gaps (damaged rows skipped), (name, why) each."""
     rows: list[dict[str, Any]] = []
-    left_out = []
+    left_out, noted = [], []
     for summary in summaries:
         if summary.problem:
             left_out.append((summary.name, summary.problem))
             continue
+        if summary.note:
+            noted.append((summary.name, summary.note))
         history = (index or RunIndex(summary.path)).history(summary.path)
         run = {"run": summary.name, "state": summary.state, **summary.settings}
         run["epochs_planned"] = summary.epochs_planned
@@ -88,7 +92,7 @@ def export_rows(
         for record in history:
             epoch = {(f"epoch_{k}" if k in RUN_FIELDS else k): v for k, v in record.to_json().items()}
             rows.append(run | epoch)
-    return rows, left_out
+    return rows, left_out, noted
 
 
 def check_export_path(path: Path) -> None:
@@ -125,7 +129,7 @@ def export_runs(
     or nothing to write, is a :class:`UserError` (and nothing is written)."""
     path = Path(path)
     check_export_path(path)
-    rows, left_out = export_rows(summaries_of(items), index)
+    rows, left_out, noted = export_rows(summaries_of(items), index)
     if not rows:
         raise nothing_to_export(left_out)
     if path.suffix.lower() == ".json":
@@ -142,7 +146,7 @@ def export_runs(
     except OSError as exc:
         raise UserError(f"--export {shown(path)}: cannot write it: {exc.strerror or exc}") from None
     runs = len({row["run"] for row in rows})
-    return ExportResult(path, runs, len(rows), tuple(left_out))
+    return ExportResult(path, runs, len(rows), tuple(left_out), tuple(noted))
 
 
 def export_workspace(root: Path | str, path: Path | str) -> ExportResult:
