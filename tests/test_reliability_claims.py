@@ -20,6 +20,7 @@ from mnist_tui.headless import run_headless
 from mnist_tui.rundir import claim_run_dir, holds_run, release_locks
 from mnist_tui.sources.training import TrainingSource
 from mnist_tui.training import loop
+from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.training.events import EpochRecord
 
 TRAIN = ["--headless", "--dataset", "synthetic", "--limit-train", "256", "--device", "cpu", "--precision", "fp32"]
@@ -119,6 +120,8 @@ def test_a_run_stopped_before_its_first_epoch_leaves_a_folder_that_can_be_used_a
     (folder / "status.json").write_text('{"state": "stopped"}')
     (folder / "metrics.jsonl").write_text("")  # no epoch finished, no checkpoint: nothing to resume
     assert not holds_run(folder)
+    with pytest.raises(UserError, match=rf"no epoch of that run finished; start it again with --run-dir {folder}$"):
+        load_checkpoint(folder)  # --resume said only "no checkpoint at"
     try:
         assert claim_run_dir(folder) == folder  # it was refused with "continue it with --resume"
     finally:

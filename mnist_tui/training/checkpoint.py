@@ -22,6 +22,7 @@ import torch
 
 from mnist_tui.files import write_atomically
 from mnist_tui.rundir import CHECKPOINT_NAME
+from mnist_tui.runfolder.names import INFO_NAME
 from mnist_tui.training import checkpoint_schema as schema
 from mnist_tui.training.checkpoint_schema import FORMAT, CheckpointError, check_history_rows
 
@@ -177,6 +178,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         info = path.stat()
     except FileNotFoundError:
+        if (path.parent / INFO_NAME).is_file():  # a run that stopped before its first epoch ended
+            raise CheckpointError(
+                f"no checkpoint at {path}: no epoch of that run finished; start it again with --run-dir {path.parent}"
+            ) from None
         raise CheckpointError(f"no checkpoint at {path}") from None
     except OSError as exc:  # a name too long, a file in place of a folder, a symlink loop
         raise CheckpointError(f"cannot read the checkpoint {path}: {exc.strerror or exc}") from None
