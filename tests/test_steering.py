@@ -101,6 +101,40 @@ def test_epochs_added_while_training_and_to_a_finished_run_and_resume_honours_th
     assert sorted(kinds) == ["epochs 1 → 2", "epochs 2 → 3", "lr ×4"]  # the finished run's extension too
 
 
+def test_a_followers_quick_requests_all_count_however_the_writer_polls(tmp_path):
+    """The writer reads control.json 4 times a second: "space +" in that time lost the pause, "+ +"
+    doubled once, "a a" added 5 epochs and "S -" lost the stop. Whenever it reads, all now count."""
+    from mnist_tui.sources.follow import FollowSource
+
+    def taken(check, what):
+        deadline = time.monotonic() + 10
+        while not check():
+            assert time.monotonic() < deadline, f"{what} was not taken"
+            time.sleep(0.02)
+
+    control = TrainingControl()
+    writer = RunFolderWriter(tmp_path, {"epochs": 3}, control, lambda e: None)
+    writer.open()
+    follower = FollowSource(tmp_path, lambda saved: None)
+    try:
+        follower.pause()
+        follower.steer_lr(2.0)
+        taken(lambda: control.lr_scale == 2.0, "the lr")
+        assert control.paused  # the pause asked just before is not lost
+        follower.steer_lr(2.0)
+        follower.steer_lr(2.0)
+        follower.add_epochs(5)
+        follower.add_epochs(5)
+        taken(lambda: control.target_epochs == 13, "3 + 5 + 5 epochs")
+        assert control.lr_scale == 8.0 and read_status(tmp_path).lr_scale == 8.0
+        follower.stop()
+        follower.steer_lr(0.5)
+        taken(lambda: control.lr_scale == 4.0, "the last lr")
+        assert control.stopped
+    finally:
+        writer.close()
+
+
 def test_a_follower_request_steers_the_writer(tmp_path):
     control = TrainingControl()
     writer = RunFolderWriter(tmp_path, {"epochs": 3}, control, lambda e: None)

@@ -44,3 +44,35 @@ def test_two_ranks_train_one_run_close_to_the_single_process_run(real_mnist_dir,
     assert info["world_size"] == 2
     leftovers = [p.name for p in tmp_path.iterdir()]
     assert sorted(leftovers) == ["ddp", "single"]  # rank 1 made no run folder of its own
+
+
+@pytest.mark.skipif(TORCHRUN is None, reason="torchrun is not installed beside this Python")
+def test_a_followers_stop_ends_every_rank_at_the_same_batch(tmp_path):
+    """Rank 0 returned alone from the epoch and rank 1, left in the batch's all-reduce, died with
+    "Connection closed by peer": torchrun exited 1 (4 of 4 times)."""
+    import time
+
+    from mnist_tui.runfolder.reader import read_metrics, read_status
+    from mnist_tui.sources.follow import FollowSource
+
+    run_dir = tmp_path / "ddp"
+    args = ["--headless", "--dataset", "synthetic", "--limit-train", "4000", "--epochs", "200", "--batch-size", "256"]
+    args += ["--device", "cpu", "--precision", "fp32", "--run-dir", str(run_dir)]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MNIST_TUI_DATA": str(tmp_path / "cache")}
+    command = [TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "mnist_tui", *args]
+    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 240
+        while not (run_dir / "metrics.jsonl").exists() or not read_metrics(run_dir).records:
+            assert job.poll() is None and time.monotonic() < deadline, job.communicate()
+            time.sleep(0.1)
+        FollowSource(run_dir, lambda saved: None).stop()
+        out, err = job.communicate(timeout=120)
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()
+    assert job.returncode == 0, err[-3000:]
+    assert "closed by peer" not in err
+    status = read_status(run_dir)
+    assert status.state == "stopped" and 1 <= status.epochs_done < 200

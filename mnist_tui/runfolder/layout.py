@@ -100,6 +100,7 @@ class RunStatus:
     message: str = ""
     world_size: int = 1
     lr_scale: float = 1.0  # steering on top of the schedule
+    control_seq: int = 0  # the newest control.json request the writer has taken (0: none, or an older writer)
     format: int = FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -125,6 +126,7 @@ class RunStatus:
             message=schema.text(row, "message", default=""),
             world_size=schema.integer(row, "world_size", minimum=1, default=1),
             lr_scale=schema.number(row, "lr_scale", low=0, default=1.0),
+            control_seq=schema.integer(row, "control_seq", minimum=0, default=0),
             format=schema.integer(row, "format", minimum=1, default=FORMAT),
         )
 

@@ -230,13 +230,16 @@ class RunFolderWriter:
             return
         self._seen_seq = request.seq
         scale, epochs = request.extra.get("lr_scale"), request.extra.get("epochs")
+        taken: dict[str, Any] = {"control_seq": request.seq}  # a follower merges what is not yet taken
         if isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale < 2**20:
-            self.control.lr_scale = float(scale)  # the loop reports it as Steered at its next batch
+            self.control.lr_scale = taken["lr_scale"] = float(scale)  # applied (and reported) at the next batch
         if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1:
-            self.control.set_epochs(epochs)
+            self.control.set_epochs(epochs)  # trained from the next epoch's end; the plan from now
+            taken["epochs"] = epochs
         if request.stop:
             self.control.stop()
         elif request.paused is True:
             self.control.pause()
         elif request.paused is False:
             self.control.resume()
+        self._set(**taken)

@@ -73,15 +73,29 @@ class FollowSource:
         self.until_ended = until_ended
         self.poll_s = poll_s
         self._closed = threading.Event()
-        self._control_lock = threading.Lock()
+        self._control_lock = threading.RLock()
 
     # -- steering: the writer reads control.json -----------------------------------------------
 
-    def _request(self, **fields) -> None:
+    def _pending(self) -> tuple[ControlRequest | None, RunStatus | None]:
+        """The request in control.json while the writer has not taken it yet (status.json's
+        ``control_seq`` is older), and the status: what a new request must build on."""
+        earlier, status = read_control(self.run_dir), read_status(self.run_dir)
+        taken = status.control_seq if status is not None else 0
+        return (earlier if earlier is not None and earlier.seq > taken else None), status
+
+    def _request(self, paused: bool | None = None, stop: bool = False, **extra: Any) -> None:
+        """Write the next request, keeping what a request not yet taken asked: the writer reads
+        control.json 4 times a second, and "space +" within that time lost the pause."""
         with self._control_lock:
             earlier = read_control(self.run_dir)
+            pending, _ = self._pending()
+            if pending is not None:
+                paused = pending.paused if paused is None else paused
+                stop, extra = stop or pending.stop, pending.extra | extra
             seq = (earlier.seq if earlier is not None else 0) + 1
-            write_json_atomically(self.run_dir / CONTROL_NAME, ControlRequest(seq, **fields).to_json())
+            request = ControlRequest(seq, paused, stop, extra)
+            write_json_atomically(self.run_dir / CONTROL_NAME, request.to_json())
 
     def start(self) -> None:
         self._request(paused=False)
@@ -96,14 +110,21 @@ class FollowSource:
         self._request(stop=True)
 
     def steer_lr(self, factor: float) -> None:
-        status = read_status(self.run_dir)
-        scale = (status.lr_scale if status is not None else 1.0) * factor
-        self._request(extra={"lr_scale": scale})
+        """× ``factor`` on the scale asked last (a request not yet taken), else the writer's."""
+        with self._control_lock:  # re-entrant: _request takes it too
+            pending, status = self._pending()
+            asked = pending.extra.get("lr_scale") if pending is not None else None
+            scale = asked if isinstance(asked, (int, float)) else (status.lr_scale if status is not None else 1.0)
+            self._request(lr_scale=scale * factor)
 
     def add_epochs(self, epochs: int) -> None:
-        status = read_status(self.run_dir)
-        if status is not None:
-            self._request(extra={"epochs": status.epochs + epochs})
+        """``epochs`` more than the plan asked last (a request not yet taken), else the writer's."""
+        with self._control_lock:
+            pending, status = self._pending()
+            if status is None:
+                return
+            asked = pending.extra.get("epochs") if pending is not None else None
+            self._request(epochs=(asked if isinstance(asked, int) else status.epochs) + epochs)
 
     def close(self) -> None:
         self._closed.set()  # the writer trains on

@@ -191,7 +191,8 @@ class Trainer:
                 self.result.stopped = True
                 break
             self._finish_epoch(epoch, stats, start_weights)
-            if self.control.stopped:
+            stopped, _ = self.world.agree(self.control.stopped, self.control.lr_scale, self.device)  # every rank
+            if stopped:  # (rank 0 alone broke here, and the others waited in the next epoch's first all-reduce)
                 self.result.stopped = epoch < self.config.epochs
                 break
             epoch += 1

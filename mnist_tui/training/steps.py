@@ -123,12 +123,12 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
     for b in range(batches):
         if run.control.paused or run.control.stopped:
             t = time.perf_counter()
-            if not _wait_while_paused(run):
-                return None
+            if not _wait_while_paused(run) and not world.distributed:
+                return None  # distributed: every rank stops at this batch, through agree below
             paused_for += time.perf_counter() - t
             last_report = time.perf_counter()
         stop, scale = run.control.stopped, run.control.lr_scale
-        if world.distributed:
+        if world.distributed:  # a rank that returned alone left the others in this all-reduce: "closed by peer"
             stop, scale = world.agree(stop, scale, device)
             if stop:
                 return None
