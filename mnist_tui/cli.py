@@ -110,7 +110,7 @@ def build_source(args: argparse.Namespace, saved_state: dict[str, Any] | None, c
         if args.follow is not None:
             from mnist_tui.sources.follow import FollowSource
 
-            return FollowSource(args.follow, make_config, until_ended=args.headless)
+            return FollowSource(args.follow, make_config, until_ended=args.headless, model_views=not args.headless)
         from mnist_tui.sources.replay import ReplayRequest, ReplaySource
 
         return ReplaySource(ReplayRequest(args.replay, make_config))

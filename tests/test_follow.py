@@ -144,3 +144,33 @@ def test_headless_follower_ends_with_the_run_it_follows(tmp_path):
     events = [json.loads(line) for line in out.stdout.splitlines()]
     kinds = [e["event"] for e in events]
     assert kinds.count("epoch") == 2 and kinds[-1] == "finished" and "batch" in kinds
+
+
+def test_an_epochs_row_is_reported_after_its_batches_and_before_the_next_epochs(tmp_path):
+    """The writer saves the checkpoint before the epoch's row; a follower busy meanwhile read the next
+    epoch's batches first, and reported each epoch late, after batches of the next (2 runs of 2)."""
+    from mnist_tui.runfolder.atomic import jsonl
+    from mnist_tui.sources.follow import _Watch
+
+    def batch(epoch, n):
+        return BatchEnd(epoch, n, 4, (1.0 / epoch,), 1000.0, n * 64, (0.01,), 1.7e9)
+
+    row = EpochRecord(1, 0.5, 0.8, 0.4, 0.85, 1.5, 40000.0, 0.01, 0.2, "synthetic", "cpu", 1)
+    (tmp_path / "batches.jsonl").write_text(jsonl([batch(1, 4).to_json(), batch(2, 1).to_json()]))
+    seen: list = []
+    watch = _Watch(tmp_path, [], 3, model_views=False)
+    watch.step(seen.append, None, None)
+    assert [(type(e), e.epoch) for e in seen] == [(BatchEnd, 1)]  # epoch 2's batch waits for epoch 1's row
+    (tmp_path / "metrics.jsonl").write_text(jsonl([row.to_json()]))
+    watch.step(seen.append, None, None)
+    assert [(type(e), e.epoch) for e in seen] == [(BatchEnd, 1), (EpochRecord, 1), (BatchEnd, 2)]
+
+
+def test_a_headless_follower_evaluates_no_checkpoint(tmp_path):
+    run_dir = tmp_path / "run"
+    assert start_writer(run_dir, "--epochs", "1", "--limit-train", "500").wait(timeout=120) == 0
+    events: list = []
+    source = FollowSource(run_dir, lambda saved: Config.from_dict(saved or {}), until_ended=True, model_views=False)
+    assert source.run(events.append).error is None
+    assert not [e for e in events if isinstance(e, (Predictions, ModelWeights))]  # it evaluated every checkpoint
+    assert [type(e) for e in events][-1] is Finished and events[0].test_size == 0  # nor loaded the digits

@@ -42,6 +42,7 @@ from mnist_tui.sources.base import Capabilities, SourceResult
 from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event, with_resolved
 from mnist_tui.training.events import (
     ENDED,
+    BatchEnd,
     Failed,
     Finished,
     Listener,
@@ -65,13 +66,17 @@ class FollowSource:
         datasets: Any = None,
         until_ended: bool = False,
         poll_s: float = POLL_S,
+        model_views: bool = True,
     ) -> None:
-        """``until_ended``: return once the run finishes, stops, fails or is lost (headless)."""
+        """``until_ended``: return once the run finishes, stops, fails or is lost (headless).
+        ``model_views``: evaluate each new checkpoint for predictions and weights (the dashboard);
+        a headless follower shows neither, and evaluating cost the writer beside it its speed."""
         self.run_dir: Path | None = Path(run_dir)
         self.make_config = make_config
         self.datasets = datasets
         self.until_ended = until_ended
         self.poll_s = poll_s
+        self.model_views = model_views
         self._closed = threading.Event()
         self._control_lock = threading.RLock()
 
@@ -163,14 +168,14 @@ class FollowSource:
         if info is None:
             return
         config = dataset_option(self.make_config(info.config), info.dataset)
-        data, problem = load_test_data(config, self.datasets)
+        data, problem = load_test_data(config, self.datasets) if self.model_views else (None, None)
         history = read_metrics(self.run_dir).records
         status = read_status(self.run_dir)
         epochs = status.epochs if status is not None else config.epochs
         device = f"{info.device} (followed)"
         ready = ready_event(data, config, history, epochs, problem, device, info.parameters, info.world_size)
         listener(with_resolved(ready, info.device, info.precision))  # what the writer runs with, not auto
-        watch = _Watch(self.run_dir, history, epochs)
+        watch = _Watch(self.run_dir, history, epochs, self.model_views)
         while True:
             ended = watch.step(listener, data, config)
             result.epochs_done = watch.epochs_done
@@ -186,8 +191,16 @@ class FollowSource:
 class _Watch:
     """What the follower has reported so far, and one polling step."""
 
-    def __init__(self, run_dir: Path, history: list, epochs: int) -> None:
+    # A checkpoint is evaluated (10,000 digits) at most this share of the time, on one thread: a
+    # follower beside its writer took the cores it trains on (49-55k samples/s alone; 5-24k with a
+    # dashboard follower evaluating every checkpoint on torch's default threads).
+    EVAL_SHARE = 0.2
+
+    def __init__(self, run_dir: Path, history: list, epochs: int, model_views: bool = True) -> None:
         self.run_dir = run_dir
+        self.model_views = model_views
+        self.next_eval = 0.0  # monotonic time from which the next checkpoint may be evaluated
+        self.held: list[BatchEnd] = []  # batches of an epoch after one whose row is not yet read
         self.batches = BatchTail(run_dir)
         self.history = list(history)
         self.epochs = epochs
@@ -217,13 +230,18 @@ class _Watch:
             status = read_status(self.run_dir)
         except (RecordError, UserError):
             status = None  # a damaged status is read again at the next poll
-        for report in self.batches.read_new():
-            listener(report)
+        fresh = self.held + self.batches.read_new()
         if self._changed(METRICS_NAME):
             for record in read_metrics(self.run_dir).records:
                 if record.epoch > self.epochs_done:
+                    self._report_batches(listener, [b for b in fresh if b.epoch <= record.epoch])
+                    fresh = [b for b in fresh if b.epoch > record.epoch]
                     self.history.append(record)
                     listener(record)
+        # An epoch's row comes after its batches and before the next epoch's: a row not yet
+        # written (the writer saves the checkpoint first) holds the next epoch's batches back.
+        self.held = [b for b in fresh if b.epoch > self.epochs_done + 1]
+        self._report_batches(listener, [b for b in fresh if b.epoch <= self.epochs_done + 1])
         if self._changed(STEERING_NAME):
             for steered in read_rows(self.run_dir / STEERING_NAME, Steered.from_json).records:
                 if (steered.epoch, steered.batch, steered.time) > self.steered:
@@ -234,20 +252,33 @@ class _Watch:
                 if layer_record.epoch > self.layers_epoch:
                     self.layers_epoch = layer_record.epoch
                     listener(layer_record)
-        if self._changed(CHECKPOINT_NAME):
+        if self.model_views and time.monotonic() >= self.next_eval and self._changed(CHECKPOINT_NAME):
             self._report_checkpoint(listener, data, config)
+        if status is not None and effective_state(status, time.time()) in ENDED:  # no row is coming (a kill)
+            self._report_batches(listener, self.held)
+            self.held = []
         return status is not None and self._report_status(listener, status)
 
+    @staticmethod
+    def _report_batches(listener: Listener, reports: list[BatchEnd]) -> None:
+        for report in reports:
+            listener(report)
+
     def _report_checkpoint(self, listener: Listener, data, config: Config) -> None:
+        import torch
+
         from mnist_tui.training.checkpoint import CheckpointError, load_checkpoint
 
+        started = time.monotonic()
         try:
             state = load_checkpoint(self.run_dir)
         except CheckpointError:
             self.stamps.pop(CHECKPOINT_NAME, None)  # try again at the next poll
             return
+        torch.set_num_threads(1)  # this process trains nothing: its writer may be on the same cores
         for event in model_events(state["model"], int(state["epoch"]), data, config):
             listener(event)
+        self.next_eval = time.monotonic() + (time.monotonic() - started) * (1 / self.EVAL_SHARE - 1)
 
     def _report_status(self, listener: Listener, status: RunStatus) -> bool:
         if status.epochs and status.epochs != self.epochs:
