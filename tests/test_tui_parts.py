@@ -62,3 +62,15 @@ def test_probability_bar_width_and_fill():
     assert probability_bar(1.0) == "█" * 8
     assert probability_bar(0.5) == "████    "
     assert len(probability_bar(0.33)) == 8
+
+
+def test_the_loss_inbox_places_batches_by_their_own_report_not_the_screens_count():
+    """A followed run opened from the workspace sent reports before the screen knew its batches
+    per epoch (still 0): placed with that, every batch was drawn one epoch further on."""
+    from mnist_tui.training.events import BatchEnd
+    from mnist_tui.tui.bridge import LossInbox
+
+    inbox = LossInbox()
+    inbox.put(BatchEnd(3, 10, 20, (0.5, 0.4), 1000.0, 640, (0.01, 0.02), 1.7e9))
+    assert inbox.drain() == [(2 + 9 / 20, 0.5, 0.01), (2 + 10 / 20, 0.4, 0.02)]
+    assert inbox.drain() == []

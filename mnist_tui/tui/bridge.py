@@ -44,19 +44,26 @@ MESSAGES: dict[type, type[msg.RunMessage]] = {
 
 
 class LossInbox:
-    """(epoch, batch, loss, lr) from the worker, drained by the UI thread."""
+    """(x in epochs, loss, lr) from the worker, drained by the UI thread.
+
+    x is placed with the report's own ``batches_per_epoch``: reports can arrive before the screen
+    has handled the run's DataReady (a followed run opened from the workspace), and placed with
+    the screen's count, still 0, they were drawn one epoch per batch."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: list[tuple[int, int, float, float]] = []
+        self._items: list[tuple[float, float, float]] = []
 
     def put(self, event: BatchEnd) -> None:
         lrs = event.lrs or (float("nan"),) * len(event.losses)
+        per_epoch = max(event.batches_per_epoch, 1)
         pairs = enumerate(zip(event.losses, lrs, strict=True))
         with self._lock:
-            self._items.extend((event.epoch, event.first_batch + i, loss, lr) for i, (loss, lr) in pairs)
+            self._items.extend(
+                (event.epoch - 1 + (event.first_batch + i) / per_epoch, loss, lr) for i, (loss, lr) in pairs
+            )
 
-    def drain(self) -> list[tuple[int, int, float, float]]:
+    def drain(self) -> list[tuple[float, float, float]]:
         with self._lock:
             items, self._items = self._items, []
         return items

@@ -276,7 +276,7 @@ class RunViewScreen(Screen):
             self._predictions = None
 
     def _take_losses(self) -> None:
-        last = self.plots.add_batches(self.inbox.drain(), self.progress.batches_per_epoch)
+        last = self.plots.add_batches(self.inbox.drain())
         if last is not None:
             self.progress.last_loss = last
 

@@ -39,12 +39,11 @@ class PlotsPanel(Vertical):
 
     # -- data --------------------------------------------------------------------------------
 
-    def add_batches(self, items, batches_per_epoch: int) -> float | None:
-        """(epoch, batch, loss, lr) items from the loss inbox; returns the last loss."""
-        per_epoch = max(batches_per_epoch, 1)
+    def add_batches(self, items) -> float | None:
+        """(x in epochs, loss, lr) items from the loss inbox; returns the last loss."""
         last = None
-        for epoch, batch, loss, lr in items:
-            self.losses.add(epoch - 1 + batch / per_epoch, loss, lr if lr == lr else None)
+        for x, loss, lr in items:
+            self.losses.add(x, loss, lr if lr == lr else None)
             last = loss
         return last
 
