@@ -198,3 +198,22 @@ def test_a_run_still_being_written_is_named_as_such_with_the_way_to_follow_it(fi
     (run_dir / "checkpoint.pt").unlink()
     with pytest.raises(UserError, match=r"no epoch has finished yet; --follow .* shows it live"):
         load_run(run_dir)  # it said "nothing to replay"
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            {"state": "failed", "message": "training diverged at epoch 1"},
+            "the run failed: training diverged at epoch 1",
+        ),
+        ({"state": "training", "pid": 2**22 + 1, "heartbeat": 1.0}, "killed or crashed): it was lost, not stopped"),
+    ],
+)
+def test_a_failed_or_lost_run_is_not_replayed_as_merely_stopped(finished_run, tmp_path, change, said):
+    run_dir = tmp_path / "ended"
+    shutil.copytree(finished_run, run_dir)
+    status = json.loads((run_dir / "status.json").read_text())
+    (run_dir / "status.json").write_text(json.dumps(status | change))  # a dead pid, an old heartbeat: lost
+    events = _replay(run_dir)
+    assert said in events[0].notice  # a replay alone said "stopped after 1 epoch(s)", the failure gone

@@ -97,16 +97,24 @@ def _read_logs(record: RunRecord) -> None:
         record.notes.append(f"not used: {exc}")
 
 
-def still_written(run_dir: Path) -> str | None:
-    """A note when another process is still writing the run: a replay shows it so far."""
+LIVE = ("loading", "training", "paused")
+
+
+def writer_state(run_dir: Path) -> tuple[str | None, str | None]:
+    """(state, note) from status.json: a note when another process still writes the run (a replay
+    shows it so far) or when it ended failed or lost (a replay alone called it stopped)."""
     try:
         status = read_status(run_dir)
     except (RecordError, UserError):
-        return None
+        return None, None
     state = effective_state(status, time.time()) if status is not None else None
-    if state not in ("loading", "training", "paused"):
-        return None
-    return f"this run is still being written ({state}); --follow {run_dir} shows it live"
+    if state == "failed":
+        return state, f"the run failed: {status.message or 'no reason was recorded'}"
+    if state == "lost":
+        return state, "the run's writer stopped without a word (killed or crashed): it was lost, not stopped"
+    if state in LIVE:
+        return state, f"this run is still being written ({state}); --follow {run_dir} shows it live"
+    return state, None
 
 
 def load_run(run_dir: Path) -> RunRecord:
@@ -118,8 +126,8 @@ def load_run(run_dir: Path) -> RunRecord:
     batches = read_batches(run_dir)
     record = RunRecord(run_dir, metrics.records, 0, batches.records, batch_log=(run_dir / BATCHES_NAME).exists())
     record.notes += [n for n in (_skipped_note(metrics, METRICS_NAME), _skipped_note(batches, BATCHES_NAME)) if n]
-    live = still_written(run_dir)
-    record.notes += [live] if live else []
+    state, note = writer_state(run_dir)
+    record.notes += [note] if note else []
     _read_logs(record)
     try:
         info = read_info(run_dir)
@@ -145,8 +153,8 @@ def load_run(run_dir: Path) -> RunRecord:
     else:
         record.notes.append("no checkpoint in this folder: curves only (no model to predict with)")
     if not record.history and record.model_state is None:
-        if live:
-            raise UserError(f"--replay {run_dir}: no epoch has finished yet; {live.split('; ')[1]}")
+        if state in LIVE:
+            raise UserError(f"--replay {run_dir}: no epoch has finished yet; --follow {run_dir} shows it live")
         if record.notes and metrics.skipped:
             raise UserError(f"--replay {run_dir}: nothing to show: {record.notes[0]}")
         if refused is not None:  # say why the checkpoint did not count, not that there is none
