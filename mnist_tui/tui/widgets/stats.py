@@ -17,6 +17,8 @@ STATE_STYLES = {
     "finished": "bold cyan",
     "stopped": "bold cyan",
     "failed": "bold red",
+    "lost": "bold red",  # a followed writer killed or crashed
+    "waiting": "bold yellow",  # a follower before its run starts writing
 }
 
 
