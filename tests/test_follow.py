@@ -150,7 +150,7 @@ def test_an_epochs_row_is_reported_after_its_batches_and_before_the_next_epochs(
     """The writer saves the checkpoint before the epoch's row; a follower busy meanwhile read the next
     epoch's batches first, and reported each epoch late, after batches of the next (2 runs of 2)."""
     from mnist_tui.runfolder.atomic import jsonl
-    from mnist_tui.sources.follow import _Watch
+    from mnist_tui.sources.watch import RunWatch
 
     def batch(epoch, n):
         return BatchEnd(epoch, n, 4, (1.0 / epoch,), 1000.0, n * 64, (0.01,), 1.7e9)
@@ -158,7 +158,7 @@ def test_an_epochs_row_is_reported_after_its_batches_and_before_the_next_epochs(
     row = EpochRecord(1, 0.5, 0.8, 0.4, 0.85, 1.5, 40000.0, 0.01, 0.2, "synthetic", "cpu", 1)
     (tmp_path / "batches.jsonl").write_text(jsonl([batch(1, 4).to_json(), batch(2, 1).to_json()]))
     seen: list = []
-    watch = _Watch(tmp_path, [], 3, model_views=False)
+    watch = RunWatch(tmp_path, [], 3, model_views=False)
     watch.step(seen.append, None, None)
     assert [(type(e), e.epoch) for e in seen] == [(BatchEnd, 1)]  # epoch 2's batch waits for epoch 1's row
     (tmp_path / "metrics.jsonl").write_text(jsonl([row.to_json()]))

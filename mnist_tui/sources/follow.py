@@ -1,55 +1,40 @@
 """Follow a run folder that another process writes (a headless run, another dashboard, torchrun).
 
-The follower polls the folder four times a second: new lines of ``batches.jsonl`` and
-``metrics.jsonl`` become the same events the trainer reports, a new ``checkpoint.pt`` is
-loaded and evaluated here (off the UI thread) for predictions and drawing, and
-``status.json`` gives the state, or ``lost`` once its heartbeat is stale and its process
-gone. Steering writes ``control.json``, which the writer's keeper thread reads.
+The follower polls the folder four times a second (:class:`~mnist_tui.sources.watch.RunWatch`,
+off the UI thread): what the writer wrote becomes the same events the trainer reports.
+Steering writes ``control.json``, which the writer's keeper thread reads; a request keeps what
+one the writer has not yet taken asked.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
-from mnist_tui.insight.layers_log import read_layer_stats
 from mnist_tui.runfolder.atomic import write_json_atomically
 from mnist_tui.runfolder.layout import (
-    CHECKPOINT_NAME,
     CONTROL_NAME,
-    LAYERS_NAME,
-    METRICS_NAME,
-    STEERING_NAME,
     ControlRequest,
     RunStatus,
 )
 from mnist_tui.runfolder.reader import (
-    BatchTail,
-    effective_state,
     read_control,
     read_info,
     read_metrics,
-    read_rows,
     read_status,
 )
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import Capabilities, SourceResult
-from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event, with_resolved
+from mnist_tui.sources.recorded import dataset_option, load_test_data, ready_event, with_resolved
+from mnist_tui.sources.watch import RunWatch
 from mnist_tui.training.events import (
-    ENDED,
-    BatchEnd,
     Failed,
-    Finished,
     Listener,
-    PlanChanged,
     StateChanged,
-    Steered,
-    best_accuracy,
 )
 
 POLL_S = 0.25
@@ -175,7 +160,7 @@ class FollowSource:
         device = f"{info.device} (followed)"
         ready = ready_event(data, config, history, epochs, problem, device, info.parameters, info.world_size)
         listener(with_resolved(ready, info.device, info.precision))  # what the writer runs with, not auto
-        watch = _Watch(self.run_dir, history, epochs, self.model_views)
+        watch = RunWatch(self.run_dir, history, epochs, self.model_views)
         while True:
             ended = watch.step(listener, data, config)
             result.epochs_done = watch.epochs_done
@@ -186,116 +171,3 @@ class FollowSource:
                 return
             if self._closed.wait(self.poll_s):
                 return
-
-
-class _Watch:
-    """What the follower has reported so far, and one polling step."""
-
-    # A checkpoint is evaluated (10,000 digits) at most this share of the time, on one thread: a
-    # follower beside its writer took the cores it trains on (49-55k samples/s alone; 5-24k with a
-    # dashboard follower evaluating every checkpoint on torch's default threads).
-    EVAL_SHARE = 0.2
-
-    def __init__(self, run_dir: Path, history: list, epochs: int, model_views: bool = True) -> None:
-        self.run_dir = run_dir
-        self.model_views = model_views
-        self.next_eval = 0.0  # monotonic time from which the next checkpoint may be evaluated
-        self.held: list[BatchEnd] = []  # batches of an epoch after one whose row is not yet read
-        self.batches = BatchTail(run_dir)
-        self.history = list(history)
-        self.epochs = epochs
-        self.state = ""
-        self.message = ""
-        self.stamps: dict[str, int] = {}
-        self.layers_epoch = 0
-        self.steered: tuple = (-1, -1, 0.0)
-
-    @property
-    def epochs_done(self) -> int:
-        return self.history[-1].epoch if self.history else 0
-
-    def _changed(self, name: str) -> bool:
-        try:
-            stamp = (self.run_dir / name).stat().st_mtime_ns
-        except OSError:
-            return False
-        if self.stamps.get(name) == stamp:
-            return False
-        self.stamps[name] = stamp
-        return True
-
-    def step(self, listener: Listener, data, config: Config) -> bool:
-        """Report what changed on disk; True once the run has ended (and all it wrote is reported)."""
-        try:
-            status = read_status(self.run_dir)
-        except (RecordError, UserError):
-            status = None  # a damaged status is read again at the next poll
-        fresh = self.held + self.batches.read_new()
-        if self._changed(METRICS_NAME):
-            for record in read_metrics(self.run_dir).records:
-                if record.epoch > self.epochs_done:
-                    self._report_batches(listener, [b for b in fresh if b.epoch <= record.epoch])
-                    fresh = [b for b in fresh if b.epoch > record.epoch]
-                    self.history.append(record)
-                    listener(record)
-        # An epoch's row comes after its batches and before the next epoch's: a row not yet
-        # written (the writer saves the checkpoint first) holds the next epoch's batches back.
-        self.held = [b for b in fresh if b.epoch > self.epochs_done + 1]
-        self._report_batches(listener, [b for b in fresh if b.epoch <= self.epochs_done + 1])
-        if self._changed(STEERING_NAME):
-            for steered in read_rows(self.run_dir / STEERING_NAME, Steered.from_json).records:
-                if (steered.epoch, steered.batch, steered.time) > self.steered:
-                    self.steered = (steered.epoch, steered.batch, steered.time)
-                    listener(steered)
-        if self._changed(LAYERS_NAME):
-            for layer_record in read_layer_stats(self.run_dir)[0]:
-                if layer_record.epoch > self.layers_epoch:
-                    self.layers_epoch = layer_record.epoch
-                    listener(layer_record)
-        if self.model_views and time.monotonic() >= self.next_eval and self._changed(CHECKPOINT_NAME):
-            self._report_checkpoint(listener, data, config)
-        if status is not None and effective_state(status, time.time()) in ENDED:  # no row is coming (a kill)
-            self._report_batches(listener, self.held)
-            self.held = []
-        return status is not None and self._report_status(listener, status)
-
-    @staticmethod
-    def _report_batches(listener: Listener, reports: list[BatchEnd]) -> None:
-        for report in reports:
-            listener(report)
-
-    def _report_checkpoint(self, listener: Listener, data, config: Config) -> None:
-        import torch
-
-        from mnist_tui.training.checkpoint import CheckpointError, load_checkpoint
-
-        started = time.monotonic()
-        try:
-            state = load_checkpoint(self.run_dir)
-        except CheckpointError:
-            self.stamps.pop(CHECKPOINT_NAME, None)  # try again at the next poll
-            return
-        torch.set_num_threads(1)  # this process trains nothing: its writer may be on the same cores
-        for event in model_events(state["model"], int(state["epoch"]), data, config):
-            listener(event)
-        self.next_eval = time.monotonic() + (time.monotonic() - started) * (1 / self.EVAL_SHARE - 1)
-
-    def _report_status(self, listener: Listener, status: RunStatus) -> bool:
-        if status.epochs and status.epochs != self.epochs:
-            self.epochs = status.epochs
-            listener(PlanChanged(status.epochs))
-        state = effective_state(status, time.time())
-        if state == self.state:
-            return state in ENDED
-        self.state, self.message = state, status.message
-        if state == "lost":
-            where = f"pid {status.pid} on {status.host}" if status.host else f"pid {status.pid}"
-            self.message = f"the writer ({where}) stopped without a word: killed or crashed"
-            listener(StateChanged("lost", self.message))
-        elif state == "failed":
-            listener(Failed(status.message or "the run failed", self.epochs_done))
-        elif state in ("finished", "stopped"):
-            listener(Finished(self.epochs_done, best_accuracy(self.history), state == "stopped"))
-        else:
-            listener(StateChanged(state, status.message))
-        return state in ENDED
