@@ -110,7 +110,8 @@ def build_source(args: argparse.Namespace, saved_state: dict[str, Any] | None, c
         if args.follow is not None:
             from mnist_tui.sources.follow import FollowSource
 
-            return FollowSource(args.follow, make_config, until_ended=args.headless, model_views=not args.headless)
+            views = not args.headless  # a headless follower shows no predictions: it evaluates nothing
+            return FollowSource(args.follow, make_config, until_ended=args.headless, model_views=views, eval_threads=1)
         from mnist_tui.sources.replay import ReplayRequest, ReplaySource
 
         return ReplaySource(ReplayRequest(args.replay, make_config))
@@ -137,8 +138,6 @@ def _check_paths(args: argparse.Namespace) -> None:
     ):
         if path is not None:
             check_user_path(path, option, kind)
-    if args.data_dir is None and os.environ.get("MNIST_TUI_DATA"):  # the default folder, named where it was set
-        check_user_path(default_data_dir(), "$MNIST_TUI_DATA", RUN_FOLDER)
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -180,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             require_tensorboardx()  # the one line, before torch loads
         watching = args.replay is not None or args.follow is not None
+        if not watching and args.data_dir is None and os.environ.get("MNIST_TUI_DATA"):  # training reads it
+            check_user_path(default_data_dir(), "$MNIST_TUI_DATA", RUN_FOLDER)  # named where it was set
         saved_state = None
         if args.resume is not None:
             from mnist_tui.training.checkpoint import load_checkpoint

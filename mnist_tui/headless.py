@@ -193,8 +193,9 @@ class StopOnSignal:
     so the first signal exits at once too. The checkpoint on disk stays whole either way:
     it is only ever replaced atomically."""
 
-    def __init__(self, source: RunSource) -> None:
+    def __init__(self, source: RunSource, quiet: bool = False) -> None:
         self.source = source
+        self.quiet = quiet  # torchrun's other ranks: rank 0 alone says what happened
         self.signum: int | None = None
         self.loaded = False  # set by the DataReady event
         self._previous: dict[int, Any] = {}
@@ -211,7 +212,7 @@ class StopOnSignal:
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.signum is not None or not self.loaded:
-            if self.signum is None:  # the trainer opens its run folder only once loaded: nothing was written
+            if self.signum is None and not self.quiet:  # the trainer opens its folder once loaded: nothing written
                 lost = "; nothing was trained or saved" if self.source.capabilities.save else ""
                 print(f"mnist-tui: stopped while loading{lost}", file=sys.stderr)
             self.signum = signum
@@ -261,7 +262,7 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
         if not quiet:
             reporter(event)
 
-    with StopOnSignal(source) as stopper:
+    with StopOnSignal(source, quiet) as stopper:
         try:
             result = source.run(listen)
         finally:  # even on a second Ctrl-C: give the terminal its cursor back

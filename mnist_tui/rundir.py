@@ -144,7 +144,9 @@ def _lock(run_dir: Path) -> None:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise UserError(f"the run folder {run_dir} is in use by another mnist-tui process") from None
+        raise UserError(
+            f"the run folder {run_dir} is in use by another mnist-tui process; --follow {run_dir} watches it"
+        ) from None
     _held_locks.append(handle)
 
 

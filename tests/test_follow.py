@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -173,4 +174,6 @@ def test_a_headless_follower_evaluates_no_checkpoint(tmp_path):
     source = FollowSource(run_dir, lambda saved: Config.from_dict(saved or {}), until_ended=True, model_views=False)
     assert source.run(events.append).error is None
     assert not [e for e in events if isinstance(e, (Predictions, ModelWeights))]  # it evaluated every checkpoint
-    assert [type(e) for e in events][-1] is Finished and events[0].test_size == 0  # nor loaded the digits
+    ready, info = events[0], json.loads((run_dir / "run.json").read_text())
+    assert [type(e) for e in events][-1] is Finished and len(ready.test_images) == 0  # nor loaded the digits
+    assert (ready.dataset, ready.train_size, ready.test_size) == (info["dataset"], 500, info["test_size"])  # run.json's

@@ -128,6 +128,9 @@ def test_a_run_stopped_before_its_first_epoch_leaves_a_folder_that_can_be_used_a
         release_locks()
     (folder / "metrics.jsonl").write_text('{"epoch": 1}\n')
     assert holds_run(folder)
+    with pytest.raises(UserError) as missing:  # epochs but no checkpoint: --run-dir would be refused
+        load_checkpoint(folder)
+    assert str(missing.value) == f"no checkpoint at {folder / 'checkpoint.pt'}"
 
 
 @pytest.mark.parametrize("name", ["metrics.jsonl", "status.json", "checkpoint.pt"])

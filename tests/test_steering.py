@@ -174,3 +174,43 @@ async def test_dashboard_plus_plus_gives_four_times_the_lr_and_a_finished_run_tr
         assert settings.endswith("epochs 7"), settings  # the plan in force, not the one launched
         assert any(line.split() == ["epochs", "7"] for line in dashboard.settings_lines())
     assert [r.epoch for r in read_metrics(config.run_dir).records] == list(range(1, 8))
+
+
+def test_a_request_an_earlier_writer_took_is_not_merged_into_the_next_runs(tmp_path):
+    """A follower stopped run 1; run 2 in the same folder (a resume) was stopped again by the
+    follower's next pause, which merged the old stop: the new writer had not said it was taken."""
+    from mnist_tui.sources.follow import FollowSource
+
+    first = TrainingControl()
+    writer = RunFolderWriter(tmp_path, {"epochs": 3}, first, lambda e: None)
+    writer.open()
+    follower = FollowSource(tmp_path, lambda saved: None)
+    try:
+        follower.stop()
+        deadline = time.monotonic() + 10
+        while not first.stopped:
+            assert time.monotonic() < deadline, "the stop was not taken"
+            time.sleep(0.02)
+    finally:
+        writer.close()
+    second = TrainingControl()
+    writer = RunFolderWriter(tmp_path, {"epochs": 3}, second, lambda e: None)
+    writer.open(epochs_done=1)
+    try:
+        follower.pause()
+        deadline = time.monotonic() + 10
+        while not second.paused:
+            assert time.monotonic() < deadline, "the pause was not taken"
+            time.sleep(0.02)
+        assert not second.stopped
+    finally:
+        writer.close()
+
+
+def test_a_follower_still_stops_a_writer_whose_status_it_cannot_read(tmp_path):
+    from mnist_tui.runfolder.layout import STATUS_NAME
+    from mnist_tui.sources.follow import FollowSource
+
+    (tmp_path / STATUS_NAME).write_text('{"state": "compiling"}')  # a newer writer's state, say
+    FollowSource(tmp_path, lambda saved: None).stop()  # it raised RecordError from the dashboard's key
+    assert json.loads((tmp_path / CONTROL_NAME).read_text())["stop"] is True

@@ -106,6 +106,7 @@ class RunFolderWriter:
         self._batches = open(self.run_dir / BATCHES_NAME, "a", encoding="utf-8")  # noqa: SIM115 - lives with the run
         earlier = read_control(self.run_dir)
         self._seen_seq = earlier.seq if earlier is not None else 0  # an old request is never replayed
+        self._status["control_seq"] = self._seen_seq  # nor merged by a follower into its next one
         self._write_status()
 
     def _keep_steering(self, epochs_done: int) -> None:

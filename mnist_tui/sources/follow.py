@@ -8,6 +8,7 @@ one the writer has not yet taken asked.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +53,7 @@ class FollowSource:
         until_ended: bool = False,
         poll_s: float = POLL_S,
         model_views: bool = True,
+        eval_threads: int | None = None,
     ) -> None:
         """``until_ended``: return once the run finishes, stops, fails or is lost (headless).
         ``model_views``: evaluate each new checkpoint for predictions and weights (the dashboard);
@@ -62,24 +64,30 @@ class FollowSource:
         self.until_ended = until_ended
         self.poll_s = poll_s
         self.model_views = model_views
+        self.eval_threads = eval_threads  # torch's threads for evaluating: set process-wide, so only
+        # where this process trains nothing (``--follow``), never in an app that may train next
         self._closed = threading.Event()
         self._control_lock = threading.RLock()
 
     # -- steering: the writer reads control.json -----------------------------------------------
 
-    def _pending(self) -> tuple[ControlRequest | None, RunStatus | None]:
-        """The request in control.json while the writer has not taken it yet (status.json's
-        ``control_seq`` is older), and the status: what a new request must build on."""
-        earlier, status = read_control(self.run_dir), read_status(self.run_dir)
+    def _pending(self) -> tuple[ControlRequest | None, ControlRequest | None, RunStatus | None]:
+        """(the request in control.json, that request while the writer has not taken it yet
+        (status.json's ``control_seq`` is older), the status): what a new request builds on.
+        An unreadable status (damaged, a newer writer's) merges nothing: a stop must still go."""
+        earlier = read_control(self.run_dir)
+        try:
+            status = read_status(self.run_dir)
+        except (RecordError, UserError):
+            return earlier, None, None
         taken = status.control_seq if status is not None else 0
-        return (earlier if earlier is not None and earlier.seq > taken else None), status
+        return earlier, (earlier if earlier is not None and earlier.seq > taken else None), status
 
     def _request(self, paused: bool | None = None, stop: bool = False, **extra: Any) -> None:
         """Write the next request, keeping what a request not yet taken asked: the writer reads
         control.json 4 times a second, and "space +" within that time lost the pause."""
         with self._control_lock:
-            earlier = read_control(self.run_dir)
-            pending, _ = self._pending()
+            earlier, pending, _ = self._pending()
             if pending is not None:
                 paused = pending.paused if paused is None else paused
                 stop, extra = stop or pending.stop, pending.extra | extra
@@ -102,7 +110,7 @@ class FollowSource:
     def steer_lr(self, factor: float) -> None:
         """× ``factor`` on the scale asked last (a request not yet taken), else the writer's."""
         with self._control_lock:  # re-entrant: _request takes it too
-            pending, status = self._pending()
+            _, pending, status = self._pending()
             asked = pending.extra.get("lr_scale") if pending is not None else None
             scale = asked if isinstance(asked, (int, float)) else (status.lr_scale if status is not None else 1.0)
             self._request(lr_scale=scale * factor)
@@ -110,7 +118,7 @@ class FollowSource:
     def add_epochs(self, epochs: int) -> None:
         """``epochs`` more than the plan asked last (a request not yet taken), else the writer's."""
         with self._control_lock:
-            pending, status = self._pending()
+            _, pending, status = self._pending()
             if status is None:
                 return
             asked = pending.extra.get("epochs") if pending is not None else None
@@ -159,8 +167,11 @@ class FollowSource:
         epochs = status.epochs if status is not None else config.epochs
         device = f"{info.device} (followed)"
         ready = ready_event(data, config, history, epochs, problem, device, info.parameters, info.world_size)
+        if data is None:  # no digits loaded here (headless, or none to be had): the writer's own account
+            sizes = dict(train_size=info.train_size, test_size=info.test_size, batches_per_epoch=info.batches_per_epoch)
+            ready = dataclasses.replace(ready, dataset=info.dataset or ready.dataset, **sizes)
         listener(with_resolved(ready, info.device, info.precision))  # what the writer runs with, not auto
-        watch = RunWatch(self.run_dir, history, epochs, self.model_views)
+        watch = RunWatch(self.run_dir, history, epochs, self.model_views, self.eval_threads)
         while True:
             ended = watch.step(listener, data, config)
             result.epochs_done = watch.epochs_done

@@ -126,7 +126,7 @@ def load_run(run_dir: Path) -> RunRecord:
     batches = read_batches(run_dir)
     record = RunRecord(run_dir, metrics.records, 0, batches.records, batch_log=(run_dir / BATCHES_NAME).exists())
     record.notes += [n for n in (_skipped_note(metrics, METRICS_NAME), _skipped_note(batches, BATCHES_NAME)) if n]
-    state, note = writer_state(run_dir)
+    written_state, note = writer_state(run_dir)
     record.notes += [note] if note else []
     _read_logs(record)
     try:
@@ -153,7 +153,7 @@ def load_run(run_dir: Path) -> RunRecord:
     else:
         record.notes.append("no checkpoint in this folder: curves only (no model to predict with)")
     if not record.history and record.model_state is None:
-        if state in LIVE:
+        if written_state in LIVE:
             raise UserError(f"--replay {run_dir}: no epoch has finished yet; --follow {run_dir} shows it live")
         if record.notes and metrics.skipped:
             raise UserError(f"--replay {run_dir}: nothing to show: {record.notes[0]}")

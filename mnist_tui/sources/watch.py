@@ -2,7 +2,7 @@
 
 New lines of ``batches.jsonl`` and ``metrics.jsonl`` become the trainer's own events (each
 epoch's row after its batches and before the next epoch's), a new ``checkpoint.pt`` is
-evaluated for predictions and drawing (paced, on one thread), and ``status.json`` gives the
+evaluated for predictions and drawing (paced; on one thread in a --follow process), and ``status.json`` gives the
 state, or ``lost`` once its heartbeat is stale and its process gone.
 """
 
@@ -34,14 +34,17 @@ from mnist_tui.training.events import (
 class RunWatch:
     """What the follower has reported so far, and one polling step."""
 
-    # A checkpoint is evaluated (10,000 digits) at most this share of the time, on one thread: a
-    # follower beside its writer took the cores it trains on (49-55k samples/s alone; 5-24k with a
-    # dashboard follower evaluating every checkpoint on torch's default threads).
+    # A checkpoint is evaluated (10,000 digits) at most this share of the time, on one thread in a
+    # --follow process: a follower beside its writer took the cores it trains on (49-55k samples/s
+    # alone; 5-24k with a dashboard follower evaluating every checkpoint on torch's threads).
     EVAL_SHARE = 0.2
 
-    def __init__(self, run_dir: Path, history: list, epochs: int, model_views: bool = True) -> None:
+    def __init__(
+        self, run_dir: Path, history: list, epochs: int, model_views: bool = True, eval_threads: int | None = None
+    ) -> None:
         self.run_dir = run_dir
         self.model_views = model_views
+        self.eval_threads = eval_threads
         self.next_eval = 0.0  # monotonic time from which the next checkpoint may be evaluated
         self.held: list[BatchEnd] = []  # batches of an epoch after one whose row is not yet read
         self.batches = BatchTail(run_dir)
@@ -118,7 +121,8 @@ class RunWatch:
         except CheckpointError:
             self.stamps.pop(CHECKPOINT_NAME, None)  # try again at the next poll
             return
-        torch.set_num_threads(1)  # this process trains nothing: its writer may be on the same cores
+        if self.eval_threads:  # a --follow process trains nothing: its writer may be on the same cores
+            torch.set_num_threads(self.eval_threads)
         for event in model_events(state["model"], int(state["epoch"]), data, config):
             listener(event)
         self.next_eval = time.monotonic() + (time.monotonic() - started) * (1 / self.EVAL_SHARE - 1)
