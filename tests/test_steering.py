@@ -9,10 +9,12 @@ import time
 import pytest
 import torch
 from waiting import pilot_wait as wait_for
+from waiting import wait_until
 
 from mnist_tui.runfolder.layout import CONTROL_NAME, STEERING_NAME
 from mnist_tui.runfolder.reader import read_metrics, read_rows, read_status
 from mnist_tui.runfolder.writer import RunFolderWriter
+from mnist_tui.sources.follow import FollowSource
 from mnist_tui.sources.training import TrainingSource
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import BatchEnd, EpochRecord, PlanChanged, Steered
@@ -101,35 +103,32 @@ def test_epochs_added_while_training_and_to_a_finished_run_and_resume_honours_th
     assert sorted(kinds) == ["epochs 1 → 2", "epochs 2 → 3", "lr ×4"]  # the finished run's extension too
 
 
+def _writer_and_follower(run_dir, control: TrainingControl, epochs_done: int = 0):
+    """A run folder's writer, open, steered by ``control``; and a follower of that folder."""
+    writer = RunFolderWriter(run_dir, {"epochs": 3}, control, lambda e: None)
+    writer.open(epochs_done=epochs_done)
+    return writer, FollowSource(run_dir, lambda saved: None)
+
+
 def test_a_followers_quick_requests_all_count_however_the_writer_polls(tmp_path):
     """The writer reads control.json 4 times a second: "space +" in that time lost the pause, "+ +"
     doubled once, "a a" added 5 epochs and "S -" lost the stop. Whenever it reads, all now count."""
-    from mnist_tui.sources.follow import FollowSource
-
-    def taken(check, what):
-        deadline = time.monotonic() + 10
-        while not check():
-            assert time.monotonic() < deadline, f"{what} was not taken"
-            time.sleep(0.02)
-
     control = TrainingControl()
-    writer = RunFolderWriter(tmp_path, {"epochs": 3}, control, lambda e: None)
-    writer.open()
-    follower = FollowSource(tmp_path, lambda saved: None)
+    writer, follower = _writer_and_follower(tmp_path, control)
     try:
         follower.pause()
         follower.steer_lr(2.0)
-        taken(lambda: control.lr_scale == 2.0, "the lr")
+        assert wait_until(lambda: control.lr_scale == 2.0, 10), "the lr was not taken"
         assert control.paused  # the pause asked just before is not lost
         follower.steer_lr(2.0)
         follower.steer_lr(2.0)
         follower.add_epochs(5)
         follower.add_epochs(5)
-        taken(lambda: control.target_epochs == 13, "3 + 5 + 5 epochs")
+        assert wait_until(lambda: control.target_epochs == 13, 10), "3 + 5 + 5 epochs were not taken"
         assert control.lr_scale == 8.0 and read_status(tmp_path).lr_scale == 8.0
         follower.stop()
         follower.steer_lr(0.5)
-        taken(lambda: control.lr_scale == 4.0, "the last lr")
+        assert wait_until(lambda: control.lr_scale == 4.0, 10), "the last lr was not taken"
         assert control.stopped
     finally:
         writer.close()
@@ -179,29 +178,18 @@ async def test_dashboard_plus_plus_gives_four_times_the_lr_and_a_finished_run_tr
 def test_a_request_an_earlier_writer_took_is_not_merged_into_the_next_runs(tmp_path):
     """A follower stopped run 1; run 2 in the same folder (a resume) was stopped again by the
     follower's next pause, which merged the old stop: the new writer had not said it was taken."""
-    from mnist_tui.sources.follow import FollowSource
-
     first = TrainingControl()
-    writer = RunFolderWriter(tmp_path, {"epochs": 3}, first, lambda e: None)
-    writer.open()
-    follower = FollowSource(tmp_path, lambda saved: None)
+    writer, follower = _writer_and_follower(tmp_path, first)
     try:
         follower.stop()
-        deadline = time.monotonic() + 10
-        while not first.stopped:
-            assert time.monotonic() < deadline, "the stop was not taken"
-            time.sleep(0.02)
+        assert wait_until(lambda: first.stopped, 10), "the stop was not taken"
     finally:
         writer.close()
     second = TrainingControl()
-    writer = RunFolderWriter(tmp_path, {"epochs": 3}, second, lambda e: None)
-    writer.open(epochs_done=1)
+    writer, _ = _writer_and_follower(tmp_path, second, epochs_done=1)
     try:
         follower.pause()
-        deadline = time.monotonic() + 10
-        while not second.paused:
-            assert time.monotonic() < deadline, "the pause was not taken"
-            time.sleep(0.02)
+        assert wait_until(lambda: second.paused, 10), "the pause was not taken"
         assert not second.stopped
     finally:
         writer.close()
@@ -209,7 +197,6 @@ def test_a_request_an_earlier_writer_took_is_not_merged_into_the_next_runs(tmp_p
 
 def test_a_follower_still_stops_a_writer_whose_status_it_cannot_read(tmp_path):
     from mnist_tui.runfolder.layout import STATUS_NAME
-    from mnist_tui.sources.follow import FollowSource
 
     (tmp_path / STATUS_NAME).write_text('{"state": "compiling"}')  # a newer writer's state, say
     FollowSource(tmp_path, lambda saved: None).stop()  # it raised RecordError from the dashboard's key
