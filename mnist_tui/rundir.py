@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import json
 from pathlib import Path
 
@@ -130,12 +129,13 @@ def _check_writable(run_dir: Path) -> None:
         raise UserError(f"the run folder {shown(run_dir)} is not writable: {os_reason(exc)}") from None
 
 
-def _lock(run_dir: Path) -> None:
-    """One process per run folder: two writers would race each other's checkpoints."""
+def _lock(run_dir: Path):
+    """One process per run folder: two writers would race each other's checkpoints. Returns the
+    held lock file (None where there are no advisory locks)."""
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks; the checkpoint check above still holds
-        return
+        return None
     try:
         handle = open(run_dir / LOCK_NAME, "a")  # noqa: SIM115 - held open on purpose
     except OSError as exc:
@@ -148,20 +148,7 @@ def _lock(run_dir: Path) -> None:
             f"the run folder {run_dir} is in use by another mnist-tui process; --follow {run_dir} watches it"
         ) from None
     _held_locks.append(handle)
-
-
-def _in_use(run_dir: Path) -> bool:
-    """Another process holds the folder's lock (it is training there now)."""
-    try:
-        import fcntl
-
-        with open(run_dir / LOCK_NAME, "rb") as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released when the file closes
-    except ImportError:
-        return False
-    except OSError as exc:
-        return exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN)  # no lock file: nobody holds it
-    return False
+    return handle
 
 
 def release_locks() -> None:
@@ -197,11 +184,11 @@ def claim_run_dir(run_dir: Path, resuming_from: Path | None = None, fresh_name: 
             taken = holds_run(run_dir) and not _same_folder(run_dir, resuming_from)
         except OSError as exc:  # exists() raises for a name too long, and for permission
             raise UserError(f"cannot use the run folder {shown(run_dir)}: {os_reason(exc)}") from None
-        if taken and _in_use(run_dir):  # --resume would only say the same: point to what works
-            raise UserError(
-                f"the run folder {run_dir} is in use by another mnist-tui process; --follow {run_dir} watches it"
-            )
         if taken:
+            held = _lock(run_dir)  # in use by a process training there: that refusal, which names --follow
+            if held is not None:  # --resume would only be refused the same way
+                _held_locks.remove(held)
+                held.close()
             raise UserError(
                 f"the run folder {run_dir} already holds a run; continue it with --resume {run_dir}, "
                 "or choose another --run-dir"
