@@ -42,7 +42,7 @@ from mnist_tui.runfolder.reader import (
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import PassiveSource, SourceResult
 from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event, with_resolved
-from mnist_tui.training.events import BatchEnd, EpochRecord, Failed, Finished, Listener, Steered, best_accuracy
+from mnist_tui.training.events import LIVE, BatchEnd, EpochRecord, Failed, Finished, Listener, Steered, best_accuracy
 
 
 @dataclass
@@ -95,9 +95,6 @@ def _read_logs(record: RunRecord) -> None:
         record.notes += [n for n in [_skipped_note(steering, STEERING_NAME)] if n]
     except UserError as exc:  # a folder or a FIFO in a log's place: the curves still replay
         record.notes.append(f"not used: {exc}")
-
-
-LIVE = ("loading", "training", "paused")
 
 
 def writer_state(run_dir: Path) -> tuple[str | None, str | None]:

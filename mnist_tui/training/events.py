@@ -23,6 +23,7 @@ from mnist_tui.insight.layer_stats import LayerStatsRecord
 # stale and its process is gone; "waiting": a followed folder holds no run yet.
 STATES = ("waiting", "loading", "ready", "training", "paused", "finished", "stopped", "failed", "lost")
 ENDED = ("finished", "stopped", "failed", "lost")
+LIVE = ("loading", "ready", "training", "paused")  # a writer is at work on the run
 
 
 @dataclass(frozen=True)

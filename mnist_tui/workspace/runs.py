@@ -14,6 +14,7 @@ from mnist_tui.errors import UserError
 from mnist_tui.runfolder.layout import CHECKPOINT_NAME
 from mnist_tui.runfolder.reader import read_info
 from mnist_tui.schema import RecordError
+from mnist_tui.training.events import LIVE
 
 # The form's typed fields and how the command line converts each (``cli._checked``'s words).
 TYPED: dict[str, type] = {
@@ -68,10 +69,7 @@ def new_run_dir(parent: Path, now: dt.datetime | None = None) -> Path:
     return Path(parent) / (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
 
 
-LIVE_STATES = ("loading", "ready", "training", "paused")  # a writer is at work: follow it
-
-
 def opens_as(state: str) -> str:
     """``"follow"`` for a run whose writer is alive, ``"replay"`` for one that ended (finished,
     stopped, failed, lost) or whose state cannot be told (format 1)."""
-    return "follow" if state in LIVE_STATES else "replay"
+    return "follow" if state in LIVE else "replay"

@@ -29,7 +29,7 @@ from typing import Any
 
 from mnist_tui.errors import UserError
 from mnist_tui.runfolder.reader import read_batches, read_info, read_metrics
-from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Failed, Finished
+from mnist_tui.training.events import LIVE, BatchEnd, DataReady, EpochRecord, Failed, Finished
 from mnist_tui.workspace.index import RunSummary, summaries_of
 from mnist_tui.workspace.summary import SETTINGS
 
@@ -40,7 +40,6 @@ EPOCH_TAGS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds
 HPARAM_METRICS = ("epoch/test_acc", "epoch/test_loss")
 # What the workspace compares runs by (summary.SETTINGS), and the plan and data size besides
 HPARAMS = (*SETTINGS, "epochs", "limit_train")
-LIVE = ("loading", "ready", "training", "paused")
 
 
 def require_tensorboardx(option: str = "--tensorboard"):

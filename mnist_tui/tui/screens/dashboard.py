@@ -11,8 +11,9 @@ from pathlib import Path
 
 from textual import work
 
+from mnist_tui.training.events import ENDED
 from mnist_tui.tui.screens.confusion import ConfusionScreen
-from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, ENDED, allowed
+from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, allowed
 from mnist_tui.tui.screens.draw import DrawScreen
 from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.screens.run_view import RunViewScreen

@@ -10,8 +10,7 @@ from __future__ import annotations
 from textual.binding import Binding
 
 from mnist_tui.sources.base import Capabilities
-
-ENDED = ("finished", "stopped", "failed", "lost")
+from mnist_tui.training.events import ENDED
 
 DASHBOARD_KEYS = [
     Binding("space", "start", "Start"),
