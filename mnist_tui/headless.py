@@ -272,10 +272,11 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
         print(f"mnist-tui: error: {message}", file=sys.stderr)
     if stopper.exit_code is not None:
         kept = what_was_kept(source, result.epochs_done)
-        if kept and not quiet and log_format == "json":  # stdout stays JSON lines only
-            print(f"mnist-tui: {kept}", file=sys.stderr)
-        elif kept and not quiet:
-            text.say(kept)
+        if kept and not quiet:
+            if log_format == "json":  # stdout stays JSON lines only
+                print(f"mnist-tui: {kept}", file=sys.stderr)
+            else:
+                text.say(kept)
         return stopper.exit_code
     if result.error is not None:
         return 2 if isinstance(result.error, UserError) else 1

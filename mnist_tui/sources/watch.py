@@ -100,10 +100,11 @@ class RunWatch:
                     listener(layer_record)
         if self.model_views and time.monotonic() >= self.next_eval and self._changed(CHECKPOINT_NAME):
             self._report_checkpoint(listener, data, config)
-        if status is not None and effective_state(status, time.time()) in ENDED:  # no row is coming (a kill)
+        state = effective_state(status, time.time()) if status is not None else None
+        if state in ENDED:  # no row is coming for held batches (a kill)
             self._report_batches(listener, self.held)
             self.held = []
-        return status is not None and self._report_status(listener, status)
+        return status is not None and self._report_status(listener, status, state)
 
     @staticmethod
     def _report_batches(listener: Listener, reports: list[BatchEnd]) -> None:
@@ -127,11 +128,10 @@ class RunWatch:
             listener(event)
         self.next_eval = time.monotonic() + (time.monotonic() - started) * (1 / self.EVAL_SHARE - 1)
 
-    def _report_status(self, listener: Listener, status: RunStatus) -> bool:
+    def _report_status(self, listener: Listener, status: RunStatus, state: str) -> bool:
         if status.epochs and status.epochs != self.epochs:
             self.epochs = status.epochs
             listener(PlanChanged(status.epochs))
-        state = effective_state(status, time.time())
         if state == self.state:
             return state in ENDED
         self.state, self.message = state, status.message
