@@ -100,6 +100,11 @@ class BatchEnd:
     def first_batch(self) -> int:
         return self.batch - len(self.losses) + 1
 
+    def positions(self) -> tuple[float, ...]:
+        """Each batch's place on an axis of epochs done (epoch 1's batch 59 of 118 is 0.5)."""
+        per_epoch = max(self.batches_per_epoch, 1)
+        return tuple(self.epoch - 1 + (self.first_batch + i) / per_epoch for i in range(len(self.losses)))
+
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self) | {"losses": list(self.losses), "lrs": list(self.lrs)}
 

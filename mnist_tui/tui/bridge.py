@@ -56,12 +56,9 @@ class LossInbox:
 
     def put(self, event: BatchEnd) -> None:
         lrs = event.lrs or (float("nan"),) * len(event.losses)
-        per_epoch = max(event.batches_per_epoch, 1)
-        pairs = enumerate(zip(event.losses, lrs, strict=True))
+        items = zip(event.positions(), event.losses, lrs, strict=True)
         with self._lock:
-            self._items.extend(
-                (event.epoch - 1 + (event.first_batch + i) / per_epoch, loss, lr) for i, (loss, lr) in pairs
-            )
+            self._items.extend(items)
 
     def drain(self) -> list[tuple[float, float, float]]:
         with self._lock:

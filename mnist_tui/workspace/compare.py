@@ -57,10 +57,8 @@ def batch_series(name: str, batches: list[BatchEnd], max_points: int = MAX_POINT
     xs: list[float] = []
     ys: list[float] = []
     for report in batches:
-        per_epoch = max(report.batches_per_epoch, 1)
-        for i, loss in enumerate(report.losses):
-            xs.append(report.epoch - 1 + (report.first_batch + i) / per_epoch)
-            ys.append(loss)
+        xs.extend(report.positions())
+        ys.extend(report.losses)
     stride = -(-len(xs) // max_points) if len(xs) > max_points else 1
     if stride > 1:
         xs = [xs[min(i + stride, len(xs)) - 1] for i in range(0, len(xs), stride)]
