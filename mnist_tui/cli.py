@@ -73,7 +73,7 @@ def check_device(device: str) -> None:
 
 def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
     """Before any training: a resumable plan and a run folder that can take this run."""
-    from mnist_tui.rundir import claim_run_dir, holds_run, own_run_folder
+    from mnist_tui.rundir import claim_run_dir, holds_results, own_run_folder
     from mnist_tui.training.rank import environment_rank
 
     resumed_from = None
@@ -85,7 +85,7 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
                 f"{args.resume} already finished {trained}; pass --epochs N with N > {done} to train it further"
             )
         resumed_from = own_run_folder(args.resume)
-        if resumed_from is None and args.run_dir is None and holds_run(args.resume.parent):
+        if resumed_from is None and args.run_dir is None and holds_results(args.resume.parent):
             raise UserError(
                 f"--resume {args.resume}: its folder holds another run (its {args.resume.parent.name}/checkpoint.pt "
                 "and epochs would be overwritten); continue this checkpoint in a new folder with --run-dir NEW"

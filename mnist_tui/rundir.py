@@ -37,8 +37,10 @@ def check_run_dir_option(text: str) -> Path:
     return Path(text)
 
 
-def holds_run(run_dir: Path) -> bool:
+def holds_results(run_dir: Path) -> bool:
     """True when the folder holds a run's results: a checkpoint, or at least one epoch's row.
+    (Not :func:`mnist_tui.runfolder.reader.holds_run`, which also counts a bare ``run.json``: a
+    folder to list or replay, where this one asks whether a new run would overwrite anything.)
 
     A run stopped before its first epoch ended left neither, and nothing to resume: its folder
     may be used again (it was refused here while ``--resume`` said it had no checkpoint)."""
@@ -181,7 +183,7 @@ def claim_run_dir(run_dir: Path, resuming_from: Path | None = None, fresh_name: 
         run_dir = create_fresh_run_dir(run_dir)
     else:
         try:
-            taken = holds_run(run_dir) and not _same_folder(run_dir, resuming_from)
+            taken = holds_results(run_dir) and not _same_folder(run_dir, resuming_from)
         except OSError as exc:  # exists() raises for a name too long, and for permission
             raise UserError(f"cannot use the run folder {shown(run_dir)}: {os_reason(exc)}") from None
         if taken:

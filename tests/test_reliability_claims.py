@@ -17,7 +17,7 @@ import pytest
 from mnist_tui import cli
 from mnist_tui.errors import UserError
 from mnist_tui.headless import run_headless
-from mnist_tui.rundir import claim_run_dir, holds_run, release_locks
+from mnist_tui.rundir import claim_run_dir, holds_results, release_locks
 from mnist_tui.sources.training import TrainingSource
 from mnist_tui.training import loop
 from mnist_tui.training.checkpoint import load_checkpoint
@@ -119,7 +119,7 @@ def test_a_run_stopped_before_its_first_epoch_leaves_a_folder_that_can_be_used_a
     (folder / "run.json").write_text("{}")
     (folder / "status.json").write_text('{"state": "stopped"}')
     (folder / "metrics.jsonl").write_text("")  # no epoch finished, no checkpoint: nothing to resume
-    assert not holds_run(folder)
+    assert not holds_results(folder)
     with pytest.raises(UserError, match=rf"no epoch of that run finished; start it again with --run-dir {folder}$"):
         load_checkpoint(folder)  # --resume said only "no checkpoint at"
     try:
@@ -127,7 +127,7 @@ def test_a_run_stopped_before_its_first_epoch_leaves_a_folder_that_can_be_used_a
     finally:
         release_locks()
     (folder / "metrics.jsonl").write_text('{"epoch": 1}\n')
-    assert holds_run(folder)
+    assert holds_results(folder)
     with pytest.raises(UserError) as missing:  # epochs but no checkpoint: --run-dir would be refused
         load_checkpoint(folder)
     assert str(missing.value) == f"no checkpoint at {folder / 'checkpoint.pt'}"

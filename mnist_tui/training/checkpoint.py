@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from mnist_tui.files import write_atomically
-from mnist_tui.rundir import holds_run
+from mnist_tui.rundir import holds_results
 from mnist_tui.runfolder.names import CHECKPOINT_NAME, INFO_NAME
 from mnist_tui.training import checkpoint_schema as schema
 from mnist_tui.training.checkpoint_schema import FORMAT, CheckpointError, check_history_rows
@@ -178,7 +178,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         info = path.stat()
     except FileNotFoundError:
-        if (path.parent / INFO_NAME).is_file() and not holds_run(path.parent):  # stopped before epoch 1 ended
+        if (path.parent / INFO_NAME).is_file() and not holds_results(path.parent):  # stopped before epoch 1 ended
             raise CheckpointError(
                 f"no checkpoint at {path}: no epoch of that run finished; start it again with --run-dir {path.parent}"
             ) from None
