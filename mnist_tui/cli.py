@@ -35,6 +35,7 @@ def _explicit(args: argparse.Namespace) -> dict[str, Any]:
         name: getattr(args, name)
         for name in ("epochs", "batch_size", "lr", "schedule", "seed", "device", "precision", "dataset", "data_dir")
     }
+    values["cuda_graphs"] = args.cuda_graphs
     values["limit_train"] = args.limit_train
     if args.dropout is not None:
         values.update(conv_dropout=args.dropout, fc_dropout=args.dropout)

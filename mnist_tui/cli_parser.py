@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from mnist_tui import __version__
-from mnist_tui.config import DATASETS, DEFAULT_RECIPE, PRECISIONS, RECIPES, SCHEDULES, check_value
+from mnist_tui.config import CUDA_GRAPHS, DATASETS, DEFAULT_RECIPE, PRECISIONS, RECIPES, SCHEDULES, check_value
 from mnist_tui.rundir import check_run_dir_option
 
 EXAMPLES = """examples:
@@ -118,6 +118,9 @@ def build_parser() -> ArgumentParser:
     t.add_argument("--seed", type=_checked("seed", int), help="random seed (default 0)")
     t.add_argument("--device", type=_checked("device", str), help="auto, cpu, cuda or cuda:N (default auto)")
     t.add_argument("--precision", choices=PRECISIONS, help="auto uses bf16 where the hardware is fast at it")
+    t.add_argument(
+        "--cuda-graphs", choices=CUDA_GRAPHS, help="auto replays each CUDA training step from a graph (one GPU)"
+    )
     d = p.add_argument_group("data and output")
     d.add_argument("--dataset", choices=DATASETS, help="auto: MNIST if it can be had, else synthetic digits")
     d.add_argument("--data-dir", type=_folder, help="MNIST folder (default $MNIST_TUI_DATA or ~/.cache/mnist-tui)")
@@ -165,7 +168,7 @@ def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
 
 # Options that only shape a run trained here (--data-dir also tells a replay where the digits are).
 TRAINING_OPTIONS = ("recipe", "epochs", "batch_size", "lr", "schedule", "dropout", "seed", "device", "precision")
-TRAINING_OPTIONS += ("dataset", "limit_train")
+TRAINING_OPTIONS += ("cuda_graphs", "dataset", "limit_train")
 
 
 def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:

@@ -19,6 +19,7 @@ from mnist_tui.errors import UserError
 DATASETS = ("auto", "mnist", "synthetic")
 SCHEDULES = ("onecycle", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
+CUDA_GRAPHS = ("auto", "off")  # auto: on CUDA in one process (mnist_tui.training.graphed)
 MAX_SEED = 2**32 - 1  # numpy's seeds stop here (the synthetic digits); torch takes less than 2**64
 
 # fast (the default): one-cycle to a peak lr of 2e-2, batch 1024, light dropout. Measured on
@@ -89,6 +90,7 @@ class Config:
     recipe: str = DEFAULT_RECIPE
     last_epoch_fraction: float = 1.0  # the plan's last epoch trains this share of the data (2.5 epochs)
     ema_decay: float = 0.0  # > 0: evaluate an exponential moving average of the weights
+    cuda_graphs: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (paths as strings): used for metrics and checkpoints."""
@@ -182,6 +184,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "recipe": _one_of(tuple(RECIPES)),
     "last_epoch_fraction": _number_in(0, 1, low_open=True),
     "ema_decay": _number_in(0, 1, low_open=False, high_open=True),
+    "cuda_graphs": _one_of(CUDA_GRAPHS),
     "data_dir": lambda value: None if isinstance(value, Path) and str(value).strip() else f"{value!r} is not a folder",
 }
 

@@ -192,3 +192,15 @@ def test_take_batch_is_normalised_rows_in_index_order():
     expected = (images[idx].float().unsqueeze(1) / 255 - 0.1307) / 0.3081
     assert x.shape == (4, 1, 28, 28) and torch.allclose(x, expected, atol=1e-5)
     assert torch.equal(y, labels[idx])
+
+
+def test_the_weight_average_stays_out_of_autograd(tiny_config, small_synthetic):
+    """An EMA update that autograd records chains every step's average to the weights' grad
+    accumulators (the chain grows all run; a CUDA graph's capture then failed on an H200)."""
+    config = tiny_config.with_changes(ema_decay=0.9, run_dir=None)
+    trainer = Trainer(config, lambda event: None, datasets=small_synthetic)
+    result = trainer.run()
+    assert result.error is None and trainer.ema_steps > 10
+    averaged = list(trainer.ema.parameters())
+    assert all(p.grad_fn is None and not p.requires_grad for p in averaged)
+    assert any((a - w).abs().max() > 0 for a, w in zip(averaged, trainer.model.parameters(), strict=True))

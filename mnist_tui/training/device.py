@@ -46,9 +46,11 @@ def choose_precision(requested: str, device: torch.device) -> str:
     return "bf16" if cpu_has_fast_bf16() else "fp32"
 
 
-def autocast(device: torch.device, precision: str):
+def autocast(device: torch.device, precision: str, cache_enabled: bool = True):
+    """bf16 autocast, or nothing. A captured CUDA graph needs ``cache_enabled=False``: the
+    weights' bf16 copies must be made inside the graph, not reused from before it."""
     if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=cache_enabled)
     return contextlib.nullcontext()
 
 

@@ -42,7 +42,7 @@ from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.reports import ModelReports
 from mnist_tui.training.resume import checkpoint_state, failure_message, restore, saved_batches
 from mnist_tui.training.saving import CheckpointKeeper
-from mnist_tui.training.steps import EpochRun, evaluate, train_epoch
+from mnist_tui.training.steps import EpochRun, evaluate, train_epoch, use_cuda_graph
 
 
 @dataclass
@@ -179,6 +179,7 @@ class Trainer:
             ema_steps=self.ema_steps,
             applied_scale=self.control.lr_scale,  # a resumed run's steering is in force, not news
         )
+        use_cuda_graph(epoch_run, cfg.cuda_graphs)
         self.epoch_run = epoch_run  # its ema_steps counts the averaging steps (checkpointed)
         epoch = self.start_epoch
         while epoch <= self._plan(epoch - 1):

@@ -21,6 +21,7 @@ from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.device import autocast
 from mnist_tui.training.distributed import World
 from mnist_tui.training.events import BatchEnd, StateChanged, Steered
+from mnist_tui.training.graphed import CudaGraph, GraphedStep, adam_update
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,45 @@ class EpochRun:
     ema: tuple | None = None  # (EMA parameters, model parameters): averaged after each step
     ema_decay: float = 0.0
     ema_steps: int = 0
+    graphed: GraphedStep | None = None  # CUDA: the step replayed from a graph (see use_cuda_graph)
 
 
-def _update_ema(run: EpochRun) -> None:
+def train_step(run: EpochRun, idx: torch.Tensor, keep_grads: bool = False, lr=None, beta1=None):
+    """One optimisation step on the samples ``idx`` → (loss, correct) as device tensors.
+
+    For a CUDA graph (:mod:`mnist_tui.training.graphed`): ``keep_grads`` zeroes ``.grad`` in
+    place instead of dropping it, and with ``lr``/``beta1`` (device tensors) the update is
+    :func:`adam_update` with autocast's weight cache off; without them it is the fused Adam's step.
+    """
+    x, y = take_batch(run.images, run.labels, idx)
+    run.optimizer.zero_grad(set_to_none=not keep_grads)
+    with autocast(run.images.device, run.precision, cache_enabled=lr is None):
+        logits = run.model(x)
+    loss = F.cross_entropy(logits.float(), y)
+    loss.backward()
+    if lr is None:
+        run.optimizer.step()
+    else:
+        adam_update(run.optimizer, lr, beta1)
+    return loss.detach(), (logits.argmax(1) == y).sum()
+
+
+def use_cuda_graph(run: EpochRun, setting: str, graph=None) -> None:
+    """Replay the step from a CUDA graph where ``setting`` is auto, the run is on CUDA in one
+    process, and Adam has one group without weight decay or amsgrad (what ``adam_update`` does).
+    ``graph``: a stand-in for :class:`CudaGraph` (tests on the CPU)."""
+    group = run.optimizer.param_groups
+    on_cuda = run.images.device.type == "cuda" or graph is not None
+    if setting != "auto" or not on_cuda or run.world.distributed or len(group) != 1:
+        return
+    if group[0]["weight_decay"] or group[0]["amsgrad"] or group[0].get("maximize"):
+        return
+    graph = graph or CudaGraph(run.images.device)
+    run.graphed = GraphedStep(lambda idx, **kw: train_step(run, idx, **kw), run.optimizer, run.batch_size, graph)
+
+
+@torch.no_grad()  # else each lerp_ joins the average to autograd: a chain growing every step, holding
+def _update_ema(run: EpochRun) -> None:  # the weights' grad accumulators (a CUDA graph capture then fails)
     """ema ← ema + (1 - d)·(w - ema), with d warming up to ``ema_decay`` (no host sync)."""
     run.ema_steps += 1
     decay = min(run.ema_decay, (1 + run.ema_steps) / (10 + run.ema_steps))
@@ -136,19 +173,13 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
             _steer_lr(run, scale, epoch, b + 1)
         lrs.append(run.optimizer.param_groups[0]["lr"])
         idx = order[b * bs : (b + 1) * bs]
-        x, y = take_batch(run.images, run.labels, idx)
-        run.optimizer.zero_grad(set_to_none=True)
-        with autocast(device, run.precision):
-            logits = model(x)
-        loss = F.cross_entropy(logits.float(), y)
-        loss.backward()
-        run.optimizer.step()
+        loss, hits = run.graphed(idx) if run.graphed is not None else train_step(run, idx)
         if run.ema is not None:
             _update_ema(run)
         if run.scheduler is not None:
             run.scheduler.step()
-        losses[b] = loss.detach()
-        correct += (logits.argmax(1) == y).sum()
+        losses[b] = loss
+        correct += hits
         now = time.perf_counter()
         if now - last_report >= run.report_every or b == batches - 1:
             elapsed = max(now - started - paused_for, 1e-9)
