@@ -2,7 +2,7 @@
 (``mnist_tui/training/steps.py``): the run's ``Options`` (device, precision, memory format, compile,
 CUDA graphs) and its device-resident ``Data``, the bf16 ``autocast`` and the device ``sync``, the
 seeded model and optimizer (``build``), and one step on a batch of indices (``make_step``): eager,
-``torch.compile``d, or replayed from a captured CUDA graph (``CudaGraphStep``).
+``torch.compile``d, or replayed from a captured CUDA graph (the trainer's ``GraphedStep``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sprint_recipes import Recipe  # noqa: E402
 
 from mnist_tui.model import Net  # noqa: E402
+from mnist_tui.training.graphed import CudaGraph, GraphedStep, adam_update  # noqa: E402
 from mnist_tui.training.steps import take_batch  # noqa: E402
 
 
@@ -59,27 +60,19 @@ def build(recipe: Recipe, seed: int, opts: Options):
     if opts.channels_last:
         model = model.to(memory_format=torch.channels_last)
     cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[recipe.optimizer]
-    kwargs: dict = dict(lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay)
-    if opts.cuda_graphs:  # lr and beta1 become device tensors, updated in place between replays
-        kwargs.update(
-            lr=torch.tensor(recipe.lr, device=opts.device),
-            betas=tuple(torch.tensor(b, device=opts.device) for b in recipe.betas),
-            capturable=True,
-            foreach=True,
-        )
-    else:  # as the trainer: fused on CUDA and on the CPU (0.05 ms a step against foreach's 0.15)
-        kwargs.update(fused=True)
-    optimizer = cls(model.parameters(), **kwargs)
+    # as the trainer: fused on CUDA and on the CPU (0.05 ms a step against foreach's 0.15)
+    optimizer = cls(model.parameters(), lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay, fused=True)
     return model, optimizer
 
 
 def make_step(model, optimizer, data: Data, recipe: Recipe, opts: Options):
-    """One training step on ``idx`` → (loss, correct) as device tensors: eager, compiled, or a CUDA graph."""
+    """One training step on ``idx`` → (loss, correct) as device tensors: eager, compiled, or
+    replayed from a CUDA graph by the trainer's own :class:`GraphedStep` (``mnist_tui.training.graphed``)."""
     smoothing = recipe.label_smoothing
 
-    def forward_backward(idx):
+    def forward_backward(idx, cache_enabled: bool = True):
         x, y = take_batch(data.train_x, data.train_y, idx)
-        with autocast(opts, cache_enabled=not opts.cuda_graphs):
+        with autocast(opts, cache_enabled=cache_enabled):
             logits = model(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
         loss.backward()
@@ -88,49 +81,19 @@ def make_step(model, optimizer, data: Data, recipe: Recipe, opts: Options):
     if opts.compile:
         forward_backward = torch.compile(forward_backward)
 
-    def eager(idx):
-        optimizer.zero_grad(set_to_none=not opts.cuda_graphs)
-        loss, hits = forward_backward(idx)
-        optimizer.step()
+    def step(idx, keep_grads: bool = False, lr=None, beta1=None):
+        optimizer.zero_grad(set_to_none=not keep_grads)
+        loss, hits = forward_backward(idx, cache_enabled=lr is None)
+        if lr is None:
+            optimizer.step()
+        else:  # inside the graph: lr and beta1 are device tensors (GraphedStep fills them)
+            adam_update(optimizer, lr, beta1)
         return loss, hits
 
     if not opts.cuda_graphs:
-        return eager
+        return step
     if opts.device.type != "cuda":
         raise ValueError("--cuda-graphs needs --device cuda")
-    return CudaGraphStep(eager, opts.device)
-
-
-class CudaGraphStep:
-    """Replays one captured step (gather, normalise, forward, backward, Adam) per full batch.
-
-    The first three steps run eagerly on a side stream (they train, as any step), the fourth is
-    captured and then replayed; a batch of another size (an epoch's last, a ramp) runs eagerly.
-    """
-
-    WARMUP = 3
-
-    def __init__(self, eager, device: torch.device) -> None:
-        self.eager, self.device = eager, device
-        self.graph: torch.cuda.CUDAGraph | None = None
-        self.calls = 0
-        self.stream = torch.cuda.Stream(device)
-
-    def __call__(self, idx: torch.Tensor):
-        self.calls += 1
-        if self.graph is not None and idx.shape == self.static_idx.shape:
-            self.static_idx.copy_(idx)
-            self.graph.replay()
-            return self.static_out
-        if self.calls <= self.WARMUP or self.graph is not None:
-            self.stream.wait_stream(torch.cuda.current_stream(self.device))
-            with torch.cuda.stream(self.stream):
-                out = self.eager(idx)
-            torch.cuda.current_stream(self.device).wait_stream(self.stream)
-            return out
-        self.static_idx = idx.clone()
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self.static_out = self.eager(self.static_idx)
-        self.graph.replay()
-        return self.static_out
+    if recipe.weight_decay or recipe.optimizer != "adam":
+        raise ValueError(f"recipe {recipe.name}: --cuda-graphs replays plain Adam (no weight decay)")
+    return GraphedStep(step, optimizer, recipe.batch_size, CudaGraph(opts.device))

@@ -128,13 +128,9 @@ def train_run(recipe: Recipe, seed: int, data: Data, opts: Options, evaluate: bo
     for i, (epoch, start, stop) in enumerate(plan.steps):
         if epoch not in orders:  # the trainer's shuffle: one randperm per epoch from the seeded generator
             orders = {epoch: torch.randperm(n, generator=shuffle).to(device, non_blocking=True)}
-        for g in groups:
-            if opts.cuda_graphs:
-                g["lr"].fill_(lrs[i])
-                g["betas"][0].fill_(b1s[i])
-            else:
-                g["lr"] = lrs[i]
-                g["betas"] = (b1s[i], beta2)
+        for g in groups:  # floats: a CUDA graph's step reads them into device tensors before each replay
+            g["lr"] = lrs[i]
+            g["betas"] = (b1s[i], beta2)
         first = time.perf_counter() if i == 0 else None
         loss, hits = step_fn(orders[epoch][start:stop])
         if first is not None and (opts.compile or opts.cuda_graphs):
