@@ -51,7 +51,7 @@ from sprint_report import print_evals, print_table, summarise  # noqa: E402
 from sprint_step import Options, build, make_step, sync  # noqa: E402
 from sprint_train import calibrate, load_data, train_run, warm_up  # noqa: E402
 
-from mnist_tui.training.device import cpu_has_fast_bf16  # noqa: E402
+from mnist_tui.training.device import choose_precision, cpu_has_fast_bf16  # noqa: E402
 
 # -- the sweep ------------------------------------------------------------------------------
 
@@ -202,7 +202,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="smoke mode: 3000 train / 1000 test images, ≤ 1 epoch, seed 0")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
-    p.add_argument("--no-channels-last", action="store_true", help="contiguous (NCHW) weights")
+    p.add_argument(
+        "--layout",
+        choices=("auto", "channels-last", "contiguous"),
+        default="auto",
+        help="the weights' memory format; auto as the trainer: channels-last on the CPU, contiguous on CUDA",
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile the training step")
     p.add_argument("--cuda-graphs", action="store_true", help="capture the training step in a CUDA graph")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
@@ -261,11 +266,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    precision = args.precision
-    if precision == "auto":
-        fast = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_has_fast_bf16()
-        precision = "bf16" if fast else "fp32"
-    opts = Options(device, precision, not args.no_channels_last, args.compile, args.cuda_graphs)
+    precision = choose_precision(args.precision, device)  # auto as the trainer: bf16 on fast CPUs, fp32 on CUDA
+    channels_last = args.layout == "channels-last" or (args.layout == "auto" and device.type == "cpu")
+    opts = Options(device, precision, channels_last, args.compile, args.cuda_graphs)
     info = machine(device)
     figures: dict = {"machine": info, "load_before": [round(x, 2) for x in os.getloadavg()]}
     print(

