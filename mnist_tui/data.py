@@ -4,7 +4,9 @@ Layout on disk is torchvision's: ``<data_dir>/MNIST/raw/{train,t10k}-{images-idx
 The files are read here (a header checked, then one read into a tensor); torchvision is
 imported only to download them: importing ``torchvision.datasets`` costs 1.0 s and 164 MB of
 peak memory after torch (measured on 2 AMD EPYC cores), for reading four plain files.
-Files only present as ``.gz`` are unpacked once, atomically. When MNIST is neither on disk
+Files only present as ``.gz`` are unpacked once, atomically; in a folder this process cannot
+write (a shared, read-only copy) they are unpacked in memory at each load instead (0.16 s for
+the four, AMD EPYC). When MNIST is neither on disk
 nor downloadable the caller gets :class:`DataUnavailable` and may fall back to the
 built-in synthetic digits.
 """
@@ -111,8 +113,9 @@ def _present(path: Path) -> bool:
         raise _unreadable(path, exc) from None
 
 
-def _gunzip_atomically(source: Path, target: Path) -> None:
-    """Unpack ``source`` next to itself; a corrupt archive leaves nothing behind."""
+def _gunzip_atomically(source: Path, target: Path) -> bytes | None:
+    """Unpack ``source`` next to itself; a corrupt archive leaves nothing behind. Where the folder
+    cannot be written, nothing is written and the unpacked bytes are returned for use in memory."""
     try:
         with os.fdopen(open_regular(source), "rb") as raw, gzip.open(raw, "rb") as f:
             payload = f.read()
@@ -125,7 +128,9 @@ def _gunzip_atomically(source: Path, target: Path) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     except OSError as exc:
-        raise DataError(f"cannot unpack {source.name}: {target.parent} is not writable ({exc.strerror})") from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return payload
+        raise DataError(f"cannot unpack {source.name} in {target.parent} ({os_reason(exc)})") from None
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(payload)
@@ -136,19 +141,28 @@ def _gunzip_atomically(source: Path, target: Path) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+    return None
 
 
-def _unpack_missing(raw: Path) -> None:
+def _unpack_missing(raw: Path) -> dict[Path, bytes]:
+    """Unpack each file present only as ``.gz``; → the ones that stay in memory (by plain path)."""
+    in_memory = {}
     for split in SPLITS:
         for name in _file_names(split):
             plain, packed = raw / name, raw / f"{name}.gz"
             if not _present(plain) and _present(packed):
-                _gunzip_atomically(packed, plain)
+                payload = _gunzip_atomically(packed, plain)
+                if payload is not None:
+                    in_memory[plain] = payload
+    return in_memory
 
 
-def _check_idx(path: Path, magic: int, expected_dims: int) -> int:
+def _check_idx(path: Path, magic: int, expected_dims: int, in_memory: dict[Path, bytes]) -> int:
     """Check an idx file's header and size; return its item count."""
-    header, size = _read_head(path, 4 + 4 * expected_dims)
+    if path in in_memory:
+        header, size = in_memory[path][: 4 + 4 * expected_dims], len(in_memory[path])
+    else:
+        header, size = _read_head(path, 4 + 4 * expected_dims)
     if len(header) < 8:
         raise DataError(f"{path} is truncated (no idx header)")
     found = struct.unpack(">I", header[:4])[0]
@@ -163,11 +177,11 @@ def _check_idx(path: Path, magic: int, expected_dims: int) -> int:
     return dims[0]
 
 
-def _check_split(raw: Path, split: str) -> int:
+def _check_split(raw: Path, split: str, in_memory: dict[Path, bytes]) -> int:
     """Check a split's two files against each other; return its sample count."""
     images, labels = _file_names(split)
-    n_images = _check_idx(raw / images, IMAGE_MAGIC, 3)
-    n_labels = _check_idx(raw / labels, LABEL_MAGIC, 1)
+    n_images = _check_idx(raw / images, IMAGE_MAGIC, 3, in_memory)
+    n_labels = _check_idx(raw / labels, LABEL_MAGIC, 1, in_memory)
     if n_images != n_labels:
         raise DataError(f"{raw}: {images} has {n_images:,} images but {labels} has {n_labels:,} labels")
     if n_images == 0:
@@ -175,8 +189,10 @@ def _check_split(raw: Path, split: str) -> int:
     return n_images
 
 
-def _read_idx(path: Path, header: int, shape: tuple[int, ...]) -> torch.Tensor:
+def _read_idx(path: Path, header: int, shape: tuple[int, ...], in_memory: dict[Path, bytes]) -> torch.Tensor:
     """The body of a checked idx file as a uint8 tensor of ``shape`` (one read, no copy)."""
+    if path in in_memory:
+        return torch.frombuffer(bytearray(memoryview(in_memory[path])[header:]), dtype=torch.uint8).view(shape)
     body = bytearray(math.prod(shape))
     try:
         with os.fdopen(open_regular(path), "rb") as f:
@@ -190,13 +206,13 @@ def _read_idx(path: Path, header: int, shape: tuple[int, ...]) -> torch.Tensor:
     return torch.frombuffer(body, dtype=torch.uint8).view(shape)
 
 
-def _read_split(raw: Path, split: str, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _read_split(raw: Path, split: str, count: int, in_memory: dict[Path, bytes]) -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = _file_names(split)
-    return _read_idx(raw / images, 16, (count, 28, 28)), _read_idx(raw / labels, 8, (count,))
+    return _read_idx(raw / images, 16, (count, 28, 28), in_memory), _read_idx(raw / labels, 8, (count,), in_memory)
 
 
-def _all_present(raw: Path) -> bool:
-    return all(_present(raw / name) for split in SPLITS for name in _file_names(split))
+def _all_present(raw: Path, in_memory: dict[Path, bytes]) -> bool:
+    return all(raw / name in in_memory or _present(raw / name) for split in SPLITS for name in _file_names(split))
 
 
 def _any_present(raw: Path) -> bool:
@@ -244,18 +260,19 @@ def load_mnist(data_dir: Path, download: bool = True) -> Datasets:
     """Read MNIST from ``data_dir`` (downloading it there if allowed and absent)."""
     data_dir = Path(data_dir).expanduser()
     raw = raw_folder(data_dir)
+    in_memory: dict[Path, bytes] = {}
     if _present(raw):
         if not raw.is_dir():
             raise DataError(f"{shown(raw)} is not a folder (MNIST's files go in a folder of that name)")
-        _unpack_missing(raw)
-    if not _all_present(raw):
+        in_memory = _unpack_missing(raw)
+    if not _all_present(raw, in_memory):
         if _any_present(raw) and not download:
             raise DataError(f"{raw} has only some of the four MNIST files")
         if not download:
             raise DataUnavailable(f"MNIST is not in {data_dir} (looked for {raw})")
         _download(data_dir)
-    counts = {split: _check_split(raw, split) for split in SPLITS}
-    (train_x, train_y), (test_x, test_y) = (_read_split(raw, split, n) for split, n in counts.items())
+    counts = {split: _check_split(raw, split, in_memory) for split in SPLITS}
+    (train_x, train_y), (test_x, test_y) = (_read_split(raw, split, n, in_memory) for split, n in counts.items())
     for labels in (train_y, test_y):
         if int(labels.max()) > 9:  # uint8: never below 0, and _check_split refused an empty split
             raise DataError(f"{raw} has labels outside 0–9")

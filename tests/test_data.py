@@ -1,5 +1,6 @@
 import gzip
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -86,3 +87,29 @@ def test_synthetic_digits_are_centred_like_mnist():
     assert abs(float(cy.mean()) - 13.5) < 1.5 and abs(float(cx.mean()) - 13.5) < 1.5
     # Borders are (nearly) empty, as in MNIST.
     assert float(img[:, :2, :].mean()) < 8 and float(img[:, :, :2].mean()) < 8
+
+
+@pytest.mark.real_mnist
+def test_a_read_only_folder_of_gz_files_is_read_in_memory(real_mnist_dir, tmp_path, monkeypatch):
+    """A shared, read-only copy holding only the .gz files: nothing can be unpacked next to them.
+    Tests run as root, which permission bits do not stop: the file system's refusal is simulated."""
+    import errno
+    import os
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in NAMES:
+        shutil.copy(real_mnist_dir / "MNIST" / "raw" / f"{name}.gz", raw)
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT and Path(path).parent == raw:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    d = load_mnist(tmp_path, download=False)
+    monkeypatch.undo()
+    plain = load_mnist(real_mnist_dir, download=False)
+    assert torch.equal(d.train_images, plain.train_images) and torch.equal(d.test_labels, plain.test_labels)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(f"{name}.gz" for name in NAMES)  # nothing written
