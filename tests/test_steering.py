@@ -134,6 +134,38 @@ def test_a_followers_quick_requests_all_count_however_the_writer_polls(tmp_path)
         writer.close()
 
 
+def test_two_followers_asking_at_once_both_count(tmp_path, monkeypatch):
+    """Two follower processes that each read request N and wrote N + 1 lost one request (the
+    writer takes each seq once). The second now waits while the first reads and writes: here it
+    asks exactly while the first holds what it read."""
+    import threading
+
+    import mnist_tui.sources.follow as follow
+
+    control = TrainingControl()
+    writer, first = _writer_and_follower(tmp_path, control)
+    second = FollowSource(tmp_path, lambda saved: None)  # its own open of the folder, as another process has
+    real_read_status, racers = follow.read_status, []
+
+    def read_status_while_another_asks(run_dir):
+        if not racers:
+            racers.append(threading.Thread(target=second.steer_lr, args=(2.0,)))
+            racers[0].start()
+            racers[0].join(0.5)  # it should still be waiting: the first holds the folder's lock
+            racers.append(racers[0].is_alive())
+        return real_read_status(run_dir)
+
+    monkeypatch.setattr(follow, "read_status", read_status_while_another_asks)
+    try:
+        first.pause()
+        racers[0].join(10)
+        assert racers[1], "the second follower wrote while the first held what it had read"
+        assert wait_until(lambda: control.lr_scale == 2.0, 10), "the second follower's lr was lost"
+        assert control.paused, "the first follower's pause was lost"
+    finally:
+        writer.close()
+
+
 def test_a_follower_request_steers_the_writer(tmp_path):
     control = TrainingControl()
     writer = RunFolderWriter(tmp_path, {"epochs": 3}, control, lambda e: None)

@@ -7,7 +7,8 @@
 | batches.jsonl    | appended at each report (≤ 0.1 s apart)   | the writer         |
 | metrics.jsonl    | at each epoch end                         | the writer, atomic |
 | checkpoint.pt    | at each epoch end and on ``s``            | the trainer, atomic|
-| control.json     | when a follower steers                    | a follower, atomic |
+| control.json     | when a follower steers                    | a follower, atomic;|
+|                  |                                           | under flock(folder)|
 
 Format 1 (before run.json existed) held only checkpoint.pt and metrics.jsonl: it still replays.
 """

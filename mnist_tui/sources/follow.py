@@ -8,7 +8,10 @@ one the writer has not yet taken asked.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -68,8 +71,32 @@ class FollowSource:
         # where this process trains nothing (``--follow``), never in an app that may train next
         self._closed = threading.Event()
         self._control_lock = threading.RLock()
+        self._steering_fd: int | None = None
 
     # -- steering: the writer reads control.json -----------------------------------------------
+
+    @contextlib.contextmanager
+    def _steering(self):
+        """One request at a time: this follower's threads (a lock), and across processes every
+        follower of the folder (``flock`` on the run folder itself: no file is added, and the
+        writer's ``.lock`` is another). Two followers that each read request N and wrote N + 1
+        lost one of the two (the writer takes each seq once), and two "+" doubled once.
+        Re-entrant; a folder that cannot be opened is steered without the second."""
+        with self._control_lock:
+            if self._steering_fd is not None:
+                yield
+                return
+            try:
+                self._steering_fd = os.open(self.run_dir, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                yield
+                return
+            try:
+                fcntl.flock(self._steering_fd, fcntl.LOCK_EX)  # held for small reads and a write
+                yield
+            finally:
+                os.close(self._steering_fd)  # releases it
+                self._steering_fd = None
 
     def _pending(self) -> tuple[ControlRequest | None, ControlRequest | None, RunStatus | None]:
         """(the request in control.json, that request while the writer has not taken it yet
@@ -86,7 +113,7 @@ class FollowSource:
     def _request(self, paused: bool | None = None, stop: bool = False, **extra: Any) -> None:
         """Write the next request, keeping what a request not yet taken asked: the writer reads
         control.json 4 times a second, and "space +" within that time lost the pause."""
-        with self._control_lock:
+        with self._steering():
             earlier, pending, _ = self._pending()
             if pending is not None:
                 paused = pending.paused if paused is None else paused
@@ -109,7 +136,7 @@ class FollowSource:
 
     def steer_lr(self, factor: float) -> None:
         """× ``factor`` on the scale asked last (a request not yet taken), else the writer's."""
-        with self._control_lock:  # re-entrant: _request takes it too
+        with self._steering():  # re-entrant: _request takes it too
             _, pending, status = self._pending()
             asked = pending.extra.get("lr_scale") if pending is not None else None
             scale = asked if isinstance(asked, (int, float)) else (status.lr_scale if status is not None else 1.0)
@@ -117,7 +144,7 @@ class FollowSource:
 
     def add_epochs(self, epochs: int) -> None:
         """``epochs`` more than the plan asked last (a request not yet taken), else the writer's."""
-        with self._control_lock:
+        with self._steering():
             _, pending, status = self._pending()
             if status is None:
                 return
