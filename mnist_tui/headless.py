@@ -29,6 +29,7 @@ from mnist_tui.training.events import (
     ModelWeights,
     PlanChanged,
     Predictions,
+    Rewound,
     StateChanged,
     Steered,
 )
@@ -73,6 +74,11 @@ class RichReporter:
                 self.epochs = epochs
             case Steered(what=what, epoch=epoch, batch=batch):
                 self.say(f"steered: {what} (epoch {epoch}, batch {batch})" if batch else f"steered: {what}")
+            case Rewound(epoch=epoch):
+                if self.task is not None:  # the killed attempt's bar: the new one starts at batch 1
+                    self.progress.remove_task(self.task)
+                    self.task = None
+                self.say(f"resumed from the end of epoch {epoch}: the killed attempt's batches after it are withdrawn")
             case StateChanged(state=state, detail=detail) if state in ("paused", "waiting", "lost") or (
                 state == "training" and self.state == "paused"
             ):
@@ -160,6 +166,8 @@ class JsonReporter:
                 row = {"event": "state", "state": state, "detail": detail}
             case PlanChanged(epochs=epochs):
                 row = {"event": "plan", "epochs": epochs}
+            case Rewound(epoch=epoch):
+                row = {"event": "rewound", "epoch": epoch}
             case Steered():
                 row = {"event": "steered", **event.to_json()}
             case Finished() as e:

@@ -177,3 +177,43 @@ def test_a_headless_follower_evaluates_no_checkpoint(tmp_path):
     ready, info = events[0], json.loads((run_dir / "run.json").read_text())
     assert [type(e) for e in events][-1] is Finished and len(ready.test_images) == 0  # nor loaded the digits
     assert (ready.dataset, ready.train_size, ready.test_size) == (info["dataset"], 500, info["test_size"])  # run.json's
+
+
+def test_a_run_resumed_after_a_kill_withdraws_what_the_killed_attempt_showed(tmp_path):
+    """Killed in epoch 2 and resumed from epoch 1's checkpoint: the new writer rewrites
+    batches.jsonl and steering.jsonl with epoch 1 only. A follower kept open had shown epoch 2's
+    batches 1-3 and a steering mark; it withdrew nothing, and skipped the new attempt's batches
+    1-3 (not past the last it had shown)."""
+    from mnist_tui.runfolder.atomic import jsonl, write_text_atomically
+    from mnist_tui.sources.watch import RunWatch
+    from mnist_tui.training.events import Rewound, Steered
+
+    def batch(epoch, n, loss):
+        return BatchEnd(epoch, n, 4, (loss,), 1000.0, n * 64, (0.01,), 1.7e9).to_json()
+
+    def steered(epoch, batch, at):
+        return Steered(epoch, batch, "lr ×2", 2.0, 0, at).to_json()
+
+    row = EpochRecord(1, 0.5, 0.8, 0.4, 0.85, 1.5, 40000.0, 0.01, 0.2, "synthetic", "cpu", 1)
+    first = [batch(1, n, 1.0) for n in range(1, 5)]
+    write_text_atomically(tmp_path / "batches.jsonl", jsonl([*first, *(batch(2, n, 9.0) for n in range(1, 4))]))
+    write_text_atomically(tmp_path / "metrics.jsonl", jsonl([row.to_json()]))
+    write_text_atomically(tmp_path / "steering.jsonl", jsonl([steered(1, 2, 100.0), steered(2, 2, 200.0)]))
+    seen: list = []
+    watch = RunWatch(tmp_path, [], 3, model_views=False)
+    watch.step(seen.append, None, None)
+    assert [(e.epoch, e.batch) for e in seen if isinstance(e, BatchEnd)][-1] == (2, 3)
+    assert len([e for e in seen if isinstance(e, Steered)]) == 2
+    seen.clear()
+    # the resumed writer: epoch 1 kept, epoch 2 trained again (its batch 1 so far), a new mark
+    write_text_atomically(tmp_path / "batches.jsonl", jsonl([*first, batch(2, 1, 0.3)]))
+    write_text_atomically(tmp_path / "steering.jsonl", jsonl([steered(1, 2, 100.0), steered(2, 1, 300.0)]))
+    watch.step(seen.append, None, None)
+    assert seen[0] == Rewound(1)
+    assert [(type(e).__name__, e.epoch, e.batch) for e in seen[1:]] == [("BatchEnd", 2, 1), ("Steered", 2, 1)]
+    assert seen[1].losses == (0.3,)
+    seen.clear()
+    with (tmp_path / "batches.jsonl").open("a") as batches:  # it trains on
+        batches.write(json.dumps(batch(2, 2, 0.2)) + "\n")
+    watch.step(seen.append, None, None)
+    assert [(e.epoch, e.batch) for e in seen] == [(2, 2)]

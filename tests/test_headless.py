@@ -142,3 +142,20 @@ def test_the_header_gives_the_data_sizes_only_when_they_are_known(sizes, shown):
     reporter(DataReady("MNIST", "cpu (replay)", "fp32", *sizes, 0, 21840, None, empty, np.zeros(0, np.int64)))
     reporter.progress.stop()
     assert shown in out.getvalue() and "0 train" not in out.getvalue().replace("60,000 train", "")
+
+
+def test_a_rewound_run_is_one_line_in_text_and_one_object_in_json():
+    import io
+    import json
+
+    from rich.console import Console
+
+    from mnist_tui.headless import JsonReporter, RichReporter
+    from mnist_tui.training.events import Rewound
+
+    out = io.StringIO()
+    RichReporter(None, Console(file=out, width=200))(Rewound(3))
+    assert out.getvalue().strip().startswith("resumed from the end of epoch 3")
+    stream = io.StringIO()
+    JsonReporter(stream)(Rewound(3))
+    assert json.loads(stream.getvalue()) == {"event": "rewound", "epoch": 3}

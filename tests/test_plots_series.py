@@ -48,3 +48,16 @@ def test_bounded_series_stride_reaches_the_ema():
     for i in range(10):
         series.append(float(i), float(i))
     assert series.stride > 1
+
+
+def test_a_bounded_series_drops_the_points_past_x_and_keeps_thinning_after():
+    series = BoundedSeries(capacity=4)
+    for i in range(10):  # past capacity twice: every 4th point kept
+        series.append(i / 4, float(i))
+    assert series.stride == 4
+    series.drop_after(1.0)
+    assert series.xs == [0.0, 1.0] and series.ys == [0.0, 4.0]
+    kept = len(series)
+    for i in range(5, 13):
+        series.append(i / 4, float(i))
+    assert len(series) == kept + 2  # the stride holds: 2 of 8 new points

@@ -228,7 +228,7 @@ def test_plots_snapshot_80x24(snap_compare, tmp_path, monkeypatch):
 
 
 def test_plot_interval_spends_a_fixed_share_of_a_core_within_bounds():
-    from mnist_tui.tui.screens.run_view import MAX_PLOT_S, MIN_PLOT_S, PLOT_SHARE, plot_interval
+    from mnist_tui.tui.widgets.plots import MAX_PLOT_S, MIN_PLOT_S, PLOT_SHARE, plot_interval
 
     assert plot_interval(0.045) == pytest.approx(0.045 / PLOT_SHARE)  # 45 ms: every 4.5 s at 1 %
     assert plot_interval(0.0) == MIN_PLOT_S  # nothing measured yet: soon

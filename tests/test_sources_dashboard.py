@@ -130,3 +130,29 @@ async def test_layer_statistics_are_recorded_per_epoch_and_the_model_view_opens_
         assert [r.epoch for r in app.screen.records] == [1, 2]
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is dashboard, "back to the dashboard")
+
+
+async def test_a_rewound_run_withdraws_its_batches_and_marks_past_the_epoch(finished_run):
+    """A followed run resumed after a kill reports Rewound: the face drops what came after."""
+    from mnist_tui.training.events import BatchEnd, Rewound
+    from mnist_tui.tui.bridge import SourceBridge
+
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        dashboard = app.dashboard
+        loss_plot = dashboard.query_one("#loss-plot", BatchLossPlot)
+        loss_plot.mark(1.5, "lr ×2")  # a killed attempt's steering, in epoch 2
+        loss_plot.mark(0.5, "lr ×0.5")
+        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
+        per_epoch = dashboard.progress.batches_per_epoch
+        bridge(BatchEnd(2, 1, per_epoch, (7.0,), 1.0, 128, (0.01,), 1.7e9))  # waiting in the inbox, withdrawn too
+        bridge(Rewound(1))
+        await wait_for(pilot, lambda: max(loss_plot.raw.xs) <= 1, "the withdrawal")
+        assert len(loss_plot.raw) == recorded_losses(finished_run) // 2  # epoch 1's batches stay
+        assert [what for _, what in loss_plot.marks] == ["lr ×0.5"]
+        assert (dashboard.progress.epoch, dashboard.progress.batch) == (2, 0)
+        bridge(BatchEnd(2, 1, per_epoch, (0.25,), 1.0, 128, (0.01,), 1.7e9))  # the new attempt's first batch
+        await wait_for(pilot, lambda: dashboard.progress.batch == 1, "the new attempt's batch")
+        dashboard.redraw_plots()
+        assert loss_plot.raw.ys[-1] == 0.25 and max(loss_plot.raw.xs) <= 1 + 1 / per_epoch

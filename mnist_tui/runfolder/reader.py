@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,8 +139,9 @@ def read_batches(run_dir: Path) -> Rows:
 
 class BatchTail:
     """Follows ``batches.jsonl`` as it grows: each :meth:`read_new` returns the reports written
-    since the last call. A file that was replaced or cut (a resumed run rewrites it) is read
-    again from the start, keeping only reports past the last one returned."""
+    since the last call. A file that was replaced or cut (a resumed run rewrites it, keeping its
+    finished epochs) is read again from the start, keeping only the reports past the epochs done
+    (``read_new``'s ``epochs_done``), and ``rewritten`` says so until it is taken."""
 
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / BATCHES_NAME
@@ -148,8 +150,9 @@ class BatchTail:
         self.pending = b""
         self.last: tuple[int, int] = (0, 0)  # (epoch, batch) of the last report returned
         self.skipped = 0
+        self.rewritten = False
 
-    def read_new(self) -> list[BatchEnd]:
+    def read_new(self, epochs_done: int = 0) -> list[BatchEnd]:
         handle = _open_regular(self.path)
         if handle is None:
             return []
@@ -157,6 +160,8 @@ class BatchTail:
             info = os.fstat(handle.fileno())
             identity = (info.st_dev, info.st_ino)
             if identity != self.identity or info.st_size < self.offset:
+                if self.last > (epochs_done, sys.maxsize):  # reported past the epochs the new file keeps
+                    self.last, self.rewritten = (epochs_done, sys.maxsize), True
                 self.identity, self.offset, self.pending = identity, 0, b""
             handle.seek(self.offset)
             data = handle.read()

@@ -25,6 +25,7 @@ from mnist_tui.training.events import (
     Finished,
     Listener,
     PlanChanged,
+    Rewound,
     StateChanged,
     Steered,
     best_accuracy,
@@ -54,7 +55,7 @@ class RunWatch:
         self.message = ""
         self.stamps: dict[str, int] = {}
         self.layers_epoch = 0
-        self.steered: tuple = (-1, -1, 0.0)
+        self.steered: set[tuple[int, int, float]] = set()  # (epoch, batch, time) of each change reported
 
     @property
     def epochs_done(self) -> int:
@@ -76,7 +77,13 @@ class RunWatch:
             status = read_status(self.run_dir)
         except (RecordError, UserError):
             status = None  # a damaged status is read again at the next poll
-        fresh = self.held + self.batches.read_new()
+        new = self.batches.read_new(self.epochs_done)
+        if self.batches.rewritten:  # a new writer continues from the epochs done: a resume after a kill
+            self.batches.rewritten = False
+            self.held = []  # the killed attempt's: no row will come for them
+            self.steered = {key for key in self.steered if key[0] <= self.epochs_done}
+            listener(Rewound(self.epochs_done))
+        fresh = self.held + new
         if self._changed(METRICS_NAME):
             for record in read_metrics(self.run_dir).records:
                 if record.epoch > self.epochs_done:
@@ -90,8 +97,9 @@ class RunWatch:
         self._report_batches(listener, [b for b in fresh if b.epoch <= self.epochs_done + 1])
         if self._changed(STEERING_NAME):
             for steered in read_rows(self.run_dir / STEERING_NAME, Steered.from_json).records:
-                if (steered.epoch, steered.batch, steered.time) > self.steered:
-                    self.steered = (steered.epoch, steered.batch, steered.time)
+                key = (steered.epoch, steered.batch, steered.time)
+                if key not in self.steered:
+                    self.steered.add(key)
                     listener(steered)
         if self._changed(LAYERS_NAME):
             for layer_record in read_layer_stats(self.run_dir)[0]:

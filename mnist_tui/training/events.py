@@ -216,6 +216,14 @@ class PlanChanged:
 
 
 @dataclass(frozen=True)
+class Rewound:
+    """A followed run was started again from the end of ``epoch`` (resumed after a kill): what
+    was reported after that epoch, the killed attempt's batches and steering, is withdrawn."""
+
+    epoch: int
+
+
+@dataclass(frozen=True)
 class Finished:
     epochs_done: int
     best_test_acc: float | None
@@ -238,6 +246,7 @@ Event = Union[
     StateChanged,
     PlanChanged,
     Steered,
+    Rewound,
     Finished,
     Failed,
 ]

@@ -23,6 +23,7 @@ from mnist_tui.training.events import (
     ModelWeights,
     PlanChanged,
     Predictions,
+    Rewound,
     StateChanged,
     Steered,
 )
@@ -38,6 +39,7 @@ MESSAGES: dict[type, type[msg.RunMessage]] = {
     StateChanged: msg.StateReported,
     PlanChanged: msg.PlanReported,
     Steered: msg.SteeringReported,
+    Rewound: msg.RunRewound,
     Finished: msg.RunFinished,
     Failed: msg.RunFailed,
 }
@@ -60,6 +62,11 @@ class LossInbox:
         with self._lock:
             self._items.extend(items)
 
+    def drop_after(self, x: float) -> None:
+        """Forget the waiting items past ``x`` epochs (a followed run resumed from there)."""
+        with self._lock:
+            self._items = [item for item in self._items if item[0] <= x]
+
     def drain(self) -> list[tuple[float, float, float]]:
         with self._lock:
             items, self._items = self._items, []
@@ -77,6 +84,8 @@ class SourceBridge:
     def __call__(self, event) -> None:
         if isinstance(event, BatchEnd):
             self.inbox.put(event)
+        elif isinstance(event, Rewound):  # before the message: no older batch may be drawn after it
+            self.inbox.drop_after(event.epoch)
         elif isinstance(event, ModelWeights):
             try:
                 self.snapshot.update_arrays(event.weights, event.epoch)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # events import numpy only, but keep this module as light as 
         ModelWeights,
         PlanChanged,
         Predictions,
+        Rewound,
         StateChanged,
     )
     from mnist_tui.workspace.summary import RunSummary
@@ -81,6 +82,12 @@ class StateReported(RunMessage):
 
 class PlanReported(RunMessage):
     event: PlanChanged
+
+
+class RunRewound(RunMessage):
+    """A followed run started again from the end of an epoch (a Rewound): what came after goes."""
+
+    event: Rewound
 
 
 class RunFinished(RunMessage):

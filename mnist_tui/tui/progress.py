@@ -33,6 +33,10 @@ class RunProgress:
         self.batches_per_epoch = e.batches_per_epoch
         self.samples_seen, self.samples_per_s = e.samples_seen, e.samples_per_s
 
+    def on_rewound(self, epoch: int) -> None:
+        """From Rewound: the run goes on from the end of ``epoch``."""
+        self.epoch, self.batch, self.samples_seen = min(epoch + 1, self.epochs), 0, 0
+
     def on_epoch(self, epoch: int, test_acc: float, test_loss: float, seconds: float = 0.0) -> None:
         self.epoch_seconds[epoch] = seconds  # a repeated epoch (a resumed run) replaces its row
         self.epochs_done = max(self.epochs_done, epoch)

@@ -34,6 +34,12 @@ class BoundedSeries:
         self.stride, self._skipped = 1, 0
         self.xs, self.ys = [], []
 
+    def drop_after(self, x: float) -> None:
+        """Forget the points past ``x`` (a followed run started again from there); the stride stays."""
+        keep = next((i for i, kept in enumerate(self.xs) if kept > x), len(self.xs))
+        if keep < len(self.xs):
+            self.xs, self.ys, self._skipped = self.xs[:keep], self.ys[:keep], 0
+
 
 class Smoother:
     """Exponential moving average with bias correction (a sensible curve from the first point)."""

@@ -31,27 +31,12 @@ from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.browser import PredictionsBrowser
 from mnist_tui.tui.widgets.epoch_table import EpochTable
 from mnist_tui.tui.widgets.fitted_footer import FittedFooter
-from mnist_tui.tui.widgets.plots import PlotsPanel
+from mnist_tui.tui.widgets.plots import PlotsPanel, plot_interval
 from mnist_tui.tui.widgets.settings_panel import SettingsPanel
 from mnist_tui.tui.widgets.stats import StatsPanel
 from mnist_tui.tui.widgets.system_panel import SystemPanel
 
-# Stats refresh once a second. The plots redraw when they changed, at most once per
-# plot_interval(their last redraw's cost): plotext builds on the UI thread, and on 2 cores every
-# UI millisecond is taken from training (two OpenMP threads wait at their barrier while one is
-# preempted). Measured on 2 AMD EPYC cores at 120×40: the three plots cost ~60 ms a redraw, the
-# UI thread 4.3 % of a core with plots every 3 s and 1.9 % with none; dashboard/headless
-# 0.93 with stats at 2 Hz and plots at 1 Hz, 0.95-0.97 with plots every 3 s.
-REFRESH_S = 1.0
-PLOT_SHARE = 0.01  # of one core, for the plots
-MIN_PLOT_S, MAX_PLOT_S = 1.0, 8.0
-
-
-def plot_interval(cost_s: float) -> float:
-    """Seconds until the next plot redraw: 45 ms of plotting every 4.5 s is 1 % of a core."""
-    return min(MAX_PLOT_S, max(MIN_PLOT_S, cost_s / PLOT_SHARE))
-
-
+REFRESH_S = 1.0  # stats, once a second; the plots at their own pace (widgets.plots.plot_interval)
 NARROW_COLUMNS, SHORT_ROWS = 100, 34
 
 
@@ -211,6 +196,13 @@ class RunViewScreen(Screen):
         self.plots.mark(x, e.what)
         if self.source.capabilities.live:
             self.notify(f"{e.what} (lr × {e.lr_scale:g} on top of the schedule)", timeout=3)
+
+    def on_run_rewound(self, message: msg.RunRewound) -> None:
+        epoch = message.event.epoch
+        self.plots.rewind(epoch)
+        self.progress.on_rewound(epoch)
+        self._progress_dirty = True
+        self.notify(f"resumed from the end of epoch {epoch}: the killed attempt's batches after it are withdrawn")
 
     def on_predictions_arrived(self, message: msg.PredictionsArrived) -> None:
         e = message.event

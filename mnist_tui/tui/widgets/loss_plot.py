@@ -87,6 +87,13 @@ class BatchLossPlot(LivePlot):
             return "batch loss: not recorded in this run folder (format 1)"
         return ""
 
+    def drop_after(self, x: float) -> None:
+        """Withdraw the batches and marks past ``x`` epochs (a followed run resumed from there)."""
+        self.raw.drop_after(x)
+        self.lrs.drop_after(x)
+        self.marks = [(at, what) for at, what in self.marks if at <= x]
+        self.mark_dirty()
+
     def mark(self, x: float, what: str) -> None:
         """A vertical line where the run was steered (lr ×2, epochs added), listed in the legend."""
         self.marks.append((x, what))
