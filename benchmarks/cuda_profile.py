@@ -7,9 +7,11 @@ the eager step in bf16 and fp32, channels-last and contiguous, with cuDNN's auto
 torch's own max pooling instead of mnist_tui.pooling's (written for the CPU), and replayed from a
 CUDA graph. A wall time flat across batch sizes means the host (Python, autograd, kernel
 launches) sets the pace; a graph's replay shows what the GPU itself needs. Then torch's profiler
-over the default eager step: the ops with the most host time and the most device time.
+over the eager step in bf16 channels-last (the CUDA default until these figures made it fp32
+contiguous): the ops with the most host time and the most device time.
 
-It runs on the CPU too (``--device cpu``: no graphs, no device time), so its code is tested here.
+It runs on the CPU too (``--device cpu``: no graphs, no device time); ``tests/test_sprint.py``
+runs it so on a slice.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def profile(data, bs: int, steps: int) -> None:
     from torch.profiler import profile as torch_profile
 
     device = data.train_x.device
-    opts = Options(device, "bf16" if device.type == "cuda" else "fp32", True)
+    opts = Options(device, "bf16" if device.type == "cuda" else "fp32", True)  # what the README's profile is of
     recipe = Recipe("p", batch_size=bs, eval_every=None)
     model, optimizer = build(recipe, 0, opts)
     step = make_step(model, optimizer, data, recipe, opts)

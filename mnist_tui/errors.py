@@ -13,5 +13,11 @@ class DataUnavailable(DataError):
     """MNIST is neither on disk nor downloadable (offline)."""
 
 
+class GraphCaptureFailed(RuntimeError):
+    """The step could not be captured or its first replay failed. The run stops with this one
+    line rather than train on eagerly: after a failed capture torch 2.11 left the CUDA generator
+    in capture mode, and the next eager dropout failed ("Offset increment outside graph capture")."""
+
+
 class TrainingDiverged(RuntimeError):
     """The loss stopped being a finite number (NaN or infinity): training cannot go on."""

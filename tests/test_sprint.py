@@ -103,3 +103,15 @@ def test_cuda_path(real_mnist_dir, extra):
     assert all(math.isfinite(x) for x in numbers)
     assert 10 < numbers[0] <= 100
     assert "device cuda" in out
+
+
+@pytest.mark.real_mnist
+def test_the_cuda_profile_runs_on_the_cpu_and_prints_a_row_per_variant(real_mnist_dir):
+    command = [sys.executable, str(BENCH / "cuda_profile.py"), "--device", "cpu", "--data-dir", str(real_mnist_dir)]
+    command += ["--sizes", "32,64", "--steps", "2", "--rounds", "1", "--limit-train", "512", "--profile-batch", "32"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("bf16 ", "fp32 "))]
+    assert len(rows) == 5  # the CPU's variants: no graphs, no autotuner
+    assert all(len(re.findall(r"k/s", row)) == 2 for row in rows)
+    assert "Self CPU time total" in done.stdout

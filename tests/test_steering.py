@@ -125,7 +125,8 @@ def test_a_followers_quick_requests_all_count_however_the_writer_polls(tmp_path)
         follower.add_epochs(5)
         follower.add_epochs(5)
         assert wait_until(lambda: control.target_epochs == 13, 10), "3 + 5 + 5 epochs were not taken"
-        assert control.lr_scale == 8.0 and read_status(tmp_path).lr_scale == 8.0
+        assert control.lr_scale == 8.0
+        assert wait_until(lambda: read_status(tmp_path).lr_scale == 8.0, 10), "the status kept an old scale"
         follower.stop()
         follower.steer_lr(0.5)
         assert wait_until(lambda: control.lr_scale == 4.0, 10), "the last lr was not taken"
@@ -163,6 +164,25 @@ def test_two_followers_asking_at_once_both_count(tmp_path, monkeypatch):
         assert wait_until(lambda: control.lr_scale == 2.0, 10), "the second follower's lr was lost"
         assert control.paused, "the first follower's pause was lost"
     finally:
+        writer.close()
+
+
+def test_steering_never_hangs_behind_a_follower_that_stopped_holding_the_lock(tmp_path, monkeypatch):
+    import fcntl
+    import os
+
+    import mnist_tui.sources.follow as follow
+
+    monkeypatch.setattr(follow, "STEERING_WAIT_S", 0.2)
+    control = TrainingControl()
+    writer, follower = _writer_and_follower(tmp_path, control)
+    stalled = os.open(tmp_path, os.O_RDONLY)
+    fcntl.flock(stalled, fcntl.LOCK_EX)  # a peer stopped (SIGSTOP, a hung mount) while it held the lock
+    try:
+        follower.steer_lr(2.0)  # on the UI thread: it must return
+        assert wait_until(lambda: control.lr_scale == 2.0, 10), "the request was not written"
+    finally:
+        os.close(stalled)
         writer.close()
 
 

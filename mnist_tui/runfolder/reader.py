@@ -140,8 +140,9 @@ def read_batches(run_dir: Path) -> Rows:
 class BatchTail:
     """Follows ``batches.jsonl`` as it grows: each :meth:`read_new` returns the reports written
     since the last call. A file that was replaced or cut (a resumed run rewrites it, keeping its
-    finished epochs) is read again from the start, keeping only the reports past the epochs done
-    (``read_new``'s ``epochs_done``), and ``rewritten`` says so until it is taken."""
+    finished epochs) is read again from the start, keeping only the reports past the last one
+    returned; or, given ``epochs_done`` (a follower: the new writer keeps those epochs and trains
+    the next again), past those epochs, and ``rewritten`` says so until it is taken."""
 
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / BATCHES_NAME
@@ -152,7 +153,7 @@ class BatchTail:
         self.skipped = 0
         self.rewritten = False
 
-    def read_new(self, epochs_done: int = 0) -> list[BatchEnd]:
+    def read_new(self, epochs_done: int | None = None) -> list[BatchEnd]:
         handle = _open_regular(self.path)
         if handle is None:
             return []
@@ -160,7 +161,7 @@ class BatchTail:
             info = os.fstat(handle.fileno())
             identity = (info.st_dev, info.st_ino)
             if identity != self.identity or info.st_size < self.offset:
-                if self.last > (epochs_done, sys.maxsize):  # reported past the epochs the new file keeps
+                if epochs_done is not None and self.last > (epochs_done, sys.maxsize):  # past what it keeps
                     self.last, self.rewritten = (epochs_done, sys.maxsize), True
                 self.identity, self.offset, self.pending = identity, 0, b""
             handle.seek(self.offset)

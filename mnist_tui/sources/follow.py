@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,29 @@ from mnist_tui.training.events import (
 )
 
 POLL_S = 0.25
+
+
+STEERING_WAIT_S = 2.0
+
+
+def _lock_folder(fd: int) -> None:
+    """``flock`` the open folder ``fd``, waiting at most ``STEERING_WAIT_S``; quietly not at all
+    where there are no advisory locks (the UI thread asks: it must never hang here)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return
+    deadline = time.monotonic() + STEERING_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.005)
+        except OSError:  # ENOLCK, EOPNOTSUPP: a file system without locks
+            return
 
 
 class FollowSource:
@@ -81,18 +104,19 @@ class FollowSource:
         follower of the folder (``flock`` on the run folder itself: no file is added, and the
         writer's ``.lock`` is another). Two followers that each read request N and wrote N + 1
         lost one of the two (the writer takes each seq once), and two "+" doubled once.
-        Re-entrant; a folder that cannot be opened is steered without the second."""
+        Re-entrant. Best effort: without advisory locks (Windows, some network file systems) or
+        past ``STEERING_WAIT_S`` behind a peer that holds it (stopped, hung), it steers without."""
         with self._control_lock:
             if self._steering_fd is not None:
                 yield
                 return
             try:
-                self._steering_fd = os.open(self.run_dir, os.O_RDONLY | os.O_DIRECTORY)
+                self._steering_fd = os.open(self.run_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
             except OSError:
                 yield
                 return
             try:
-                fcntl.flock(self._steering_fd, fcntl.LOCK_EX)  # held for small reads and a write
+                _lock_folder(self._steering_fd)  # held for small reads and a write
                 yield
             finally:
                 os.close(self._steering_fd)  # releases it

@@ -19,15 +19,16 @@ checkpoints, resume and the schedule see no difference.
 The first steps run eagerly on a side stream (CUDA's libraries allocate their workspaces there,
 as capture requires); a batch of another size (an epoch's last) runs eagerly too. Gradients are
 zeroed in place, never set to None, so ``.grad`` stays the tensor the graph writes (the layer
-statistics read it after the epoch). A capture that fails leaves the run eager, with a warning.
-"""
+statistics read it after the epoch). A capture that fails stops the run with one line naming
+``--cuda-graphs off`` (:class:`GraphCaptureFailed`)."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import torch
+
+from mnist_tui.errors import GraphCaptureFailed
 
 Step = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -84,9 +85,14 @@ class CudaGraph:
 
     def capture(self, fn: Callable[[], object]):
         # thread_local: the dashboard trains in a worker thread; its other threads' CUDA calls
-        # (none are planned) must not break this capture, nor be captured
-        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
-            return fn()
+        # (the system panel's memory query) must not break this capture, nor be captured
+        stream = torch.cuda.current_stream(self.device)
+        try:
+            with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
+                return fn()
+        except BaseException:
+            torch.cuda.set_stream(stream)  # a failed capture_end leaves torch's capture stream current
+            raise
 
     def replay(self) -> None:
         self.graph.replay()
@@ -111,7 +117,6 @@ class GraphedStep:
         self.lr = torch.zeros((), device=device)
         self.beta1 = torch.zeros((), device=device)
         self.captured = False
-        self.failure: str | None = None
         self.eager_steps = self.replays = 0
 
     def __call__(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -122,12 +127,8 @@ class GraphedStep:
             self.graph.replay()
             self.replays += 1
             return self.static_out
-        if full and self.failure is None and self.eager_steps >= self.WARMUP:
-            try:
-                return self._capture(idx)
-            except RuntimeError as exc:  # torch's CUDA errors are RuntimeErrors
-                self.failure = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                warnings.warn(f"CUDA graph capture failed, training on without it: {self.failure}", stacklevel=2)
+        if full and self.eager_steps >= self.WARMUP:
+            return self._capture(idx)
         self.eager_steps += 1
         return self.graph.warm_up(lambda: self.eager(idx, keep_grads=True))
 
@@ -140,8 +141,20 @@ class GraphedStep:
         self.static_idx = idx.clone()
         self._fill_hyperparameters()
         step = lambda: self.eager(self.static_idx, keep_grads=True, lr=self.lr, beta1=self.beta1)  # noqa: E731
-        self.static_out = self.graph.capture(step)
+        try:
+            self.static_out = self.graph.capture(step)
+            self.graph.replay()  # capture records the step; this runs it
+        except RuntimeError as exc:  # torch's CUDA errors are RuntimeErrors
+            lines = str(exc).strip().splitlines()
+            reason = lines[0] if lines else type(exc).__name__
+            raise GraphCaptureFailed(f"the CUDA graph of the training step failed ({reason}); "
+                                     "train with --cuda-graphs off") from exc  # fmt: skip
         self.captured = True
-        self.graph.replay()  # capture records the step; this runs it
         self.replays += 1
         return self.static_out
+
+    def release(self) -> None:
+        """Drop the graph and its memory now (the run holds this step, and the step the run: a
+        reference cycle that kept the graph's memory pool until the garbage collector ran)."""
+        self.graph = self.eager = self.static_out = self.static_idx = None
+        self.captured = False

@@ -91,6 +91,8 @@ class Trainer:
             message = failure_message(exc, self.world, self.keeper.written_epoch, self.config.run_dir)
             self.listener(Failed(message, self.result.epochs_done))
         finally:
+            if self.epoch_run is not None and self.epoch_run.graphed is not None:
+                self.epoch_run.graphed.release()  # its memory now, not when the garbage collector runs
             if self.writer is not None:
                 self.writer.close()
         return self.result
@@ -174,7 +176,7 @@ class Trainer:
             self._emit_checked,
             world=world,
             base_lr=cfg.lr,
-            ema=self._ema_pairs(),
+            ema=(list(self.ema.parameters()), list(self.model.parameters())) if self.ema is not None else None,
             ema_decay=cfg.ema_decay,
             ema_steps=self.ema_steps,
             applied_scale=self.control.lr_scale,  # a resumed run's steering is in force, not news
@@ -208,11 +210,6 @@ class Trainer:
     @property
     def ema_steps(self) -> int:
         return self.epoch_run.ema_steps if self.epoch_run is not None else self._ema_steps
-
-    def _ema_pairs(self):
-        if self.ema is None:
-            return None
-        return list(self.ema.parameters()), list(self.model.parameters())
 
     def _plan(self, done: int) -> int:
         """The epochs to train in all, taking a new plan (the dashboard's a, a follower's
