@@ -227,3 +227,28 @@ def test_a_resumed_optimizers_moments_take_their_parameters_layout():
     assert moments["exp_avg"].stride() == moments["exp_avg_sq"].stride() == net.conv2.weight.stride()
     expected = saved_on_cuda.state[next(iter(saved_on_cuda.state))]
     torch.testing.assert_close(optimizer.state[net.conv1.weight]["exp_avg"], expected["exp_avg"])
+
+
+def test_the_trainer_trains_through_the_graphed_step_and_lets_it_go_at_the_end(
+    tiny_config, small_synthetic, monkeypatch
+):
+    """The trainer's wiring, on the CPU with the stand-in graph: it trains as eagerly, and the
+    graph (with its memory pool, on CUDA) is released when the run ends."""
+    from mnist_tui.training import loop, steps
+    from mnist_tui.training.loop import Trainer
+
+    made = []
+
+    def with_stand_in(run, setting):
+        steps.use_cuda_graph(run, setting, graph=EagerGraph())
+        made.append(run.graphed)
+
+    config = tiny_config.with_changes(epochs=2, run_dir=None)
+    eager = Trainer(config, lambda event: None, datasets=small_synthetic).run()
+    monkeypatch.setattr(loop, "use_cuda_graph", with_stand_in)
+    graphed = Trainer(config, lambda event: None, datasets=small_synthetic).run()
+    assert graphed.error is None and graphed.epochs_done == 2
+    step = made[0]
+    assert step.replays > 2 * (len(small_synthetic.train_labels) // 64) - 5
+    assert step.graph is None and not step.captured  # released
+    assert graphed.history[-1].test_acc == pytest.approx(eager.history[-1].test_acc, abs=0.03)
