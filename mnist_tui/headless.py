@@ -32,6 +32,7 @@ from mnist_tui.training.events import (
     Rewound,
     StateChanged,
     Steered,
+    rewound_text,
 )
 
 
@@ -78,7 +79,7 @@ class RichReporter:
                 if self.task is not None:  # the killed attempt's bar: the new one starts at batch 1
                     self.progress.remove_task(self.task)
                     self.task = None
-                self.say(f"resumed from the end of epoch {epoch}: the killed attempt's batches after it are withdrawn")
+                self.say(rewound_text(epoch))
             case StateChanged(state=state, detail=detail) if state in ("paused", "waiting", "lost") or (
                 state == "training" and self.state == "paused"
             ):

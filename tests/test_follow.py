@@ -179,41 +179,151 @@ def test_a_headless_follower_evaluates_no_checkpoint(tmp_path):
     assert (ready.dataset, ready.train_size, ready.test_size) == (info["dataset"], 500, info["test_size"])  # run.json's
 
 
+def _rows(*records) -> str:
+    from mnist_tui.runfolder.atomic import jsonl
+
+    return jsonl([r.to_json() for r in records])
+
+
+def _batch(epoch, n, loss):
+    return BatchEnd(epoch, n, 4, (loss,), 1000.0, n * 64, (0.01,), 1.7e9)
+
+
+def _steered(epoch, batch, at):
+    from mnist_tui.training.events import Steered
+
+    return Steered(epoch, batch, "lr ×2", 2.0, 0, at)
+
+
+def _killed_in_epoch_2(run_dir: Path):
+    """A run folder as a writer killed in epoch 2 left it, and a follower that showed all of it."""
+    from mnist_tui.runfolder.atomic import write_json_atomically, write_text_atomically
+    from mnist_tui.runfolder.layout import RunInfo
+    from mnist_tui.sources.watch import RunWatch
+
+    row = EpochRecord(1, 0.5, 0.8, 0.4, 0.85, 1.5, 40000.0, 0.01, 0.2, "synthetic", "cpu", 1)
+    first = [_batch(1, n, 1.0) for n in range(1, 5)]
+    write_json_atomically(run_dir / "run.json", RunInfo({}, created=100.0, host="").to_json())
+    write_text_atomically(run_dir / "batches.jsonl", _rows(*first, *(_batch(2, n, 9.0) for n in range(1, 4))))
+    write_text_atomically(run_dir / "metrics.jsonl", _rows(row))
+    write_text_atomically(run_dir / "steering.jsonl", _rows(_steered(1, 2, 100.0), _steered(2, 2, 200.0)))
+    seen: list = []
+    watch = RunWatch(run_dir, [], 3, model_views=False)
+    watch.step(seen.append, None, None)
+    assert [(e.epoch, e.batch) for e in seen if isinstance(e, BatchEnd)][-1] == (2, 3)
+    return watch, first, row
+
+
+def _resumed(run_dir: Path, kept: int, batches, steering=None, created=200.0):
+    """What a new writer does at its start: run.json first, then the rewritten files."""
+    from mnist_tui.runfolder.atomic import write_json_atomically, write_text_atomically
+    from mnist_tui.runfolder.layout import RunInfo
+
+    info = RunInfo({}, created=created, host="", epochs_kept=kept)
+    write_json_atomically(run_dir / "run.json", info.to_json())
+    write_text_atomically(run_dir / "batches.jsonl", _rows(*batches))
+    if steering is not None:
+        write_text_atomically(run_dir / "steering.jsonl", _rows(*steering))
+
+
 def test_a_run_resumed_after_a_kill_withdraws_what_the_killed_attempt_showed(tmp_path):
     """Killed in epoch 2 and resumed from epoch 1's checkpoint: the new writer rewrites
     batches.jsonl and steering.jsonl with epoch 1 only. A follower kept open had shown epoch 2's
     batches 1-3 and a steering mark; it withdrew nothing, and skipped the new attempt's batches
     1-3 (not past the last it had shown)."""
-    from mnist_tui.runfolder.atomic import jsonl, write_text_atomically
-    from mnist_tui.sources.watch import RunWatch
     from mnist_tui.training.events import Rewound, Steered
 
-    def batch(epoch, n, loss):
-        return BatchEnd(epoch, n, 4, (loss,), 1000.0, n * 64, (0.01,), 1.7e9).to_json()
-
-    def steered(epoch, batch, at):
-        return Steered(epoch, batch, "lr ×2", 2.0, 0, at).to_json()
-
-    row = EpochRecord(1, 0.5, 0.8, 0.4, 0.85, 1.5, 40000.0, 0.01, 0.2, "synthetic", "cpu", 1)
-    first = [batch(1, n, 1.0) for n in range(1, 5)]
-    write_text_atomically(tmp_path / "batches.jsonl", jsonl([*first, *(batch(2, n, 9.0) for n in range(1, 4))]))
-    write_text_atomically(tmp_path / "metrics.jsonl", jsonl([row.to_json()]))
-    write_text_atomically(tmp_path / "steering.jsonl", jsonl([steered(1, 2, 100.0), steered(2, 2, 200.0)]))
+    watch, first, _ = _killed_in_epoch_2(tmp_path)
     seen: list = []
-    watch = RunWatch(tmp_path, [], 3, model_views=False)
-    watch.step(seen.append, None, None)
-    assert [(e.epoch, e.batch) for e in seen if isinstance(e, BatchEnd)][-1] == (2, 3)
-    assert len([e for e in seen if isinstance(e, Steered)]) == 2
-    seen.clear()
-    # the resumed writer: epoch 1 kept, epoch 2 trained again (its batch 1 so far), a new mark
-    write_text_atomically(tmp_path / "batches.jsonl", jsonl([*first, batch(2, 1, 0.3)]))
-    write_text_atomically(tmp_path / "steering.jsonl", jsonl([steered(1, 2, 100.0), steered(2, 1, 300.0)]))
+    _resumed(tmp_path, 1, [*first, _batch(2, 1, 0.3)], [_steered(1, 2, 100.0), _steered(2, 1, 300.0)])
     watch.step(seen.append, None, None)
     assert seen[0] == Rewound(1)
     assert [(type(e).__name__, e.epoch, e.batch) for e in seen[1:]] == [("BatchEnd", 2, 1), ("Steered", 2, 1)]
     assert seen[1].losses == (0.3,)
     seen.clear()
     with (tmp_path / "batches.jsonl").open("a") as batches:  # it trains on
-        batches.write(json.dumps(batch(2, 2, 0.2)) + "\n")
+        batches.write(json.dumps(_batch(2, 2, 0.2).to_json()) + "\n")
     watch.step(seen.append, None, None)
     assert [(e.epoch, e.batch) for e in seen] == [(2, 2)]
+    assert not [e for e in seen if isinstance(e, Steered)]
+
+
+def test_a_poll_between_the_new_writers_rewrites_brings_back_no_withdrawn_mark(tmp_path):
+    """batches.jsonl rewritten, steering.jsonl not yet (touched, as a steer just before the kill
+    left it): the killed attempt's marks past epoch 1 were reported again, never to be withdrawn."""
+    from mnist_tui.training.events import Rewound, Steered
+
+    watch, first, _ = _killed_in_epoch_2(tmp_path)
+    os.utime(tmp_path / "steering.jsonl", ns=(1, 1))  # changed since the last poll, still the old rows
+    seen: list = []
+    _resumed(tmp_path, 1, first)
+    watch.step(seen.append, None, None)
+    assert seen == [Rewound(1)]
+    assert not [e for e in seen if isinstance(e, Steered)]
+
+
+def test_a_kill_between_the_checkpoint_and_its_row_rewinds_to_the_checkpoint(tmp_path):
+    """Checkpoint 2 was written, its row not: the new writer keeps 2 epochs. The follower, which had
+    seen one row, rewound to epoch 1 and reported epoch 2's batches and marks a second time."""
+    from mnist_tui.training.events import Rewound
+
+    watch, first, row = _killed_in_epoch_2(tmp_path)
+    epoch2 = [_batch(2, n, 9.0) for n in range(1, 5)]
+    seen: list = []
+    _resumed(tmp_path, 2, [*first, *epoch2[:3]], [_steered(1, 2, 100.0), _steered(2, 2, 200.0)])
+    watch.step(seen.append, None, None)
+    assert seen == []  # it had shown no more than the new writer keeps: nothing to withdraw
+    with (tmp_path / "batches.jsonl").open("a") as batches:
+        batches.write(_rows(epoch2[3], _batch(3, 1, 0.5)))
+    watch.step(seen.append, None, None)
+    assert Rewound(1) not in seen and [(e.epoch, e.batch) for e in seen] == [(2, 4)]  # 3, 1 waits for row 2
+
+
+def test_a_copy_of_the_batch_file_by_the_same_writer_is_no_rewind(tmp_path):
+    from mnist_tui.runfolder.atomic import write_text_atomically
+
+    watch, first, _ = _killed_in_epoch_2(tmp_path)
+    text = (tmp_path / "batches.jsonl").read_text()
+    write_text_atomically(tmp_path / "batches.jsonl", text)  # a new inode, the same writer (run.json)
+    seen: list = []
+    watch.step(seen.append, None, None)
+    assert seen == []
+
+
+def test_a_follower_kept_open_across_a_kill_and_a_resume_goes_on_with_the_resumed_run(tmp_path):
+    from mnist_tui.runfolder.reader import read_info
+    from mnist_tui.training.events import Rewound
+
+    run_dir = tmp_path / "run"
+    # epochs of ~190 batches: the kill most likely falls inside one (the follower then had shown
+    # batches past the last checkpoint, and must take them back)
+    writer = start_writer(run_dir, "--epochs", "100", "--limit-train", "12000", "--batch-size", "64")
+    follower = Collected(run_dir)
+    resumed = None
+    try:
+        follower.wait(lambda: follower.of(EpochRecord) and follower.of(BatchEnd)[-1].epoch > 1, "epoch 2")
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+        follower.wait(lambda: any(e.state == "lost" for e in follower.of(StateChanged)), "lost", 60)
+        shown = max((b.epoch, b.batch) for b in follower.of(BatchEnd))
+        before = len(follower.events)
+
+        def later(kind) -> list:
+            with follower.lock:
+                return [e for e in follower.events[before:] if isinstance(e, kind)]
+
+        resumed = start_writer(run_dir, "--resume", str(run_dir), "--epochs", "100")
+        follower.wait(lambda: any(e.state == "training" for e in later(StateChanged)), "the resumed run", 120)
+        kept = read_info(run_dir).epochs_kept
+        assert kept >= 1
+        follower.wait(lambda: any(b.epoch > kept for b in later(BatchEnd)), "the resumed run's batches", 120)
+        rewinds = later(Rewound)
+        assert rewinds == ([Rewound(kept)] if shown > (kept, 10**9) else [])
+        first = later(BatchEnd)[0]
+        assert (first.epoch, first.first_batch) == (kept + 1, 1)  # the resumed epoch from its start
+    finally:
+        for process in (writer, resumed):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+        follower.source.close()

@@ -155,7 +155,7 @@ def test_a_rewound_run_is_one_line_in_text_and_one_object_in_json():
 
     out = io.StringIO()
     RichReporter(None, Console(file=out, width=200))(Rewound(3))
-    assert out.getvalue().strip().startswith("resumed from the end of epoch 3")
+    assert out.getvalue().strip().startswith("resumed from the end of epoch 3: the earlier attempt's")
     stream = io.StringIO()
     JsonReporter(stream)(Rewound(3))
     assert json.loads(stream.getvalue()) == {"event": "rewound", "epoch": 3}

@@ -253,3 +253,21 @@ def test_a_follower_still_stops_a_writer_whose_status_it_cannot_read(tmp_path):
     (tmp_path / STATUS_NAME).write_text('{"state": "compiling"}')  # a newer writer's state, say
     FollowSource(tmp_path, lambda saved: None).stop()  # it raised RecordError from the dashboard's key
     assert json.loads((tmp_path / CONTROL_NAME).read_text())["stop"] is True
+
+
+def test_a_resumed_writer_keeps_the_steering_of_its_checkpoints_and_says_where_it_starts(tmp_path):
+    """A plan change at epoch 1's end (batch 0) came after checkpoint 1: resumed from it, the run
+    trains the checkpoint's plan, so the change goes with the unfinished epoch's steering."""
+    from mnist_tui.runfolder.atomic import jsonl, write_text_atomically
+    from mnist_tui.runfolder.reader import read_info
+
+    rows = [Steered(1, 3, "lr ×2", 2.0, 3, 10.0), Steered(1, 0, "epochs 3 → 5", 2.0, 5, 11.0)]
+    rows.append(Steered(2, 1, "lr ×0.5", 1.0, 5, 12.0))
+    write_text_atomically(tmp_path / STEERING_NAME, jsonl([s.to_json() for s in rows]))
+    writer, _ = _writer_and_follower(tmp_path, TrainingControl(), epochs_done=1)
+    try:
+        kept = read_rows(tmp_path / STEERING_NAME, Steered.from_json).records
+        assert [s.what for s in kept] == ["lr ×2"]
+        assert read_info(tmp_path).epochs_kept == 1  # where a follower sees this writer start
+    finally:
+        writer.close()

@@ -54,6 +54,7 @@ class RunInfo:
     train_size: int = 0
     test_size: int = 0
     batches_per_epoch: int = 0
+    epochs_kept: int = 0  # written by a resumed run: the finished epochs it kept (it trains from the next)
     format: int = FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -80,6 +81,7 @@ class RunInfo:
             train_size=schema.integer(row, "train_size", minimum=0, default=0),
             test_size=schema.integer(row, "test_size", minimum=0, default=0),
             batches_per_epoch=schema.integer(row, "batches_per_epoch", minimum=0, default=0),
+            epochs_kept=schema.integer(row, "epochs_kept", minimum=0, default=0),
             format=fmt,
         )
 

@@ -12,6 +12,7 @@ import os
 import socket
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,10 +140,10 @@ def read_batches(run_dir: Path) -> Rows:
 
 class BatchTail:
     """Follows ``batches.jsonl`` as it grows: each :meth:`read_new` returns the reports written
-    since the last call. A file that was replaced or cut (a resumed run rewrites it, keeping its
-    finished epochs) is read again from the start, keeping only the reports past the last one
-    returned; or, given ``epochs_done`` (a follower: the new writer keeps those epochs and trains
-    the next again), past those epochs, and ``rewritten`` says so until it is taken."""
+    since the last call. A file that was replaced or cut is read again from the start, keeping
+    only the reports past the last one returned; but where ``new_writer()`` answers an epoch (a
+    resumed run rewrote it, keeping its finished epochs and training the next again), past that
+    epoch, and ``rewound_to`` says so until it is taken."""
 
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / BATCHES_NAME
@@ -151,9 +152,9 @@ class BatchTail:
         self.pending = b""
         self.last: tuple[int, int] = (0, 0)  # (epoch, batch) of the last report returned
         self.skipped = 0
-        self.rewritten = False
+        self.rewound_to: int | None = None
 
-    def read_new(self, epochs_done: int | None = None) -> list[BatchEnd]:
+    def read_new(self, new_writer: Callable[[], int | None] | None = None) -> list[BatchEnd]:
         handle = _open_regular(self.path)
         if handle is None:
             return []
@@ -161,8 +162,9 @@ class BatchTail:
             info = os.fstat(handle.fileno())
             identity = (info.st_dev, info.st_ino)
             if identity != self.identity or info.st_size < self.offset:
-                if epochs_done is not None and self.last > (epochs_done, sys.maxsize):  # past what it keeps
-                    self.last, self.rewritten = (epochs_done, sys.maxsize), True
+                kept = new_writer() if new_writer is not None and self.identity is not None else None
+                if kept is not None and self.last > (kept, sys.maxsize):  # it showed what the new one drops
+                    self.last, self.rewound_to = (kept, sys.maxsize), kept
                 self.identity, self.offset, self.pending = identity, 0, b""
             handle.seek(self.offset)
             data = handle.read()

@@ -11,6 +11,7 @@ added to the training loop but the flag check it already makes per batch.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 import threading
@@ -98,6 +99,8 @@ class RunFolderWriter:
 
     def _claim(self, epochs_done: int) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.info = dataclasses.replace(self.info, epochs_kept=epochs_done)
+        # run.json first: a follower that finds batches.jsonl rewritten reads here where this writer starts
         write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
         kept = [b for b in read_batches(self.run_dir).records if b.epoch <= epochs_done]
         write_text_atomically(self.run_dir / BATCHES_NAME, jsonl([b.to_json() for b in kept]))
@@ -110,11 +113,14 @@ class RunFolderWriter:
         self._write_status()
 
     def _keep_steering(self, epochs_done: int) -> None:
-        """A resumed run keeps the steering of its finished epochs (an unfinished one is trained again)."""
+        """A resumed run keeps the steering of its finished epochs (an unfinished one is trained
+        again). A plan change at the last kept epoch's end (batch 0) came after its checkpoint:
+        the resumed run trains the checkpoint's plan, so that change goes too."""
         path = self.run_dir / STEERING_NAME
         if not path.exists():
             return
-        kept = [s for s in read_rows(path, Steered.from_json).records if s.epoch <= epochs_done]
+        records = read_rows(path, Steered.from_json).records
+        kept = [s for s in records if s.epoch < epochs_done or (s.epoch == epochs_done and s.batch > 0)]
         write_text_atomically(path, jsonl([s.to_json() for s in kept]))
 
     def close(self) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
 from mnist_tui.insight.layers_log import read_layer_stats
-from mnist_tui.runfolder.layout import CHECKPOINT_NAME, LAYERS_NAME, METRICS_NAME, STEERING_NAME, RunStatus
-from mnist_tui.runfolder.reader import BatchTail, effective_state, read_metrics, read_rows, read_status
+from mnist_tui.runfolder.layout import CHECKPOINT_NAME, LAYERS_NAME, METRICS_NAME, STEERING_NAME, RunInfo, RunStatus
+from mnist_tui.runfolder.reader import BatchTail, effective_state, read_info, read_metrics, read_rows, read_status
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.recorded import model_events
 from mnist_tui.training.events import (
@@ -55,11 +55,28 @@ class RunWatch:
         self.message = ""
         self.stamps: dict[str, int] = {}
         self.layers_epoch = 0
-        self.steered: set[tuple[int, int, float]] = set()  # (epoch, batch, time) of each change reported
+        # (epoch, batch, time) of each change reported; a withdrawn one stays, never to be reported again
+        self.steered: set[tuple[int, int, float]] = set()
+        self.writer_created: float | None = None  # run.json's "created": which writer's run is shown
 
     @property
     def epochs_done(self) -> int:
         return self.history[-1].epoch if self.history else 0
+
+    def _info(self) -> RunInfo | None:
+        try:
+            return read_info(self.run_dir)
+        except (RecordError, UserError):
+            return None  # read again at the next poll
+
+    def _new_writer_kept(self) -> int | None:
+        """When batches.jsonl was rewritten: the epochs a new writer kept (run.json, which it writes
+        first), or None when it is the writer already followed (a copy of the file, an editor)."""
+        info = self._info()
+        if info is None or info.created == self.writer_created:
+            return None
+        self.writer_created = info.created
+        return info.epochs_kept
 
     def _changed(self, name: str) -> bool:
         try:
@@ -77,12 +94,13 @@ class RunWatch:
             status = read_status(self.run_dir)
         except (RecordError, UserError):
             status = None  # a damaged status is read again at the next poll
-        new = self.batches.read_new(self.epochs_done)
-        if self.batches.rewritten:  # a new writer continues from the epochs done: a resume after a kill
-            self.batches.rewritten = False
-            self.held = []  # the killed attempt's: no row will come for them
-            self.steered = {key for key in self.steered if key[0] <= self.epochs_done}
-            listener(Rewound(self.epochs_done))
+        if self.writer_created is None and (info := self._info()) is not None:
+            self.writer_created = info.created
+        new = self.batches.read_new(self._new_writer_kept)
+        if self.batches.rewound_to is not None:  # a resume after a kill or a stop
+            listener(Rewound(self.batches.rewound_to))
+            self.batches.rewound_to = None
+            self.held = []  # the earlier attempt's: no row will come for them
         fresh = self.held + new
         if self._changed(METRICS_NAME):
             for record in read_metrics(self.run_dir).records:

@@ -217,10 +217,18 @@ class PlanChanged:
 
 @dataclass(frozen=True)
 class Rewound:
-    """A followed run was started again from the end of ``epoch`` (resumed after a kill): what
-    was reported after that epoch, the killed attempt's batches and steering, is withdrawn."""
+    """A followed run was started again from the end of ``epoch`` (resumed after a kill or a
+    stop): what was reported after that epoch, the earlier attempt's batches and steering, is
+    withdrawn."""
 
     epoch: int
+
+
+def rewound_text(epoch: int) -> str:
+    """What a face says of a :class:`Rewound`."""
+    if epoch == 0:
+        return "started again from the beginning: the earlier attempt's batches are withdrawn"
+    return f"resumed from the end of epoch {epoch}: the earlier attempt's batches after it are withdrawn"
 
 
 @dataclass(frozen=True)

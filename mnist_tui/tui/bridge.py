@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from textual.message import Message
 
@@ -45,6 +46,13 @@ MESSAGES: dict[type, type[msg.RunMessage]] = {
 }
 
 
+@dataclass(frozen=True)
+class Rewind:
+    """In the loss inbox's queue: drop the points past ``epoch`` here (see ``LossInbox.rewind``)."""
+
+    epoch: int
+
+
 class LossInbox:
     """(x in epochs, loss, lr) from the worker, drained by the UI thread.
 
@@ -54,7 +62,7 @@ class LossInbox:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: list[tuple[float, float, float]] = []
+        self._items: list[tuple[float, float, float] | Rewind] = []
 
     def put(self, event: BatchEnd) -> None:
         lrs = event.lrs or (float("nan"),) * len(event.losses)
@@ -62,12 +70,15 @@ class LossInbox:
         with self._lock:
             self._items.extend(items)
 
-    def drop_after(self, x: float) -> None:
-        """Forget the waiting items past ``x`` epochs (a followed run resumed from there)."""
+    def rewind(self, epoch: int) -> None:
+        """A followed run goes on from the end of ``epoch``: the plot drops what it drew past it
+        when it reaches this point of the queue, after the earlier batches, before the new ones
+        (dropped on the message instead, the new attempt's first batches, drawn by a timer
+        that ran first, were dropped too)."""
         with self._lock:
-            self._items = [item for item in self._items if item[0] <= x]
+            self._items.append(Rewind(epoch))
 
-    def drain(self) -> list[tuple[float, float, float]]:
+    def drain(self) -> list[tuple[float, float, float] | Rewind]:
         with self._lock:
             items, self._items = self._items, []
         return items
@@ -84,8 +95,8 @@ class SourceBridge:
     def __call__(self, event) -> None:
         if isinstance(event, BatchEnd):
             self.inbox.put(event)
-        elif isinstance(event, Rewound):  # before the message: no older batch may be drawn after it
-            self.inbox.drop_after(event.epoch)
+        elif isinstance(event, Rewound):
+            self.inbox.rewind(event.epoch)
         elif isinstance(event, ModelWeights):
             try:
                 self.snapshot.update_arrays(event.weights, event.epoch)

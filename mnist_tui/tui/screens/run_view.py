@@ -20,7 +20,7 @@ from textual.widgets import Header
 
 from mnist_tui.drawing import ModelSnapshot
 from mnist_tui.sources.base import SourceResult
-from mnist_tui.training.events import Failed
+from mnist_tui.training.events import Failed, rewound_text
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox, SourceBridge
 from mnist_tui.tui.progress import RunProgress, run_summary
@@ -192,17 +192,18 @@ class RunViewScreen(Screen):
     def on_steering_reported(self, message: msg.SteeringReported) -> None:
         e = message.event
         per_epoch = max(self.progress.batches_per_epoch, 1)
-        x = e.epoch if e.batch == 0 else e.epoch - 1 + e.batch / per_epoch
+        # a change at an epoch's end (batch 0) belongs to what follows: a rewind to that epoch drops it
+        x = e.epoch + 1e-6 if e.batch == 0 else e.epoch - 1 + e.batch / per_epoch
         self.plots.mark(x, e.what)
         if self.source.capabilities.live:
             self.notify(f"{e.what} (lr × {e.lr_scale:g} on top of the schedule)", timeout=3)
 
     def on_run_rewound(self, message: msg.RunRewound) -> None:
-        epoch = message.event.epoch
-        self.plots.rewind(epoch)
+        epoch = message.event.epoch  # its batches leave the plot through the loss inbox, in order
+        self.plots.losses.drop_marks_after(epoch)  # the steering after it comes in later messages
         self.progress.on_rewound(epoch)
         self._progress_dirty = True
-        self.notify(f"resumed from the end of epoch {epoch}: the killed attempt's batches after it are withdrawn")
+        self.notify(rewound_text(epoch))
 
     def on_predictions_arrived(self, message: msg.PredictionsArrived) -> None:
         e = message.event

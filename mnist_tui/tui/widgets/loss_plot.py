@@ -88,9 +88,12 @@ class BatchLossPlot(LivePlot):
         return ""
 
     def drop_after(self, x: float) -> None:
-        """Withdraw the batches and marks past ``x`` epochs (a followed run resumed from there)."""
+        """Withdraw the batches past ``x`` epochs (a followed run resumed from there)."""
         self.raw.drop_after(x)
         self.lrs.drop_after(x)
+        self.mark_dirty()
+
+    def drop_marks_after(self, x: float) -> None:
         self.marks = [(at, what) for at, what in self.marks if at <= x]
         self.mark_dirty()
 

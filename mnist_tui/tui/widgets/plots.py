@@ -11,6 +11,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
+from mnist_tui.tui.bridge import Rewind
 from mnist_tui.tui.plot_settings import load_settings, next_range
 from mnist_tui.tui.widgets.epoch_plot import AccuracyPlot, EpochLossPlot
 from mnist_tui.tui.widgets.live_plot import LivePlot
@@ -54,9 +55,13 @@ class PlotsPanel(Vertical):
     # -- data --------------------------------------------------------------------------------
 
     def add_batches(self, items) -> float | None:
-        """(x in epochs, loss, lr) items from the loss inbox; returns the last loss."""
+        """(x in epochs, loss, lr) items from the loss inbox, and its rewinds; returns the last loss."""
         last = None
-        for x, loss, lr in items:
+        for item in items:
+            if isinstance(item, Rewind):
+                self.losses.drop_after(item.epoch)
+                continue
+            x, loss, lr = item
             self.losses.add(x, loss, lr if lr == lr else None)
             last = loss
         return last
@@ -67,10 +72,6 @@ class PlotsPanel(Vertical):
 
     def mark(self, x: float, what: str) -> None:
         self.losses.mark(x, what)
-
-    def rewind(self, epoch: int) -> None:
-        """A followed run starts again from the end of ``epoch``: what the plots hold past it goes."""
-        self.losses.drop_after(epoch)
 
     def redraw_if_dirty(self) -> None:
         for plot in self.query(LivePlot):
