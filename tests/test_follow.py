@@ -76,7 +76,11 @@ def test_follower_sees_batches_and_epochs_and_a_kill_as_lost(tmp_path):
     run_dir = tmp_path / "run"
     follower = Collected(run_dir)  # started first: it waits for the run
     follower.wait(lambda: follower.of(StateChanged), "the waiting message", 30)
-    assert follower.of(StateChanged)[0].state == "waiting"
+    waiting = follower.of(StateChanged)[0]
+    assert (
+        waiting.state == "waiting"
+        and waiting.detail == f"{run_dir} does not exist yet: a run started there is followed from its start"
+    )
     writer = start_writer(run_dir, "--epochs", "100", "--limit-train", "3000")
     try:
         follower.wait(lambda: follower.of(DataReady), "the run to load")

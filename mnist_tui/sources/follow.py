@@ -203,9 +203,17 @@ class FollowSource:
                 return info
             if not said:
                 said = True
-                listener(StateChanged("waiting", f"waiting for a run to start writing {self.run_dir}"))
+                listener(StateChanged("waiting", self._waiting_for(info)))
             self._closed.wait(self.poll_s)
         return None
+
+    def _waiting_for(self, info) -> str:
+        """What the follower waits for, said once (a mistyped path shows here, not as a silence)."""
+        if info is not None:
+            return f"the run in {self.run_dir} is loading its data"
+        if not self.run_dir.exists():
+            return f"{self.run_dir} does not exist yet: a run started there is followed from its start"
+        return f"no run in {self.run_dir} yet: one that starts writing there is followed"
 
     def _follow(self, listener: Listener, result: SourceResult) -> None:
         info = self._wait_for_run(listener)
