@@ -212,7 +212,7 @@ def _killed_in_epoch_2(run_dir: Path):
     write_text_atomically(run_dir / "metrics.jsonl", _rows(row))
     write_text_atomically(run_dir / "steering.jsonl", _rows(_steered(1, 2, 100.0), _steered(2, 2, 200.0)))
     seen: list = []
-    watch = RunWatch(run_dir, [], 3, model_views=False)
+    watch = RunWatch(run_dir, [], 3, model_views=False, writer_created=100.0)
     watch.step(seen.append, None, None)
     assert [(e.epoch, e.batch) for e in seen if isinstance(e, BatchEnd)][-1] == (2, 3)
     return watch, first, row

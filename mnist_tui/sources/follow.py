@@ -230,7 +230,7 @@ class FollowSource:
             sizes = dict(train_size=info.train_size, test_size=info.test_size, batches_per_epoch=info.batches_per_epoch)
             ready = dataclasses.replace(ready, dataset=info.dataset or ready.dataset, **sizes)
         listener(with_resolved(ready, info.device, info.precision))  # what the writer runs with, not auto
-        watch = RunWatch(self.run_dir, history, epochs, self.model_views, self.eval_threads)
+        watch = RunWatch(self.run_dir, history, epochs, self.model_views, self.eval_threads, info.created)
         while True:
             ended = watch.step(listener, data, config)
             result.epochs_done = watch.epochs_done

@@ -41,7 +41,13 @@ class RunWatch:
     EVAL_SHARE = 0.2
 
     def __init__(
-        self, run_dir: Path, history: list, epochs: int, model_views: bool = True, eval_threads: int | None = None
+        self,
+        run_dir: Path,
+        history: list,
+        epochs: int,
+        model_views: bool = True,
+        eval_threads: int | None = None,
+        writer_created: float | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.model_views = model_views
@@ -57,7 +63,7 @@ class RunWatch:
         self.layers_epoch = 0
         # (epoch, batch, time) of each change reported; a withdrawn one stays, never to be reported again
         self.steered: set[tuple[int, int, float]] = set()
-        self.writer_created: float | None = None  # run.json's "created": which writer's run is shown
+        self.writer_created = writer_created  # run.json's "created": which writer's run is shown
 
     @property
     def epochs_done(self) -> int:
@@ -94,8 +100,6 @@ class RunWatch:
             status = read_status(self.run_dir)
         except (RecordError, UserError):
             status = None  # a damaged status is read again at the next poll
-        if self.writer_created is None and (info := self._info()) is not None:
-            self.writer_created = info.created
         new = self.batches.read_new(self._new_writer_kept)
         if self.batches.rewound_to is not None:  # a resume after a kill or a stop
             listener(Rewound(self.batches.rewound_to))
