@@ -204,3 +204,19 @@ def test_rebin_shares_counts_by_overlap():
     np.testing.assert_allclose(rebin([4, 2], 0.0, 1.0, np.array([0.0, 0.25, 0.5, 1.0])), [2, 2, 2])
     np.testing.assert_allclose(rebin([5], 0.3, 0.3, np.linspace(0, 1, 5)), [0, 5, 0, 0])
     np.testing.assert_allclose(rebin([3, 1], -1.0, 0.0, np.linspace(-2, 2, 5)), [0, 4, 0, 0])
+
+
+def test_a_resumed_run_shows_its_earlier_epochs_layer_statistics_first(tiny_config, small_synthetic):
+    """The Layers tab of a resumed live run covered only its new epochs: the face never saw the
+    saved ones (a replay of the same folder showed them all)."""
+    from mnist_tui.training.checkpoint import load_checkpoint
+    from mnist_tui.training.loop import Trainer
+
+    first = tiny_config.with_changes(epochs=2, limit_train=128)
+    Trainer(first, lambda event: None, datasets=small_synthetic).run()
+    seen: list = []
+    resumed = first.with_changes(epochs=3)
+    state = load_checkpoint(first.run_dir)
+    Trainer(resumed, seen.append, resume_state=state, datasets=small_synthetic).run()
+    epochs = [event.epoch for event in seen if isinstance(event, LayerStatsRecord)]
+    assert epochs == [1, 2, 3]

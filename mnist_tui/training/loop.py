@@ -40,7 +40,7 @@ from mnist_tui.training.events import (
 )
 from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.reports import ModelReports
-from mnist_tui.training.resume import checkpoint_state, failure_message, restore, saved_batches
+from mnist_tui.training.resume import checkpoint_state, failure_message, restore, saved_reports
 from mnist_tui.training.saving import CheckpointKeeper
 from mnist_tui.training.steps import EpochRun, evaluate, train_epoch, use_cuda_graph
 
@@ -157,8 +157,8 @@ class Trainer:
     def _train(self) -> None:
         cfg, world = self.config, self.world
         self.listener(self._data_ready())
-        for report in saved_batches(cfg.run_dir, self.start_epoch - 1):
-            self.face(report)  # the finished epochs' batch losses, for the plot (already on disk)
+        for report in saved_reports(cfg.run_dir, self.start_epoch - 1):
+            self.face(report)  # the finished epochs' batch losses and layer statistics (already on disk)
         if self.history:  # a resumed run shows its model's predictions before training on
             self.reports.after_epoch(self.start_epoch - 1)
         if not self.control.paused:

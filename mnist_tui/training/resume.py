@@ -13,7 +13,7 @@ import torch
 from mnist_tui.errors import GraphCaptureFailed, TrainingDiverged, UserError
 from mnist_tui.schema import RecordError
 from mnist_tui.training import checkpoint as ckpt
-from mnist_tui.training.events import BatchEnd, EpochRecord
+from mnist_tui.training.events import EpochRecord
 
 
 def history_from_checkpoint(rows: Any) -> list[EpochRecord]:
@@ -114,13 +114,17 @@ def restore(trainer, state: dict[str, Any]) -> None:
     trainer.keeper.restored(done, state)
 
 
-def saved_batches(run_dir: Path | None, epochs_done: int) -> Iterator[BatchEnd]:
-    """The batch reports of the finished epochs, from the run folder's batch log."""
+def saved_reports(run_dir: Path | None, epochs_done: int) -> Iterator[object]:
+    """What the finished epochs showed, from the run folder: their batch reports (the loss plot),
+    then their layer statistics (the model view's Layers tab shows every epoch, not only the new)."""
     if run_dir is None or epochs_done <= 0:
         return iter(())
+    from mnist_tui.insight.layers_log import read_layer_stats
     from mnist_tui.runfolder.reader import read_batches
 
-    return iter([b for b in read_batches(run_dir).records if b.epoch <= epochs_done])
+    batches = [b for b in read_batches(run_dir).records if b.epoch <= epochs_done]
+    layers = [r for r in read_layer_stats(run_dir)[0] if r.epoch <= epochs_done]
+    return iter([*batches, *layers])
 
 
 def failure_message(exc: BaseException, world, kept_epoch: int, run_dir) -> str:
