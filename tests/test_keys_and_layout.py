@@ -151,3 +151,27 @@ def test_log_format_needs_headless(flag):
     assert out.returncode == 2 and out.stderr.strip().splitlines() == [
         "mnist-tui: error: --log-format only goes with --headless"
     ]
+
+
+async def test_i_on_the_draw_screen_opens_the_model_view_with_the_runs_layers_and_test_digits(resumed_app):  # noqa: F811
+    """Opened from the draw screen, the model view's Layers and Embedding tabs were empty: it got
+    the drawing alone, not the run's layer statistics and test digits as the dashboard's ``i`` does."""
+    from mnist_tui.insight.layer_stats import LayerStatsRecord, epoch_layer_stats, weights_copy
+    from mnist_tui.model import Net
+    from mnist_tui.tui.screens.model_view import ModelViewScreen
+
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        net = Net()
+        record = epoch_layer_stats(3, net, weights_copy(net))
+        assert isinstance(record, LayerStatsRecord)
+        app.dashboard.layer_records = [record]
+        await pilot.press("d")
+        assert isinstance(app.screen, DrawScreen)
+        await pilot.press("enter", "down", "down", "enter", "i")
+        await pilot.pause(0.05)
+        view = app.screen
+        assert isinstance(view, ModelViewScreen) and view.index is None and view.image is not None
+        assert [r.epoch for r in view.records] == [3]
+        assert view.test_images is app.dashboard.browser.images and view.test_images is not None

@@ -151,7 +151,9 @@ class DashboardScreen(RunViewScreen):
         self.browser.cycle_mode()
 
     def action_draw(self) -> None:
-        self.app.push_screen(DrawScreen(self.snapshot, self._model_note, self.drawing), self._keep_drawing)
+        self.app.push_screen(
+            DrawScreen(self.snapshot, self._model_note, self.drawing, self.inside_screen), self._keep_drawing
+        )
 
     def _keep_drawing(self, grid) -> None:
         self.drawing = grid
@@ -163,16 +165,19 @@ class DashboardScreen(RunViewScreen):
     def action_inside(self) -> None:
         """The model view: filters, the selected digit's activations and saliency, layers, embedding."""
         index, image, label = self.browser.selected or (None, None, None)
-        self.app.push_screen(
-            ModelViewScreen(
-                self.snapshot,
-                image=image,
-                index=index,
-                label=label,
-                layer_stats=self.layer_records,
-                test_images=self.browser.images,
-                test_labels=self.browser.labels,
-            )
+        self.app.push_screen(self.inside_screen(image, index, label))
+
+    def inside_screen(self, image=None, index: int | None = None, label: int | None = None) -> ModelViewScreen:
+        """The model view on ``image`` (a test digit, or a drawing: no index, no label), with this
+        run's layer statistics and test digits: the draw screen's ``i`` opens it too."""
+        return ModelViewScreen(
+            self.snapshot,
+            image=image,
+            index=index,
+            label=label,
+            layer_stats=self.layer_records,
+            test_images=self.browser.images,
+            test_labels=self.browser.labels,
         )
 
     def action_confusion(self) -> None:

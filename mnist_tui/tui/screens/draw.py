@@ -16,7 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
 from mnist_tui.tui.screens.once import DismissOnce
@@ -50,8 +50,10 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         predict: Predict,
         model_note: Callable[[], str] = lambda: "",
         grid: np.ndarray | None = None,
+        inside: Callable[[np.ndarray], Screen] | None = None,
     ) -> None:
         super().__init__()
+        self.inside = inside  # the dashboard's model view for an image; None: a bare one
         self.predict = predict
         self.model_note = model_note
         self.initial_grid = grid
@@ -154,4 +156,7 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         from mnist_tui.tui.screens.model_view import ModelViewScreen
 
         image = mnist_like(self.canvas.grid)
-        self.app.push_screen(ModelViewScreen(self.predict, image=image, index=None, label=None))
+        if self.inside is not None:  # with the run's layer statistics and test digits
+            self.app.push_screen(self.inside(image))
+        else:
+            self.app.push_screen(ModelViewScreen(self.predict, image=image, index=None, label=None))
