@@ -175,3 +175,18 @@ async def test_i_on_the_draw_screen_opens_the_model_view_with_the_runs_layers_an
         assert isinstance(view, ModelViewScreen) and view.index is None and view.image is not None
         assert [r.epoch for r in view.records] == [3]
         assert view.test_images is app.dashboard.browser.images and view.test_images is not None
+
+
+def test_help_names_every_key_of_the_dashboard():
+    """Help left out R (the workspace) and p (the side panel) though both are keys."""
+    from textual.app import App
+    from textual.binding import Binding
+
+    from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS
+    from mnist_tui.tui.screens.help import KEYS
+
+    app = App()
+    named = {token for keys, _ in KEYS for token in re.split(r"[\s,/]+", keys)} | {str(d) for d in range(10)}
+    shown = [app.get_key_display(Binding(b.key.split(",")[0], "")) for b in DASHBOARD_KEYS]
+    missing = [key for key in shown if key not in named]
+    assert missing == []

@@ -17,9 +17,11 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.screen import Screen
 
 from mnist_tui.config import Config
@@ -27,6 +29,7 @@ from mnist_tui.errors import UserError
 from mnist_tui.sources.base import RunSource, SourceResult
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.dashboard import DashboardScreen
+from mnist_tui.tui.screens.dashboard_keys import palette_entries
 from mnist_tui.tui.screens.help import HelpScreen, screen_keys
 from mnist_tui.tui.screens.workspace import WorkspaceScreen
 
@@ -232,20 +235,11 @@ class MnistApp(App[int]):
                 yield command
         if not isinstance(screen, DashboardScreen):
             return
-        yield SystemCommand("Start / pause / resume", "The space key", screen.action_toggle_training)
-        yield SystemCommand("Next digit", "Browse predictions forward (j)", lambda: screen.action_browse(1))
-        yield SystemCommand("Previous digit", "Browse predictions back (k)", lambda: screen.action_browse(-1))
-        yield SystemCommand("Wrong only", "Show only misclassified test digits, or all (w)", screen.action_toggle_wrong)
-        yield SystemCommand("Next order", "Browse in the next order (o)", lambda: screen.action_order(1))
-        yield SystemCommand("Digit drawing", "ASCII characters or half-blocks (m)", screen.action_cycle_digit_mode)
-        yield SystemCommand("Draw a digit", "Draw and see the model's guess live (d)", screen.action_draw)
-        yield SystemCommand("Confusion matrix", "Pick a cell to browse those digits (x)", screen.action_confusion)
-        if screen.capabilities.save:
-            yield SystemCommand("Save checkpoint", "The last finished epoch's checkpoint, now (s)", screen.action_save)
-        if screen.capabilities.stop:
-            yield SystemCommand(
-                "Stop the run", "End the run itself; finished epochs stay saved (S)", screen.action_stop_run
+        for title, line, action, bindings in palette_entries(lambda name: screen.check_action(name, ())):
+            keys = " ".join(
+                dict.fromkeys(self.get_key_display(Binding(k, "")) for b in bindings for k in b.key.split(","))
             )
+            yield SystemCommand(title, f"{line} ({keys})", partial(screen.run_action, action))
         yield SystemCommand("Help", "Keys and panels (?)", self.action_help)
 
 

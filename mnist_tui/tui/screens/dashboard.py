@@ -48,13 +48,6 @@ class DashboardScreen(RunViewScreen):
         self.source.resume()
         self.show_state("training")
 
-    def action_toggle_training(self) -> None:
-        for action in ("start", "pause", "resume"):
-            if self.check_action(action, ()):
-                getattr(self, f"action_{action}")()
-                return
-        self.notify(f"the run is {self.state}", timeout=3)
-
     def action_steer_lr(self, factor: float) -> None:
         self.source.steer_lr(factor)
 

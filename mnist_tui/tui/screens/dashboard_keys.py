@@ -7,6 +7,8 @@ do it and the run's state allows it: a replay offers no space, a finished local 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.binding import Binding
 
 from mnist_tui.sources.base import Capabilities
@@ -73,3 +75,57 @@ def allowed(action: str, state: str, caps: Capabilities, started: bool, loaded: 
     if action == "add_epochs":
         return caps.steer and loaded and (live or (caps.extend and state == "finished"))
     return True
+
+
+# The command palette's title and line for each key's action (the footer's word is too short to
+# find an action by name). Every action of DASHBOARD_KEYS has one: a test holds them together.
+PALETTE: dict[str, tuple[str, str]] = {
+    "start": ("Start training", "Let the run train"),
+    "pause": ("Pause training", "Pause at the next batch"),
+    "resume": ("Resume training", "Train on from the paused batch"),
+    "app.quit": ("Quit", "Training stops within a batch; a follower only closes"),
+    "back": ("Back", "Back to the screen this run was opened from"),
+    "save": ("Save checkpoint", "The last finished epoch's checkpoint, now"),
+    "stop_run": ("Stop the run", "End the run itself; finished epochs stay saved"),
+    "browse(1)": ("Next digit", "Browse predictions forward"),
+    "browse(-1)": ("Previous digit", "Browse predictions back"),
+    "browse(10)": ("Ten digits on", "Browse predictions ten forward"),
+    "browse(-10)": ("Ten digits back", "Browse predictions ten back"),
+    "browse_to(0)": ("First digit", "The browser's first digit"),
+    "browse_to(-1)": ("Last digit", "The browser's last digit"),
+    "toggle_wrong": ("Wrong only", "Show only misclassified test digits, or all"),
+    "order(1)": ("Next order", "Index, hardest, confident mistakes, each digit"),
+    "order(-1)": ("Previous order", "The browser's order before this one"),
+    **{f"digit({d})": (f"Only digit {d}", f"Browse the test digits that are {d}") for d in range(10)},
+    "clear_filters": ("All digits", "Clear every filter: all digits by index"),
+    "cycle_digit_mode": ("Digit drawing", "ASCII characters or half-blocks"),
+    "draw": ("Draw a digit", "Draw and see the model's guess live"),
+    "confusion": ("Confusion matrix", "Pick a cell to browse those digits"),
+    "inside": ("Inside the network", "Filters, activations, saliency, layers, embedding"),
+    "steer_lr(2)": ("Learning rate × 2", "From the next batch, on top of the schedule"),
+    "steer_lr(0.5)": ("Learning rate ÷ 2", "From the next batch, on top of the schedule"),
+    "add_epochs(5)": ("Train 5 more epochs", "A finished run too, in place"),
+    "plots_log": ("Log scale for the losses", "Switch the loss plots' y axis"),
+    "error_view": ("Error % or accuracy %", "Switch the per-epoch accuracy plot"),
+    "smoothing(-1)": ("Less smoothing", "Of the batch loss's moving average"),
+    "smoothing(1)": ("More smoothing", "Of the batch loss's moving average"),
+    "plots_range": ("Epochs shown", "All, the last 10, 3 or 1"),
+    "toggle_lr": ("Learning-rate curve", "Show or hide it on the batch loss plot"),
+    "open_runs": ("Runs workspace", "Every run folder beside this one: compare them"),
+    "side_panel": ("Side panel", "Predictions or the epochs table (small terminals)"),
+}
+
+
+def palette_entries(check: Callable[[str], bool | None]) -> list[tuple[str, str, str, list[Binding]]]:
+    """(title, line, action, its bindings) for each dashboard action ``check(name)`` allows now,
+    in the key map's order; ``check`` is the screen's ``check_action`` on the action's name."""
+    bindings: dict[str, list[Binding]] = {}
+    for binding in DASHBOARD_KEYS:
+        bindings.setdefault(binding.action, []).append(binding)
+    entries = []
+    for action, group in bindings.items():
+        name = action.partition("(")[0]
+        if "." in name or check(name):
+            title, line = PALETTE[action]
+            entries.append((title, line, action, group))
+    return entries

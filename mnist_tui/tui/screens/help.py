@@ -27,7 +27,7 @@ KEYS = (
     ("0 … 9", "browse one true digit"),
     ("w", "wrong only, over the current order (filters combine)"),
     ("o / O", "browser order forward / back: index, hardest, confident mistakes, each digit"),
-    ("escape", "clear every filter: all digits by index"),
+    ("esc", "clear every filter: all digits by index"),
     ("b", "digit drawing: ASCII characters or fine half-blocks"),
     ("d", "draw a digit and see the model's guess live"),
     ("x", "confusion matrix: pick a cell to browse exactly those test digits"),
@@ -35,6 +35,8 @@ KEYS = (
     ("L / %", "log scale for the losses / error % (log) or accuracy %"),
     ("[ / ]", "less / more smoothing of the batch loss"),
     ("z / v", "epochs shown: all, last 10, 3, 1 / the learning-rate curve"),
+    ("p", "side panel in a small terminal: predictions or the epochs table"),
+    ("R", "the runs workspace: every run folder beside this one, to compare"),
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),
 )
