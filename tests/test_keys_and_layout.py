@@ -104,8 +104,8 @@ async def test_at_80x24_the_plots_keep_half_the_width_and_p_shows_the_epochs(res
         assert epochs.display and not browser.display
         await pilot.press("p")
         assert browser.display
-    commands = [c.title for c in app.get_system_commands(app.dashboard)]
-    assert "Maximize" not in commands
+        commands = [c.title for c in app.get_system_commands(app.dashboard)]
+    assert "Maximize" not in commands and "Side panel" in commands
 
 
 def _headless(*extra: str) -> subprocess.CompletedProcess:
