@@ -41,6 +41,16 @@ def public_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+def reachable_url(host: str, port: int) -> str:
+    """The URL to print: a server on every address (``0.0.0.0``, ``::``) is named by this machine's
+    host name, since no browser can open 0.0.0.0 on another machine."""
+    if host in ("0.0.0.0", "::", ""):
+        import socket
+
+        host = socket.gethostname()
+    return public_url(host, port)
+
+
 def make_server(
     app_args: Sequence[str],
     host: str = LOOPBACK,

@@ -37,7 +37,7 @@ from textual_serve.server import Server
 
 from mnist_tui.errors import UserError
 from mnist_tui.rundir import create_fresh_run_dir
-from mnist_tui.serve import app_command
+from mnist_tui.serve import app_command, reachable_url
 
 TOKEN_COOKIE = "mnist_tui_token"
 RUN_DIR = "--run-dir"
@@ -145,7 +145,8 @@ class GatedServer(Server):
         await runner.setup()
         try:
             await web.TCPSite(runner, self.host, self.port).start()
-            print(f"mnist-tui: serving the dashboard on {self.gate.url(self.public_url)}", flush=True)
+            url = self.gate.url(reachable_url(self.host, self.port))
+            print(f"mnist-tui: serving the dashboard on {url}", flush=True)
             print(f"mnist-tui: at most {self.gate.max_sessions} sessions at once; Ctrl+C stops", flush=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -184,11 +185,23 @@ class GatedServer(Server):
         if self.sessions >= self.gate.max_sessions:
             return self._full(request)
         response = await super().handle_index(request)
+        response.text = self._for_the_address_asked(response.text, request)
         if self.gate.token:  # static files carry it as a cookie; the socket's URL holds it (textual.js adds a query)
             page = response.text.replace('/ws"', f'/ws/{quote(self.gate.token, safe="")}"')
             response.text = page
             response.set_cookie(TOKEN_COOKIE, self.gate.token, httponly=True, samesite="Strict")
         return response
+
+    def _for_the_address_asked(self, page: str, request: web.Request) -> str:
+        """The page's script, styles and socket at the address the browser used. textual-serve
+        writes them at the server's own address: ``0.0.0.0`` for ``--host 0.0.0.0`` (where no
+        other machine can fetch them), 127.0.0.1 through an SSH tunnel on another local port.
+        A proxy in front may name the address it was asked for (``X-Forwarded-Host``/``-Proto``)."""
+        scheme = request.headers.get("X-Forwarded-Proto", request.scheme)
+        host = request.headers.get("X-Forwarded-Host", request.host)
+        own_ws = "ws:" + self.public_url.split(":", 1)[1]
+        ws = ("wss://" if scheme == "https" else "ws://") + host
+        return page.replace(own_ws, ws).replace(self.public_url, f"{scheme}://{host}")
 
     def _command(self) -> str:
         """This session's command: a fresh run folder of its own under an explicit ``--run-dir``."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from serving import DRAWN, REPO, read_session, served_app
 
-from mnist_tui.serve import TEMPLATES, app_args_without_serving, app_command, public_url
+from mnist_tui.serve import TEMPLATES, app_args_without_serving, app_command, public_url, reachable_url
 
 
 def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -41,6 +41,19 @@ def test_the_page_is_served_on_loopback_with_no_external_fonts(server):
     status, font = _get(url + "/static/fonts/RobotoMono-VariableFont_wght.ttf")
     assert status == 200 and len(font) > 10_000
     assert _get(url + "/static/js/textual.js")[0] == 200
+
+
+def test_the_page_names_the_address_the_browser_asked_for(server):
+    """textual-serve wrote the server's own address into the page: with --host 0.0.0.0 a remote
+    browser was sent to fetch the script and open the socket at 0.0.0.0, and through an SSH
+    tunnel on another local port, at 127.0.0.1 on the server's port."""
+    url, _process = server
+    request = urllib.request.Request(url + "/", headers={"Host": "localhost:9000"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        page = response.read().decode()
+    assert 'data-session-websocket-url="ws://localhost:9000/ws"' in page
+    assert 'src="http://localhost:9000/static/js/textual.js"' in page
+    assert "127.0.0.1" not in page
 
 
 def test_it_listens_only_on_loopback_by_default(server):
@@ -127,4 +140,6 @@ def test_each_session_runs_this_interpreter_without_the_serving_options():
     assert app_command(["--dataset", "synthetic", "--run-dir", "a b"]).split()[0] == sys.executable
     assert app_command(["--run-dir", "a b"]).endswith("-m mnist_tui --run-dir 'a b'")
     assert public_url("::1", 8000) == "http://[::1]:8000"
+    assert reachable_url("0.0.0.0", 8000) == f"http://{socket.gethostname()}:8000"
+    assert reachable_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"
     assert (TEMPLATES / "app_index.html").exists()
