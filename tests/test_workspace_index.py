@@ -44,7 +44,8 @@ def test_every_run_folder_is_one_row_with_its_settings_and_results(runs):
         assert run.precision in ("fp32", "bf16")  # resolved from "auto" in run.json
         assert run.best_test_acc == max(r.test_acc for r in history)
         assert run.last_test_loss == history[-1].test_loss
-        assert run.samples_per_s == pytest.approx(sum(r.samples_per_s for r in history) / 2)
+        samples = sum(r.samples_per_s * r.seconds for r in history)
+        assert run.samples_per_s == pytest.approx(samples / sum(r.seconds for r in history))
         assert run.time_to_99 is None  # 500 synthetic samples never reach 99 %
         assert abs(run.started - time.time()) < 3600
 
@@ -113,3 +114,14 @@ def test_500_generated_folders_list_correctly(tmp_path):
     assert index.scan() == rows
     figures = bench.time_scans(tmp_path, repeats=1)  # the benchmark's own path runs (no bound asserted)
     assert figures["runs"] == 500
+
+
+def test_a_runs_rate_is_its_samples_over_its_seconds_not_a_mean_of_epoch_rates():
+    from mnist_tui.training.events import EpochRecord
+    from mnist_tui.workspace.summary import results
+
+    def epoch(n, seconds, rate):
+        return EpochRecord(n, 0.1, 0.9, 0.1, 0.9, seconds, rate, 0.01)
+
+    rate = results([epoch(1, 0.25, 40_000.0), epoch(2, 3.0, 3_000.0), epoch(3, 4.0, 2_500.0)])["samples_per_s"]
+    assert rate == pytest.approx((10_000 + 9_000 + 10_000) / 7.25)
