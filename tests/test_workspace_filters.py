@@ -120,3 +120,9 @@ def test_the_settings_that_differ_and_those_shared():
         "fc_dropout": [0.1, 0.2, 0.1],
     }
     assert same["recipe"] == "fast" and same["device"] == "cpu" and "lr" not in same
+
+
+def test_runs_trained_on_different_amounts_of_data_do_not_share_every_setting():
+    """--limit-train 10000 against 20000 read "the runs share every setting"."""
+    differ, _same = differing_settings([run("a", train_size=10_000), run("b", train_size=20_000)])
+    assert differ == {"train_size": [10_000, 20_000]}

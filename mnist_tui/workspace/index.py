@@ -191,6 +191,8 @@ class RunIndex:
                 if getattr(info, key):
                     fields[key] = getattr(info, key)
             fields["world_size"] = info.world_size
+            if info.train_size:  # 0 until the data loaded
+                fields["train_size"] = info.train_size
             planned = typed(info.config, "epochs", int)
         elif stamps[METRICS_NAME] is None and not problem:
             notes.append("format 1: its settings are in checkpoint.pt only")

@@ -24,6 +24,7 @@ class RunSummary:
     path: Path
     state: str = "unknown"
     dataset: str = ""
+    train_size: int | None = None  # training samples per epoch (less than the dataset under --limit-train)
     recipe: str = ""
     batch_size: int | None = None
     lr: float | None = None
@@ -39,7 +40,7 @@ class RunSummary:
     best_test_acc: float | None = None
     last_test_loss: float | None = None
     time_to_99: float | None = None  # training seconds (pauses excluded) until test acc ≥ 99 %
-    samples_per_s: float | None = None  # mean over the epochs
+    samples_per_s: float | None = None  # samples over training seconds, the whole run
     started: float | None = None  # Unix seconds: run.json's "created", else the folder's mtime
     format: int = 0  # 1 or 2; 0 when it cannot be told
     problem: str = ""  # set: the folder could not be read as a run (the row is greyed)
@@ -53,6 +54,7 @@ class RunSummary:
 
 SETTINGS = (
     "dataset",
+    "train_size",
     "recipe",
     "batch_size",
     "lr",

@@ -26,6 +26,7 @@ from mnist_tui.workspace.index import RunSummary
 
 LABELS = {
     "dataset": "data",
+    "train_size": "train samples",
     "recipe": "recipe",
     "batch_size": "batch",
     "lr": "lr",
