@@ -105,3 +105,17 @@ async def test_enter_before_any_epoch_posts_nothing():
         await pilot.press("enter")
         await pilot.pause(0.1)
         assert app.chosen == []
+
+
+async def test_the_screen_opened_before_the_first_epoch_grows_to_the_whole_matrix():
+    """At 80×24 the box kept the 3-line "no matrix yet" height: rows 3-9 were hidden, no scrollbar."""
+    from mnist_tui.tui.screens.confusion import ConfusionScreen
+
+    app = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = ConfusionScreen(None)
+        await app.push_screen(screen)
+        await pilot.pause(0.05)
+        screen.set_confusion(_confusion(), epoch=1)
+        await pilot.pause(0.05)
+        assert screen.matrix.size.height == 1 + 10

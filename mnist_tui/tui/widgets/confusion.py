@@ -84,7 +84,7 @@ class ConfusionMatrix(Widget, can_focus=True):
         epoch_text = f" · epoch {epoch}" if epoch is not None else ""
         self.border_title = f"confusion (rows true, columns predicted){epoch_text}"
         self.border_subtitle = f"{right:,}/{total:,} right · {total - right:,} wrong"
-        self.refresh()
+        self.refresh(layout=True)  # from the 3-line "no matrix yet" to 11 lines: the height changes
 
     def get_content_width(self, container, viewport) -> int:
         return LABEL_WIDTH + 10 * self.cell_width
