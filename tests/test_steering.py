@@ -72,6 +72,9 @@ def test_steering_rides_on_top_of_the_one_cycle_schedule(tiny_config, small_synt
     base, halved = batch_lrs(plain), batch_lrs(steered)
     assert base.keys() == halved.keys() and len(base) > 5
     assert all(halved[k] == pytest.approx(base[k] / 2) for k in base)
+    # the epoch's row says the lr it trained at, steering included (it gave the schedule's alone)
+    epoch_lr = [event.lr for event in steered if isinstance(event, EpochRecord)]
+    assert epoch_lr == [pytest.approx(halved[max(halved)])]
 
 
 def test_epochs_added_while_training_and_to_a_finished_run_and_resume_honours_the_record(tiny_config, small_synthetic):
@@ -217,6 +220,8 @@ async def test_dashboard_plus_plus_gives_four_times_the_lr_and_a_finished_run_tr
         rows = read_metrics(config.run_dir).records
         assert [r.lr for r in rows] == pytest.approx([4e-3, 4e-3])
         assert dashboard.query_one("#loss-plot", BatchLossPlot).marks, "the change is not marked on the plot"
+        lr_line = [line for line in dashboard.settings_lines() if line.startswith("lr")]
+        assert lr_line and lr_line[0].endswith("constant × 4 (steered)"), lr_line  # it said "lr 0.001 constant"
         assert "best" in dashboard.detail and "epoch" in dashboard.detail  # the finished run's summary
         await pilot.press("a")
         await wait_for(pilot, lambda: dashboard.progress.epochs_done == 7, "the 5 more epochs", timeout=180)

@@ -37,7 +37,7 @@ class EpochRecord:
     test_acc: float
     seconds: float  # training time, pauses excluded
     samples_per_s: float
-    lr: float  # at the epoch's end
+    lr: float  # the epoch's last batch's, steering included
     eval_seconds: float = 0.0
     dataset: str = ""
     device: str = ""

@@ -246,7 +246,7 @@ class Trainer:
             test_acc=test.accuracy,
             seconds=round(stats.seconds, 4),
             samples_per_s=round(stats.samples / max(stats.seconds, 1e-9), 1),
-            lr=self.optimizer.param_groups[0]["lr"],
+            lr=stats.last_lr,  # the group's lr is by now the schedule's next, without the steering
             eval_seconds=round(time.perf_counter() - started, 4),
             dataset=self.data.name,
             device=str(self.device),

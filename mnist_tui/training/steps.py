@@ -30,6 +30,7 @@ class EpochStats:
     accuracy: float
     seconds: float  # training time, pauses excluded
     samples: int
+    last_lr: float  # the lr of the epoch's last batch, steering included
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
     sizes[-1] = n - bs * (batches - 1)
     totals = world.sum(torch.stack([(losses * sizes).sum(), correct.float(), torch.tensor(float(n), device=device)]))
     loss_sum, correct_sum, samples = totals.tolist()
-    return EpochStats(loss_sum / samples, correct_sum / samples, seconds, int(samples))
+    return EpochStats(loss_sum / samples, correct_sum / samples, seconds, int(samples), lrs[-1])
 
 
 @torch.inference_mode()

@@ -195,8 +195,10 @@ class RunViewScreen(Screen):
         # a change at an epoch's end (batch 0) belongs to what follows: a rewind to that epoch drops it
         x = e.epoch + 1e-6 if e.batch == 0 else e.epoch - 1 + e.batch / per_epoch
         self.plots.mark(x, e.what)
+        self.query_one("#settings", SettingsPanel).show_lr_scale(e.lr_scale)
         if self.source.capabilities.live:
-            self.notify(f"{e.what} (lr × {e.lr_scale:g} on top of the schedule)", timeout=3)
+            lr = f": the lr is the schedule's × {e.lr_scale:g} from here" if e.what.startswith("lr") else ""
+            self.notify(f"{e.what}{lr}", timeout=3)
 
     def on_run_rewound(self, message: msg.RunRewound) -> None:
         epoch = message.event.epoch  # its batches leave the plot through the loss inbox, in order

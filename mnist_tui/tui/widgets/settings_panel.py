@@ -28,7 +28,9 @@ def settings_fields(
         out.append(("batch", _number(s["batch_size"])))
     if "lr" in s:
         schedule = SCHEDULE_NAMES.get(s.get("schedule", ""), s.get("schedule", ""))
-        out.append(("lr", f"{_number(s['lr'])} {schedule}".strip()))
+        scale = s.get("lr_scale", 1.0)
+        steered = f" × {_number(float(scale))} (steered)" if scale != 1.0 else ""
+        out.append(("lr", f"{_number(s['lr'])} {schedule}{steered}".strip()))
     if "conv_dropout" in s or "fc_dropout" in s:
         conv, fc = s.get("conv_dropout"), s.get("fc_dropout")
         out.append(("dropout", _number(conv) if conv == fc else f"conv {_number(conv)} / fc {_number(fc)}"))
@@ -113,6 +115,11 @@ class SettingsPanel(Static):
         """The plan in force after epochs were added (before the run is loaded: nothing to show)."""
         if self.parts is not None:
             self.show({**self.settings, "epochs": epochs}, self.world_size, self.threads)
+
+    def show_lr_scale(self, scale: float) -> None:
+        """The lr scale steering set, on top of the schedule (before the run is loaded: nothing to show)."""
+        if self.parts is not None:
+            self.show({**self.settings, "lr_scale": scale}, self.world_size, self.threads)
 
     def help_lines(self) -> list[str]:
         """One ``name  value`` line per setting, for the help screen (none before the run is loaded)."""
