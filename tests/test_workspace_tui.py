@@ -132,7 +132,9 @@ async def test_marked_runs_are_overlaid_with_stable_colours_and_their_difference
             assert series.ys == pytest.approx(losses) and series.xs[-1] == 2.0
         settings = panel.settings_text().plain
         assert "batch 512 512 128" in settings and "lr 0.003 0.01 0.001" in settings
-        assert "   dropout 0.1 0.2 0.1" in settings and "same: data synthetic, train samples 500, recipe fast" in settings
+        assert (
+            "   dropout 0.1 0.2 0.1" in settings and "same: data synthetic, train samples 500, recipe fast" in settings
+        )
         text = screen_text(app)
         assert "● lr-0.003" in text and "■ lr-0.01" in text and "▲ sweep/lr-0.001" in text  # the legend
         marks = [table.get_cell(name, "mark").plain for name in table.marked]

@@ -67,7 +67,10 @@ class RunProgress:
 
 
 def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bool, long: bool = False) -> str:
-    """What happened and what next, for a finished or stopped run (short: one line for the state)."""
+    """What happened and what next, for a finished or stopped run (short: one line for the state).
+
+    ``can_extend``: the run finished here and ``a`` trains it on. A run stopped before any epoch
+    ended keeps nothing to replay or resume, and says so rather than offering either."""
     from mnist_tui.tui.widgets.stats import format_duration
 
     p = progress
@@ -75,9 +78,14 @@ def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bo
     text = f"{epochs_done} epoch(s), {best}"
     if not long:
         return text
-    lines = [text + f", {format_duration(p.training_seconds)} of training"]
-    if run_dir is not None:
+    partial = p.samples_seen / p.samples_per_s if p.epoch > p.epochs_done and p.samples_per_s else 0.0
+    lines = [text + f", {format_duration(p.training_seconds + partial)} of training"]
+    if run_dir is not None and epochs_done:
         lines.append(f"saved in {run_dir}; replay: mnist-tui --replay {run_dir}")
+        if not can_extend and epochs_done < p.epochs:
+            lines.append(f"continue: mnist-tui --resume {run_dir}")
+    elif run_dir is not None:
+        lines.append("nothing kept: a run keeps whole epochs (checkpoints hold finished epochs)")
     if can_extend:
         lines.append("a: train 5 more epochs here")
     return "\n".join(lines)
