@@ -83,6 +83,50 @@ def _check_format(run_dir: Path) -> None:
         )
 
 
+def _check_place(run_dir: Path) -> None:
+    """A run folder is a leaf among runs: not inside another run's folder, not holding runs itself
+    (the workspace lists a run folder and not what is under it, so either hid runs from ``--runs``
+    and its exports: ``--run-dir runs`` put a run over the whole workspace), and not ``/``."""
+    try:
+        where = run_dir.resolve()
+    except (OSError, RuntimeError):
+        return  # _check_writable says why
+    if where == Path(where.anchor):
+        raise UserError(f"--run-dir {shown(run_dir)} is the file system's root: give a folder for the run")
+    for parent in where.parents:
+        with contextlib.suppress(OSError):
+            if (parent / INFO_NAME).is_file():
+                raise UserError(
+                    f"--run-dir {shown(run_dir)} is inside the run folder {shown(parent)}: "
+                    "choose a folder outside it (e.g. beside it)"
+                )
+    inner = _a_run_inside(where)
+    if inner is not None:
+        raise UserError(
+            f"--run-dir {shown(run_dir)} holds other runs ({shown(inner)}): a run folder holds one run; "
+            f"give a new folder, e.g. {shown(run_dir / 'my-run')}"
+        )
+
+
+def _a_run_inside(folder: Path, depth: int = 2, budget: int = 2000) -> Path | None:
+    """A run folder within ``depth`` levels under ``folder``, or None (at most ``budget`` entries looked at)."""
+    level = [folder]
+    for _ in range(depth):
+        below = []
+        for parent in level:
+            with contextlib.suppress(OSError):
+                for entry in parent.iterdir():
+                    budget -= 1
+                    if budget < 0:
+                        return None
+                    if entry.is_dir() and not entry.is_symlink():
+                        if (entry / INFO_NAME).is_file():
+                            return entry
+                        below.append(entry)
+        level = below
+    return None
+
+
 def _same_folder(a: Path, b: Path | None) -> bool:
     if b is None:
         return False
@@ -195,6 +239,7 @@ def claim_run_dir(run_dir: Path, resuming_from: Path | None = None, fresh_name: 
                 f"the run folder {run_dir} already holds a run; continue it with --resume {run_dir}, "
                 "or choose another --run-dir"
             )
+        _check_place(run_dir)
     _check_writable(run_dir)
     _check_kept_files(run_dir)
     _check_format(run_dir)

@@ -167,3 +167,42 @@ def test_a_fresh_name_skips_an_existing_empty_folder(tmp_path):
         assert claim_run_dir(name, fresh_name=True) == name.with_name("20260101-120000-2")
     finally:
         release_locks()
+
+
+@pytest.mark.parametrize(
+    ("layout", "words"),
+    [
+        ("holds runs", "holds other runs"),
+        ("holds runs two levels down", "holds other runs"),
+        ("inside a run", "is inside the run folder"),
+        ("root", "file system's root"),
+    ],
+)
+def test_a_run_folder_is_neither_inside_a_run_nor_over_runs(tmp_path, layout, words):
+    """``--run-dir runs`` (the workspace) and a folder inside a run were taken: the workspace then
+    lists only the outer run, and the others vanished from --runs and its exports. / was taken too."""
+    workspace = tmp_path / "runs"
+    for name in ("a", "sweep/b"):
+        (workspace / name).mkdir(parents=True)
+        (workspace / name / "run.json").write_text("{}")
+    run_dir = {
+        "holds runs": workspace,
+        "holds runs two levels down": tmp_path,
+        "inside a run": workspace / "a" / "child",
+        "root": Path("/"),
+    }[layout]
+    try:
+        with pytest.raises(UserError, match=words):
+            claim_run_dir(run_dir)
+    finally:
+        release_locks()
+    assert sorted(p.name for p in workspace.rglob("*")) == ["a", "b", "run.json", "run.json", "sweep"]  # untouched
+
+
+def test_a_run_folder_beside_others_in_the_workspace_is_fine(tmp_path):
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "run.json").write_text("{}")
+    try:
+        assert claim_run_dir(tmp_path / "runs" / "b") == tmp_path / "runs" / "b"
+    finally:
+        release_locks()
