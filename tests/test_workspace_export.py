@@ -322,3 +322,31 @@ def test_a_run_exported_without_its_damaged_rows_is_named_with_them(runs, tmp_pa
     assert [line for line in err if line.startswith("note gappy: skipped 1 row(s) of metrics.jsonl")]  # was silent
     with open(tmp_path / "all.csv", newline="") as f:
         assert [row["epoch"] for row in csv.DictReader(f) if row["run"] == "gappy"] == ["1", "2"]
+
+
+def test_an_export_that_cannot_write_keeps_the_earlier_event_file_and_says_so(runs, monkeypatch):
+    """On a full disk tensorboardX's writer thread printed a traceback, its close waited forever,
+    and the earlier event file had already been deleted."""
+    import errno
+
+    pytest.importorskip("tensorboardX")
+    from tensorboardX.record_writer import RecordWriter
+
+    run_dir = runs / "lr-0.01"
+    tb.export_tensorboard([run_dir])
+    (earlier,) = run_dir.glob("events.out.tfevents.*")
+    before = earlier.read_bytes()
+    writes = {"n": 0}
+    real_write = RecordWriter.write
+
+    def fills_the_disk(self, data):
+        writes["n"] += 1
+        if writes["n"] > 5:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, data)
+
+    monkeypatch.setattr(RecordWriter, "write", fills_the_disk)
+    with pytest.raises(UserError, match=r"could not write .*events\.out\.tfevents.*: No space left on device"):
+        tb.export_tensorboard([run_dir])
+    assert [p.name for p in run_dir.glob("*tfevents*")] == [earlier.name]  # no partial file left
+    assert earlier.read_bytes() == before
