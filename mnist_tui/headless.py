@@ -8,6 +8,7 @@ read it. ``--log-format json``: one JSON object per event, for machines.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -36,11 +37,21 @@ from mnist_tui.training.events import (
 )
 
 
+class PipeConsole(Console):
+    """Rich's console, but a closed pipe is the caller's to handle: Rich's own answer is
+    ``SystemExit(1)`` from inside the trainer's listener, which ended the run as a failure with
+    no word and left its folder saying "training"."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 class RichReporter:
     """Turns events into text: progress bars and a table on a terminal, plain lines otherwise."""
 
     def __init__(self, run_dir: Any = None, console: Console | None = None) -> None:
-        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.console = console or PipeConsole(highlight=False, soft_wrap=True)
         self.lines = not self.console.is_terminal  # piped: one record per line, no live display
         self.run_dir = run_dir
         self.progress = Progress(
@@ -251,6 +262,14 @@ def what_was_kept(source: RunSource, epochs_done: int) -> str | None:
     return "no epoch finished, so nothing was saved"
 
 
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: what is still buffered for the closed pipe, and the interpreter's
+    flush at exit, must not raise again (Python then prints "Exception ignored … BrokenPipeError")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def run_headless(source: RunSource, console: Console | None = None, log_format: str = "text", quiet=False) -> int:
     """Report ``source`` until it ends. Exit code: 0 done, 2 bad input, 1 failure, 128+N on signal N.
 
@@ -262,20 +281,32 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
     text = RichReporter(source.run_dir, console)
     reporter = JsonReporter() if log_format == "json" else text
     failures: list[Failed] = []
+    output_closed = False
 
     def listen(event: Event) -> None:
+        nonlocal output_closed
         if isinstance(event, Failed):
             stop_live(reporter.progress)
             failures.append(event)
         stopper.loaded = stopper.loaded or isinstance(event, DataReady)
-        if not quiet:
+        if quiet or output_closed:
+            return
+        try:
             reporter(event)
+        except BrokenPipeError:  # `| head`: stop as a closed terminal would, keeping what is saved
+            output_closed = True
+            _drop_stdout()
+            source.close()
 
     with StopOnSignal(source, quiet) as stopper:
         try:
             result = source.run(listen)
         finally:  # even on a second Ctrl-C: give the terminal its cursor back
             stop_live(reporter.progress)
+    if output_closed:
+        kept = what_was_kept(source, result.epochs_done)
+        print(f"mnist-tui: the output was closed, so the run stopped{f'; {kept}' if kept else ''}", file=sys.stderr)
+        return 128 + signal.SIGPIPE
     if not quiet and (failures or result.error is not None):
         message = failures[0].message if failures else str(result.error)
         print(f"mnist-tui: error: {message}", file=sys.stderr)

@@ -159,3 +159,21 @@ def test_a_rewound_run_is_one_line_in_text_and_one_object_in_json():
     stream = io.StringIO()
     JsonReporter(stream)(Rewound(3))
     assert json.loads(stream.getvalue()) == {"event": "rewound", "epoch": 3}
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_closed_output_pipe_stops_the_run_cleanly(tmp_path, log_format):
+    """``mnist-tui --headless … | head``: text output exited 1 without a word (Rich's own SystemExit
+    inside the trainer's listener) and left status.json at "training"; JSON said "Broken pipe", exit 2."""
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "mnist_tui", "--headless", "--dataset", "synthetic", "--device", "cpu"]
+    command += ["--limit-train", "1000", "--epochs", "50", "--run-dir", str(run_dir), "--log-format", log_format]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()
+    process.stdout.close()  # as `head -1` does
+    _out, err = process.communicate(timeout=120)
+    assert first.strip()
+    assert process.returncode == 141, err  # 128 + SIGPIPE, as a shell reports a pipe's closed reader
+    assert err.count("\n") == 1 and err.startswith("mnist-tui: the output was closed, so the run stopped"), err
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "stopped" and status["epochs_done"] < 50
