@@ -91,9 +91,15 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
                 f"--resume {args.resume}: its folder holds another run (its {args.resume.parent.name}/checkpoint.pt "
                 "and epochs would be overwritten); continue this checkpoint in a new folder with --run-dir NEW"
             )
+        used = dataset_option_of(saved_state.get("dataset"))
         if args.dataset is None:  # "auto" must not swap a run's data (MNIST → synthetic) silently
-            used = dataset_option_of(saved_state.get("dataset"))
             config = config.with_changes(dataset=used or config.dataset)
+        elif used and args.dataset != used and resumed_from is not None and args.run_dir is None:
+            raise UserError(
+                f"--resume {args.resume} --dataset {args.dataset}: the run trained on {saved_state['dataset']}, "
+                "and its folder would then hold epochs of both; continue it on other data in a new folder "
+                "with --run-dir NEW"
+            )
     if environment_rank() != 0:  # under torchrun, rank 0 alone keeps the run folder
         return config
     fresh_name = args.run_dir is None and args.resume is None

@@ -275,6 +275,7 @@ def test_resumed_checkpoint_with_a_damaged_config(tmp_path, capsys, damage):
 
 @pytest.mark.parametrize(("used", "expected"), [("MNIST", "mnist"), ("synthetic digits", "synthetic")])
 def test_resume_keeps_the_data_the_run_was_trained_on(tmp_path, used, expected):
+    from mnist_tui.errors import UserError
     from mnist_tui.rundir import release_locks
 
     args = cli.build_parser().parse_args(["--headless", "--resume", str(tmp_path)])
@@ -285,8 +286,15 @@ def test_resume_keeps_the_data_the_run_was_trained_on(tmp_path, used, expected):
         assert cli.prepare_run(args, config, saved).dataset == expected  # never a silent fallback
     finally:
         release_locks()
-    explicit = cli.build_parser().parse_args(["--headless", "--resume", str(tmp_path), "--dataset", "synthetic"])
+    other = "synthetic" if expected == "mnist" else "mnist"
+    in_place = cli.build_parser().parse_args(["--headless", "--resume", str(tmp_path), "--dataset", other])
+    with pytest.raises(UserError, match=f"the run trained on {used}.*--run-dir NEW"):  # one folder, two datasets
+        cli.prepare_run(in_place, cli.build_config(in_place, saved["config"]), saved)
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-on-{other}"
+    explicit = cli.build_parser().parse_args(
+        ["--headless", "--resume", str(tmp_path), "--dataset", other, "--run-dir", str(elsewhere)]
+    )
     try:
-        assert cli.prepare_run(explicit, cli.build_config(explicit, saved["config"]), saved).dataset == "synthetic"
+        assert cli.prepare_run(explicit, cli.build_config(explicit, saved["config"]), saved).dataset == other
     finally:
         release_locks()
