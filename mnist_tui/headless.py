@@ -250,14 +250,18 @@ def stop_live(progress: Progress | None) -> None:
         progress.stop()
 
 
-def what_was_kept(source: RunSource, epochs_done: int) -> str | None:
-    """After a stop: the checkpoint kept and how to continue it, for whoever stopped the run."""
+def what_was_kept(source: RunSource, epochs_done: int, planned: int | None = None) -> str | None:
+    """After a stop: the checkpoint kept and how to continue it, for whoever stopped the run.
+
+    ``planned``: the plan in force, named in the command: a resume takes the plan saved in the
+    checkpoint, which a ``--resume … --epochs N`` stopped before its next epoch had not yet saved."""
     if source.run_dir is None or not source.capabilities.save:
         return None
     if epochs_done:
+        plan = f" --epochs {planned}" if planned else ""
         return (
             f"checkpoint of epoch {epochs_done} kept in {source.run_dir}; "
-            f"continue with: mnist-tui --headless --resume {source.run_dir}"
+            f"continue with: mnist-tui --headless --resume {source.run_dir}{plan}"
         )
     return "no epoch finished, so nothing was saved"
 
@@ -282,12 +286,16 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
     reporter = JsonReporter() if log_format == "json" else text
     failures: list[Failed] = []
     output_closed = False
+    planned: int | None = None
 
     def listen(event: Event) -> None:
-        nonlocal output_closed
-        if isinstance(event, Failed):
-            stop_live(reporter.progress)
-            failures.append(event)
+        nonlocal output_closed, planned
+        match event:
+            case Failed():
+                stop_live(reporter.progress)
+                failures.append(event)
+            case DataReady(epochs=epochs) | PlanChanged(epochs=epochs):
+                planned = epochs
         stopper.loaded = stopper.loaded or isinstance(event, DataReady)
         if quiet or output_closed:
             return
@@ -304,14 +312,14 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
         finally:  # even on a second Ctrl-C: give the terminal its cursor back
             stop_live(reporter.progress)
     if output_closed:
-        kept = what_was_kept(source, result.epochs_done)
+        kept = what_was_kept(source, result.epochs_done, planned)
         print(f"mnist-tui: the output was closed, so the run stopped{f'; {kept}' if kept else ''}", file=sys.stderr)
         return 128 + signal.SIGPIPE
     if not quiet and (failures or result.error is not None):
         message = failures[0].message if failures else str(result.error)
         print(f"mnist-tui: error: {message}", file=sys.stderr)
     if stopper.exit_code is not None:
-        kept = what_was_kept(source, result.epochs_done)
+        kept = what_was_kept(source, result.epochs_done, planned)
         if kept and not quiet:
             if log_format == "json":  # stdout stays JSON lines only
                 print(f"mnist-tui: {kept}", file=sys.stderr)

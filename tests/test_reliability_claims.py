@@ -94,12 +94,14 @@ def test_a_run_folder_a_newer_mnist_tui_wrote_is_not_continued(run, capsys):
 def test_a_resume_whose_data_cannot_be_had_leaves_the_run_as_it_was(run, tmp_path, capsys, monkeypatch):
     from torchvision.datasets import MNIST
 
+    from mnist_tui.training.checkpoint import load_checkpoint, save_checkpoint
+
     monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])  # offline
+    state = load_checkpoint(run)
+    save_checkpoint(run / "checkpoint.pt", {**state, "dataset": "MNIST"})  # a run trained on MNIST
     before = _contents(run)
     missing = tmp_path / "moved-away" / "mnist"
-    code, _, err = _main(
-        [*TRAIN[:1], "--resume", str(run), "--epochs", "2", "--dataset", "mnist", "--data-dir", str(missing)], capsys
-    )
+    code, _, err = _main([*TRAIN[:1], "--resume", str(run), "--epochs", "2", "--data-dir", str(missing)], capsys)
     _one_line(code, err, "MNIST is not in", "could not be downloaded")
     assert _contents(run) == before  # status.json said "failed", run.json lost its sizes and device
     assert not (tmp_path / "moved-away").exists()  # the download's folders are not left behind
@@ -166,3 +168,4 @@ def test_a_stopped_json_log_keeps_stdout_json_and_says_what_was_kept_on_stderr(
     rows = [json.loads(line) for line in out.splitlines()]  # every line is JSON
     assert rows[-1]["event"] == "finished" and rows[-1]["stopped"] is True
     assert err.startswith("mnist-tui: checkpoint of epoch 1 kept in") and "--resume" in err
+    assert err.rstrip().endswith("--epochs 5")  # the plan in force: a resume takes the checkpoint's otherwise
