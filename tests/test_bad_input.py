@@ -259,6 +259,7 @@ def test_real_process_bad_option_prints_one_line_only(tmp_path):
 def test_resumed_checkpoint_with_a_damaged_config(tmp_path, capsys, damage):
     from mnist_tui.model import Net
     from mnist_tui.training.checkpoint import save_checkpoint
+    from mnist_tui.training.events import EpochRecord
 
     model = Net()
     state = {
@@ -266,7 +267,7 @@ def test_resumed_checkpoint_with_a_damaged_config(tmp_path, capsys, damage):
         "model": model.state_dict(),
         "optimizer": torch.optim.Adam(model.parameters()).state_dict(),
         "config": {"epochs": 3, "dataset": "synthetic", **damage},
-        "history": [],
+        "history": [EpochRecord(1, 2.0, 0.3, 1.9, 0.35, 1.0, 1000.0, 1e-3).to_json()],
     }
     save_checkpoint(tmp_path / "checkpoint.pt", state)
     code, err = _main(["--headless", "--resume", str(tmp_path)], capsys)

@@ -36,7 +36,7 @@ def _valid_state(epoch: int = 1) -> dict:
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "config": {"epochs": 3, "dataset": "synthetic", "device": "cpu"},
-        "history": [ROW],
+        "history": [{**ROW, "epoch": e} for e in range(1, epoch + 1)],
     }
 
 
@@ -62,7 +62,27 @@ def test_round_trip_keeps_everything(tmp_path):
     state = load_checkpoint(tmp_path)  # a folder names its checkpoint.pt
     assert state["format"] == FORMAT and state["epoch"] == 2
     assert set(state["model"]) == set(Net().state_dict())
-    assert state["history"] == [ROW]
+    assert state["history"] == [ROW, {**ROW, "epoch": 2}]
+
+
+def test_a_checkpoint_with_weights_that_are_not_finite_is_damaged(tmp_path):
+    """It loaded, and the resumed run stopped at its first batch as "diverged (try a lower --lr)"."""
+    state = _valid_state(epoch=1)
+    state["model"]["fc2.weight"][3, 7] = float("nan")
+    save_checkpoint(tmp_path / "checkpoint.pt", state)
+    with pytest.raises(CheckpointError, match="is damaged: model fc2.weight holds values that are not finite"):
+        load_checkpoint(tmp_path)
+
+
+def test_a_checkpoint_whose_history_misses_an_epoch_is_damaged(tmp_path):
+    """It loaded, and resuming rewrote metrics.jsonl from the history: the missing epoch's row went."""
+    state = _valid_state(epoch=2)
+    state["history"] = state["history"][:1]
+    save_checkpoint(tmp_path / "checkpoint.pt", state)
+    with pytest.raises(
+        CheckpointError, match=r"history holds 1 row\(s\), epochs up to 1, but the checkpoint is of epoch 2"
+    ):
+        load_checkpoint(tmp_path)
 
 
 def test_new_checkpoint_is_readable_by_others_like_any_file(tmp_path):

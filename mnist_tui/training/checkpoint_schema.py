@@ -116,6 +116,8 @@ def check_model(model: Any) -> None:
             raise SchemaError(f"it holds another model ({key} has shape {found}, this model {shape})")
         if not tensor.is_floating_point() or tensor.layout != torch.strided:
             raise SchemaError(f"model {key} is a {tensor.dtype} {tensor.layout} tensor, not a dense float one")
+        if not torch.isfinite(tensor).all():  # else resumed, it "diverged" at its first batch
+            raise SchemaError(f"model {key} holds values that are not finite (NaN or infinite)")
 
 
 def check_rng(state: dict[str, Any]) -> None:
@@ -183,8 +185,11 @@ def check_state(state: Any) -> None:
     if not _is_number(scale) or not 0 < scale <= 2**20:
         raise SchemaError(f"lr_scale is {_show(scale)}, not a positive number (the steering factor)")
     rows = check_history_rows(state["history"])
-    if rows and rows[-1]["epoch"] > state["epoch"]:
-        raise SchemaError(f"history reaches epoch {rows[-1]['epoch']} but the checkpoint is of epoch {state['epoch']}")
+    if len(rows) != state["epoch"] or (rows and rows[-1]["epoch"] != state["epoch"]):
+        # every epoch up to the checkpoint's has its row: a resume rewrites metrics.jsonl from them,
+        # and a missing one deleted that epoch's row on disk
+        reach = f"epochs up to {rows[-1]['epoch']}" if rows else "no epoch"
+        raise SchemaError(f"history holds {len(rows)} row(s), {reach}, but the checkpoint is of epoch {state['epoch']}")
 
 
 def describe(path: Path, error: SchemaError) -> str:
