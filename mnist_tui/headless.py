@@ -7,7 +7,6 @@ read it. ``--log-format json``: one JSON object per event, for machines.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mnist_tui.headless_json import JsonReporter
 from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.sources.base import RunSource
 from mnist_tui.training.events import (
@@ -115,8 +115,11 @@ class RichReporter:
         )
         for row in e.history:
             self._add_row(row)
+            if self.lines:  # on a terminal the table at the end shows them
+                self.say(self._epoch_line(row))
         if e.history:
-            self.say(f"epochs 1-{e.start_epoch - 1} already done")
+            done = e.history[-1].epoch
+            self.say(f"epochs 1-{done} trained earlier" if done > 1 else "epoch 1 trained earlier")
         self.progress.start()
 
     def _batch(self, e: BatchEnd) -> None:
@@ -130,7 +133,10 @@ class RichReporter:
             self.progress.remove_task(self.task)
             self.task = None
         self._add_row(e)
-        self.say(
+        self.say(self._epoch_line(e))
+
+    def _epoch_line(self, e: EpochRecord) -> str:
+        return (
             f"epoch {e.epoch}/{self.epochs}: train loss {e.train_loss:.4f} acc {e.train_acc:.2%} · "
             f"test loss {e.test_loss:.4f} acc {e.test_acc:.2%} · {e.seconds:.1f}s · {e.samples_per_s:,.0f} samples/s"
         )
@@ -153,47 +159,6 @@ class RichReporter:
             f"{row.seconds:.1f}",
             f"{row.samples_per_s:,.0f}",
         )
-
-
-class JsonReporter:
-    """One JSON object per event on stdout (``--log-format json``); arrays are left out."""
-
-    def __init__(self, stream=None) -> None:
-        self.stream = stream or sys.stdout
-        self.progress = None
-
-    def __call__(self, event: Event) -> None:
-        match event:
-            case BatchEnd() | EpochRecord():
-                row = {"event": "batch" if isinstance(event, BatchEnd) else "epoch", **event.to_json()}
-            case DataReady() as e:
-                row = {"event": "ready", "dataset": e.dataset, "device": e.device, "precision": e.precision}
-                row |= {"train_size": e.train_size, "test_size": e.test_size, "epochs": e.epochs}
-                row |= {"start_epoch": e.start_epoch, "world_size": e.world_size, "notice": e.notice}
-                self._write(row)
-                for record in e.history:  # epochs done before this process looked: the same lines as live ones
-                    self(record)
-                return
-            case StateChanged(state=state, detail=detail):
-                row = {"event": "state", "state": state, "detail": detail}
-            case PlanChanged(epochs=epochs):
-                row = {"event": "plan", "epochs": epochs}
-            case Rewound(epoch=epoch):
-                row = {"event": "rewound", "epoch": epoch}
-            case Steered():
-                row = {"event": "steered", **event.to_json()}
-            case Finished() as e:
-                row = {"event": "finished", "epochs_done": e.epochs_done, "best_test_acc": e.best_test_acc}
-                row |= {"stopped": e.stopped}
-            case Failed(message=message, epochs_done=done):
-                row = {"event": "failed", "message": message, "epochs_done": done}
-            case ModelWeights() | Predictions() | LayerStatsRecord():
-                return
-        self._write(row)
-
-    def _write(self, row: dict) -> None:
-        self.stream.write(json.dumps(row) + "\n")
-        self.stream.flush()
 
 
 def _results_table() -> Table:

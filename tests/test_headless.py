@@ -150,7 +150,8 @@ def test_a_rewound_run_is_one_line_in_text_and_one_object_in_json():
 
     from rich.console import Console
 
-    from mnist_tui.headless import JsonReporter, RichReporter
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.headless_json import JsonReporter
     from mnist_tui.training.events import Rewound
 
     out = io.StringIO()
@@ -177,3 +178,39 @@ def test_a_closed_output_pipe_stops_the_run_cleanly(tmp_path, log_format):
     assert err.count("\n") == 1 and err.startswith("mnist-tui: the output was closed, so the run stopped"), err
     status = json.loads((run_dir / "status.json").read_text())
     assert status["state"] == "stopped" and status["epochs_done"] < 50
+
+
+def _json_sequence(*args: str) -> list[tuple]:
+    command = [sys.executable, "-m", "mnist_tui", "--headless", "--log-format", "json", *args]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True).stdout
+    rows = [json.loads(line) for line in out.splitlines()]
+    return [(r["event"], r["epoch"], r.get("batch")) for r in rows if r["event"] in ("batch", "epoch")]
+
+
+def test_a_replay_tells_the_run_in_the_order_it_was_trained(tmp_path):
+    """A replay wrote every epoch row before the first epoch's batches (and its text had no epoch
+    lines at all when piped, only "epochs 1-3 already done")."""
+    run_dir = str(tmp_path / "run")
+    live = _json_sequence("--dataset", "synthetic", "--device", "cpu", "--limit-train", "600", "--batch-size", "100",
+                          "--epochs", "3", "--run-dir", run_dir)  # fmt: skip
+    assert [e for e in live if e[0] == "epoch"] == [("epoch", n, None) for n in (1, 2, 3)]
+    assert _json_sequence("--replay", run_dir) == live
+    text = subprocess.run([sys.executable, "-m", "mnist_tui", "--headless", "--replay", run_dir],
+                          capture_output=True, text=True, timeout=300, check=True).stdout  # fmt: skip
+    assert [line.split(":")[0] for line in text.splitlines() if line.startswith("epoch ")] == [
+        "epoch 1/3", "epoch 2/3", "epoch 3/3"]  # fmt: skip
+    assert "epochs 1-3 trained earlier" in text
+
+
+def test_logged_events_are_put_back_in_the_order_the_run_made_them():
+    from mnist_tui.sources.recorded import in_run_order
+    from mnist_tui.training.events import BatchEnd, Steered
+
+    def report(epoch, batch):
+        return BatchEnd(epoch, batch, 4, (1.0, 0.9), 1.0, 2 * batch, (0.01, 0.01))
+
+    batches = [report(1, 2), report(1, 4), report(2, 2), report(2, 4)]
+    doubled = Steered(1, 3, "lr ×2", 2.0, 2, 0.0)  # from batch 3: before the report of batches 3-4
+    more = Steered(1, 0, "epochs 2 → 3", 2.0, 3, 0.0)  # at epoch 1's end
+    ordered = in_run_order(batches, [], [more, doubled])
+    assert ordered == [batches[0], doubled, batches[1], more, batches[2], batches[3]]

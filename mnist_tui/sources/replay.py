@@ -41,7 +41,14 @@ from mnist_tui.runfolder.reader import (
 )
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import PassiveSource, SourceResult
-from mnist_tui.sources.recorded import dataset_option, load_test_data, model_events, ready_event, with_resolved
+from mnist_tui.sources.recorded import (
+    dataset_option,
+    in_run_order,
+    load_test_data,
+    model_events,
+    ready_event,
+    with_resolved,
+)
 from mnist_tui.training.events import LIVE, BatchEnd, EpochRecord, Failed, Finished, Listener, Steered, best_accuracy
 
 
@@ -219,9 +226,7 @@ class ReplaySource(PassiveSource):
         ready = ready_event(data, config, record.history, planned, "; ".join(notes) or None, "cpu (replay)")
         ready = with_resolved(ready, *record.trained_with)
         listener(dataclasses.replace(ready, batches_recorded=record.batch_log))
-        for report in record.batches:
-            listener(report)
-        for logged in (*record.layers, *record.steering):
+        for logged in in_run_order(record.batches, record.layers, record.steering):
             listener(logged)
         if record.model_state is not None:
             for event in model_events(record.model_state, record.epoch, data, config):

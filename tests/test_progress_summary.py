@@ -1,0 +1,35 @@
+"""The finished or stopped run's summary: what happened, and only advice that works."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from mnist_tui.tui.progress import RunProgress, run_summary
+
+
+def progress(epochs_done: int, epochs: int = 10) -> RunProgress:
+    p = RunProgress(epochs)
+    p.on_loaded(SimpleNamespace(epochs=epochs, batches_per_epoch=59, train_size=60_000, start_epoch=1))
+    for epoch in range(1, epochs_done + 1):
+        p.on_epoch(epoch, 0.98 + epoch / 1000, 0.05, seconds=1.5)
+    return p
+
+
+def test_a_run_stopped_mid_first_epoch_offers_neither_replay_nor_more_epochs_and_counts_its_time():
+    """It said "0:00 of training", "replay: …" (which fails: no finished epoch) and "a: train 5 more"
+    (a key the stopped run does not take)."""
+    p = progress(0)
+    p.on_batch(SimpleNamespace(epoch=1, batch=46, batches_per_epoch=59, samples_seen=46 * 1024, samples_per_s=11_776.0))
+    text = run_summary(p, 0, "runs/c", can_extend=False, long=True)
+    assert "0:04 of training" in text
+    assert "replay" not in text and "a: train" not in text and "nothing kept" in text
+
+
+def test_a_stopped_run_says_how_to_continue_and_a_finished_one_how_to_train_more():
+    stopped = run_summary(progress(3), 3, "runs/c", can_extend=False, long=True)
+    assert (
+        "replay: mnist-tui --replay runs/c" in stopped and "continue: mnist-tui --resume runs/c --epochs 10" in stopped
+    )
+    assert "0:04 of training" in stopped  # three epochs of 1.5 s
+    finished = run_summary(progress(10), 10, "runs/c", can_extend=True, long=True)
+    assert "a: train 5 more epochs here" in finished and "--resume" not in finished
