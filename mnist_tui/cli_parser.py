@@ -164,6 +164,13 @@ def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
                 parser.error(f"--runs opens the runs workspace; it does not go with {flag}")
         if args.headless and args.export is None and not args.export_tensorboard:
             parser.error("--runs opens the runs workspace, a dashboard; with --headless give --export FILE")
+        if args.export is not None or args.export_tensorboard:  # the workspace's new runs take them; exports not
+            for flag in _given(args, TRAINING_OPTIONS):
+                parser.error(f"--export writes the runs as they were trained; it does not go with {flag}")
+            if args.log_format != "text":
+                parser.error("--export says what it wrote in plain lines; it does not go with --log-format json")
+    if args.headless and args.autostart:
+        parser.error("--autostart starts the dashboard's training at launch; --headless always trains at once")
 
 
 # Options that only shape a run trained here (--data-dir also tells a replay where the digits are).

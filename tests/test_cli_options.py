@@ -27,6 +27,10 @@ def _checked(argv: list[str]):
         (["--runs", "R", "--headless"], "--runs opens the runs workspace, a dashboard; with --headless give --export"),
         (["--runs", "R", "--resume", "R"], "--runs opens the runs workspace; it does not go with --resume"),
         (["--runs", "R", "--autostart"], "it does not go with --autostart"),
+        (["--runs", "R", "--export", "a.csv", "--lr", "0.1"], "--export writes the runs as they were trained"),
+        (["--runs", "R", "--export-tensorboard", "--epochs", "7"], "it does not go with --epochs"),
+        (["--runs", "R", "--export", "a.json", "--headless", "--log-format", "json"], "not go with --log-format json"),
+        (["--headless", "--autostart"], "--headless always trains at once"),
     ],
 )
 def test_an_option_that_would_be_ignored_is_refused(tmp_path, monkeypatch, capsys, argv, said):
@@ -44,6 +48,7 @@ def test_an_option_that_would_be_ignored_is_refused(tmp_path, monkeypatch, capsy
     [
         ["--replay", "R", "--data-dir", "D"],  # where the test digits are: a replay uses it
         ["--runs", "R", "--headless", "--export", "runs.csv"],
+        ["--runs", "R", "--lr", "0.01"],  # the workspace's new runs start from it
         ["--resume", "R", "--recipe", "sprint", "--epochs", "4"],
     ],
 )
