@@ -171,6 +171,19 @@ def _open_watched(args: argparse.Namespace) -> None:
         raise UserError(f"--follow {args.follow}: not a folder")
 
 
+def _check_terminal(args: argparse.Namespace) -> None:
+    """A dashboard needs a terminal: with output to a file it wrote escape codes there until
+    killed, and with input from one it took no keys. (textual-serve's sessions name their driver.)"""
+    dashboard = not args.headless and not args.serve and (args.runs is None or args.export is None)
+    served = "TEXTUAL_DRIVER" in os.environ
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    if dashboard and not args.export_tensorboard and not served and not terminal:
+        raise UserError(
+            "the dashboard needs a terminal for its input and output; for plain output use --headless "
+            "(or --serve for a browser)"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -179,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         _open_watched(args)
+        _check_terminal(args)
         if args.runs is not None:
             return _runs(args)
         if args.tensorboard:

@@ -76,3 +76,18 @@ def test_a_failure_the_machine_reports_names_no_source_line():
         describe_failure(disk_full) == "No space left on device (/runs/a/metrics.jsonl)"
     )  # was "... (at saving.py:51)"
     assert describe_failure(ValueError("bad")) == "ValueError: bad"  # a bug of ours keeps its type
+
+
+def test_the_dashboard_without_a_terminal_says_to_use_headless(tmp_path):
+    """With output to a file it wrote escape codes there until killed."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "mnist_tui", "--dataset", "synthetic", "--run-dir", str(tmp_path / "run")]
+    done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        "mnist-tui: error: the dashboard needs a terminal for its input and output; "
+        "for plain output use --headless (or --serve for a browser)\n"
+    )
+    assert not (tmp_path / "run").exists()  # refused before anything was made
