@@ -81,6 +81,10 @@ async def test_filters_combine_and_esc_clears_them(resumed_app):  # noqa: F811
         assert browser.spec.digit == 2
         await pilot.press("escape")
         assert browser.spec == ViewSpec() and len(browser.indices) == len(labels)
+        browser.show_cell((3, 5))
+        await pilot.press("o")  # a cell is an order of its own: it gives way, and says so (it went silently)
+        assert browser.spec.cell is None and browser.spec.order == "index"
+        assert any("3→5 cell gave way" in str(n.message) for n in app._notifications)
 
 
 def test_a_stale_confusion_filter_says_so_and_how_to_leave_it():

@@ -113,7 +113,10 @@ class DashboardScreen(RunViewScreen):
             self.notify(self.browser.empty_hint, timeout=3)
 
     def action_order(self, step: int) -> None:
+        cell = self.browser.spec.cell
         self.browser.step_order(step)
+        if cell is not None:  # the cell is an order of its own (most confident first): say it went
+            self.notify(f"the {cell[0]}→{cell[1]} cell gave way to this order of all digits; x picks a cell", timeout=4)
 
     def action_digit(self, digit: int) -> None:
         self.browser.show_digit(digit)
