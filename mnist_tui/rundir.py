@@ -12,7 +12,14 @@ from pathlib import Path
 
 from mnist_tui.errors import UserError
 from mnist_tui.files import os_reason, probe_write, shown
-from mnist_tui.runfolder.names import CHECKPOINT_NAME, FORMAT, INFO_NAME, METRICS_NAME, WRITTEN_FILES
+from mnist_tui.runfolder.names import (
+    CHECKPOINT_NAME,
+    CONTROL_NAME,
+    FORMAT,
+    INFO_NAME,
+    METRICS_NAME,
+    WRITTEN_FILES,
+)
 
 LOCK_NAME = ".lock"
 MAX_SUFFIX = 10_000
@@ -201,6 +208,22 @@ def release_locks() -> None:
     """Let go of every run folder this process claimed (at the end of the command)."""
     while _held_locks:
         _held_locks.pop().close()
+
+
+def remove_if_unused(run_dir: Path) -> bool:
+    """Remove a run folder a process made and trained nothing in (a dashboard opened and quit, a
+    served page loaded and closed, a start that failed): its run files, then the folder if that
+    leaves it empty. Never a folder holding results. True if the folder went."""
+    run_dir = Path(run_dir)
+    with contextlib.suppress(OSError):
+        if holds_results(run_dir):
+            return False
+        for name in (*WRITTEN_FILES, CONTROL_NAME, LOCK_NAME):
+            with contextlib.suppress(FileNotFoundError):
+                (run_dir / name).unlink()
+        run_dir.rmdir()  # refused, and kept, if anything else is in it
+        return True
+    return False
 
 
 def remove_stale_temporaries(run_dir: Path) -> int:

@@ -206,3 +206,25 @@ def test_a_run_folder_beside_others_in_the_workspace_is_fine(tmp_path):
         assert claim_run_dir(tmp_path / "runs" / "b") == tmp_path / "runs" / "b"
     finally:
         release_locks()
+
+
+def test_a_run_quit_before_its_first_batch_leaves_no_folder_behind(tiny_config, small_synthetic):
+    """A dashboard opened and quit (and each page a --serve browser loaded) left a run folder
+    'stopped 0/10' for the workspace to list; a folder with anything else in it stays."""
+    from mnist_tui.training.control import TrainingControl
+    from mnist_tui.training.loop import Trainer
+
+    control = TrainingControl()
+    control.stop()  # quit before space
+    claim_run_dir(tiny_config.run_dir)
+    try:
+        Trainer(tiny_config, lambda event: None, control, datasets=small_synthetic).run()
+    finally:
+        release_locks()
+    assert not tiny_config.run_dir.exists()
+
+    kept = tiny_config.with_changes(run_dir=tiny_config.run_dir.parent / "with-notes")
+    kept.run_dir.mkdir()
+    (kept.run_dir / "notes.txt").write_text("mine")
+    Trainer(kept, lambda event: None, control, datasets=small_synthetic).run()
+    assert sorted(p.name for p in kept.run_dir.iterdir()) == ["notes.txt"]

@@ -67,12 +67,14 @@ def _wait_until_gone(marker: Path, timeout: float = 120) -> None:
 def test_simultaneous_opens_all_start(tmp_path):
     """Three tabs opened at once, with an explicit --run-dir: each gets its own folder and draws."""
     run_dir = tmp_path / "shared-run-dir"
+    folders: list[int] = []
 
     async def three() -> list[bytes]:
         async with aiohttp.ClientSession() as client:
             opened = await asyncio.gather(
                 *(read_session(client, _ws_url(url, width="100", height="30")) for _ in range(3))
             )
+            folders.append(len([p for p in run_dir.iterdir() if p.is_dir()]))  # claimed before the first frame
             for _, ws in opened:
                 await ws.send_json(["stdin", "q"])
                 await ws.close()
@@ -83,15 +85,19 @@ def test_simultaneous_opens_all_start(tmp_path):
         _wait_until_gone(run_dir)
     assert all(DRAWN in screen for screen in screens), "".join(lines)[-3000:]
     assert "failed to start" not in "".join(lines)
-    assert len([p for p in run_dir.iterdir() if p.is_dir()]) == 3  # one fresh run folder per session
+    assert folders == [3]  # one fresh run folder per session
+    assert list(run_dir.iterdir()) == []  # quit before training: nothing left to list among the runs
 
 
 def test_same_second_default_names_all_start(tmp_path):
     """No --run-dir: the sessions' runs/<timestamp> names used to collide ("in use by another process")."""
 
+    folders: list[int] = []
+
     async def three() -> list[bytes]:
         async with aiohttp.ClientSession() as client:
             opened = await asyncio.gather(*(read_session(client, _ws_url(url)) for _ in range(3)))
+            folders.append(len(list((tmp_path / "runs").iterdir())))  # each claimed before its first frame
             for _, ws in opened:
                 await ws.close()
             return [seen for seen, _ in opened]
@@ -100,7 +106,7 @@ def test_same_second_default_names_all_start(tmp_path):
         screens = asyncio.run(three())
         _wait_until_gone(tmp_path)
     assert all(DRAWN in screen for screen in screens), "".join(lines)[-3000:]
-    assert len(list((tmp_path / "runs").iterdir())) == 3
+    assert folders == [3]
 
 
 def test_the_session_cap_shows_a_full_page_and_starts_nothing(tmp_path):

@@ -77,6 +77,7 @@ class Trainer:
         self.epoch_run = None
         self.finished = False  # ran its whole plan: add_epochs can continue it from saved_state
         self.writer = None
+        self.trained_here = False  # a batch was trained by this process (else its new folder goes at the end)
         self._system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
 
     def run(self) -> RunResult:
@@ -95,6 +96,10 @@ class Trainer:
                 self.epoch_run.graphed.release()  # its memory now, not when the garbage collector runs
             if self.writer is not None:
                 self.writer.close()
+            if not self.trained_here and self.resume_state is None and self.config.run_dir is not None:
+                from mnist_tui.rundir import remove_if_unused  # opened and quit before a batch: no folder to list
+
+                remove_if_unused(self.config.run_dir)
         return self.result
 
     def _open_run_folder(self) -> None:
@@ -266,6 +271,7 @@ class Trainer:
         A change of the lr is recorded with the plan in force (the epoch loop does not know it)."""
         match event:
             case BatchEnd():
+                self.trained_here = True
                 self.reports.on_batch(event)
                 self.guard.check_batches(event)
             case Steered(epochs=0):
