@@ -24,6 +24,7 @@ from mnist_tui.runfolder.names import (
 LOCK_NAME = ".lock"
 MAX_SUFFIX = 10_000
 _held_locks: list = []  # open lock files, held for the life of the process
+_made: set[Path] = set()  # run folders this process created (remove_if_unused may remove them again)
 
 
 class RunDirOptionError(UserError, argparse.ArgumentTypeError):
@@ -161,6 +162,7 @@ def create_fresh_run_dir(run_dir: Path) -> Path:
         candidate = run_dir if n == 1 else run_dir.with_name(f"{run_dir.name}-{n}")
         try:
             candidate.mkdir()
+            _made.add(candidate.absolute())
             return candidate
         except FileExistsError:
             continue
@@ -171,9 +173,11 @@ def create_fresh_run_dir(run_dir: Path) -> Path:
 
 def _check_writable(run_dir: Path) -> None:
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir.mkdir(parents=True)
+        _made.add(run_dir.absolute())
     except FileExistsError:
-        raise UserError(f"the run folder {shown(run_dir)} exists but is not a folder") from None
+        if not run_dir.is_dir():
+            raise UserError(f"the run folder {shown(run_dir)} exists but is not a folder") from None
     except OSError as exc:
         raise UserError(f"cannot create the run folder {shown(run_dir)}: {os_reason(exc)}") from None
     try:
@@ -211,9 +215,9 @@ def release_locks() -> None:
 
 
 def remove_if_unused(run_dir: Path) -> bool:
-    """Remove a run folder a process made and trained nothing in (a dashboard opened and quit, a
-    served page loaded and closed, a start that failed): its run files, then the folder if that
-    leaves it empty. Never a folder holding results. True if the folder went."""
+    """After a run that trained nothing (a dashboard opened and quit, a served page closed, a
+    start that failed): its run files go, and the folder too if this process made it and nothing
+    else is in it. Never a folder holding results. True if the folder went."""
     run_dir = Path(run_dir)
     with contextlib.suppress(OSError):
         if holds_results(run_dir):
@@ -221,6 +225,8 @@ def remove_if_unused(run_dir: Path) -> bool:
         for name in (*WRITTEN_FILES, CONTROL_NAME, LOCK_NAME):
             with contextlib.suppress(FileNotFoundError):
                 (run_dir / name).unlink()
+        if run_dir.absolute() not in _made:  # a folder that was there before stays, as it was
+            return False
         run_dir.rmdir()  # refused, and kept, if anything else is in it
         return True
     return False

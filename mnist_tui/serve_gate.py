@@ -203,13 +203,13 @@ class GatedServer(Server):
         ws = ("wss://" if scheme == "https" else "ws://") + host
         return page.replace(own_ws, ws).replace(self.public_url, f"{scheme}://{host}")
 
-    def _command(self) -> str:
-        """This session's command: a fresh run folder of its own under an explicit ``--run-dir``."""
+    def _command(self) -> tuple[str, Path | None]:
+        """This session's command, and the fresh run folder made for it under an explicit ``--run-dir``."""
         if self.run_base is None:
-            return self.command  # the default runs/<timestamp> is claimed atomically by the session
+            return self.command, None  # the default runs/<timestamp> is claimed atomically by the session
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         folder = create_fresh_run_dir(self.run_base / stamp)
-        return app_command([*self.session_args, RUN_DIR, str(folder)])
+        return app_command([*self.session_args, RUN_DIR, str(folder)]), folder
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         websocket = web.WebSocketResponse(heartbeat=15)
@@ -229,10 +229,11 @@ class GatedServer(Server):
         width = _to_int(request.query.get("width"), 80)
         height = _to_int(request.query.get("height"), 24)
         service: Session | None = None
+        folder: Path | None = None
         try:
             await websocket.prepare(request)
             try:
-                command = self._command()
+                command, folder = self._command()
             except UserError as exc:
                 await websocket.send_bytes(f"mnist-tui: error: {exc}\r\n".encode())
                 await websocket.close()
@@ -254,6 +255,9 @@ class GatedServer(Server):
         finally:
             if service is not None:
                 await service.stop()
+            if folder is not None:  # made here for the session: if it trained nothing, it is empty and goes
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
         return websocket
 
 
