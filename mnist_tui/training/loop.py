@@ -19,7 +19,6 @@ import torch
 from mnist_tui.config import Config
 from mnist_tui.data import Datasets, load_datasets
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
-from mnist_tui.model import parameter_count
 from mnist_tui.sysstats import SystemSampler, epoch_system_fields
 from mnist_tui.training.allocator import keep_freed_memory
 from mnist_tui.training.build import make_ema, make_model, make_optimizer, one_cycle, place_data
@@ -28,7 +27,6 @@ from mnist_tui.training.device import choose_device, choose_precision
 from mnist_tui.training.distributed import World
 from mnist_tui.training.events import (
     BatchEnd,
-    DataReady,
     EpochRecord,
     Failed,
     Finished,
@@ -39,7 +37,7 @@ from mnist_tui.training.events import (
     best_accuracy,
 )
 from mnist_tui.training.guards import DivergenceGuard
-from mnist_tui.training.reports import ModelReports
+from mnist_tui.training.reports import ModelReports, ready_event
 from mnist_tui.training.resume import checkpoint_state, failure_message, restore, saved_reports
 from mnist_tui.training.saving import CheckpointKeeper
 from mnist_tui.training.steps import EpochRun, evaluate, train_epoch, use_cuda_graph
@@ -161,7 +159,7 @@ class Trainer:
 
     def _train(self) -> None:
         cfg, world = self.config, self.world
-        self.listener(self._data_ready())
+        self.listener(ready_event(self))
         for report in saved_reports(cfg.run_dir, self.start_epoch - 1):
             self.face(report)  # the finished epochs' batch losses and layer statistics (already on disk)
         if self.history:  # a resumed run shows its model's predictions before training on
@@ -277,25 +275,6 @@ class Trainer:
             case Steered(epochs=0):
                 event = dataclasses.replace(event, epochs=self.config.epochs)
         self.listener(event)
-
-    def _data_ready(self) -> DataReady:
-        return DataReady(
-            dataset=self.data.name,
-            device=str(self.device),
-            precision=self.precision,
-            train_size=len(self.train_y),
-            test_size=len(self.test_y),
-            batches_per_epoch=self.batches,
-            parameters=parameter_count(self.model),
-            notice=self.data.notice,
-            test_images=self.data.test_images.numpy(),
-            test_labels=self.data.test_labels.numpy(),
-            start_epoch=self.start_epoch,
-            history=tuple(self.history),
-            epochs=self.config.epochs,
-            settings=self.config.to_dict() | {"precision": self.precision, "device": str(self.device)},
-            world_size=self.world.world_size,
-        )
 
     @property
     def saved_state(self) -> tuple[int, bytes] | None:

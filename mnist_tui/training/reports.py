@@ -13,7 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from mnist_tui.training.events import BatchEnd, ModelWeights, Predictions
+from mnist_tui.model import parameter_count
+from mnist_tui.training.events import BatchEnd, DataReady, ModelWeights, Predictions
 from mnist_tui.training.steps import EvalStats, evaluate
 
 WEIGHTS_EVERY_S = 3.0  # mid-epoch weight copies for the model view
@@ -54,3 +55,24 @@ class ModelReports:
         self.emit(ModelWeights(epoch, self.weights()))
         test = test or evaluate(self.model(), self.test_x, self.test_y, self.eval_batch_size)
         self.emit(Predictions(epoch, test.probabilities, self.labels, test.confusion))
+
+
+def ready_event(trainer) -> DataReady:
+    """The run's :class:`DataReady`: what it trains on, where, and what it has done already."""
+    return DataReady(
+        dataset=trainer.data.name,
+        device=str(trainer.device),
+        precision=trainer.precision,
+        train_size=len(trainer.train_y),
+        test_size=len(trainer.test_y),
+        batches_per_epoch=trainer.batches,
+        parameters=parameter_count(trainer.model),
+        notice=trainer.data.notice,
+        test_images=trainer.data.test_images.numpy(),
+        test_labels=trainer.data.test_labels.numpy(),
+        start_epoch=trainer.start_epoch,
+        history=tuple(trainer.history),
+        epochs=trainer.config.epochs,
+        settings=trainer.config.to_dict() | {"precision": trainer.precision, "device": str(trainer.device)},
+        world_size=trainer.world.world_size,
+    )
