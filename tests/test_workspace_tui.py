@@ -15,7 +15,7 @@ from mnist_tui.runfolder.reader import read_batches, read_metrics
 from mnist_tui.tui.screens.workspace import NewRunFrom, OpenRun, WorkspaceScreen
 from mnist_tui.tui.widgets.compare_plot import ComparePlot
 from mnist_tui.tui.widgets.runs_table import PRIORITY, RunsTable, _plain
-from mnist_tui.workspace.columns import COLUMNS
+from mnist_tui.workspace.columns import BY_KEY, COLUMNS
 
 ALL = ["lr-0.003", "lr-0.01", "sweep/lr-0.001", "broken", "foreign", "old/format1"]
 
@@ -272,3 +272,33 @@ async def test_compare_settings_fit_their_lines_at_80_columns(runs):
         drawn = screen_text(app)
         for line in panel.settings_text(width, 2).plain.splitlines():  # the -short panel's two lines
             assert line in drawn
+
+
+async def test_the_sort_arrow_moves_even_when_the_rows_keep_their_order():
+    """Stepping the sort through columns every run shares (dropout, schedule, batch) left the
+    arrow on the last column that had reordered the rows: DataTable draws its header from caches
+    that only a row change cleared."""
+    from pathlib import Path
+
+    from mnist_tui.workspace.summary import RunSummary
+
+    def run(name, lr):
+        values = dict(state="finished", recipe="fast", batch_size=512, lr=lr, schedule="onecycle", conv_dropout=0.1)
+        values |= dict(fc_dropout=0.1, epochs_done=3, epochs_planned=3, best_test_acc=0.9, samples_per_s=1e3)
+        return RunSummary(name=name, path=Path("/r") / name, **values)
+
+    class TableApp(App):
+        def compose(self):
+            yield RunsTable()
+
+    app = TableApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(RunsTable)
+        table.show([run("a", 0.1), run("b", 0.2), run("c", 0.05)])
+        await pilot.pause(0.05)
+        for _ in range(4):
+            table.step_sort(-1)
+            await pilot.pause(0.05)
+            header = "".join(segment.text for segment in table.render_line(0))
+            arrows = [word.strip() for word in header.split("  ") if "▼" in word or "▲" in word]
+            assert arrows == [f"{BY_KEY[table.sort_column].header} ▼"], (table.sort_column, arrows)

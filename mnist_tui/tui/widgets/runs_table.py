@@ -173,6 +173,9 @@ class RunsTable(DataTable):
             cells = max((w[column.key] for _, w in self._widths.values()), default=0)
             shown.label, shown.content_width = label, max(label.cell_len, cells)
         self._require_update_dimensions = True
+        # the header row is drawn from DataTable's caches, cleared only when rows change: a sort
+        # that kept the order (all runs 3/3 sorted by epochs) left the arrow on the old column
+        self._clear_caches()
         self.refresh()
 
     # -- marks -------------------------------------------------------------------------------
