@@ -302,3 +302,29 @@ async def test_the_sort_arrow_moves_even_when_the_rows_keep_their_order():
             header = "".join(segment.text for segment in table.render_line(0))
             arrows = [word.strip() for word in header.split("  ") if "▼" in word or "▲" in word]
             assert arrows == [f"{BY_KEY[table.sort_column].header} ▼"], (table.sort_column, arrows)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_compare_plots_have_round_ticks_accuracy_at_most_100_and_losses_on_a_log_axis(size):
+    """plotext's own axes labelled rows 96.9, 91.1, 79.5, 73.7 (uneven, and misplaced), and a
+    one-epoch run put the accuracy axis up to 141.3."""
+    from mnist_tui.workspace.compare import Series
+
+    class PlotsApp(App):
+        def compose(self):
+            yield ComparePlot("test accuracy", "%", id="acc")
+            yield ComparePlot("test loss", "loss", id="loss")
+
+    app = PlotsApp()
+    async with app.run_test(size=size) as pilot:
+        acc, loss = app.query_one("#acc", ComparePlot), app.query_one("#loss", ComparePlot)
+        acc.show([(0, Series("one", (1.0,), (46.4,))), (1, Series("four", (1.0, 2.0, 3.0, 4.0), (50, 62, 81, 88.6)))])
+        loss.show(
+            [(0, Series("one", (1.0,), (1.98,))), (1, Series("four", (1.0, 2.0, 3.0, 4.0), (2.1, 1.4, 0.9, 0.78)))]
+        )
+        await pilot.pause(0.05)
+        ticks = [float(label) for label in acc.y_axis.labels]
+        assert acc.y_axis.hi <= 100 and len(ticks) >= 2
+        steps = {round(b - a, 6) for a, b in zip(ticks, ticks[1:], strict=False)}
+        assert len(steps) == 1 and steps.pop() in (5, 10, 20, 25)  # one round step
+        assert loss.y_axis.log and all(float(label) > 0 for label in loss.y_axis.labels)
