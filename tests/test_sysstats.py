@@ -108,3 +108,24 @@ def test_the_settings_break_between_settings_never_inside_one():
     assert len(lines) > 1 and all(len(line) <= 40 for line in lines)
     assert " · ".join(lines) == settings_line(SETTINGS)  # nothing lost, only broken between settings
     assert packed_lines(["a-very-long-setting"], 5) == ["a-very-long-setting"]  # too long: a line of its own
+
+
+async def test_a_run_trained_elsewhere_shows_its_own_figures_and_labels_the_viewers():
+    """Following a writer at 76 % CPU and 760 MB, the line read "cpu 2% of 2 cores · rss 588 MB":
+    the follower's own process, with nothing saying whose figures they were."""
+    from mnist_tui.training.events import EpochRecord
+
+    class FollowerApp(App):
+        def compose(self):
+            yield SystemPanel(id="sys", trains_here=False)
+
+    app = FollowerApp()
+    async with app.run_test(size=(140, 10)) as pilot:
+        panel = app.query_one(SystemPanel)
+        await pilot.pause(0.05)
+        assert str(panel.render()).startswith("this viewer: cpu ")
+        row = EpochRecord(3, 0.1, 0.97, 0.08, 0.975, 2.0, 30_000.0, 0.01, cpu_percent=76.0, rss_mb=760.0)
+        panel.show_run(row)
+        panel.tick()
+        await pilot.pause(0.05)
+        assert str(panel.render()).startswith("run at epoch 3: cpu 76% · rss 760 MB · this viewer: cpu ")

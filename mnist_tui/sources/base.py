@@ -20,6 +20,7 @@ class Capabilities:
     live: bool = False  # events keep coming after the first screenful (not a replay)
     steer: bool = False  # steer_lr() and add_epochs() change the run as it trains
     extend: bool = False  # add_epochs() on an ended run trains it further here: run() again
+    local: bool = False  # trains in this process: the machine line's figures are the run's own
 
 
 @dataclass

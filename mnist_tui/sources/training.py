@@ -35,7 +35,14 @@ class TrainingSource:
         if hold:
             self.control.pause()
         self.capabilities = Capabilities(
-            start=hold, pause=True, stop=True, save=config.run_dir is not None, live=True, steer=True, extend=True
+            start=hold,
+            pause=True,
+            stop=True,
+            save=config.run_dir is not None,
+            live=True,
+            steer=True,
+            extend=True,
+            local=True,
         )
         self.trainer = None
         self.planned = config.epochs

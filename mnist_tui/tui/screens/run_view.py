@@ -72,7 +72,7 @@ class RunViewScreen(Screen):
             with Vertical(id="side"):
                 yield StatsPanel(id="stats")
                 yield SettingsPanel(id="settings")
-                yield SystemPanel(id="system", own_timer=False)
+                yield SystemPanel(id="system", own_timer=False, trains_here=self.source.capabilities.local)
                 yield PredictionsBrowser(id="predictions")
                 yield EpochTable(id="epochs")
         yield FittedFooter(LEFT_OUT_OF_NARROW_FOOTER)
@@ -249,6 +249,7 @@ class RunViewScreen(Screen):
         self.notify(message.event.message, title="The run failed", severity="error", timeout=15)
 
     def _add_epoch(self, row) -> None:
+        self.query_one("#system", SystemPanel).show_run(row)
         self.plots.add_epoch(row)
         self.query_one("#epochs", EpochTable).add_epoch(row)
         self.progress.on_epoch(row.epoch, row.test_acc, row.test_loss, row.seconds)

@@ -1,5 +1,8 @@
 """The machine in view: one line from :mod:`mnist_tui.sysstats`, refreshed at most once a
-second and only while the panel is shown on the active screen (a hidden panel samples nothing)."""
+second and only while the panel is shown on the active screen (a hidden panel samples nothing).
+
+Where the run trains in another process (followed, replayed), this process's figures are the
+viewer's: the line says so, and gives first what the run recorded at its last epoch."""
 
 from __future__ import annotations
 
@@ -21,11 +24,16 @@ class SystemPanel(Static):
     }
     """
 
-    def __init__(self, sampler: SystemSampler | None = None, own_timer: bool = True, **kwargs) -> None:
+    def __init__(
+        self, sampler: SystemSampler | None = None, own_timer: bool = True, trains_here: bool = True, **kwargs
+    ) -> None:
         """``own_timer=False``: the host calls :meth:`tick` from its own timer (the dashboard does,
-        so the line repaints in the same screen update as the stats instead of one of its own)."""
+        so the line repaints in the same screen update as the stats instead of one of its own).
+        ``trains_here=False``: the figures sampled here are a viewer's, not the run's."""
         super().__init__("system: …", **kwargs)
         self.own_timer = own_timer
+        self.trains_here = trains_here
+        self.run_line = ""  # the run's own figures, from its last epoch row (trained elsewhere)
         self._sampled_at = -REFRESH_S
         self.sampler = sampler or SystemSampler()
         self.last: SystemStats | None = None
@@ -48,8 +56,18 @@ class SystemPanel(Static):
         self._sampled_at = now
         self.samples += 1
         self.last = self.sampler.sample()
-        text = describe(self.last)
+        text = describe(self.last) if self.trains_here else f"{self.run_line}this viewer: {describe(self.last)}"
         rows = len(Text(text).wrap(self.app.console, max(self.content_size.width, 1)))
         # A layout pass costs the whole screen ~7 ms: only when the line wraps differently.
         self.update(text, layout=rows != self._rows)
         self._rows = rows
+
+    def show_run(self, row) -> None:
+        """An epoch row of a run trained elsewhere: its process's figures, shown before the viewer's."""
+        if self.trains_here or row.cpu_percent is None:
+            return
+        parts = [f"cpu {row.cpu_percent:.0f}%", f"rss {row.rss_mb:,.0f} MB" if row.rss_mb is not None else ""]
+        if row.gpu_util_percent is not None:
+            parts.append(f"gpu {row.gpu_util_percent:.0f}%")
+        self.run_line = f"run at epoch {row.epoch}: {' · '.join(p for p in parts if p)} · "
+        self._sampled_at = -REFRESH_S  # shown at the next tick
