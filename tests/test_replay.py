@@ -216,4 +216,11 @@ def test_a_failed_or_lost_run_is_not_replayed_as_merely_stopped(finished_run, tm
     status = json.loads((run_dir / "status.json").read_text())
     (run_dir / "status.json").write_text(json.dumps(status | change))  # a dead pid, an old heartbeat: lost
     events = _replay(run_dir)
-    assert said in events[0].notice  # a replay alone said "stopped after 1 epoch(s)", the failure gone
+    if change["state"] == "failed":
+        assert said in events[0].notice  # a replay alone said "stopped after 1 epoch(s)", the failure gone
+        return
+    # lost: said as the run's end state, as a follower says it, and not also "stopped" (both were shown)
+    from mnist_tui.training.events import Finished, StateChanged
+
+    assert not any(isinstance(e, Finished) for e in events) and said not in (events[0].notice or "")
+    assert isinstance(events[-1], StateChanged) and events[-1].state == "lost" and said in events[-1].detail

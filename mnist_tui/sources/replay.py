@@ -49,7 +49,17 @@ from mnist_tui.sources.recorded import (
     ready_event,
     with_resolved,
 )
-from mnist_tui.training.events import LIVE, BatchEnd, EpochRecord, Failed, Finished, Listener, Steered, best_accuracy
+from mnist_tui.training.events import (
+    LIVE,
+    BatchEnd,
+    EpochRecord,
+    Failed,
+    Finished,
+    Listener,
+    StateChanged,
+    Steered,
+    best_accuracy,
+)
 
 
 @dataclass
@@ -67,6 +77,8 @@ class RunRecord:
     trained_with: tuple[str, str] = ("", "")  # run.json's device and precision ("" when not recorded)
     layers: list[LayerStatsRecord] = field(default_factory=list)
     steering: list[Steered] = field(default_factory=list)
+    writer_state: str | None = None  # status.json's state, as its writer left it (None: no status)
+    lost_because: str = ""  # set for a lost writer: said as the run's end state, not as a note
 
     @property
     def dataset_name(self) -> str | None:
@@ -130,8 +142,11 @@ def load_run(run_dir: Path) -> RunRecord:
     batches = read_batches(run_dir)
     record = RunRecord(run_dir, metrics.records, 0, batches.records, batch_log=(run_dir / BATCHES_NAME).exists())
     record.notes += [n for n in (_skipped_note(metrics, METRICS_NAME), _skipped_note(batches, BATCHES_NAME)) if n]
-    written_state, note = writer_state(run_dir)
-    record.notes += [note] if note else []
+    record.writer_state, note = writer_state(run_dir)
+    if record.writer_state == "lost":
+        record.lost_because = note or ""
+    elif note:
+        record.notes.append(note)
     _read_logs(record)
     try:
         info = read_info(run_dir)
@@ -157,7 +172,7 @@ def load_run(run_dir: Path) -> RunRecord:
     else:
         record.notes.append("no checkpoint in this folder: curves only (no model to predict with)")
     if not record.history and record.model_state is None:
-        if written_state in LIVE:
+        if record.writer_state in LIVE:
             raise UserError(f"--replay {run_dir}: no epoch has finished yet; --follow {run_dir} shows it live")
         if record.notes and metrics.skipped:
             raise UserError(f"--replay {run_dir}: nothing to show: {record.notes[0]}")
@@ -232,5 +247,8 @@ class ReplaySource(PassiveSource):
             for event in model_events(record.model_state, record.epoch, data, config):
                 listener(event)
         stopped = len(record.history) < planned
-        listener(Finished(len(record.history), best_accuracy(record.history), stopped))
+        if record.writer_state == "lost":  # as a follower says it: killed or crashed, not "stopped"
+            listener(StateChanged("lost", record.lost_because))
+        else:
+            listener(Finished(len(record.history), best_accuracy(record.history), stopped))
         return stopped
