@@ -194,3 +194,13 @@ def test_help_names_every_key_of_the_dashboard():
     shown = [app.get_key_display(Binding(b.key.split(",")[0], "")) for b in DASHBOARD_KEYS]
     missing = [key for key in shown if key not in named]
     assert missing == []
+
+
+def test_a_long_browser_title_keeps_its_filters_and_counts():
+    """At 80 columns "all digits, by index · wrong only (113)" showed "all digits, by index · …"."""
+    from mnist_tui.tui.widgets.predictions import fit_title
+
+    assert fit_title("all digits, by index · wrong only (113)", 26) == "all di… · wrong only (113)"
+    assert fit_title("true 7 → predicted 1: 6 confused", 20) == "true 7 …: 6 confused"
+    assert fit_title("all test digits", 40) == "all test digits"
+    assert len(fit_title("x" * 50, 12)) == 12

@@ -113,8 +113,7 @@ class PredictionsPanel(Widget):
         self.border_title = f"Predictions{epoch}"
         count = f"{self.position + 1:,}/{len(self.indices):,}" if len(self.indices) else "0"
         room = max(8, self.size.width - 6 - len(count) - 3) if self.size.width else 200
-        title = self.view_title if len(self.view_title) <= room else self.view_title[: room - 1] + "…"
-        self.border_subtitle = f"{title} · {count}"  # cut with an ellipsis, never dropped whole
+        self.border_subtitle = f"{fit_title(self.view_title, room)} · {count}"
 
     def render(self):
         if self.images is None:
@@ -192,3 +191,16 @@ class PredictionsPanel(Widget):
                 )
             )
         return lines
+
+
+def fit_title(title: str, room: int) -> str:
+    """``title`` in ``room`` cells, cut with an ellipsis. Its first part (the order) is cut before
+    what follows it: at 80 columns "all digits, by index · wrong only (113)" lost "wrong only"."""
+    if len(title) <= room:
+        return title
+    for sep in (" · ", ": "):  # "true 7 → predicted 1: 6 confused" keeps its count the same way
+        head, _, tail = title.partition(sep)
+        head_room = room - len(tail) - len(sep)
+        if tail and head_room >= 2:
+            return f"{head[: head_room - 1]}…{sep}{tail}"
+    return title[: room - 1] + "…"
