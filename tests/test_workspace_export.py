@@ -350,3 +350,9 @@ def test_an_export_that_cannot_write_keeps_the_earlier_event_file_and_says_so(ru
         tb.export_tensorboard([run_dir])
     assert [p.name for p in run_dir.glob("*tfevents*")] == [earlier.name]  # no partial file left
     assert earlier.read_bytes() == before
+
+
+def test_counts_are_said_in_the_singular_for_one():
+    from mnist_tui.workspace.export import counted
+
+    assert (counted(1, "run"), counted(2, "run"), counted(1_200, "row")) == ("1 run", "2 runs", "1,200 rows")

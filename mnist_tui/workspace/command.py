@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from mnist_tui.workspace.export import export_workspace
+from mnist_tui.workspace.export import counted, export_workspace
 from mnist_tui.workspace.index import RunIndex
 
 
@@ -24,7 +24,7 @@ def run_exports(root: Path, export: Path | None = None, tensorboard: bool = Fals
     RunIndex(root).find()  # a missing folder fails here, once
     if export is not None:
         result = export_workspace(root, export)
-        print(f"wrote {result.rows} rows of {result.runs} runs to {result.path}", file=out)
+        print(f"wrote {counted(result.rows, 'row')} of {counted(result.runs, 'run')} to {result.path}", file=out)
         for name, why in result.left_out:
             print(f"left out {name}: {why}", file=sys.stderr)
         for name, note in result.noted:  # exported, but without its damaged rows

@@ -25,7 +25,7 @@ from mnist_tui.tui.widgets.compare_panel import ComparePanel
 from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 from mnist_tui.tui.widgets.runs_table import RunsTable
 from mnist_tui.workspace.compare import run_curves
-from mnist_tui.workspace.export import export_path, export_runs
+from mnist_tui.workspace.export import counted, export_path, export_runs
 from mnist_tui.workspace.filters import FilterError
 from mnist_tui.workspace.index import RunIndex, RunSummary
 
@@ -164,7 +164,8 @@ class WorkspaceScreen(Screen):
         summaries = self.table.summaries
         broken = sum(1 for s in summaries if s.problem)
         shown = len(self.table.listed)
-        count = f"{shown} of {len(summaries)} runs" if shown != len(summaries) else f"{len(summaries)} runs"
+        runs = f"{len(summaries)} run{'' if len(summaries) == 1 else 's'}"  # "1 runs" read as a slip
+        count = f"{shown} of {runs}" if shown != len(summaries) else runs
         self.sub_title = count + (f" · {broken} broken" if broken else "") + f" · {self.root}"  # a long path is cut
 
     def _show_error(self, message: str) -> None:
@@ -294,5 +295,5 @@ class WorkspaceScreen(Screen):
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
         left = f"; {len(result.skipped)} broken folder(s) left out" if result.skipped else ""
-        text = f"exported {result.rows} rows of {result.runs} runs to {result.path}{left}"
+        text = f"exported {counted(result.rows, 'row')} of {counted(result.runs, 'run')} to {result.path}{left}"
         self.app.call_from_thread(self.notify, text, timeout=10)
