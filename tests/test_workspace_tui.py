@@ -105,6 +105,8 @@ async def test_lists_sorts_by_key_and_header_click_and_filters(runs):
         assert "no column 'colour' (columns: name, state" in screen_text(app)
         await pilot.press("enter")
         assert screen.query_one("#filter").has_focus  # a bad filter is not kept
+        # and the one enter kept before is back (typing had left "colour" applied: no run matched)
+        assert sorted(listed(table)) == ["lr-0.003", "sweep/lr-0.001"]
         await pilot.press("escape")  # clears the filter and closes the box
         assert len(listed(table)) == 6 and table.has_focus
 

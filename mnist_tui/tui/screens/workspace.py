@@ -51,16 +51,7 @@ class WorkspaceScreen(Screen):
         Binding("escape", "back", "Back"),
         Binding("q", "back", "Back", show=False),
     ]
-    DEFAULT_CSS = """
-    WorkspaceScreen #runs { height: 1fr; min-height: 4; }
-    WorkspaceScreen.-comparing #runs { height: auto; max-height: 45%; }
-    WorkspaceScreen #run-detail { height: 1; padding: 0 1; }
-    WorkspaceScreen #filter { display: none; }
-    WorkspaceScreen #filter.-open { display: block; }
-    WorkspaceScreen #compare { border-top: solid $accent; }
-    WorkspaceScreen.-short #runs { max-height: 40%; }
-    WorkspaceScreen Footer.-compact FooterLabel { margin-right: 1; }
-    """
+    CSS_PATH = "workspace.tcss"
 
     OpenRun = OpenRun
     NewRunFrom = NewRunFrom
@@ -73,6 +64,7 @@ class WorkspaceScreen(Screen):
         self.scan_error: str | None = None
         self._scanning = False
         self._again = False
+        self.kept_filter = ""  # the last filter enter kept: a refused one falls back to it
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -256,9 +248,13 @@ class WorkspaceScreen(Screen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
             self.table.set_filter(event.value)
-        except FilterError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+        except FilterError as exc:  # typing had left a part of it applied ("acc" of "acc>abc")
+            self.table.set_filter(self.kept_filter)
+            self._show_detail()
+            kept = f"the filter stays {self.kept_filter!r}" if self.kept_filter.strip() else "no filter"
+            self.notify(f"{exc}; {kept}", severity="error", timeout=8)
             return
+        self.kept_filter = event.value
         if not event.value.strip():
             event.input.remove_class("-open")
         self.table.focus()
@@ -275,7 +271,7 @@ class WorkspaceScreen(Screen):
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)
         if box.has_focus:
-            box.value = ""
+            box.value = self.kept_filter = ""
             box.remove_class("-open")
             self.table.focus()
             return
