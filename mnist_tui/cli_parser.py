@@ -70,7 +70,7 @@ def _positive(text: str) -> int:
 
 def _folder(text: str) -> Path:
     if not text.strip():
-        raise argparse.ArgumentTypeError("an empty folder name (give a folder, or leave the option out)")
+        raise argparse.ArgumentTypeError("an empty name (give a path, or leave the option out)")
     return Path(text)
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from mnist_tui.errors import DataError, DataUnavailable
-from mnist_tui.files import open_regular, os_reason, probe_write, shown
+from mnist_tui.files import download_reason, open_regular, os_reason, probe_write, shown
 
 MEAN, STD = 0.1307, 0.3081
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
@@ -240,7 +240,9 @@ def _download(data_dir: Path) -> None:
             MNIST(str(data_dir), train=False, download=True)
     except (RuntimeError, OSError) as exc:
         _remove_empty(made)
-        raise DataUnavailable(f"MNIST is not in {data_dir} and could not be downloaded ({_reason(exc)})") from None
+        raise DataUnavailable(
+            f"MNIST is not in {data_dir} and could not be downloaded ({download_reason(exc)})"
+        ) from None
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -248,12 +250,6 @@ def _remove_empty(folders: list[Path]) -> None:
     for folder in folders:
         with contextlib.suppress(OSError):
             folder.rmdir()
-
-
-def _reason(exc: BaseException) -> str:
-    """torchvision's download error lists every mirror; its last line says what went wrong."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1][:200] if lines else type(exc).__name__
 
 
 def load_mnist(data_dir: Path, download: bool = True) -> Datasets:

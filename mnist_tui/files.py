@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -198,3 +199,17 @@ def write_atomically(path: Path, write, durable: bool = True) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+_OFFLINE = ("Name or service not known", "Temporary failure in name resolution", "nodename nor servname")
+
+
+def download_reason(exc: BaseException) -> str:
+    """torchvision's download error lists every mirror; its last line says what went wrong, as
+    ``<urlopen error [Errno -2] Name or service not known>``: said here in words."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    last = lines[-1][:200] if lines else type(exc).__name__
+    if any(words in last for words in _OFFLINE):
+        return "no network: the download mirrors' names could not be looked up"
+    found = re.fullmatch(r"<urlopen error (?:\[Errno -?\d+\] )?(.*)>", last)
+    return found.group(1) if found else last

@@ -299,3 +299,15 @@ def test_resume_keeps_the_data_the_run_was_trained_on(tmp_path, used, expected):
         assert cli.prepare_run(explicit, cli.build_config(explicit, saved["config"]), saved).dataset == other
     finally:
         release_locks()
+
+
+def test_a_failed_download_is_said_in_words():
+    """The offline note ended in "(<urlopen error [Errno -2] Name or service not known>)"."""
+    from mnist_tui.files import download_reason
+
+    offline = RuntimeError(
+        "Error downloading train-images\nTried http://a/\n<urlopen error [Errno -2] Name or service not known>"
+    )
+    assert download_reason(offline) == "no network: the download mirrors' names could not be looked up"
+    assert download_reason(RuntimeError("<urlopen error [Errno 111] Connection refused>")) == "Connection refused"
+    assert download_reason(RuntimeError("HTTP Error 404: Not Found")) == "HTTP Error 404: Not Found"
