@@ -13,7 +13,7 @@ from mnist_tui.model import Net
 from mnist_tui.tui.screens.help import HelpScreen
 from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.embedding_plot import EmbeddingPlot
-from mnist_tui.tui.widgets.layer_views import LayerMetricPlot
+from mnist_tui.tui.widgets.layer_views import LAYER_POINTS, LayerMetricPlot
 from mnist_tui.tui.widgets.model_view import FiltersView, even_rows
 
 
@@ -126,6 +126,8 @@ async def test_layer_plots_tick_whole_epochs_and_keep_their_legend_off_the_data(
             figure = plot.render().plain.splitlines()[1:-1]  # under the heading, above the x axis's name
             assert len(figure) >= 8 and "┌" in figure[0]
             assert not any(layer in line for line in figure for layer in plot.drawn), "a legend on the data"
+            shown = {layer for layer, point in LAYER_POINTS.items() if any(point in line for line in figure)}
+            assert len(shown) >= 3, (size, shown)  # the markers tell the lines apart (80×24 had none)
         assert "update ratio · log y" in screen_text(pilot.app)
         legend = str(screen.query_one("#mv-layer-legend").render())
         assert all(layer in legend for layer in ("conv1", "conv2", "fc1", "fc2"))

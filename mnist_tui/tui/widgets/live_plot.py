@@ -262,14 +262,16 @@ class LivePlot(PlotextPlot):
         points: str | None = None,
     ) -> None:
         """Plot one series (already in plot coordinates), thinned to the canvas width; ``points``:
-        also mark each data point with this character (only when there are few)."""
+        also mark its data points with this character (every k-th where there are too many to mark all:
+        15 epochs on a narrow plot lost every marker)."""
         if not xs:
             return
         xs, ys = thin(list(xs), list(ys), self._canvas_cols)
         side = "right" if right else "left"
         self.plt.plot(xs, ys, color=color, marker=marker, yside=side)
-        if points and len(xs) <= self._canvas_cols // 3:
-            self.plt.scatter(xs, ys, color=color, marker=points, yside=side)
+        if points:  # every k-th point where all would crowd: the lines stay told apart without colour
+            k = max(1, -(-len(xs) // max(self._canvas_cols // 3, 1)))
+            self.plt.scatter(xs[::k], ys[::k], color=color, marker=points, yside=side)
         self.drawn[label] = (xs, ys)
         if legend:
             self.legend.append((legend, label, color))
