@@ -74,6 +74,12 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
+def _host(text: str) -> str:
+    if not text.strip():  # aiohttp took "" as 127.0.0.1: silently not what was asked
+        raise argparse.ArgumentTypeError("an empty address (give one, e.g. 0.0.0.0 for every address)")
+    return text.strip()
+
+
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog="mnist-tui",
@@ -100,7 +106,7 @@ def build_parser() -> ArgumentParser:
         help="the runs workspace: every run folder under DIR (default runs/)",
     )
     face.add_argument("--serve", action="store_true", help="serve the dashboard to a web browser (textual-serve)")
-    face.add_argument("--host", help="--serve: address to listen on (default 127.0.0.1, this machine only)")
+    face.add_argument("--host", type=_host, help="--serve: address to listen on (default 127.0.0.1, this machine only)")
     face.add_argument("--port", type=_port, help="--serve: port to listen on (default 8000)")
     face.add_argument(
         "--max-sessions", type=_positive, metavar="N", help="--serve: browser sessions at once (default 4)"

@@ -31,6 +31,7 @@ def _checked(argv: list[str]):
         (["--runs", "R", "--export-tensorboard", "--epochs", "7"], "it does not go with --epochs"),
         (["--runs", "R", "--export", "a.json", "--headless", "--log-format", "json"], "not go with --log-format json"),
         (["--headless", "--autostart"], "--headless always trains at once"),
+        (["--serve", "--host", ""], "argument --host: an empty address"),
     ],
 )
 def test_an_option_that_would_be_ignored_is_refused(tmp_path, monkeypatch, capsys, argv, said):
