@@ -60,8 +60,9 @@ def build_config(args: argparse.Namespace, saved: dict[str, Any] | None = None) 
     return validate(Config.from_dict(values))
 
 
-def check_device(device: str) -> None:
-    """Fail early, before any window opens, for a device that cannot work.
+def check_device(device: str, saved: bool = False) -> None:
+    """Fail early, before any window opens, for a device that cannot work. ``saved``: the device
+    comes from a resumed run's checkpoint, not from the command line (the message says so).
 
     Only a CUDA request loads torch here: for auto and cpu the dashboard paints its first
     frame before torch loads.
@@ -69,7 +70,13 @@ def check_device(device: str) -> None:
     if device.startswith("cuda"):
         from mnist_tui.training.device import choose_device
 
-        choose_device(device)
+        try:
+            choose_device(device)
+        except UserError as exc:
+            if not saved:
+                raise
+            reason = str(exc).split(": ", 1)[-1]  # not "--device cuda: …": the user gave no --device
+            raise UserError(f"the run was trained with --device {device}; {reason}") from None
 
 
 def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
@@ -81,7 +88,11 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
     if saved_state is not None:
         done = int(saved_state["epoch"])
         if args.headless and done >= config.epochs:
-            trained = f"epoch {done} of {config.epochs}" if done == config.epochs else f"{done} epochs, past --epochs"
+            trained = (
+                f"epoch {done} of {config.epochs}"
+                if done == config.epochs
+                else f"{done} epochs, more than --epochs {config.epochs}"
+            )
             raise UserError(
                 f"{args.resume} already finished {trained}; pass --epochs N with N > {done} to train it further"
             )
@@ -208,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             saved_state = load_checkpoint(args.resume)
         config = build_config(args, saved_state["config"] if saved_state else None)
-        check_device(config.device)
+        check_device(config.device, saved=saved_state is not None and args.device is None)
         if args.serve:  # checked above, so a bad option fails here and not in every browser tab
             from mnist_tui.serve import DEFAULT_MAX_SESSIONS, LOOPBACK, app_args_without_serving, serve
 

@@ -311,3 +311,33 @@ def test_a_failed_download_is_said_in_words():
     assert download_reason(offline) == "no network: the download mirrors' names could not be looked up"
     assert download_reason(RuntimeError("<urlopen error [Errno 111] Connection refused>")) == "Connection refused"
     assert download_reason(RuntimeError("HTTP Error 404: Not Found")) == "HTTP Error 404: Not Found"
+
+
+def _checkpoint_of(tmp_path, epoch: int, **config):
+    from mnist_tui.model import Net
+    from mnist_tui.training.checkpoint import save_checkpoint
+    from mnist_tui.training.events import EpochRecord
+
+    model = Net()
+    state = {
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimizer": torch.optim.Adam(model.parameters()).state_dict(),
+        "config": {"epochs": 3, "dataset": "synthetic", **config},
+        "history": [EpochRecord(e, 2.0, 0.3, 1.9, 0.35, 1.0, 1000.0, 1e-3).to_json() for e in range(1, epoch + 1)],
+    }
+    save_checkpoint(tmp_path / "checkpoint.pt", state)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_resumed_cuda_run_on_a_machine_without_cuda_says_the_device_came_from_the_run(tmp_path, capsys):
+    """It said "--device cuda: CUDA is not available", and the user had given no --device."""
+    _checkpoint_of(tmp_path, 1, device="cuda")
+    code, err = _main(["--headless", "--resume", str(tmp_path)], capsys)
+    _assert_one_line(code, err, "the run was trained with --device cuda; CUDA is not available", "--device cpu")
+
+
+def test_resuming_past_a_smaller_epochs_says_which(tmp_path, capsys):
+    _checkpoint_of(tmp_path, 2, device="cpu")
+    code, err = _main(["--headless", "--resume", str(tmp_path), "--epochs", "1"], capsys)
+    _assert_one_line(code, err, "already finished 2 epochs, more than --epochs 1")
