@@ -219,3 +219,15 @@ def test_a_fifo_is_refused_instead_of_blocking(tmp_path):
     os.mkfifo(fifo)  # torch.load would wait forever for a writer
     with pytest.raises(CheckpointError, match="not a regular file"):
         load_checkpoint(fifo)
+
+
+def test_a_file_that_is_not_a_checkpoint_is_called_so_not_a_refused_pickle(tmp_path):
+    """A text file was "refused and nothing in it was run … (a bare pickle or torch's legacy format)"."""
+    text = tmp_path / "readme.txt"
+    text.write_text("notes about this run\n")
+    with pytest.raises(CheckpointError, match=r"readme.txt is not a checkpoint \(mnist-tui's are zip files\)"):
+        load_checkpoint(text)
+    legacy = tmp_path / "legacy.pt"
+    legacy.write_bytes(pickle.dumps({"epoch": 1}, protocol=2))
+    with pytest.raises(CheckpointError, match="refused and nothing in it was run"):
+        load_checkpoint(legacy)

@@ -102,6 +102,8 @@ def check_container(path: Path) -> None:
     if head != _ZIP_MAGIC:
         if _ZIP_MAGIC.startswith(head):
             raise CheckpointError(f"{path} is empty or truncated: not a readable checkpoint")
+        if head[:1] != b"\x80":  # not a pickle either (text, an image): nothing was refused, it is not one
+            raise CheckpointError(f"{path} is not a checkpoint (mnist-tui's are zip files)")
         raise CheckpointError(
             f"{path} was refused and nothing in it was run: it is not in the zip format mnist-tui writes "
             "(a bare pickle or torch's legacy format)"
