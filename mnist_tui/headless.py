@@ -183,6 +183,7 @@ class StopOnSignal:
         self.quiet = quiet  # torchrun's other ranks: rank 0 alone says what happened
         self.signum: int | None = None
         self.loaded = False  # set by the DataReady event
+        self.waiting_for = "loading"  # "waiting" while a follower waits for its run (a StateChanged)
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopOnSignal:
@@ -199,7 +200,7 @@ class StopOnSignal:
         if self.signum is not None or not self.loaded:
             if self.signum is None and not self.quiet:  # the trainer opens its folder once loaded: nothing written
                 lost = "; nothing was trained or saved" if self.source.capabilities.save else ""
-                print(f"mnist-tui: stopped while loading{lost}", file=sys.stderr)
+                print(f"mnist-tui: stopped while {self.waiting_for}{lost}", file=sys.stderr)
             self.signum = signum
             raise SystemExit(128 + signum)
         self.signum = signum
@@ -262,6 +263,8 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
             case DataReady(epochs=epochs) | PlanChanged(epochs=epochs):
                 planned = epochs
         stopper.loaded = stopper.loaded or isinstance(event, DataReady)
+        if isinstance(event, StateChanged) and event.state in ("loading", "waiting"):
+            stopper.waiting_for = "waiting for the run" if event.state == "waiting" else "loading"
         if quiet or output_closed:
             return
         try:

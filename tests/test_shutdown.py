@@ -192,3 +192,26 @@ def test_signal_while_loading_exits_at_once(small_run, monkeypatch, capsys):
     assert not (small_run.run_dir / "status.json").exists()  # a follower would have read "loading" forever
     assert capsys.readouterr().err == "mnist-tui: stopped while loading; nothing was trained or saved\n"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_signal_while_a_follower_waits_says_it_was_waiting(tmp_path, capsys):
+    """Ctrl-C on `--follow` of a folder not there yet said "stopped while loading"."""
+    from mnist_tui.sources.follow import FollowSource
+
+    source = FollowSource(tmp_path / "not-yet", lambda saved: Config(), until_ended=True, poll_s=0.05)
+    real_run = source.run
+
+    def run_then_interrupt(listener):
+        def listen(event):
+            listener(event)
+            if getattr(event, "state", None) == "waiting":
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(30)  # interrupted by the handler's SystemExit
+
+        return real_run(listen)
+
+    source.run = run_then_interrupt
+    with pytest.raises(SystemExit) as info:
+        run_headless(source)
+    assert info.value.code == 130
+    assert capsys.readouterr().err.splitlines()[-1] == "mnist-tui: stopped while waiting for the run"
