@@ -74,3 +74,23 @@ def test_the_loss_inbox_places_batches_by_their_own_report_not_the_screens_count
     inbox.put(BatchEnd(3, 10, 20, (0.5, 0.4), 1000.0, 640, (0.01, 0.02), 1.7e9))
     assert inbox.drain() == [(2 + 9 / 20, 0.5, 0.01), (2 + 10 / 20, 0.4, 0.02)]
     assert inbox.drain() == []
+
+
+async def test_the_position_before_anything_is_loaded_is_a_dash_not_zeros():
+    """A run loading and a follower waiting showed "epoch 0/0   batch 0/0"."""
+    from textual.app import App
+
+    from mnist_tui.tui.widgets.stats import StatsPanel
+
+    class StatsApp(App):
+        def compose(self):
+            yield StatsPanel(id="stats")
+
+    async with StatsApp().run_test(size=(60, 12)) as pilot:
+        panel = pilot.app.query_one(StatsPanel)
+        panel.show_position(0, 0, 0, 0)
+        assert str(panel.query_one("#position-line").content) == "epoch –   batch –"
+        panel.show_position(1, 10, 0, 0)
+        assert str(panel.query_one("#position-line").content) == "epoch – of 10   batch –"
+        panel.show_position(3, 10, 17, 59)
+        assert str(panel.query_one("#position-line").content) == "epoch 3/10   batch 17/59"

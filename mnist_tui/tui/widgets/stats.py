@@ -73,6 +73,10 @@ class StatsPanel(Vertical):
         self._set_line("state-line", text, layout=True)  # a failure's message may wrap
 
     def show_position(self, epoch: int, epochs: int, batch: int, batches: int) -> None:
+        if not batches:  # nothing loaded yet (a run loading, a follower waiting): "epoch 0/0 batch 0/0"
+            line = Text.assemble(("epoch ", "dim"), f"– of {epochs}" if epochs else "–", ("   batch ", "dim"), "–")
+            self._set_line("position-line", line)
+            return
         line = Text.assemble(("epoch ", "dim"), f"{epoch}/{epochs}", ("   batch ", "dim"), f"{batch:,}/{batches:,}")
         self._set_line("position-line", line)
 
