@@ -81,7 +81,7 @@ def check_device(device: str, saved: bool = False) -> None:
 
 def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
     """Before any training: a resumable plan and a run folder that can take this run."""
-    from mnist_tui.rundir import claim_run_dir, holds_results, own_run_folder
+    from mnist_tui.rundir import claim_run_dir, holds_results, own_run_folder, same_folder
     from mnist_tui.training.rank import environment_rank
 
     resumed_from = None
@@ -103,9 +103,10 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
                 "and epochs would be overwritten); continue this checkpoint in a new folder with --run-dir NEW"
             )
         used = dataset_option_of(saved_state.get("dataset"))
-        if args.dataset is None:  # "auto" must not swap a run's data (MNIST → synthetic) silently
+        in_own_folder = args.run_dir is None or same_folder(args.run_dir, resumed_from)
+        if args.dataset in (None, "auto"):  # "auto" must not swap a run's data (MNIST → synthetic) silently
             config = config.with_changes(dataset=used or config.dataset)
-        elif used and args.dataset != used and resumed_from is not None and args.run_dir is None:
+        elif used and args.dataset != used and resumed_from is not None and in_own_folder:
             raise UserError(
                 f"--resume {args.resume} --dataset {args.dataset}: the run trained on {saved_state['dataset']}, "
                 "and its folder would then hold epochs of both; continue it on other data in a new folder "
@@ -183,11 +184,12 @@ def _open_watched(args: argparse.Namespace) -> None:
 
 
 def _check_terminal(args: argparse.Namespace) -> None:
-    """A dashboard needs a terminal: with output to a file it wrote escape codes there until
-    killed, and with input from one it took no keys. (textual-serve's sessions name their driver.)"""
+    """A dashboard needs a terminal: with stderr (where Textual draws) in a file it wrote escape
+    codes there until killed, and with input from one it took no keys; stdout may go anywhere
+    (the line saying where the run is kept). textual-serve's sessions name their driver."""
     dashboard = not args.headless and not args.serve and (args.runs is None or args.export is None)
     served = "TEXTUAL_DRIVER" in os.environ
-    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    terminal = sys.__stdin__.isatty() and sys.__stderr__.isatty()  # Textual draws on stderr, reads stdin
     if dashboard and not args.export_tensorboard and not served and not terminal:
         raise UserError(
             "the dashboard needs a terminal for its input and output; for plain output use --headless "

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 from typing import Any
 
 from rich.console import Console
@@ -20,6 +19,7 @@ from rich.table import Table
 from mnist_tui.headless_json import JsonReporter
 from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.sources.base import RunSource
+from mnist_tui.stopping import StopOnSignal
 from mnist_tui.training.events import (
     BatchEnd,
     DataReady,
@@ -91,7 +91,10 @@ class RichReporter:
                     self.progress.remove_task(self.task)
                     self.task = None
                 self.say(rewound_text(epoch))
-            case StateChanged(state=state, detail=detail) if state in ("paused", "waiting", "lost") or (
+            case StateChanged(state="lost", detail=detail):  # an end, as Finished is: the table first
+                self._show_table()
+                self.say(f"lost: {detail}" if detail else "lost")
+            case StateChanged(state=state, detail=detail) if state in ("paused", "waiting") or (
                 state == "training" and self.state == "paused"
             ):
                 self.state = state
@@ -141,10 +144,13 @@ class RichReporter:
             f"test loss {e.test_loss:.4f} acc {e.test_acc:.2%} · {e.seconds:.1f}s · {e.samples_per_s:,.0f} samples/s"
         )
 
-    def _finished(self, e: Finished) -> None:
+    def _show_table(self) -> None:
         stop_live(self.progress)
-        if self.table.row_count and not self.lines:
+        if self.table.row_count and not self.lines:  # piped, each row was a line already
             self.console.print(self.table)
+
+    def _finished(self, e: Finished) -> None:
+        self._show_table()
         best = f"{e.best_test_acc:.2%}" if e.best_test_acc is not None else "n/a"
         state = "stopped" if e.stopped else "finished"
         self.say(f"{state} after {e.epochs_done} epoch(s) on {self.dataset}; best test accuracy {best}")
@@ -168,67 +174,21 @@ def _results_table() -> Table:
     return table
 
 
-# Ctrl-C, kill, and a closed terminal (SIGHUP) all stop at a batch boundary, keeping the last epoch.
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
-class StopOnSignal:
-    """A stop signal closes the source (a trainer stops within one batch, a follower stops
-    following); a second one exits at once. Before anything is loaded nothing is at stake,
-    so the first signal exits at once too. The checkpoint on disk stays whole either way:
-    it is only ever replaced atomically."""
-
-    def __init__(self, source: RunSource, quiet: bool = False) -> None:
-        self.source = source
-        self.quiet = quiet  # torchrun's other ranks: rank 0 alone says what happened
-        self.signum: int | None = None
-        self.loaded = False  # set by the DataReady event
-        self.waiting_for = "loading"  # "waiting" while a follower waits for its run (a StateChanged)
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> StopOnSignal:
-        if threading.current_thread() is threading.main_thread():
-            for signum in _STOP_SIGNALS:
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None or not self.loaded:
-            if self.signum is None and not self.quiet:  # the trainer opens its folder once loaded: nothing written
-                lost = "; nothing was trained or saved" if self.source.capabilities.save else ""
-                print(f"mnist-tui: stopped while {self.waiting_for}{lost}", file=sys.stderr)
-            self.signum = signum
-            raise SystemExit(128 + signum)
-        self.signum = signum
-        self.source.close()
-
-    @property
-    def exit_code(self) -> int | None:
-        return None if self.signum is None else 128 + self.signum
-
-
 def stop_live(progress: Progress | None) -> None:
     if progress is not None and progress.live.is_started:  # stopping one never started prints a stray blank line
         progress.stop()
 
 
 def what_was_kept(source: RunSource, epochs_done: int, planned: int | None = None) -> str | None:
-    """After a stop: the checkpoint kept and how to continue it, for whoever stopped the run.
-
-    ``planned``: the plan in force, named in the command: a resume takes the plan saved in the
-    checkpoint, which a ``--resume … --epochs N`` stopped before its next epoch had not yet saved."""
+    """After a stop: the checkpoint kept and how to continue it (with the plan in force), for
+    whoever stopped the run."""
     if source.run_dir is None or not source.capabilities.save:
         return None
     if epochs_done:
-        plan = f" --epochs {planned}" if planned else ""
-        return (
-            f"checkpoint of epoch {epochs_done} kept in {source.run_dir}; "
-            f"continue with: mnist-tui --headless --resume {source.run_dir}{plan}"
-        )
+        from mnist_tui.training.resume import continue_command
+
+        command = continue_command(source.run_dir, planned)
+        return f"checkpoint of epoch {epochs_done} kept in {source.run_dir}; continue with: {command}"
     return "no epoch finished, so nothing was saved"
 
 
@@ -279,9 +239,11 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
             result = source.run(listen)
         finally:  # even on a second Ctrl-C: give the terminal its cursor back
             stop_live(reporter.progress)
-    if output_closed:
-        kept = what_was_kept(source, result.epochs_done, planned)
-        print(f"mnist-tui: the output was closed, so the run stopped{f'; {kept}' if kept else ''}", file=sys.stderr)
+    if output_closed:  # a follower or a replay only stops showing the run; a finished run is not "stopped"
+        stopped = source.capabilities.save and result.stopped
+        kept = what_was_kept(source, result.epochs_done, planned) if stopped else None
+        said = f", so the run stopped{f'; {kept}' if kept else ''}" if stopped else ""
+        print(f"mnist-tui: the output was closed{said}", file=sys.stderr)
         return 128 + signal.SIGPIPE
     if not quiet and (failures or result.error is not None):
         message = failures[0].message if failures else str(result.error)

@@ -135,7 +135,7 @@ def _a_run_inside(folder: Path, depth: int = 2, budget: int = 2000) -> Path | No
     return None
 
 
-def _same_folder(a: Path, b: Path | None) -> bool:
+def same_folder(a: Path, b: Path | None) -> bool:
     if b is None:
         return False
     with contextlib.suppress(OSError):
@@ -222,9 +222,10 @@ def remove_if_unused(run_dir: Path) -> bool:
     with contextlib.suppress(OSError):
         if holds_results(run_dir):
             return False
-        for name in (*WRITTEN_FILES, CONTROL_NAME, LOCK_NAME):
+        written = [run_dir / name for name in (*WRITTEN_FILES, CONTROL_NAME, LOCK_NAME)]
+        for path in [*written, *run_dir.glob("events.out.tfevents.*.mnist-tui")]:  # --tensorboard's too
             with contextlib.suppress(FileNotFoundError):
-                (run_dir / name).unlink()
+                path.unlink()
         if run_dir.absolute() not in _made:  # a folder that was there before stays, as it was
             return False
         run_dir.rmdir()  # refused, and kept, if anything else is in it
@@ -256,7 +257,7 @@ def claim_run_dir(run_dir: Path, resuming_from: Path | None = None, fresh_name: 
         run_dir = create_fresh_run_dir(run_dir)
     else:
         try:
-            taken = holds_results(run_dir) and not _same_folder(run_dir, resuming_from)
+            taken = holds_results(run_dir) and not same_folder(run_dir, resuming_from)
         except OSError as exc:  # exists() raises for a name too long, and for permission
             raise UserError(f"cannot use the run folder {shown(run_dir)}: {os_reason(exc)}") from None
         if taken:
@@ -268,7 +269,8 @@ def claim_run_dir(run_dir: Path, resuming_from: Path | None = None, fresh_name: 
                 f"the run folder {run_dir} already holds a run; continue it with --resume {run_dir}, "
                 "or choose another --run-dir"
             )
-        _check_place(run_dir)
+        if not same_folder(run_dir, resuming_from):  # a run continued where it is stays where it is
+            _check_place(run_dir)
     _check_writable(run_dir)
     _check_kept_files(run_dir)
     _check_format(run_dir)

@@ -197,8 +197,9 @@ class GatedServer(Server):
         writes them at the server's own address: ``0.0.0.0`` for ``--host 0.0.0.0`` (where no
         other machine can fetch them), 127.0.0.1 through an SSH tunnel on another local port.
         A proxy in front may name the address it was asked for (``X-Forwarded-Host``/``-Proto``)."""
-        scheme = request.headers.get("X-Forwarded-Proto", request.scheme)
-        host = request.headers.get("X-Forwarded-Host", request.host)
+        # a chain of proxies lists each hop ("https, http"): the first is the browser's
+        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
         own_ws = "ws:" + self.public_url.split(":", 1)[1]
         ws = ("wss://" if scheme == "https" else "ws://") + host
         return page.replace(own_ws, ws).replace(self.public_url, f"{scheme}://{host}")

@@ -291,6 +291,11 @@ def test_resume_keeps_the_data_the_run_was_trained_on(tmp_path, used, expected):
     in_place = cli.build_parser().parse_args(["--headless", "--resume", str(tmp_path), "--dataset", other])
     with pytest.raises(UserError, match=f"the run trained on {used}.*--run-dir NEW"):  # one folder, two datasets
         cli.prepare_run(in_place, cli.build_config(in_place, saved["config"]), saved)
+    auto = cli.build_parser().parse_args(["--headless", "--resume", str(tmp_path), "--dataset", "auto"])
+    try:  # an explicit "auto" is no other dataset: it keeps the run's, as leaving --dataset out does
+        assert cli.prepare_run(auto, cli.build_config(auto, saved["config"]), saved).dataset == expected
+    finally:
+        release_locks()
     elsewhere = tmp_path.parent / f"{tmp_path.name}-on-{other}"
     explicit = cli.build_parser().parse_args(
         ["--headless", "--resume", str(tmp_path), "--dataset", other, "--run-dir", str(elsewhere)]

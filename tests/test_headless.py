@@ -216,3 +216,44 @@ def test_logged_events_are_put_back_in_the_order_the_run_made_them():
     more = Steered(1, 0, "epochs 2 → 3", 2.0, 3, 0.0)  # at epoch 1's end
     ordered = in_run_order(batches, [], [more, doubled])
     assert ordered == [batches[0], doubled, batches[1], more, batches[2], batches[3]]
+
+
+def test_a_lost_run_on_a_terminal_still_shows_its_epochs_table():
+    """A replay of a killed run ends "lost" (not Finished): on a terminal, where earlier epochs go
+    only into the table printed at the end, it showed no result at all."""
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.training.events import DataReady, EpochRecord, StateChanged
+
+    rows = tuple(EpochRecord(e, 0.5, 0.9, 0.4, 0.9 + e / 100, 1.0, 1e4, 0.01) for e in (1, 2))
+    empty = np.zeros((0, 28, 28), np.uint8)
+    ready = DataReady("MNIST", "cpu", "fp32", 100, 0, 1, 21840, None, empty, np.zeros(0, np.int64), 3, rows, 3)
+    out = io.StringIO()
+    reporter = RichReporter(None, Console(file=out, width=120, force_terminal=True))
+    reporter(ready)
+    reporter(StateChanged("lost", "killed or crashed"))
+    text = out.getvalue()
+    assert "92.00%" in text and "91.00%" in text  # the table's rows
+    assert text.rstrip().endswith("lost: killed or crashed")
+
+
+def test_the_dashboard_needs_its_terminal_on_stdin_and_stderr_not_stdout(monkeypatch):
+    """Textual draws on stderr: `mnist-tui > out.txt` worked, and `2> err.txt` filled the file."""
+    from types import SimpleNamespace
+
+    from mnist_tui import cli
+    from mnist_tui.errors import UserError
+
+    args = cli.build_parser().parse_args([])
+    tty, file = SimpleNamespace(isatty=lambda: True), SimpleNamespace(isatty=lambda: False)
+    monkeypatch.delenv("TEXTUAL_DRIVER", raising=False)
+    monkeypatch.setattr(cli.sys, "__stdin__", tty)
+    monkeypatch.setattr(cli.sys, "__stderr__", tty)
+    cli._check_terminal(args)  # stdout to a file is fine
+    monkeypatch.setattr(cli.sys, "__stderr__", file)
+    with pytest.raises(UserError, match="the dashboard needs a terminal"):
+        cli._check_terminal(args)

@@ -168,4 +168,10 @@ def test_a_stopped_json_log_keeps_stdout_json_and_says_what_was_kept_on_stderr(
     rows = [json.loads(line) for line in out.splitlines()]  # every line is JSON
     assert rows[-1]["event"] == "finished" and rows[-1]["stopped"] is True
     assert err.startswith("mnist-tui: checkpoint of epoch 1 kept in") and "--resume" in err
-    assert err.rstrip().endswith("--epochs 5")  # the plan in force: a resume takes the checkpoint's otherwise
+    assert err.rstrip().endswith(f"--resume {config.run_dir}")  # the checkpoint's plan is the plan in force
+    from mnist_tui.training.resume import continue_command
+
+    # a `--resume … --epochs 6` stopped before its next epoch: the checkpoint still holds 5 (a resume
+    # would take those), so the command names 6; a needless --epochs would break sprint's 2.5 epochs
+    assert continue_command(config.run_dir, 6) == f"mnist-tui --headless --resume {config.run_dir} --epochs 6"
+    assert continue_command(config.run_dir, 5, headless=False) == f"mnist-tui --resume {config.run_dir}"

@@ -228,3 +228,18 @@ def test_a_run_quit_before_its_first_batch_leaves_no_folder_behind(tiny_config, 
     (kept.run_dir / "notes.txt").write_text("mine")
     Trainer(kept, lambda event: None, control, datasets=small_synthetic).run()
     assert sorted(p.name for p in kept.run_dir.iterdir()) == ["notes.txt"]
+
+
+def test_a_start_that_fails_leaves_an_earlier_attempts_files_as_they_were(tiny_config, tmp_path):
+    """The clean-up after a run that trained nothing also ran when it failed to start (no data),
+    and deleted an earlier attempt's run.json and batches.jsonl from the folder."""
+    from mnist_tui.training.loop import Trainer
+
+    run_dir = tiny_config.run_dir
+    run_dir.mkdir()
+    for name in ("run.json", "status.json", "batches.jsonl", "notes.txt"):
+        (run_dir / name).write_text("{}\n")
+    failing = tiny_config.with_changes(dataset="mnist", data_dir=tmp_path / "no-mnist", download=False)
+    result = Trainer(failing, lambda event: None).run()
+    assert result.error is not None
+    assert sorted(p.name for p in run_dir.iterdir()) == ["batches.jsonl", "notes.txt", "run.json", "status.json"]

@@ -348,7 +348,8 @@ def test_an_export_that_cannot_write_keeps_the_earlier_event_file_and_says_so(ru
     monkeypatch.setattr(RecordWriter, "write", fills_the_disk)
     with pytest.raises(UserError, match=r"could not write .*events\.out\.tfevents.*: No space left on device"):
         tb.export_tensorboard([run_dir])
-    assert [p.name for p in run_dir.glob("*tfevents*")] == [earlier.name]  # no partial file left
+    assert [p.name for p in run_dir.glob("*tfevents*")] == [earlier.name]
+    assert not list(run_dir.glob(".mnist-tui-export-*"))  # no partial file left
     assert earlier.read_bytes() == before
 
 

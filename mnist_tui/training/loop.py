@@ -94,8 +94,8 @@ class Trainer:
                 self.epoch_run.graphed.release()  # its memory now, not when the garbage collector runs
             if self.writer is not None:
                 self.writer.close()
-            if not self.trained_here and self.resume_state is None and self.config.run_dir is not None:
-                from mnist_tui.rundir import remove_if_unused  # opened and quit before a batch: no folder to list
+            if not self.trained_here and self.resume_state is None and self.writer is not None:
+                from mnist_tui.rundir import remove_if_unused  # its folder opened (rank 0), then quit before a batch
 
                 remove_if_unused(self.config.run_dir)
         return self.result

@@ -148,3 +148,16 @@ def describe_failure(exc: BaseException) -> str:
     place = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {first}{place}"
+
+
+def continue_command(run_dir: Path, planned: int | None, headless: bool = True) -> str:
+    """How to continue a stopped run. ``--epochs N`` only where the plan in force is not the one its
+    checkpoint holds (a ``--resume … --epochs 6`` stopped before its next epoch): a resume takes the
+    checkpoint's plan, and an ``--epochs`` it did not need would change one such as --recipe sprint's
+    2.5 epochs (a given --epochs trains whole ones)."""
+    command = f"mnist-tui{' --headless' if headless else ''} --resume {run_dir}"
+    try:
+        saved = ckpt.load_checkpoint(run_dir)["config"].get("epochs")
+    except (ckpt.CheckpointError, OSError, UserError):
+        saved = None
+    return f"{command} --epochs {planned}" if planned and saved is not None and planned != saved else command

@@ -258,7 +258,9 @@ def run_app(source: RunSource | None = None, runs: Path | None = None, make_conf
         where = app.source.run_dir
         line = f"mnist-tui: {kept} epoch(s) kept in {where}; replay: mnist-tui --replay {where}"
         if app.result.stopped:  # quit before the plan's end: say how to train on
-            line += f"; continue: mnist-tui --resume {where} --epochs {app.dashboard.progress.epochs}"
+            from mnist_tui.training.resume import continue_command
+
+            line += f"; continue: {continue_command(where, app.dashboard.progress.epochs, headless=False)}"
         print(line)
     if app.crash is not None:
         code = 1

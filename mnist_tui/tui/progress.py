@@ -83,7 +83,7 @@ def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bo
     if run_dir is not None and epochs_done:
         lines.append(f"saved in {run_dir}; replay: mnist-tui --replay {run_dir}")
         if not can_extend and epochs_done < p.epochs:
-            lines.append(f"continue: mnist-tui --resume {run_dir} --epochs {p.epochs}")
+            lines.append(f"continue: mnist-tui --resume {run_dir}")
     elif run_dir is not None:
         lines.append("nothing kept: a run keeps whole epochs (checkpoints hold finished epochs)")
     if can_extend:

@@ -78,7 +78,8 @@ class EventLog:
         self.run_dir = Path(run_dir)
         self.atomic = atomic
         self.path = self.run_dir / f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}{SUFFIX}"
-        self._writing = self.run_dir / f".{self.path.name}.tmp" if atomic else self.path
+        # the temporary name holds no "tfevents": a running TensorBoard would load it too
+        self._writing = self.run_dir / f".mnist-tui-export-{os.getpid()}.tmp" if atomic else self.path
         if not atomic:
             self._remove_earlier()
         self._event = Event

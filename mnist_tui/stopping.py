@@ -1,0 +1,53 @@
+"""Stopping a headless run by signal: Ctrl-C, kill and a closed terminal stop it at a batch
+boundary, keeping the last finished epoch; a second signal exits at once."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Any
+
+from mnist_tui.sources.base import RunSource
+
+# Ctrl-C, kill, and a closed terminal (SIGHUP) all stop at a batch boundary, keeping the last epoch.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class StopOnSignal:
+    """A stop signal closes the source (a trainer stops within one batch, a follower stops
+    following); a second one exits at once. Before anything is loaded nothing is at stake,
+    so the first signal exits at once too. The checkpoint on disk stays whole either way:
+    it is only ever replaced atomically."""
+
+    def __init__(self, source: RunSource, quiet: bool = False) -> None:
+        self.source = source
+        self.quiet = quiet  # torchrun's other ranks: rank 0 alone says what happened
+        self.signum: int | None = None
+        self.loaded = False  # set by the DataReady event
+        self.waiting_for = "loading"  # "waiting" while a follower waits for its run (a StateChanged)
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for signum in _STOP_SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None or not self.loaded:
+            if self.signum is None and not self.quiet:  # the trainer opens its folder once loaded: nothing written
+                lost = "; nothing was trained or saved" if self.source.capabilities.save else ""
+                print(f"mnist-tui: stopped while {self.waiting_for}{lost}", file=sys.stderr)
+            self.signum = signum
+            raise SystemExit(128 + signum)
+        self.signum = signum
+        self.source.close()
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.signum is None else 128 + self.signum
