@@ -204,3 +204,18 @@ async def test_resumed_history_fills_plots_and_views_keep_the_digit_on_show(tiny
         assert panel.current_index == 3 and list(panel.indices[:3]) == [0, 3, 6]  # the digit on show stays
         await pilot.press("k")
         assert panel.current_index == 0
+
+
+async def test_stopping_the_run_takes_S_twice_and_says_what_the_first_press_would_lose(tiny_config, small_synthetic):
+    """One S stopped the run at once (a follower's writer too: 1,973 batches of an epoch thrown away)."""
+    app = dashboard_for(tiny_config.with_changes(epochs=50), small_synthetic)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.dashboard.state == "ready", "the data to load")
+        await pilot.press("S")
+        await pilot.pause(0.05)
+        assert not app.source.control.stopped
+        assert any("press S again to stop the run" in str(n.message) for n in app._notifications)
+        await pilot.press("S")
+        assert app.source.control.stopped
+        await pilot.press("q")
+    assert app.source_done.wait(timeout=10)

@@ -7,6 +7,7 @@ screens that look closer (confusion, drawing, inside the network, the runs works
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual import work
@@ -18,9 +19,12 @@ from mnist_tui.tui.screens.draw import DrawScreen
 from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.screens.run_view import RunViewScreen
 
+STOP_CONFIRM_S = 3.0  # the second S must follow the first within this
+
 
 class DashboardScreen(RunViewScreen):
     BINDINGS = DASHBOARD_KEYS
+    _stop_asked = -STOP_CONFIRM_S  # time.monotonic() of the first S (a float: each screen sets its own)
 
     def action_side_panel(self) -> None:
         """Where the side panel cannot show everything: predictions ↔ epochs table."""
@@ -61,6 +65,15 @@ class DashboardScreen(RunViewScreen):
             self.notify(f"{epochs} more epoch(s) from the next epoch boundary", timeout=3)
 
     def action_stop_run(self) -> None:
+        """S twice within STOP_CONFIRM_S: a stop ends the run itself (a followed one's writer too),
+        and the epoch in progress is not kept; one press threw away 1,973 batches of a follower's run."""
+        now, p = time.monotonic(), self.progress
+        if now - self._stop_asked > STOP_CONFIRM_S:
+            self._stop_asked = now
+            lost = f": epoch {p.epoch}'s {p.batch:,} batches so far are not kept" if p.epoch > p.epochs_done else ""
+            self.notify(f"press S again to stop the run{lost}", timeout=STOP_CONFIRM_S)
+            return
+        self._stop_asked = -STOP_CONFIRM_S
         self.source.stop()
         self.notify("asked the run to stop; finished epochs stay saved", timeout=5)
 

@@ -86,7 +86,7 @@ PALETTE: dict[str, tuple[str, str]] = {
     "app.quit": ("Quit", "Training stops within a batch; a follower only closes"),
     "back": ("Back", "Back to the screen this run was opened from"),
     "save": ("Save checkpoint", "The last finished epoch's checkpoint, now"),
-    "stop_run": ("Stop the run", "End the run itself; finished epochs stay saved"),
+    "stop_run": ("Stop the run", "Asked twice within 3 s: ends the run itself; finished epochs stay saved"),
     "browse(1)": ("Next digit", "Browse predictions forward"),
     "browse(-1)": ("Previous digit", "Browse predictions back"),
     "browse(10)": ("Ten digits on", "Browse predictions ten forward"),
