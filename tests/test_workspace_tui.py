@@ -141,6 +141,12 @@ async def test_marked_runs_are_overlaid_with_stable_colours_and_their_difference
         assert "● lr-0.003" in text and "■ lr-0.01" in text and "▲ sweep/lr-0.001" in text  # the legend
         marks = [table.get_cell(name, "mark").plain for name in table.marked]
         assert marks == ["●", "■", "▲"]  # the table's mark column shows each run's marker
+        # a marked run the filter hides is still compared, and the legend says it is hidden
+        await pilot.press("slash", *"lr<0.005", "enter")
+        legend = str(screen.query_one("#compare-legend").render())
+        assert "lr-0.01 (filtered out)" in legend and "lr-0.003 (filtered out)" not in legend
+        await pilot.press("slash", "escape")
+        assert "filtered out" not in str(screen.query_one("#compare-legend").render())
         # unmarking the first run leaves the others their colours
         await cursor_to(pilot, table, "lr-0.003")
         await pilot.press("m")

@@ -167,6 +167,8 @@ class WorkspaceScreen(Screen):
 
     def _show_detail(self) -> None:
         self._show_counts()
+        listed = {s.name for s in self.table.listed}  # a marked run the filter hides stays in the plots: say so
+        self.compare.show_filtered_out({name for name in self.table.marked if name not in listed})
         run = self.table.current
         line = Text()
         if run is None:

@@ -78,6 +78,7 @@ class ComparePanel(Vertical):
         self.hint = hint
         self.slots: dict[str, int] = {}
         self.runs: list[tuple[RunSummary, dict[str, Series]]] = []
+        self.filtered_out: set[str] = set()  # marked runs the table's filter hides
 
     def compose(self) -> ComposeResult:
         with Grid(id="compare-plots"):
@@ -106,6 +107,12 @@ class ComparePanel(Vertical):
         for name in names:
             self.slot_of(name)
         return {name: _markup(slot) for name, slot in self.slots.items()}
+
+    def show_filtered_out(self, names: set[str]) -> None:
+        """Marked runs the table's filter hides: still compared, and the legend says they are hidden."""
+        if names != self.filtered_out:
+            self.filtered_out = names
+            self._show_text()
 
     def show_runs(self, runs: list[tuple[RunSummary, dict[str, Series]]]) -> None:
         self.runs = runs
@@ -138,7 +145,8 @@ class ComparePanel(Vertical):
         for summary, _ in self.runs:
             color, marker = style_of(self.slots[summary.name])
             legend.append(f"{marker} ", style=f"bold rgb({color[0]},{color[1]},{color[2]})")
-            legend.append(f"{summary.name}   ")
+            legend.append(summary.name)
+            legend.append(" (filtered out)   " if summary.name in self.filtered_out else "   ", style="dim")
         if not self.runs:
             legend.append(self.hint, style="dim")
         self.query_one("#compare-legend", Static).update(legend)
