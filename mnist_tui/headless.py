@@ -222,9 +222,7 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
                 failures.append(event)
             case DataReady(epochs=epochs) | PlanChanged(epochs=epochs):
                 planned = epochs
-        stopper.loaded = stopper.loaded or isinstance(event, DataReady)
-        if isinstance(event, StateChanged) and event.state in ("loading", "waiting"):
-            stopper.waiting_for = "waiting for the run" if event.state == "waiting" else "loading"
+        stopper.observe(event)
         if quiet or output_closed:
             return
         try:

@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from mnist_tui.sources.base import RunSource
+from mnist_tui.training.events import DataReady, StateChanged
 
 # Ctrl-C, kill, and a closed terminal (SIGHUP) all stop at a batch boundary, keeping the last epoch.
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -24,9 +25,19 @@ class StopOnSignal:
         self.source = source
         self.quiet = quiet  # torchrun's other ranks: rank 0 alone says what happened
         self.signum: int | None = None
-        self.loaded = False  # set by the DataReady event
-        self.waiting_for = "loading"  # "waiting" while a follower waits for its run (a StateChanged)
+        self.loaded = False  # once the DataReady event came: from then on a signal stops the run
+        self.waiting_for = "loading"  # what a signal before then interrupts, as the last state said
         self._previous: dict[int, Any] = {}
+
+    def observe(self, event: object) -> None:
+        """Each event the source reports, before the face shows it: what a signal would interrupt."""
+        match event:
+            case DataReady():
+                self.loaded = True
+            case StateChanged(state="waiting"):
+                self.waiting_for = "waiting for the run"
+            case StateChanged(state="loading"):
+                self.waiting_for = "loading"
 
     def __enter__(self) -> StopOnSignal:
         if threading.current_thread() is threading.main_thread():
