@@ -316,12 +316,12 @@ async def test_the_sort_arrow_moves_even_when_the_rows_keep_their_order():
 async def test_compare_plots_have_round_ticks_accuracy_at_most_100_and_losses_on_a_log_axis(size):
     """plotext's own axes labelled rows 96.9, 91.1, 79.5, 73.7 (uneven, and misplaced), and a
     one-epoch run put the accuracy axis up to 141.3."""
-    from mnist_tui.workspace.compare import Series
+    from mnist_tui.workspace.compare import METRICS, Series
 
     class PlotsApp(App):
         def compose(self):
-            yield ComparePlot("test accuracy", "%", id="acc")
-            yield ComparePlot("test loss", "loss", id="loss")
+            yield ComparePlot(METRICS["acc"], id="acc")
+            yield ComparePlot(METRICS["test_loss"], id="loss")
 
     app = PlotsApp()
     async with app.run_test(size=size) as pilot:

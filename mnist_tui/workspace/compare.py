@@ -23,14 +23,16 @@ class Metric:
     key: str
     title: str
     ylabel: str
+    log: bool = False  # its axis: a log scale (losses and error, as the dashboard's), else linear
+    ceiling: float | None = None  # the axis goes no higher (accuracy: 100 %)
 
 
 METRICS = {
-    "acc": Metric("acc", "test accuracy", "%"),
-    "error": Metric("error", "test error", "%"),
-    "test_loss": Metric("test_loss", "test loss", "loss"),
-    "train_loss": Metric("train_loss", "train loss", "loss"),
-    "batch_loss": Metric("batch_loss", "batch loss", "loss"),
+    "acc": Metric("acc", "test accuracy", "%", ceiling=100.0),
+    "error": Metric("error", "test error", "%", log=True),
+    "test_loss": Metric("test_loss", "test loss", "loss", log=True),
+    "train_loss": Metric("train_loss", "train loss", "loss", log=True),
+    "batch_loss": Metric("batch_loss", "batch loss", "loss", log=True),
 }
 
 

@@ -82,10 +82,10 @@ class ComparePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         with Grid(id="compare-plots"):
-            yield ComparePlot("test accuracy", "%", id="plot-acc")
-            yield ComparePlot("test loss", "loss", id="plot-test_loss")
-            yield ComparePlot("train loss", "loss", id="plot-train_loss")
-            yield ComparePlot("batch loss", "loss", xlabel="epochs", markers=False, id="plot-batch_loss")
+            yield ComparePlot(METRICS["acc"], id="plot-acc")
+            yield ComparePlot(METRICS["test_loss"], id="plot-test_loss")
+            yield ComparePlot(METRICS["train_loss"], id="plot-train_loss")
+            yield ComparePlot(METRICS["batch_loss"], xlabel="epochs", markers=False, id="plot-batch_loss")
         yield Static(id="compare-legend")
         yield Static(id="compare-settings")
 
@@ -136,8 +136,7 @@ class ComparePanel(Vertical):
         for metric in ("acc", "test_loss", "train_loss", "batch_loss"):
             key = accuracy if metric == "acc" else metric
             series = [(self.slots[s.name], curves[key]) for s, curves in self.runs if key in curves]
-            info = METRICS[key]
-            self.query_one(f"#plot-{metric}", ComparePlot).show(series, info.title, info.ylabel)
+            self.query_one(f"#plot-{metric}", ComparePlot).show(series, METRICS[key])
         self._show_text()
 
     def _show_text(self) -> None:

@@ -11,7 +11,7 @@ from textual_plotext import PlotextPlot
 
 from mnist_tui.tui.palette import RUN_COLORS
 from mnist_tui.tui.widgets.plot_axes import apply_axes, fit_axes, in_plot_units
-from mnist_tui.workspace.compare import Series
+from mnist_tui.workspace.compare import Metric, Series
 
 MARKERS = ("●", "■", "▲", "◆", "✚", "✖", "○", "□")
 PLOTEXT_ROWS = 5  # the title, the frame's top and bottom, the x tick labels and the x label
@@ -23,22 +23,24 @@ def style_of(slot: int) -> tuple[tuple[int, int, int], str]:
 
 
 class ComparePlot(PlotextPlot):
-    def __init__(self, title: str, ylabel: str, xlabel: str = "epoch", markers: bool = True, **kwargs) -> None:
+    def __init__(self, metric: Metric, xlabel: str = "epoch", markers: bool = True, **kwargs) -> None:
         """``markers``: each run's marker on its points (epoch plots); batch curves are lines only."""
         super().__init__(**kwargs)
         self.markers = markers
-        self.title = title
-        self.ylabel = ylabel
+        self.metric = metric  # its title, y label and scale
         self.xlabel = xlabel
         self.series: list[tuple[int, Series]] = []  # (slot, series)
         self.empty_note = "space marks runs to compare"
         self.y_axis = None  # the fitted y axis once drawn (plot_ticks.Axis)
 
-    def show(self, series: list[tuple[int, Series]], title: str | None = None, ylabel: str | None = None) -> None:
-        changed = series != self.series or (title or self.title) != self.title or (ylabel or self.ylabel) != self.ylabel
+    @property
+    def title(self) -> str:
+        return self.metric.title
+
+    def show(self, series: list[tuple[int, Series]], metric: Metric | None = None) -> None:
+        changed = series != self.series or (metric or self.metric) != self.metric
         self.series = series
-        self.title = title or self.title
-        self.ylabel = ylabel or self.ylabel
+        self.metric = metric or self.metric
         if changed:
             self.redraw()
 
@@ -56,7 +58,7 @@ class ComparePlot(PlotextPlot):
         plt.clear_data()
         plt.title(self.title)
         plt.xlabel(self.xlabel)
-        plt.ylabel(self.ylabel)
+        plt.ylabel(self.metric.ylabel)
         drawn = [(slot, s) for slot, s in self.series if s.xs]
         if not drawn:
             plt.title(f"{self.title}: {self.empty_note if not self.series else 'no points yet'}")
@@ -65,11 +67,10 @@ class ComparePlot(PlotextPlot):
         epochs = self.xlabel == "epoch"
         xs = [x for _, s in drawn for x in s.xs]
         lo, hi = (1.0, max(max(xs), 2.0)) if epochs else (0.0, max(max(xs), 1e-9))
-        log = self.ylabel == "loss" or self.title.endswith("error")
         rows = max(self.size.height - PLOTEXT_ROWS, 2)
         ys = [y for _, s in drawn for y in s.ys]
-        ceiling = 100.0 if self.ylabel == "%" and not log else None
-        axes = fit_axes((max(self.size.width, 20), rows), (lo, hi), ys, log=log, integer_x=epochs, ceiling=ceiling)
+        canvas = (max(self.size.width, 20), rows)
+        axes = fit_axes(canvas, (lo, hi), ys, log=self.metric.log, integer_x=epochs, ceiling=self.metric.ceiling)
         apply_axes(plt, axes)
         self.y_axis = axes.y
         for slot, series in drawn:
