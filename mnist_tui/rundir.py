@@ -15,6 +15,7 @@ from mnist_tui.files import os_reason, probe_write, shown
 from mnist_tui.runfolder.names import (
     CHECKPOINT_NAME,
     CONTROL_NAME,
+    EVENTS_GLOB,
     FORMAT,
     INFO_NAME,
     METRICS_NAME,
@@ -215,15 +216,15 @@ def release_locks() -> None:
 
 
 def remove_if_unused(run_dir: Path) -> bool:
-    """After a run that trained nothing (a dashboard opened and quit, a served page closed, a
-    start that failed): its run files go, and the folder too if this process made it and nothing
+    """After a run that opened its folder and trained nothing (a dashboard opened and quit, a
+    served page closed): its run files go, and the folder too if this process made it and nothing
     else is in it. Never a folder holding results. True if the folder went."""
     run_dir = Path(run_dir)
     with contextlib.suppress(OSError):
         if holds_results(run_dir):
             return False
         written = [run_dir / name for name in (*WRITTEN_FILES, CONTROL_NAME, LOCK_NAME)]
-        for path in [*written, *run_dir.glob("events.out.tfevents.*.mnist-tui")]:  # --tensorboard's too
+        for path in [*written, *run_dir.glob(EVENTS_GLOB)]:  # --tensorboard's too
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         if run_dir.absolute() not in _made:  # a folder that was there before stays, as it was

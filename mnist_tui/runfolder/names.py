@@ -14,3 +14,4 @@ STEERING_NAME = "steering.jsonl"  # every +/-, every epochs added: what, when (e
 LAYERS_NAME = "layers.jsonl"  # per-layer statistics per epoch (mnist_tui.insight.layers_log)
 RUN_FILES = (INFO_NAME, STATUS_NAME, BATCHES_NAME, METRICS_NAME, CHECKPOINT_NAME)
 WRITTEN_FILES = (*RUN_FILES, STEERING_NAME, LAYERS_NAME)  # what a training run writes or rewrites
+EVENTS_GLOB = "events.out.tfevents.*.mnist-tui"  # --tensorboard's event file (workspace.tensorboard_events)

@@ -30,13 +30,14 @@ from typing import Any
 
 from mnist_tui.errors import UserError
 from mnist_tui.files import os_reason, shown
+from mnist_tui.runfolder.names import EVENTS_GLOB
 from mnist_tui.runfolder.reader import read_batches, read_info, read_metrics
 from mnist_tui.training.events import LIVE, BatchEnd, DataReady, EpochRecord, Failed, Finished
 from mnist_tui.workspace.index import RunSummary, summaries_of
 from mnist_tui.workspace.summary import SETTINGS
 
 EXTRA_MISSING = "{option} needs the optional extra: pip install -c constraints.txt -e '.[tensorboard]'"
-SUFFIX = ".mnist-tui"
+SUFFIX = ".mnist-tui"  # the file names EVENTS_GLOB matches
 FLUSH_S = 2  # tensorboardX's default is 120 s: a live run would show nothing for two minutes
 EPOCH_TAGS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "eval_seconds", "samples_per_s")
 HPARAM_METRICS = ("epoch/test_acc", "epoch/test_loss")
@@ -71,7 +72,7 @@ class EventLog:
     def __init__(self, run_dir: Path, atomic: bool = False) -> None:
         import socket
 
-        tbx = require_tensorboardx()
+        require_tensorboardx()
         from tensorboardX.proto.event_pb2 import Event
         from tensorboardX.record_writer import RecordWriter
 
@@ -86,7 +87,6 @@ class EventLog:
         self._writer = RecordWriter(str(self._writing))
         self._last_flush = time.monotonic()
         self._write(Event(wall_time=time.time(), file_version="brain.Event:2"))
-        del tbx
 
     def _write(self, event) -> None:
         self._writer.write(event.SerializeToString())
@@ -95,7 +95,7 @@ class EventLog:
         self._write(self._event(wall_time=walltime or time.time(), step=step, summary=summary))
 
     def _remove_earlier(self) -> None:
-        for old in self.run_dir.glob(f"events.out.tfevents.*{SUFFIX}"):
+        for old in self.run_dir.glob(EVENTS_GLOB):
             if old != self.path:
                 with contextlib.suppress(OSError):
                     old.unlink()
