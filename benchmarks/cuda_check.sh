@@ -70,6 +70,6 @@ fi
 
 if want tricks; then
     echo "== tricks: benchmarks/sprint.py --throughput on cuda (batch 1024, torch.compile included)"
-    timeout 150 $PY benchmarks/sprint.py --device cuda --throughput --tp-batch-size 1024 --tp-samples 61440 \
+    timeout 300 $PY benchmarks/sprint.py --device cuda --throughput --tp-batch-size 1024 --tp-samples 61440 \
         --tp-compile --data-dir "$DATA" --json "$OUT/throughput.json" 2>&1 | tee "$OUT/throughput.txt" | tail -10
 fi
