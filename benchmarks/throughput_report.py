@@ -94,9 +94,10 @@ def _to99(entry: dict | None) -> str:
 def print_table(figures: dict, targets: dict) -> None:
     m, g = figures["machine"], figures["goals"]
     s = figures["settings"]
-    print(
-        f"\nmnist-tui throughput · {m['cpu']} · {m['cores']} cores · torch {m['torch']} ({m['torch_threads']} threads)"
-    )
+    host = m.get("host_cores", m["cores"])
+    pinned = f" (pinned, of {host})" if host != m["cores"] else ""
+    torch = f"torch {m['torch']} ({m['torch_threads']} threads)"
+    print(f"\nmnist-tui throughput · {m['cpu']} · {m['cores']} cores{pinned} · {torch}")
     print(
         f"{s['samples']:,} MNIST samples per pass, median of {s['repeats']} passes after a warm-up "
         f"(over {s.get('rounds', 1)} interleaved runs of each part); "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +68,18 @@ def test_a_missing_data_folder_is_one_clear_error(tmp_path):
     )
     assert done.returncode == 2
     assert "no MNIST/raw" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or os.cpu_count() < 2, reason="needs 2 cores and affinity")
+def test_a_pinned_run_names_the_cores_it_may_use_and_the_hosts():
+    """Under `taskset` on a 16-core host the benchmark had said "16 cores" of a run pinned to 2."""
+    code = (
+        "import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+        f"sys.path.insert(0, {str(BENCH)!r}); import throughput; print(throughput.machine())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    machine = ast.literal_eval(done.stdout)
+    assert machine["cores"] == 1 and machine["host_cores"] == os.cpu_count()
 
 
 def test_goals_compare_each_figure_with_its_bound():
