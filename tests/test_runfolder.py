@@ -201,3 +201,29 @@ def test_writer_keeps_status_batches_and_metrics_and_obeys_the_control_file(tmp_
     assert read_status(tmp_path).state == "stopped"
     assert [type(e) for e in seen] == [StateChanged, BatchEnd, EpochRecord, Finished]  # all passed on to the face
     assert json.loads((tmp_path / STATUS_NAME).read_text())["format"] == 2
+
+
+def test_a_resumed_writer_keeps_the_runs_first_start_and_announces_itself_by_created(tmp_path):
+    """The workspace's "started" column showed a resumed run's last start: run.json's ``created``
+    is the writer's (a follower tells a new writer by it), so the first start is kept beside it."""
+    from mnist_tui.runfolder.reader import read_info
+
+    first = RunFolderWriter(tmp_path, {"epochs": 3}, TrainingControl(), lambda e: None)
+    first.open()
+    first.close()
+    begun = read_info(tmp_path)
+    assert begun.started == begun.created
+    row = json.loads((tmp_path / "run.json").read_text())  # as if it had started an hour ago
+    row["created"] = row["started"] = begun.created - 3600
+    (tmp_path / "run.json").write_text(json.dumps(row))
+    resumed = RunFolderWriter(tmp_path, {"epochs": 3}, TrainingControl(), lambda e: None)
+    resumed.open(epochs_done=1)
+    resumed.close()
+    again = read_info(tmp_path)
+    assert again.created >= begun.created  # a new writer, for followers
+    assert again.first_start == begun.created - 3600  # the run's start, for the workspace and TensorBoard
+    # a folder written before the field: its only start is created
+    row = json.loads((tmp_path / "run.json").read_text())
+    del row["started"]
+    (tmp_path / "run.json").write_text(json.dumps(row))
+    assert read_info(tmp_path).first_start == again.created

@@ -55,10 +55,18 @@ class RunInfo:
     test_size: int = 0
     batches_per_epoch: int = 0
     epochs_kept: int = 0  # written by a resumed run: the finished epochs it kept (it trains from the next)
+    # the run's first start, kept by a resume (``created`` is this writer's: a follower tells writers by it);
+    # 0 in folders written before this field, whose ``created`` is the only start they know
+    started: float = 0.0
     format: int = FORMAT
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def first_start(self) -> float:
+        """When the run first started: ``started``, or ``created`` in a folder that lacks it."""
+        return self.started or self.created
 
     @classmethod
     def from_json(cls, row: Any) -> RunInfo:
@@ -82,6 +90,7 @@ class RunInfo:
             test_size=schema.integer(row, "test_size", minimum=0, default=0),
             batches_per_epoch=schema.integer(row, "batches_per_epoch", minimum=0, default=0),
             epochs_kept=schema.integer(row, "epochs_kept", minimum=0, default=0),
+            started=schema.number(row, "started", low=0, default=0.0),
             format=fmt,
         )
 

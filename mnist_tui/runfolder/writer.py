@@ -34,7 +34,8 @@ from mnist_tui.runfolder.layout import (
     RunInfo,
     RunStatus,
 )
-from mnist_tui.runfolder.reader import read_batches, read_control, read_rows
+from mnist_tui.runfolder.reader import read_batches, read_control, read_info, read_rows
+from mnist_tui.schema import RecordError
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import (
     BatchEnd,
@@ -99,7 +100,8 @@ class RunFolderWriter:
 
     def _claim(self, epochs_done: int) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.info = dataclasses.replace(self.info, epochs_kept=epochs_done)
+        first = self._first_start(epochs_done)
+        self.info = dataclasses.replace(self.info, epochs_kept=epochs_done, started=first)
         # run.json first: a follower that finds batches.jsonl rewritten reads here where this writer starts
         write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
         kept = [b for b in read_batches(self.run_dir).records if b.epoch <= epochs_done]
@@ -111,6 +113,15 @@ class RunFolderWriter:
         self._seen_seq = earlier.seq if earlier is not None else 0  # an old request is never replayed
         self._status["control_seq"] = self._seen_seq  # nor merged by a follower into its next one
         self._write_status()
+
+    def _first_start(self, epochs_done: int) -> float:
+        """A run resumed in its folder keeps the start its run.json gives (the workspace's "started")."""
+        if epochs_done:
+            with contextlib.suppress(RecordError, UserError):  # unreadable: this start is the best known
+                earlier = read_info(self.run_dir)
+                if earlier is not None:
+                    return earlier.first_start
+        return self.info.created
 
     def _keep_steering(self, epochs_done: int) -> None:
         """A resumed run keeps the steering of its finished epochs (an unfinished one is trained

@@ -206,7 +206,7 @@ class RunIndex:
             state = state_without_status(fields.get("epochs_done", 0), planned)
         if "dataset" in fields:
             fields["dataset"] = short_dataset(fields["dataset"])
-        started = info.created if info is not None else _mtime(path)
+        started = info.first_start if info is not None else _mtime(path)
         summary = RunSummary(
             name=name,
             path=path,

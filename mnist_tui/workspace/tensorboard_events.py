@@ -246,7 +246,7 @@ def convert_run(summary: RunSummary) -> Converted:
         log.hparams(settings)
         for report in batches:
             log.batch(report)
-        clock = info.created if info is not None else (summary.started or time.time())
+        clock = info.first_start if info is not None else (summary.started or time.time())
         for record in history:
             clock += record.seconds + record.eval_seconds
             log.epoch(record, walltime=clock)
