@@ -55,7 +55,7 @@ class RichReporter:
         self.lines = not self.console.is_terminal  # piped: one record per line, no live display
         self.run_dir = run_dir
         self.progress = Progress(
-            TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}[/]{task.fields[phase]}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}"),
@@ -126,7 +126,9 @@ class RichReporter:
         self.progress.start()
 
     def _batch(self, e: BatchEnd) -> None:
-        fields = dict(epoch=e.epoch, epochs=self.epochs, loss=e.losses[-1], rate=e.samples_per_s)
+        # the epoch's batches are done and its row is not: the test set is being evaluated
+        phase = " testing…" if e.batch >= e.batches_per_epoch else ""
+        fields = dict(epoch=e.epoch, epochs=self.epochs, loss=e.losses[-1], rate=e.samples_per_s, phase=phase)
         if self.task is None:
             self.task = self.progress.add_task("train", total=e.batches_per_epoch, **fields)
         self.progress.update(self.task, completed=e.batch, **fields)

@@ -257,3 +257,26 @@ def test_the_dashboard_needs_its_terminal_on_stdin_and_stderr_not_stdout(monkeyp
     monkeypatch.setattr(cli.sys, "__stderr__", file)
     with pytest.raises(UserError, match="the dashboard needs a terminal"):
         cli._check_terminal(args)
+
+
+def test_on_a_terminal_the_bar_says_testing_once_an_epochs_batches_are_done():
+    """The bar sat full with no word while the test set was evaluated (seconds on a big test set)."""
+    import io
+
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.training.events import BatchEnd
+
+    out = io.StringIO()
+    reporter = RichReporter(None, Console(file=out, width=120, force_terminal=True))
+    reporter.epochs = 3
+    try:
+        reporter(BatchEnd(1, 9, 10, (0.5,), 1e4, 900, (0.01,), 1.7e9))
+        shown = reporter.progress.columns[0].render(reporter.progress.tasks[0]).plain
+        assert shown == "epoch 1/3"
+        reporter(BatchEnd(1, 10, 10, (0.4,), 1e4, 1000, (0.01,), 1.7e9))
+        shown = reporter.progress.columns[0].render(reporter.progress.tasks[0]).plain
+        assert shown == "epoch 1/3 testing…"
+    finally:
+        reporter.progress.stop()

@@ -42,6 +42,18 @@ def test_run_progress_eta_and_overall_position():
     assert progress.best_acc == 0.9 and progress.best_epoch == 1
 
 
+def test_run_progress_is_testing_between_an_epochs_last_batch_and_its_row():
+    progress = RunProgress(epochs=3)
+    progress.on_loaded(SimpleNamespace(batches_per_epoch=10, train_size=1000, start_epoch=1, epochs=3))
+    assert not progress.testing  # loaded, no batch yet
+    progress.on_batch(SimpleNamespace(epoch=1, batch=9, batches_per_epoch=10, samples_seen=900, samples_per_s=1.0))
+    assert not progress.testing
+    progress.on_batch(SimpleNamespace(epoch=1, batch=10, batches_per_epoch=10, samples_seen=1000, samples_per_s=1.0))
+    assert progress.testing  # every batch trained, the test set not yet evaluated
+    progress.on_epoch(1, 0.9, 0.3)
+    assert not progress.testing
+
+
 def test_views_wrong_only_and_orderings():
     labels = np.array([0, 1, 2, 3])
     probs = np.eye(10, dtype=np.float32)[[0, 2, 2, 1]]  # indices 1 and 3 are wrong
@@ -94,3 +106,5 @@ async def test_the_position_before_anything_is_loaded_is_a_dash_not_zeros():
         assert str(panel.query_one("#position-line").content) == "epoch – of 10   batch –"
         panel.show_position(3, 10, 17, 59)
         assert str(panel.query_one("#position-line").content) == "epoch 3/10   batch 17/59"
+        panel.show_position(3, 10, 59, 59, testing=True)  # the epoch's row comes after the test set
+        assert str(panel.query_one("#position-line").content) == "epoch 3/10   batch 59/59   testing…"

@@ -45,6 +45,12 @@ class RunProgress:
             self.best_acc, self.best_epoch = test_acc, epoch
 
     @property
+    def testing(self) -> bool:
+        """The epoch's batches are all trained and its row has not come: the test set is being
+        evaluated (and the checkpoint written). On a slow machine or a big test set that takes seconds."""
+        return 0 < self.batches_per_epoch <= self.batch and self.epoch > self.epochs_done
+
+    @property
     def training_seconds(self) -> float:
         return sum(self.epoch_seconds.values())
 

@@ -281,7 +281,8 @@ class RunViewScreen(Screen):
         """The stats and the epochs table: on load, on finish and on the tick when they changed."""
         self.query_one("#epochs", EpochTable).flush()
         p = self.progress
-        self.stats.show_position(p.epoch, p.epochs, p.batch, p.batches_per_epoch)
+        testing = p.testing and self.state == "training"
+        self.stats.show_position(p.epoch, p.epochs, p.batch, p.batches_per_epoch, testing)
         self.stats.show_progress(p.batch, p.batches_per_epoch, p.run_batches_done, p.run_batches)
         live = self.state in ("training", "loading")
         self.stats.show_speed(p.samples_per_s, p.eta_seconds() if live else None, p.last_loss)
