@@ -16,15 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from mnist_tui.cli_parser import build_parser, check_faces
-from mnist_tui.config import (
-    DEFAULT_RECIPE,
-    Config,
-    config_from_saved,
-    dataset_option_of,
-    default_data_dir,
-    recipe_values,
-    validate,
-)
+from mnist_tui.config import Config, dataset_option_of, default_data_dir, make_config
 from mnist_tui.errors import UserError
 from mnist_tui.files import CHECKPOINT, EXISTING_FOLDER, RUN_FOLDER, check_user_path
 
@@ -43,21 +35,15 @@ def _explicit(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def build_config(args: argparse.Namespace, saved: dict[str, Any] | None = None) -> Config:
-    """The one place a Config is made: recipe, then a saved run's config, then explicit options."""
-    values: dict[str, Any] = recipe_values(args.recipe or DEFAULT_RECIPE) | {"data_dir": default_data_dir()}
-    if saved is not None:
-        values.update(config_from_saved(saved, "the run's saved config").to_dict())
-        values.pop("run_dir", None)
-    values.update(_explicit(args))
-    if args.epochs is not None:
-        values["last_epoch_fraction"] = 1.0  # --epochs N means N whole epochs, whatever the recipe
+    """The options' Config (:func:`mnist_tui.config.make_config`'s rule) and where the run is kept."""
+    config = make_config(args.recipe, saved, **_explicit(args))
     if args.run_dir is not None:
-        values["run_dir"] = args.run_dir
+        run_dir = args.run_dir
     elif args.resume is not None:
-        values["run_dir"] = args.resume if args.resume.is_dir() else args.resume.parent
+        run_dir = args.resume if args.resume.is_dir() else args.resume.parent
     else:
-        values["run_dir"] = Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return validate(Config.from_dict(values))
+        run_dir = Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return config.with_changes(run_dir=run_dir)
 
 
 def check_device(device: str, saved: bool = False) -> None:
@@ -242,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_headless(source, log_format=args.log_format, quiet=environment_rank() != 0)
         from mnist_tui.tui.app import run_app
 
-        return run_app(source)
+        return run_app(source, make_config=lambda saved: build_config(args, saved))  # R → a run, n
     except UserError as exc:
         print(f"mnist-tui: error: {exc}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from mnist_tui import __version__
-from mnist_tui.config import CUDA_GRAPHS, DATASETS, DEFAULT_RECIPE, PRECISIONS, RECIPES, SCHEDULES, check_value
+from mnist_tui.config import CUDA_GRAPHS, DATASETS, DEFAULT_RECIPE, PRECISIONS, RECIPES, SCHEDULES, value_from_text
 from mnist_tui.rundir import check_run_dir_option
 
 EXAMPLES = """examples:
@@ -35,12 +35,7 @@ def _checked(name: str, convert):
     """An argparse type: convert the text, then the Config rule for ``name`` (one validation)."""
 
     def parse(text: str):
-        try:
-            value = convert(text)
-        except ValueError:
-            kind = "whole number" if convert is int else "number"
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind}") from None
-        problem = check_value(name, value)
+        value, problem = value_from_text(name, text, convert)
         if problem:
             raise argparse.ArgumentTypeError(problem)
         return value

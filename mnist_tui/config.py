@@ -109,6 +109,11 @@ class Config:
     def with_changes(self, **changes: Any) -> Config:
         return replace(self, **changes)
 
+    def with_epochs(self, epochs: int) -> Config:
+        """A plan of ``epochs`` whole epochs, whatever share of its last one the recipe planned
+        (``--epochs 4`` after ``--recipe sprint``'s 2.5, a follower's ``a``, the form's epochs)."""
+        return replace(self, epochs=epochs, last_epoch_fraction=1.0)
+
 
 # -- validation: one rule per field, shared by argparse and every saved config ------------------
 
@@ -217,3 +222,53 @@ def config_from_saved(values: Any, source: str) -> Config:
 def recipe_values(name: str) -> dict[str, Any]:
     """The recipe's values with its name, ready for ``Config(**...)``."""
     return {**RECIPES[name], "recipe": name}
+
+
+# every field some recipe sets: another recipe sets each to its own value or to the default
+RECIPE_FIELDS = tuple(sorted({name for values in RECIPES.values() for name in values}))
+
+
+def with_recipe(config: Config, name: str) -> Config:
+    """``config`` under recipe ``name``: sprint's 2.5-epoch plan and weight average do not stay
+    when ``fast`` is chosen after it (the form had kept them, and crashed on them)."""
+    defaults = Config()
+    changes = {field: getattr(defaults, field) for field in RECIPE_FIELDS} | recipe_values(name)
+    return replace(config, **changes)
+
+
+def make_config(recipe: str | None = None, saved: dict[str, Any] | None = None, **explicit: Any) -> Config:
+    """The one rule a Config is made by (the command line, the dashboard's runs, the new-run
+    form): the recipe's values and the default data folder, then a saved run's settings, then the
+    values given explicitly, ``epochs`` as whole epochs. Validated; ``run_dir`` is the caller's."""
+    values: dict[str, Any] = recipe_values(recipe or DEFAULT_RECIPE) | {"data_dir": default_data_dir()}
+    if saved is not None:
+        values.update(config_from_saved(saved, "the run's saved config").to_dict())
+    values.pop("run_dir", None)
+    config = Config.from_dict(values | explicit)
+    if "epochs" in explicit:
+        config = config.with_epochs(explicit["epochs"])
+    return validate(config)
+
+
+# The text fields of the form and how each is read (the command line's argparse types agree)
+TEXT_TYPES: dict[str, type] = {
+    "epochs": int,
+    "batch_size": int,
+    "lr": float,
+    "conv_dropout": float,
+    "fc_dropout": float,
+    "seed": int,
+}
+
+
+def value_from_text(name: str, text: str, convert: type | None = None) -> tuple[Any, str | None]:
+    """(value, None), or (None, the problem: "'x' is not a number", "must be in (0, 10], got 20"):
+    how both the command line and the new-run form read a typed value."""
+    convert = convert or TEXT_TYPES.get(name, str)
+    try:
+        value = convert(text.strip())
+    except ValueError:
+        kind = "whole number" if convert is int else "number"
+        return None, f"{text.strip()!r} is not a {kind}"
+    problem = check_value(name, value)
+    return (None, problem) if problem else (value, None)

@@ -92,3 +92,25 @@ def test_the_dashboard_without_a_terminal_says_to_use_headless(tmp_path):
         "for plain output use --headless (or --serve for a browser)\n"
     )
     assert not (tmp_path / "run").exists()  # refused before anything was made
+
+
+def test_runs_opened_from_a_dashboard_take_this_command_lines_options(tmp_path, monkeypatch):
+    """R then enter (or n) in a dashboard opened from the command line built the run's Config
+    without the options given (`--data-dir` …) and without validating the saved one."""
+    from mnist_tui import cli
+    from mnist_tui.tui import app
+
+    opened = {}
+    monkeypatch.setattr(cli, "_check_terminal", lambda args: None)
+    monkeypatch.setattr(app, "run_app", lambda source=None, **kw: opened.update(kw) or 0)
+    import json
+
+    from mnist_tui.runfolder.layout import RunInfo
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.json").write_text(json.dumps(RunInfo({}, created=1.7e9, host="h").to_json()))
+    assert cli.main(["--replay", str(tmp_path / "run"), "--data-dir", str(tmp_path / "digits")]) == 0
+    config = opened["make_config"]({"lr": 0.003, "batch_size": 256, "data_dir": "elsewhere"})
+    assert (config.data_dir, config.lr, config.batch_size) == (tmp_path / "digits", 0.003, 256)
+    with pytest.raises(Exception, match="lr must be in"):
+        opened["make_config"]({"lr": 20.0})

@@ -11,9 +11,10 @@ from workspace_helpers import made_runs
 
 from mnist_tui.cli import build_parser
 from mnist_tui.config import Config
+from mnist_tui.config import value_from_text as parse_value
 from mnist_tui.tui.screens.new_run import NewRunScreen
 from mnist_tui.workspace.index import RunIndex
-from mnist_tui.workspace.runs import config_of_run, new_run_dir, parse_value
+from mnist_tui.workspace.runs import config_of_run, new_run_dir
 
 
 class FormApp(App):
@@ -110,3 +111,29 @@ async def test_choosing_a_recipe_fills_in_its_values_and_escape_cancels(tmp_path
         await pilot.press("escape")
         await pilot.pause()
     assert app.results == [None]
+
+
+async def test_sprint_and_back_carry_each_recipes_whole_plan_and_typed_epochs_are_whole(tmp_path):
+    """Choosing sprint crashed the app (the form looked for a field of each recipe value, and
+    sprint's 2.5-epoch plan and weight average have none); fast after sprint kept both."""
+    app = FormApp(Config(), tmp_path / "new")
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = app.screen
+        form.query_one("#field-recipe", Select).value = "sprint"
+        await pilot.pause()
+        assert form.query_one("#field-epochs", Input).value == "3"
+        sprint = form.result()
+        assert (sprint.recipe, sprint.last_epoch_fraction, sprint.ema_decay, sprint.batch_size) == (
+            "sprint",
+            0.5,
+            0.99,
+            128,
+        )
+        form.query_one("#field-epochs", Input).value = "4"
+        await pilot.pause()
+        assert (form.result().epochs, form.result().last_epoch_fraction) == (4, 1.0)  # as --epochs 4
+        form.query_one("#field-recipe", Select).value = "fast"
+        await pilot.pause()
+        fast = form.result()
+        assert (fast.recipe, fast.last_epoch_fraction, fast.ema_decay, fast.batch_size) == ("fast", 1.0, 0.0, 1024)
+        assert fast.run_dir == tmp_path / "new"

@@ -223,7 +223,7 @@ class Trainer:
         old = self.config.epochs
         if wanted == old or wanted <= done:
             return old
-        self.config = self.config.with_changes(epochs=wanted, last_epoch_fraction=1.0)
+        self.config = self.config.with_epochs(wanted)
         if self.scheduler is not None:
             self.scheduler = self.epoch_run.scheduler = self.make_scheduler(wanted, done * self.batches)
         self.listener(PlanChanged(wanted))

@@ -25,6 +25,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from mnist_tui.config import Config
+from mnist_tui.config import make_config as config_of
 from mnist_tui.errors import UserError
 from mnist_tui.sources.base import RunSource, SourceResult
 from mnist_tui.tui import messages as msg
@@ -57,7 +58,7 @@ class MnistApp(App[int]):
         super().__init__()
         self.launch = launch
         self.runs = runs
-        self.make_config = make_config or (lambda saved: Config.from_dict(saved or {}))
+        self.make_config = make_config or (lambda saved: config_of(saved=saved))  # no options given
         self._dashboard = DashboardScreen(source) if source is not None else None
         self.crash: str | None = None  # an internal error, as one line
 

@@ -1,42 +1,18 @@
-"""Starting the next run from an earlier one: its saved settings, a fresh folder, and the rule
-that reads a typed value the way the command line reads it (no Textual here: the form uses it).
-"""
+"""Starting the next run from an earlier one: its saved settings and a fresh folder (no Textual
+here: the workspace and the new-run form use it)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from mnist_tui.config import Config, check_value, config_from_saved
+from mnist_tui.config import Config, config_from_saved
 from mnist_tui.errors import UserError
 from mnist_tui.runfolder.layout import CHECKPOINT_NAME
 from mnist_tui.runfolder.reader import read_info
 from mnist_tui.schema import RecordError
 from mnist_tui.training.events import LIVE
-
-# The form's typed fields and how the command line converts each (``cli._checked``'s words).
-TYPED: dict[str, type] = {
-    "epochs": int,
-    "batch_size": int,
-    "lr": float,
-    "conv_dropout": float,
-    "fc_dropout": float,
-    "seed": int,
-}
-
-
-def parse_value(name: str, text: str) -> tuple[Any, str | None]:
-    """(value, None), or (None, the problem in the command line's words: "must be in (0, 10], got 20")."""
-    convert = TYPED.get(name, str)
-    try:
-        value = convert(text.strip())
-    except ValueError:
-        kind = "whole number" if convert is int else "number"
-        return None, f"{text.strip()!r} is not a {kind}"
-    problem = check_value(name, value)
-    return (None, problem) if problem else (value, None)
 
 
 def config_of_run(run_dir: Path) -> Config:
@@ -64,8 +40,8 @@ def new_run_base(run_dir: Path, make_config: Callable[[dict | None], Config]) ->
 
 
 def new_run_dir(parent: Path, now: dt.datetime | None = None) -> Path:
-    """``parent/<YYYYmmdd-HHMMSS>``, the command line's default name (``cli.prepare_run`` then
-    claims it, picking ``-2``, ``-3`` … when taken)."""
+    """``parent/<YYYYmmdd-HHMMSS>``, the command line's default name (``rundir.claim_run_dir``
+    then claims it, picking ``-2``, ``-3`` … when taken)."""
     return Path(parent) / (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
 
 

@@ -1,9 +1,10 @@
 """A new run from an earlier run's settings: a form, checked field by field as it is typed.
 
-Each value goes through :func:`mnist_tui.workspace.runs.parse_value`, which converts text
-as the command line does and asks :func:`mnist_tui.config.check_value`, so a value refused
-here is refused with the command line's words ("must be in (0, 10], got 20"). Choosing
-another recipe fills in its values, as ``--recipe`` does before the options given after it.
+Each value is read by :func:`mnist_tui.config.value_from_text`, as the command line reads it,
+so a value refused here is refused with the command line's words ("must be in (0, 10], got 20").
+Choosing another recipe fills in its values (:func:`mnist_tui.config.with_recipe`, as
+``--recipe`` does before the options given after it), and the Config comes from
+:func:`mnist_tui.config.make_config`: the base's settings, then the fields the user changed.
 The screen dismisses with a validated :class:`Config` (``run_dir`` set to the folder it was
 given) or None.
 """
@@ -18,9 +19,17 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from mnist_tui.config import PRECISIONS, RECIPES, SCHEDULES, Config, validate
+from mnist_tui.config import (
+    PRECISIONS,
+    RECIPES,
+    SCHEDULES,
+    TEXT_TYPES,
+    Config,
+    make_config,
+    value_from_text,
+    with_recipe,
+)
 from mnist_tui.errors import UserError
-from mnist_tui.workspace.runs import TYPED, parse_value
 
 FIELDS = (  # (name, label, choices or None for typed text)
     ("recipe", "recipe", tuple(RECIPES)),
@@ -40,15 +49,7 @@ class NewRunScreen(ModalScreen[Config | None]):
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "Train"),
     ]
-    DEFAULT_CSS = """
-    NewRunScreen { align: center middle; }
-    NewRunScreen #form { width: 76; height: auto; max-height: 100%; border: round $accent; padding: 0 1; }
-    NewRunScreen #fields { grid-size: 3; grid-columns: 16 22 1fr; grid-rows: 1; grid-gutter: 0 1; height: auto; }
-    NewRunScreen .problem { color: $error; }
-    NewRunScreen #form-note { height: auto; color: $text-muted; }
-    NewRunScreen #buttons { height: 1; align-horizontal: right; margin-top: 1; }
-    NewRunScreen Button { margin-left: 2; }
-    """
+    CSS_PATH = "new_run.tcss"
 
     def __init__(self, base: Config, run_dir: Path, source: str = "") -> None:
         """``base``: the earlier run's Config; ``run_dir``: the new run's folder."""
@@ -57,7 +58,7 @@ class NewRunScreen(ModalScreen[Config | None]):
         self.run_dir = Path(run_dir)
         self.source = source
         self.problems: dict[str, str] = {}
-        self._recipe_shown = base.recipe
+        self.recipe_base = base  # the base under the recipe chosen last: what the fields start from
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
@@ -85,8 +86,8 @@ class NewRunScreen(ModalScreen[Config | None]):
     def check(self, name: str) -> object:
         """The field's value, or None with its problem shown beside it."""
         widget = self.query_one(f"#field-{name}")
-        if name in TYPED:
-            value, problem = parse_value(name, widget.value)
+        if name in TEXT_TYPES:
+            value, problem = value_from_text(name, widget.value)
         else:
             value, problem = widget.value, None
         self.problems.pop(name, None)
@@ -99,14 +100,12 @@ class NewRunScreen(ModalScreen[Config | None]):
         self.check(event.input.id.removeprefix("field-"))
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "field-recipe" and event.value != self._recipe_shown:
-            self._recipe_shown = event.value
-            for name, value in RECIPES[event.value].items():
+        if event.select.id == "field-recipe" and event.value != self.recipe_base.recipe:
+            self.recipe_base = with_recipe(self.base, event.value)
+            for name, _, choices in FIELDS:
+                value = getattr(self.recipe_base, name)
                 widget = self.query_one(f"#field-{name}")
-                if isinstance(widget, Input):
-                    widget.value = _text(value)
-                else:
-                    widget.value = value
+                widget.value = _text(value) if choices is None else value
             self.notify(f"filled in the {event.value} recipe's values", timeout=3)
 
     def values(self) -> dict[str, object] | None:
@@ -118,8 +117,10 @@ class NewRunScreen(ModalScreen[Config | None]):
         values = self.values()
         if values is None:
             return None
-        config = Config.from_dict(self.base.to_dict() | values | {"run_dir": self.run_dir})
-        return validate(config, "the new run's settings")
+        base = self.recipe_base
+        changed = {name: value for name, value in values.items() if value != getattr(base, name)}
+        changed.pop("recipe", None)  # the recipe's values are in the base already
+        return make_config(saved=base.to_dict(), **changed).with_changes(run_dir=self.run_dir)
 
     # -- leaving -----------------------------------------------------------------------------
 
