@@ -177,3 +177,32 @@ async def test_a_training_run_says_it_is_testing_once_an_epochs_batches_are_done
         assert "testing" not in str(line.content)
         bridge(BatchEnd(3, per_epoch, per_epoch, (0.2,), 1.0, 128, (0.01,), 1.7e9))
         await wait_for(pilot, lambda: "testing…" in str(line.content), "the test set's evaluation to show")
+
+
+async def test_a_dashboards_news_reaches_only_the_screens_it_opened(finished_run):
+    """Two dashboards on the stack (a run opened from the workspace over a followed one): the
+    first one's predictions replaced the matrix in the second's confusion screen ("epoch 99")."""
+    import numpy as np
+
+    from mnist_tui.training.events import Predictions
+    from mnist_tui.tui.bridge import SourceBridge
+    from mnist_tui.tui.screens.confusion import ConfusionScreen
+
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        first = app.dashboard
+        app.open_dashboard(ReplaySource(ReplayRequest(finished_run, saved_config)))
+        second = app.screen
+        await wait_for(pilot, lambda: second.state == "finished" and second.confusion is not None, "the second run")
+        second.action_confusion()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfusionScreen), "the confusion screen")
+        confusion = app.screen
+        assert confusion.epoch == 2
+        n = len(first.browser.labels)
+        news = Predictions(99, np.full((n, 10), 0.1, np.float32), first.browser.labels, np.eye(10, dtype=np.int64))
+        SourceBridge(first.post_message, first.inbox, first.snapshot)(news)
+        await wait_for(pilot, lambda: first.confusion[1] == 99, "the first dashboard's news")
+        assert confusion.epoch == 2  # the second run's matrix stays
+        SourceBridge(second.post_message, second.inbox, second.snapshot)(news)
+        await wait_for(pilot, lambda: confusion.epoch == 99, "the second dashboard's own news to reach its screen")

@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 from textual import work
+from textual.screen import Screen
 
 from mnist_tui.training.events import ENDED
+from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.confusion import ConfusionScreen
 from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, allowed
 from mnist_tui.tui.screens.draw import DrawScreen
@@ -25,6 +27,10 @@ STOP_CONFIRM_S = 3.0  # the second S must follow the first within this
 class DashboardScreen(RunViewScreen):
     BINDINGS = DASHBOARD_KEYS
     _stop_asked = -STOP_CONFIRM_S  # time.monotonic() of the first S (a float: each screen sets its own)
+
+    def __init__(self, source, snapshot=None) -> None:
+        super().__init__(source, snapshot)
+        self.opened: list[Screen] = []  # the screens it opened: the run's news goes to them alone
 
     def action_side_panel(self) -> None:
         """Where the side panel cannot show everything: predictions ↔ epochs table."""
@@ -159,10 +165,40 @@ class DashboardScreen(RunViewScreen):
     def action_cycle_digit_mode(self) -> None:
         self.browser.cycle_mode()
 
+    # -- the screens it opens, and the run's news for them ------------------------------------
+
+    def open_screen(self, screen: Screen, callback=None) -> None:
+        """Push ``screen`` as this dashboard's: the run's news reaches it (``shown_screens``)."""
+        self.opened.append(screen)
+        self.app.push_screen(screen, callback)
+
+    def shown_screens(self) -> list[Screen]:
+        """The screens this dashboard opened that are still open. Another dashboard on the stack
+        (a run opened from the workspace) has its own: its predictions are not this run's."""
+        self.opened = [screen for screen in self.opened if screen in self.app.screen_stack]
+        return self.opened
+
+    # Textual calls these and then RunViewScreen's handlers of the same messages (its own state)
+    def on_predictions_arrived(self, message: msg.PredictionsArrived) -> None:
+        for screen in self.shown_screens():
+            if isinstance(screen, ConfusionScreen):
+                screen.set_confusion(message.event.confusion, message.event.epoch)
+
+    def on_model_arrived(self, message: msg.ModelArrived) -> None:
+        for screen in self.shown_screens():
+            if isinstance(screen, DrawScreen):
+                screen.refresh_guess()
+            elif isinstance(screen, ModelViewScreen):
+                screen.update_model(message.event.epoch)
+
+    def on_layer_stats_arrived(self, message: msg.LayerStatsArrived) -> None:
+        for screen in self.shown_screens():
+            if isinstance(screen, ModelViewScreen):
+                screen.add_layer_stats(message.event)
+
     def action_draw(self) -> None:
-        self.app.push_screen(
-            DrawScreen(self.snapshot, self._model_note, self.drawing, self.inside_screen), self._keep_drawing
-        )
+        drawing = DrawScreen(self.snapshot, self._model_note, self.drawing, self.inside_screen)
+        self.open_screen(drawing, self._keep_drawing)
 
     def _keep_drawing(self, grid) -> None:
         self.drawing = grid
@@ -174,12 +210,12 @@ class DashboardScreen(RunViewScreen):
     def action_inside(self) -> None:
         """The model view: filters, the selected digit's activations and saliency, layers, embedding."""
         index, image, label = self.browser.selected or (None, None, None)
-        self.app.push_screen(self.inside_screen(image, index, label))
+        self.app.push_screen(self.inside_screen(image, index, label))  # inside_screen makes it this run's
 
     def inside_screen(self, image=None, index: int | None = None, label: int | None = None) -> ModelViewScreen:
         """The model view on ``image`` (a test digit, or a drawing: no index, no label), with this
         run's layer statistics and test digits: the draw screen's ``i`` opens it too."""
-        return ModelViewScreen(
+        screen = ModelViewScreen(
             self.snapshot,
             image=image,
             index=index,
@@ -188,10 +224,12 @@ class DashboardScreen(RunViewScreen):
             test_images=self.browser.images,
             test_labels=self.browser.labels,
         )
+        self.opened.append(screen)  # whoever pushes it (the draw screen's i), it is this run's view
+        return screen
 
     def action_confusion(self) -> None:
         matrix, epoch = self.confusion or (None, None)
-        self.app.push_screen(ConfusionScreen(matrix, epoch, self.browser.spec.cell), self._browse_cell)
+        self.open_screen(ConfusionScreen(matrix, epoch, self.browser.spec.cell), self._browse_cell)
 
     def _browse_cell(self, cell: tuple[int, int] | None) -> None:
         if cell is not None:

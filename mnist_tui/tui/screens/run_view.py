@@ -24,10 +24,7 @@ from mnist_tui.training.events import Failed, rewound_text
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox, SourceBridge
 from mnist_tui.tui.progress import RunProgress, run_summary
-from mnist_tui.tui.screens.confusion import ConfusionScreen
 from mnist_tui.tui.screens.dashboard_keys import LEFT_OUT_OF_NARROW_FOOTER
-from mnist_tui.tui.screens.draw import DrawScreen
-from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.browser import PredictionsBrowser
 from mnist_tui.tui.widgets.epoch_table import EpochTable
 from mnist_tui.tui.widgets.fitted_footer import FittedFooter
@@ -212,24 +209,11 @@ class RunViewScreen(Screen):
         self._predictions = (e.probabilities, e.epoch)
         if self.state != "training":  # while training, the next tick shows them with the rest
             self._show_predictions()
-        self.confusion = (e.confusion, e.epoch)
-        for screen in self.app.screen_stack:
-            if isinstance(screen, ConfusionScreen):
-                screen.set_confusion(e.confusion, e.epoch)
-
-    def on_model_arrived(self, message: msg.ModelArrived) -> None:
-        for screen in self.app.screen_stack:
-            if isinstance(screen, DrawScreen):
-                screen.refresh_guess()
-            elif isinstance(screen, ModelViewScreen):
-                screen.update_model(message.event.epoch)
+        self.confusion = (e.confusion, e.epoch)  # the dashboard passes it on to its open screens
 
     def on_layer_stats_arrived(self, message: msg.LayerStatsArrived) -> None:
         record = message.event
         self.layer_records = [r for r in self.layer_records if r.epoch < record.epoch] + [record]
-        for screen in self.app.screen_stack:
-            if isinstance(screen, ModelViewScreen):
-                screen.add_layer_stats(record)
 
     def on_run_finished(self, message: msg.RunFinished) -> None:
         e = message.event
