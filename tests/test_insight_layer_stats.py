@@ -21,13 +21,13 @@ from mnist_tui.insight.layer_stats import (
     series,
     weights_copy,
 )
-from mnist_tui.insight.layers_log import (
+from mnist_tui.model import Net
+from mnist_tui.runfolder.layers_log import (
     LAYERS_NAME,
     append_layer_stats,
     read_layer_stats,
     truncate_layer_stats,
 )
-from mnist_tui.model import Net
 
 
 def trained_one_step() -> tuple[Net, dict]:
@@ -137,23 +137,41 @@ def _records(epochs) -> list[LayerStatsRecord]:
     return [epoch_layer_stats(e, net, start) for e in epochs]
 
 
+def read(run_dir) -> tuple[list[LayerStatsRecord], int]:
+    rows = read_layer_stats(run_dir)
+    return rows.records, rows.skipped
+
+
 def test_layers_file_written_per_epoch_and_read_back(tmp_path):
-    assert read_layer_stats(tmp_path) == ([], 0)
+    assert read(tmp_path) == ([], 0)
     records = _records([1, 2, 3])
     for record in records:
         append_layer_stats(tmp_path, record)
     assert (tmp_path / LAYERS_NAME).read_text().count("\n") == 3
-    assert read_layer_stats(tmp_path) == (records, 0)
+    assert read(tmp_path) == (records, 0)
 
 
-def test_a_torn_last_line_is_skipped_and_the_next_append_does_not_fuse_with_it(tmp_path):
+def test_a_torn_last_line_waits_and_the_next_append_does_not_fuse_with_it(tmp_path):
     one, two, three = _records([1, 2, 3])
     append_layer_stats(tmp_path, one)
     with open(tmp_path / LAYERS_NAME, "a") as f:
-        f.write(two.to_json()[:57])  # a crash mid-write
-    assert read_layer_stats(tmp_path) == ([one], 1)
-    append_layer_stats(tmp_path, three)
-    assert read_layer_stats(tmp_path) == ([one, three], 1)
+        f.write(two.to_json()[:57])  # being written (or a crash mid-write): not yet a damaged row
+    assert read(tmp_path) == ([one], 0)
+    append_layer_stats(tmp_path, three)  # closes the torn line off: now it is one, and skipped
+    assert read(tmp_path) == ([one, three], 1)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_fifo_or_a_folder_in_its_place_is_one_line_and_never_blocks(tmp_path, kind):
+    """A FIFO named layers.jsonl hung a replay; a folder there raised IsADirectoryError."""
+    from mnist_tui.errors import UserError
+
+    if kind == "fifo":
+        os.mkfifo(tmp_path / LAYERS_NAME)
+    else:
+        (tmp_path / LAYERS_NAME).mkdir()
+    with pytest.raises(UserError, match="layers.jsonl"):
+        read_layer_stats(tmp_path)
 
 
 def test_a_corrupted_row_costs_that_row_only(tmp_path):
@@ -161,7 +179,7 @@ def test_a_corrupted_row_costs_that_row_only(tmp_path):
     bad = json.loads(two.to_json())
     bad["layers"]["fc1"]["hist"]["counts"] = "lots"
     (tmp_path / LAYERS_NAME).write_text(f"{one.to_json()}\n{json.dumps(bad)}\n\n{three.to_json()}\ngarbage\n")
-    assert read_layer_stats(tmp_path) == ([one, three], 2)
+    assert read(tmp_path) == ([one, three], 2)
 
 
 def test_truncate_on_resume_keeps_earlier_epochs_atomically(tmp_path):
@@ -171,14 +189,14 @@ def test_truncate_on_resume_keeps_earlier_epochs_atomically(tmp_path):
     with open(tmp_path / LAYERS_NAME, "a") as f:
         f.write("{torn")
     assert truncate_layer_stats(tmp_path, keep_epochs=2) == 2
-    assert read_layer_stats(tmp_path) == (records[:2], 0)
+    assert read(tmp_path) == (records[:2], 0)
     assert [p.name for p in tmp_path.iterdir()] == [LAYERS_NAME]  # no temporary file left
     # the resumed run writes epoch 3 again; a duplicate epoch (no truncation) is won by the later row
     again = _records([3])[0]
     append_layer_stats(tmp_path, again)
     append_layer_stats(tmp_path, records[0])
-    read, skipped = read_layer_stats(tmp_path)
-    assert [r.epoch for r in read] == [1, 2, 3] and skipped == 0
+    kept, skipped = read(tmp_path)
+    assert [r.epoch for r in kept] == [1, 2, 3] and skipped == 0
     assert truncate_layer_stats(tmp_path / "elsewhere", 1) == 0
 
 

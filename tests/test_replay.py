@@ -224,3 +224,17 @@ def test_a_failed_or_lost_run_is_not_replayed_as_merely_stopped(finished_run, tm
 
     assert not any(isinstance(e, Finished) for e in events) and said not in (events[0].notice or "")
     assert isinstance(events[-1], StateChanged) and events[-1].state == "lost" and said in events[-1].detail
+
+
+def test_a_fifo_in_the_layer_logs_place_is_a_note_and_the_run_still_replays(finished_run, tmp_path):
+    """A FIFO named layers.jsonl made --replay block forever (the log was read with read_bytes)."""
+    import os
+
+    run_dir = tmp_path / "fifo-layers"
+    shutil.copytree(finished_run, run_dir)
+    (run_dir / "layers.jsonl").unlink()
+    os.mkfifo(run_dir / "layers.jsonl")
+    events = _replay(run_dir)
+    assert "not used: " in events[0].notice and "layers.jsonl is not a regular file" in events[0].notice
+    assert [row.epoch for row in events[0].history] == list(range(1, len(events[0].history) + 1))
+    assert events[0].history and isinstance(events[-1], Finished)

@@ -114,11 +114,12 @@ async def test_a_format_1_folder_replays_and_says_its_batch_losses_were_not_reco
 
 
 async def test_layer_statistics_are_recorded_per_epoch_and_the_model_view_opens_on_a_replay(finished_run):
-    from mnist_tui.insight.layers_log import read_layer_stats
+    from mnist_tui.runfolder.layers_log import read_layer_stats
     from mnist_tui.tui.screens.model_view import ModelViewScreen
 
-    records, skipped = read_layer_stats(finished_run)
-    assert [r.epoch for r in records] == [1, 2] and skipped == 0
+    rows = read_layer_stats(finished_run)
+    records = rows.records
+    assert [r.epoch for r in records] == [1, 2] and rows.skipped == 0
     assert {layer.name for layer in records[0].layers} == {"conv1", "conv2", "fc1", "fc2"}
     app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
     async with app.run_test(size=(80, 24)) as pilot:

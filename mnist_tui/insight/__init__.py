@@ -29,11 +29,11 @@ Trainer (per epoch, outside the batch loop)::
 
 Run-folder writer, on that event::
 
-    from mnist_tui.insight.layers_log import append_layer_stats, truncate_layer_stats, read_layer_stats
+    from mnist_tui.runfolder.layers_log import append_layer_stats, truncate_layer_stats, read_layer_stats
 
     append_layer_stats(run_dir, record)    # one fsync'd line in run_dir/layers.jsonl
     truncate_layer_stats(run_dir, keep_epochs=n)   # on resume from a checkpoint of epoch n
-    records, skipped = read_layer_stats(run_dir)   # replay / follow
+    rows = read_layer_stats(run_dir)   # replay / follow: rows.records, rows.skipped
 
 Dashboard: key ``i`` pushes :class:`mnist_tui.tui.screens.model_view.ModelViewScreen` (see its
 docstring for the exact calls); everything heavy runs there in thread workers, never in

@@ -29,12 +29,15 @@ from typing import Any
 
 import numpy as np
 
+from mnist_tui.schema import RecordError
+
 LAYERS = ("conv1", "conv2", "fc1", "fc2")
 BINS = 24
 
 
-class LayerStatsError(ValueError):
-    """A layer-statistics row that is not what :meth:`LayerStatsRecord.to_json` writes."""
+class LayerStatsError(RecordError):
+    """A layer-statistics row that is not what :meth:`LayerStatsRecord.to_json` writes (a
+    :class:`RecordError`, as a damaged row of any other log of the run folder is)."""
 
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")

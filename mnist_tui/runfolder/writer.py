@@ -21,8 +21,8 @@ from typing import Any
 
 from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_stats import LayerStatsRecord
-from mnist_tui.insight.layers_log import append_layer_stats, truncate_layer_stats
 from mnist_tui.runfolder.atomic import jsonl, write_json_atomically, write_text_atomically
+from mnist_tui.runfolder.layers_log import append_layer_stats, truncate_layer_stats
 from mnist_tui.runfolder.layout import (
     BATCHES_NAME,
     CONTROL_NAME,

@@ -20,7 +20,7 @@ from typing import Any
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_stats import LayerStatsRecord
-from mnist_tui.insight.layers_log import read_layer_stats
+from mnist_tui.runfolder.layers_log import read_layer_stats
 from mnist_tui.runfolder.layout import (
     BATCHES_NAME,
     CHECKPOINT_NAME,
@@ -107,8 +107,9 @@ def _skipped_note(rows: Rows, name: str) -> str | None:
 def _read_logs(record: RunRecord) -> None:
     """The layer statistics and the steering log, each damaged row counted in a note as for the metrics."""
     try:
-        record.layers, skipped = read_layer_stats(record.run_dir)
-        record.notes += [f"skipped {skipped} damaged row(s) of {LAYERS_NAME}"] if skipped else []
+        layers = read_layer_stats(record.run_dir)
+        record.layers = layers.records
+        record.notes += [n for n in [_skipped_note(layers, LAYERS_NAME)] if n]
         steering = read_rows(record.run_dir / STEERING_NAME, Steered.from_json)
         record.steering = steering.records
         record.notes += [n for n in [_skipped_note(steering, STEERING_NAME)] if n]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
-from mnist_tui.insight.layers_log import read_layer_stats
+from mnist_tui.runfolder.layers_log import read_layer_stats
 from mnist_tui.runfolder.layout import CHECKPOINT_NAME, LAYERS_NAME, METRICS_NAME, STEERING_NAME, RunInfo, RunStatus
 from mnist_tui.runfolder.reader import BatchTail, effective_state, read_info, read_metrics, read_rows, read_status
 from mnist_tui.schema import RecordError
@@ -124,7 +124,7 @@ class RunWatch:
                     self.steered.add(key)
                     listener(steered)
         if self._changed(LAYERS_NAME):
-            for layer_record in read_layer_stats(self.run_dir)[0]:
+            for layer_record in read_layer_stats(self.run_dir).records:
                 if layer_record.epoch > self.layers_epoch:
                     self.layers_epoch = layer_record.epoch
                     listener(layer_record)

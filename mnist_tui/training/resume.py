@@ -119,11 +119,11 @@ def saved_reports(run_dir: Path | None, epochs_done: int) -> Iterator[object]:
     then their layer statistics (the model view's Layers tab shows every epoch, not only the new)."""
     if run_dir is None or epochs_done <= 0:
         return iter(())
-    from mnist_tui.insight.layers_log import read_layer_stats
+    from mnist_tui.runfolder.layers_log import read_layer_stats
     from mnist_tui.runfolder.reader import read_batches
 
     batches = [b for b in read_batches(run_dir).records if b.epoch <= epochs_done]
-    layers = [r for r in read_layer_stats(run_dir)[0] if r.epoch <= epochs_done]
+    layers = [r for r in read_layer_stats(run_dir).records if r.epoch <= epochs_done]
     return iter([*batches, *layers])
 
 

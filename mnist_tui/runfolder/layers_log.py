@@ -4,9 +4,10 @@ Beside the checkpoint, never inside it: replay and follow read it without loadin
 tensors, and a run that dies keeps every finished epoch's row.
 
 - :func:`append_layer_stats` adds a line and fsyncs it (call it at each epoch end).
-- :func:`read_layer_stats` returns the valid rows and how many lines it skipped: a torn
-  last line (a crash mid-write) or a corrupted row costs that row only. When an epoch
-  appears twice (a resumed run that was not truncated), the later row wins.
+- :func:`read_layer_stats` reads it as every other log of the folder is read
+  (:func:`mnist_tui.runfolder.reader.read_rows`: never blocking on a FIFO, a folder in its
+  place one line, a torn last line left for the next read, each damaged row counted). When an
+  epoch appears twice (a resumed run that was not truncated), the later row wins.
 - :func:`truncate_layer_stats` keeps the rows of epochs ≤ N (on resume from epoch N's
   checkpoint), rewriting the file atomically (temporary file, fsync, ``os.replace``).
 """
@@ -17,9 +18,9 @@ import os
 from pathlib import Path
 
 from mnist_tui.files import write_atomically
-from mnist_tui.insight.layer_stats import LayerStatsError, LayerStatsRecord
-
-LAYERS_NAME = "layers.jsonl"
+from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.runfolder.names import LAYERS_NAME
+from mnist_tui.runfolder.reader import Rows, read_rows
 
 
 def layers_path(run_dir: Path) -> Path:
@@ -42,27 +43,13 @@ def append_layer_stats(run_dir: Path, record: LayerStatsRecord) -> None:
         os.fsync(f.fileno())
 
 
-def _parse(path: Path) -> tuple[dict[int, LayerStatsRecord], int]:
-    if not path.exists():
-        return {}, 0
-    by_epoch: dict[int, LayerStatsRecord] = {}
-    skipped = 0
-    for raw in path.read_bytes().split(b"\n"):
-        if not raw.strip():
-            continue
-        try:
-            record = LayerStatsRecord.from_json(raw)
-        except LayerStatsError:
-            skipped += 1
-            continue
-        by_epoch[record.epoch] = record
-    return by_epoch, skipped
-
-
-def read_layer_stats(run_dir: Path) -> tuple[list[LayerStatsRecord], int]:
-    """(valid records in epoch order, number of lines skipped as torn or invalid); ([], 0) with no file."""
-    by_epoch, skipped = _parse(layers_path(run_dir))
-    return [by_epoch[epoch] for epoch in sorted(by_epoch)], skipped
+def read_layer_stats(run_dir: Path) -> Rows:
+    """The valid records in epoch order (the later of two rows of an epoch) and what was skipped;
+    no file: no records."""
+    rows = read_rows(layers_path(run_dir), LayerStatsRecord.from_dict)
+    by_epoch = {record.epoch: record for record in rows.records}
+    rows.records = [by_epoch[epoch] for epoch in sorted(by_epoch)]
+    return rows
 
 
 def truncate_layer_stats(run_dir: Path, keep_epochs: int) -> int:
@@ -71,8 +58,7 @@ def truncate_layer_stats(run_dir: Path, keep_epochs: int) -> int:
     path = layers_path(run_dir)
     if not path.exists():
         return 0
-    by_epoch, _ = _parse(path)
-    kept = [by_epoch[epoch] for epoch in sorted(by_epoch) if epoch <= keep_epochs]
+    kept = [record for record in read_layer_stats(run_dir).records if record.epoch <= keep_epochs]
     text = "".join(record.to_json() + "\n" for record in kept).encode()
     write_atomically(path, lambda f: f.write(text))
     return len(kept)
