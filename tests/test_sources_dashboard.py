@@ -207,3 +207,31 @@ async def test_a_dashboards_news_reaches_only_the_screens_it_opened(finished_run
         assert confusion.epoch == 2  # the second run's matrix stays
         SourceBridge(second.post_message, second.inbox, second.snapshot)(news)
         await wait_for(pilot, lambda: confusion.epoch == 99, "the second dashboard's own news to reach its screen")
+
+
+async def test_requests_to_the_source_run_off_the_ui_thread_in_order_and_a_failure_is_a_notice(finished_run):
+    """A follower's request locks and fsyncs control.json (up to 2 s behind another follower),
+    and it ran in the key's handler; a folder it could not write crashed the app."""
+    import threading
+
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        dashboard = app.dashboard
+        asked, done = [], []
+
+        def request(n: int) -> None:
+            asked.append((n, threading.current_thread() is threading.main_thread()))
+
+        def refused() -> None:
+            raise PermissionError(13, "Permission denied", "runs/a/control.json")
+
+        for n in range(3):
+            dashboard.ask_source(lambda n=n: request(n))
+        dashboard.ask_source(refused)
+        dashboard.ask_source(lambda: None, then=lambda: done.append(threading.current_thread()))
+        await wait_for(pilot, lambda: done, "the last request's follow-up")
+        assert asked == [(0, False), (1, False), (2, False)]  # in order, none on the UI thread
+        assert done == [threading.main_thread()]  # its follow-up on the UI thread
+        said = [n.message for n in app._notifications]
+        assert any("the run did not get the request" in m and "Permission denied" in m for m in said), said

@@ -7,12 +7,17 @@ screens that look closer (confusion, drawing, inside the network, the runs works
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from textual import work
 from textual.screen import Screen
 
+from mnist_tui.errors import UserError
 from mnist_tui.training.events import ENDED
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.confusion import ConfusionScreen
@@ -31,6 +36,7 @@ class DashboardScreen(RunViewScreen):
     def __init__(self, source, snapshot=None) -> None:
         super().__init__(source, snapshot)
         self.opened: list[Screen] = []  # the screens it opened: the run's news goes to them alone
+        self._requests: ThreadPoolExecutor | None = None  # the source's requests, in order (ask_source)
 
     def action_side_panel(self) -> None:
         """Where the side panel cannot show everything: predictions ↔ epochs table."""
@@ -45,29 +51,52 @@ class DashboardScreen(RunViewScreen):
             return self.opened_over_another
         return allowed(action, self.state, self.capabilities, self.started, self.loaded)
 
+    def ask_source(self, request: Callable[[], object], then: Callable[[], object] | None = None) -> None:
+        """``request`` off the UI thread, after the ones asked before it: a follower's request
+        locks and fsyncs control.json (waiting up to 2 s for another follower), and ``a`` on a
+        finished run loads its checkpoint. ``then`` runs on the UI thread once it is done; a
+        failure (a folder that cannot be written) is a notice, not a crash."""
+        if self._requests is None:
+            self._requests = ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-requests")
+        self._requests.submit(self._asked, request, then)
+
+    def _asked(self, request: Callable[[], object], then: Callable[[], object] | None) -> None:
+        try:
+            request()
+            done = then
+        except (OSError, UserError) as exc:
+            done = partial(self.notify, f"the run did not get the request: {exc}", severity="error", timeout=10)
+        if done is not None:
+            with contextlib.suppress(RuntimeError):  # the app closed meanwhile: nobody to tell
+                self.app.call_from_thread(done)
+
+    def on_unmount(self) -> None:
+        if self._requests is not None:
+            self._requests.shutdown(wait=False)  # what was asked is still sent (each within ~2 s)
+
     def action_start(self) -> None:
         self.started = True
-        self.source.start()
+        self.ask_source(self.source.start)
         self.show_state("training" if self.loaded else "loading", "" if self.loaded else "starts once loaded")
 
     def action_pause(self) -> None:
-        self.source.pause()
+        self.ask_source(self.source.pause)
         self.show_state("pausing", "at the next batch")
 
     def action_resume(self) -> None:
-        self.source.resume()
+        self.ask_source(self.source.resume)
         self.show_state("training")
 
     def action_steer_lr(self, factor: float) -> None:
-        self.source.steer_lr(factor)
+        self.ask_source(lambda: self.source.steer_lr(factor))
 
     def action_add_epochs(self, epochs: int) -> None:
-        ended = self.state in ENDED
-        self.source.add_epochs(epochs)
-        if ended and self.capabilities.extend:
-            self.run_source()  # the source continues the run from its last checkpoint, here
+        if self.state in ENDED and self.capabilities.extend:
             self.show_state("loading", f"training {epochs} more epoch(s)")
+            # the source continues the run from its last checkpoint, here, once it has loaded it
+            self.ask_source(lambda: self.source.add_epochs(epochs), self.run_source)
         else:
+            self.ask_source(lambda: self.source.add_epochs(epochs))
             self.notify(f"{epochs} more epoch(s) from the next epoch boundary", timeout=3)
 
     def action_stop_run(self) -> None:
@@ -80,7 +109,7 @@ class DashboardScreen(RunViewScreen):
             self.notify(f"press S again to stop the run{lost}", timeout=STOP_CONFIRM_S)
             return
         self._stop_asked = -STOP_CONFIRM_S
-        self.source.stop()
+        self.ask_source(self.source.stop)
         self.notify("asked the run to stop; finished epochs stay saved", timeout=5)
 
     def action_save(self) -> None:
