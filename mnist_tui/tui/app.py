@@ -20,6 +20,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -123,29 +124,42 @@ class MnistApp(App[int]):
             self.open_dashboard(ReplaySource(ReplayRequest(path, make_config)))
 
     def on_new_run_from(self, message: msg.NewRunFrom) -> None:
-        from mnist_tui.tui.screens.new_run import NewRunScreen
-        from mnist_tui.workspace.runs import new_run_base, new_run_dir
+        self._prepare_new_run(message.path, message.summary.name)
+
+    @work(thread=True, group="new-run", exit_on_error=False)
+    def _prepare_new_run(self, path: Path, name: str) -> None:
+        """Off the UI thread: a format-1 run keeps its settings in its checkpoint (torch loads)."""
+        from mnist_tui.workspace.runs import new_run_base
 
         try:
-            base = new_run_base(message.path, self.make_config)
+            base = new_run_base(path, self.make_config)
         except UserError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
             return
-        screen = NewRunScreen(base, new_run_dir(message.path.parent), message.summary.name)
-        self.push_screen(screen, self._train_new)
+        self.call_from_thread(self._show_new_run_form, base, path, name)
+
+    def _show_new_run_form(self, base: Config, path: Path, name: str) -> None:
+        from mnist_tui.tui.screens.new_run import NewRunScreen
+        from mnist_tui.workspace.runs import new_run_dir
+
+        self.push_screen(NewRunScreen(base, new_run_dir(path.parent), name), self._train_new)
 
     def _train_new(self, config: Config | None) -> None:
-        if config is None:
-            return
+        if config is not None:
+            self._claim_and_train(config)
+
+    @work(thread=True, group="new-run", exit_on_error=False)
+    def _claim_and_train(self, config: Config) -> None:
+        """Off the UI thread: claiming the folder writes, locks and scans it."""
         from mnist_tui.rundir import claim_run_dir
         from mnist_tui.sources.training import TrainingSource
 
         try:
             run_dir = claim_run_dir(config.run_dir, None, fresh_name=True)
         except UserError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
             return
-        self.open_dashboard(TrainingSource(config.with_changes(run_dir=run_dir)))
+        self.call_from_thread(self.open_dashboard, TrainingSource(config.with_changes(run_dir=run_dir)))
 
     # -- leaving -------------------------------------------------------------------------------
 
