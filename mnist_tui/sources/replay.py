@@ -136,7 +136,7 @@ def writer_state(run_dir: Path) -> tuple[str | None, str | None]:
 
 def load_run(run_dir: Path) -> RunRecord:
     """Read a run folder; a missing or broken checkpoint leaves a metrics-only record."""
-    from mnist_tui.training.checkpoint import CheckpointError, load_checkpoint
+    from mnist_tui.training.checkpoint import CheckpointError, evaluated_weights, load_checkpoint
 
     run_dir = check_run_dir(run_dir)
     metrics = read_metrics(run_dir)
@@ -160,7 +160,7 @@ def load_run(run_dir: Path) -> RunRecord:
         try:
             state = load_checkpoint(run_dir)
             record.epoch = int(state["epoch"])
-            record.model_state = state["model"]
+            record.model_state = evaluated_weights(state)
             record.saved_config = state.get("config") or record.saved_config
             from mnist_tui.training.resume import history_from_checkpoint
 

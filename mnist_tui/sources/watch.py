@@ -144,7 +144,7 @@ class RunWatch:
     def _report_checkpoint(self, listener: Listener, data, config: Config) -> None:
         import torch
 
-        from mnist_tui.training.checkpoint import CheckpointError, load_checkpoint
+        from mnist_tui.training.checkpoint import CheckpointError, evaluated_weights, load_checkpoint
 
         started = time.monotonic()
         try:
@@ -154,7 +154,7 @@ class RunWatch:
             return
         if self.eval_threads:  # a --follow process trains nothing: its writer may be on the same cores
             torch.set_num_threads(self.eval_threads)
-        for event in model_events(state["model"], int(state["epoch"]), data, config):
+        for event in model_events(evaluated_weights(state), int(state["epoch"]), data, config):
             listener(event)
         self.next_eval = time.monotonic() + (time.monotonic() - started) * (1 / self.EVAL_SHARE - 1)
 

@@ -174,6 +174,13 @@ def _read(path: Path) -> Any:
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt: {first})") from None
 
 
+def evaluated_weights(state: dict) -> dict:
+    """The weights the run evaluated, drew with and recorded its test accuracy of: the weight
+    average where the recipe keeps one (``--recipe sprint``), else the model's. A replay that
+    showed the model's own weights gave 91 wrong digits where the run recorded 87."""
+    return state.get("ema") or state["model"]
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Load safely and check every field; every failure is a :class:`CheckpointError` with one clear line."""
     path = checkpoint_path(path)
