@@ -231,3 +231,19 @@ def test_checkpoint_from_other_optimizer_kernels_resumes_with_this_devices(tiny_
     assert result.error is None and result.epochs_done == 2
     assert all(g["fused"] and not g["foreach"] for g in trainer.optimizer.param_groups)  # this CPU's fused kernel
     assert all(g["amsgrad"] is False for g in trainer.optimizer.param_groups)
+
+
+def test_a_resumed_run_shows_its_kept_steering_again(tmp_path):
+    """Resumed, a steered run trained at its steered lr while the dashboard said "lr 0.001" with no
+    "× 0.5 (steered)" and drew no steering marks: the face is sent the steering it keeps."""
+    from mnist_tui.runfolder.atomic import jsonl, write_text_atomically
+    from mnist_tui.runfolder.names import STEERING_NAME
+    from mnist_tui.training.events import Steered
+    from mnist_tui.training.resume import saved_reports
+
+    rows = [Steered(1, 3, "lr ×2", 2.0, 3, 10.0), Steered(2, 5, "lr ×0.25", 0.5, 3, 11.0)]
+    rows.append(Steered(2, 0, "epochs 3 → 8", 0.5, 8, 12.0))  # after epoch 2's checkpoint: not kept
+    rows.append(Steered(3, 1, "lr ×2", 1.0, 3, 13.0))  # the unfinished epoch: trained again
+    write_text_atomically(tmp_path / STEERING_NAME, jsonl([s.to_json() for s in rows]))
+    shown = [event for event in saved_reports(tmp_path, 2) if isinstance(event, Steered)]
+    assert shown == rows[:2] and shown[-1].lr_scale == 0.5

@@ -235,3 +235,19 @@ async def test_requests_to_the_source_run_off_the_ui_thread_in_order_and_a_failu
         assert done == [threading.main_thread()]  # its follow-up on the UI thread
         said = [n.message for n in app._notifications]
         assert any("the run did not get the request" in m and "Permission denied" in m for m in said), said
+
+
+async def test_more_epochs_on_a_finished_run_draw_each_batch_once(tiny_config, small_synthetic):
+    """`a` on a finished run: the continued run sends the finished epochs' batches again, and the
+    loss plot drew them twice (a line back from epoch 0 across the plot)."""
+    config = tiny_config.with_changes(epochs=1, batch_size=256)
+    app = MnistApp(TrainingSource(config, datasets=small_synthetic))
+    async with app.run_test(size=SIZE) as pilot:
+        per_epoch = -(-len(small_synthetic.train_labels) // 256)
+        await shows_a_whole_run(app, pilot, 1, per_epoch)
+        dashboard = app.dashboard
+        dashboard.action_add_epochs(1)
+        await wait_for(pilot, lambda: dashboard.state == "finished" and dashboard.progress.epochs_done == 2, "epoch 2")
+        dashboard.redraw_plots()
+        xs = list(dashboard.query_one("#loss-plot", BatchLossPlot).raw.xs)
+        assert len(xs) == 2 * per_epoch and xs == sorted(set(xs))  # each batch once, in order

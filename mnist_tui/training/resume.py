@@ -116,15 +116,21 @@ def restore(trainer, state: dict[str, Any]) -> None:
 
 def saved_reports(run_dir: Path | None, epochs_done: int) -> Iterator[object]:
     """What the finished epochs showed, from the run folder: their batch reports (the loss plot),
-    then their layer statistics (the model view's Layers tab shows every epoch, not only the new)."""
+    their steering (its marks, and the lr scale in force: a resumed run's settings said nothing
+    of it) and their layer statistics (the model view's Layers tab shows every epoch)."""
     if run_dir is None or epochs_done <= 0:
         return iter(())
     from mnist_tui.runfolder.layers_log import read_layer_stats
-    from mnist_tui.runfolder.reader import read_batches
+    from mnist_tui.runfolder.names import STEERING_NAME
+    from mnist_tui.runfolder.reader import read_batches, read_rows
+    from mnist_tui.runfolder.writer import kept_on_resume
+    from mnist_tui.training.events import Steered
 
     batches = [b for b in read_batches(run_dir).records if b.epoch <= epochs_done]
+    steered = read_rows(Path(run_dir) / STEERING_NAME, Steered.from_json).records
+    steering = [s for s in steered if kept_on_resume(s, epochs_done)]
     layers = [r for r in read_layer_stats(run_dir).records if r.epoch <= epochs_done]
-    return iter([*batches, *layers])
+    return iter([*batches, *steering, *layers])
 
 
 def failure_message(exc: BaseException, world, kept_epoch: int, run_dir) -> str:

@@ -97,6 +97,8 @@ class SourceBridge:
             self.inbox.put(event)
         elif isinstance(event, Rewound):
             self.inbox.rewind(event.epoch)
+        elif isinstance(event, DataReady):  # every source sends a run's recorded batches after it:
+            self.inbox.rewind(0)  # a run continued here (`a` on a finished one) drew them twice
         elif isinstance(event, ModelWeights):
             try:
                 self.snapshot.update_arrays(event.weights, event.epoch)

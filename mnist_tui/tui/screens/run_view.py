@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Header
 
 from mnist_tui.drawing import ModelSnapshot
+from mnist_tui.runfolder.writer import kept_on_resume
 from mnist_tui.sources.base import SourceResult
 from mnist_tui.training.events import Failed, rewound_text
 from mnist_tui.tui import messages as msg
@@ -163,7 +164,8 @@ class RunViewScreen(Screen):
         self.browser.set_data(e.test_images, e.test_labels)
         for row in e.history:
             self._add_epoch(row)
-        self.plots.losses.recorded = e.batches_recorded
+        self.plots.set_recorded(e.batches_recorded)
+        self.plots.drop_marks_after(0)  # the source sends the steering it keeps again, after this
         self.query_one("#settings", SettingsPanel).show(e.settings, e.world_size)
         if not self.started:
             self.show_state("ready", "press space to train")
@@ -193,13 +195,14 @@ class RunViewScreen(Screen):
         x = e.epoch + 1e-6 if e.batch == 0 else e.epoch - 1 + e.batch / per_epoch
         self.plots.mark(x, e.what)
         self.query_one("#settings", SettingsPanel).show_lr_scale(e.lr_scale)
-        if self.source.capabilities.live:
+        # a continued run's finished epochs come with their steering again: marks, not news
+        if self.source.capabilities.live and not kept_on_resume(e, self.progress.epochs_done):
             lr = f": the lr is the schedule's × {e.lr_scale:g} from here" if e.what.startswith("lr") else ""
             self.notify(f"{e.what}{lr}", timeout=3)
 
     def on_run_rewound(self, message: msg.RunRewound) -> None:
         epoch = message.event.epoch  # its batches leave the plot through the loss inbox, in order
-        self.plots.losses.drop_marks_after(epoch)  # the steering after it comes in later messages
+        self.plots.drop_marks_after(epoch)  # the steering after it comes in later messages
         self.progress.on_rewound(epoch)
         self._progress_dirty = True
         self.notify(rewound_text(epoch))

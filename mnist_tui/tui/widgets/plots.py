@@ -73,6 +73,15 @@ class PlotsPanel(Vertical):
     def mark(self, x: float, what: str) -> None:
         self.losses.mark(x, what)
 
+    def drop_marks_after(self, epoch: float) -> None:
+        """The steering marks past ``epoch`` go (a rewound run; all of them, 0, when a run loads:
+        its source sends the ones it keeps again)."""
+        self.losses.drop_marks_after(epoch)
+
+    def set_recorded(self, recorded: bool) -> None:
+        """Whether the run recorded its batch losses (a format-1 folder did not: the plot says so)."""
+        self.losses.recorded = recorded
+
     def redraw_if_dirty(self) -> None:
         for plot in self.query(LivePlot):
             plot.redraw_if_dirty()
