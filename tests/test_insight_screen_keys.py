@@ -49,6 +49,27 @@ async def test_number_keys_pick_the_numbered_tabs():
         assert "1 Filters  2 Digit  3 Layers  4 Embedding" in screen_text(pilot.app)
 
 
+async def test_the_keyboard_scrolls_a_tab_taller_than_the_terminal(digits):  # noqa: F811
+    """At 80×24 the Filters tab shows conv1 and the top of conv2: only the mouse wheel scrolled it."""
+    from textual.containers import VerticalScroll
+
+    screen = ModelViewScreen(snapshot_of(0, 1), test_images=digits[0], test_labels=digits[1])
+    async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
+        await _opened(pilot, screen)
+        pane = screen.query_one("#mv-filters VerticalScroll", VerticalScroll)
+        await wait_for(pilot, lambda: pane.max_scroll_y > 0, "the filters to be taller than the screen")
+        for key, where in (("down", 1), ("end", pane.max_scroll_y), ("home", 0), ("pagedown", None)):
+            await pilot.press(key)
+            await wait_for(
+                pilot,
+                lambda where=where: pane.scroll_y == where if where is not None else pane.scroll_y > 1,
+                f"{key} to scroll the filters",
+            )
+        await pilot.press("2")  # another tab: its pane takes the keys
+        digit = screen.query_one("#mv-digit VerticalScroll", VerticalScroll)
+        await wait_for(pilot, lambda: digit.has_focus, "the Digit tab's pane to take the keys")
+
+
 async def test_r_recomputes_the_digit_and_the_embedding_and_says_so(digits):  # noqa: F811
     images, labels = digits
     snapshot = snapshot_of(0, epoch=2)

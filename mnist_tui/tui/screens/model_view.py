@@ -123,7 +123,18 @@ class ModelViewScreen(ModalScreen[None]):
                 yield Static("", id="mv-embedding-status")
         yield Footer()
 
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._focus_pane()
+
+    def _focus_pane(self) -> None:
+        """The active tab's scrolling pane takes the keys (↑↓, PgUp/PgDn, Home/End): the Filters and
+        Digit tabs are taller than the terminal, and only the mouse wheel scrolled them."""
+        panes = self.query(f"#{self.query_one(TabbedContent).active} VerticalScroll")
+        if panes:
+            panes.first().focus()
+
     def on_mount(self) -> None:
+        self._focus_pane()
         self._show_records()
         self._update_title()
         self._embedding_status()

@@ -39,6 +39,7 @@ HELP = (
     "coloured by true digit; ◉ is the selected digit.",
     "While training, the filters and the digit follow the weights as they arrive (every few seconds) "
     "and the embedding is projected once an epoch; r re-reads the model and recomputes all of it now.",
+    "↑↓, PgUp/PgDn and Home/End scroll a tab taller than the terminal; 1-4 or tab choose a tab.",
 )
 
 
