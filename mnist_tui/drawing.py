@@ -153,12 +153,18 @@ class ModelSnapshot:
     def ready(self) -> bool:
         return self._model is not None
 
+    def held(self) -> tuple[Any, int | None]:
+        """(the network held now, its epoch): replaced whole at each update, never changed in
+        place, so the caller may keep and read it (not train it) after the lock is let go."""
+        with self._lock:
+            return self._model, self.epoch
+
     def update(self, state_dict: dict[str, Any], epoch: int | None = None) -> None:
         """Copy ``state_dict`` (tensors on any device) into a fresh CPU network."""
-        from mnist_tui.model import Net
+        from mnist_tui.model import shaped_net
 
-        model = Net()
-        model.load_state_dict({k: v.detach().to("cpu", copy=True) for k, v in state_dict.items()})
+        model = shaped_net()  # never Net(): it would draw from the training's random generator
+        model.load_state_dict({k: v.detach().to("cpu", copy=True) for k, v in state_dict.items()}, assign=True)
         model.eval()
         with self._lock:
             self._model, self.epoch = model, epoch

@@ -54,3 +54,12 @@ class Net(nn.Module):
 
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def shaped_net(**kwargs) -> Net:
+    """A :class:`Net` on the meta device: its shapes, no values. ``Net()`` on the CPU draws its
+    initial weights from torch's global generator, which a CPU run's dropout shares: a dashboard
+    that built one at each epoch's end (for drawing) trained differently from ``--headless``
+    with the same seed. Give it weights with ``load_state_dict(state, assign=True)``."""
+    with torch.device("meta"):
+        return Net(**kwargs)

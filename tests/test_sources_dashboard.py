@@ -251,3 +251,19 @@ async def test_more_epochs_on_a_finished_run_draw_each_batch_once(tiny_config, s
         dashboard.redraw_plots()
         xs = list(dashboard.query_one("#loss-plot", BatchLossPlot).raw.xs)
         assert len(xs) == 2 * per_epoch and xs == sorted(set(xs))  # each batch once, in order
+
+
+async def test_the_dashboard_trains_exactly_as_headless_with_the_same_seed(tiny_config, small_synthetic, tmp_path):
+    """At each epoch's end the dashboard built a CPU network for drawing, drawing its initial
+    weights from torch's global generator, which dropout shares: epoch 2 trained differently."""
+    from mnist_tui.runfolder.reader import read_metrics
+    from mnist_tui.training.loop import Trainer
+
+    config = tiny_config.with_changes(epochs=2, batch_size=256, conv_dropout=0.3, fc_dropout=0.3)
+    app = MnistApp(TrainingSource(config, datasets=small_synthetic))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, 2 * -(-len(small_synthetic.train_labels) // 256))
+    headless = config.with_changes(run_dir=tmp_path / "headless")
+    assert Trainer(headless, lambda event: None, datasets=small_synthetic).run().error is None
+    shown = [(r.train_loss, r.test_loss) for r in read_metrics(config.run_dir).records]
+    assert shown == [(r.train_loss, r.test_loss) for r in read_metrics(headless.run_dir).records]

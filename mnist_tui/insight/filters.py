@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from mnist_tui.drawing import ModelSnapshot
+
 CONV1, CONV2 = "conv1.weight", "conv2.weight"
 CONV1_SHAPE, CONV2_SHAPE = (10, 1, 5, 5), (20, 10, 5, 5)
 
@@ -81,12 +83,9 @@ class Weights:
         leaks). Draws nothing from torch's random generators."""
         import torch
 
-        from mnist_tui.model import Net
+        from mnist_tui.model import shaped_net
 
-        # Built on the meta device and given these tensors: ``Net()`` on the CPU would draw its
-        # initial weights from torch's global generator, which a CPU run's dropout shares.
-        with torch.device("meta"):
-            net = Net()
+        net = shaped_net()
         state = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in self.state.items()}
         net.load_state_dict(state, assign=True)
         return net.eval()
@@ -104,15 +103,8 @@ def read_weights(source: Any, epoch: int | None = None) -> Weights | None:
     if isinstance(source, Weights):
         return source if epoch is None else Weights(source.state, epoch)
     found_epoch = getattr(source, "epoch", None) if not isinstance(source, Mapping) else None
-    if not isinstance(source, Mapping) and not callable(getattr(source, "state_dict", None)):
-        # ModelSnapshot keeps its network private; read it under its lock (it is replaced, never
-        # changed in place, so holding the reference afterwards is safe). Stop-gap until the
-        # snapshot grows a public ``state_dict()``.
-        lock, model = getattr(source, "_lock", None), None
-        if lock is not None and hasattr(source, "_model"):
-            with lock:
-                model, found_epoch = source._model, source.epoch
-            if model is None:
-                return None
-            source = model
+    if isinstance(source, ModelSnapshot):
+        source, found_epoch = source.held()
+        if source is None:
+            return None
     return Weights(state_arrays(source), epoch if epoch is not None else found_epoch)

@@ -90,9 +90,9 @@ def check_history_rows(rows: Any) -> list[dict[str, Any]]:
 @cache
 def _references() -> tuple[dict[str, tuple[int, ...]], dict[str, Any], dict[str, Any]]:
     """This program's model shapes, a fresh Adam param group and a fresh OneCycleLR state."""
-    from mnist_tui.model import Net
+    from mnist_tui.model import shaped_net
 
-    net = Net()
+    net = shaped_net()
     shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, foreach=False)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=8)

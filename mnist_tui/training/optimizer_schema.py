@@ -20,9 +20,9 @@ SCHEDULER_WORDS = {"cos", "linear", "initial_lr", "max_lr", "min_lr", "max_momen
 
 def parameter_shapes() -> list[tuple[int, ...]]:
     """Shapes in ``Net().parameters()`` order: the optimizer's state is keyed by these indices."""
-    from mnist_tui.model import Net
+    from mnist_tui.model import shaped_net
 
-    return [tuple(p.shape) for p in Net().parameters()]
+    return [tuple(p.shape) for p in shaped_net().parameters()]
 
 
 def _like(value: Any, template: Any, where: str) -> None:

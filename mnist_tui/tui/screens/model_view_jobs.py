@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from mnist_tui.drawing import ModelSnapshot
 from mnist_tui.insight.activations import DigitInsight, inspect_digit
 from mnist_tui.insight.embedding import Embedding, embed_test_set, fc1_features
 from mnist_tui.insight.filters import Weights, read_weights
@@ -21,8 +22,8 @@ from mnist_tui.insight.filters import Weights, read_weights
 def model_source(model: Any) -> Callable[[], Any]:
     """``model`` as a zero-argument callable (objects holding weights are wrapped; note that a
     ModelSnapshot and a module are callable themselves, with other arguments)."""
-    if callable(model) and not hasattr(model, "state_dict") and not hasattr(model, "update_from"):
-        return model
+    if callable(model) and not isinstance(model, ModelSnapshot) and not hasattr(model, "state_dict"):
+        return model  # (a module is told by its state_dict: importing torch here would delay the first frame)
     return lambda: model
 
 
