@@ -7,6 +7,8 @@ read it. ``--log-format json``: one JSON object per event, for machines.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import signal
 import sys
@@ -194,11 +196,13 @@ def what_was_kept(source: RunSource, epochs_done: int, planned: int | None = Non
     return "no epoch finished, so nothing was saved"
 
 
-def _drop_stdout() -> None:
-    """Point stdout at /dev/null: what is still buffered for the closed pipe, and the interpreter's
-    flush at exit, must not raise again (Python then prints "Exception ignored … BrokenPipeError")."""
+def _drop_output(terminal: bool) -> None:
+    """Point stdout (and, for a closed terminal, stderr) at /dev/null: what is still buffered for
+    it, and the interpreter's flush at exit, must not raise again ("Exception ignored …")."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    for stream in (sys.stdout, sys.stderr) if terminal else (sys.stdout,):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
     os.close(devnull)
 
 
@@ -213,7 +217,7 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
     text = RichReporter(source.run_dir, console)
     reporter = JsonReporter() if log_format == "json" else text
     failures: list[Failed] = []
-    output_closed = False
+    output_closed: int | None = None  # SIGPIPE: a closed pipe (`| head`); SIGHUP: a closed terminal
     planned: int | None = None
 
     def listen(event: Event) -> None:
@@ -229,9 +233,13 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
             return
         try:
             reporter(event)
-        except BrokenPipeError:  # `| head`: stop as a closed terminal would, keeping what is saved
-            output_closed = True
-            _drop_stdout()
+        except OSError as exc:  # `| head`, or the terminal closed: stop as on SIGHUP, keeping what is saved
+            why = errno.EPIPE if isinstance(exc, BrokenPipeError) else exc.errno  # Rich's has no errno
+            closed = {errno.EPIPE: signal.SIGPIPE, errno.EIO: signal.SIGHUP, errno.ENXIO: signal.SIGHUP}
+            if why not in closed:
+                raise
+            output_closed = closed[why]  # a closed terminal's EIO came before its SIGHUP: the run "failed"
+            _drop_output(terminal=output_closed == signal.SIGHUP)
             source.close()
 
     with StopOnSignal(source, quiet) as stopper:
@@ -243,8 +251,8 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
         stopped = source.capabilities.save and result.stopped
         kept = what_was_kept(source, result.epochs_done, planned) if stopped else None
         said = f", so the run stopped{f'; {kept}' if kept else ''}" if stopped else ""
-        print(f"mnist-tui: the output was closed{said}", file=sys.stderr)
-        return 128 + signal.SIGPIPE
+        print(f"mnist-tui: the output was closed{said}", file=sys.stderr)  # to /dev/null if it was the terminal
+        return 128 + output_closed
     if not quiet and (failures or result.error is not None):
         message = failures[0].message if failures else str(result.error)
         print(f"mnist-tui: error: {message}", file=sys.stderr)

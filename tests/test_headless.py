@@ -280,3 +280,25 @@ def test_on_a_terminal_the_bar_says_testing_once_an_epochs_batches_are_done():
         assert shown == "epoch 1/3 testing…"
     finally:
         reporter.progress.stop()
+
+
+def test_a_closed_terminal_stops_the_run_as_its_hangup_does(tmp_path):
+    """Closing the terminal of `mnist-tui --headless` ended the run "failed" (exit 1, "Input/output
+    error"): writing to the closed terminal failed before its SIGHUP stopped the run."""
+    import os
+    import pty
+
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "mnist_tui", "--headless", "--dataset", "synthetic", "--device", "cpu"]
+    command += ["--limit-train", "1000", "--epochs", "50", "--run-dir", str(run_dir)]
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: a session of its own on the new terminal, as a shell's job is
+        os.execv(sys.executable, command)
+    shown = b""
+    while b"samples/s" not in shown:  # a batch trained: a folder worth keeping
+        shown += os.read(terminal, 4096)
+    os.close(terminal)  # the terminal window closes
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 129  # 128 + SIGHUP, as README says of a closed terminal
+    state = json.loads((run_dir / "status.json").read_text())
+    assert state["state"] == "stopped" and state["epochs_done"] < 50, state
