@@ -73,7 +73,7 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
     resumed_from = None
     if saved_state is not None:
         done = int(saved_state["epoch"])
-        if args.headless and done >= config.epochs:
+        if done > config.epochs or (args.headless and done == config.epochs):  # the dashboard shows a finished one
             trained = (
                 f"epoch {done} of {config.epochs}"
                 if done == config.epochs

@@ -342,7 +342,15 @@ def test_a_resumed_cuda_run_on_a_machine_without_cuda_says_the_device_came_from_
     _assert_one_line(code, err, "the run was trained with --device cuda; CUDA is not available", "--device cpu")
 
 
-def test_resuming_past_a_smaller_epochs_says_which(tmp_path, capsys):
+@pytest.mark.parametrize("face", [["--headless"], []])
+def test_resuming_past_a_smaller_epochs_says_which_and_changes_nothing(tmp_path, capsys, monkeypatch, face):
+    """The dashboard took it, rewrote run.json and status.json with the smaller plan, and the
+    workspace then listed the run as "finished 4/2"."""
+    from mnist_tui import cli
+
+    monkeypatch.setattr(cli, "_check_terminal", lambda args: None)  # the dashboard's check comes first
     _checkpoint_of(tmp_path, 2, device="cpu")
-    code, err = _main(["--headless", "--resume", str(tmp_path), "--epochs", "1"], capsys)
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir())
+    code, err = _main([*face, "--resume", str(tmp_path), "--epochs", "1"], capsys)
     _assert_one_line(code, err, "already finished 2 epochs, more than --epochs 1")
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir()) == before

@@ -247,3 +247,19 @@ def test_a_resumed_run_shows_its_kept_steering_again(tmp_path):
     write_text_atomically(tmp_path / STEERING_NAME, jsonl([s.to_json() for s in rows]))
     shown = [event for event in saved_reports(tmp_path, 2) if isinstance(event, Steered)]
     assert shown == rows[:2] and shown[-1].lr_scale == 0.5
+
+
+def test_a_resumed_run_that_trains_nothing_leaves_its_folder_as_it_was(tiny_config, small_synthetic):
+    """`--resume RUN --epochs 4` in the dashboard, then q before space: the finished 1/1 run read
+    "stopped 1/4" for good (its run.json and status.json had been rewritten with the new plan)."""
+    from mnist_tui.runfolder.reader import read_info, read_status
+
+    config = tiny_config.with_changes(epochs=1, limit_train=256)
+    _run(config, small_synthetic)
+    before = (read_info(config.run_dir), read_status(config.run_dir))
+    assert before[1].state == "finished"
+    control = TrainingControl()
+    control.stop()  # quit before the first batch
+    _, result, _ = _run(config.with_changes(epochs=4), small_synthetic, control=control, resume_from=config.run_dir)
+    assert result.stopped and result.epochs_done == 1
+    assert (read_info(config.run_dir), read_status(config.run_dir)) == before

@@ -34,7 +34,7 @@ from mnist_tui.runfolder.layout import (
     RunInfo,
     RunStatus,
 )
-from mnist_tui.runfolder.reader import read_batches, read_control, read_info, read_rows
+from mnist_tui.runfolder.reader import read_batches, read_control, read_json, read_rows
 from mnist_tui.schema import RecordError
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import (
@@ -86,6 +86,7 @@ class RunFolderWriter:
             world_size=world_size,
         )
         self._history: list[EpochRecord] = []
+        self._earlier: dict[str, Any] = {}  # a resumed run's run.json and status.json as they were
         self._batches = None
         self._seen_seq = 0
         self._control_stamp: int | None = None
@@ -107,7 +108,8 @@ class RunFolderWriter:
 
     def _claim(self, epochs_done: int) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        first = self._first_start(epochs_done)
+        self._earlier = self._earlier_files(epochs_done)
+        first = self._first_start()
         self.info = dataclasses.replace(self.info, epochs_kept=epochs_done, started=first)
         # run.json first: a follower that finds batches.jsonl rewritten reads here where this writer starts
         write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
@@ -121,14 +123,32 @@ class RunFolderWriter:
         self._status["control_seq"] = self._seen_seq  # nor merged by a follower into its next one
         self._write_status()
 
-    def _first_start(self, epochs_done: int) -> float:
+    def _earlier_files(self, epochs_done: int) -> dict[str, Any]:
+        """A run resumed in its own folder: its run.json and status.json as they were (unreadable
+        ones are not kept), for :meth:`_first_start` and :meth:`restore_earlier`."""
+        found: dict[str, Any] = {}
+        for name in (INFO_NAME, STATUS_NAME) if epochs_done else ():
+            with contextlib.suppress(RecordError, UserError):
+                if (row := read_json(self.run_dir / name)) is not None:
+                    found[name] = row
+        return found
+
+    def _first_start(self) -> float:
         """A run resumed in its folder keeps the start its run.json gives (the workspace's "started")."""
-        if epochs_done:
-            with contextlib.suppress(RecordError, UserError):  # unreadable: this start is the best known
-                earlier = read_info(self.run_dir)
-                if earlier is not None:
-                    return earlier.first_start
+        with contextlib.suppress(RecordError, KeyError):  # unreadable: this start is the best known
+            return RunInfo.from_json(self._earlier[INFO_NAME]).first_start
         return self.info.created
+
+    def restore_earlier(self) -> bool:
+        """After a resumed run that trained no batch (opened, then quit before space): its run.json
+        and status.json as they were; a finished 2/2 run had read "stopped 2/4" for good. False
+        where the folder had none (a run of its own, or a resume into a new folder)."""
+        if INFO_NAME not in self._earlier:
+            return False
+        for name, row in self._earlier.items():
+            with contextlib.suppress(OSError):
+                write_json_atomically(self.run_dir / name, row)
+        return True
 
     def _keep_steering(self, epochs_done: int) -> None:
         """A resumed run keeps the steering of its finished epochs (an unfinished one is trained

@@ -94,10 +94,10 @@ class Trainer:
                 self.epoch_run.graphed.release()  # its memory now, not when the garbage collector runs
             if self.writer is not None:
                 self.writer.close()
-            if not self.trained_here and self.resume_state is None and self.writer is not None:
+            if not self.trained_here and self.writer is not None and not self.writer.restore_earlier():
                 from mnist_tui.rundir import remove_if_unused  # its folder opened (rank 0), then quit before a batch
 
-                remove_if_unused(self.config.run_dir)
+                remove_if_unused(self.config.run_dir)  # (a resumed run's own folder is put back as it was)
         return self.result
 
     def _open_run_folder(self) -> None:
