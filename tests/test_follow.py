@@ -331,3 +331,58 @@ def test_a_follower_kept_open_across_a_kill_and_a_resume_goes_on_with_the_resume
                 process.kill()
                 process.wait()
         follower.source.close()
+
+
+@pytest.mark.parametrize("damage", ["status damaged", "folder removed"])
+def test_a_dead_writer_is_lost_even_when_its_status_can_no_longer_be_read(tmp_path, monkeypatch, damage):
+    """With status.json damaged (or the folder removed) after its writer died, an open follower
+    showed "training" forever and `--headless --follow` never exited."""
+    import shutil
+
+    from mnist_tui.runfolder.atomic import write_json_atomically
+    from mnist_tui.runfolder.layout import RunInfo, RunStatus
+    from mnist_tui.sources import watch as watch_module
+    from mnist_tui.sources.watch import RunWatch
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    now = time.time()
+    write_json_atomically(run_dir / "run.json", RunInfo({}, created=100.0, host="").to_json())
+    status = RunStatus("training", dead.pid, "", 3, 0, 1, 2, 4, heartbeat=now)
+    write_json_atomically(run_dir / "status.json", status.to_json())
+    seen: list = []
+    watch = RunWatch(run_dir, [], 3, model_views=False, writer_created=100.0)
+    assert not watch.step(seen.append, None, None) and watch.state == "training"
+    if damage == "status damaged":
+        (run_dir / "status.json").write_text('{"state": "trai')
+    else:
+        shutil.rmtree(run_dir)
+    monkeypatch.setattr(watch_module.time, "time", lambda: now + 10)  # its heartbeat is 10 s old
+    assert watch.step(seen.append, None, None)  # ended
+    lost = [e for e in seen if isinstance(e, StateChanged) and e.state == "lost"]
+    assert lost and str(dead.pid) in lost[0].detail
+    assert ("was removed" in lost[0].detail) == (damage == "folder removed")
+
+
+def test_a_follower_opened_on_a_damaged_status_shows_the_run_not_a_failure(tmp_path):
+    """It showed "● failed  RecordError: status.json is not JSON" and none of the run's epochs."""
+    from mnist_tui.runfolder.atomic import write_json_atomically
+    from mnist_tui.runfolder.layout import RunInfo
+    from mnist_tui.training.events import Failed
+
+    info = RunInfo({"epochs": 3}, created=100.0, host="", dataset="synthetic digits", train_size=640, test_size=64)
+    write_json_atomically(tmp_path / "run.json", info.to_json())
+    (tmp_path / "status.json").write_text('{"state": "trai')
+    events: list = []
+    source = FollowSource(tmp_path, lambda saved: Config.from_dict(saved or {}), model_views=False)
+    thread = threading.Thread(target=source.run, args=(events.append,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not any(isinstance(e, DataReady) for e in events):
+        assert time.monotonic() < deadline, "no DataReady"
+        time.sleep(0.02)
+    source.close()
+    thread.join(10)
+    assert not [e for e in events if isinstance(e, Failed)]

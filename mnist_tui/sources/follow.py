@@ -222,7 +222,10 @@ class FollowSource:
         config = dataset_option(self.make_config(info.config), info.dataset)
         data, problem = load_test_data(config, self.datasets) if self.model_views else (None, None)
         history = read_metrics(self.run_dir).records
-        status = read_status(self.run_dir)
+        try:
+            status = read_status(self.run_dir)
+        except (RecordError, UserError):  # damaged: the watch reads it again (it showed "failed RecordError")
+            status = None
         epochs = status.epochs if status is not None else config.epochs
         device = f"{info.device} (followed)"
         ready = ready_event(data, config, history, epochs, problem, device, info.parameters, info.world_size)

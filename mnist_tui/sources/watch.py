@@ -64,6 +64,7 @@ class RunWatch:
         # (epoch, batch, time) of each change reported; a withdrawn one stays, never to be reported again
         self.steered: set[tuple[int, int, float]] = set()
         self.writer_created = writer_created  # run.json's "created": which writer's run is shown
+        self.last_status: RunStatus | None = None  # the last status.json read whole
 
     @property
     def epochs_done(self) -> int:
@@ -97,9 +98,10 @@ class RunWatch:
     def step(self, listener: Listener, data, config: Config) -> bool:
         """Report what changed on disk; True once the run has ended (and all it wrote is reported)."""
         try:
-            status = read_status(self.run_dir)
-        except (RecordError, UserError):
-            status = None  # a damaged status is read again at the next poll
+            status = read_status(self.run_dir) or self.last_status
+        except (RecordError, UserError):  # damaged (or its folder removed): read again at the next poll,
+            status = self.last_status  # and meanwhile the last one read ages: a dead writer is "lost"
+        self.last_status = status
         new = self.batches.read_new(self._new_writer_kept)
         if self.batches.rewound_to is not None:  # a resume after a kill or a stop
             listener(Rewound(self.batches.rewound_to))
@@ -168,6 +170,8 @@ class RunWatch:
         if state == "lost":
             where = f"pid {status.pid} on {status.host}" if status.host else f"pid {status.pid}"
             self.message = f"the writer ({where}) stopped without a word: killed or crashed"
+            if not self.run_dir.is_dir():
+                self.message += f"; {self.run_dir} was removed"
             listener(StateChanged("lost", self.message))
         elif state == "failed":
             listener(Failed(status.message or "the run failed", self.epochs_done))
