@@ -267,3 +267,16 @@ async def test_the_dashboard_trains_exactly_as_headless_with_the_same_seed(tiny_
     assert Trainer(headless, lambda event: None, datasets=small_synthetic).run().error is None
     shown = [(r.train_loss, r.test_loss) for r in read_metrics(config.run_dir).records]
     assert shown == [(r.train_loss, r.test_loss) for r in read_metrics(headless.run_dir).records]
+
+
+async def test_a_run_started_by_a_follower_offers_pause_here(tiny_config, small_synthetic):
+    """A follower's space started the held run: this dashboard's footer still said "space Start",
+    and space here only changed the footer; a start just before the first batch was never said."""
+    config = tiny_config.with_changes(epochs=50, limit_train=256)
+    app = MnistApp(TrainingSource(config, datasets=small_synthetic, hold=True))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "ready" and "start" in footer_keys(app), "the held run")
+        dashboard.source.control.resume()  # what the run folder's writer does on a follower's space
+        await wait_for(pilot, lambda: dashboard.state == "training" and "pause" in footer_keys(app), "space to pause")
+        assert "start" not in footer_keys(app)

@@ -214,7 +214,7 @@ async def test_dashboard_plus_plus_gives_four_times_the_lr_and_a_finished_run_tr
         dashboard = app.dashboard
         await wait_for(pilot, lambda: dashboard.state == "ready", "the data")
         await pilot.press("plus", "plus")  # held at its first batch: the run cannot end between the presses
-        assert source.control.lr_scale == 4.0
+        await wait_for(pilot, lambda: source.control.lr_scale == 4.0, "both presses to reach the run")
         await pilot.press("space")
         await wait_for(pilot, lambda: dashboard.state == "finished", "the run to finish")
         rows = read_metrics(config.run_dir).records

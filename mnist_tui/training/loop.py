@@ -164,9 +164,6 @@ class Trainer:
             self.face(report)  # the finished epochs' batch losses and layer statistics (already on disk)
         if self.history:  # a resumed run shows its model's predictions before training on
             self.reports.after_epoch(self.start_epoch - 1)
-        if not self.control.paused:
-            self.listener(StateChanged("training"))
-        self._system = SystemSampler()  # CPU % per epoch counts from here
         epoch_run = EpochRun(
             world.wrap(self.model, self.device),
             self.optimizer,
@@ -186,6 +183,12 @@ class Trainer:
         )
         use_cuda_graph(epoch_run, cfg.cuda_graphs)
         self.epoch_run = epoch_run  # its ema_steps counts the averaging steps (checkpointed)
+        # A held run waits here for space (or a follower's), and says "training" once it goes: a
+        # start between a check of the pause and the first batch's wait had never been said.
+        # (After the EpochRun: a scale steered while held is news to it, and marked.)
+        if self.control.wait_while_paused(on_pause=lambda: self.listener(StateChanged("paused"))):
+            self.listener(StateChanged("training"))
+        self._system = SystemSampler()  # CPU % per epoch counts from here
         epoch = self.start_epoch
         while epoch <= self._plan(epoch - 1):
             order = torch.randperm(len(self.train_y), generator=self.shuffle)

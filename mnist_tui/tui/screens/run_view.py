@@ -147,6 +147,8 @@ class RunViewScreen(Screen):
 
     def on_state_reported(self, message: msg.StateReported) -> None:
         state, detail = message.event.state, message.event.detail
+        if state == "training":
+            self.started = True  # started here or by a follower's space: the key now pauses
         if state == "paused" and not self.started:
             state, detail = "ready", "press space to train"
         elif state == "loading" and self.loaded:
