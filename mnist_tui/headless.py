@@ -30,6 +30,7 @@ from mnist_tui.training.events import (
     Failed,
     Finished,
     ModelWeights,
+    Notice,
     PlanChanged,
     Predictions,
     Rewound,
@@ -88,6 +89,8 @@ class RichReporter:
                 self.epochs = epochs
             case Steered(what=what, epoch=epoch, batch=batch):
                 self.say(f"steered: {what} (epoch {epoch}, batch {batch})" if batch else f"steered: {what}")
+            case Notice(text=text):
+                self.say(f"[yellow]note:[/] {text}")
             case Rewound(epoch=epoch):
                 if self.task is not None:  # the killed attempt's bar: the new one starts at batch 1
                     self.progress.remove_task(self.task)

@@ -14,6 +14,7 @@ from mnist_tui.training.events import (
     Failed,
     Finished,
     ModelWeights,
+    Notice,
     PlanChanged,
     Predictions,
     Rewound,
@@ -48,6 +49,8 @@ class JsonReporter:
                 row = {"event": "plan", "epochs": epochs}
             case Rewound(epoch=epoch):
                 row = {"event": "rewound", "epoch": epoch}
+            case Notice(text=text):
+                row = {"event": "note", "text": text}
             case Steered():
                 row = {"event": "steered", **event.to_json()}
             case Finished() as e:

@@ -386,3 +386,18 @@ def test_a_follower_opened_on_a_damaged_status_shows_the_run_not_a_failure(tmp_p
     source.close()
     thread.join(10)
     assert not [e for e in events if isinstance(e, Failed)]
+
+
+def test_a_follower_says_when_it_skipped_damaged_rows_once_each(tmp_path):
+    """`printf 'GARBAGE\\n{"epoch":"x"}\\n' >> batches.jsonl` while following: the replay said
+    "skipped 2 damaged row(s)", the follower nothing."""
+    from mnist_tui.training.events import Notice
+
+    watch, first, _ = _killed_in_epoch_2(tmp_path)
+    seen: list = []
+    with open(tmp_path / "batches.jsonl", "a") as batches:
+        batches.write('GARBAGE\n{"epoch": "x"}\n')
+    watch.step(seen.append, None, None)
+    watch.step(seen.append, None, None)  # told once, not at every poll
+    notices = [e.text for e in seen if isinstance(e, Notice)]
+    assert notices == ["skipped 2 damaged row(s) of batches.jsonl (line 1 is not JSON)"], notices

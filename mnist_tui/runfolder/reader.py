@@ -151,7 +151,8 @@ class BatchTail:
         self.identity: tuple[int, int] | None = None
         self.pending = b""
         self.last: tuple[int, int] = (0, 0)  # (epoch, batch) of the last report returned
-        self.skipped = 0
+        self.skipped = 0  # damaged whole lines, since the follower began
+        self.first_problem = ""
         self.rewound_to: int | None = None
 
     def read_new(self, new_writer: Callable[[], int | None] | None = None) -> list[BatchEnd]:
@@ -172,6 +173,7 @@ class BatchTail:
         rows = Rows()
         self.pending = parse_lines(self.pending + data, BatchEnd.from_json, rows)
         self.skipped += rows.skipped
+        self.first_problem = self.first_problem or rows.first_problem
         fresh = [r for r in rows.records if (r.epoch, r.batch) > self.last]
         if fresh:
             self.last = (fresh[-1].epoch, fresh[-1].batch)

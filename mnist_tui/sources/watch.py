@@ -14,7 +14,15 @@ from pathlib import Path
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
 from mnist_tui.runfolder.layers_log import read_layer_stats
-from mnist_tui.runfolder.layout import CHECKPOINT_NAME, LAYERS_NAME, METRICS_NAME, STEERING_NAME, RunInfo, RunStatus
+from mnist_tui.runfolder.layout import (
+    BATCHES_NAME,
+    CHECKPOINT_NAME,
+    LAYERS_NAME,
+    METRICS_NAME,
+    STEERING_NAME,
+    RunInfo,
+    RunStatus,
+)
 from mnist_tui.runfolder.reader import BatchTail, effective_state, read_info, read_metrics, read_rows, read_status
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.recorded import model_events
@@ -24,6 +32,7 @@ from mnist_tui.training.events import (
     Failed,
     Finished,
     Listener,
+    Notice,
     PlanChanged,
     Rewound,
     StateChanged,
@@ -65,6 +74,7 @@ class RunWatch:
         self.steered: set[tuple[int, int, float]] = set()
         self.writer_created = writer_created  # run.json's "created": which writer's run is shown
         self.last_status: RunStatus | None = None  # the last status.json read whole
+        self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
 
     @property
     def epochs_done(self) -> int:
@@ -107,9 +117,12 @@ class RunWatch:
             listener(Rewound(self.batches.rewound_to))
             self.batches.rewound_to = None
             self.held = []  # the earlier attempt's: no row will come for them
+        self._tell_skipped(listener, BATCHES_NAME, self.batches.skipped, self.batches.first_problem)
         fresh = self.held + new
         if self._changed(METRICS_NAME):
-            for record in read_metrics(self.run_dir).records:
+            metrics = read_metrics(self.run_dir)
+            self._tell_skipped(listener, METRICS_NAME, metrics.skipped, metrics.first_problem)
+            for record in metrics.records:
                 if record.epoch > self.epochs_done:
                     self._report_batches(listener, [b for b in fresh if b.epoch <= record.epoch])
                     fresh = [b for b in fresh if b.epoch > record.epoch]
@@ -120,13 +133,17 @@ class RunWatch:
         self.held = [b for b in fresh if b.epoch > self.epochs_done + 1]
         self._report_batches(listener, [b for b in fresh if b.epoch <= self.epochs_done + 1])
         if self._changed(STEERING_NAME):
-            for steered in read_rows(self.run_dir / STEERING_NAME, Steered.from_json).records:
+            steering = read_rows(self.run_dir / STEERING_NAME, Steered.from_json)
+            self._tell_skipped(listener, STEERING_NAME, steering.skipped, steering.first_problem)
+            for steered in steering.records:
                 key = (steered.epoch, steered.batch, steered.time)
                 if key not in self.steered:
                     self.steered.add(key)
                     listener(steered)
         if self._changed(LAYERS_NAME):
-            for layer_record in read_layer_stats(self.run_dir).records:
+            layers = read_layer_stats(self.run_dir)
+            self._tell_skipped(listener, LAYERS_NAME, layers.skipped, layers.first_problem)
+            for layer_record in layers.records:
                 if layer_record.epoch > self.layers_epoch:
                     self.layers_epoch = layer_record.epoch
                     listener(layer_record)
@@ -137,6 +154,14 @@ class RunWatch:
             self._report_batches(listener, self.held)
             self.held = []
         return status is not None and self._report_status(listener, status, state)
+
+    def _tell_skipped(self, listener: Listener, name: str, skipped: int, problem: str) -> None:
+        """A notice when a log has more damaged rows than were told (a replay says so too; a
+        follower had said nothing). A rewritten log may have fewer: counted from there."""
+        told = min(self.skipped_told.get(name, 0), skipped)
+        self.skipped_told[name] = skipped
+        if skipped > told:
+            listener(Notice(f"skipped {skipped - told} damaged row(s) of {name} ({problem})"))
 
     @staticmethod
     def _report_batches(listener: Listener, reports: list[BatchEnd]) -> None:

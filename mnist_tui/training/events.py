@@ -232,6 +232,14 @@ def rewound_text(epoch: int) -> str:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something a face should tell the user that is not the run's state: e.g. a follower skipped
+    damaged rows of a log (a replay says it in its DataReady's ``notice``)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Finished:
     epochs_done: int
     best_test_acc: float | None
@@ -255,6 +263,7 @@ Event = Union[
     PlanChanged,
     Steered,
     Rewound,
+    Notice,
     Finished,
     Failed,
 ]

@@ -22,6 +22,7 @@ from mnist_tui.training.events import (
     Failed,
     Finished,
     ModelWeights,
+    Notice,
     PlanChanged,
     Predictions,
     Rewound,
@@ -41,6 +42,7 @@ MESSAGES: dict[type, type[msg.RunMessage]] = {
     PlanChanged: msg.PlanReported,
     Steered: msg.SteeringReported,
     Rewound: msg.RunRewound,
+    Notice: msg.NoticeReported,
     Finished: msg.RunFinished,
     Failed: msg.RunFailed,
 }

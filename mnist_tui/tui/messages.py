@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # events import numpy only, but keep this module as light as 
         Failed,
         Finished,
         ModelWeights,
+        Notice,
         PlanChanged,
         Predictions,
         Rewound,
@@ -88,6 +89,10 @@ class RunRewound(RunMessage):
     """A followed run started again from the end of an epoch (a Rewound): what came after goes."""
 
     event: Rewound
+
+
+class NoticeReported(RunMessage):
+    event: Notice
 
 
 class RunFinished(RunMessage):

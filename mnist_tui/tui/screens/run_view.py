@@ -209,6 +209,9 @@ class RunViewScreen(Screen):
         self._progress_dirty = True
         self.notify(rewound_text(epoch))
 
+    def on_notice_reported(self, message: msg.NoticeReported) -> None:
+        self.notify(message.event.text, severity="warning", timeout=10)
+
     def on_predictions_arrived(self, message: msg.PredictionsArrived) -> None:
         e = message.event
         self._predictions = (e.probabilities, e.epoch)
