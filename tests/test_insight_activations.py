@@ -95,3 +95,17 @@ def test_it_works_on_a_copy_and_leaves_the_model_and_random_state_alone(net, dig
     assert all(p.grad is None for p in net.parameters())
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
     assert torch.equal(rng, torch.get_rng_state())
+
+
+@pytest.mark.parametrize("right", [True, False, None])
+def test_the_digit_tabs_verdict_is_green_only_when_the_guess_is_the_label(net, digit, right):
+    """A wrong guess showed in green ("#1681 label 3 predicted [7] 99.8 %"): a learner reads it as right."""
+    from mnist_tui.tui.widgets.model_view import SaliencyView
+
+    insight = inspect_digit(net, digit)
+    label = None if right is None else insight.predicted if right else (insight.predicted + 1) % 10
+    view = SaliencyView()
+    view.show(insight, "#1 label …", label=label)
+    styles = {str(span.style) for span in view.build(120).spans}
+    expected = {True: "bold reverse green", False: "bold reverse red", None: "bold reverse"}[right]
+    assert expected in styles and (right is None or "bold reverse " + ("red" if right else "green") not in styles)

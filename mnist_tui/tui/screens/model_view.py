@@ -223,7 +223,7 @@ class ModelViewScreen(ModalScreen[None]):
         if generation != self._digit_generation or not self.is_mounted:
             return  # an older request's answer: a newer one is on its way
         self.insight, self.digit_timing_ms = insight, ms
-        self.query_one(SaliencyView).show(insight, digit_caption(self.index, self.label), message=error)
+        self.query_one(SaliencyView).show(insight, digit_caption(self.index, self.label), error, self.label)
         self.query_one(ActivationsView).show(insight)
         if point is not None:
             self._selected_point = point

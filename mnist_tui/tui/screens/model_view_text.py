@@ -47,7 +47,7 @@ def digit_caption(index: int | None, label: int | None) -> str:
     """Under the saliency map: test digit ``index`` (index None: a drawing)."""
     if index is None:
         return "drawn digit"
-    return f"#{index}" + (f" label {label}" if label is not None else "")
+    return f"#{index:,}" + (f" label {label}" if label is not None else "")  # as the dashboard writes it
 
 
 def embedding_status(embedding: Embedding | None, ms: float | None, test_digits_given: bool) -> str:

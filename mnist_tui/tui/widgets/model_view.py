@@ -128,10 +128,13 @@ class SaliencyView(LaidOut):
         super().__init__(**kwargs)
         self.insight: DigitInsight | None = None
         self.caption = ""
+        self.label: int | None = None  # a test digit's true label (None: a drawing)
         self.message = "select a test digit in the browser (or draw one) to see what the network does with it"
 
-    def show(self, insight: DigitInsight | None, caption: str = "", message: str | None = None) -> None:
-        self.insight, self.caption = insight, caption
+    def show(
+        self, insight: DigitInsight | None, caption: str = "", message: str | None = None, label: int | None = None
+    ) -> None:
+        self.insight, self.caption, self.label = insight, caption, label
         if message is not None:
             self.message = message
         self.refresh(layout=True)
@@ -145,7 +148,7 @@ class SaliencyView(LaidOut):
         verdict = Text.assemble(
             (f"{self.caption}  " if self.caption else "", "bold"),
             ("predicted ", ""),
-            (f" {insight.predicted} ", "bold reverse green"),
+            (f" {insight.predicted} ", _verdict_style(insight.predicted, self.label)),
             f" {p[insight.predicted]:.1%}   runner-up {runner_up} {p[runner_up]:.1%}",
         )
         gradient, contribution = insight.gradient, insight.gradient_x_input
@@ -196,3 +199,11 @@ class ActivationsView(LaidOut):
             diverging_legend(s2, width=15),
             maps2,
         )
+
+
+def _verdict_style(predicted: int, label: int | None) -> str:
+    """Green when the guess is the label, red when it is not, plain for a drawing (no label):
+    a wrong guess in green read as right."""
+    if label is None:
+        return "bold reverse"
+    return "bold reverse green" if predicted == label else "bold reverse red"
