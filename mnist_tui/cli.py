@@ -167,6 +167,10 @@ def _open_watched(args: argparse.Namespace) -> None:
         check_run_dir(args.replay, "--replay")
     elif args.follow is not None and args.follow.exists() and not args.follow.is_dir():
         raise UserError(f"--follow {args.follow}: not a folder")
+    elif args.follow is not None:
+        from mnist_tui.rundir import check_not_a_workspace
+
+        check_not_a_workspace(args.follow, "--follow")  # it waited forever for a run to start there
 
 
 def _check_terminal(args: argparse.Namespace) -> None:

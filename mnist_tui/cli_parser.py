@@ -170,6 +170,8 @@ def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
                 parser.error(f"--export writes the runs as they were trained; it does not go with {flag}")
             if args.log_format != "text":
                 parser.error("--export says what it wrote in plain lines; it does not go with --log-format json")
+    if args.resume is not None and args.recipe is not None:  # the saved settings win over a recipe's
+        parser.error("--resume continues a run with its own settings; it does not go with --recipe (give the options)")
     if args.headless and args.autostart:
         parser.error("--autostart starts the dashboard's training at launch; --headless always trains at once")
 

@@ -117,6 +117,20 @@ def _check_place(run_dir: Path) -> None:
         )
 
 
+def check_not_a_workspace(folder: Path, option: str) -> None:
+    """A folder that holds runs and is none itself (``--follow runs``) is refused with one line."""
+    folder = Path(folder)
+    with contextlib.suppress(OSError):
+        if (folder / INFO_NAME).is_file() or not folder.is_dir():
+            return
+        inner = _a_run_inside(folder.resolve())
+        if inner is not None:
+            raise UserError(
+                f"{option} {shown(folder)} holds runs ({shown(inner)}) and is not one: give one of them, "
+                f"or open them all with --runs {shown(folder)}"
+            )
+
+
 def _a_run_inside(folder: Path, depth: int = 2, budget: int = 2000) -> Path | None:
     """A run folder within ``depth`` levels under ``folder``, or None (at most ``budget`` entries looked at)."""
     level = [folder]

@@ -354,3 +354,11 @@ def test_resuming_past_a_smaller_epochs_says_which_and_changes_nothing(tmp_path,
     code, err = _main([*face, "--resume", str(tmp_path), "--epochs", "1"], capsys)
     _assert_one_line(code, err, "already finished 2 epochs, more than --epochs 1")
     assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir()) == before
+
+
+def test_following_a_folder_of_runs_says_to_pick_one(tmp_path, capsys):
+    """`--follow runs` waited forever with "no run in runs yet"."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "run.json").write_text("{}")
+    code, err = _main(["--headless", "--follow", str(tmp_path)], capsys)
+    _assert_one_line(code, err, "holds runs", "a", f"--runs {tmp_path}")

@@ -31,6 +31,7 @@ def _checked(argv: list[str]):
         (["--runs", "R", "--export-tensorboard", "--epochs", "7"], "it does not go with --epochs"),
         (["--runs", "R", "--export", "a.json", "--headless", "--log-format", "json"], "not go with --log-format json"),
         (["--headless", "--autostart"], "--headless always trains at once"),
+        (["--resume", "R", "--recipe", "fast"], "--resume continues a run with its own settings"),  # was ignored
         (["--serve", "--host", ""], "argument --host: an empty address"),
     ],
 )
@@ -50,7 +51,7 @@ def test_an_option_that_would_be_ignored_is_refused(tmp_path, monkeypatch, capsy
         ["--replay", "R", "--data-dir", "D"],  # where the test digits are: a replay uses it
         ["--runs", "R", "--headless", "--export", "runs.csv"],
         ["--runs", "R", "--lr", "0.01"],  # the workspace's new runs start from it
-        ["--resume", "R", "--recipe", "sprint", "--epochs", "4"],
+        ["--resume", "R", "--lr", "0.002", "--epochs", "4"],  # a resumed run takes both
     ],
 )
 def test_options_that_are_used_still_go_together(tmp_path, monkeypatch, argv):
