@@ -110,6 +110,7 @@ async def test_at_80x24_the_plots_keep_half_the_width_and_p_shows_the_epochs(res
         assert browser.display
         commands = [c.title for c in app.get_system_commands(app.dashboard)]
     assert "Maximize" not in commands and "Side panel" in commands
+    assert commands.count("Quit") == 1 and "Keys" not in commands  # Textual's second Quit, its keys panel
 
 
 def _headless(*extra: str) -> subprocess.CompletedProcess:

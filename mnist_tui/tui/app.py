@@ -244,9 +244,11 @@ class MnistApp(App[int]):
             self.push_screen(HelpScreen(keys=screen_keys(self.screen)))
 
     def get_system_commands(self, screen):
-        # Maximize acts on the focused widget, and nothing here is worth a whole screen on its own
+        # Maximize acts on the focused widget, and nothing here is worth a whole screen on its own;
+        # Textual's "Keys" panel repeats our help (and esc did not close it); a dashboard has its own Quit
+        ours = isinstance(screen, DashboardScreen)
         for command in super().get_system_commands(screen):
-            if command.title not in ("Maximize", "Minimize"):
+            if command.title not in ("Maximize", "Minimize", "Keys") and not (ours and command.title == "Quit"):
                 yield command
         if not isinstance(screen, DashboardScreen):
             return
