@@ -201,7 +201,9 @@ def test_a_long_browser_title_keeps_its_filters_and_counts():
     """At 80 columns "all digits, by index · wrong only (113)" showed "all digits, by index · …"."""
     from mnist_tui.tui.widgets.predictions import fit_title
 
-    assert fit_title("all digits, by index · wrong only (113)", 26) == "all di… · wrong only (113)"
-    assert fit_title("true 7 → predicted 1: 6 confused", 20) == "true 7 …: 6 confused"
+    assert fit_title("all digits, by index · wrong only (113)", 27) == "by index · wrong only (113)"
+    assert fit_title("all digits, by index · wrong only (113)", 26) == "by index · wrong (113)"
+    assert fit_title("true 7 → predicted 1: 6 confused", 20) == "7→1: 6 confused"  # which digits stays
+    assert fit_title("true digit 7 (1,028) · wrong only (55)", 22) == "7s · wrong (55)"  # no number cut
     assert fit_title("all test digits", 40) == "all test digits"
     assert len(fit_title("x" * 50, 12)) == 12

@@ -6,6 +6,8 @@ The panel browses a *view*: an ordered list of test indices with a title (see
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from rich.console import Group
 from rich.text import Text
@@ -193,9 +195,27 @@ class PredictionsPanel(Widget):
         return lines
 
 
+# Shorter words for a narrow panel, tried in turn before anything is cut: at 80 columns
+# "true d… · wrong only (55)" lost which digit, and "true 7 → pr…: 30 confused" the prediction.
+SHORTER = (
+    (re.compile(r"all digits, by index"), "by index"),
+    (re.compile(r"true digit (\d)"), r"digit \1"),
+    (re.compile(r"true (\d) → predicted (\d)"), r"\1→\2"),
+    (re.compile(r"wrong only"), "wrong"),
+    (re.compile(r"confident mistakes"), "mistakes"),
+    (re.compile(r"digit (\d) \("), r"\1s ("),
+    (re.compile(r" \([\d,]+\)(?= · )"), ""),  # the order's own count: the panel counts what it shows
+)
+
+
 def fit_title(title: str, room: int) -> str:
-    """``title`` in ``room`` cells, cut with an ellipsis. Its first part (the order) is cut before
-    what follows it: at 80 columns "all digits, by index · wrong only (113)" lost "wrong only"."""
+    """``title`` in ``room`` cells: in shorter words while it does not fit, then cut with an
+    ellipsis, its first part (the order) before what follows it (at 80 columns "all digits, by
+    index · wrong only (113)" lost "wrong only")."""
+    for pattern, short in SHORTER:
+        if len(title) <= room:
+            return title
+        title = pattern.sub(short, title)
     if len(title) <= room:
         return title
     for sep in (" · ", ": "):  # "true 7 → predicted 1: 6 confused" keeps its count the same way
