@@ -99,7 +99,11 @@ async def _browse(url: str, profile: str):
                     "(() => { const r = document.querySelector('.xterm-screen').getBoundingClientRect();"
                     " return [r.width, r.height]; })()"
                 )
-                await tools.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
+                # no click, no focus() here: the page gives the terminal the keys itself (a user's
+                # first keys did nothing, and the footer was empty, until they clicked the page)
+                focused = await tools.evaluate(
+                    "document.activeElement && document.activeElement.classList.contains('xterm-helper-textarea')"
+                )
                 key = {"key": "d", "code": "KeyD", "windowsVirtualKeyCode": 68}
                 await tools.call("Input.dispatchKeyEvent", type="keyDown", text="d", **key)
                 await tools.call("Input.dispatchKeyEvent", type="keyUp", **key)
@@ -110,7 +114,7 @@ async def _browse(url: str, profile: str):
                 image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("L")
                 sent = [e for e in tools.events if e.get("method") == "Network.requestWillBeSent"]
                 urls = [e["params"]["request"]["url"] for e in sent]
-                return font_ok, urls, image, stroke
+                return font_ok, urls, image, stroke, focused
     finally:
         browser.terminate()
         browser.wait(timeout=20)
@@ -141,11 +145,12 @@ def _terminal_size(screen: list[float]) -> tuple[int, int]:
 
 def test_the_served_dashboard_runs_in_chromium_offline_and_draws_with_the_mouse(served):
     with tempfile.TemporaryDirectory() as profile:
-        font_ok, urls, image, (stroke, blank) = asyncio.run(_browse(served, profile))
+        font_ok, urls, image, (stroke, blank), focused = asyncio.run(_browse(served, profile))
     assert urls, "no requests recorded"
     outside = [u for u in urls if not u.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:"))]
     assert outside == []  # no Google Fonts, nothing fetched from anywhere else
     assert font_ok  # Roboto Mono, served by textual-serve itself
+    assert focused, "the terminal did not take the keys when the page opened"
     inked = [image.getpixel((int(x), int(y))) for x, y in stroke[2:-2]]
     assert min(inked) > 200, f"the stroke is not white on the canvas: {inked}"
     assert image.getpixel((int(blank[0]), int(blank[1]))) < 40  # paper elsewhere
