@@ -28,7 +28,6 @@ class SystemStats:
     rss_mb: float
     cpu_count: int
     torch_threads: int | None = None  # None: torch not loaded in this process
-    gpu_name: str | None = None
     gpu_util_percent: float | None = None  # nvidia-ml-py only
     gpu_mem_used_mb: float | None = None  # the whole device's, as cudaMemGetInfo reports
     gpu_mem_total_mb: float | None = None
@@ -68,7 +67,6 @@ class SystemSampler:
             index = torch.cuda.current_device() if self._device_index is None else self._device_index
             free, total = torch.cuda.mem_get_info(index)
             fields: dict[str, Any] = {
-                "gpu_name": torch.cuda.get_device_name(index),
                 "gpu_mem_used_mb": round((total - free) / MB, 1),
                 "gpu_mem_total_mb": round(total / MB, 1),
             }

@@ -54,10 +54,6 @@ class LayerStats:
     hist_min: float
     hist_max: float
 
-    @property
-    def bin_edges(self) -> np.ndarray:
-        return np.linspace(self.hist_min, self.hist_max, len(self.hist_counts) + 1)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "weight_norm": self.weight_norm,

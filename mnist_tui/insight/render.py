@@ -207,10 +207,6 @@ def diverging_legend(scale: float, width: int = 11) -> Text:
     return text
 
 
-def join_lines(lines: Sequence[Text]) -> Text:
-    return Text("\n").join(lines)
-
-
 def side_by_side(blocks: Sequence[Sequence[Text]], gap: int = 2) -> list[Text]:
     """Blocks of lines placed next to each other, top-aligned, each padded to its widest line."""
     widths = [max((line.cell_len for line in block), default=0) for block in blocks]

@@ -7,18 +7,20 @@ appends whole lines, but a reader can catch one half-written): it is left for th
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
-import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mnist_tui.errors import UserError
+from mnist_tui.files import open_regular
 from mnist_tui.runfolder.layout import (
     BATCHES_NAME,
+    CHECKPOINT_NAME,
     CONTROL_NAME,
     INFO_NAME,
     METRICS_NAME,
@@ -49,17 +51,16 @@ class Rows:
 
 
 def _open_regular(path: Path):
-    """Open for reading without ever blocking on a FIFO or a device; None when absent."""
+    """Open for reading without ever blocking on a FIFO or a device (``files.open_regular``);
+    None when absent; anything else that stops it is one :class:`UserError` line."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        return os.fdopen(open_regular(path), "rb")
     except FileNotFoundError:
         return None
     except OSError as exc:
+        if exc.errno == errno.EINVAL:  # a folder, a FIFO, a device in the file's place
+            raise UserError(f"{path} is not a regular file ({exc.strerror})") from None
         raise UserError(f"{path} cannot be read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise UserError(f"{path} is not a regular file")
-    return os.fdopen(fd, "rb")
 
 
 def read_json(path: Path) -> object | None:
@@ -211,4 +212,4 @@ def effective_state(status: RunStatus, now: float) -> str:
 def holds_run(run_dir: Path) -> bool:
     """A folder some mnist-tui run wrote (format 2, or format 1's metrics or checkpoint)."""
     run_dir = Path(run_dir)
-    return any((run_dir / name).is_file() for name in (INFO_NAME, METRICS_NAME, "checkpoint.pt"))
+    return any((run_dir / name).is_file() for name in (INFO_NAME, METRICS_NAME, CHECKPOINT_NAME))

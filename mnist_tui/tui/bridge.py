@@ -95,15 +95,16 @@ class SourceBridge:
         self.snapshot = snapshot
 
     def __call__(self, event) -> None:
-        if isinstance(event, BatchEnd):
-            self.inbox.put(event)
-        elif isinstance(event, Rewound):
-            self.inbox.rewind(event.epoch)
-        elif isinstance(event, DataReady):  # every source sends a run's recorded batches after it:
-            self.inbox.rewind(0)  # a run continued here (`a` on a finished one) drew them twice
-        elif isinstance(event, ModelWeights):
-            try:
-                self.snapshot.update_arrays(event.weights, event.epoch)
-            except Exception:  # drawing is a bonus: it must never fail the run
-                pass
+        match event:
+            case BatchEnd():
+                self.inbox.put(event)
+            case Rewound(epoch=epoch):
+                self.inbox.rewind(epoch)
+            case DataReady():  # every source sends a run's recorded batches after it:
+                self.inbox.rewind(0)  # a run continued here (`a` on a finished one) drew them twice
+            case ModelWeights(weights=weights, epoch=epoch):
+                try:
+                    self.snapshot.update_arrays(weights, epoch)
+                except Exception:  # drawing is a bonus: it must never fail the run
+                    pass
         self.post(MESSAGES[type(event)](event))

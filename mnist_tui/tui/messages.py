@@ -103,14 +103,6 @@ class RunFailed(RunMessage):
     event: Failed
 
 
-class CellChosen(Message):
-    """The confusion screen picked a (true, predicted) cell to browse."""
-
-    def __init__(self, cell: tuple[int, int]) -> None:
-        super().__init__()
-        self.cell = cell
-
-
 class OpenRun(Message):
     """Open this run folder in the dashboard (replay when it ended, follow when it is live)."""
 

@@ -17,8 +17,8 @@ The app then calls, on the UI thread:
   checkpoint was replayed): the filters redraw, the selected digit and the embedding are
   computed again;
 - :meth:`ModelViewScreen.set_selected` when another digit is selected (or drawn);
-- :meth:`ModelViewScreen.add_layer_stats` with each new epoch's record (or
-  :meth:`ModelViewScreen.set_layer_stats` with all of them, e.g. after a resume).
+- :meth:`ModelViewScreen.add_layer_stats` with each new epoch's record (a resumed run's
+  earlier ones come as ``layer_stats`` when the screen is made).
 
 Activations, saliency and the PCA run in thread workers on a private CPU copy of the
 weights; only the newest request's answer is shown. ``poll_seconds`` re-reads ``model``
@@ -93,7 +93,6 @@ class ModelViewScreen(ModalScreen[None]):
         self.weights: Weights | None = None
         self.insight: DigitInsight | None = None
         self.embedding: Embedding | None = None
-        self.digit_timing_ms: float | None = None
         self.embedding_timing_ms: float | None = None
         self._digit_generation = 0
         self._embedding_generation = 0
@@ -162,10 +161,6 @@ class ModelViewScreen(ModalScreen[None]):
         self.records = [r for r in self.records if r.epoch < record.epoch] + [record]
         self._show_records()
 
-    def set_layer_stats(self, records: Sequence[LayerStatsRecord]) -> None:
-        self.records = sorted(records, key=lambda r: r.epoch)
-        self._show_records()
-
     # -- the model -------------------------------------------------------------------------
 
     @work(thread=True, group="model-view-read", exit_on_error=False)
@@ -222,7 +217,7 @@ class ModelViewScreen(ModalScreen[None]):
     def _digit_ready(self, generation: int, insight, point, error: str | None, ms: float) -> None:
         if generation != self._digit_generation or not self.is_mounted:
             return  # an older request's answer: a newer one is on its way
-        self.insight, self.digit_timing_ms = insight, ms
+        self.insight = insight
         self.query_one(SaliencyView).show(insight, digit_caption(self.index, self.label), error, self.label)
         self.query_one(ActivationsView).show(insight)
         if point is not None:

@@ -61,7 +61,6 @@ class WorkspaceScreen(Screen):
         self.root = Path(root)
         self.index = index or RunIndex(self.root)
         self.scans = 0  # finished scans (tests wait on it)
-        self.scan_error: str | None = None
         self._scanning = False
         self._again = False
         self.kept_filter = ""  # the last filter enter kept: a refused one falls back to it
@@ -144,7 +143,6 @@ class WorkspaceScreen(Screen):
             self.rescan()
 
     def _show(self, summaries: list[RunSummary], runs) -> None:
-        self.scan_error = None
         self.table.show(summaries)
         marked = tuple(self.table.marked)
         self.compare.show_runs([(s, c) for s, c in runs if s.name in marked])
@@ -161,7 +159,6 @@ class WorkspaceScreen(Screen):
         self.sub_title = count + (f" · {broken} broken" if broken else "") + f" · {self.root}"  # a long path is cut
 
     def _show_error(self, message: str) -> None:
-        self.scan_error = message
         self.query_one("#run-detail", Static).update(Text(message, style="bold red"))
         self.scans += 1
 

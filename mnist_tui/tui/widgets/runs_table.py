@@ -203,11 +203,6 @@ class RunsTable(DataTable):
         self.post_message(self.MarksChanged(()))
 
     @property
-    def marked_summaries(self) -> list[RunSummary]:
-        by_name = {s.name: s for s in self.summaries}
-        return [by_name[n] for n in self.marked if n in by_name]
-
-    @property
     def current(self) -> RunSummary | None:
         if not self.listed or not 0 <= self.cursor_row < len(self.listed):
             return None
