@@ -280,3 +280,18 @@ async def test_a_run_started_by_a_follower_offers_pause_here(tiny_config, small_
         dashboard.source.control.resume()  # what the run folder's writer does on a follower's space
         await wait_for(pilot, lambda: dashboard.state == "training" and "pause" in footer_keys(app), "space to pause")
         assert "start" not in footer_keys(app)
+
+
+async def test_a_replays_help_lists_only_the_keys_that_act_on_it(finished_run):
+    """The help was one fixed list: a replay's offered space, S, s, + / - and a."""
+    from mnist_tui.tui.screens.help import HelpScreen
+
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        app.action_help()
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        keys = [key for key, _ in app.screen.keys]
+        assert "space" not in keys and "S S" not in keys and "+ / -" not in keys and "a" not in keys
+        assert "x" in keys and "i" in keys and "R" in keys  # what a replay does offer
+        assert any("Batch loss" in line for line in app.screen.about)

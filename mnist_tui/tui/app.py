@@ -32,7 +32,7 @@ from mnist_tui.sources.base import RunSource, SourceResult
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.dashboard import DashboardScreen
 from mnist_tui.tui.screens.dashboard_keys import palette_entries
-from mnist_tui.tui.screens.help import HelpScreen, screen_keys
+from mnist_tui.tui.screens.help import PANELS, HelpScreen, dashboard_keys, screen_keys
 from mnist_tui.tui.screens.workspace import WorkspaceScreen
 
 SERVER_PID_VARIABLE = "MNIST_TUI_SERVER_PID"  # set by mnist_tui.serve for its sessions
@@ -239,7 +239,9 @@ class MnistApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         if isinstance(self.screen, DashboardScreen):
-            self.push_screen(HelpScreen(self.screen.settings_lines()))
+            screen = self.screen
+            keys = dashboard_keys(lambda action: screen.check_action(action, ()))  # what acts on this run now
+            self.push_screen(HelpScreen(screen.settings_lines(), keys, about=PANELS))
         else:
             self.push_screen(HelpScreen(keys=screen_keys(self.screen)))
 

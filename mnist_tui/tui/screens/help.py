@@ -3,7 +3,7 @@ dashboard: its panels and the run's settings; another screen gives its own keys 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -40,6 +40,23 @@ KEYS = (
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),
 )
+
+# The dashboard's keys that act only as the run allows (its source's capabilities, its state):
+# a replay's help offered space, S, s, + / - and a, which do nothing there.
+KEY_ACTIONS = {
+    "space": ("start", "pause", "resume"),
+    "S S": ("stop_run",),
+    "s": ("save",),
+    "+ / -": ("steer_lr",),
+    "a": ("add_epochs",),
+    "p": ("side_panel",),
+}
+
+
+def dashboard_keys(check: Callable[[str], object]) -> list[tuple[str, str]]:
+    """The dashboard's key rows that act now (``check``: its ``check_action`` on an action's name)."""
+    return [(key, what) for key, what in KEYS if not (acts := KEY_ACTIONS.get(key)) or any(map(check, acts))]
+
 
 HEADING = "mnist-tui: watch a small CNN learn to read digits"
 
