@@ -18,11 +18,11 @@ from mnist_tui.runfolder.names import (
     EVENTS_GLOB,
     FORMAT,
     INFO_NAME,
+    LOCK_NAME,
     METRICS_NAME,
     WRITTEN_FILES,
 )
 
-LOCK_NAME = ".lock"
 MAX_SUFFIX = 10_000
 _held_locks: list = []  # open lock files, held for the life of the process
 _made: set[Path] = set()  # run folders this process created (remove_if_unused may remove them again)

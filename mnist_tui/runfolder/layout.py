@@ -7,8 +7,11 @@
 | batches.jsonl    | appended at each report (≤ 0.1 s apart)   | the writer         |
 | metrics.jsonl    | at each epoch end                         | the writer, atomic |
 | checkpoint.pt    | at each epoch end and on ``s``            | the trainer, atomic|
+| layers.jsonl     | appended at each epoch end; cut on resume | the writer         |
+| steering.jsonl   | appended at each change; cut on resume    | the writer         |
 | control.json     | when a follower steers                    | a follower, atomic;|
 |                  |                                           | under flock(folder)|
+| .lock            | held (flock) while a process writes it    | the writer         |
 
 Format 1 (before run.json existed) held only checkpoint.pt and metrics.jsonl: it still replays.
 """

@@ -11,6 +11,7 @@ METRICS_NAME = "metrics.jsonl"
 CHECKPOINT_NAME = "checkpoint.pt"
 CONTROL_NAME = "control.json"
 STEERING_NAME = "steering.jsonl"  # every +/-, every epochs added: what, when (epoch, batch)
+LOCK_NAME = ".lock"  # held (flock) by the process writing the run: a second one is refused
 LAYERS_NAME = "layers.jsonl"  # per-layer statistics per epoch (mnist_tui.runfolder.layers_log)
 RUN_FILES = (INFO_NAME, STATUS_NAME, BATCHES_NAME, METRICS_NAME, CHECKPOINT_NAME)
 WRITTEN_FILES = (*RUN_FILES, STEERING_NAME, LAYERS_NAME)  # what a training run writes or rewrites
