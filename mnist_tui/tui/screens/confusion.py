@@ -18,29 +18,7 @@ HINT = "arrows move · enter or click: browse those test digits · esc: back"
 class ConfusionScreen(DismissOnce, ModalScreen[tuple[int, int] | None]):
     """Dismisses with the chosen (true, predicted) cell, or None; once (see :mod:`.once`)."""
 
-    DEFAULT_CSS = """
-    ConfusionScreen {
-        align: center middle;
-    }
-    #confusion-box {
-        width: auto;
-        height: auto;
-        max-width: 100%;
-        max-height: 100%;
-        background: $surface;
-        border: round $primary;
-        padding: 0 1;
-    }
-    #confusion-box ConfusionMatrix {
-        margin: 1 0 0 0;
-    }
-    #confusion-hint {
-        width: 53;
-        color: $text-muted;
-        margin: 1 0 0 0;
-    }
-    """
-
+    CSS_PATH = "confusion.tcss"
     BINDINGS = [Binding("escape,x,q", "dismiss_none", "Back"), Binding("question_mark", "app.help", "Help")]
 
     def __init__(

@@ -57,19 +57,6 @@ def _value(value: Any) -> str:
 class ComparePanel(Vertical):
     """``show_runs(runs)`` with ``runs`` = [(summary, {metric: Series})] in marking order."""
 
-    DEFAULT_CSS = """
-    ComparePanel { height: 1fr; }
-    ComparePanel.-empty { height: auto; }
-    ComparePanel.-empty #compare-plots { display: none; }
-    ComparePanel #compare-plots { grid-size: 4 1; height: 1fr; }
-    ComparePanel.-narrow #compare-plots { grid-size: 2 2; }
-    ComparePanel.-narrow.-short #compare-plots { grid-size: 2 1; }
-    ComparePanel.-narrow.-short #plot-test_loss, ComparePanel.-narrow.-short #plot-train_loss { display: none; }
-    ComparePanel.-short #compare-settings { max-height: 2; }
-    ComparePanel #compare-legend { height: auto; max-height: 3; }
-    ComparePanel #compare-settings { height: auto; max-height: 4; color: $text-muted; }
-    """
-
     error_view: reactive[bool] = reactive(False, init=False)  # test error % instead of accuracy
 
     def __init__(self, hint: str = "", **kwargs) -> None:
