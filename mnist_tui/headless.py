@@ -121,13 +121,13 @@ class RichReporter:
             f"[bold]mnist-tui[/] · {e.dataset}{sizes} · "
             f"device {e.device} · {e.precision}{ranks} · {e.parameters:,} parameters · run folder {run_dir}"
         )
+        if e.history:  # said before their rows (it came after them, as if of what follows)
+            done = e.history[-1].epoch
+            self.say(f"epochs 1-{done} trained earlier" if done > 1 else "epoch 1 trained earlier")
         for row in e.history:
             self._add_row(row)
             if self.lines:  # on a terminal the table at the end shows them
                 self.say(self._epoch_line(row))
-        if e.history:
-            done = e.history[-1].epoch
-            self.say(f"epochs 1-{done} trained earlier" if done > 1 else "epoch 1 trained earlier")
         self.progress.start()
 
     def _batch(self, e: BatchEnd) -> None:

@@ -89,6 +89,8 @@ class DashboardScreen(RunViewScreen):
 
     def action_steer_lr(self, factor: float) -> None:
         self.ask_source(lambda: self.source.steer_lr(factor))
+        if self.state in ("ready", "paused", "pausing"):  # the change is news when a batch takes it
+            self.notify(f"lr × {factor:g} from the first batch once the run goes on", timeout=3)
 
     def action_add_epochs(self, epochs: int) -> None:
         if self.state in ENDED and self.capabilities.extend:
@@ -97,7 +99,8 @@ class DashboardScreen(RunViewScreen):
             self.ask_source(lambda: self.source.add_epochs(epochs), self.run_source)
         else:
             self.ask_source(lambda: self.source.add_epochs(epochs))
-            self.notify(f"{epochs} more epoch(s) from the next epoch boundary", timeout=3)
+            when = "when training starts" if self.state == "ready" else "from the next epoch boundary"
+            self.notify(f"{epochs} more epoch(s) {when}", timeout=3)
 
     def action_stop_run(self) -> None:
         """S twice within STOP_CONFIRM_S: a stop ends the run itself (a followed one's writer too),
