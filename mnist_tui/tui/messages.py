@@ -1,4 +1,4 @@
-"""Every message of the dashboard, in one module.
+"""Every message of the app, in one module.
 
 Run messages each wrap one source event: the source's worker posts them (``post_message``
 is thread-safe) and the dashboard screen handles them on the UI thread. Only the UI
@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:  # events import numpy only, but keep this module as light as can be
+    import numpy as np
+
     from mnist_tui.training.events import (
         BatchEnd,
         DataReady,
@@ -26,6 +28,8 @@ if TYPE_CHECKING:  # events import numpy only, but keep this module as light as 
         Rewound,
         StateChanged,
     )
+    from mnist_tui.tui.widgets.confusion import ConfusionMatrix
+    from mnist_tui.tui.widgets.draw_canvas import DrawCanvas
     from mnist_tui.workspace.summary import RunSummary
 
 
@@ -119,3 +123,46 @@ class NewRunFrom(Message):
         super().__init__()
         self.path = path
         self.summary = summary
+
+
+# -- the widgets' own messages (their handlers keep the widget's name: on_confusion_matrix_…) --------
+
+
+class CellSelected(Message, namespace="confusion_matrix"):
+    """The confusion matrix's cell (true, predicted) was chosen: show exactly those test digits."""
+
+    def __init__(self, matrix: ConfusionMatrix, true: int, predicted: int, count: int) -> None:
+        super().__init__()
+        self.matrix = matrix
+        self.true = true
+        self.predicted = predicted
+        self.count = count
+
+    @property
+    def control(self) -> ConfusionMatrix:
+        return self.matrix
+
+
+class Changed(Message, namespace="draw_canvas"):
+    """The drawing on the canvas changed; ``grid`` is a copy (float32 28×28, 0 = paper, 1 = ink)."""
+
+    def __init__(self, canvas: DrawCanvas, grid: np.ndarray) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.grid = grid
+
+    @property
+    def control(self) -> DrawCanvas:
+        return self.canvas
+
+
+class MarksChanged(Message, namespace="runs_table"):
+    """The runs marked in the runs table (for the compare plots), in marking order."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.names = names
+
+
+class ColumnsShown(Message, namespace="runs_table"):
+    """The runs table left out columns for want of room, or brought them back."""

@@ -4,7 +4,7 @@ Rows are the true digit, columns the prediction. The diagonal is shaded green by
 share of that digit the model gets right; the rest red by how often that confusion
 happens, against the worst one (square-root scale, so rare confusions still show).
 Arrows (when focused) or the mouse pick a cell; enter or a click posts
-:class:`ConfusionMatrix.CellSelected`, which the dashboard turns into a browser filter.
+:class:`mnist_tui.tui.messages.CellSelected`, which the dashboard turns into a browser filter.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.message import Message
 from textual.widget import Widget
+
+from mnist_tui.tui import messages as msg
 
 LABEL_WIDTH = 3  # "7 │" before each row
 HEADER_ROWS = 1
@@ -54,19 +55,7 @@ class ConfusionMatrix(Widget, can_focus=True):
     }
     """
 
-    class CellSelected(Message):
-        """The user chose the cell (true, predicted): show exactly those test digits."""
-
-        def __init__(self, matrix: ConfusionMatrix, true: int, predicted: int, count: int) -> None:
-            super().__init__()
-            self.matrix = matrix
-            self.true = true
-            self.predicted = predicted
-            self.count = count
-
-        @property
-        def control(self) -> ConfusionMatrix:
-            return self.matrix
+    CellSelected = msg.CellSelected  # (in messages.py, with the app's other messages)
 
     def __init__(self, cell_width: int = 5, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -7,7 +7,7 @@ only knows whole rows, then paints both MNIST rows of a row.
 
 Left drag paints with the soft brush, right drag erases. The keyboard cursor (arrows,
 space/enter to paint, x to erase) works in terminals without a mouse. Every change
-posts :class:`DrawCanvas.Changed` with a copy of the grid.
+posts :class:`mnist_tui.tui.messages.Changed` with a copy of the grid.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import numpy as np
 from textual import events
 from textual.binding import Binding
 from textual.color import Color
-from textual.message import Message
 from textual_canvas import Canvas
 
 from mnist_tui.drawing import SIZE, brush_patch, line_cells, paint
+from mnist_tui.tui import messages as msg
 
 CURSOR = Color(255, 140, 0)
 PAPER = Color(0, 0, 0)
@@ -40,17 +40,7 @@ class DrawCanvas(Canvas):
         Binding("enter", "toggle_pen", "Pen down/up"),  # enter acts on what is under the cursor, as elsewhere
     ]
 
-    class Changed(Message):
-        """The drawing changed; ``grid`` is a copy (float32 28×28, 0 = paper, 1 = ink)."""
-
-        def __init__(self, canvas: DrawCanvas, grid: np.ndarray) -> None:
-            super().__init__()
-            self.canvas = canvas
-            self.grid = grid
-
-        @property
-        def control(self) -> DrawCanvas:
-            return self.canvas
+    Changed = msg.Changed  # (in messages.py, with the app's other messages)
 
     def __init__(self, scale: int = 2, **kwargs) -> None:
         super().__init__(SIZE * scale, SIZE * scale, canvas_color=PAPER, **kwargs)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable
 
+from mnist_tui.tui import messages as msg
 from mnist_tui.workspace.columns import BY_KEY, COLUMNS, Column, cell_text, sort_summaries
 from mnist_tui.workspace.filters import RunFilter, parse_filter
 from mnist_tui.workspace.index import RunSummary
@@ -46,13 +46,8 @@ class RunsTable(DataTable):
     """Post :class:`RunsTable.MarksChanged` when the marked runs change, and
     :class:`RunsTable.ColumnsShown` when columns were left out or came back."""
 
-    class MarksChanged(Message):
-        def __init__(self, names: tuple[str, ...]) -> None:
-            super().__init__()
-            self.names = names
-
-    class ColumnsShown(Message):
-        pass
+    MarksChanged = msg.MarksChanged  # (in messages.py, with the app's other messages)
+    ColumnsShown = msg.ColumnsShown
 
     sort_column: reactive[str] = reactive("started", init=False)
     descending: reactive[bool] = reactive(True, init=False)
