@@ -227,3 +227,16 @@ def test_a_resumed_writer_keeps_the_runs_first_start_and_announces_itself_by_cre
     del row["started"]
     (tmp_path / "run.json").write_text(json.dumps(row))
     assert read_info(tmp_path).first_start == again.created
+
+
+def test_a_control_request_is_typed_and_refuses_what_steering_cannot_take():
+    """control.json's steering was a free dict the writer and the follower each checked by hand."""
+    from mnist_tui.runfolder.layout import ControlRequest
+
+    asked = ControlRequest.from_json({"format": 2, "seq": 3, "stop": False, "lr_scale": 4, "epochs": 7})
+    assert (asked.seq, asked.paused, asked.lr_scale, asked.epochs) == (3, None, 4.0, 7)
+    assert ControlRequest.from_json(asked.to_json()) == asked
+    assert "lr_scale" not in ControlRequest(1, paused=True).to_json()  # not asked: not written
+    for bad in ({"lr_scale": "x"}, {"lr_scale": 0}, {"epochs": 0}, {"epochs": 2.5}, {"paused": "yes"}):
+        with pytest.raises(RecordError):
+            ControlRequest.from_json({"seq": 1, **bad})

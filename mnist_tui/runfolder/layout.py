@@ -18,7 +18,7 @@ Format 1 (before run.json existed) held only checkpoint.pt and metrics.jsonl: it
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from mnist_tui import schema
@@ -154,11 +154,12 @@ class ControlRequest:
     seq: int
     paused: bool | None = None  # None: not asked (a steering request leaves the pause as it is)
     stop: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)  # steering: lr_scale, epochs
+    lr_scale: float | None = None  # steering: the lr is the schedule's × this (None: not asked)
+    epochs: int | None = None  # steering: the plan (None: not asked)
 
     def to_json(self) -> dict[str, Any]:
-        flags = {"paused": self.paused} if self.paused is not None else {}
-        return {"format": FORMAT, "seq": self.seq, **flags, "stop": self.stop, **self.extra}
+        asked = (("paused", self.paused), ("lr_scale", self.lr_scale), ("epochs", self.epochs))
+        return {"format": FORMAT, "seq": self.seq, "stop": self.stop, **{k: v for k, v in asked if v is not None}}
 
     @classmethod
     def from_json(cls, row: Any) -> ControlRequest:
@@ -169,5 +170,9 @@ class ControlRequest:
             if value is not None and not isinstance(value, bool):
                 raise schema.RecordError(f"field {name!r} is not true or false")
             flags[name] = value
-        extra = {k: v for k, v in row.items() if k not in ("format", "seq", "paused", "stop")}
-        return cls(seq=schema.integer(row, "seq", minimum=0), extra=extra, **flags)
+        return cls(
+            seq=schema.integer(row, "seq", minimum=0),
+            lr_scale=schema.number(row, "lr_scale", low=2.0**-20, high=2.0**20, default=None),  # steering's bounds
+            epochs=schema.integer(row, "epochs", minimum=1, default=None),
+            **flags,
+        )

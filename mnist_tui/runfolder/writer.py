@@ -273,13 +273,12 @@ class RunFolderWriter:
         if request is None or request.seq <= self._seen_seq:
             return
         self._seen_seq = request.seq
-        scale, epochs = request.extra.get("lr_scale"), request.extra.get("epochs")
         taken: dict[str, Any] = {"control_seq": request.seq}  # a follower merges what is not yet taken
-        if isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale < 2**20:
-            self.control.lr_scale = taken["lr_scale"] = float(scale)  # applied (and reported) at the next batch
-        if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1:
-            self.control.set_epochs(epochs)  # trained from the next epoch's end; the plan from now
-            taken["epochs"] = epochs
+        if request.lr_scale is not None:
+            self.control.lr_scale = taken["lr_scale"] = request.lr_scale  # applied (and reported) at the next batch
+        if request.epochs is not None:
+            self.control.set_epochs(request.epochs)  # trained from the next epoch's end; the plan from now
+            taken["epochs"] = request.epochs
         if request.stop:
             self.control.stop()
         elif request.paused is True:

@@ -134,16 +134,20 @@ class FollowSource:
         taken = status.control_seq if status is not None else 0
         return earlier, (earlier if earlier is not None and earlier.seq > taken else None), status
 
-    def _request(self, paused: bool | None = None, stop: bool = False, **extra: Any) -> None:
+    def _request(
+        self, paused: bool | None = None, stop: bool = False, lr_scale: float | None = None, epochs: int | None = None
+    ) -> None:
         """Write the next request, keeping what a request not yet taken asked: the writer reads
         control.json 4 times a second, and "space +" within that time lost the pause."""
         with self._steering():
             earlier, pending, _ = self._pending()
             if pending is not None:
                 paused = pending.paused if paused is None else paused
-                stop, extra = stop or pending.stop, pending.extra | extra
+                stop = stop or pending.stop
+                lr_scale = pending.lr_scale if lr_scale is None else lr_scale
+                epochs = pending.epochs if epochs is None else epochs
             seq = (earlier.seq if earlier is not None else 0) + 1
-            request = ControlRequest(seq, paused, stop, extra)
+            request = ControlRequest(seq, paused, stop, lr_scale, epochs)
             write_json_atomically(self.run_dir / CONTROL_NAME, request.to_json())
 
     def start(self) -> None:
@@ -162,8 +166,8 @@ class FollowSource:
         """× ``factor`` on the scale asked last (a request not yet taken), else the writer's."""
         with self._steering():  # re-entrant: _request takes it too
             _, pending, status = self._pending()
-            asked = pending.extra.get("lr_scale") if pending is not None else None
-            scale = asked if isinstance(asked, (int, float)) else (status.lr_scale if status is not None else 1.0)
+            asked = pending.lr_scale if pending is not None else None
+            scale = asked if asked is not None else (status.lr_scale if status is not None else 1.0)
             self._request(lr_scale=scale * factor)
 
     def add_epochs(self, epochs: int) -> None:
@@ -172,8 +176,8 @@ class FollowSource:
             _, pending, status = self._pending()
             if status is None:
                 return
-            asked = pending.extra.get("epochs") if pending is not None else None
-            self._request(epochs=(asked if isinstance(asked, int) else status.epochs) + epochs)
+            asked = pending.epochs if pending is not None else None
+            self._request(epochs=(asked if asked is not None else status.epochs) + epochs)
 
     def close(self) -> None:
         self._closed.set()  # the writer trains on
