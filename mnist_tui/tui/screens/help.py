@@ -25,7 +25,7 @@ KEYS = (
     ("j k h l, arrows", "next / previous test digit"),
     ("pgdn / pgup, home / end", "ten digits forward / back; first / last digit"),
     ("0 … 9", "browse one true digit"),
-    ("w", "wrong only, over the current order (filters combine)"),
+    ("w", "wrong only, over the current order or confusion cell"),
     ("o / O", "browser order forward / back: index, hardest, confident mistakes, each digit"),
     ("esc", "clear every filter: all digits by index"),
     ("b", "digit drawing: ASCII characters or fine half-blocks"),
