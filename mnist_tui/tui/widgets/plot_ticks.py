@@ -173,10 +173,20 @@ def log_axis(lo: float, hi: float, cells: int, min_gap: int = 2, max_ticks: int 
         lo, hi = lo / 1.1, hi * 1.1
     cells = max(int(cells), 2)
     min_gap = max(1, min(min_gap, cells - 1))
-    wanted = 3 if cells >= 3 * min_gap + 1 else 2
+    l0, l1 = math.log10(lo), math.log10(hi)
+    # three labels where they fit, else two round ones: the raw limits ("0.168625", "2.30514")
+    # came out on a browser-sized plot that fit no three-label set
+    for wanted in dict.fromkeys((3 if cells >= 3 * min_gap + 1 else 2, 2)):
+        found = _log_axes(lo, hi, cells, min_gap, max_ticks, wanted)
+        if found:
+            return min(found, key=lambda axis: (round(axis.hi - axis.lo, 9), len(axis.ticks)))
+    return Axis(l0, l1, (l0, l1), (_log_label(lo), _log_label(hi)), True)
+
+
+def _log_axes(lo: float, hi: float, cells: int, min_gap: int, max_ticks: int, wanted: int) -> list[Axis]:
+    """Every log axis over ``[lo, hi]`` with at least ``wanted`` labels ``min_gap`` cells apart."""
     l0, l1 = math.log10(lo), math.log10(hi)
     found: list[Axis] = []
-
     decades = linear_axis(l0, l1, cells, min_gap, max_ticks, min_step=1.0, min_ticks=wanted)
     if len(decades.ticks) >= wanted:
         labels = tuple(_log_label(10.0**t) for t in decades.ticks)
@@ -197,9 +207,7 @@ def log_axis(lo: float, hi: float, cells: int, min_gap: int = 2, max_ticks: int 
             continue
         labels = _same_decimals(chosen) if step is None else tuple(format_tick(v, step) for v in chosen)
         found.append(Axis(la, lb, tuple(math.log10(v) for v in chosen), labels, True))
-    if found:
-        return min(found, key=lambda axis: (round(axis.hi - axis.lo, 9), len(axis.ticks)))
-    return Axis(l0, l1, (l0, l1), (_log_label(lo), _log_label(hi)), True)
+    return found
 
 
 def _same_decimals(values: list[float]) -> tuple[str, ...]:
