@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from mnist_tui.training.events import Listener
+from mnist_tui.training.events import Listener, RunResult
 
 
 @dataclass(frozen=True)
@@ -23,20 +23,13 @@ class Capabilities:
     local: bool = False  # trains in this process: the machine line's figures are the run's own
 
 
-@dataclass
-class SourceResult:
-    epochs_done: int = 0
-    error: BaseException | None = None
-    stopped: bool = False
-
-
 @runtime_checkable
 class RunSource(Protocol):
     capabilities: Capabilities
     run_dir: Path | None
     title: str  # what the source shows, for headers ("training", "replay", "following")
 
-    def run(self, listener: Listener) -> SourceResult:
+    def run(self, listener: Listener) -> RunResult:
         """Report events to ``listener`` until the run ends or :meth:`close`; blocking (a worker thread)."""
 
     def start(self) -> None: ...

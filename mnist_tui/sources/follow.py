@@ -32,12 +32,13 @@ from mnist_tui.runfolder.reader import (
     read_status,
 )
 from mnist_tui.schema import RecordError
-from mnist_tui.sources.base import Capabilities, SourceResult
+from mnist_tui.sources.base import Capabilities
 from mnist_tui.sources.recorded import dataset_option, load_test_data, ready_event, with_resolved
 from mnist_tui.sources.watch import RunWatch
 from mnist_tui.training.events import (
     Failed,
     Listener,
+    RunResult,
     StateChanged,
 )
 
@@ -187,8 +188,8 @@ class FollowSource:
 
     # -- following -------------------------------------------------------------------------------
 
-    def run(self, listener: Listener) -> SourceResult:
-        result = SourceResult()
+    def run(self, listener: Listener) -> RunResult:
+        result = RunResult()
         try:
             self._follow(listener, result)
         except Exception as exc:  # every failure is an event, never a dead worker
@@ -219,7 +220,7 @@ class FollowSource:
             return f"{self.run_dir} does not exist yet: a run started there is followed from its start"
         return f"no run in {self.run_dir} yet: one that starts writing there is followed"
 
-    def _follow(self, listener: Listener, result: SourceResult) -> None:
+    def _follow(self, listener: Listener, result: RunResult) -> None:
         info = self._wait_for_run(listener)
         if info is None:
             return

@@ -40,7 +40,7 @@ from mnist_tui.runfolder.reader import (
     read_status,
 )
 from mnist_tui.schema import RecordError
-from mnist_tui.sources.base import PassiveSource, SourceResult
+from mnist_tui.sources.base import PassiveSource
 from mnist_tui.sources.recorded import (
     dataset_option,
     in_run_order,
@@ -56,6 +56,7 @@ from mnist_tui.training.events import (
     Failed,
     Finished,
     Listener,
+    RunResult,
     StateChanged,
     Steered,
     best_accuracy,
@@ -211,8 +212,8 @@ class ReplaySource(PassiveSource):
     def close(self) -> None:
         pass  # a replay reports once and ends by itself
 
-    def run(self, listener: Listener) -> SourceResult:
-        result = SourceResult()
+    def run(self, listener: Listener) -> RunResult:
+        result = RunResult()
         try:
             record = load_run(self.request.run_dir)
             config = dataset_option(self._config(record), record.dataset_name)

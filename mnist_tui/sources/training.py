@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from mnist_tui.config import Config
-from mnist_tui.sources.base import Capabilities, SourceResult
+from mnist_tui.sources.base import Capabilities
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.events import Listener
+from mnist_tui.training.events import Listener, RunResult
 from mnist_tui.training.rank import environment_rank
 
 
@@ -47,7 +47,7 @@ class TrainingSource:
         self.trainer = None
         self.planned = config.epochs
 
-    def run(self, listener: Listener) -> SourceResult:
+    def run(self, listener: Listener) -> RunResult:
         from mnist_tui.training.loop import Trainer  # torch loads here: after a dashboard's first frame
 
         board = None
@@ -62,7 +62,7 @@ class TrainingSource:
             if board is not None:
                 board.close()
         self.planned = self.trainer.config.epochs
-        return SourceResult(result.epochs_done, result.error, result.stopped)
+        return result
 
     def start(self) -> None:
         self.control.resume()

@@ -231,6 +231,17 @@ def rewound_text(epoch: int) -> str:
     return f"resumed from the end of epoch {epoch}: the earlier attempt's batches after it are withdrawn"
 
 
+@dataclass
+class RunResult:
+    """How a source's ``run()`` ended (the trainer's, a replay's, a follower's): the epochs done,
+    whether it was stopped, the error that ended it; the trainer's also holds its epochs' rows."""
+
+    epochs_done: int = 0
+    error: BaseException | None = None
+    stopped: bool = False
+    history: list[EpochRecord] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Notice:
     """Something a face should tell the user that is not the run's state: e.g. a follower skipped

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from mnist_tui.training.events import (
     Finished,
     Listener,
     PlanChanged,
+    RunResult,
     StateChanged,
     Steered,
     best_accuracy,
@@ -41,14 +41,6 @@ from mnist_tui.training.reports import ModelReports, ready_event
 from mnist_tui.training.resume import checkpoint_state, failure_message, restore, saved_reports
 from mnist_tui.training.saving import CheckpointKeeper
 from mnist_tui.training.steps import EpochRun, evaluate, train_epoch, use_cuda_graph
-
-
-@dataclass
-class RunResult:
-    epochs_done: int = 0
-    history: list[EpochRecord] = field(default_factory=list)
-    stopped: bool = False
-    error: BaseException | None = None
 
 
 class Trainer:

@@ -28,7 +28,8 @@ from textual.screen import Screen
 from mnist_tui.config import Config
 from mnist_tui.config import make_config as config_of
 from mnist_tui.errors import UserError
-from mnist_tui.sources.base import RunSource, SourceResult
+from mnist_tui.sources.base import RunSource
+from mnist_tui.training.events import RunResult
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.dashboard import DashboardScreen
 from mnist_tui.tui.screens.dashboard_keys import palette_entries
@@ -82,7 +83,7 @@ class MnistApp(App[int]):
         return self._dashboard.snapshot
 
     @property
-    def result(self) -> SourceResult | None:
+    def result(self) -> RunResult | None:
         return self._dashboard.result
 
     @property

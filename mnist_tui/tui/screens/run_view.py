@@ -20,8 +20,7 @@ from textual.widgets import Header
 
 from mnist_tui.drawing import ModelSnapshot
 from mnist_tui.runfolder.writer import kept_on_resume
-from mnist_tui.sources.base import SourceResult
-from mnist_tui.training.events import Failed, rewound_text
+from mnist_tui.training.events import Failed, RunResult, rewound_text
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox, SourceBridge
 from mnist_tui.tui.progress import RunProgress, run_summary
@@ -44,7 +43,7 @@ class RunViewScreen(Screen):
     def __init__(self, source, snapshot=None) -> None:
         super().__init__()
         self.source = source
-        self.result = None  # the source's SourceResult once it returns
+        self.result = None  # the source's RunResult once it returns
         self.source_done = threading.Event()
         self.capabilities = source.capabilities
         self.snapshot = snapshot or ModelSnapshot()  # the drawing model, kept fresh by the bridge
@@ -121,7 +120,7 @@ class RunViewScreen(Screen):
         try:
             self.result = self.source.run(bridge)
         except Exception as exc:  # a source that breaks (a broken torch import) is a failure too
-            self.result = SourceResult(error=exc)
+            self.result = RunResult(error=exc)
             bridge(Failed(f"cannot open the run: {type(exc).__name__}: {exc}", 0))
         finally:
             self.source_done.set()
