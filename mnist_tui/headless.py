@@ -96,9 +96,9 @@ class RichReporter:
                     self.progress.remove_task(self.task)
                     self.task = None
                 self.say(rewound_text(epoch))
-            case StateChanged(state="lost", detail=detail):  # an end, as Finished is: the table first
-                self._show_table()
-                self.say(f"lost: {detail}" if detail else "lost")
+            case StateChanged(state="lost" | "failed" as end, detail=detail):  # an end, as Finished is
+                self._show_table()  # the table first
+                self.say(f"{end}: {detail}" if detail else end)
             case StateChanged(state=state, detail=detail) if state in ("paused", "waiting") or (
                 state == "training" and self.state == "paused"
             ):

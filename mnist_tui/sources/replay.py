@@ -79,7 +79,7 @@ class RunRecord:
     layers: list[LayerStatsRecord] = field(default_factory=list)
     steering: list[Steered] = field(default_factory=list)
     writer_state: str | None = None  # status.json's state, as its writer left it (None: no status)
-    lost_because: str = ""  # set for a lost writer: said as the run's end state, not as a note
+    end_detail: str = ""  # a failed or lost writer's: said with the run's end state, not as a note
 
     @property
     def dataset_name(self) -> str | None:
@@ -127,7 +127,7 @@ def writer_state(run_dir: Path) -> tuple[str | None, str | None]:
         return None, None
     state = effective_state(status, time.time()) if status is not None else None
     if state == "failed":
-        return state, f"the run failed: {status.message or 'no reason was recorded'}"
+        return state, status.message or "no reason was recorded"
     if state == "lost":
         return state, "the run's writer stopped without a word (killed or crashed): it was lost, not stopped"
     if state in LIVE:
@@ -145,8 +145,8 @@ def load_run(run_dir: Path) -> RunRecord:
     record = RunRecord(run_dir, metrics.records, 0, batches.records, batch_log=(run_dir / BATCHES_NAME).exists())
     record.notes += [n for n in (_skipped_note(metrics, METRICS_NAME), _skipped_note(batches, BATCHES_NAME)) if n]
     record.writer_state, note = writer_state(run_dir)
-    if record.writer_state == "lost":
-        record.lost_because = note or ""
+    if record.writer_state in ("failed", "lost"):
+        record.end_detail = note or ""
     elif note:
         record.notes.append(note)
     _read_logs(record)
@@ -249,8 +249,8 @@ class ReplaySource(PassiveSource):
             for event in model_events(record.model_state, record.epoch, data, config):
                 listener(event)
         stopped = len(record.history) < planned
-        if record.writer_state == "lost":  # as a follower says it: killed or crashed, not "stopped"
-            listener(StateChanged("lost", record.lost_because))
+        if record.writer_state in ("failed", "lost"):  # as a follower says it, not "stopped"
+            listener(StateChanged(record.writer_state, record.end_detail))
         else:
             listener(Finished(len(record.history), best_accuracy(record.history), stopped))
         return stopped
