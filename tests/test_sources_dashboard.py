@@ -295,3 +295,17 @@ async def test_a_replays_help_lists_only_the_keys_that_act_on_it(finished_run):
         assert "space" not in keys and "S S" not in keys and "+ / -" not in keys and "a" not in keys
         assert "x" in keys and "i" in keys and "R" in keys  # what a replay does offer
         assert any("Batch loss" in line for line in app.screen.about)
+
+
+async def test_a_replay_of_a_failed_run_shows_it_failed_and_exits_0(finished_run, tmp_path):
+    """Replaying a run that failed is no failure of the replay."""
+    run_dir = tmp_path / "failed"
+    shutil.copytree(finished_run, run_dir)
+    status = json.loads((run_dir / STATUS_NAME).read_text())
+    (run_dir / STATUS_NAME).write_text(json.dumps(status | {"state": "failed", "message": "NaN loss at epoch 2"}))
+    app = MnistApp(ReplaySource(ReplayRequest(run_dir, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "failed", "the run's end state")
+        assert "NaN loss at epoch 2" in dashboard.detail
+        assert app.exit_code() == 0

@@ -184,7 +184,7 @@ class MnistApp(App[int]):
             self._dashboard.source.close()
 
     def exit_code(self) -> int:
-        if self._dashboard is not None and self.dashboard.state == "failed":
+        if self._dashboard is not None and self.dashboard.failure is not None:  # not a replay of a failed run
             error = self.result.error if self.result is not None else None
             return 2 if isinstance(error, UserError) else 1
         return 0
