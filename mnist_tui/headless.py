@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -90,7 +91,7 @@ class RichReporter:
             case Steered(what=what, epoch=epoch, batch=batch):
                 self.say(f"steered: {what} (epoch {epoch}, batch {batch})" if batch else f"steered: {what}")
             case Notice(text=text):
-                self.say(f"[yellow]note:[/] {text}")
+                self.say(f"[yellow]note:[/] {escape(text)}")
             case Rewound(epoch=epoch):
                 if self.task is not None:  # the killed attempt's bar: the new one starts at batch 1
                     self.progress.remove_task(self.task)
@@ -112,7 +113,7 @@ class RichReporter:
     def _ready(self, e: DataReady) -> None:
         self.dataset, self.epochs = e.dataset, e.epochs
         if e.notice:
-            self.say(f"[yellow]note:[/] {e.notice}")
+            self.say(f"[yellow]note:[/] {escape(e.notice)}")  # a damaged row's text is no markup
         run_dir = self.run_dir or "(not saved)"
         ranks = f" · {e.world_size} processes" if e.world_size > 1 else ""
         known = e.train_size or e.test_size  # a replay without its digits knows no sizes: not "0 train"

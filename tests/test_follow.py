@@ -401,3 +401,22 @@ def test_a_follower_says_when_it_skipped_damaged_rows_once_each(tmp_path):
     watch.step(seen.append, None, None)  # told once, not at every poll
     notices = [e.text for e in seen if isinstance(e, Notice)]
     assert notices == ["skipped 2 damaged row(s) of batches.jsonl (line 1 is not JSON)"], notices
+
+
+def test_a_followed_runs_failure_is_its_end_state_and_an_unreadable_log_a_note(tmp_path):
+    """A follower reported the writer's failure as its own (Failed) where a replay said the run's
+    state; a folder in layers.jsonl's place failed the follower."""
+    from mnist_tui.runfolder.atomic import write_json_atomically
+    from mnist_tui.runfolder.layout import RunStatus
+    from mnist_tui.training.events import Failed, Notice
+
+    watch, _, _ = _killed_in_epoch_2(tmp_path)
+    (tmp_path / "layers.jsonl").mkdir()
+    failed = RunStatus("failed", 1, "", 3, 1, 2, 3, 4, heartbeat=time.time(), message="NaN loss at epoch 2")
+    write_json_atomically(tmp_path / "status.json", failed.to_json())
+    seen: list = []
+    assert watch.step(seen.append, None, None)  # ended
+    assert not [e for e in seen if isinstance(e, Failed)]
+    assert [(e.state, e.detail) for e in seen if isinstance(e, StateChanged)] == [("failed", "NaN loss at epoch 2")]
+    notes = [e.text for e in seen if isinstance(e, Notice)]
+    assert len(notes) == 1 and notes[0].startswith("not used: ") and "layers.jsonl is not a regular file" in notes[0]

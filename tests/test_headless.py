@@ -304,3 +304,19 @@ def test_a_closed_terminal_stops_the_run_as_its_hangup_does(tmp_path):
     assert os.waitstatus_to_exitcode(status) == 129  # 128 + SIGHUP, as README says of a closed terminal
     state = json.loads((run_dir / "status.json").read_text())
     assert state["state"] == "stopped" and state["epochs_done"] < 50, state
+
+
+def test_a_notes_text_is_shown_as_written_not_read_as_markup():
+    """A damaged row quoted in a follower's note ("[/x]") raised Rich's MarkupError and ended the run."""
+    import io
+
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.training.events import Notice
+
+    out = io.StringIO()
+    RichReporter(None, Console(file=out, width=200))(
+        Notice('skipped 1 damaged row(s) of batches.jsonl ({"epoch": "[/x]"})')
+    )
+    assert "[/x]" in out.getvalue()

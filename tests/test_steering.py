@@ -276,3 +276,18 @@ def test_a_resumed_writer_keeps_the_steering_of_its_checkpoints_and_says_where_i
         assert read_info(tmp_path).epochs_kept == 1  # where a follower sees this writer start
     finally:
         writer.close()
+
+
+def test_a_follower_that_steered_the_lr_to_its_bound_can_still_stop_the_run(tmp_path):
+    """21 presses of + wrote lr_scale 2**21, which control.json's schema refuses: the writer then
+    ignored that request, the stop merged into it, and (its count restarted at 1) every later one."""
+    control = TrainingControl()
+    writer, follower = _writer_and_follower(tmp_path, control)
+    try:
+        for _ in range(21):
+            follower.steer_lr(2.0)
+        follower.stop()
+        assert wait_until(lambda: control.stopped, 10), "the stop was not taken"
+        assert control.lr_scale == 2.0**20
+    finally:
+        writer.close()

@@ -34,6 +34,7 @@ from mnist_tui.runfolder.names import (  # noqa: F401 - the folder's names, here
     STATUS_NAME,
     STEERING_NAME,
 )
+from mnist_tui.training.control import LR_SCALE_MAX, LR_SCALE_MIN
 from mnist_tui.training.events import STATES
 
 HEARTBEAT_S = 1.0  # the writer refreshes status.json this often, paused or not
@@ -172,7 +173,7 @@ class ControlRequest:
             flags[name] = value
         return cls(
             seq=schema.integer(row, "seq", minimum=0),
-            lr_scale=schema.number(row, "lr_scale", low=2.0**-20, high=2.0**20, default=None),  # steering's bounds
+            lr_scale=schema.number(row, "lr_scale", low=LR_SCALE_MIN, high=LR_SCALE_MAX, default=None),
             epochs=schema.integer(row, "epochs", minimum=1, default=None),
             **flags,
         )

@@ -35,6 +35,7 @@ from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import Capabilities
 from mnist_tui.sources.recorded import dataset_option, load_test_data, ready_event, with_resolved
 from mnist_tui.sources.watch import RunWatch
+from mnist_tui.training.control import LR_SCALE_MAX, LR_SCALE_MIN
 from mnist_tui.training.events import (
     Failed,
     Listener,
@@ -141,13 +142,15 @@ class FollowSource:
         """Write the next request, keeping what a request not yet taken asked: the writer reads
         control.json 4 times a second, and "space +" within that time lost the pause."""
         with self._steering():
-            earlier, pending, _ = self._pending()
+            earlier, pending, status = self._pending()
             if pending is not None:
                 paused = pending.paused if paused is None else paused
                 stop = stop or pending.stop
                 lr_scale = pending.lr_scale if lr_scale is None else lr_scale
                 epochs = pending.epochs if epochs is None else epochs
-            seq = (earlier.seq if earlier is not None else 0) + 1
+            # above the writer's too: a request it could not read (or none) must not restart the count
+            taken = status.control_seq if status is not None else 0
+            seq = max(earlier.seq if earlier is not None else 0, taken) + 1
             request = ControlRequest(seq, paused, stop, lr_scale, epochs)
             write_json_atomically(self.run_dir / CONTROL_NAME, request.to_json())
 
@@ -169,7 +172,7 @@ class FollowSource:
             _, pending, status = self._pending()
             asked = pending.lr_scale if pending is not None else None
             scale = asked if asked is not None else (status.lr_scale if status is not None else 1.0)
-            self._request(lr_scale=scale * factor)
+            self._request(lr_scale=min(max(scale * factor, LR_SCALE_MIN), LR_SCALE_MAX))  # the schema's bounds
 
     def add_epochs(self, epochs: int) -> None:
         """``epochs`` more than the plan asked last (a request not yet taken), else the writer's."""

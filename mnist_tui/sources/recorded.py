@@ -40,11 +40,11 @@ def load_test_data(config: Config, datasets: Any = None):
 
 def model_from_state(state: dict[str, Any], config: Config):
     """The saved network on the CPU in eval mode; a state of another model is one clear line."""
-    from mnist_tui.model import Net
+    from mnist_tui.model import shaped_net
 
-    model = Net(config.conv_dropout, config.fc_dropout)
+    model = shaped_net(conv_dropout=config.conv_dropout, fc_dropout=config.fc_dropout)  # no draw from the RNG
     try:
-        model.load_state_dict(state)
+        model.load_state_dict({k: v.to("cpu") for k, v in state.items()}, assign=True)
     except (RuntimeError, KeyError, TypeError) as exc:
         raise UserError(f"the checkpoint is of another model ({str(exc).splitlines()[0]})") from None
     return model.eval()

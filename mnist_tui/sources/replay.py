@@ -111,10 +111,13 @@ def _read_logs(record: RunRecord) -> None:
         layers = read_layer_stats(record.run_dir)
         record.layers = layers.records
         record.notes += [n for n in [_skipped_note(layers, LAYERS_NAME)] if n]
+    except UserError as exc:  # a folder or a FIFO in a log's place: the curves still replay
+        record.notes.append(f"not used: {exc}")
+    try:  # apart: one log's trouble costs the other nothing
         steering = read_rows(record.run_dir / STEERING_NAME, Steered.from_json)
         record.steering = steering.records
         record.notes += [n for n in [_skipped_note(steering, STEERING_NAME)] if n]
-    except UserError as exc:  # a folder or a FIFO in a log's place: the curves still replay
+    except UserError as exc:
         record.notes.append(f"not used: {exc}")
 
 

@@ -23,13 +23,12 @@ from mnist_tui.runfolder.layout import (
     RunInfo,
     RunStatus,
 )
-from mnist_tui.runfolder.reader import BatchTail, effective_state, read_info, read_metrics, read_rows, read_status
+from mnist_tui.runfolder.reader import BatchTail, Rows, effective_state, read_info, read_metrics, read_rows, read_status
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.recorded import model_events
 from mnist_tui.training.events import (
     ENDED,
     BatchEnd,
-    Failed,
     Finished,
     Listener,
     Notice,
@@ -75,6 +74,7 @@ class RunWatch:
         self.writer_created = writer_created  # run.json's "created": which writer's run is shown
         self.last_status: RunStatus | None = None  # the last status.json read whole
         self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
+        self.unreadable_told: set[str] = set()  # logs a notice said cannot be read
 
     @property
     def epochs_done(self) -> int:
@@ -132,17 +132,16 @@ class RunWatch:
         # written (the writer saves the checkpoint first) holds the next epoch's batches back.
         self.held = [b for b in fresh if b.epoch > self.epochs_done + 1]
         self._report_batches(listener, [b for b in fresh if b.epoch <= self.epochs_done + 1])
-        if self._changed(STEERING_NAME):
-            steering = read_rows(self.run_dir / STEERING_NAME, Steered.from_json)
-            self._tell_skipped(listener, STEERING_NAME, steering.skipped, steering.first_problem)
+        steering_log = self.run_dir / STEERING_NAME
+        steering = self._log(listener, STEERING_NAME, lambda: read_rows(steering_log, Steered.from_json))
+        if steering is not None:
             for steered in steering.records:
                 key = (steered.epoch, steered.batch, steered.time)
                 if key not in self.steered:
                     self.steered.add(key)
                     listener(steered)
-        if self._changed(LAYERS_NAME):
-            layers = read_layer_stats(self.run_dir)
-            self._tell_skipped(listener, LAYERS_NAME, layers.skipped, layers.first_problem)
+        layers = self._log(listener, LAYERS_NAME, lambda: read_layer_stats(self.run_dir))
+        if layers is not None:
             for layer_record in layers.records:
                 if layer_record.epoch > self.layers_epoch:
                     self.layers_epoch = layer_record.epoch
@@ -154,6 +153,21 @@ class RunWatch:
             self._report_batches(listener, self.held)
             self.held = []
         return status is not None and self._report_status(listener, status, state)
+
+    def _log(self, listener: Listener, name: str, read) -> Rows | None:
+        """A changed log's rows (its damaged rows told); None when unchanged, or when it cannot be
+        read (a folder or a FIFO in its place: told once; the run is still followed)."""
+        if not self._changed(name):
+            return None
+        try:
+            rows = read()
+        except UserError as exc:
+            if name not in self.unreadable_told:
+                self.unreadable_told.add(name)
+                listener(Notice(f"not used: {exc}"))
+            return None
+        self._tell_skipped(listener, name, rows.skipped, rows.first_problem)
+        return rows
 
     def _tell_skipped(self, listener: Listener, name: str, skipped: int, problem: str) -> None:
         """A notice when a log has more damaged rows than were told (a replay says so too; a
@@ -198,8 +212,8 @@ class RunWatch:
             if not self.run_dir.is_dir():
                 self.message += f"; {self.run_dir} was removed"
             listener(StateChanged("lost", self.message))
-        elif state == "failed":
-            listener(Failed(status.message or "the run failed", self.epochs_done))
+        elif state == "failed":  # the followed run's end state, as its replay says it: this follower did not fail
+            listener(StateChanged("failed", status.message or "no reason was recorded"))
         elif state in ("finished", "stopped"):
             listener(Finished(self.epochs_done, best_accuracy(self.history), state == "stopped"))
         else:

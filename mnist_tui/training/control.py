@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 
+# Steering's bounds on the lr scale (20 halvings or doublings): control.json refuses others
+LR_SCALE_MIN, LR_SCALE_MAX = 2.0**-20, 2.0**20
+
 
 class TrainingControl:
     """Shared between the thread that trains and the one that steers.
@@ -38,7 +41,7 @@ class TrainingControl:
 
     def scale_lr(self, factor: float) -> float:
         """Multiply the learning rate by ``factor`` from the next batch; returns the new scale."""
-        self.lr_scale = min(max(self.lr_scale * factor, 2.0**-20), 2.0**20)
+        self.lr_scale = min(max(self.lr_scale * factor, LR_SCALE_MIN), LR_SCALE_MAX)
         return self.lr_scale
 
     def set_epochs(self, epochs: int) -> None:

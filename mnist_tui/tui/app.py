@@ -127,7 +127,7 @@ class MnistApp(App[int]):
     def on_new_run_from(self, message: msg.NewRunFrom) -> None:
         self._prepare_new_run(message.path, message.summary.name)
 
-    @work(thread=True, group="new-run", exit_on_error=False)
+    @work(thread=True, group="new-run", exclusive=True, exit_on_error=False)  # n twice: one form
     def _prepare_new_run(self, path: Path, name: str) -> None:
         """Off the UI thread: a format-1 run keeps its settings in its checkpoint (torch loads)."""
         from mnist_tui.workspace.runs import new_run_base
