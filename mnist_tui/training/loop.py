@@ -86,11 +86,18 @@ class Trainer:
                 self.epoch_run.graphed.release()  # its memory now, not when the garbage collector runs
             if self.writer is not None:
                 self.writer.close()
-            if not self.trained_here and self.writer is not None and not self.writer.restore_earlier():
-                from mnist_tui.rundir import remove_if_unused  # its folder opened (rank 0), then quit before a batch
-
-                remove_if_unused(self.config.run_dir)  # (a resumed run's own folder is put back as it was)
+            if not self.trained_here and self.writer is not None:  # its folder opened (rank 0), no batch trained
+                self._leave_untrained_folder()
         return self.result
+
+    def _leave_untrained_folder(self) -> None:
+        """A resumed run's own folder is put back as it was (not after a failure: that is news);
+        a new run's files go (a dashboard opened and quit, a served page closed)."""
+        if self.result.error is None and self.writer.restore_earlier():
+            return
+        from mnist_tui.rundir import remove_if_unused
+
+        remove_if_unused(self.config.run_dir)
 
     def _open_run_folder(self) -> None:
         if self.config.run_dir is None or not self.world.is_main:

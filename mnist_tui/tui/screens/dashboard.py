@@ -64,11 +64,17 @@ class DashboardScreen(RunViewScreen):
         try:
             request()
             done = then
-        except (OSError, UserError) as exc:
-            done = partial(self.notify, f"the run did not get the request: {exc}", severity="error", timeout=10)
+        except Exception as exc:  # noqa: BLE001 - in a Future nobody reads it would vanish without a word
+            said = str(exc) if isinstance(exc, (OSError, UserError)) else f"{type(exc).__name__}: {exc}"
+            done = partial(self._request_failed, said)
         if done is not None:
             with contextlib.suppress(RuntimeError):  # the app closed meanwhile: nobody to tell
                 self.app.call_from_thread(done)
+
+    def _request_failed(self, said: str) -> None:
+        self.notify(f"the run did not get the request: {said}", severity="error", timeout=10)
+        if self.state == "loading" and self.source_done.is_set():  # `a` on a finished run: it never started
+            self.show_state("finished", "it was not continued")
 
     def on_unmount(self) -> None:
         if self._requests is not None:

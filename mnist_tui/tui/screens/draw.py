@@ -116,7 +116,8 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         if image is not None:
             try:
                 probabilities = self.predict(grid)
-                note = self.model_note() if probabilities is not None else "no model yet: train an epoch first"
+                no_model = "no model yet: it comes with the run's first weights"
+                note = self.model_note() if probabilities is not None else no_model
             except Exception as exc:  # a broken model must not take the screen down
                 note = f"cannot predict: {type(exc).__name__}: {exc}"
         self.app.call_from_thread(self._show_guess, generation, probabilities, image, note)

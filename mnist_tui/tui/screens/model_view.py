@@ -203,7 +203,7 @@ class ModelViewScreen(ModalScreen[None]):
             self.query_one(ActivationsView).show(None)
             return
         if self.weights is None:
-            saliency.show(None, message="no model yet: it comes a few seconds into training")
+            saliency.show(None, message="no model yet: it comes with the run's first weights")
             return
         self._digit_generation += 1
         embedding = self.embedding

@@ -13,7 +13,7 @@ def title_line(weights: Weights | None, image: np.ndarray | None, index: int | N
     """The screen's first line: which model and which digit. The keys are in the footer and the
     numbered tabs: here they would push the line past 80 columns."""
     if weights is None:
-        model = "no model yet (a few seconds into training)"  # mid-epoch copies come every 3 s
+        model = "no model yet"
     else:
         model = f"epoch {weights.epoch}" if weights.epoch is not None else "model loaded"
     if image is None:

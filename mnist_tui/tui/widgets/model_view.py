@@ -99,7 +99,10 @@ class FiltersView(LaidOut):
 
     def build(self, width: int) -> Text:
         if self.weights is None:
-            return note("no model yet: the filters appear a few seconds into training (or from a checkpoint)")
+            return note(
+                "no model yet: the filters appear with the run's first weights "
+                "(training here: within seconds; a replay or a follower: its checkpoint)"
+            )
         c1, c2 = conv1_filters(self.weights), conv2_filters(self.weights)
         conv1_tiles = [signed_halfblocks(kernel, zoom=2) for kernel in c1]
         tile_width = max(line.cell_len for tile in conv1_tiles for line in tile)
