@@ -161,11 +161,10 @@ class ModelSnapshot:
 
     def update(self, state_dict: dict[str, Any], epoch: int | None = None) -> None:
         """Copy ``state_dict`` (tensors on any device) into a fresh CPU network."""
-        from mnist_tui.model import shaped_net
+        from mnist_tui.model import net_holding
 
-        model = shaped_net()  # never Net(): it would draw from the training's random generator
-        model.load_state_dict({k: v.detach().to("cpu", copy=True) for k, v in state_dict.items()}, assign=True)
-        model.eval()
+        # never Net(): it would draw from the training's random generator
+        model = net_holding({k: v.detach().to("cpu", copy=True) for k, v in state_dict.items()})
         with self._lock:
             self._model, self.epoch = model, epoch
 

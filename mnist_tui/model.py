@@ -60,6 +60,14 @@ def shaped_net(**kwargs) -> Net:
     """A :class:`Net` on the meta device: its shapes, no values. ``Net()`` on the CPU draws its
     initial weights from torch's global generator, which a CPU run's dropout shares: a dashboard
     that built one at each epoch's end (for drawing) trained differently from ``--headless``
-    with the same seed. Give it weights with ``load_state_dict(state, assign=True)``."""
+    with the same seed. :func:`net_holding` gives it weights."""
     with torch.device("meta"):
         return Net(**kwargs)
+
+
+def net_holding(state: dict[str, torch.Tensor], **kwargs) -> Net:
+    """A :class:`Net` in eval mode whose weights are ``state``'s tensors themselves (the caller
+    copies them first where it must), built without drawing from any random generator."""
+    net = shaped_net(**kwargs)
+    net.load_state_dict(state, assign=True)
+    return net.eval()

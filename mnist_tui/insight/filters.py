@@ -83,12 +83,9 @@ class Weights:
         leaks). Draws nothing from torch's random generators."""
         import torch
 
-        from mnist_tui.model import shaped_net
+        from mnist_tui.model import net_holding
 
-        net = shaped_net()
-        state = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in self.state.items()}
-        net.load_state_dict(state, assign=True)
-        return net.eval()
+        return net_holding({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in self.state.items()})
 
 
 def read_weights(source: Any, epoch: int | None = None) -> Weights | None:

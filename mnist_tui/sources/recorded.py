@@ -40,14 +40,13 @@ def load_test_data(config: Config, datasets: Any = None):
 
 def model_from_state(state: dict[str, Any], config: Config):
     """The saved network on the CPU in eval mode; a state of another model is one clear line."""
-    from mnist_tui.model import shaped_net
+    from mnist_tui.model import net_holding
 
-    model = shaped_net(conv_dropout=config.conv_dropout, fc_dropout=config.fc_dropout)  # no draw from the RNG
-    try:
-        model.load_state_dict({k: v.to("cpu") for k, v in state.items()}, assign=True)
+    try:  # no draw from the random generator
+        weights = {k: v.to("cpu") for k, v in state.items()}
+        return net_holding(weights, conv_dropout=config.conv_dropout, fc_dropout=config.fc_dropout)
     except (RuntimeError, KeyError, TypeError) as exc:
         raise UserError(f"the checkpoint is of another model ({str(exc).splitlines()[0]})") from None
-    return model.eval()
 
 
 def model_events(state: dict[str, Any], epoch: int, data, config: Config) -> list:
