@@ -367,10 +367,11 @@ def test_a_dead_writer_is_lost_even_when_its_status_can_no_longer_be_read(tmp_pa
 
 
 def test_a_follower_opened_on_a_damaged_status_shows_the_run_not_a_failure(tmp_path):
-    """It showed "● failed  RecordError: status.json is not JSON" and none of the run's epochs."""
+    """It showed "● failed  RecordError: status.json is not JSON" and none of the run's epochs;
+    then it waited without a word while the status stayed unreadable: now it says so, once."""
     from mnist_tui.runfolder.atomic import write_json_atomically
     from mnist_tui.runfolder.layout import RunInfo
-    from mnist_tui.training.events import Failed
+    from mnist_tui.training.events import Failed, Notice
 
     info = RunInfo({"epochs": 3}, created=100.0, host="", dataset="synthetic digits", train_size=640, test_size=64)
     write_json_atomically(tmp_path / "run.json", info.to_json())
@@ -383,9 +384,16 @@ def test_a_follower_opened_on_a_damaged_status_shows_the_run_not_a_failure(tmp_p
     while not any(isinstance(e, DataReady) for e in events):
         assert time.monotonic() < deadline, "no DataReady"
         time.sleep(0.02)
+    deadline = time.monotonic() + 30
+    while not any(isinstance(e, Notice) for e in events):  # `--headless --follow` waited without a word
+        assert time.monotonic() < deadline, "no notice of the unreadable status"
+        time.sleep(0.02)
+    time.sleep(3 * source.poll_s)  # a few more polls: told once, not at each
     source.close()
     thread.join(10)
     assert not [e for e in events if isinstance(e, Failed)]
+    notices = [e.text for e in events if isinstance(e, Notice)]
+    assert len(notices) == 1 and "status.json" in notices[0] and "unknown" in notices[0]
 
 
 def test_a_follower_says_when_it_skipped_damaged_rows_once_each(tmp_path):

@@ -19,6 +19,7 @@ from mnist_tui.runfolder.layout import (
     CHECKPOINT_NAME,
     LAYERS_NAME,
     METRICS_NAME,
+    STATUS_NAME,
     STEERING_NAME,
     RunInfo,
     RunStatus,
@@ -109,8 +110,11 @@ class RunWatch:
         """Report what changed on disk; True once the run has ended (and all it wrote is reported)."""
         try:
             status = read_status(self.run_dir) or self.last_status
-        except (RecordError, UserError):  # damaged (or its folder removed): read again at the next poll,
-            status = self.last_status  # and meanwhile the last one read ages: a dead writer is "lost"
+        except (RecordError, UserError) as exc:  # damaged (or its folder removed): read again at the next
+            status = self.last_status  # poll, and meanwhile the last one read ages: a dead writer is "lost"
+            if status is None and STATUS_NAME not in self.unreadable_told:  # none read yet: the state is
+                self.unreadable_told.add(STATUS_NAME)  # unknown, and a silent wait looked like a hang
+                listener(Notice(f"the run's state is unknown until {STATUS_NAME} can be read: {exc}"))
         self.last_status = status
         new = self.batches.read_new(self._new_writer_kept)
         if self.batches.rewound_to is not None:  # a resume after a kill or a stop
