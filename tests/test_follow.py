@@ -398,17 +398,26 @@ def test_a_follower_opened_on_a_damaged_status_shows_the_run_not_a_failure(tmp_p
 
 def test_a_follower_says_when_it_skipped_damaged_rows_once_each(tmp_path):
     """`printf 'GARBAGE\\n{"epoch":"x"}\\n' >> batches.jsonl` while following: the replay said
-    "skipped 2 damaged row(s)", the follower nothing."""
+    "skipped 2 damaged row(s)", the follower nothing. Each notice names the line in the file (it
+    said "line 1", counted within what the poll had read) and the damage that poll found."""
     from mnist_tui.training.events import Notice
 
     watch, first, _ = _killed_in_epoch_2(tmp_path)
     seen: list = []
+    lines = (tmp_path / "batches.jsonl").read_bytes().count(b"\n")
+    assert lines > 1
     with open(tmp_path / "batches.jsonl", "a") as batches:
         batches.write('GARBAGE\n{"epoch": "x"}\n')
     watch.step(seen.append, None, None)
     watch.step(seen.append, None, None)  # told once, not at every poll
+    with open(tmp_path / "batches.jsonl", "a") as batches:
+        batches.write("[]\n")
+    watch.step(seen.append, None, None)
     notices = [e.text for e in seen if isinstance(e, Notice)]
-    assert notices == ["skipped 2 damaged row(s) of batches.jsonl (line 1 is not JSON)"], notices
+    assert notices == [
+        f"skipped 2 damaged row(s) of batches.jsonl (line {lines + 1} is not JSON)",
+        f"skipped 1 damaged row(s) of batches.jsonl (line {lines + 3}: a batch row is not a JSON object)",
+    ], notices
 
 
 def test_a_followed_runs_failure_is_its_end_state_and_an_unreadable_log_a_note(tmp_path):

@@ -96,10 +96,11 @@ def read_control(run_dir: Path) -> ControlRequest | None:
         return None  # a damaged request is no request
 
 
-def parse_lines(data: bytes, parse, rows: Rows) -> bytes:
-    """Parse whole lines into ``rows``; return the unfinished tail (no newline yet)."""
+def parse_lines(data: bytes, parse, rows: Rows, first_line: int = 1) -> bytes:
+    """Parse whole lines into ``rows`` (numbered from ``first_line`` in what they tell of
+    damaged ones); return the unfinished tail (no newline yet)."""
     *lines, tail = data.split(b"\n")
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, first_line):
         if not line.strip():
             continue
         try:
@@ -152,8 +153,9 @@ class BatchTail:
         self.identity: tuple[int, int] | None = None
         self.pending = b""
         self.last: tuple[int, int] = (0, 0)  # (epoch, batch) of the last report returned
+        self.lines = 0  # whole lines read of this file: a damaged one is told by its number in the file
         self.skipped = 0  # damaged whole lines, since the follower began
-        self.first_problem = ""
+        self.first_problem = ""  # the first of those the last read that met any found
         self.rewound_to: int | None = None
 
     def read_new(self, new_writer: Callable[[], int | None] | None = None) -> list[BatchEnd]:
@@ -167,14 +169,15 @@ class BatchTail:
                 kept = new_writer() if new_writer is not None and self.identity is not None else None
                 if kept is not None and self.last > (kept, sys.maxsize):  # it showed what the new one drops
                     self.last, self.rewound_to = (kept, sys.maxsize), kept
-                self.identity, self.offset, self.pending = identity, 0, b""
+                self.identity, self.offset, self.pending, self.lines = identity, 0, b"", 0
             handle.seek(self.offset)
             data = handle.read()
         self.offset += len(data)
-        rows = Rows()
-        self.pending = parse_lines(self.pending + data, BatchEnd.from_json, rows)
+        rows, chunk = Rows(), self.pending + data
+        self.pending = parse_lines(chunk, BatchEnd.from_json, rows, first_line=self.lines + 1)
+        self.lines += chunk.count(b"\n")
         self.skipped += rows.skipped
-        self.first_problem = self.first_problem or rows.first_problem
+        self.first_problem = rows.first_problem or self.first_problem
         fresh = [r for r in rows.records if (r.epoch, r.batch) > self.last]
         if fresh:
             self.last = (fresh[-1].epoch, fresh[-1].batch)
