@@ -263,3 +263,30 @@ def test_a_resumed_run_that_trains_nothing_leaves_its_folder_as_it_was(tiny_conf
     _, result, _ = _run(config.with_changes(epochs=4), small_synthetic, control=control, resume_from=config.run_dir)
     assert result.stopped and result.epochs_done == 1
     assert (read_info(config.run_dir), read_status(config.run_dir)) == before
+
+
+def test_a_resume_that_trains_nothing_puts_back_the_logs_it_cut(tiny_config, small_synthetic):
+    """A run killed in epoch 2, resumed and quit before space: run.json and status.json came
+    back, but epoch 2's batch losses, and the steering of that epoch, were gone for good."""
+    from mnist_tui.runfolder.names import BATCHES_NAME, LAYERS_NAME, STEERING_NAME
+    from mnist_tui.training.events import Steered
+
+    config = tiny_config.with_changes(epochs=3, limit_train=256)
+    control = TrainingControl()
+    _, first, events = _run(config, small_synthetic, _stop_after_epoch(control, 1), control)
+    assert first.stopped and first.epochs_done == 1
+    # what a writer killed in epoch 2 had added: its batches, and a follower's "+" in that epoch
+    batch = next(e for e in events if isinstance(e, BatchEnd))
+    with open(config.run_dir / BATCHES_NAME, "a") as log:
+        log.write(json.dumps({**batch.to_json(), "epoch": 2}) + "\n")
+    with open(config.run_dir / STEERING_NAME, "a") as log:
+        log.write(
+            json.dumps(Steered(epoch=2, batch=2, what="lr × 2", lr_scale=2.0, epochs=3, time=1.0).to_json()) + "\n"
+        )
+    names = (BATCHES_NAME, LAYERS_NAME, STEERING_NAME, "run.json", "status.json")
+    before = {name: (config.run_dir / name).read_bytes() for name in names}
+    held = TrainingControl()
+    held.stop()  # quit before the first batch
+    _, result, _ = _run(config, small_synthetic, control=held, resume_from=config.run_dir)
+    assert result.stopped and result.epochs_done == 1
+    assert {name: (config.run_dir / name).read_bytes() for name in names} == before

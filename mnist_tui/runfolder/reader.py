@@ -50,7 +50,7 @@ class Rows:
         self.first_problem = self.first_problem or problem
 
 
-def _open_regular(path: Path):
+def open_regular_or_none(path: Path):
     """Open for reading without ever blocking on a FIFO or a device (``files.open_regular``);
     None when absent; anything else that stops it is one :class:`UserError` line."""
     try:
@@ -65,7 +65,7 @@ def _open_regular(path: Path):
 
 def read_json(path: Path) -> object | None:
     """A small JSON file, or None when absent; damage is a RecordError naming the file."""
-    handle = _open_regular(path)
+    handle = open_regular_or_none(path)
     if handle is None:
         return None
     with handle:
@@ -115,7 +115,7 @@ def parse_lines(data: bytes, parse, rows: Rows, first_line: int = 1) -> bytes:
 def read_rows(path: Path, parse) -> Rows:
     """Every valid row of a JSON-lines file (an empty result when it is absent)."""
     rows = Rows()
-    handle = _open_regular(path)
+    handle = open_regular_or_none(path)
     if handle is None:
         return rows
     with handle:
@@ -159,7 +159,7 @@ class BatchTail:
         self.rewound_to: int | None = None
 
     def read_new(self, new_writer: Callable[[], int | None] | None = None) -> list[BatchEnd]:
-        handle = _open_regular(self.path)
+        handle = open_regular_or_none(self.path)
         if handle is None:
             return []
         with handle:
