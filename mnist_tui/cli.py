@@ -34,9 +34,16 @@ def _explicit(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def build_config(args: argparse.Namespace, saved: dict[str, Any] | None = None) -> Config:
-    """The options' Config (:func:`mnist_tui.config.make_config`'s rule) and where the run is kept."""
-    config = make_config(args.recipe, saved, **_explicit(args))
+def build_config(args: argparse.Namespace, saved: dict[str, Any] | None = None, shown: bool = False) -> Config:
+    """The options' Config (:func:`mnist_tui.config.make_config`'s rule) and where the run is kept.
+
+    ``shown``: for a run opened to be shown (replayed or followed, also from the workspace) with
+    its own settings: of the options only ``--data-dir`` (where its digits are) applies, as
+    ``--replay`` takes no other; a dashboard's ``--lr`` had been laid over the runs its R opened."""
+    explicit = _explicit(args)
+    if shown:
+        explicit = {name: value for name, value in explicit.items() if name == "data_dir"}
+    config = make_config(None if shown else args.recipe, saved, **explicit)
     if args.run_dir is not None:
         run_dir = args.run_dir
     elif args.resume is not None:
@@ -110,7 +117,7 @@ def build_source(args: argparse.Namespace, saved_state: dict[str, Any] | None, c
     if watched is not None:
 
         def make_config(saved: dict[str, Any] | None) -> Config:
-            return build_config(args, saved).with_changes(run_dir=watched)
+            return build_config(args, saved, shown=True).with_changes(run_dir=watched)
 
         if args.follow is not None:
             from mnist_tui.sources.follow import FollowSource
@@ -156,7 +163,16 @@ def _runs(args: argparse.Namespace) -> int:
         return run_exports(args.runs, args.export, args.export_tensorboard)
     from mnist_tui.tui.app import run_app
 
-    return run_app(runs=args.runs, make_config=lambda saved: build_config(args, saved))
+    return run_app(runs=args.runs, **config_rules(args))
+
+
+def config_rules(args: argparse.Namespace) -> dict[str, Any]:
+    """How the app makes the Config of a run started from it (n: under every option given) and
+    of one it opens to show (enter: the run's own settings)."""
+    return {
+        "make_config": lambda saved: build_config(args, saved),
+        "shown_config": lambda saved: build_config(args, saved, shown=True),
+    }
 
 
 def _open_watched(args: argparse.Namespace) -> None:
@@ -232,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_headless(source, log_format=args.log_format, quiet=environment_rank() != 0)
         from mnist_tui.tui.app import run_app
 
-        return run_app(source, make_config=lambda saved: build_config(args, saved))  # R → a run, n
+        return run_app(source, **config_rules(args))  # R → a run, n
     except UserError as exc:
         print(f"mnist-tui: error: {exc}", file=sys.stderr)
         return 2

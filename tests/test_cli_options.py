@@ -95,23 +95,35 @@ def test_the_dashboard_without_a_terminal_says_to_use_headless(tmp_path):
     assert not (tmp_path / "run").exists()  # refused before anything was made
 
 
-def test_runs_opened_from_a_dashboard_take_this_command_lines_options(tmp_path, monkeypatch):
+@pytest.mark.parametrize("opening", ["--replay", "a training dashboard"])
+def test_runs_opened_from_a_dashboard_take_this_command_lines_options(tmp_path, monkeypatch, opening):
     """R then enter (or n) in a dashboard opened from the command line built the run's Config
-    without the options given (`--data-dir` …) and without validating the saved one."""
+    without the options given (`--data-dir` …) and without validating the saved one. A run opened
+    to be shown keeps its own settings (a training dashboard's --lr had been laid over it); a new
+    run started from one takes the options."""
+    import json
+
     from mnist_tui import cli
+    from mnist_tui.runfolder.layout import RunInfo
     from mnist_tui.tui import app
 
     opened = {}
     monkeypatch.setattr(cli, "_check_terminal", lambda args: None)
     monkeypatch.setattr(app, "run_app", lambda source=None, **kw: opened.update(kw) or 0)
-    import json
-
-    from mnist_tui.runfolder.layout import RunInfo
-
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "run.json").write_text(json.dumps(RunInfo({}, created=1.7e9, host="h").to_json()))
-    assert cli.main(["--replay", str(tmp_path / "run"), "--data-dir", str(tmp_path / "digits")]) == 0
-    config = opened["make_config"]({"lr": 0.003, "batch_size": 256, "data_dir": "elsewhere"})
-    assert (config.data_dir, config.lr, config.batch_size) == (tmp_path / "digits", 0.003, 256)
-    with pytest.raises(Exception, match="lr must be in"):
-        opened["make_config"]({"lr": 20.0})
+    digits = ["--data-dir", str(tmp_path / "digits")]
+    if opening == "--replay":
+        argv = ["--replay", str(tmp_path / "run"), *digits]
+    else:
+        argv = ["--run-dir", str(tmp_path / "here"), "--lr", "0.05", "--seed", "7", *digits]
+    assert cli.main(argv) == 0
+    saved = {"lr": 0.003, "batch_size": 256, "seed": 1, "data_dir": "elsewhere"}
+    shown = opened["shown_config"](saved)
+    assert (shown.data_dir, shown.lr, shown.batch_size, shown.seed) == (tmp_path / "digits", 0.003, 256, 1)
+    new = opened["make_config"](saved)
+    assert (new.data_dir, new.batch_size) == (tmp_path / "digits", 256)
+    assert (new.lr, new.seed) == ((0.003, 1) if opening == "--replay" else (0.05, 7))
+    for rule in ("shown_config", "make_config"):
+        with pytest.raises(Exception, match="lr must be in"):
+            opened[rule]({"lr": 20.0})

@@ -10,7 +10,7 @@ import pytest
 from waiting import pilot_wait
 from workspace_helpers import made_runs
 
-from mnist_tui.cli import build_config, build_parser
+from mnist_tui.cli import build_parser, config_rules
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.screens.dashboard import DashboardScreen
 from mnist_tui.tui.screens.new_run import NewRunScreen
@@ -21,7 +21,7 @@ from mnist_tui.tui.widgets.runs_table import RunsTable
 def workspace_app(root, *options: str) -> MnistApp:
     """The app as ``mnist-tui --runs ROOT OPTIONS`` makes it."""
     args = build_parser().parse_args(["--runs", str(root), *options])
-    return MnistApp(runs=args.runs, make_config=lambda saved: build_config(args, saved))
+    return MnistApp(runs=args.runs, **config_rules(args))
 
 
 def footer_line(app) -> str:
@@ -95,3 +95,22 @@ async def test_a_run_opened_from_the_workspace_shows_esc_back_and_esc_returns(tm
         assert app.screen is dashboard and not dashboard.browser.spec.wrong_only
         await pilot.press("escape")
         await pilot_wait(pilot, lambda: isinstance(app.screen, WorkspaceScreen), "the workspace again")
+
+
+async def test_a_run_opened_from_the_workspace_shows_its_own_settings_not_the_options(tmp_path, tmp_path_factory):
+    """`mnist-tui --runs ROOT --lr 0.05 --seed 7` (or R in a dashboard given them): enter on a run
+    replayed it under those options, its settings reading "lr 0.05"; n still takes them."""
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.01", root / "lr-0.01")
+    app = workspace_app(root, "--lr", "0.05", "--seed", "7", "--batch-size", "64")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _select(pilot, "lr-0.01")
+        await pilot.press("enter")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, DashboardScreen), "the run's dashboard")
+        dashboard = app.screen
+        await pilot_wait(pilot, lambda: dashboard.state == "finished", "the replay to load", timeout=60)
+        settings = " ".join(" ".join(dashboard.settings_lines()).split())
+        assert "lr 0.01" in settings and "batch 512" in settings, settings
+        assert "0.05" not in settings and "batch 64" not in settings and "seed 7" not in settings
+    config = await new_from(workspace_app(root, "--lr", "0.05"), "lr-0.01")
+    assert config.lr == 0.05  # a new run from it: under the options given

@@ -53,14 +53,17 @@ class MnistApp(App[int]):
         launch: bool = True,
         runs: Path | None = None,
         make_config: Callable[[dict | None], Config] | None = None,
+        shown_config: Callable[[dict | None], Config] | None = None,
     ) -> None:
-        """A dashboard over ``source``, or (``runs``) the workspace over a folder of runs, whose
-        runs open in dashboards made with ``make_config`` (the command line's options).
-        ``launch=False``: a still dashboard that tests feed with messages."""
+        """A dashboard over ``source``, or (``runs``) the workspace over a folder of runs. A new
+        run started from it is made with ``make_config`` (under the command line's options), a
+        run opened to be replayed or followed with ``shown_config`` (its own settings; where its
+        digits are). ``launch=False``: a still dashboard that tests feed with messages."""
         super().__init__()
         self.launch = launch
         self.runs = runs
         self.make_config = make_config or (lambda saved: config_of(saved=saved))  # no options given
+        self.shown_config = shown_config or (lambda saved: config_of(saved=saved))
         self._dashboard = DashboardScreen(source) if source is not None else None
         self.crash: str | None = None  # an internal error, as one line
 
@@ -117,7 +120,7 @@ class MnistApp(App[int]):
         path = message.path
 
         def make_config(saved: dict | None) -> Config:
-            return self.make_config(saved).with_changes(run_dir=path)
+            return self.shown_config(saved).with_changes(run_dir=path)
 
         if opens_as(message.summary.state) == "follow":
             self.open_dashboard(FollowSource(path, make_config))
@@ -263,10 +266,10 @@ class MnistApp(App[int]):
         yield SystemCommand("Help", "Keys and panels (?)", self.action_help)
 
 
-def run_app(source: RunSource | None = None, runs: Path | None = None, make_config=None) -> int:
+def run_app(source: RunSource | None = None, runs: Path | None = None, make_config=None, shown_config=None) -> int:
     """Run the dashboard over ``source`` (or the workspace over ``runs``); return the exit code
     (0, 1 on a failure, 2 on bad input, 128+N on signal N)."""
-    app = MnistApp(source, runs=runs, make_config=make_config)
+    app = MnistApp(source, runs=runs, make_config=make_config, shown_config=shown_config)
     app.run()
     app.close_and_wait()
     code = app.return_code or 0
