@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mnist_tui.headless_json import JsonReporter
+from mnist_tui.headless_json import JsonReporter, epochs_before
 from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.sources.base import RunSource
 from mnist_tui.stopping import StopOnSignal
@@ -74,11 +74,13 @@ class RichReporter:
         self.dataset = "?"
         self.epochs = 0
         self.state = ""
+        self.earlier: list[EpochRecord] = []  # a replayed or resumed run's rows not yet said (piped)
 
     def say(self, text: str) -> None:
         self.console.print(text, soft_wrap=True)
 
     def __call__(self, event: Event) -> None:
+        self._say_earlier_rows_before(event)
         match event:
             case BatchEnd():
                 self._batch(event)
@@ -127,9 +129,17 @@ class RichReporter:
             self.say(f"epochs 1-{done} trained earlier" if done > 1 else "epoch 1 trained earlier")
         for row in e.history:
             self._add_row(row)
-            if self.lines:  # on a terminal the table at the end shows them
-                self.say(self._epoch_line(row))
+        if self.lines:  # on a terminal the table at the end shows them
+            self.earlier = list(e.history)  # said with the run's steering in between, in the order it came
         self.progress.start()
+
+    def _say_earlier_rows_before(self, event: Event) -> None:
+        """The earlier epochs' lines that come before ``event``, as the JSON lines place them: a
+        replay's recorded steering follows its DataReady, and each change was said below every
+        row (lr ×2 in epoch 1 under epoch 8's line)."""
+        before = epochs_before(event)
+        while self.earlier and self.earlier[0].epoch < before:
+            self.say(self._epoch_line(self.earlier.pop(0)))
 
     def _batch(self, e: BatchEnd) -> None:
         # the epoch's batches are done and its row is not: the test set is being evaluated

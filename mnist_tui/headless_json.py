@@ -32,7 +32,7 @@ class JsonReporter:
         self.earlier: list[EpochRecord] = []  # the ready event's epochs, each written after its batches
 
     def __call__(self, event: Event) -> None:
-        self._write_earlier(_epochs_before(event))
+        self._write_earlier(epochs_before(event))
         match event:
             case BatchEnd() | EpochRecord():
                 row = {"event": "batch" if isinstance(event, BatchEnd) else "epoch", **event.to_json()}
@@ -67,13 +67,14 @@ class JsonReporter:
         self.stream.flush()
 
     def _write_earlier(self, before: float) -> None:
-        """The earlier epochs' rows that come before an event at ``before`` (see :func:`_epochs_before`)."""
+        """The earlier epochs' rows that come before an event at ``before`` (see :func:`epochs_before`)."""
         while self.earlier and self.earlier[0].epoch < before:
             self._write({"event": "epoch", **self.earlier.pop(0).to_json()})
 
 
-def _epochs_before(event: Event) -> float:
-    """Epoch rows with a lower number come before ``event``: a batch of epoch 3 follows row 2; a
+def epochs_before(event: Event) -> float:
+    """Of a run's earlier epochs (a replay's, a resume's), the rows with a lower number come
+    before ``event`` (in both the JSON and the text lines): a batch of epoch 3 follows row 2; a
     change at an epoch's end (batch 0) and an epoch's layer statistics follow its row; any other
     event follows every row."""
     match event:

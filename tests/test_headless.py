@@ -320,3 +320,33 @@ def test_a_notes_text_is_shown_as_written_not_read_as_markup():
         Notice('skipped 1 damaged row(s) of batches.jsonl ({"epoch": "[/x]"})')
     )
     assert "[/x]" in out.getvalue()
+
+
+def test_piped_lines_of_a_replay_place_its_steering_among_the_earlier_epochs():
+    """`--headless --replay RUN | cat`: every recorded change came below every epoch's line (an lr
+    ×2 in epoch 1 under epoch 3's), where the JSON lines had them in the run's order."""
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.training.events import DataReady, EpochRecord, Finished, Steered
+
+    rows = tuple(EpochRecord(e, 0.5, 0.9, 0.4, 0.9 + e / 100, 1.0, 1e4, 0.01) for e in (1, 2, 3))
+    empty = np.zeros((0, 28, 28), np.uint8)
+    ready = DataReady("MNIST", "cpu", "fp32", 100, 0, 1, 21840, None, empty, np.zeros(0, np.int64), 3, rows, 3)
+    out = io.StringIO()
+    reporter = RichReporter(None, Console(file=out, width=200))  # not a terminal: one line per record
+    for event in (ready, Steered(1, 2, "lr ×2", 2.0, 3, 0.0), Steered(2, 0, "epochs 2 → 3", 2.0, 3, 0.0)):
+        reporter(event)
+    reporter(Finished(3, 0.93, False))
+    lines = [line.split(":")[0] for line in out.getvalue().splitlines()[2:]]
+    assert lines == [
+        "steered",
+        "epoch 1/3",
+        "epoch 2/3",
+        "steered",
+        "epoch 3/3",
+        "finished after 3 epoch(s) on MNIST; best test accuracy 93.00%",
+    ], out.getvalue()
