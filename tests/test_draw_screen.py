@@ -209,3 +209,21 @@ async def test_i_opens_the_model_view_on_the_drawing():
         assert view.image.shape == (28, 28) and view.image.max() > 0
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen, "back to the drawing")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24), (70, 24)])
+async def test_the_models_input_is_shown_where_it_fits(size):
+    """At 80×24 the preview of what the model sees was left out (under the bars it needed 27 rows
+    of 20): it now stands beside them, whole. Below 80 columns there is no room for it."""
+    app = DrawApp(Recorder())
+    async with app.run_test(size=size) as pilot:
+        screen = await _screen(pilot)
+        await pilot.pause(0.05)
+        preview, bars = screen.query_one("#draw-input"), screen.query_one("#draw-guess")
+        if size[0] < 80:
+            assert not preview.display or not screen.query_one("#draw-input-box").display
+            return
+        region = preview.region
+        assert (region.width, region.height) == (28, 14)
+        assert region.right <= size[0] and region.bottom <= size[1] - 3  # above the hint and the footer
+        assert not region.overlaps(bars.region) and not region.overlaps(screen.canvas.region)

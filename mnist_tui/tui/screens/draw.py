@@ -25,6 +25,7 @@ from mnist_tui.tui.widgets.guess_bars import GuessBars, ModelInput
 
 Predict = Callable[[np.ndarray], Optional[np.ndarray]]
 FULL_SIZE = (92, 34)  # columns, rows needed for the 56×28 canvas beside the bars
+COMPACT_PREVIEW_WIDTH = 80  # below: no room beside the 28×14 canvas for both the bars and the preview
 
 HINT = "mouse: drag paints, right-drag erases · keys: arrows/hjkl move, enter pen down/up · e eraser · c clear"
 
@@ -67,8 +68,9 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
             yield DrawCanvas(id="draw-canvas")
             with Vertical(id="draw-side"):
                 yield GuessBars(id="draw-guess")
-                yield Static("what the model sees (fitted 20×20, centred by mass):", id="draw-input-label")
-                yield ModelInput(id="draw-input")
+                with Vertical(id="draw-input-box"):
+                    yield Static("what the model sees (fitted 20×20, centred by mass):", id="draw-input-label")
+                    yield ModelInput(id="draw-input")
         yield Static(HINT, id="draw-hint")
         yield Footer()
 
@@ -93,7 +95,8 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         width, height = self.app.size
         roomy = width >= FULL_SIZE[0] and height >= FULL_SIZE[1]
         self.canvas.set_scale(2 if roomy else 1)
-        self.set_class(not roomy, "-compact")
+        self.set_class(not roomy, "-compact")  # the preview beside the bars, not under them
+        self.set_class(width < COMPACT_PREVIEW_WIDTH, "-no-preview")
 
     # -- predicting -------------------------------------------------------------------------
 
