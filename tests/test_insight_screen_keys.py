@@ -149,6 +149,13 @@ async def test_layer_plots_tick_whole_epochs_and_keep_their_legend_off_the_data(
             assert not any(layer in line for line in figure for layer in plot.drawn), "a legend on the data"
             shown = {layer for layer, point in LAYER_POINTS.items() if any(point in line for line in figure)}
             assert len(shown) >= 3, (size, shown)  # the markers tell the lines apart (80×24 had none)
+            # under it, each layer's last value by its marker: conv1's weight-norm line lay under fc2's
+            values = plot.render().plain.splitlines()[-1]
+            last = ten_epochs[-1]
+            digits = 3 if size[0] >= 120 else 2
+            for layer in ("conv1", "conv2") if size[0] < 120 else LAYER_POINTS:
+                value = getattr(last.layer(layer), plot.field)
+                assert f"{LAYER_POINTS[layer]}{value:.{digits}g}" in values, (size, plot.field, values)
         assert "update ratio · log y" in screen_text(pilot.app)
         legend = str(screen.query_one("#mv-layer-legend").render())
         assert all(layer in legend for layer in ("conv1", "conv2", "fc1", "fc2"))

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from mnist_tui.insight.layer_stats import LAYERS, LayerStatsRecord, histogram_band, series
 from mnist_tui.insight.render import heat_band, side_by_side
-from mnist_tui.tui.palette import BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE
+from mnist_tui.tui.palette import BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, rgb
 from mnist_tui.tui.widgets.live_plot import LivePlot, legend_line
 from mnist_tui.tui.widgets.model_view import LaidOut, heading, lines, note
 
@@ -42,6 +42,26 @@ class LayerMetricPlot(LivePlot):
 
     def describe_controls(self) -> list[str]:
         return ["log y"] if self.log_y else []
+
+    def legend_text(self) -> Text:
+        """The last epoch's value of each layer, by its marker: where two layers' lines meet
+        (conv1's weight norm under fc2's, with their markers on the same cells), the numbers
+        still tell them apart. Fewer digits, then no epoch, where the plot is narrow."""
+        if not self.records:
+            return super().legend_text()
+        latest = self.records[-1]
+        values = {layer: series([latest], layer, self.field)[1] for layer in LAYERS}
+        text = Text()
+        for digits, prefix in ((3, True), (2, True), (2, False)):
+            text = Text(f"ep {latest.epoch} " if prefix else "", style="dim")
+            for layer in LAYERS:
+                if values[layer]:
+                    text.append(LAYER_POINTS[layer], style=rgb(LAYER_COLORS[layer]))
+                    text.append(f"{values[layer][0]:.{digits}g} ")
+            text.rstrip()
+            if text.cell_len <= self.size.width:
+                break
+        return text
 
     def draw(self, plt) -> None:
         curves = [(layer, *series(self.records, layer, self.field)) for layer in LAYERS]
