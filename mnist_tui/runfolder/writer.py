@@ -20,24 +20,22 @@ from pathlib import Path
 from typing import Any
 
 from mnist_tui.errors import UserError
-from mnist_tui.files import write_atomically
 from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.runfolder.atomic import jsonl, write_json_atomically, write_text_atomically
+from mnist_tui.runfolder.earlier import EarlierFiles
 from mnist_tui.runfolder.layers_log import append_layer_stats, truncate_layer_stats
 from mnist_tui.runfolder.layout import (
     BATCHES_NAME,
     CONTROL_NAME,
     HEARTBEAT_S,
     INFO_NAME,
-    LAYERS_NAME,
     METRICS_NAME,
     STATUS_NAME,
     STEERING_NAME,
     RunInfo,
     RunStatus,
 )
-from mnist_tui.runfolder.reader import open_regular_or_none, read_batches, read_control, read_json, read_rows
-from mnist_tui.schema import RecordError
+from mnist_tui.runfolder.reader import read_batches, read_control, read_rows
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import (
     BatchEnd,
@@ -88,8 +86,7 @@ class RunFolderWriter:
             world_size=world_size,
         )
         self._history: list[EpochRecord] = []
-        self._earlier: dict[str, Any] = {}  # a resumed run's run.json and status.json as they were
-        self._earlier_logs: dict[str, bytes] = {}  # and the logs the resume cuts, byte for byte
+        self._earlier = EarlierFiles()  # a resumed run's folder as it was
         self._batches = None
         self._seen_seq = 0
         self._control_stamp: int | None = None
@@ -111,9 +108,8 @@ class RunFolderWriter:
 
     def _claim(self, epochs_done: int) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._earlier = self._earlier_files(epochs_done)
-        self._earlier_logs = self._earlier_logs_of(epochs_done)
-        first = self._first_start()
+        self._earlier = EarlierFiles.read(self.run_dir, epochs_done)
+        first = self._earlier.first_start(self.info.created)  # a resume keeps the run's first start
         self.info = dataclasses.replace(self.info, epochs_kept=epochs_done, started=first)
         # run.json first: a follower that finds batches.jsonl rewritten reads here where this writer starts
         write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
@@ -127,48 +123,12 @@ class RunFolderWriter:
         self._status["control_seq"] = self._seen_seq  # nor merged by a follower into its next one
         self._write_status()
 
-    def _earlier_files(self, epochs_done: int) -> dict[str, Any]:
-        """A run resumed in its own folder: its run.json and status.json as they were (unreadable
-        ones are not kept), for :meth:`_first_start` and :meth:`restore_earlier`."""
-        found: dict[str, Any] = {}
-        for name in (INFO_NAME, STATUS_NAME) if epochs_done else ():
-            with contextlib.suppress(RecordError, UserError):
-                if (row := read_json(self.run_dir / name)) is not None:
-                    found[name] = row
-        return found
-
-    def _earlier_logs_of(self, epochs_done: int) -> dict[str, bytes]:
-        """The logs a resume cuts to its finished epochs (the batches, layer statistics and
-        steering of an epoch it trains again), as they were: a resume that trains no batch puts
-        them back. They are read whole for the cut anyway (a few MB for a long run at batch 64)."""
-        found: dict[str, bytes] = {}
-        for name in (BATCHES_NAME, LAYERS_NAME, STEERING_NAME) if epochs_done else ():
-            with contextlib.suppress(UserError):
-                if (handle := open_regular_or_none(self.run_dir / name)) is not None:
-                    with handle:
-                        found[name] = handle.read()
-        return found
-
-    def _first_start(self) -> float:
-        """A run resumed in its folder keeps the start its run.json gives (the workspace's "started")."""
-        with contextlib.suppress(RecordError, KeyError):  # unreadable: this start is the best known
-            return RunInfo.from_json(self._earlier[INFO_NAME]).first_start
-        return self.info.created
-
     def restore_earlier(self) -> bool:
         """After a resumed run that trained no batch (opened, then quit before space): its files
         as they were; a finished 2/2 run had read "stopped 2/4" for good, and a run stopped in
         epoch 3 lost that epoch's batch losses. False where the folder had none (a run of its
         own, or a resume into a new folder)."""
-        if INFO_NAME not in self._earlier:
-            return False
-        for name, data in self._earlier_logs.items():
-            with contextlib.suppress(OSError):
-                write_atomically(self.run_dir / name, lambda f, data=data: f.write(data))
-        for name, row in self._earlier.items():
-            with contextlib.suppress(OSError):
-                write_json_atomically(self.run_dir / name, row)
-        return True
+        return self._earlier.restore(self.run_dir)
 
     def _keep_steering(self, epochs_done: int) -> None:
         """A resumed run keeps the steering of its finished epochs (an unfinished one is trained

@@ -1,0 +1,64 @@
+"""A run folder as it was before a resume in it rewrote it: what the resume keeps of the earlier
+attempt (its start), and what it puts back when it trains no batch."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mnist_tui.errors import UserError
+from mnist_tui.files import write_atomically
+from mnist_tui.runfolder.atomic import write_json_atomically
+from mnist_tui.runfolder.layout import BATCHES_NAME, INFO_NAME, LAYERS_NAME, STATUS_NAME, STEERING_NAME, RunInfo
+from mnist_tui.runfolder.reader import open_regular_or_none, read_json
+from mnist_tui.schema import RecordError
+
+# The logs a resume cuts to its finished epochs (the batches, layer statistics and steering of an
+# epoch it trains again); they are read whole for the cut anyway (a few MB for a long run at batch 64).
+CUT_LOGS = (BATCHES_NAME, LAYERS_NAME, STEERING_NAME)
+
+
+@dataclass
+class EarlierFiles:
+    """run.json and status.json as they were (unreadable ones are not kept), and the logs a
+    resume cuts, byte for byte. Empty for a new run or a resume into another folder."""
+
+    records: dict[str, Any] = field(default_factory=dict)
+    logs: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, run_dir: Path, epochs_done: int) -> EarlierFiles:
+        earlier = cls()
+        if not epochs_done:
+            return earlier
+        for name in (INFO_NAME, STATUS_NAME):
+            with contextlib.suppress(RecordError, UserError):
+                if (row := read_json(run_dir / name)) is not None:
+                    earlier.records[name] = row
+        for name in CUT_LOGS:
+            with contextlib.suppress(UserError):
+                if (handle := open_regular_or_none(run_dir / name)) is not None:
+                    with handle:
+                        earlier.logs[name] = handle.read()
+        return earlier
+
+    def first_start(self, default: float) -> float:
+        """The start the earlier run.json gives (the workspace's "started"), else ``default``."""
+        with contextlib.suppress(RecordError, KeyError):  # unreadable: this start is the best known
+            return RunInfo.from_json(self.records[INFO_NAME]).first_start
+        return default
+
+    def restore(self, run_dir: Path) -> bool:
+        """Put the files back (the logs first, run.json and status.json last); False where
+        there was no earlier run.json, so nothing to put back."""
+        if INFO_NAME not in self.records:
+            return False
+        for name, data in self.logs.items():
+            with contextlib.suppress(OSError):
+                write_atomically(run_dir / name, lambda f, data=data: f.write(data))
+        for name, row in self.records.items():
+            with contextlib.suppress(OSError):
+                write_json_atomically(run_dir / name, row)
+        return True
