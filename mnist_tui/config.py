@@ -238,13 +238,18 @@ def with_recipe(config: Config, name: str) -> Config:
 
 def make_config(recipe: str | None = None, saved: dict[str, Any] | None = None, **explicit: Any) -> Config:
     """The one rule a Config is made by (the command line, the dashboard's runs, the new-run
-    form): the recipe's values and the default data folder, then a saved run's settings, then the
-    values given explicitly, ``epochs`` as whole epochs. Validated; ``run_dir`` is the caller's."""
-    values: dict[str, Any] = recipe_values(recipe or DEFAULT_RECIPE) | {"data_dir": default_data_dir()}
+    form): the default recipe's values and the default data folder, then a saved run's settings,
+    then the recipe asked for (:func:`with_recipe`: `--runs DIR --recipe seed` then `n` had kept
+    the run's fast settings), then the values given explicitly, ``epochs`` as whole epochs.
+    Validated; ``run_dir`` is the caller's."""
+    values: dict[str, Any] = recipe_values(DEFAULT_RECIPE) | {"data_dir": default_data_dir()}
     if saved is not None:
         values.update(config_from_saved(saved, "the run's saved config").to_dict())
     values.pop("run_dir", None)
-    config = Config.from_dict(values | explicit)
+    config = Config.from_dict(values)
+    if recipe is not None:
+        config = with_recipe(config, recipe)
+    config = Config.from_dict(config.to_dict() | explicit)
     if "epochs" in explicit:
         config = config.with_epochs(explicit["epochs"])
     return validate(config)

@@ -96,7 +96,7 @@ def test_the_dashboard_without_a_terminal_says_to_use_headless(tmp_path):
 
 
 @pytest.mark.parametrize("opening", ["--replay", "a training dashboard"])
-def test_runs_opened_from_a_dashboard_take_this_command_lines_options(tmp_path, monkeypatch, opening):
+def test_runs_shown_from_a_dashboard_keep_their_settings_and_new_ones_take_the_options(tmp_path, monkeypatch, opening):
     """R then enter (or n) in a dashboard opened from the command line built the run's Config
     without the options given (`--data-dir` …) and without validating the saved one. A run opened
     to be shown keeps its own settings (a training dashboard's --lr had been laid over it); a new

@@ -114,3 +114,20 @@ async def test_a_run_opened_from_the_workspace_shows_its_own_settings_not_the_op
         assert "0.05" not in settings and "batch 64" not in settings and "seed 7" not in settings
     config = await new_from(workspace_app(root, "--lr", "0.05"), "lr-0.01")
     assert config.lr == 0.05  # a new run from it: under the options given
+
+
+async def test_a_new_run_from_the_workspace_takes_the_recipe_given(tmp_path, tmp_path_factory):
+    """`mnist-tui --runs ROOT --recipe seed`, then n on a run: the form held the run's own batch,
+    lr and schedule (the recipe came first and the run's settings over it); an option given
+    still wins over the recipe."""
+    from mnist_tui.config import RECIPES
+
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.01", root / "lr-0.01")
+    config = await new_from(workspace_app(root, "--recipe", "seed"), "lr-0.01")
+    seed = RECIPES["seed"]
+    assert (config.recipe, config.batch_size, config.lr, config.schedule) == (
+        "seed", seed["batch_size"], seed["lr"], seed["schedule"])  # fmt: skip
+    assert (config.dataset, config.limit_train) == ("synthetic", 500)  # the run's own, unshown settings
+    config = await new_from(workspace_app(root, "--recipe", "seed", "--lr", "0.004"), "lr-0.01")
+    assert (config.recipe, config.lr) == ("seed", 0.004)

@@ -34,8 +34,9 @@ def config_of_run(run_dir: Path) -> Config:
 
 def new_run_base(run_dir: Path, make_config: Callable[[dict | None], Config]) -> Config:
     """The settings a new run from ``run_dir`` starts with: every one of the run's own (its data
-    folder, train limit, device …: the form shows only some), under the options given on this
-    command line, as for a run opened to replay (``make_config`` is ``cli.build_config``'s rule)."""
+    folder, train limit, device …: the form shows only some), under the recipe and options given
+    on this command line (``make_config`` is ``cli.build_config``'s rule; a run opened to be
+    replayed or followed takes none of them)."""
     return make_config(config_of_run(run_dir).to_dict())
 
 
