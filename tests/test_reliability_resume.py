@@ -290,3 +290,20 @@ def test_a_resume_that_trains_nothing_puts_back_the_logs_it_cut(tiny_config, sma
     _, result, _ = _run(config, small_synthetic, control=held, resume_from=config.run_dir)
     assert result.stopped and result.epochs_done == 1
     assert {name: (config.run_dir / name).read_bytes() for name in names} == before
+
+
+def test_a_resume_that_trains_nothing_removes_a_log_it_started(tiny_config, small_synthetic):
+    """`a` before space, then quit: the plan change was logged in a new steering.jsonl, which
+    stayed beside the status put back (a replay then drew a change that never took effect)."""
+    from mnist_tui.runfolder.names import STEERING_NAME
+
+    config = tiny_config.with_changes(epochs=2, limit_train=256)
+    _run(config, small_synthetic)
+    assert not (config.run_dir / STEERING_NAME).exists()
+    before = {p.name: p.read_bytes() for p in config.run_dir.iterdir() if p.is_file()}
+    held = TrainingControl()
+    held.set_epochs(6)  # `a` (+5 … here to 6) before the first batch
+    held.stop()
+    _, result, _ = _run(config, small_synthetic, control=held, resume_from=config.run_dir)
+    assert result.stopped and result.epochs_done == 2
+    assert {p.name: p.read_bytes() for p in config.run_dir.iterdir() if p.is_file()} == before

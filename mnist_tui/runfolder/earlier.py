@@ -16,7 +16,7 @@ from mnist_tui.runfolder.reader import open_regular_or_none, read_json
 from mnist_tui.schema import RecordError
 
 # The logs a resume cuts to its finished epochs (the batches, layer statistics and steering of an
-# epoch it trains again); they are read whole for the cut anyway (a few MB for a long run at batch 64).
+# epoch it trains again): a few MB for a long run at batch 64, held until its first batch trains.
 CUT_LOGS = (BATCHES_NAME, LAYERS_NAME, STEERING_NAME)
 
 
@@ -26,7 +26,7 @@ class EarlierFiles:
     resume cuts, byte for byte. Empty for a new run or a resume into another folder."""
 
     records: dict[str, Any] = field(default_factory=dict)
-    logs: dict[str, bytes] = field(default_factory=dict)
+    logs: dict[str, bytes | None] = field(default_factory=dict)  # None: absent (a resume may add it)
 
     @classmethod
     def read(cls, run_dir: Path, epochs_done: int) -> EarlierFiles:
@@ -39,9 +39,12 @@ class EarlierFiles:
                     earlier.records[name] = row
         for name in CUT_LOGS:
             with contextlib.suppress(UserError):
-                if (handle := open_regular_or_none(run_dir / name)) is not None:
-                    with handle:
-                        earlier.logs[name] = handle.read()
+                handle = open_regular_or_none(run_dir / name)
+                if handle is None:
+                    earlier.logs[name] = None
+                    continue
+                with handle:
+                    earlier.logs[name] = handle.read()
         return earlier
 
     def first_start(self, default: float) -> float:
@@ -57,7 +60,10 @@ class EarlierFiles:
             return False
         for name, data in self.logs.items():
             with contextlib.suppress(OSError):
-                write_atomically(run_dir / name, lambda f, data=data: f.write(data))
+                if data is None:  # `a` before space had started a steering log: the plan never changed
+                    (run_dir / name).unlink(missing_ok=True)
+                else:
+                    write_atomically(run_dir / name, lambda f, data=data: f.write(data))
         for name, row in self.records.items():
             with contextlib.suppress(OSError):
                 write_json_atomically(run_dir / name, row)

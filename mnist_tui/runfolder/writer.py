@@ -204,6 +204,8 @@ class RunFolderWriter:
         )
 
     def _on_batch(self, e: BatchEnd) -> None:
+        if self._earlier.records or self._earlier.logs:  # a batch trained: nothing will be put back
+            self._earlier = EarlierFiles()
         if self._batches is not None:
             self._batches.write(jsonl([e.to_json()]))
             self._batches.flush()  # whole lines reach the reader at once; fsync waits for the epoch end
