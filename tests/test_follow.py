@@ -437,3 +437,33 @@ def test_a_followed_runs_failure_is_its_end_state_and_an_unreadable_log_a_note(t
     assert [(e.state, e.detail) for e in seen if isinstance(e, StateChanged)] == [("failed", "NaN loss at epoch 2")]
     notes = [e.text for e in seen if isinstance(e, Notice)]
     assert len(notes) == 1 and notes[0].startswith("not used: ") and "layers.jsonl is not a regular file" in notes[0]
+
+
+def test_a_followers_second_notice_names_the_new_damage_and_a_copied_log_is_not_told_again(tmp_path):
+    """metrics.jsonl is read whole at each change: a second notice said the first damaged line's
+    reason again. batches.jsonl replaced by a copy (an editor's save) told its damage twice."""
+    import shutil
+
+    from mnist_tui.training.events import Notice
+
+    watch, _, _ = _killed_in_epoch_2(tmp_path)
+    seen: list = []
+    with open(tmp_path / "metrics.jsonl", "a") as metrics:
+        metrics.write("GARBAGE\n")
+    watch.step(seen.append, None, None)
+    with open(tmp_path / "metrics.jsonl", "a") as metrics:
+        metrics.write("[]\n")
+    later = time.time_ns() + 10**9  # the watch reads a log again when its modification time changed
+    os.utime(tmp_path / "metrics.jsonl", ns=(later, later))
+    watch.step(seen.append, None, None)
+    notices = [e.text for e in seen if isinstance(e, Notice)]
+    assert len(notices) == 2 and "(line 2 is not JSON)" in notices[0], notices
+    assert notices[1].startswith("skipped 1 damaged row(s) of metrics.jsonl (line 3"), notices
+    with open(tmp_path / "batches.jsonl", "a") as batches:
+        batches.write("GARBAGE\n")
+    watch.step(seen.append, None, None)
+    shutil.copy(tmp_path / "batches.jsonl", tmp_path / "copy")
+    os.replace(tmp_path / "copy", tmp_path / "batches.jsonl")
+    watch.step(seen.append, None, None)
+    told = [e.text for e in seen if isinstance(e, Notice) and "batches.jsonl" in e.text]
+    assert len(told) == 1, told

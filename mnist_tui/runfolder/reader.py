@@ -39,15 +39,30 @@ MAX_JSON_BYTES = 1 << 20  # run.json, status.json, control.json are a few hundre
 
 @dataclass
 class Rows:
-    """Valid records of a JSON-lines file, and what was skipped (with the first reason)."""
+    """Valid records of a JSON-lines file, and what was skipped (each reason, up to a bound)."""
 
     records: list = field(default_factory=list)
     skipped: int = 0
-    first_problem: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    KEPT_PROBLEMS = 1000  # a file of garbage must not hold a reason per line in memory
 
     def note(self, problem: str) -> None:
         self.skipped += 1
-        self.first_problem = self.first_problem or problem
+        if len(self.problems) < self.KEPT_PROBLEMS:
+            self.problems.append(problem)
+
+    @property
+    def first_problem(self) -> str:
+        return self.problems[0] if self.problems else ""
+
+    def skipped_note(self, name: str, told: int = 0) -> str | None:
+        """ "skipped N damaged row(s) of NAME (the first reason)" for the rows past the ``told``
+        first (a follower tells new damage as it comes), or None when there are none."""
+        if self.skipped <= told:
+            return None
+        reason = self.problems[min(told, len(self.problems) - 1)] if self.problems else "unreadable"
+        return f"skipped {self.skipped - told} damaged row(s) of {name} ({reason})"
 
 
 def open_regular_or_none(path: Path):
@@ -154,8 +169,7 @@ class BatchTail:
         self.pending = b""
         self.last: tuple[int, int] = (0, 0)  # (epoch, batch) of the last report returned
         self.lines = 0  # whole lines read of this file: a damaged one is told by its number in the file
-        self.skipped = 0  # damaged whole lines, since the follower began
-        self.first_problem = ""  # the first of those the last read that met any found
+        self.damage = Rows()  # the damaged whole lines of this file (its records are not kept here)
         self.rewound_to: int | None = None
 
     def read_new(self, new_writer: Callable[[], int | None] | None = None) -> list[BatchEnd]:
@@ -170,14 +184,16 @@ class BatchTail:
                 if kept is not None and self.last > (kept, sys.maxsize):  # it showed what the new one drops
                     self.last, self.rewound_to = (kept, sys.maxsize), kept
                 self.identity, self.offset, self.pending, self.lines = identity, 0, b"", 0
+                self.damage = Rows()  # read again from its start: each damaged line is counted once
             handle.seek(self.offset)
             data = handle.read()
         self.offset += len(data)
         rows, chunk = Rows(), self.pending + data
         self.pending = parse_lines(chunk, BatchEnd.from_json, rows, first_line=self.lines + 1)
         self.lines += chunk.count(b"\n")
-        self.skipped += rows.skipped
-        self.first_problem = rows.first_problem or self.first_problem
+        for problem in rows.problems:
+            self.damage.note(problem)
+        self.damage.skipped += rows.skipped - len(rows.problems)  # those past the reasons kept
         fresh = [r for r in rows.records if (r.epoch, r.batch) > self.last]
         if fresh:
             self.last = (fresh[-1].epoch, fresh[-1].batch)

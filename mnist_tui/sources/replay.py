@@ -30,7 +30,6 @@ from mnist_tui.runfolder.layout import (
     STEERING_NAME,
 )
 from mnist_tui.runfolder.reader import (
-    Rows,
     effective_state,
     holds_run,
     read_batches,
@@ -99,24 +98,18 @@ def check_run_dir(run_dir: Path, option: str = "--replay") -> Path:
     return run_dir
 
 
-def _skipped_note(rows: Rows, name: str) -> str | None:
-    if not rows.skipped:
-        return None
-    return f"skipped {rows.skipped} damaged row(s) of {name} ({rows.first_problem})"
-
-
 def _read_logs(record: RunRecord) -> None:
     """The layer statistics and the steering log, each damaged row counted in a note as for the metrics."""
     try:
         layers = read_layer_stats(record.run_dir)
         record.layers = layers.records
-        record.notes += [n for n in [_skipped_note(layers, LAYERS_NAME)] if n]
+        record.notes += [n for n in [layers.skipped_note(LAYERS_NAME)] if n]
     except UserError as exc:  # a folder or a FIFO in a log's place: the curves still replay
         record.notes.append(f"not used: {exc}")
     try:  # apart: one log's trouble costs the other nothing
         steering = read_rows(record.run_dir / STEERING_NAME, Steered.from_json)
         record.steering = steering.records
-        record.notes += [n for n in [_skipped_note(steering, STEERING_NAME)] if n]
+        record.notes += [n for n in [steering.skipped_note(STEERING_NAME)] if n]
     except UserError as exc:
         record.notes.append(f"not used: {exc}")
 
@@ -146,7 +139,7 @@ def load_run(run_dir: Path) -> RunRecord:
     metrics = read_metrics(run_dir)
     batches = read_batches(run_dir)
     record = RunRecord(run_dir, metrics.records, 0, batches.records, batch_log=(run_dir / BATCHES_NAME).exists())
-    record.notes += [n for n in (_skipped_note(metrics, METRICS_NAME), _skipped_note(batches, BATCHES_NAME)) if n]
+    record.notes += [n for n in (metrics.skipped_note(METRICS_NAME), batches.skipped_note(BATCHES_NAME)) if n]
     record.writer_state, note = writer_state(run_dir)
     if record.writer_state in ("failed", "lost"):
         record.end_detail = note or ""

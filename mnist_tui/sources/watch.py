@@ -75,7 +75,7 @@ class RunWatch:
         self.writer_created = writer_created  # run.json's "created": which writer's run is shown
         self.last_status: RunStatus | None = None  # the last status.json read whole
         self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
-        self.unreadable_told: set[str] = set()  # logs a notice said cannot be read
+        self.unreadable_told: set[str] = set()  # files (logs, status.json) a notice said cannot be read
 
     @property
     def epochs_done(self) -> int:
@@ -121,11 +121,11 @@ class RunWatch:
             listener(Rewound(self.batches.rewound_to))
             self.batches.rewound_to = None
             self.held = []  # the earlier attempt's: no row will come for them
-        self._tell_skipped(listener, BATCHES_NAME, self.batches.skipped, self.batches.first_problem)
+        self._tell_skipped(listener, BATCHES_NAME, self.batches.damage)
         fresh = self.held + new
         if self._changed(METRICS_NAME):
             metrics = read_metrics(self.run_dir)
-            self._tell_skipped(listener, METRICS_NAME, metrics.skipped, metrics.first_problem)
+            self._tell_skipped(listener, METRICS_NAME, metrics)
             for record in metrics.records:
                 if record.epoch > self.epochs_done:
                     self._report_batches(listener, [b for b in fresh if b.epoch <= record.epoch])
@@ -170,16 +170,17 @@ class RunWatch:
                 self.unreadable_told.add(name)
                 listener(Notice(f"not used: {exc}"))
             return None
-        self._tell_skipped(listener, name, rows.skipped, rows.first_problem)
+        self._tell_skipped(listener, name, rows)
         return rows
 
-    def _tell_skipped(self, listener: Listener, name: str, skipped: int, problem: str) -> None:
+    def _tell_skipped(self, listener: Listener, name: str, rows: Rows) -> None:
         """A notice when a log has more damaged rows than were told (a replay says so too; a
-        follower had said nothing). A rewritten log may have fewer: counted from there."""
-        told = min(self.skipped_told.get(name, 0), skipped)
-        self.skipped_told[name] = skipped
-        if skipped > told:
-            listener(Notice(f"skipped {skipped - told} damaged row(s) of {name} ({problem})"))
+        follower had said nothing), with the first new one's reason. A rewritten log may have
+        fewer: counted from there."""
+        told = min(self.skipped_told.get(name, 0), rows.skipped)
+        self.skipped_told[name] = rows.skipped
+        if (note := rows.skipped_note(name, told)) is not None:
+            listener(Notice(note))
 
     @staticmethod
     def _report_batches(listener: Listener, reports: list[BatchEnd]) -> None:

@@ -181,8 +181,8 @@ class RunIndex:
                 problem = problem or _named(METRICS_NAME, parsed.error)
             elif metrics.skipped and not metrics.records:
                 problem = problem or f"{METRICS_NAME}: no row fits ({metrics.first_problem})"
-            elif metrics.skipped:
-                notes.append(f"skipped {metrics.skipped} row(s) of {METRICS_NAME} ({metrics.first_problem})")
+            elif note := metrics.skipped_note(METRICS_NAME):
+                notes.append(note)
         fields.update(results(metrics.records))
         planned = None
         if info is not None:
