@@ -80,7 +80,7 @@ class RichReporter:
         self.console.print(text, soft_wrap=True)
 
     def __call__(self, event: Event) -> None:
-        self._say_earlier_rows_before(event)
+        self.say_earlier(epochs_before(event))
         match event:
             case BatchEnd():
                 self._batch(event)
@@ -133,11 +133,11 @@ class RichReporter:
             self.earlier = list(e.history)  # said with the run's steering in between, in the order it came
         self.progress.start()
 
-    def _say_earlier_rows_before(self, event: Event) -> None:
-        """The earlier epochs' lines that come before ``event``, as the JSON lines place them: a
-        replay's recorded steering follows its DataReady, and each change was said below every
-        row (lr ×2 in epoch 1 under epoch 8's line)."""
-        before = epochs_before(event)
+    def say_earlier(self, before: float = float("inf")) -> None:
+        """The earlier epochs' lines that come before an event at ``before`` (see
+        :func:`~mnist_tui.headless_json.epochs_before`): a replay's recorded steering follows its
+        DataReady, and each change was said below every row (lr ×2 in epoch 1 under epoch 8's
+        line). With no argument, all that are left (the source ended without another event)."""
         while self.earlier and self.earlier[0].epoch < before:
             self.say(self._epoch_line(self.earlier.pop(0)))
 
@@ -261,6 +261,9 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
             result = source.run(listen)
         finally:  # even on a second Ctrl-C: give the terminal its cursor back
             stop_live(reporter.progress)
+    if not quiet and not output_closed:  # a follower closed before any later event: its earlier epochs
+        with contextlib.suppress(OSError):  # still held (piped) were never said
+            reporter.say_earlier()
     if output_closed:  # a follower or a replay only stops showing the run; a finished run is not "stopped"
         stopped = source.capabilities.save and result.stopped
         kept = what_was_kept(source, result.epochs_done, planned) if stopped else None

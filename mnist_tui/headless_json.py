@@ -32,7 +32,7 @@ class JsonReporter:
         self.earlier: list[EpochRecord] = []  # the ready event's epochs, each written after its batches
 
     def __call__(self, event: Event) -> None:
-        self._write_earlier(epochs_before(event))
+        self.say_earlier(epochs_before(event))
         match event:
             case BatchEnd() | EpochRecord():
                 row = {"event": "batch" if isinstance(event, BatchEnd) else "epoch", **event.to_json()}
@@ -66,8 +66,9 @@ class JsonReporter:
         self.stream.write(json.dumps(row) + "\n")
         self.stream.flush()
 
-    def _write_earlier(self, before: float) -> None:
-        """The earlier epochs' rows that come before an event at ``before`` (see :func:`epochs_before`)."""
+    def say_earlier(self, before: float = float("inf")) -> None:
+        """The earlier epochs' rows that come before an event at ``before`` (see
+        :func:`epochs_before`); with no argument, all that are left."""
         while self.earlier and self.earlier[0].epoch < before:
             self._write({"event": "epoch", **self.earlier.pop(0).to_json()})
 

@@ -350,3 +350,40 @@ def test_piped_lines_of_a_replay_place_its_steering_among_the_earlier_epochs():
         "epoch 3/3",
         "finished after 3 epoch(s) on MNIST; best test accuracy 93.00%",
     ], out.getvalue()
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_follower_closed_before_any_later_event_still_says_the_earlier_epochs(capsys, log_format):
+    """`--headless --follow RUN | cat`, Ctrl-C while it waits: the earlier epochs' lines are held
+    until a later event places them, and with none they were never said."""
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from mnist_tui.headless import run_headless
+    from mnist_tui.sources.base import Capabilities, PassiveSource
+    from mnist_tui.training.events import DataReady, EpochRecord, RunResult
+
+    rows = tuple(EpochRecord(e, 0.5, 0.9, 0.4, 0.9 + e / 100, 1.0, 1e4, 0.01) for e in (1, 2))
+    empty = np.zeros((0, 28, 28), np.uint8)
+    ready = DataReady("MNIST", "cpu", "fp32", 100, 0, 1, 21840, None, empty, np.zeros(0, np.int64), 3, rows, 3)
+
+    class ClosedAfterItsHistory(PassiveSource):
+        title, capabilities, run_dir = "following", Capabilities(live=True), None
+
+        def run(self, listener):
+            listener(ready)
+            return RunResult()  # closed: no event after the history
+
+        def close(self):
+            pass
+
+    out = io.StringIO()
+    assert run_headless(ClosedAfterItsHistory(), Console(file=out, width=200), log_format=log_format) == 0
+    said = out.getvalue() if log_format == "text" else capsys.readouterr().out
+    if log_format == "text":
+        assert [line.split(":")[0] for line in said.splitlines()[2:]] == ["epoch 1/3", "epoch 2/3"], said
+    else:
+        epochs = [json.loads(line)["epoch"] for line in said.splitlines() if '"event": "epoch"' in line]
+        assert epochs == [1, 2], said
