@@ -15,22 +15,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from mnist_tui.cli_parser import build_parser, check_faces
+from mnist_tui.cli_parser import TRAINING_OPTIONS, build_parser, check_faces
 from mnist_tui.config import Config, dataset_option_of, default_data_dir, make_config
 from mnist_tui.errors import UserError
 from mnist_tui.files import CHECKPOINT, EXISTING_FOLDER, RUN_FOLDER, check_user_path
 
 
-def _explicit(args: argparse.Namespace) -> dict[str, Any]:
-    """The options the user actually gave (None means not given)."""
-    values = {
-        name: getattr(args, name)
-        for name in ("epochs", "batch_size", "lr", "schedule", "seed", "device", "precision", "dataset", "data_dir")
-    }
-    values["cuda_graphs"] = args.cuda_graphs
-    values["limit_train"] = args.limit_train
-    if args.dropout is not None:
-        values.update(conv_dropout=args.dropout, fc_dropout=args.dropout)
+def _explicit(args: argparse.Namespace, shown: bool = False) -> dict[str, Any]:
+    """The options the user actually gave (None means not given), as Config fields: the
+    training options (``cli_parser.TRAINING_OPTIONS``, the recipe aside) and ``--data-dir``;
+    for a run ``shown`` with its own settings, ``--data-dir`` alone."""
+    values = {"data_dir": args.data_dir}
+    if not shown:
+        values |= {name: getattr(args, name) for name in TRAINING_OPTIONS if name not in ("recipe", "dropout")}
+        if args.dropout is not None:
+            values.update(conv_dropout=args.dropout, fc_dropout=args.dropout)
     return {k: v for k, v in values.items() if v is not None}
 
 
@@ -40,10 +39,7 @@ def build_config(args: argparse.Namespace, saved: dict[str, Any] | None = None, 
     ``shown``: for a run opened to be shown (replayed or followed, also from the workspace) with
     its own settings: of the options only ``--data-dir`` (where its digits are) applies, as
     ``--replay`` takes no other; a dashboard's ``--lr`` had been laid over the runs its R opened."""
-    explicit = _explicit(args)
-    if shown:
-        explicit = {name: value for name, value in explicit.items() if name == "data_dir"}
-    config = make_config(None if shown else args.recipe, saved, **explicit)
+    config = make_config(None if shown else args.recipe, saved, **_explicit(args, shown))
     if args.run_dir is not None:
         run_dir = args.run_dir
     elif args.resume is not None:
