@@ -52,13 +52,6 @@ from mnist_tui.training.events import (
 CONTROL_POLL_S = 0.25
 
 
-def kept_on_resume(steered: Steered, epochs_done: int) -> bool:
-    """Whether a run resumed from epoch ``epochs_done``'s checkpoint keeps this steering: that of
-    its finished epochs, less a plan change at the last one's end (batch 0), which came after
-    the checkpoint (the resumed run trains the checkpoint's plan)."""
-    return steered.epoch < epochs_done or (steered.epoch == epochs_done and steered.batch > 0)
-
-
 class RunFolderWriter:
     def __init__(
         self,
@@ -137,7 +130,7 @@ class RunFolderWriter:
         path = self.run_dir / STEERING_NAME
         if not path.exists():
             return
-        kept = [s for s in read_rows(path, Steered.from_json).records if kept_on_resume(s, epochs_done)]
+        kept = [s for s in read_rows(path, Steered.from_json).records if s.kept_on_resume(epochs_done)]
         write_text_atomically(path, jsonl([s.to_json() for s in kept]))
 
     def close(self) -> None:

@@ -195,6 +195,12 @@ class Steered:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def kept_on_resume(self, epochs_done: int) -> bool:
+        """Whether a run resumed from epoch ``epochs_done``'s checkpoint keeps this change: those
+        of its finished epochs, less a plan change at the last one's end (batch 0), which came
+        after the checkpoint (the resumed run trains the checkpoint's plan)."""
+        return self.epoch < epochs_done or (self.epoch == epochs_done and self.batch > 0)
+
     @classmethod
     def from_json(cls, row: Any) -> Steered:
         row = schema.mapping(row, "a steering row")

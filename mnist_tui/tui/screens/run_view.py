@@ -19,7 +19,6 @@ from textual.screen import Screen
 from textual.widgets import Header
 
 from mnist_tui.drawing import ModelSnapshot
-from mnist_tui.runfolder.writer import kept_on_resume
 from mnist_tui.training.events import Failed, RunResult, rewound_text
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox, SourceBridge
@@ -197,7 +196,7 @@ class RunViewScreen(Screen):
         self.plots.mark(x, e.what)
         self.query_one("#settings", SettingsPanel).show_lr_scale(e.lr_scale)
         # a continued run's finished epochs come with their steering again: marks, not news
-        if self.source.capabilities.live and not kept_on_resume(e, self.progress.epochs_done):
+        if self.source.capabilities.live and not e.kept_on_resume(self.progress.epochs_done):
             lr = f": the lr is the schedule's × {e.lr_scale:g} from here" if e.what.startswith("lr") else ""
             self.notify(f"{e.what}{lr}", timeout=3)
 
