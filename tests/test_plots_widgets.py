@@ -249,3 +249,26 @@ async def test_a_redraw_measures_what_it_cost_and_repaints_of_others_do_not_coun
         plot.redraw()
         await pilot.pause()
         assert len(plot._costs) == min(len(costs) + 1, 3)
+
+
+async def test_the_panels_range_key_sets_every_plot_and_saves_once(monkeypatch):
+    """z set each plot's range and each saved plots.json: three reads and writes of the file on
+    the UI thread per key press (a network home stalls on each)."""
+    from mnist_tui.tui.widgets import plots
+    from mnist_tui.tui.widgets.live_plot import LivePlot
+
+    class PanelApp(App):
+        def compose(self):
+            yield plots.PlotsPanel()
+
+    saves: list[dict] = []
+    monkeypatch.setattr(plots, "update_settings", lambda **changes: saves.append(changes))
+    monkeypatch.setattr(plot_settings, "save_settings", lambda *a, **k: saves.append({"by a plot": a}))
+    app = PanelApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(plots.PlotsPanel)
+        assert panel.cycle_range() == 10
+        await pilot.pause()
+        assert {plot.range_epochs for plot in panel.query(LivePlot)} == {10}
+        assert all("last 10" in " ".join(plot.describe_controls()) for plot in panel.query(LivePlot))
+    assert saves == [{"range_epochs": 10}]

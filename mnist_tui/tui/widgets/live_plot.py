@@ -100,8 +100,13 @@ class LivePlot(PlotextPlot):
         self.range_epochs = plot_settings.next_range(self.range_epochs)
         return self.range_epochs
 
-    def set_range(self, epochs: int) -> None:
-        self.range_epochs = max(0, int(epochs))
+    def set_range(self, epochs: int, save: bool = True) -> None:
+        """``save=False``: the caller saves the setting (once for several plots)."""
+        if save:
+            self.range_epochs = max(0, int(epochs))
+        else:
+            self.set_reactive(LivePlot.range_epochs, max(0, int(epochs)))
+            self.redraw()
 
     def watch_log_y(self) -> None:
         self._control_changed()

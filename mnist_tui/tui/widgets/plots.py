@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
 from mnist_tui.tui.bridge import Rewind
-from mnist_tui.tui.plot_settings import load_settings, next_range
+from mnist_tui.tui.plot_settings import load_settings, next_range, update_settings
 from mnist_tui.tui.widgets.epoch_plot import AccuracyPlot, EpochLossPlot
 from mnist_tui.tui.widgets.live_plot import LivePlot
 from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
@@ -103,9 +103,13 @@ class PlotsPanel(Vertical):
         return self.losses.step_smoothing(step)
 
     def cycle_range(self) -> int:
+        """The next range on every plot, saved once (each plot saving its own was three reads
+        and writes of the settings file on the UI thread per key press)."""
         epochs = next_range(self.losses.range_epochs)
         for plot in self.query(LivePlot):
-            plot.set_range(epochs)
+            plot.set_range(epochs, save=False)
+        if self.losses.remember:
+            update_settings(range_epochs=epochs)
         return epochs
 
     def toggle_lr(self) -> None:
