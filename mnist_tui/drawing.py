@@ -168,9 +168,6 @@ class ModelSnapshot:
         with self._lock:
             self._model, self.epoch = model, epoch
 
-    def update_from(self, model, epoch: int | None = None) -> None:
-        self.update(model.state_dict(), epoch)
-
     def update_arrays(self, weights: dict[str, np.ndarray], epoch: int | None = None) -> None:
         """From a ModelWeights event's numpy copy."""
         import torch

@@ -111,7 +111,7 @@ def test_snapshot_predicts_with_a_copy_not_the_live_model():
     live = Net()
     live.train()
     snapshot = ModelSnapshot()
-    snapshot.update_from(live, epoch=3)
+    snapshot.update(live.state_dict(), 3)
     grid = _stroke_seven()
     before = snapshot(grid)
     assert before.shape == (10,) and before.sum() == pytest.approx(1.0, abs=1e-5)
@@ -126,7 +126,7 @@ def test_snapshot_predicts_with_a_copy_not_the_live_model():
 
 def test_snapshot_can_be_used_from_several_threads():
     snapshot = ModelSnapshot()
-    snapshot.update_from(Net())
+    snapshot.update(Net().state_dict())
     results: list[np.ndarray] = []
 
     def predict():
@@ -135,7 +135,7 @@ def test_snapshot_can_be_used_from_several_threads():
     threads = [threading.Thread(target=predict) for _ in range(4)]
     for t in threads:
         t.start()
-    snapshot.update_from(Net())  # a refresh while predicting
+    snapshot.update(Net().state_dict())  # a refresh while predicting
     for t in threads:
         t.join()
     assert len(results) == 4 and all(r.shape == (10,) for r in results)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from cells import cell_colors
 
 from mnist_tui.drawing import ModelSnapshot
 from mnist_tui.insight.filters import Weights, conv1_filters, conv2_filters, read_weights, state_arrays
-from mnist_tui.insight.render import NEGATIVE, POSITIVE, cell_colors, signed_halfblocks, tile_grid
+from mnist_tui.insight.render import NEGATIVE, POSITIVE, signed_halfblocks, tile_grid
 from mnist_tui.model import Net
 
 
@@ -67,7 +68,7 @@ def test_read_weights_takes_modules_state_dicts_snapshots_and_copies():
     net = known_net()
     snapshot = ModelSnapshot()
     assert read_weights(None) is None and read_weights(snapshot) is None
-    snapshot.update_from(net, epoch=4)
+    snapshot.update(net.state_dict(), 4)
     from_snapshot = read_weights(snapshot)
     assert from_snapshot.epoch == 4
     assert from_snapshot.same_values(read_weights(net))

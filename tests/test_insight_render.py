@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cells import cell_colors
 from rich.text import Text
 
 from mnist_tui.insight.render import (
     NEGATIVE,
     POSITIVE,
-    cell_colors,
     diverging_colors,
     diverging_legend,
     grey_halfblocks,

@@ -33,7 +33,7 @@ def digits():
 def snapshot_of(seed: int, epoch: int) -> ModelSnapshot:
     torch.manual_seed(seed)
     snapshot = ModelSnapshot()
-    snapshot.update_from(Net(), epoch=epoch)
+    snapshot.update(Net().state_dict(), epoch)
     return snapshot
 
 
@@ -63,7 +63,7 @@ async def test_opens_and_shows_the_filters_then_the_selected_digit(size, digits)
     async with ViewApp(screen).run_test(size=size) as pilot:
         await _opened(pilot, screen)
         filters = screen.query_one(FiltersView)
-        await wait_for(pilot, lambda: filters.has_filters, "the filters")
+        await wait_for(pilot, lambda: filters.weights is not None, "the filters")
         await pilot.pause()
         text = screen_text(pilot.app)
         assert "conv1 · 10 kernels" in text and "epoch 1" in text

@@ -169,7 +169,7 @@ async def test_conv1_kernels_fill_even_rows(size, rows):
     async with ViewApp(screen).run_test(size=size) as pilot:
         await _opened(pilot, screen)
         filters = screen.query_one(FiltersView)
-        await wait_for(pilot, lambda: filters.has_filters, "the filters")
+        await wait_for(pilot, lambda: filters.weights is not None, "the filters")
         # the scroll bar appears once the filters are in (2 columns fewer), and they are laid out again
         await wait_for(pilot, lambda: filters.content_size.width <= size[0] - 4, "the scroll bar")
 

@@ -12,7 +12,6 @@ from mnist_tui.sysstats import SystemSampler, describe, epoch_system_fields
 from mnist_tui.tui.widgets.settings_panel import (
     SettingsPanel,
     packed_lines,
-    settings_line,
     settings_lines,
     settings_parts,
 )
@@ -59,15 +58,15 @@ SETTINGS = dict(
 
 
 def test_settings_line_and_help_lines():
-    line = settings_line(SETTINGS, world_size=2, threads=2)
+    line = " · ".join(settings_parts(SETTINGS, world_size=2, threads=2))
     for part in ("fast", "batch 512", "lr 0.01 one-cycle", "dropout 0.1", "bf16", "seed 0", "cpu", "threads 2"):
         assert part in line
     assert "world size 2" in line
-    assert "world size" not in settings_line(SETTINGS, world_size=1)  # one process: the usual case
+    assert "world size" not in " · ".join(settings_parts(SETTINGS, world_size=1))  # one process: the usual case
     lines = settings_lines(SETTINGS | {"fc_dropout": 0.5}, world_size=1)
     assert any(x.startswith("dropout") and "conv 0.1 / fc 0.5" in x for x in lines)
     assert "world size  1" in lines  # the help screen lists every setting
-    assert settings_line({}) == ""
+    assert settings_parts({}) == []
 
 
 class PanelsApp(App):
@@ -103,10 +102,10 @@ def test_sampling_while_torch_is_half_imported_does_not_fail(monkeypatch):
 
 def test_the_settings_break_between_settings_never_inside_one():
     parts = settings_parts(SETTINGS)
-    assert packed_lines(parts, 200) == [settings_line(SETTINGS)]  # room: one line
+    assert packed_lines(parts, 200) == [" · ".join(settings_parts(SETTINGS))]  # room: one line
     lines = packed_lines(parts, 40)
     assert len(lines) > 1 and all(len(line) <= 40 for line in lines)
-    assert " · ".join(lines) == settings_line(SETTINGS)  # nothing lost, only broken between settings
+    assert " · ".join(lines) == " · ".join(settings_parts(SETTINGS))  # nothing lost, only broken between settings
     assert packed_lines(["a-very-long-setting"], 5) == ["a-very-long-setting"]  # too long: a line of its own
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from mnist_tui.tui.progress import RunProgress
-from mnist_tui.tui.series import BoundedSeries, Smoother
+from mnist_tui.tui.series import BoundedSeries
 from mnist_tui.tui.views import ViewSpec, build_view
 from mnist_tui.tui.widgets.predictions import probability_bar
 
@@ -21,14 +21,6 @@ def test_bounded_series_keeps_memory_bounded_and_spans_the_whole_run():
     assert series.xs == sorted(series.xs)
     gaps = np.diff(series.xs)
     assert gaps.min() == gaps.max() == series.stride  # evenly thinned
-
-
-def test_smoother_starts_at_the_first_value_and_follows_a_step():
-    smooth = Smoother(beta=0.9)
-    assert smooth(2.0) == 2.0  # bias-corrected: no ramp up from zero
-    for _ in range(100):
-        value = smooth(1.0)
-    assert abs(value - 1.0) < 1e-3
 
 
 def test_run_progress_eta_and_overall_position():

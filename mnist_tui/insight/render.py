@@ -111,27 +111,6 @@ def grey_halfblocks(array: np.ndarray, scale: float | None = None, zoom: int = 1
     return halfblock_lines(grey_colors(zoomed(array, zoom), scale))
 
 
-def cell_colors(line: Text) -> list[tuple[str, str | None, str | None]]:
-    """(character, foreground, background) of each cell of a rendered line, colours as
-    ``#rrggbb`` (for tests and text exports)."""
-    cells = []
-    for index, char in enumerate(line.plain):
-        style = line.get_style_at_offset(_CONSOLE, index)
-        fg = style.color.get_truecolor().hex if style.color else None
-        bg = style.bgcolor.get_truecolor().hex if style.bgcolor else None
-        cells.append((char, fg, bg))
-    return cells
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(color_system="truecolor", width=200)
-
-
-_CONSOLE = _console()
-
-
 def tile_grid(
     tiles: Sequence[Sequence[Text]],
     labels: Sequence[str],

@@ -41,20 +41,6 @@ class BoundedSeries:
             self.xs, self.ys, self._skipped = self.xs[:keep], self.ys[:keep], 0
 
 
-class Smoother:
-    """Exponential moving average with bias correction (a sensible curve from the first point)."""
-
-    def __init__(self, beta: float = 0.98) -> None:
-        self.beta = beta
-        self._average = 0.0
-        self._count = 0
-
-    def __call__(self, value: float) -> float:
-        self._count += 1
-        self._average = self.beta * self._average + (1 - self.beta) * value
-        return self._average / (1 - self.beta**self._count)
-
-
 def ema(values: list[float], weight: float, stride: int = 1) -> list[float]:
     """TensorBoard's smoothing: an exponential moving average with bias correction
     (``last = w * last + (1 - w) * v``, shown as ``last / (1 - w**n)``), so the first points

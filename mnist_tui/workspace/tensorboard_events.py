@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import struct
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -265,29 +264,3 @@ def export_tensorboard(items: Iterable[RunSummary | Path | str]) -> list[Convert
     """``--runs DIR --export-tensorboard``: run folders (or folders of runs) to event files."""
     require_tensorboardx("--export-tensorboard")
     return [convert_run(summary) for summary in summaries_of(items)]
-
-
-def read_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
-    """Every scalar in the run folder's event files, by tag: (step, value), in file order.
-
-    A plain TFRecord reader (length, its CRC, the record, its CRC) over tensorboardX's own
-    ``Event`` proto, for tests and checks without tensorboard installed.
-    """
-    require_tensorboardx()
-    from tensorboardX.proto.event_pb2 import Event
-
-    out: dict[str, list[tuple[int, float]]] = {}
-    for path in sorted(Path(run_dir).glob("events.out.tfevents.*")):
-        data = path.read_bytes()
-        offset = 0
-        while offset + 12 <= len(data):
-            (length,) = struct.unpack_from("<Q", data, offset)
-            start = offset + 12
-            if start + length + 4 > len(data):
-                break  # a record still being written
-            event = Event.FromString(data[start : start + length])
-            offset = start + length + 4
-            for value in event.summary.value:
-                if value.WhichOneof("value") == "simple_value":
-                    out.setdefault(value.tag, []).append((event.step, value.simple_value))
-    return out

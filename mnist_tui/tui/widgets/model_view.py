@@ -93,10 +93,6 @@ class FiltersView(LaidOut):
         self.weights = weights
         self.refresh(layout=True)
 
-    @property
-    def has_filters(self) -> bool:
-        return self.weights is not None
-
     def build(self, width: int) -> Text:
         if self.weights is None:
             return note(

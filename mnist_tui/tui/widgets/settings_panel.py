@@ -64,11 +64,6 @@ def settings_parts(settings: dict[str, Any], world_size: int | None = None, thre
     return parts
 
 
-def settings_line(settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> str:
-    """One line for a header: ``fast · batch 1024 · lr 0.02 one-cycle · dropout 0.05 · bf16 · …``."""
-    return " · ".join(settings_parts(settings, world_size, threads))
-
-
 def packed_lines(parts: list[str], width: int) -> list[str]:
     """``parts`` joined by " · " into lines of at most ``width`` cells, breaking only between
     parts ("dropout" and its "0.05" stay together); a part longer than a line has one to itself."""
