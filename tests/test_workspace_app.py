@@ -131,3 +131,16 @@ async def test_a_new_run_from_the_workspace_takes_the_recipe_given(tmp_path, tmp
     assert (config.dataset, config.limit_train) == ("synthetic", 500)  # the run's own, unshown settings
     config = await new_from(workspace_app(root, "--recipe", "seed", "--lr", "0.004"), "lr-0.01")
     assert (config.recipe, config.lr) == ("seed", 0.004)
+
+
+async def test_the_workspace_opened_by_runs_has_its_layout(tmp_path, tmp_path_factory):
+    """`mnist-tui --runs DIR` opens on the workspace, and Textual reads a screen's stylesheet only
+    when it is pushed: the filter stood open and the compare plots were stacked one row high."""
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.01", root / "lr-0.01")
+    app = workspace_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _select(pilot, "lr-0.01")
+        assert app.screen_stack == [screen]  # the app's default screen
+        assert not screen.query_one("#filter").display
+        assert screen.query_one("#compare-plots").styles.grid_size_columns == 4

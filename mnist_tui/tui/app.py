@@ -40,7 +40,10 @@ SERVER_PID_VARIABLE = "MNIST_TUI_SERVER_PID"  # set by mnist_tui.serve for its s
 
 
 class MnistApp(App[int]):
-    CSS_PATH = "app.tcss"
+    # The workspace's too: Textual (8.2) reads a screen's CSS_PATH when the screen is pushed, not
+    # for the app's default screen, and `--runs DIR` opens on the workspace: its filter stood
+    # open and its compare plots were stacked one row high. Its rules are scoped to it.
+    CSS_PATH = ["app.tcss", "screens/workspace.tcss"]
     TITLE = "mnist-tui"
     BINDINGS = [("question_mark", "help", "Help")]
     # SIGTERM, SIGHUP (a closed terminal) and SIGINT quit like q: the run stops within a batch,

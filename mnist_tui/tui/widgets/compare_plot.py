@@ -30,7 +30,7 @@ class ComparePlot(PlotextPlot):
         self.metric = metric  # its title, y label and scale
         self.xlabel = xlabel
         self.series: list[tuple[int, Series]] = []  # (slot, series)
-        self.empty_note = "space marks runs to compare"
+        self.empty_note = "m marks runs to compare"
         self.y_axis = None  # the fitted y axis once drawn (plot_ticks.Axis)
 
     @property
