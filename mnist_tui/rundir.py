@@ -248,6 +248,23 @@ def remove_if_unused(run_dir: Path) -> bool:
     return False
 
 
+def remove_unopened(run_dir: Path) -> bool:
+    """After a run that failed before it opened its folder (no data, a bad checkpoint): a folder
+    this process made for it goes, with the lock file put there, if nothing else is in it (a
+    failed start had left a new folder holding only ``.lock``). A folder that was there stays as
+    it was. True if the folder went."""
+    run_dir = Path(run_dir)
+    if run_dir.absolute() not in _made:
+        return False
+    with contextlib.suppress(OSError):
+        if any(path.name != LOCK_NAME for path in run_dir.iterdir()):
+            return False
+        (run_dir / LOCK_NAME).unlink(missing_ok=True)
+        run_dir.rmdir()
+        return True
+    return False
+
+
 def remove_stale_temporaries(run_dir: Path) -> int:
     """Temporary files a killed process left behind (never the real checkpoint)."""
     removed = 0

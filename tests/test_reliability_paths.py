@@ -243,3 +243,18 @@ def test_a_start_that_fails_leaves_an_earlier_attempts_files_as_they_were(tiny_c
     result = Trainer(failing, lambda event: None).run()
     assert result.error is not None
     assert sorted(p.name for p in run_dir.iterdir()) == ["batches.jsonl", "notes.txt", "run.json", "status.json"]
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_a_start_that_fails_removes_the_folder_it_made(tmp_path, monkeypatch, capsys, named):
+    """No MNIST where --data-dir points: one line and exit 2, and the new run folder stayed
+    behind holding only `.lock` (`runs/<time>/.lock` without --run-dir)."""
+    from mnist_tui import cli
+
+    monkeypatch.chdir(tmp_path)
+    where = ["--run-dir", str(tmp_path / "new")] if named else []
+    argv = ["--headless", "--dataset", "mnist", "--data-dir", str(tmp_path / "no-mnist"), "--epochs", "1", *where]
+    assert cli.main(argv) == 2
+    assert "MNIST is not in" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    assert not list(tmp_path.glob("runs/*")), list(tmp_path.rglob("*"))

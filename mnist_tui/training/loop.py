@@ -88,6 +88,10 @@ class Trainer:
                 self.writer.close()
             if not self.trained_here and self.writer is not None:  # its folder opened (rank 0), no batch trained
                 self._leave_untrained_folder()
+            elif self.writer is None and self.config.run_dir is not None and self.world.is_main:
+                from mnist_tui.rundir import remove_unopened
+
+                remove_unopened(self.config.run_dir)  # a failed start: the folder made for it goes
         return self.result
 
     def _leave_untrained_folder(self) -> None:
