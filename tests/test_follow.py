@@ -242,8 +242,9 @@ def test_a_run_resumed_after_a_kill_withdraws_what_the_killed_attempt_showed(tmp
     _resumed(tmp_path, 1, [*first, _batch(2, 1, 0.3)], [_steered(1, 2, 100.0), _steered(2, 1, 300.0)])
     watch.step(seen.append, None, None)
     assert seen[0] == Rewound(1)
-    assert [(type(e).__name__, e.epoch, e.batch) for e in seen[1:]] == [("BatchEnd", 2, 1), ("Steered", 2, 1)]
-    assert seen[1].losses == (0.3,)
+    # the change from batch 1 comes before the report holding batch 1
+    assert [(type(e).__name__, e.epoch, e.batch) for e in seen[1:]] == [("Steered", 2, 1), ("BatchEnd", 2, 1)]
+    assert seen[2].losses == (0.3,)
     seen.clear()
     with (tmp_path / "batches.jsonl").open("a") as batches:  # it trains on
         batches.write(json.dumps(_batch(2, 2, 0.2).to_json()) + "\n")
@@ -467,3 +468,27 @@ def test_a_followers_second_notice_names_the_new_damage_and_a_copied_log_is_not_
     watch.step(seen.append, None, None)
     told = [e.text for e in seen if isinstance(e, Notice) and "batches.jsonl" in e.text]
     assert len(told) == 1, told
+
+
+def test_a_follower_tells_each_change_among_the_batches_it_belongs_to(tmp_path):
+    """Opened on a run, a follower told every change after every batch and row ("steered: lr ×2
+    (epoch 1, batch 305)" under epoch 2's line in --headless, and in its JSON lines)."""
+    from mnist_tui.runfolder.atomic import write_json_atomically, write_text_atomically
+    from mnist_tui.runfolder.layout import RunInfo
+    from mnist_tui.sources.watch import RunWatch
+    from mnist_tui.training.events import Steered
+
+    row = EpochRecord(1, 0.5, 0.8, 0.4, 0.85, 1.5, 40000.0, 0.01, 0.2, "synthetic", "cpu", 1)
+    write_json_atomically(tmp_path / "run.json", RunInfo({}, created=100.0, host="").to_json())
+    batches = [_batch(1, n, 1.0) for n in range(1, 5)] + [_batch(2, n, 0.5) for n in range(1, 3)]
+    write_text_atomically(tmp_path / "batches.jsonl", _rows(*batches))
+    write_text_atomically(tmp_path / "metrics.jsonl", _rows(row))
+    more = Steered(1, 0, "epochs 2 → 3", 1.0, 3, 150.0)  # at epoch 1's end
+    write_text_atomically(tmp_path / "steering.jsonl", _rows(_steered(1, 3, 100.0), more, _steered(2, 2, 200.0)))
+    seen: list = []
+    RunWatch(tmp_path, [], 3, model_views=False, writer_created=100.0).step(seen.append, None, None)
+    order = [(type(e).__name__, e.epoch, e.batch if not isinstance(e, EpochRecord) else None) for e in seen]
+    assert order == [
+        ("BatchEnd", 1, 1), ("BatchEnd", 1, 2), ("Steered", 1, 3), ("BatchEnd", 1, 3), ("BatchEnd", 1, 4),
+        ("EpochRecord", 1, None), ("Steered", 1, 0), ("BatchEnd", 2, 1), ("Steered", 2, 2), ("BatchEnd", 2, 2),
+    ], order  # fmt: skip

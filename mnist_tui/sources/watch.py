@@ -26,7 +26,7 @@ from mnist_tui.runfolder.layout import (
 )
 from mnist_tui.runfolder.reader import BatchTail, Rows, effective_state, read_info, read_metrics, read_rows, read_status
 from mnist_tui.schema import RecordError
-from mnist_tui.sources.recorded import model_events
+from mnist_tui.sources.recorded import in_run_order, model_events
 from mnist_tui.training.events import (
     ENDED,
     BatchEnd,
@@ -72,6 +72,8 @@ class RunWatch:
         self.layers_epoch = 0
         # (epoch, batch, time) of each change reported; a withdrawn one stays, never to be reported again
         self.steered: set[tuple[int, int, float]] = set()
+        self.steering_due: list[Steered] = []  # read, not yet reported: their batches are not
+        self.reported: tuple[int, int] = (0, 0)  # (epoch, batch) of the last batch report given
         self.writer_created = writer_created  # run.json's "created": which writer's run is shown
         self.last_status: RunStatus | None = None  # the last status.json read whole
         self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
@@ -116,9 +118,13 @@ class RunWatch:
                 self.unreadable_told.add(STATUS_NAME)  # unknown, and a silent wait looked like a hang
                 listener(Notice(f"the run's state is unknown until {STATUS_NAME} can be read: {exc}"))
         self.last_status = status
+        earlier = list(self.steering_due)  # the changes still held from the polls before this one
+        self._read_steering(listener)  # placed among the batches below, in the run's order
         new = self.batches.read_new(self._new_writer_kept)
         if self.batches.rewound_to is not None:  # a resume after a kill or a stop
             listener(Rewound(self.batches.rewound_to))
+            kept = self.batches.rewound_to  # the killed attempt's held changes past it go
+            self.steering_due = [s for s in self.steering_due if s not in earlier or s.kept_on_resume(kept)]
             self.batches.rewound_to = None
             self.held = []  # the earlier attempt's: no row will come for them
         self._tell_skipped(listener, BATCHES_NAME, self.batches.damage)
@@ -132,18 +138,11 @@ class RunWatch:
                     fresh = [b for b in fresh if b.epoch > record.epoch]
                     self.history.append(record)
                     listener(record)
+                    self._report_batches(listener, [])  # a change at this epoch's end
         # An epoch's row comes after its batches and before the next epoch's: a row not yet
         # written (the writer saves the checkpoint first) holds the next epoch's batches back.
         self.held = [b for b in fresh if b.epoch > self.epochs_done + 1]
         self._report_batches(listener, [b for b in fresh if b.epoch <= self.epochs_done + 1])
-        steering_log = self.run_dir / STEERING_NAME
-        steering = self._log(listener, STEERING_NAME, lambda: read_rows(steering_log, Steered.from_json))
-        if steering is not None:
-            for steered in steering.records:
-                key = (steered.epoch, steered.batch, steered.time)
-                if key not in self.steered:
-                    self.steered.add(key)
-                    listener(steered)
         layers = self._log(listener, LAYERS_NAME, lambda: read_layer_stats(self.run_dir))
         if layers is not None:
             for layer_record in layers.records:
@@ -153,8 +152,8 @@ class RunWatch:
         if self.model_views and time.monotonic() >= self.next_eval and self._changed(CHECKPOINT_NAME):
             self._report_checkpoint(listener, data, config)
         state = effective_state(status, time.time()) if status is not None else None
-        if state in ENDED:  # no row is coming for held batches (a kill)
-            self._report_batches(listener, self.held)
+        if state in ENDED:  # no row is coming for held batches (a kill), nor a batch for a change
+            self._report_batches(listener, self.held, every_change=True)
             self.held = []
         return status is not None and self._report_status(listener, status, state)
 
@@ -182,10 +181,32 @@ class RunWatch:
         if (note := rows.skipped_note(name, told)) is not None:
             listener(Notice(note))
 
-    @staticmethod
-    def _report_batches(listener: Listener, reports: list[BatchEnd]) -> None:
-        for report in reports:
-            listener(report)
+    def _read_steering(self, listener: Listener) -> None:
+        """New lines of steering.jsonl, held until the batches they belong among are reported."""
+        steering_log = self.run_dir / STEERING_NAME
+        steering = self._log(listener, STEERING_NAME, lambda: read_rows(steering_log, Steered.from_json))
+        for steered in steering.records if steering is not None else ():
+            key = (steered.epoch, steered.batch, steered.time)
+            if key not in self.steered:
+                self.steered.add(key)
+                self.steering_due.append(steered)
+
+    def _came_by_now(self, steered: Steered) -> bool:
+        if steered.batch:  # from that batch on: before the report holding it
+            return (steered.epoch, steered.batch) <= self.reported
+        return steered.epoch <= self.epochs_done  # at that epoch's end: after its row
+
+    def _report_batches(self, listener: Listener, reports: list[BatchEnd], every_change: bool = False) -> None:
+        """``reports`` with the held changes that come before or among them, in the run's order
+        (a follower opened on a run said a change in epoch 1 after epoch 2's row): a change from
+        batch b before the report holding b, one at an epoch's end (batch 0) after its row."""
+        if reports:
+            self.reported = (reports[-1].epoch, reports[-1].batch)
+        due = [s for s in self.steering_due if every_change or self._came_by_now(s)]
+        if due:
+            self.steering_due = [s for s in self.steering_due if s not in due]
+        for event in in_run_order(reports, [], due) if due else reports:
+            listener(event)
 
     def _report_checkpoint(self, listener: Listener, data, config: Config) -> None:
         import torch
