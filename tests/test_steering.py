@@ -291,3 +291,22 @@ def test_a_follower_that_steered_the_lr_to_its_bound_can_still_stop_the_run(tmp_
         assert control.lr_scale == 2.0**20
     finally:
         writer.close()
+
+
+def test_a_plan_change_records_the_lr_scale_in_force_not_one_asked_after_it(tiny_config, small_synthetic):
+    """`a`, then `+`, then space: the plan's row said lr_scale 2.0, where the doubled lr came only
+    with the first batch (its own row): the README says each row holds what is in force after it."""
+    from mnist_tui.training.events import StateChanged
+
+    source = TrainingSource(constant(tiny_config, epochs=1), datasets=small_synthetic, hold=True)
+
+    def listen(event) -> None:
+        if event == StateChanged("paused"):  # loaded, held for space: the keys, in order
+            source.add_epochs(1)
+            source.steer_lr(2)
+            source.start()
+
+    assert source.run(listen).error is None
+    recorded = read_rows(tiny_config.run_dir / STEERING_NAME, Steered.from_json).records
+    assert [(s.what, s.epoch, s.batch, s.lr_scale, s.epochs) for s in recorded] == [
+        ("epochs 1 → 2", 0, 0, 1.0, 2), ("lr ×2", 1, 1, 2.0, 2)]  # fmt: skip

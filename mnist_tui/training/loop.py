@@ -233,7 +233,7 @@ class Trainer:
         if self.scheduler is not None:
             self.scheduler = self.epoch_run.scheduler = self.make_scheduler(wanted, done * self.batches)
         self.listener(PlanChanged(wanted))
-        scale = self.control.lr_scale
+        scale = self.epoch_run.applied_scale  # in force: a `+` asked, not yet taken, is its own row
         self.listener(Steered(done, 0, f"epochs {old} → {wanted}", scale, wanted, time.time()))
         return wanted
 
