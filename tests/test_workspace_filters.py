@@ -126,3 +126,24 @@ def test_runs_trained_on_different_amounts_of_data_do_not_share_every_setting():
     """--limit-train 10000 against 20000 read "the runs share every setting"."""
     differ, _same = differing_settings([run("a", train_size=10_000), run("b", train_size=20_000)])
     assert differ == {"train_size": [10_000, 20_000]}
+
+
+def test_started_takes_a_date_and_refuses_what_is_none():
+    """`started>2026-13-45` matched nothing and said nothing; `started=2026-11-26` matched no run
+    of that day (the column holds the time too)."""
+    import datetime as dt
+
+    def at(day: str, hour: int) -> float:
+        return dt.datetime.strptime(f"{day} {hour:02d}:30", "%Y-%m-%d %H:%M").timestamp()
+
+    runs = [run("a", started=at("2026-11-25", 23)), run("b", started=at("2026-11-26", 7)), run("c", started=None)]
+
+    def named(text: str) -> list[str]:
+        return [s.name for s in parse_filter(text).apply(runs)]
+
+    assert named("started=2026-11-26") == ["b"] and named("started!=2026-11-26") == ["a", "c"]
+    assert named("started>=2026-11-26") == ["b"] and named("started<2026-11-26") == ["a"]
+    assert named("started=2026-11") == ["a", "b"] and named("started=2026-11-2*") == ["a", "b"]
+    for bad in ("started>2026-13-45", "started<yesterday", "started=2026-1-5"):
+        with pytest.raises(FilterError, match="started takes a date"):
+            parse_filter(bad)

@@ -15,6 +15,7 @@ one) is refused with a message saying what is wrong: :func:`parse_filter` raises
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import operator
 import re
@@ -120,9 +121,28 @@ def _parse_word(word: str) -> Condition | Substring:
             raise FilterError(f"{word!r}: {column.key} is a number, {text!r} is not one") from None
         if value != value:  # NaN compares false with everything: refuse it rather than match nothing
             raise FilterError(f"{word!r}: {text!r} is not a number to compare with")
+    elif column.key == "started" and not (op in ("=", "!=") and any(c in text for c in "*?[")):
+        value = _date_prefix(word, text)  # = and != take the whole day (month, year): as a pattern
+        value = f"{value}*" if op in ("=", "!=") else value
     else:
         value = text.lower()
     return Condition(column, op, value)
+
+
+_DATE_FORMATS = {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}
+
+
+def _date_prefix(word: str, text: str) -> str:
+    """``started`` compares as ``YYYY-MM-DD HH:MM`` text: a year, month or day to compare with.
+    A date that is none (``2026-13-45``) matched nothing, without a word."""
+    form = _DATE_FORMATS.get(len(text))
+    try:
+        if form is None:
+            raise ValueError
+        dt.datetime.strptime(text, form)
+    except ValueError:
+        raise FilterError(f"{word!r}: started takes a date, YYYY, YYYY-MM or YYYY-MM-DD; {text!r} is not one") from None
+    return text
 
 
 def parse_filter(text: str) -> RunFilter:
