@@ -144,3 +144,21 @@ async def test_the_workspace_opened_by_runs_has_its_layout(tmp_path, tmp_path_fa
         assert app.screen_stack == [screen]  # the app's default screen
         assert not screen.query_one("#filter").display
         assert screen.query_one("#compare-plots").styles.grid_size_columns == 4
+
+
+async def test_the_workspaces_help_gives_its_own_keys(tmp_path, tmp_path_factory):
+    """? in the workspace listed its table's keys ("⏎ Select", "^pgup Page Left", "tab Focus
+    Next") under the dashboard's headline, and not what enter does there."""
+    from mnist_tui.tui.screens.help import HelpScreen
+
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.01", root / "lr-0.01")
+    app = workspace_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _select(pilot, "lr-0.01")
+        await pilot.press("question_mark")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        keys = dict(app.screen.keys)
+        assert "open the run" in keys["enter"] and "mark" in keys["m / M"] and "filter" in keys["/"]
+        assert not any(what in ("Select", "Page Left", "Focus Next") for what in keys.values())
+        assert "workspace" in app.screen.title_line

@@ -21,6 +21,8 @@ from textual.widgets import DataTable, Header, Input, Static
 
 from mnist_tui.errors import UserError
 from mnist_tui.tui.messages import NewRunFrom, OpenRun
+from mnist_tui.tui.screens.help import HelpScreen
+from mnist_tui.tui.screens.workspace_help import HELP_ABOUT, HELP_KEYS, HELP_TITLE
 from mnist_tui.tui.widgets.compare_panel import ComparePanel
 from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 from mnist_tui.tui.widgets.runs_table import RunsTable
@@ -50,6 +52,7 @@ class WorkspaceScreen(Screen):
         Binding("k", "move(-1)", "Up", show=False),
         Binding("escape", "back", "Back"),
         Binding("q", "back", "Back", show=False),
+        Binding("question_mark", "help", "Help", show=False),  # the app's would list the table's keys
     ]
     CSS_PATH = "workspace.tcss"
 
@@ -278,6 +281,9 @@ class WorkspaceScreen(Screen):
             self.app.pop_screen()
         else:
             self.app.exit()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(keys=list(HELP_KEYS), about=HELP_ABOUT, title=HELP_TITLE))
 
     def action_export(self) -> None:
         self._export(list(self.table.listed), export_path(self.root))

@@ -1,0 +1,27 @@
+"""What the runs workspace's help says: its keys and what it shows (its table's own keys, a
+cursor's "Page Left" and "Select", said nothing of what enter does here)."""
+
+from __future__ import annotations
+
+HELP_TITLE = "The runs workspace: every run folder under this one, side by side"
+
+HELP_KEYS = (
+    ("↑ ↓, j k", "the previous / next run"),
+    ("enter", "open the run: replayed, or followed live while it trains"),
+    ("m / M", "mark the run to compare / unmark all"),
+    ("n", "a new run from this one's settings (a form: change any, then start)"),
+    ("/", "filter: lr<0.005 state=finished acc>98 started>2026-11 name=sweep/*; esc clears it"),
+    ("< > / r", "sort by the previous / next column / reverse the order"),
+    ("%", "compare accuracy % or error % (log)"),
+    ("E", "export the listed runs' epochs to a CSV file beside this folder"),
+    ("esc, q", "back to the dashboard (the workspace opened alone: quit)"),
+    ("?", "this help"),
+    ("ctrl+p", "command palette"),
+)
+
+HELP_ABOUT = (
+    "the table: one row per run folder, its state (a live run's too), best accuracy, time to 99 % and settings",
+    "the line under it: where the selected run is and what it says of itself (a broken folder: why)",
+    "compare: the marked runs' test accuracy, test and train loss by epoch and batch loss, one colour each",
+    "the legend names only the settings in which the marked runs differ",
+)
