@@ -356,9 +356,11 @@ def test_resuming_past_a_smaller_epochs_says_which_and_changes_nothing(tmp_path,
     assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir()) == before
 
 
-def test_following_a_folder_of_runs_says_to_pick_one(tmp_path, capsys):
-    """`--follow runs` waited forever with "no run in runs yet"."""
+@pytest.mark.parametrize("option", ["--follow", "--replay"])
+def test_following_a_folder_of_runs_says_to_pick_one(tmp_path, capsys, option):
+    """`--follow runs` waited forever with "no run in runs yet"; `--replay runs` said only
+    "nothing to show"."""
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "run.json").write_text("{}")
-    code, err = _main(["--headless", "--follow", str(tmp_path)], capsys)
+    code, err = _main(["--headless", option, str(tmp_path)], capsys)
     _assert_one_line(code, err, "holds runs", "a", f"--runs {tmp_path}")
