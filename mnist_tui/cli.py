@@ -70,7 +70,7 @@ def check_device(device: str, saved: bool = False) -> None:
 
 def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
     """Before any training: a resumable plan and a run folder that can take this run."""
-    from mnist_tui.rundir import claim_run_dir, holds_results, own_run_folder, same_folder
+    from mnist_tui.rundir import a_run_inside, claim_run_dir, holds_results, own_run_folder, same_folder
     from mnist_tui.training.rank import environment_rank
 
     resumed_from = None
@@ -90,6 +90,11 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
             raise UserError(
                 f"--resume {args.resume}: its folder holds another run (its {args.resume.parent.name}/checkpoint.pt "
                 "and epochs would be overwritten); continue this checkpoint in a new folder with --run-dir NEW"
+            )
+        if resumed_from is None and args.run_dir is None and (inner := a_run_inside(args.resume.parent.resolve())):
+            raise UserError(  # it named --run-dir, which was not given
+                f"--resume {args.resume}: its folder holds other runs ({inner}); "
+                "continue this checkpoint in a new folder with --run-dir NEW"
             )
         used = dataset_option_of(saved_state.get("dataset"))
         in_own_folder = args.run_dir is None or same_folder(args.run_dir, resumed_from)

@@ -109,7 +109,7 @@ def _check_place(run_dir: Path) -> None:
                     f"--run-dir {shown(run_dir)} is inside the run folder {shown(parent)}: "
                     "choose a folder outside it (e.g. beside it)"
                 )
-    inner = _a_run_inside(where)
+    inner = a_run_inside(where)
     if inner is not None:
         raise UserError(
             f"--run-dir {shown(run_dir)} holds other runs ({shown(inner)}): a run folder holds one run; "
@@ -123,7 +123,7 @@ def check_not_a_workspace(folder: Path, option: str) -> None:
     with contextlib.suppress(OSError):
         if (folder / INFO_NAME).is_file() or not folder.is_dir():
             return
-        inner = _a_run_inside(folder.resolve())
+        inner = a_run_inside(folder.resolve())
         if inner is not None:
             raise UserError(
                 f"{option} {shown(folder)} holds runs ({shown(inner)}) and is not one: give one of them, "
@@ -131,7 +131,7 @@ def check_not_a_workspace(folder: Path, option: str) -> None:
             )
 
 
-def _a_run_inside(folder: Path, depth: int = 2, budget: int = 2000) -> Path | None:
+def a_run_inside(folder: Path, depth: int = 2, budget: int = 2000) -> Path | None:
     """A run folder within ``depth`` levels under ``folder``, or None (at most ``budget`` entries looked at)."""
     level = [folder]
     for _ in range(depth):

@@ -71,6 +71,15 @@ def test_a_loose_checkpoint_is_not_resumed_over_the_run_in_its_folder(run, capsy
     assert _contents(run) == before  # its metrics, batches and checkpoint were rewritten here before
 
 
+def test_a_loose_checkpoint_beside_runs_says_to_give_a_folder(run, tmp_path, capsys):
+    """`--resume runs/backup.pt` beside other runs was refused as "--run-dir runs holds other
+    runs", naming an option that was not given."""
+    shutil.copy(run / "checkpoint.pt", tmp_path / "backup.pt")
+    code, _, err = _main([*TRAIN, "--resume", str(tmp_path / "backup.pt"), "--epochs", "2"], capsys)
+    _one_line(code, err, "its folder holds other runs", "--run-dir NEW")
+    assert "--run-dir " + str(tmp_path) not in err
+
+
 def test_a_loose_checkpoint_continues_in_the_folder_named_by_run_dir(run, tmp_path, capsys):
     shutil.copy(run / "checkpoint.pt", run / "backup.pt")
     before = _contents(run)
