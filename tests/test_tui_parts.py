@@ -100,3 +100,17 @@ async def test_the_position_before_anything_is_loaded_is_a_dash_not_zeros():
         assert str(panel.query_one("#position-line").content) == "epoch 3/10   batch 17/59"
         panel.show_position(3, 10, 59, 59, testing=True)  # the epoch's row comes after the test set
         assert str(panel.query_one("#position-line").content) == "epoch 3/10   batch 59/59   testing…"
+
+
+def test_the_narrow_predictions_panel_says_why_it_has_no_guess_within_its_columns():
+    """At 80×24, before epoch 1, the verdict column read "no preds", cut short with no word of why."""
+    import numpy as np
+
+    from mnist_tui.tui.widgets.predictions import PredictionsPanel
+
+    panel = PredictionsPanel()
+    panel.images, panel.labels = np.zeros((3, 28, 28), np.uint8), np.array([7, 2, 1])
+    panel.indices, panel.compact = np.arange(3), True
+    lines = [line.plain for line in panel._verdict_lines(0)]
+    assert lines[:2] == ["#0", "true 7"] and "no guess" in lines
+    assert max(len(line) for line in lines) <= 9  # the compact column's width

@@ -172,7 +172,7 @@ class PredictionsPanel(Widget):
         label = int(self.labels[index])
         head = [Text.assemble(("#", "dim"), (f"{index:,}", "bold")), Text.assemble(("true ", "dim"), str(label))]
         if self.probabilities is None:
-            return [*head, Text("no preds", style="dim")]
+            return [*head, *(Text(words, style="dim") for words in ("no guess", "before", "epoch 1"))]  # 9 columns
         probs = self.probabilities[index]
         predicted = int(probs.argmax())
         right = predicted == label
