@@ -12,7 +12,7 @@ from mnist_tui.errors import TrainingDiverged
 from mnist_tui.runfolder.reader import read_metrics
 from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.events import BatchEnd, EpochRecord, Failed, Finished
+from mnist_tui.training.events import BatchEnd, EpochRecord, Failed, Finished, PlanChanged
 from mnist_tui.training.loop import Trainer
 
 
@@ -260,9 +260,15 @@ def test_a_resumed_run_that_trains_nothing_leaves_its_folder_as_it_was(tiny_conf
     assert before[1].state == "finished"
     control = TrainingControl()
     control.stop()  # quit before the first batch
-    _, result, _ = _run(config.with_changes(epochs=4), small_synthetic, control=control, resume_from=config.run_dir)
-    assert result.stopped and result.epochs_done == 1
+    _, result, events = _run(
+        config.with_changes(epochs=4), small_synthetic, control=control, resume_from=config.run_dir
+    )
     assert (read_info(config.run_dir), read_status(config.run_dir)) == before
+    # and the faces are told the same: finished 1/1 (the dashboard said "stopped 1/4", and offered to continue)
+    assert not result.stopped and result.epochs_done == 1
+    plans = [e.epochs for e in events if isinstance(e, PlanChanged)]
+    assert plans and plans[-1] == 1
+    assert [e.stopped for e in events if isinstance(e, Finished)] == [False]
 
 
 def test_a_resume_that_trains_nothing_puts_back_the_logs_it_cut(tiny_config, small_synthetic):
@@ -305,5 +311,5 @@ def test_a_resume_that_trains_nothing_removes_a_log_it_started(tiny_config, smal
     held.set_epochs(6)  # `a` (+5 … here to 6) before the first batch
     held.stop()
     _, result, _ = _run(config, small_synthetic, control=held, resume_from=config.run_dir)
-    assert result.stopped and result.epochs_done == 2
+    assert not result.stopped and result.epochs_done == 2  # finished 2/2, as it was
     assert {p.name: p.read_bytes() for p in config.run_dir.iterdir() if p.is_file()} == before

@@ -106,6 +106,34 @@ def test_epochs_added_while_training_and_to_a_finished_run_and_resume_honours_th
     assert sorted(kinds) == ["epochs 1 → 2", "epochs 2 → 3", "lr ×4"]  # the finished run's extension too
 
 
+def test_more_epochs_stopped_before_a_batch_leave_the_finished_run_as_it_was_and_can_be_asked_again(
+    tiny_config, small_synthetic
+):
+    """`a` on a finished 1/1 run, then S S before its first batch: the folder went back to
+    "finished 1/1" while the dashboard said "stopped, epoch 1/6" and offered to continue it."""
+    from mnist_tui.training.events import Finished, StateChanged
+
+    source = TrainingSource(constant(tiny_config, epochs=1), datasets=small_synthetic)
+    assert source.run(lambda event: None).error is None
+    source.add_epochs(5)
+    events: list = []
+
+    def stop_at_once(event) -> None:
+        events.append(event)
+        if event == StateChanged("loading", "loading torch and the data"):
+            source.stop()
+
+    result = source.run(stop_at_once)
+    assert result.error is None and not result.stopped and result.epochs_done == 1
+    assert [e.stopped for e in events if isinstance(e, Finished)] == [False]
+    assert [e.epochs for e in events if isinstance(e, PlanChanged)][-1] == 1
+    status = read_status(tiny_config.run_dir)
+    assert (status.state, status.epochs, status.epochs_done) == ("finished", 1, 1)
+    source.add_epochs(1)  # asked again: it trains (the stop that ended nothing is not kept)
+    assert source.run(lambda event: None).error is None
+    assert [r.epoch for r in read_metrics(tiny_config.run_dir).records] == [1, 2]
+
+
 def _writer_and_follower(run_dir, control: TrainingControl, epochs_done: int = 0):
     """A run folder's writer, open, steered by ``control``; and a follower of that folder."""
     writer = RunFolderWriter(run_dir, {"epochs": 3}, control, lambda e: None)

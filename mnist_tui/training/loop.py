@@ -38,7 +38,7 @@ from mnist_tui.training.events import (
 )
 from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.reports import ModelReports, ready_event
-from mnist_tui.training.resume import checkpoint_state, failure_message, restore, saved_reports
+from mnist_tui.training.resume import as_it_was, checkpoint_state, failure_message, restore, saved_reports
 from mnist_tui.training.saving import CheckpointKeeper
 from mnist_tui.training.steps import EpochRun, evaluate, train_epoch, use_cuda_graph
 
@@ -209,6 +209,8 @@ class Trainer:
                 break
             epoch += 1
         self.finished = not self.result.stopped and self.result.epochs_done > 0
+        if not self.trained_here and self.resume_state is not None:
+            as_it_was(self)
         self.listener(Finished(self.result.epochs_done, best_accuracy(self.history), self.result.stopped))
 
     @property

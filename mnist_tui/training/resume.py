@@ -13,7 +13,7 @@ import torch
 from mnist_tui.errors import GraphCaptureFailed, TrainingDiverged, UserError
 from mnist_tui.schema import RecordError
 from mnist_tui.training import checkpoint as ckpt
-from mnist_tui.training.events import EpochRecord
+from mnist_tui.training.events import EpochRecord, PlanChanged
 
 
 def history_from_checkpoint(rows: Any) -> list[EpochRecord]:
@@ -112,6 +112,20 @@ def restore(trainer, state: dict[str, Any]) -> None:
         trainer.control.lr_scale = float(scale)  # steering (+/-) carries on where it was
     trainer.result.epochs_done = done
     trainer.keeper.restored(done, state)
+
+
+def as_it_was(trainer) -> None:
+    """A resumed run that trained no batch (quit before space; `a` then S S on a finished run)
+    changed nothing, and its folder is put back at the end: the faces hear its plan and its end
+    as they were (the dashboard said "stopped, epoch 9/14" beside a folder that says "finished
+    9/9", and offered to continue it)."""
+    planned = int((trainer.resume_state.get("config") or {}).get("epochs") or trainer.config.epochs)
+    if planned != trainer.config.epochs:
+        trainer.config = trainer.config.with_epochs(planned)
+        trainer.listener(PlanChanged(planned))
+    trainer.control.set_epochs(planned)  # the next `a` adds to this plan, not to the one withdrawn
+    trainer.result.stopped = trainer.result.epochs_done < planned
+    trainer.finished = not trainer.result.stopped
 
 
 def saved_reports(run_dir: Path | None, epochs_done: int) -> Iterator[object]:
