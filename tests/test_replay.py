@@ -133,6 +133,11 @@ def test_a_truncated_checkpoint_falls_back_to_metrics_with_a_note(finished_run, 
     events = _replay(run_dir, dataset="synthetic")
     assert _kinds(events) == [DataReady, BatchEnd, LayerStatsRecord, Finished]  # what was recorded, but no model
     assert "checkpoint not used" in events[0].notice
+    # no digits loaded, but the writer's sizes: a change at batch 1 was drawn at the epoch's end
+    info = json.loads((run_dir / "run.json").read_text())
+    ready = events[0]
+    assert (ready.train_size, ready.batches_per_epoch) == (info["train_size"], info["batches_per_epoch"]) != (0, 0)
+    assert len(ready.test_images) == 0
 
 
 def test_missing_or_empty_folders_are_one_line_errors(tmp_path):

@@ -59,6 +59,8 @@ def test_views_wrong_only_and_orderings():
     assert len(build_view(hardest, None, labels).indices) == 0  # waits for predictions
     both = build_view(ViewSpec(order="hardest", wrong_only=True), probs, labels, epoch=2)  # filters combine
     assert list(both.indices) == [1, 3] and both.title == "hardest first · wrong only (2)"
+    none = build_view(ViewSpec(), None, np.zeros(0, np.int64))  # a replay whose model could not be used
+    assert len(none.indices) == 0 and "no test digits loaded" in none.empty_hint  # it said "no digits in this view"
 
 
 def test_probability_bar_width_and_fill():

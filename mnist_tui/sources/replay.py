@@ -79,6 +79,7 @@ class RunRecord:
     steering: list[Steered] = field(default_factory=list)
     writer_state: str | None = None  # status.json's state, as its writer left it (None: no status)
     end_detail: str = ""  # a failed or lost writer's: said with the run's end state, not as a note
+    sizes: dict[str, int] = field(default_factory=dict)  # run.json's train/test sizes, batches per epoch
 
     @property
     def dataset_name(self) -> str | None:
@@ -153,6 +154,10 @@ def load_run(run_dir: Path) -> RunRecord:
         info = read_info(run_dir)
         record.saved_config = info.config if info is not None else None
         record.trained_with = (info.device, info.precision) if info is not None else ("", "")
+        if info is not None and info.train_size:  # the writer's own account, for a replay without digits
+            record.sizes = dict(
+                train_size=info.train_size, test_size=info.test_size, batches_per_epoch=info.batches_per_epoch
+            )
     except (RecordError, UserError) as exc:
         record.notes.append(f"run.json not used: {exc}")
     refused = None
@@ -241,6 +246,8 @@ class ReplaySource(PassiveSource):
         planned = int((record.saved_config or {}).get("epochs") or len(record.history))
         ready = ready_event(data, config, record.history, planned, "; ".join(notes) or None, "cpu (replay)")
         ready = with_resolved(ready, *record.trained_with)
+        if data is None and record.sizes:  # no model, so no digits loaded: the batches still have their place
+            ready = dataclasses.replace(ready, **record.sizes)
         listener(dataclasses.replace(ready, batches_recorded=record.batch_log))
         for logged in in_run_order(record.batches, record.layers, record.steering):
             listener(logged)

@@ -38,6 +38,8 @@ class ViewSpec:
 
 
 def build_view(spec: ViewSpec, probabilities: np.ndarray | None, labels: np.ndarray, epoch: int | None = None) -> View:
+    if not len(labels):  # a replay whose checkpoint or data could not be used: its note says which
+        return View(np.zeros(0, dtype=np.int64), "no test digits", "no test digits loaded: nothing to browse")
     if probabilities is None:
         if not spec.filtered:
             return View(np.arange(len(labels), dtype=np.int64), "all test digits")
