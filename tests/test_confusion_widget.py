@@ -119,3 +119,12 @@ async def test_the_screen_opened_before_the_first_epoch_grows_to_the_whole_matri
         screen.set_confusion(_confusion(), epoch=1)
         await pilot.pause(0.05)
         assert screen.matrix.size.height == 1 + 10
+
+
+def test_a_matrix_that_will_not_come_is_not_promised():
+    """A replay whose checkpoint could not be used: `x` said the matrix "fills in after each epoch"."""
+    from mnist_tui.tui.widgets.confusion import ConfusionMatrix
+
+    assert "fills in after each epoch" in ConfusionMatrix().render().plain
+    replayed = ConfusionMatrix(coming=False).render().plain
+    assert "this replay has no model" in replayed and "fills in" not in replayed

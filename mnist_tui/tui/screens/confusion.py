@@ -22,14 +22,19 @@ class ConfusionScreen(DismissOnce, ModalScreen[tuple[int, int] | None]):
     BINDINGS = [Binding("escape,x,q", "dismiss_none", "Back"), Binding("question_mark", "app.help", "Help")]
 
     def __init__(
-        self, confusion: np.ndarray | None, epoch: int | None = None, cursor: tuple[int, int] | None = None
+        self,
+        confusion: np.ndarray | None,
+        epoch: int | None = None,
+        cursor: tuple[int, int] | None = None,
+        coming: bool = True,
     ) -> None:
+        """``coming``: a matrix may still come (a live run's next epoch); a replay's will not."""
         super().__init__()
-        self.confusion, self.epoch, self.start_cursor = confusion, epoch, cursor
+        self.confusion, self.epoch, self.start_cursor, self.coming = confusion, epoch, cursor, coming
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confusion-box"):
-            yield ConfusionMatrix(id="confusion-matrix")
+            yield ConfusionMatrix(id="confusion-matrix", coming=self.coming)
             yield Static(HINT, id="confusion-hint")
         yield Footer()  # this screen's keys, not the dashboard's under it
 

@@ -267,7 +267,8 @@ class DashboardScreen(RunViewScreen):
 
     def action_confusion(self) -> None:
         matrix, epoch = self.confusion or (None, None)
-        self.open_screen(ConfusionScreen(matrix, epoch, self.browser.spec.cell), self._browse_cell)
+        coming = self.capabilities.live  # a replay's matrix came with it, or never will
+        self.open_screen(ConfusionScreen(matrix, epoch, self.browser.spec.cell, coming), self._browse_cell)
 
     def _browse_cell(self, cell: tuple[int, int] | None) -> None:
         if cell is not None:

@@ -57,9 +57,10 @@ class ConfusionMatrix(Widget, can_focus=True):
 
     CellSelected = msg.CellSelected  # (in messages.py, with the app's other messages)
 
-    def __init__(self, cell_width: int = 5, **kwargs) -> None:
+    def __init__(self, cell_width: int = 5, coming: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.cell_width = cell_width
+        self.coming = coming  # without a matrix: one comes after the next epoch (else: this replay has no model)
         self.confusion: np.ndarray | None = None
         self.epoch: int | None = None
         self.cursor = (0, 0)
@@ -84,7 +85,8 @@ class ConfusionMatrix(Widget, can_focus=True):
         for j in range(10):
             text.append(f"{j}".rjust(width - 1) + " ", style="bold")
         if self.confusion is None:
-            text.append("\n\n  no confusion matrix yet:\n  it fills in after each epoch", style="dim")
+            why = "yet:\n  it fills in after each epoch" if self.coming else "here:\n  this replay has no model"
+            text.append(f"\n\n  no confusion matrix {why}", style="dim")
             return text
         worst = int((self.confusion - np.diag(np.diag(self.confusion))).max())
         for i in range(10):
