@@ -492,3 +492,69 @@ def test_a_follower_tells_each_change_among_the_batches_it_belongs_to(tmp_path):
         ("BatchEnd", 1, 1), ("BatchEnd", 1, 2), ("Steered", 1, 3), ("BatchEnd", 1, 3), ("BatchEnd", 1, 4),
         ("EpochRecord", 1, None), ("Steered", 1, 0), ("BatchEnd", 2, 1), ("Steered", 2, 2), ("BatchEnd", 2, 2),
     ], order  # fmt: skip
+
+
+@pytest.mark.parametrize("ended", ["finished 2/2", "stopped in epoch 3"])
+def test_a_resume_that_trains_nothing_does_not_rewind_its_follower(tmp_path, ended):
+    """`a` then S S on a finished run (or a resume quit before space): the folder is put back as it
+    was, and its run.json's writer, not the one followed, looked new: the follower said the run
+    started again from epoch 0, told every batch again and dropped every steering mark."""
+    from mnist_tui.runfolder.writer import RunFolderWriter
+    from mnist_tui.sources.watch import RunWatch
+    from mnist_tui.training.control import TrainingControl
+    from mnist_tui.training.events import PlanChanged, Rewound, Steered
+
+    first = RunFolderWriter(tmp_path, {"epochs": 3}, TrainingControl(), lambda e: None)
+    first.open(0)
+    for epoch in (1, 2):
+        for n in range(1, 5):
+            first(_batch(epoch, n, 1.0))
+        first(EpochRecord(epoch, 0.5, 0.8, 0.4, 0.85, 1.5, 4e4, 0.01, 0.2, "synthetic", "cpu", 1))
+    first(Steered(1, 2, "lr ×2", 2.0, 3, 100.0))
+    if ended == "stopped in epoch 3":
+        first(_batch(3, 1, 0.9))
+    first(Finished(2, 0.85, ended.startswith("stopped")))
+    first.close()
+    watch = RunWatch(tmp_path, [], 3, model_views=False, writer_created=first.info.created)
+    seen: list = []
+    watch.step(seen.append, None, None)
+    assert len([e for e in seen if isinstance(e, Steered)]) == 1
+    seen.clear()
+    again = RunFolderWriter(tmp_path, {"epochs": 3}, TrainingControl(), lambda e: None)
+    again.open(2)
+    watch.step(seen.append, None, None)
+    again(PlanChanged(3))
+    again(Finished(2, 0.85, ended.startswith("stopped")))
+    again.close()
+    assert again.restore_earlier()
+    watch.step(seen.append, None, None)
+    rewinds = [e.epoch for e in seen if isinstance(e, Rewound)]
+    assert rewinds == ([2] if ended == "stopped in epoch 3" else []), seen  # the cut at the new start only
+    told = [(e.epoch, e.batch) for e in seen if isinstance(e, BatchEnd)]
+    assert told == ([(3, 1)] if ended == "stopped in epoch 3" else []), told  # epoch 3's batch came back
+
+
+def test_a_killed_attempts_last_change_read_in_the_rewinding_poll_is_not_told(tmp_path):
+    """The new writer rewrote the folder between the follower's read of steering.jsonl and of
+    batches.jsonl: the killed attempt's last change, read for the first time in that poll, was
+    told after the rewind, though the new steering.jsonl no longer holds it."""
+    from mnist_tui.training.events import Rewound, Steered
+
+    watch, first, _ = _killed_in_epoch_2(tmp_path)
+    with open(tmp_path / "steering.jsonl", "a") as log:  # its last change, just before the kill
+        log.write(json.dumps(_steered(2, 4, 250.0).to_json()) + "\n")
+    read_new = watch.batches.read_new
+
+    def rewritten_in_between(new_writer):
+        _resumed(tmp_path, 1, [*first, _batch(2, 1, 0.3)], [_steered(1, 2, 100.0)], created=300.0)
+        return read_new(new_writer)
+
+    watch.batches.read_new = rewritten_in_between
+    seen: list = []
+    watch.step(seen.append, None, None)
+    watch.batches.read_new = read_new
+    with open(tmp_path / "batches.jsonl", "a") as batches:
+        batches.write("".join(json.dumps(_batch(2, n, 0.2).to_json()) + "\n" for n in (2, 3, 4)))
+    watch.step(seen.append, None, None)
+    assert Rewound(1) in seen
+    assert not [e for e in seen if isinstance(e, Steered) and e.time == 250.0]

@@ -62,9 +62,17 @@ class EarlierFiles:
             with contextlib.suppress(OSError):
                 if data is None:  # `a` before space had started a steering log: the plan never changed
                     (run_dir / name).unlink(missing_ok=True)
-                else:
-                    write_atomically(run_dir / name, lambda f, data=data: f.write(data))
+                elif _bytes_of(run_dir / name) != data:  # an unchanged one stays: a follower took a
+                    write_atomically(run_dir / name, lambda f, data=data: f.write(data))  # new file for a new writer
         for name, row in self.records.items():
             with contextlib.suppress(OSError):
                 write_json_atomically(run_dir / name, row)
         return True
+
+
+def _bytes_of(path: Path) -> bytes | None:
+    with contextlib.suppress(UserError):
+        if (handle := open_regular_or_none(path)) is not None:
+            with handle:
+                return handle.read()
+    return None

@@ -75,6 +75,7 @@ class RunWatch:
         self.steering_due: list[Steered] = []  # read, not yet reported: their batches are not
         self.reported: tuple[int, int] = (0, 0)  # (epoch, batch) of the last batch report given
         self.writer_created = writer_created  # run.json's "created": which writer's run is shown
+        self.writers: set[float] = {writer_created} if writer_created is not None else set()  # all seen
         self.last_status: RunStatus | None = None  # the last status.json read whole
         self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
         self.unreadable_told: set[str] = set()  # files (logs, status.json) a notice said cannot be read
@@ -95,8 +96,10 @@ class RunWatch:
         info = self._info()
         if info is None or info.created == self.writer_created:
             return None
+        earlier = info.created in self.writers  # a resume that trained nothing put its folder back
         self.writer_created = info.created
-        return info.epochs_kept
+        self.writers.add(info.created)
+        return None if earlier else info.epochs_kept
 
     def _changed(self, name: str) -> bool:
         try:
@@ -118,13 +121,13 @@ class RunWatch:
                 self.unreadable_told.add(STATUS_NAME)  # unknown, and a silent wait looked like a hang
                 listener(Notice(f"the run's state is unknown until {STATUS_NAME} can be read: {exc}"))
         self.last_status = status
-        earlier = list(self.steering_due)  # the changes still held from the polls before this one
         self._read_steering(listener)  # placed among the batches below, in the run's order
         new = self.batches.read_new(self._new_writer_kept)
         if self.batches.rewound_to is not None:  # a resume after a kill or a stop
             listener(Rewound(self.batches.rewound_to))
-            kept = self.batches.rewound_to  # the killed attempt's held changes past it go
-            self.steering_due = [s for s in self.steering_due if s not in earlier or s.kept_on_resume(kept)]
+            kept, started = self.batches.rewound_to, self.writer_created or 0.0
+            # the killed attempt's held changes past the kept epochs go (made before the new writer began)
+            self.steering_due = [s for s in self.steering_due if s.kept_on_resume(kept) or s.time >= started]
             self.batches.rewound_to = None
             self.held = []  # the earlier attempt's: no row will come for them
         self._tell_skipped(listener, BATCHES_NAME, self.batches.damage)
