@@ -143,6 +143,8 @@ def test_started_takes_a_date_and_refuses_what_is_none():
 
     assert named("started=2026-11-26") == ["b"] and named("started!=2026-11-26") == ["a", "c"]
     assert named("started>=2026-11-26") == ["b"] and named("started<2026-11-26") == ["a"]
+    assert named("started>2026-11-25") == ["b"] and named("started<=2026-11-25") == ["a"]  # the whole day
+    assert named("started>2026-11") == [] and named("started<=2026-11") == ["a", "b"]  # the whole month
     assert named("started=2026-11") == ["a", "b"] and named("started=2026-11-2*") == ["a", "b"]
     for bad in ("started>2026-13-45", "started<yesterday", "started=2026-1-5"):
         with pytest.raises(FilterError, match="started takes a date"):

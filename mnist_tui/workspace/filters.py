@@ -122,8 +122,9 @@ def _parse_word(word: str) -> Condition | Substring:
         if value != value:  # NaN compares false with everything: refuse it rather than match nothing
             raise FilterError(f"{word!r}: {text!r} is not a number to compare with")
     elif column.key == "started" and not (op in ("=", "!=") and any(c in text for c in "*?[")):
-        value = _date_prefix(word, text)  # = and != take the whole day (month, year): as a pattern
-        value = f"{value}*" if op in ("=", "!=") else value
+        value = _date_prefix(word, text)  # = and != take the whole day (month, year): as a pattern;
+        value = f"{value}*" if op in ("=", "!=") else value  # > and <= all of it too: "2026-11-05 08:00"
+        value = f"{value}~" if op in (">", "<=") else value  # sorted after "2026-11-05", before its "~"
     else:
         value = text.lower()
     return Condition(column, op, value)
