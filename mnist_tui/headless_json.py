@@ -85,6 +85,6 @@ def epochs_before(event: Event) -> float:
             return epoch if batch else epoch + 1
         case LayerStatsRecord(epoch=epoch):
             return epoch + 1
-        case DataReady():
+        case DataReady() | Notice():  # a note has no place among the epochs (a damaged log's: before them)
             return 0
     return float("inf")

@@ -387,3 +387,25 @@ def test_a_follower_closed_before_any_later_event_still_says_the_earlier_epochs(
     else:
         epochs = [json.loads(line)["epoch"] for line in said.splitlines() if '"event": "epoch"' in line]
         assert epochs == [1, 2], said
+
+
+def test_a_note_does_not_pull_the_earlier_epochs_ahead_of_their_batches(capsys):
+    """A follower's note of damaged steering rows came before its batch reports, and the JSON
+    lines then wrote every earlier epoch before any batch."""
+    import numpy as np
+
+    from mnist_tui.headless_json import JsonReporter
+    from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Finished, Notice
+
+    rows = tuple(EpochRecord(e, 0.5, 0.9, 0.4, 0.9, 1.0, 1e4, 0.01) for e in (1, 2))
+    empty = np.zeros((0, 28, 28), np.uint8)
+    ready = DataReady("MNIST", "cpu", "fp32", 100, 0, 1, 21840, None, empty, np.zeros(0, np.int64), 2, rows, 3)
+    reporter = JsonReporter()
+    for event in (ready, Notice("skipped 1 damaged row(s) of steering.jsonl (line 2 is not JSON)")):
+        reporter(event)
+    for epoch in (1, 2):
+        reporter(BatchEnd(epoch, 1, 1, (0.5,), 1e4, 100, (0.01,), 1.0))
+    reporter(Finished(2, 0.9, False))
+    kinds = [(row["event"], row.get("epoch")) for row in map(json.loads, capsys.readouterr().out.splitlines())]
+    assert kinds == [("ready", None), ("note", None), ("batch", 1), ("epoch", 1), ("batch", 2), ("epoch", 2),
+                     ("finished", None)], kinds  # fmt: skip

@@ -313,3 +313,13 @@ def test_a_resume_that_trains_nothing_removes_a_log_it_started(tiny_config, smal
     _, result, _ = _run(config, small_synthetic, control=held, resume_from=config.run_dir)
     assert not result.stopped and result.epochs_done == 2  # finished 2/2, as it was
     assert {p.name: p.read_bytes() for p in config.run_dir.iterdir() if p.is_file()} == before
+
+
+def test_a_sprint_resume_that_trains_nothing_keeps_its_half_last_epoch(tiny_config, small_synthetic):
+    """The plan put back after `a` then S S was 2 whole epochs where the sprint planned 1.5."""
+    config = tiny_config.with_changes(epochs=2, last_epoch_fraction=0.5, limit_train=256)
+    _run(config, small_synthetic)
+    held = TrainingControl()
+    held.stop()
+    trainer, result, _ = _run(config.with_epochs(6), small_synthetic, control=held, resume_from=config.run_dir)
+    assert not result.stopped and (trainer.config.epochs, trainer.config.last_epoch_fraction) == (2, 0.5)

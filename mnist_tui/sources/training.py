@@ -87,9 +87,9 @@ class TrainingSource:
         the next :meth:`run` continues it from its last checkpoint, in the same folder."""
         trainer = self.trainer
         planned = self.control.target_epochs or (trainer.config.epochs if trainer is not None else self.planned)
-        if trainer is not None and trainer.finished and self.control.stopped:  # `a`, S S, then `a`: a
-            kept, self.control = self.control, TrainingControl()  # stop of a run that trained nothing
-            self.control.lr_scale = kept.lr_scale  # ended nothing; the scale in force goes on
+        if trainer is not None and trainer.finished and self.control.stopped:  # `a`, S S, then `a`: the
+            self.control = TrainingControl()  # stop of a run that trained nothing ended nothing (the
+            # scale in force comes back with the checkpoint, as for every resume)
         self.control.set_epochs(planned + epochs)
         if trainer is not None and trainer.finished:
             import io

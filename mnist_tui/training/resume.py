@@ -119,9 +119,11 @@ def as_it_was(trainer) -> None:
     changed nothing, and its folder is put back at the end: the faces hear its plan and its end
     as they were (the dashboard said "stopped, epoch 9/14" beside a folder that says "finished
     9/9", and offered to continue it)."""
-    planned = int((trainer.resume_state.get("config") or {}).get("epochs") or trainer.config.epochs)
-    if planned != trainer.config.epochs:
-        trainer.config = trainer.config.with_epochs(planned)
+    saved = trainer.resume_state.get("config") or {}
+    planned = int(saved.get("epochs") or trainer.config.epochs)
+    if planned != trainer.config.epochs:  # with the share of its last epoch (sprint's 2.5 epochs)
+        fraction = float(saved.get("last_epoch_fraction", 1.0))
+        trainer.config = trainer.config.with_changes(epochs=planned, last_epoch_fraction=fraction)
         trainer.listener(PlanChanged(planned))
     trainer.control.set_epochs(planned)  # the next `a` adds to this plan, not to the one withdrawn
     trainer.result.stopped = trainer.result.epochs_done < planned
