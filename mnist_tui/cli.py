@@ -70,7 +70,8 @@ def check_device(device: str, saved: bool = False) -> None:
 
 def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
     """Before any training: a resumable plan and a run folder that can take this run."""
-    from mnist_tui.rundir import a_run_inside, claim_run_dir, holds_results, own_run_folder, same_folder
+    from mnist_tui.rundir import a_run_inside, claim_run_dir, own_run_folder, same_folder
+    from mnist_tui.runfolder.reader import holds_results
     from mnist_tui.training.rank import environment_rank
 
     resumed_from = None

@@ -12,20 +12,19 @@ from pathlib import Path
 
 from mnist_tui.errors import UserError
 from mnist_tui.files import os_reason, probe_write, shown
+from mnist_tui.made_folders import make_parents, remember_made
 from mnist_tui.runfolder.names import (
     CHECKPOINT_NAME,
-    CONTROL_NAME,
-    EVENTS_GLOB,
     FORMAT,
     INFO_NAME,
     LOCK_NAME,
     METRICS_NAME,
     WRITTEN_FILES,
 )
+from mnist_tui.runfolder.reader import holds_results
 
 MAX_SUFFIX = 10_000
 _held_locks: list = []  # open lock files, held for the life of the process
-_made: set[Path] = set()  # run folders this process created (remove_if_unused may remove them again)
 
 
 class RunDirOptionError(UserError, argparse.ArgumentTypeError):
@@ -44,19 +43,6 @@ def check_run_dir_option(text: str) -> Path:
     if "\0" in text:
         raise RunDirOptionError("--run-dir holds a NUL character")
     return Path(text)
-
-
-def holds_results(run_dir: Path) -> bool:
-    """True when the folder holds a run's results: a checkpoint, or at least one epoch's row.
-    (Not :func:`mnist_tui.runfolder.reader.holds_run`, which also counts a bare ``run.json``: a
-    folder to list or replay, where this one asks whether a new run would overwrite anything.)
-
-    A run stopped before its first epoch ended left neither, and nothing to resume: its folder
-    may be used again (it was refused here while ``--resume`` said it had no checkpoint)."""
-    metrics = Path(run_dir) / METRICS_NAME
-    if (Path(run_dir) / CHECKPOINT_NAME).exists():
-        return True
-    return metrics.exists() and (not metrics.is_file() or metrics.stat().st_size > 0)
 
 
 def own_run_folder(checkpoint: Path) -> Path | None:
@@ -167,7 +153,7 @@ def create_fresh_run_dir(run_dir: Path) -> Path:
     refused as "in use by another process".)
     """
     try:
-        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        make_parents(run_dir.parent)
     except FileExistsError:  # mkdir's answer when a part of the path is a file (or a FIFO, ...)
         reason = f"{shown(run_dir.parent, 60)} is not a folder"
         raise UserError(f"cannot create the run folder {shown(run_dir)}: {reason}") from None
@@ -177,7 +163,7 @@ def create_fresh_run_dir(run_dir: Path) -> Path:
         candidate = run_dir if n == 1 else run_dir.with_name(f"{run_dir.name}-{n}")
         try:
             candidate.mkdir()
-            _made.add(candidate.absolute())
+            remember_made(candidate.absolute())
             return candidate
         except FileExistsError:
             continue
@@ -188,8 +174,9 @@ def create_fresh_run_dir(run_dir: Path) -> Path:
 
 def _check_writable(run_dir: Path) -> None:
     try:
-        run_dir.mkdir(parents=True)
-        _made.add(run_dir.absolute())
+        make_parents(run_dir.parent)
+        run_dir.mkdir()
+        remember_made(run_dir.absolute())
     except FileExistsError:
         if not run_dir.is_dir():
             raise UserError(f"the run folder {shown(run_dir)} exists but is not a folder") from None
@@ -227,42 +214,6 @@ def release_locks() -> None:
     """Let go of every run folder this process claimed (at the end of the command)."""
     while _held_locks:
         _held_locks.pop().close()
-
-
-def remove_if_unused(run_dir: Path) -> bool:
-    """After a run that opened its folder and trained nothing (a dashboard opened and quit, a
-    served page closed): its run files go, and the folder too if this process made it and nothing
-    else is in it. Never a folder holding results. True if the folder went."""
-    run_dir = Path(run_dir)
-    with contextlib.suppress(OSError):
-        if holds_results(run_dir):
-            return False
-        written = [run_dir / name for name in (*WRITTEN_FILES, CONTROL_NAME, LOCK_NAME)]
-        for path in [*written, *run_dir.glob(EVENTS_GLOB)]:  # --tensorboard's too
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        if run_dir.absolute() not in _made:  # a folder that was there before stays, as it was
-            return False
-        run_dir.rmdir()  # refused, and kept, if anything else is in it
-        return True
-    return False
-
-
-def remove_unopened(run_dir: Path) -> bool:
-    """After a run that failed before it opened its folder (no data, a bad checkpoint): a folder
-    this process made for it goes, with the lock file put there, if nothing else is in it (a
-    failed start had left a new folder holding only ``.lock``). A folder that was there stays as
-    it was. True if the folder went."""
-    run_dir = Path(run_dir)
-    if run_dir.absolute() not in _made:
-        return False
-    with contextlib.suppress(OSError):
-        if any(path.name != LOCK_NAME for path in run_dir.iterdir()):
-            return False
-        (run_dir / LOCK_NAME).unlink(missing_ok=True)
-        run_dir.rmdir()
-        return True
-    return False
 
 
 def remove_stale_temporaries(run_dir: Path) -> int:

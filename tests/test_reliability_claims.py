@@ -17,7 +17,8 @@ import pytest
 from mnist_tui import cli
 from mnist_tui.errors import UserError
 from mnist_tui.headless import run_headless
-from mnist_tui.rundir import claim_run_dir, holds_results, release_locks
+from mnist_tui.rundir import claim_run_dir, release_locks
+from mnist_tui.runfolder.reader import holds_results
 from mnist_tui.sources.training import TrainingSource
 from mnist_tui.training import loop
 from mnist_tui.training.checkpoint import load_checkpoint

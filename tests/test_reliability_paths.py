@@ -252,9 +252,8 @@ def test_a_start_that_fails_removes_the_folder_it_made(tmp_path, monkeypatch, ca
     from mnist_tui import cli
 
     monkeypatch.chdir(tmp_path)
-    where = ["--run-dir", str(tmp_path / "new")] if named else []
+    where = ["--run-dir", str(tmp_path / "new" / "sub" / "run")] if named else []  # the folders above too
     argv = ["--headless", "--dataset", "mnist", "--data-dir", str(tmp_path / "no-mnist"), "--epochs", "1", *where]
     assert cli.main(argv) == 2
     assert "MNIST is not in" in capsys.readouterr().err
-    assert not (tmp_path / "new").exists()
-    assert not list(tmp_path.glob("runs/*")), list(tmp_path.rglob("*"))
+    assert not (tmp_path / "new").exists() and not (tmp_path / "runs").exists(), list(tmp_path.rglob("*"))

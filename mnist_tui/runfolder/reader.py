@@ -228,6 +228,19 @@ def effective_state(status: RunStatus, now: float) -> str:
     return status.state
 
 
+def holds_results(run_dir: Path) -> bool:
+    """True when the folder holds a run's results: a checkpoint, or at least one epoch's row.
+    (Not :func:`mnist_tui.runfolder.reader.holds_run`, which also counts a bare ``run.json``: a
+    folder to list or replay, where this one asks whether a new run would overwrite anything.)
+
+    A run stopped before its first epoch ended left neither, and nothing to resume: its folder
+    may be used again (it was refused here while ``--resume`` said it had no checkpoint)."""
+    metrics = Path(run_dir) / METRICS_NAME
+    if (Path(run_dir) / CHECKPOINT_NAME).exists():
+        return True
+    return metrics.exists() and (not metrics.is_file() or metrics.stat().st_size > 0)
+
+
 def holds_run(run_dir: Path) -> bool:
     """A folder some mnist-tui run wrote (format 2, or format 1's metrics or checkpoint)."""
     run_dir = Path(run_dir)

@@ -21,8 +21,8 @@ from typing import Any
 import torch
 
 from mnist_tui.files import write_atomically
-from mnist_tui.rundir import holds_results
 from mnist_tui.runfolder.names import CHECKPOINT_NAME, INFO_NAME
+from mnist_tui.runfolder.reader import holds_results
 from mnist_tui.training import checkpoint_schema as schema
 from mnist_tui.training.checkpoint_schema import FORMAT, CheckpointError, check_history_rows
 

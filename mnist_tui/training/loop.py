@@ -89,7 +89,7 @@ class Trainer:
             if not self.trained_here and self.writer is not None:  # its folder opened (rank 0), no batch trained
                 self._leave_untrained_folder()
             elif self.writer is None and self.config.run_dir is not None and self.world.is_main:
-                from mnist_tui.rundir import remove_unopened
+                from mnist_tui.made_folders import remove_unopened
 
                 remove_unopened(self.config.run_dir)  # a failed start: the folder made for it goes
         return self.result
@@ -99,7 +99,7 @@ class Trainer:
         a new run's files go (a dashboard opened and quit, a served page closed)."""
         if self.result.error is None and self.writer.restore_earlier():
             return
-        from mnist_tui.rundir import remove_if_unused
+        from mnist_tui.made_folders import remove_if_unused
 
         remove_if_unused(self.config.run_dir)
 
