@@ -139,3 +139,20 @@ def test_snapshot_can_be_used_from_several_threads():
     for t in threads:
         t.join()
     assert len(results) == 4 and all(r.shape == (10,) for r in results)
+
+
+def test_weights_copied_during_an_epoch_are_not_called_its_end():
+    """Every 3 s the trainer sends a copy of the weights taken mid-epoch: the draw screen said
+    "the model at epoch 2" and the model view "epoch 2" for weights half-way through it."""
+    from mnist_tui.insight.filters import read_weights
+    from mnist_tui.model import Net
+    from mnist_tui.tui.screens.model_view_text import title_line
+
+    snapshot = ModelSnapshot()
+    arrays = {k: v.numpy() for k, v in Net().state_dict().items()}
+    snapshot.update_arrays(arrays, 2, in_progress=True)
+    assert snapshot.label == "the model during epoch 2"
+    assert "· during epoch 2 ·" in title_line(read_weights(snapshot), None, None, None)
+    snapshot.update_arrays(arrays, 2)
+    assert snapshot.label == "the model at epoch 2"
+    assert "during" not in title_line(read_weights(snapshot), None, None, None)

@@ -71,6 +71,7 @@ class Weights:
 
     state: Mapping[str, np.ndarray]
     epoch: int | None = None
+    in_progress: bool = False  # taken during ``epoch``, not at its end
 
     def same_values(self, other: Weights | None) -> bool:
         """True when ``other`` holds exactly the same parameters (an unchanged model)."""
@@ -98,10 +99,11 @@ def read_weights(source: Any, epoch: int | None = None) -> Weights | None:
     if source is None:
         return None
     if isinstance(source, Weights):
-        return source if epoch is None else Weights(source.state, epoch)
+        return source if epoch is None else Weights(source.state, epoch, source.in_progress)
     found_epoch = getattr(source, "epoch", None) if not isinstance(source, Mapping) else None
+    in_progress = False
     if isinstance(source, ModelSnapshot):
-        source, found_epoch = source.held()
+        source, found_epoch, in_progress = source.held()
         if source is None:
             return None
-    return Weights(state_arrays(source), epoch if epoch is not None else found_epoch)
+    return Weights(state_arrays(source), epoch if epoch is not None else found_epoch, in_progress)

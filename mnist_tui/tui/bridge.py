@@ -102,9 +102,9 @@ class SourceBridge:
                 self.inbox.rewind(epoch)
             case DataReady():  # every source sends a run's recorded batches after it:
                 self.inbox.rewind(0)  # a run continued here (`a` on a finished one) drew them twice
-            case ModelWeights(weights=weights, epoch=epoch):
+            case ModelWeights(weights=weights, epoch=epoch, in_progress=in_progress):
                 try:
-                    self.snapshot.update_arrays(weights, epoch)
+                    self.snapshot.update_arrays(weights, epoch, in_progress)
                 except Exception:  # drawing is a bonus: it must never fail the run
                     pass
         self.post(MESSAGES[type(event)](event))

@@ -242,8 +242,7 @@ class DashboardScreen(RunViewScreen):
         self.drawing = grid
 
     def _model_note(self) -> str:
-        epoch = self.snapshot.epoch
-        return f"the model at epoch {epoch}" if epoch is not None else "the model"
+        return self.snapshot.label  # weights copied during an epoch say so (they were called its end)
 
     def action_inside(self) -> None:
         """The model view: filters, the selected digit's activations and saliency, layers, embedding."""

@@ -16,6 +16,7 @@ def title_line(weights: Weights | None, image: np.ndarray | None, index: int | N
         model = "no model yet"
     else:
         model = f"epoch {weights.epoch}" if weights.epoch is not None else "model loaded"
+        model = f"during {model}" if weights.in_progress and weights.epoch is not None else model
     if image is None:
         digit = "no digit selected"
     elif index is None:
