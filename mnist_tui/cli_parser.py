@@ -140,6 +140,8 @@ def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--host, --port, --max-sessions and --token only go with --serve")
     if args.serve and args.headless:
         parser.error("--serve serves the dashboard; it does not go with --headless")
+    if args.serve and args.runs is not None:  # it opened the workspace in this terminal, serving nothing
+        parser.error("--serve serves a training dashboard; it does not go with --runs (R opens the runs there)")
     if args.log_format != "text" and not args.headless:
         parser.error("--log-format only goes with --headless")
     opened = [

@@ -33,6 +33,7 @@ def _checked(argv: list[str]):
         (["--headless", "--autostart"], "--headless always trains at once"),
         (["--resume", "R", "--recipe", "fast"], "--resume continues a run with its own settings"),  # was ignored
         (["--serve", "--host", ""], "argument --host: an empty address"),
+        (["--serve", "--runs", "R"], "it does not go with --runs"),  # it served nothing, spun with no terminal
     ],
 )
 def test_an_option_that_would_be_ignored_is_refused(tmp_path, monkeypatch, capsys, argv, said):
