@@ -227,3 +227,16 @@ async def test_the_models_input_is_shown_where_it_fits(size):
         assert (region.width, region.height) == (28, 14)
         assert region.right <= size[0] and region.bottom <= size[1] - 3  # above the hint and the footer
         assert not region.overlaps(bars.region) and not region.overlaps(screen.canvas.region)
+
+
+async def test_the_bars_fit_the_screen_after_a_resize():
+    """At 120×40, a stroke, then 80×24: every bar kept its width and wrapped onto a second line."""
+    app = DrawApp(Recorder())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _screen(pilot)
+        await pilot.press("enter", "down", "enter")
+        await wait_for(pilot, lambda: screen.shown_generation == screen.generation and screen.generation > 0)
+        bars = screen.query_one("#draw-guess")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.1)
+        assert bars.content_size.height <= 12, bars.content_size  # headline, ten bars, the note: no wraps

@@ -46,11 +46,17 @@ def halfblock_image(image: np.ndarray) -> Group:
 
 
 class GuessBars(Static):
-    """Call ``show`` from the UI thread."""
+    """Call ``show`` from the UI thread; the bars fit the widget's width, also after a resize."""
+
+    probabilities: np.ndarray | None = None
+    note: str = ""
 
     def show(self, probabilities: np.ndarray | None, note: str = "") -> None:
         self.probabilities, self.note = probabilities, note
         self.update(guess_text(probabilities, note, width=min(30, max(6, self.size.width - 10))))
+
+    def on_resize(self) -> None:  # 120×40 → 80×24 had wrapped every bar until the next stroke
+        self.show(self.probabilities, self.note)
 
 
 class ModelInput(Static):
