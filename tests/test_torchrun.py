@@ -44,6 +44,10 @@ def test_two_ranks_train_one_run_close_to_the_single_process_run(real_mnist_dir,
     assert info["world_size"] == 2
     leftovers = [p.name for p in tmp_path.iterdir()]
     assert sorted(leftovers) == ["ddp", "single"]  # rank 1 made no run folder of its own
+    # each epoch's last report counts both ranks' samples, as its rate does (it said half: an ETA too long)
+    ends = [json.loads(line) for line in (tmp_path / "ddp" / "batches.jsonl").read_text().splitlines()]
+    ends = [b for b in ends if b["batch"] == b["batches_per_epoch"]]
+    assert [b["samples_seen"] for b in ends] == [info["train_size"]] * 2
 
 
 @pytest.mark.skipif(TORCHRUN is None, reason="torchrun is not installed beside this Python")

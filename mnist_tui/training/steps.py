@@ -184,9 +184,9 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
         now = time.perf_counter()
         if now - last_report >= run.report_every or b == batches - 1:
             elapsed = max(now - started - paused_for, 1e-9)
-            seen = min((b + 1) * bs, n)
+            seen = min((b + 1) * bs, n) * world.world_size  # every rank's (torchrun): the run's train size
             batch_losses = tuple(losses[reported : b + 1].tolist())  # the one host sync
-            rate = seen * world.world_size / elapsed
+            rate = seen / elapsed
             report = BatchEnd(epoch, b + 1, batches, batch_losses, rate, seen, tuple(lrs[reported:]), time.time())
             run.emit(report)
             reported, last_report = b + 1, now
