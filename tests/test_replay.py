@@ -256,3 +256,12 @@ def test_a_run_that_evaluates_a_weight_average_replays_with_it(tmp_path):
     ready, predictions = events[0], next(e for e in events if isinstance(e, Predictions))
     accuracy = float((predictions.probabilities.argmax(1) == predictions.labels).mean())
     assert accuracy == pytest.approx(ready.history[-1].test_acc, abs=1e-6)
+
+
+def test_a_replay_names_the_processes_that_trained_the_run(finished_run, tmp_path):
+    """`--headless --replay` of a torchrun run left out "· 2 processes", which --follow says."""
+    run_dir = tmp_path / "ddp"
+    shutil.copytree(finished_run, run_dir)
+    info = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps(info | {"world_size": 2}))
+    assert _replay(run_dir, dataset="synthetic")[0].world_size == 2

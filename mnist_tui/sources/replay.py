@@ -80,6 +80,7 @@ class RunRecord:
     writer_state: str | None = None  # status.json's state, as its writer left it (None: no status)
     end_detail: str = ""  # a failed or lost writer's: said with the run's end state, not as a note
     sizes: dict[str, int] = field(default_factory=dict)  # run.json's train/test sizes, batches per epoch
+    world_size: int = 1  # processes that trained it (torchrun)
 
     @property
     def dataset_name(self) -> str | None:
@@ -154,6 +155,7 @@ def load_run(run_dir: Path) -> RunRecord:
         info = read_info(run_dir)
         record.saved_config = info.config if info is not None else None
         record.trained_with = (info.device, info.precision) if info is not None else ("", "")
+        record.world_size = info.world_size if info is not None else 1
         if info is not None and info.train_size:  # the writer's own account, for a replay without digits
             record.sizes = dict(
                 train_size=info.train_size, test_size=info.test_size, batches_per_epoch=info.batches_per_epoch
@@ -244,7 +246,8 @@ class ReplaySource(PassiveSource):
             data, problem = load_test_data(config, self.datasets)
             notes += [problem] if problem else []
         planned = int((record.saved_config or {}).get("epochs") or len(record.history))
-        ready = ready_event(data, config, record.history, planned, "; ".join(notes) or None, "cpu (replay)")
+        notice = "; ".join(notes) or None
+        ready = ready_event(data, config, record.history, planned, notice, "cpu (replay)", world_size=record.world_size)
         ready = with_resolved(ready, *record.trained_with)
         if data is None and record.sizes:  # no model, so no digits loaded: the batches still have their place
             ready = dataclasses.replace(ready, **record.sizes)
