@@ -137,7 +137,14 @@ def build_source(args: argparse.Namespace, saved_state: dict[str, Any] | None, c
 
         world = world_from_environment(config.device)
     hold = not (args.headless or args.autostart)
-    return TrainingSource(config, saved_state, hold=hold, world=world, tensorboard=args.tensorboard)
+    logs_from = None
+    if args.resume is not None:  # its earlier epochs' batch losses, layers and steering come along
+        from mnist_tui.rundir import own_run_folder
+
+        logs_from = own_run_folder(args.resume)
+    return TrainingSource(
+        config, saved_state, hold=hold, world=world, tensorboard=args.tensorboard, logs_from=logs_from
+    )
 
 
 def _check_paths(args: argparse.Namespace) -> None:

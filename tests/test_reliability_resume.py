@@ -323,3 +323,30 @@ def test_a_sprint_resume_that_trains_nothing_keeps_its_half_last_epoch(tiny_conf
     held.stop()
     trainer, result, _ = _run(config.with_epochs(6), small_synthetic, control=held, resume_from=config.run_dir)
     assert not result.stopped and (trainer.config.epochs, trainer.config.last_epoch_fraction) == (2, 0.5)
+
+
+def test_a_resume_into_a_new_folder_brings_the_earlier_epochs_logs(tiny_config, small_synthetic, tmp_path):
+    """`--resume RUN --run-dir NEW`: NEW held no batch losses, layer statistics or steering of the
+    epochs it continued (a replay of it showed an empty loss plot up to there)."""
+    from mnist_tui.runfolder.layers_log import read_layer_stats
+    from mnist_tui.runfolder.names import STEERING_NAME
+    from mnist_tui.runfolder.reader import read_batches, read_rows
+    from mnist_tui.training.events import Steered
+
+    source = tiny_config.with_changes(epochs=2, limit_train=256)
+    control = TrainingControl()
+    _, first, _ = _run(source, small_synthetic, _stop_after_epoch(control, 1), control)
+    assert first.epochs_done == 1
+    with open(source.run_dir / STEERING_NAME, "a") as log:
+        log.write(json.dumps(Steered(1, 2, "lr ×2", 2.0, 2, 1.0).to_json()) + "\n")
+    before = {p.name: p.read_bytes() for p in source.run_dir.iterdir() if p.is_file()}
+    new = source.with_changes(run_dir=tmp_path / "new")
+    trainer = Trainer(new, lambda e: None, resume_state=load_checkpoint(source.run_dir), datasets=small_synthetic,
+                      logs_from=source.run_dir)  # fmt: skip
+    assert trainer.run().error is None
+    batches = read_batches(new.run_dir).records
+    assert [b for b in batches if b.epoch == 1] == [b for b in read_batches(source.run_dir).records if b.epoch == 1]
+    assert {b.epoch for b in batches} == {1, 2}
+    assert [r.epoch for r in read_layer_stats(new.run_dir).records] == [1, 2]
+    assert [s.what for s in read_rows(new.run_dir / STEERING_NAME, Steered.from_json).records] == ["lr ×2"]
+    assert {p.name: p.read_bytes() for p in source.run_dir.iterdir() if p.is_file()} == before  # left as it was

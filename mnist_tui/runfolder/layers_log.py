@@ -52,13 +52,13 @@ def read_layer_stats(run_dir: Path) -> Rows:
     return rows
 
 
-def truncate_layer_stats(run_dir: Path, keep_epochs: int) -> int:
-    """Keep only the valid rows of epochs ≤ ``keep_epochs`` (invalid lines go too); returns how
-    many rows remain. No file: nothing to do (0)."""
-    path = layers_path(run_dir)
-    if not path.exists():
+def truncate_layer_stats(run_dir: Path, keep_epochs: int, source: Path | None = None) -> int:
+    """Keep only the valid rows of epochs ≤ ``keep_epochs`` (invalid lines go too), read from
+    ``source`` (another run folder: a resume into a new one) or ``run_dir``; returns how many rows
+    remain. No file: nothing to do (0)."""
+    if not layers_path(source or run_dir).exists():
         return 0
-    kept = [record for record in read_layer_stats(run_dir).records if record.epoch <= keep_epochs]
+    kept = [record for record in read_layer_stats(source or run_dir).records if record.epoch <= keep_epochs]
     text = "".join(record.to_json() + "\n" for record in kept).encode()
-    write_atomically(path, lambda f: f.write(text))
+    write_atomically(layers_path(run_dir), lambda f: f.write(text))
     return len(kept)

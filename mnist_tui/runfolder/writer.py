@@ -88,28 +88,31 @@ class RunFolderWriter:
 
     # -- life cycle --------------------------------------------------------------------------
 
-    def open(self, epochs_done: int = 0) -> None:
-        """Claim the folder for this run: a resumed run keeps its batches of finished epochs only.
+    def open(self, epochs_done: int = 0, logs_from: Path | None = None) -> None:
+        """Claim the folder for this run: a resumed run keeps its batches of finished epochs only
+        (its layer statistics and steering too); ``logs_from``: the folder it was resumed from,
+        where that is another (`--resume RUN --run-dir NEW` had left the earlier epochs out).
 
         A folder that cannot be written is the user's to fix: :class:`UserError`, in one line."""
         try:
-            self._claim(epochs_done)
+            self._claim(epochs_done, logs_from)
         except OSError as exc:
             raise UserError(f"cannot write the run folder {self.run_dir}: {exc.strerror or exc}") from None
         self._keeper = threading.Thread(target=self._keep, name="run-folder-keeper", daemon=True)
         self._keeper.start()
 
-    def _claim(self, epochs_done: int) -> None:
+    def _claim(self, epochs_done: int, logs_from: Path | None) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._earlier = EarlierFiles.read(self.run_dir, epochs_done)
         first = self._earlier.first_start(self.info.created)  # a resume keeps the run's first start
         self.info = dataclasses.replace(self.info, epochs_kept=epochs_done, started=first)
         # run.json first: a follower that finds batches.jsonl rewritten reads here where this writer starts
         write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
-        kept = [b for b in read_batches(self.run_dir).records if b.epoch <= epochs_done]
+        source = Path(logs_from) if logs_from is not None and epochs_done else self.run_dir
+        kept = [b for b in read_batches(source).records if b.epoch <= epochs_done]
         write_text_atomically(self.run_dir / BATCHES_NAME, jsonl([b.to_json() for b in kept]))
-        truncate_layer_stats(self.run_dir, epochs_done)
-        self._keep_steering(epochs_done)
+        truncate_layer_stats(self.run_dir, epochs_done, source)
+        self._keep_steering(epochs_done, source)
         self._batches = open(self.run_dir / BATCHES_NAME, "a", encoding="utf-8")  # noqa: SIM115 - lives with the run
         earlier = read_control(self.run_dir)
         self._seen_seq = earlier.seq if earlier is not None else 0  # an old request is never replayed
@@ -123,15 +126,15 @@ class RunFolderWriter:
         own, or a resume into a new folder)."""
         return self._earlier.restore(self.run_dir)
 
-    def _keep_steering(self, epochs_done: int) -> None:
+    def _keep_steering(self, epochs_done: int, source: Path) -> None:
         """A resumed run keeps the steering of its finished epochs (an unfinished one is trained
         again). A plan change at the last kept epoch's end (batch 0) came after its checkpoint:
         the resumed run trains the checkpoint's plan, so that change goes too."""
-        path = self.run_dir / STEERING_NAME
+        path = source / STEERING_NAME
         if not path.exists():
             return
         kept = [s for s in read_rows(path, Steered.from_json).records if s.kept_on_resume(epochs_done)]
-        write_text_atomically(path, jsonl([s.to_json() for s in kept]))
+        write_text_atomically(self.run_dir / STEERING_NAME, jsonl([s.to_json() for s in kept]))
 
     def close(self) -> None:
         self._closing.set()

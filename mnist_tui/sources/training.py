@@ -23,8 +23,11 @@ class TrainingSource:
         hold: bool = False,
         world: Any = None,
         tensorboard: bool = False,
+        logs_from: Path | None = None,
     ) -> None:
-        """``hold``: load, then wait at the first batch for :meth:`start` (the dashboard's space)."""
+        """``hold``: load, then wait at the first batch for :meth:`start` (the dashboard's space).
+        ``logs_from``: the run folder ``resume_state`` was saved in (its earlier epochs' logs)."""
+        self.logs_from = logs_from
         self.config = config
         self.run_dir: Path | None = config.run_dir
         self.resume_state = resume_state
@@ -55,7 +58,9 @@ class TrainingSource:
             from mnist_tui.workspace.tensorboard_events import TensorBoardListener
 
             listener = board = TensorBoardListener(self.run_dir, self.config.to_dict(), forward=listener)
-        self.trainer = Trainer(self.config, listener, self.control, self.resume_state, self.datasets, self.world)
+        self.trainer = Trainer(
+            self.config, listener, self.control, self.resume_state, self.datasets, self.world, self.logs_from
+        )
         try:
             result = self.trainer.run()
         finally:
@@ -98,6 +103,7 @@ class TrainingSource:
 
             done, data = trainer.saved_state
             self.resume_state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            self.logs_from = None  # its own folder holds them now
             # the plan it finished; the longer one is a steering change the trainer takes (and
             # records in steering.jsonl) at its first epoch boundary, as while training
             self.config = trainer.config

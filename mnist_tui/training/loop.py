@@ -52,8 +52,11 @@ class Trainer:
         resume_state: dict[str, Any] | None = None,
         datasets: Datasets | None = None,
         world: World | None = None,
+        logs_from: Path | None = None,
     ) -> None:
+        """``logs_from``: the run folder a resumed checkpoint came from, where it is not ``config.run_dir``."""
         self.config = config
+        self.logs_from = logs_from
         self.face = listener  # the face alone: history replayed from disk must not be written again
         self.listener = listener
         self.control = control or TrainingControl()
@@ -111,7 +114,7 @@ class Trainer:
         done = int(self.resume_state["epoch"]) if self.resume_state is not None else 0
         cfg = self.config
         writer = RunFolderWriter(cfg.run_dir, cfg.to_dict(), self.control, self.face, self.world.world_size)
-        writer.open(epochs_done=done)  # UserError if the folder cannot be written: then none is closed
+        writer.open(epochs_done=done, logs_from=self.logs_from)  # UserError: cannot be written (none is closed)
         self.writer = self.listener = writer
 
     # -- set-up ---------------------------------------------------------------------------
@@ -163,7 +166,7 @@ class Trainer:
     def _train(self) -> None:
         cfg, world = self.config, self.world
         self.listener(ready_event(self))
-        for report in saved_reports(cfg.run_dir, self.start_epoch - 1):
+        for report in saved_reports(self.logs_from or cfg.run_dir, self.start_epoch - 1):
             self.face(report)  # the finished epochs' batch losses and layer statistics (already on disk)
         if self.history:  # a resumed run shows its model's predictions before training on
             self.reports.after_epoch(self.start_epoch - 1)
