@@ -384,3 +384,18 @@ def test_counts_are_said_in_the_singular_for_one():
     from mnist_tui.workspace.export import counted
 
     assert (counted(1, "run"), counted(2, "run"), counted(1_200, "row")) == ("1 run", "2 runs", "1,200 rows")
+
+
+def test_batch_steps_only_grow_when_a_resume_changes_the_batch_size(tmp_path):
+    """Epoch 1 at 10 batches, epoch 2 (resumed with a larger batch) at 5: epoch 2 was written over
+    steps 6-10 of epoch 1, as step = (epoch - 1) × its own batches per epoch + batch."""
+    pytest.importorskip("tensorboardX")
+    from mnist_tui.training.events import BatchEnd
+
+    log = tb.EventLog(tmp_path)
+    for epoch, per_epoch in ((1, 10), (2, 5)):
+        for batch in range(1, per_epoch + 1):
+            log.batch(BatchEnd(epoch, batch, per_epoch, (1.0 / batch,), 1e4, batch * 64, (0.01,), 1.0))
+    log.close()
+    steps = [step for step, _ in read_scalars(tmp_path)["batch/loss"]]
+    assert steps == list(range(1, 16))

@@ -85,6 +85,7 @@ class EventLog:
         self._event = Event
         self._writer = RecordWriter(str(self._writing))
         self._last_flush = time.monotonic()
+        self._batches_per_epoch: dict[int, int] = {}  # as each epoch's reports said (a resume may change it)
         self._write(Event(wall_time=time.time(), file_version="brain.Event:2"))
 
     def _write(self, event) -> None:
@@ -122,7 +123,11 @@ class EventLog:
 
     def batch(self, report: BatchEnd) -> None:
         walltime = report.time or None
-        base = (report.epoch - 1) * report.batches_per_epoch + report.first_batch
+        # batches done before this epoch, each epoch with its own count: a resume with another
+        # --batch-size wrote epoch 2 over epoch 1's steps (512 → 1024: steps 1-20, then 11-20)
+        self._batches_per_epoch.setdefault(report.epoch, report.batches_per_epoch)
+        done = sum(self._batches_per_epoch.get(e, report.batches_per_epoch) for e in range(1, report.epoch))
+        base = done + report.first_batch
         for i, loss in enumerate(report.losses):
             values = {"batch/loss": loss, "batch/lr": report.lrs[i]} if report.lrs else {"batch/loss": loss}
             self.scalars(base + i, values, walltime)
