@@ -269,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("mnist-tui: interrupted", file=sys.stderr)
         return 130
     finally:
+        from mnist_tui.made_folders import remove_every_unopened
+
+        remove_every_unopened()
         release_locks()
 
 

@@ -76,3 +76,10 @@ def remove_unopened(run_dir: Path) -> bool:
         _remove_made_above(run_dir)
         return True
     return False
+
+
+def remove_every_unopened() -> None:
+    """At the end of the process: every folder it made that no run opened (a served page closed
+    while its session still started up quit before its trainer ran, and left an empty folder)."""
+    for run_dir in sorted(_made, reverse=True):
+        remove_unopened(run_dir)

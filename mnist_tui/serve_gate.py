@@ -36,6 +36,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from mnist_tui.errors import UserError
+from mnist_tui.made_folders import remove_unopened
 from mnist_tui.rundir import create_fresh_run_dir
 from mnist_tui.serve import app_command, reachable_url
 
@@ -106,7 +107,9 @@ class Session(AppService):
         await super().on_data(payload)
 
     async def run(self) -> None:
-        await super().run()
+        await super().run()  # returns once the app's output ends, not once the process has
+        if self._process is not None:  # the server then removed the session's folder while the
+            await self._process.wait()  # app still cleaned it up: an empty folder stayed
         try:
             if not self.drew:
                 text = "mnist-tui: the session could not start (the server's output says why)"
@@ -256,9 +259,8 @@ class GatedServer(Server):
         finally:
             if service is not None:
                 await service.stop()
-            if folder is not None:  # made here for the session: if it trained nothing, it is empty and goes
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
+            if folder is not None:  # made here for the session: if it trained nothing, it goes (its
+                remove_unopened(folder)  # lock file with it, where the session quit before its run began)
         return websocket
 
 

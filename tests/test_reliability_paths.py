@@ -257,3 +257,18 @@ def test_a_start_that_fails_removes_the_folder_it_made(tmp_path, monkeypatch, ca
     assert cli.main(argv) == 2
     assert "MNIST is not in" in capsys.readouterr().err
     assert not (tmp_path / "new").exists() and not (tmp_path / "runs").exists(), list(tmp_path.rglob("*"))
+
+
+def test_a_dashboard_that_quit_before_its_run_started_leaves_no_folder(tmp_path, monkeypatch):
+    """A served page closed within half a second: its session quit before the trainer ran, and the
+    timestamped folder the command line had made for it stayed behind, empty but for `.lock`."""
+    from mnist_tui import cli
+    from mnist_tui.tui import app
+
+    monkeypatch.setattr(cli, "_check_terminal", lambda args: None)
+    monkeypatch.setattr(app, "run_app", lambda source=None, **kw: 0)  # quit at once: the source never ran
+    assert cli.main(["--dataset", "synthetic", "--run-dir", str(tmp_path / "session")]) == 0
+    assert not (tmp_path / "session").exists()
+    (tmp_path / "kept").mkdir()  # a folder that was there before stays, as it was
+    assert cli.main(["--dataset", "synthetic", "--run-dir", str(tmp_path / "kept")]) == 0
+    assert (tmp_path / "kept").is_dir()

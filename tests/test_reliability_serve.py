@@ -89,6 +89,28 @@ def test_simultaneous_opens_all_start(tmp_path):
     assert list(run_dir.glob("*/*")) == []  # quit before training: no run for the workspace to list
 
 
+def test_a_tab_closed_at_once_leaves_no_folder(tmp_path):
+    """A page closed within half a second (a link preview, `chromium --dump-dom`): the server
+    removed the session's folder before the session had finished with it, and an empty folder
+    stayed for each such tab."""
+    from waiting import wait_until
+
+    run_dir = tmp_path / "sessions"
+
+    async def opened_and_closed() -> None:
+        async with aiohttp.ClientSession() as client:
+            for _ in range(2):
+                ws = await client.ws_connect(_ws_url(url, width="100", height="30"))
+                await ws.close()
+
+    with served_directly(tmp_path, [*APP, "--run-dir", str(run_dir)], stop_timeout=90) as (url, process, lines):
+        asyncio.run(opened_and_closed())
+        _wait_until_gone(run_dir)
+        assert wait_until(lambda: not run_dir.exists() or not any(run_dir.iterdir()), timeout=30), list(
+            run_dir.rglob("*")
+        )
+
+
 def test_same_second_default_names_all_start(tmp_path):
     """No --run-dir: the sessions' runs/<timestamp> names used to collide ("in use by another process")."""
 
