@@ -12,7 +12,7 @@ from mnist_tui.errors import UserError
 from mnist_tui.files import write_atomically
 from mnist_tui.runfolder.atomic import write_json_atomically
 from mnist_tui.runfolder.layout import BATCHES_NAME, INFO_NAME, LAYERS_NAME, STATUS_NAME, STEERING_NAME, RunInfo
-from mnist_tui.runfolder.reader import open_regular_or_none, read_json
+from mnist_tui.runfolder.reader import read_bytes, read_json
 from mnist_tui.schema import RecordError
 
 # The logs a resume cuts to its finished epochs (the batches, layer statistics and steering of an
@@ -38,13 +38,8 @@ class EarlierFiles:
                 if (row := read_json(run_dir / name)) is not None:
                     earlier.records[name] = row
         for name in CUT_LOGS:
-            with contextlib.suppress(UserError):
-                handle = open_regular_or_none(run_dir / name)
-                if handle is None:
-                    earlier.logs[name] = None
-                    continue
-                with handle:
-                    earlier.logs[name] = handle.read()
+            with contextlib.suppress(UserError):  # unreadable (a FIFO in its place): left as it is
+                earlier.logs[name] = read_bytes(run_dir / name)
         return earlier
 
     def first_start(self, default: float) -> float:
@@ -62,7 +57,7 @@ class EarlierFiles:
             with contextlib.suppress(OSError):
                 if data is None:  # `a` before space had started a steering log: the plan never changed
                     (run_dir / name).unlink(missing_ok=True)
-                elif _bytes_of(run_dir / name) != data:  # an unchanged one stays: a follower took a
+                elif _current(run_dir / name) != data:  # an unchanged one stays: a follower took a
                     write_atomically(run_dir / name, lambda f, data=data: f.write(data))  # new file for a new writer
         for name, row in self.records.items():
             with contextlib.suppress(OSError):
@@ -70,9 +65,7 @@ class EarlierFiles:
         return True
 
 
-def _bytes_of(path: Path) -> bytes | None:
+def _current(path: Path) -> bytes | None:
     with contextlib.suppress(UserError):
-        if (handle := open_regular_or_none(path)) is not None:
-            with handle:
-                return handle.read()
+        return read_bytes(path)
     return None

@@ -56,9 +56,10 @@ def truncate_layer_stats(run_dir: Path, keep_epochs: int, source: Path | None = 
     """Keep only the valid rows of epochs ≤ ``keep_epochs`` (invalid lines go too), read from
     ``source`` (another run folder: a resume into a new one) or ``run_dir``; returns how many rows
     remain. No file: nothing to do (0)."""
-    if not layers_path(source or run_dir).exists():
+    source = source or run_dir
+    if not layers_path(source).exists():
         return 0
-    kept = [record for record in read_layer_stats(source or run_dir).records if record.epoch <= keep_epochs]
+    kept = [record for record in read_layer_stats(source).records if record.epoch <= keep_epochs]
     text = "".join(record.to_json() + "\n" for record in kept).encode()
     write_atomically(layers_path(run_dir), lambda f: f.write(text))
     return len(kept)

@@ -127,14 +127,22 @@ def parse_lines(data: bytes, parse, rows: Rows, first_line: int = 1) -> bytes:
     return tail
 
 
+def read_bytes(path: Path) -> bytes | None:
+    """A whole file's bytes, or None when absent (:func:`open_regular_or_none`'s rules)."""
+    handle = open_regular_or_none(path)
+    if handle is None:
+        return None
+    with handle:
+        return handle.read()
+
+
 def read_rows(path: Path, parse) -> Rows:
     """Every valid row of a JSON-lines file (an empty result when it is absent)."""
     rows = Rows()
-    handle = open_regular_or_none(path)
-    if handle is None:
+    data = read_bytes(path)
+    if data is None:
         return rows
-    with handle:
-        tail = parse_lines(handle.read(), parse, rows)
+    tail = parse_lines(data, parse, rows)
     if tail.strip():  # a torn last line: tolerated unless it is whole JSON the writer ended
         try:
             rows.records.append(parse(json.loads(tail)))
