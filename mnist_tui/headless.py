@@ -170,6 +170,11 @@ class RichReporter:
     def _finished(self, e: Finished) -> None:
         self._show_table()
         best = f"{e.best_test_acc:.2%}" if e.best_test_acc is not None else "n/a"
+        if e.still:  # a replay of a run another process still writes: the run so far
+            where = f"--follow {self.run_dir} shows it live"
+            done = f"{e.epochs_done} of {self.epochs} epoch(s) so far on {self.dataset}"
+            self.say(f"{done} (still {e.still} in another process: {where}); best test accuracy {best}")
+            return
         state = "stopped" if e.stopped else "finished"
         self.say(f"{state} after {e.epochs_done} epoch(s) on {self.dataset}; best test accuracy {best}")
 

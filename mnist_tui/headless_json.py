@@ -55,7 +55,7 @@ class JsonReporter:
                 row = {"event": "steered", **event.to_json()}
             case Finished() as e:
                 row = {"event": "finished", "epochs_done": e.epochs_done, "best_test_acc": e.best_test_acc}
-                row |= {"stopped": e.stopped}
+                row |= {"stopped": e.stopped} | ({"still": e.still} if e.still else {})
             case Failed(message=message, epochs_done=done):
                 row = {"event": "failed", "message": message, "epochs_done": done}
             case ModelWeights() | Predictions() | LayerStatsRecord():

@@ -243,6 +243,37 @@ def test_a_lost_run_on_a_terminal_still_shows_its_epochs_table():
     assert text.rstrip().endswith("lost: killed or crashed")
 
 
+def test_a_replay_of_a_run_still_being_written_ends_so_far_in_text_and_json():
+    """A replay of a live run ended "stopped after 2 epoch(s)", as if its writer had stopped."""
+    import io
+    from pathlib import Path
+
+    import numpy as np
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.headless_json import JsonReporter
+    from mnist_tui.training.events import DataReady, EpochRecord, Finished
+
+    rows = tuple(EpochRecord(e, 0.5, 0.9, 0.4, 0.9 + e / 100, 1.0, 1e4, 0.01) for e in (1, 2))
+    empty = np.zeros((0, 28, 28), np.uint8)
+    ready = DataReady("MNIST", "cpu", "fp32", 100, 0, 1, 21840, None, empty, np.zeros(0, np.int64), 3, rows, 5)
+    end = Finished(2, 0.92, False, "training")
+    out = io.StringIO()
+    reporter = RichReporter(Path("runs/live"), Console(file=out, width=200, force_terminal=False))
+    reporter(ready)
+    reporter(end)
+    last = out.getvalue().rstrip().splitlines()[-1]
+    assert last.startswith("2 of 5 epoch(s) so far on MNIST (still training in another process:")
+    assert "--follow runs/live shows it live" in last and "stopped" not in last
+    lines = io.StringIO()
+    json_reporter = JsonReporter(lines)
+    json_reporter(ready)
+    json_reporter(end)
+    row = json.loads(lines.getvalue().splitlines()[-1])
+    assert row["event"] == "finished" and row["still"] == "training" and row["stopped"] is False
+
+
 def test_the_dashboard_needs_its_terminal_on_stdin_and_stderr_not_stdout(monkeypatch):
     """Textual draws on stderr: `mnist-tui > out.txt` worked, and `2> err.txt` filled the file."""
     from types import SimpleNamespace

@@ -18,7 +18,7 @@ from mnist_tui.config import Config
 from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.sources.replay import ReplayRequest, ReplaySource, load_run
-from mnist_tui.training.events import BatchEnd, DataReady, Finished, ModelWeights, Predictions
+from mnist_tui.training.events import BatchEnd, DataReady, Finished, ModelWeights, Predictions, StateChanged
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,13 +97,14 @@ def test_replay_of_a_killed_run_shows_its_last_finished_epoch(tmp_path):
     events = _replay(run_dir)
     layers = [e for e in events if isinstance(e, LayerStatsRecord)]  # written just after each epoch's metrics row
     events = [e for e in events if not isinstance(e, LayerStatsRecord)]
-    assert _kinds(events) == [DataReady, BatchEnd, ModelWeights, Predictions, Finished]
-    ready, *batches, weights, predictions, finished = events
+    assert _kinds(events) == [DataReady, BatchEnd, ModelWeights, Predictions, StateChanged]
+    ready, *batches, weights, predictions, end = events
     done = len(ready.history)
     assert [r.epoch for r in layers] == list(range(1, len(layers) + 1)) and len(layers) <= done
     assert done >= 1 and weights.epoch == predictions.epoch == done
     assert {b.epoch for b in batches} == set(range(1, done + 1))  # the unfinished epoch's batches are left out
-    assert finished.stopped is True and finished.epochs_done == done
+    # at once, not after the heartbeat's 5 s: the writer was on this host, in this PID namespace
+    assert end.state == "lost" and "killed or crashed" in end.detail
 
 
 def test_metrics_only_replays_the_curves_without_a_model(finished_run, tmp_path):
@@ -199,6 +200,7 @@ def test_a_run_still_being_written_is_named_as_such_with_the_way_to_follow_it(fi
     (run_dir / "status.json").write_text(json.dumps(live))
     events = _replay(run_dir)
     assert f"this run is still being written (training); --follow {run_dir} shows it live" in events[0].notice
+    assert events[-1] == Finished(1, events[0].history[-1].test_acc, False, "training")  # it ended "stopped"
     (run_dir / "metrics.jsonl").unlink()
     (run_dir / "checkpoint.pt").unlink()
     with pytest.raises(UserError, match=r"no epoch has finished yet; --follow .* shows it live"):

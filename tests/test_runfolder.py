@@ -153,6 +153,34 @@ def test_lost_needs_a_stale_heartbeat_and_a_dead_process():
     assert effective_state(_status(host="elsewhere", heartbeat=now - 120), now) == "lost"
 
 
+def test_a_dead_writer_in_this_pid_namespace_is_lost_at_once_and_one_in_another_waits_for_its_heartbeat():
+    """A run killed a second ago replayed as still being written: a fresh heartbeat hid the dead
+    process. Sure only where the writer's process ids are ours (a container may share our host name)."""
+    from mnist_tui.runfolder.layout import pid_namespace
+
+    now = time.time()
+    ours = pid_namespace()
+    assert ours  # Linux: /proc/self/ns/pid
+    dead = 2**22 + 12345  # above pid_max: no such process
+    assert effective_state(_status(pid=dead, pid_ns=ours), now) == "lost"
+    assert effective_state(_status(pid_ns=ours), now) == "training"  # this process lives
+    assert effective_state(_status(pid=dead, pid_ns="pid:[1]"), now) == "training"  # cannot be checked
+    assert effective_state(_status(pid=dead, pid_ns="pid:[1]", heartbeat=now - 10), now) == "training"
+    assert effective_state(_status(pid=dead, pid_ns="pid:[1]", heartbeat=now - 120), now) == "lost"
+    assert effective_state(_status(pid=dead), now) == "training"  # an older writer's: the heartbeat decides
+
+
+def test_a_writer_records_its_pid_namespace(tmp_path):
+    from mnist_tui.runfolder.layout import pid_namespace
+
+    writer = RunFolderWriter(tmp_path, {"epochs": 3}, TrainingControl(), lambda e: None)
+    writer.open()
+    try:
+        assert read_status(tmp_path).pid_ns == pid_namespace() != ""
+    finally:
+        writer.close()
+
+
 def test_a_run_folder_that_cannot_be_written_is_one_line_and_starts_no_keeper(tmp_path):
     from mnist_tui.errors import UserError
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,20 @@ async def test_a_replay_of_a_failed_run_shows_it_failed_and_exits_0(finished_run
         await wait_for(pilot, lambda: dashboard.state == "failed", "the run's end state")
         assert "NaN loss at epoch 2" in dashboard.detail
         assert app.exit_code() == 0
+
+
+async def test_a_replay_of_a_run_still_being_written_ends_so_far_and_names_the_follow(finished_run, tmp_path):
+    """It ended "stopped", as if the run's writer had stopped, while another process trained it on."""
+    import socket
+
+    run_dir = tmp_path / "live"
+    shutil.copytree(finished_run, run_dir)
+    status = json.loads((run_dir / STATUS_NAME).read_text())
+    live = {"state": "training", "pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time()}
+    (run_dir / STATUS_NAME).write_text(json.dumps(status | live))
+    app = MnistApp(ReplaySource(ReplayRequest(run_dir, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "so far", "the replay's end")
+        assert f"still training in another process: --follow {run_dir} shows it live" in dashboard.detail
+        assert "2 epoch(s), best" in dashboard.detail

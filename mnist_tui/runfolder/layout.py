@@ -18,6 +18,7 @@ Format 1 (before run.json existed) held only checkpoint.pt and metrics.jsonl: it
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -117,6 +118,7 @@ class RunStatus:
     world_size: int = 1
     lr_scale: float = 1.0  # steering on top of the schedule
     control_seq: int = 0  # the newest control.json request the writer has taken (0: none, or an older writer)
+    pid_ns: str = ""  # the writer's PID namespace: a reader in the same one may trust a check of ``pid``
     format: int = FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -143,6 +145,7 @@ class RunStatus:
             world_size=schema.integer(row, "world_size", minimum=1, default=1),
             lr_scale=schema.number(row, "lr_scale", low=0, default=1.0),
             control_seq=schema.integer(row, "control_seq", minimum=0, default=0),
+            pid_ns=schema.text(row, "pid_ns", default=""),
             format=schema.integer(row, "format", minimum=1, default=FORMAT),
         )
 
@@ -177,3 +180,12 @@ class ControlRequest:
             epochs=schema.integer(row, "epochs", minimum=1, default=None),
             **flags,
         )
+
+
+def pid_namespace() -> str:
+    """This process's PID namespace (``/proc/self/ns/pid``'s target; "" where there is none). Two
+    containers can share a host name and a run folder yet not each other's process ids."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""

@@ -30,6 +30,7 @@ from mnist_tui.runfolder.layout import (
     ControlRequest,
     RunInfo,
     RunStatus,
+    pid_namespace,
 )
 from mnist_tui.schema import RecordError
 from mnist_tui.training.events import ENDED, BatchEnd, EpochRecord
@@ -208,9 +209,12 @@ class BatchTail:
         return fresh
 
 
-def process_alive(pid: int, host: str) -> bool | None:
-    """True/False for a process on this host; None when it runs elsewhere (cannot be checked)."""
+def process_alive(pid: int, host: str, pid_ns: str = "") -> bool | None:
+    """True/False for a process on this host; None when it runs elsewhere (cannot be checked):
+    on another host, or in another PID namespace (a container with the host's name)."""
     if host and host != socket.gethostname():
+        return None
+    if pid_ns and pid_ns != pid_namespace():
         return None
     if pid <= 0:
         return False
@@ -224,13 +228,16 @@ def process_alive(pid: int, host: str) -> bool | None:
 
 
 def effective_state(status: RunStatus, now: float) -> str:
-    """The status's state, or ``lost`` when its writer stopped beating and is gone."""
+    """The status's state, or ``lost`` when its writer is gone: at once when its process could be
+    checked (a run killed a second ago was replayed as still written), else once it stopped beating."""
     if status.state in ENDED:
         return status.state
     age = now - status.heartbeat
+    alive = process_alive(status.pid, status.host, status.pid_ns)
+    if alive is False and status.pid_ns:  # its namespace is ours: the check is sure, no need to wait
+        return "lost"
     if age <= STALE_S:
         return status.state
-    alive = process_alive(status.pid, status.host)
     if alive is False or (alive is None and age > STALE_REMOTE_S):
         return "lost"
     return status.state

@@ -34,6 +34,7 @@ from mnist_tui.runfolder.layout import (
     STEERING_NAME,
     RunInfo,
     RunStatus,
+    pid_namespace,
 )
 from mnist_tui.runfolder.reader import read_batches, read_control, read_rows
 from mnist_tui.training.control import TrainingControl
@@ -70,6 +71,7 @@ class RunFolderWriter:
             state="loading",
             pid=os.getpid(),
             host=self.info.host,
+            pid_ns=pid_namespace(),
             epochs=int(settings.get("epochs", 0)),
             epochs_done=0,
             epoch=0,

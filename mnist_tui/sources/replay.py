@@ -257,9 +257,12 @@ class ReplaySource(PassiveSource):
         if record.model_state is not None:
             for event in model_events(record.model_state, record.epoch, data, config):
                 listener(event)
-        stopped = len(record.history) < planned
+        still = record.writer_state if record.writer_state in LIVE else ""  # not stopped: it goes on elsewhere
+        stopped = len(record.history) < planned and not still
         if record.writer_state in ("failed", "lost"):  # as a follower says it, not "stopped"
             listener(StateChanged(record.writer_state, record.end_detail))
+        elif still:
+            listener(Finished(len(record.history), best_accuracy(record.history), False, still))
         else:
             listener(Finished(len(record.history), best_accuracy(record.history), stopped))
         return stopped

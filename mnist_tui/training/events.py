@@ -258,9 +258,13 @@ class Notice:
 
 @dataclass(frozen=True)
 class Finished:
+    """The source has no more to report. ``still``: the writer's state (training, paused…) when a
+    source ends before the run does, as a replay of a run another process still writes."""
+
     epochs_done: int
     best_test_acc: float | None
     stopped: bool  # True when stopped before the plan's end
+    still: str = ""
 
 
 @dataclass(frozen=True)

@@ -224,7 +224,11 @@ class RunViewScreen(Screen):
     def on_run_finished(self, message: msg.RunFinished) -> None:
         e = message.event
         self.progress.epochs = max(self.progress.epochs, e.epochs_done)
-        self.show_state("stopped" if e.stopped else "finished", self._summary(e))
+        if e.still:  # the run goes on in another process: this view holds it so far
+            where = f"--follow {self.source.run_dir} shows it live"
+            self.show_state("so far", f"{self._summary(e)}; still {e.still} in another process: {where}")
+        else:
+            self.show_state("stopped" if e.stopped else "finished", self._summary(e))
         self._show_progress()
         if self.capabilities.live:
             self.notify(self._summary(e, long=True), title=f"Run {self.state}", timeout=8)  # also in the state line

@@ -19,6 +19,7 @@ STATE_STYLES = {
     "failed": "bold red",
     "lost": "bold red",  # a followed writer killed or crashed
     "waiting": "bold yellow",  # a follower before its run starts writing
+    "so far": "bold yellow",  # a replay of a run another process still writes
 }
 
 
