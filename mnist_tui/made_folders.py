@@ -40,13 +40,15 @@ def _remove_made_above(run_dir: Path) -> None:
             return
 
 
-def remove_if_unused(run_dir: Path) -> bool:
+def remove_if_unused(run_dir: Path, held_results: bool = True) -> bool:
     """After a run that opened its folder and trained nothing (a dashboard opened and quit, a
     served page closed): its run files go, and the folder too if this process made it and nothing
-    else is in it. Never a folder holding results. True if the folder went."""
+    else is in it. Never a folder holding results from before this run (``held_results``: False
+    where its writer found none, so the epochs a `--resume RUN --run-dir NEW` copied in go too).
+    True if the folder went."""
     run_dir = Path(run_dir)
     with contextlib.suppress(OSError):
-        if holds_results(run_dir):
+        if held_results and holds_results(run_dir):
             return False
         written = [run_dir / name for name in (*WRITTEN_FILES, CONTROL_NAME, LOCK_NAME)]
         for path in [*written, *run_dir.glob(EVENTS_GLOB)]:  # --tensorboard's too

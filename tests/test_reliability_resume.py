@@ -325,6 +325,27 @@ def test_a_sprint_resume_that_trains_nothing_keeps_its_half_last_epoch(tiny_conf
     assert not result.stopped and (trainer.config.epochs, trainer.config.last_epoch_fraction) == (2, 0.5)
 
 
+def test_a_resume_into_a_new_folder_quit_before_a_batch_leaves_no_folder(tiny_config, small_synthetic, tmp_path):
+    """It kept the copied epochs' metrics.jsonl and no checkpoint: `--resume NEW` found no
+    checkpoint, and a new run in NEW was refused as "already holds a run"."""
+    from mnist_tui.made_folders import remember_made
+
+    source = tiny_config.with_changes(epochs=2, limit_train=256)
+    control = TrainingControl()
+    _, first, _ = _run(source, small_synthetic, _stop_after_epoch(control, 1), control)
+    assert first.epochs_done == 1
+    before = {p.name: p.read_bytes() for p in source.run_dir.iterdir() if p.is_file()}
+    new = source.with_changes(run_dir=tmp_path / "new")
+    remember_made(new.run_dir)  # as the CLI does for the folder it makes
+    quit_at_once = TrainingControl()
+    quit_at_once.stop()  # the dashboard opened (its data loaded, the logs copied), then q
+    trainer = Trainer(new, lambda e: None, quit_at_once, resume_state=load_checkpoint(source.run_dir),
+                      datasets=small_synthetic, logs_from=source.run_dir)  # fmt: skip
+    assert trainer.run().error is None
+    assert not new.run_dir.exists()
+    assert {p.name: p.read_bytes() for p in source.run_dir.iterdir() if p.is_file()} == before
+
+
 def test_a_resume_into_a_new_folder_brings_the_earlier_epochs_logs(tiny_config, small_synthetic, tmp_path):
     """`--resume RUN --run-dir NEW`: NEW held no batch losses, layer statistics or steering of the
     epochs it continued (a replay of it showed an empty loss plot up to there)."""

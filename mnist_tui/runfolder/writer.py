@@ -36,7 +36,7 @@ from mnist_tui.runfolder.layout import (
     RunStatus,
     pid_namespace,
 )
-from mnist_tui.runfolder.reader import read_batches, read_control, read_rows
+from mnist_tui.runfolder.reader import holds_results, read_batches, read_control, read_rows
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import (
     BatchEnd,
@@ -82,6 +82,7 @@ class RunFolderWriter:
         )
         self._history: list[EpochRecord] = []
         self._earlier = EarlierFiles()  # a resumed run's folder as it was
+        self.held_results = True  # until open() looks: never remove what may be an earlier run's
         self._batches = None
         self._seen_seq = 0
         self._control_stamp: int | None = None
@@ -104,6 +105,7 @@ class RunFolderWriter:
         self._keeper.start()
 
     def _claim(self, epochs_done: int, logs_from: Path | None) -> None:
+        self.held_results = holds_results(self.run_dir)  # else what it holds on close is this run's
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._earlier = EarlierFiles.read(self.run_dir, epochs_done)
         first = self._earlier.first_start(self.info.created)  # a resume keeps the run's first start

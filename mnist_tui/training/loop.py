@@ -104,7 +104,7 @@ class Trainer:
             return
         from mnist_tui.made_folders import remove_if_unused
 
-        remove_if_unused(self.config.run_dir)
+        remove_if_unused(self.config.run_dir, self.writer.held_results)
 
     def _open_run_folder(self) -> None:
         if self.config.run_dir is None or not self.world.is_main:
