@@ -18,7 +18,6 @@ from mnist_tui.runfolder.names import (
     FORMAT,
     INFO_NAME,
     LOCK_NAME,
-    METRICS_NAME,
     WRITTEN_FILES,
 )
 from mnist_tui.runfolder.reader import holds_results
@@ -217,9 +216,10 @@ def release_locks() -> None:
 
 
 def remove_stale_temporaries(run_dir: Path) -> int:
-    """Temporary files a killed process left behind (never the real checkpoint)."""
+    """Temporary files a killed writer left behind, of every file it writes (never the real ones;
+    never control.json's: a follower may be writing one now)."""
     removed = 0
-    for name in (CHECKPOINT_NAME, METRICS_NAME):
+    for name in WRITTEN_FILES:
         for stale in Path(run_dir).glob(f".{name}.*.tmp"):
             with contextlib.suppress(OSError):
                 stale.unlink()

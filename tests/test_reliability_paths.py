@@ -272,3 +272,17 @@ def test_a_dashboard_that_quit_before_its_run_started_leaves_no_folder(tmp_path,
     (tmp_path / "kept").mkdir()  # a folder that was there before stays, as it was
     assert cli.main(["--dataset", "synthetic", "--run-dir", str(tmp_path / "kept")]) == 0
     assert (tmp_path / "kept").is_dir()
+
+
+def test_a_claim_sweeps_every_temporary_a_killed_writer_left_but_a_followers(tmp_path):
+    """Only the checkpoint's and metrics' were swept: a writer killed during a heartbeat left
+    `.status.json.*.tmp` for good (and an untrained folder holding it could not be removed)."""
+    from mnist_tui.rundir import remove_stale_temporaries
+
+    stale = [f".{name}.k1lled.tmp" for name in ("status.json", "batches.jsonl", "run.json", "steering.jsonl")]
+    stale += [".layers.jsonl.k1lled.tmp", ".checkpoint.pt.k1lled.tmp", ".metrics.jsonl.k1lled.tmp"]
+    kept = [".control.json.f0llower.tmp", "notes.tmp", "status.json"]  # a follower's write in progress
+    for name in stale + kept:
+        (tmp_path / name).write_text("x")
+    assert remove_stale_temporaries(tmp_path) == len(stale)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
