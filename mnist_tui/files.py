@@ -36,6 +36,13 @@ _REASONS = {
 }
 
 
+def change_stamp(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a file changed: its inode too (each atomic replace is a new one) and its size,
+    not the mtime alone, which shares one tick between two writes on coarse file systems (NFS,
+    SMB: a follower's second request, or a sprint's next epoch row, went unseen)."""
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
 def probe_write(folder: Path) -> None:
     """Create and delete a file in ``folder``; raise ``OSError`` if that fails.
 

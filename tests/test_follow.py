@@ -558,3 +558,20 @@ def test_a_killed_attempts_last_change_read_in_the_rewinding_poll_is_not_told(tm
     watch.step(seen.append, None, None)
     assert Rewound(1) in seen
     assert not [e for e in seen if isinstance(e, Steered) and e.time == 250.0]
+
+
+def test_a_log_rewritten_within_the_same_mtime_tick_counts_as_changed(tmp_path):
+    """The follower knew a file changed by its mtime alone: on NFS or SMB a sprint's next epoch
+    row, written within the same tick, went unseen until some later write."""
+    from mnist_tui.runfolder.atomic import write_text_atomically
+    from mnist_tui.sources.watch import RunWatch
+
+    path = tmp_path / "metrics.jsonl"
+    write_text_atomically(path, '{"epoch": 1}\n')
+    tick = path.stat().st_mtime_ns
+    watch = RunWatch(tmp_path, [], 3, model_views=False, writer_created=None)
+    assert watch._changed("metrics.jsonl")
+    assert not watch._changed("metrics.jsonl")
+    write_text_atomically(path, '{"epoch": 1}\n{"epoch": 2}\n')
+    os.utime(path, ns=(tick, tick))
+    assert watch._changed("metrics.jsonl")

@@ -231,6 +231,34 @@ def test_writer_keeps_status_batches_and_metrics_and_obeys_the_control_file(tmp_
     assert json.loads((tmp_path / STATUS_NAME).read_text())["format"] == 2
 
 
+def test_a_second_request_written_in_the_same_mtime_tick_is_still_taken(tmp_path):
+    """The writer knew control.json changed by its mtime alone: on a coarse file system (NFS, SMB)
+    a request replaced within the same tick as the one before went unseen."""
+    from mnist_tui.runfolder.atomic import write_json_atomically
+
+    control = TrainingControl()
+    writer = RunFolderWriter(tmp_path, {"epochs": 3}, control, lambda e: None)
+    writer.open()
+    path = tmp_path / CONTROL_NAME
+    try:
+        write_json_atomically(path, {"seq": 1, "paused": True})
+        tick = path.stat().st_mtime_ns
+        deadline = time.monotonic() + 10
+        while not control.paused:
+            assert time.monotonic() < deadline, "the pause request was not obeyed"
+            time.sleep(0.02)
+        while read_status(tmp_path).control_seq != 1:  # taken: the writer has stamped this file
+            assert time.monotonic() < deadline, "the pause request was not recorded"
+            time.sleep(0.02)
+        write_json_atomically(path, {"seq": 2, "paused": True, "stop": True})
+        os.utime(path, ns=(tick, tick))  # the same tick as the first
+        while not control.stopped:
+            assert time.monotonic() < deadline, "a request in the same tick was not seen"
+            time.sleep(0.02)
+    finally:
+        writer.close()
+
+
 def test_a_resumed_writer_keeps_the_runs_first_start_and_announces_itself_by_created(tmp_path):
     """The workspace's "started" column showed a resumed run's last start: run.json's ``created``
     is the writer's (a follower tells a new writer by it), so the first start is kept beside it."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_tui.errors import UserError
+from mnist_tui.files import change_stamp
 from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.runfolder.atomic import jsonl, write_json_atomically, write_text_atomically
 from mnist_tui.runfolder.earlier import EarlierFiles
@@ -85,7 +86,7 @@ class RunFolderWriter:
         self.held_results = True  # until open() looks: never remove what may be an earlier run's
         self._batches = None
         self._seen_seq = 0
-        self._control_stamp: int | None = None
+        self._control_stamp: tuple[int, ...] | None = None
         self._closing = threading.Event()
         self._keeper: threading.Thread | None = None
 
@@ -245,7 +246,7 @@ class RunFolderWriter:
 
     def _check_control(self) -> None:
         try:
-            stamp = (self.run_dir / CONTROL_NAME).stat().st_mtime_ns
+            stamp = change_stamp((self.run_dir / CONTROL_NAME).stat())
         except OSError:
             return
         if stamp == self._control_stamp:

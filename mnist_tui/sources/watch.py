@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
+from mnist_tui.files import change_stamp
 from mnist_tui.runfolder.layers_log import read_layer_stats
 from mnist_tui.runfolder.layout import (
     BATCHES_NAME,
@@ -68,7 +69,7 @@ class RunWatch:
         self.epochs = epochs
         self.state = ""
         self.message = ""
-        self.stamps: dict[str, int] = {}
+        self.stamps: dict[str, tuple[int, ...]] = {}
         self.layers_epoch = 0
         # (epoch, batch, time) of each change reported; a withdrawn one stays, never to be reported again
         self.steered: set[tuple[int, int, float]] = set()
@@ -103,7 +104,7 @@ class RunWatch:
 
     def _changed(self, name: str) -> bool:
         try:
-            stamp = (self.run_dir / name).stat().st_mtime_ns
+            stamp = change_stamp((self.run_dir / name).stat())
         except OSError:
             return False
         if self.stamps.get(name) == stamp:

@@ -2,7 +2,7 @@
 
 A run folder is a folder holding ``run.json`` (format 2), or format 1's ``metrics.jsonl`` or
 ``checkpoint.pt``; the scan does not descend into one. Each file is parsed once and kept with
-its (mtime_ns, size): a re-scan costs a ``scandir`` and a ``stat`` per file, so a workspace of
+its inode, size and times: a re-scan costs a ``scandir`` and a ``stat`` per file, so a workspace of
 500 folders refreshes in milliseconds (``benchmarks/workspace_index.py`` prints the figures).
 Only the state is recomputed at every scan, since "lost" depends on the clock.
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_tui.errors import UserError
+from mnist_tui.files import change_stamp
 from mnist_tui.runfolder.layout import BATCHES_NAME, CHECKPOINT_NAME, INFO_NAME, METRICS_NAME, STATUS_NAME
 from mnist_tui.runfolder.reader import Rows, effective_state, read_batches, read_info, read_metrics, read_status
 from mnist_tui.schema import RecordError
@@ -40,7 +41,7 @@ __all__ = ["RunIndex", "RunSummary", "SETTINGS", "summaries_of"]
 
 MARKERS = (INFO_NAME, METRICS_NAME, CHECKPOINT_NAME)  # any of these makes a folder a run folder
 WATCHED = (INFO_NAME, STATUS_NAME, METRICS_NAME, CHECKPOINT_NAME)
-Stamp = tuple[int, int] | None  # (mtime_ns, size), None when absent
+Stamp = tuple[int, int, int, int] | None  # files.change_stamp, None when absent
 
 
 class _Parsed:
@@ -237,7 +238,7 @@ class RunIndex:
         except OSError:
             return []
         with self._lock:
-            parsed = self._read(folder, name, (info.st_mtime_ns, info.st_size), reader)
+            parsed = self._read(folder, name, change_stamp(info), reader)
         return list(parsed.value.records) if parsed.value is not None else []
 
 
@@ -263,7 +264,7 @@ def _stamp(entry: os.DirEntry | None) -> Stamp:
         info = entry.stat()
     except OSError:
         return None
-    return (info.st_mtime_ns, info.st_size)
+    return change_stamp(info)
 
 
 def _is_dir(entry: os.DirEntry) -> bool:
