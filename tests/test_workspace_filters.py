@@ -55,10 +55,23 @@ def names(text: str) -> list[str]:
         ("cuda", ["mixed"]),  # ... or of a setting
         ("lr<0.02 batch=512 fast", ["lr-0.003", "lr-0.01"]),  # words combine with AND
         ("bs=128", ["sweep/lr-0.001"]),  # an alias
+        ("lr=0.0101", []),  # a setting is exact
+        ("state=broken", ["broken"]),
     ],
 )
 def test_filter_syntax(text, expected):
     assert names(text) == expected
+
+
+def test_a_measured_value_equals_what_the_table_shows():
+    """`acc=98.94` matched nothing beside a row showing 98.94%: the float test accuracy read back
+    from metrics.jsonl is 0.9894000220298767."""
+    shown = [run("a", best_test_acc=0.9894000220298767, time_to_99=65.6, samples_per_s=52362.4), run("b")]
+    hits = {text: [s.name for s in parse_filter(text).apply(shown)] for text in ("acc=98.94", "acc!=98.94")}
+    assert hits == {"acc=98.94": ["a"], "acc!=98.94": ["b"]}
+    assert [s.name for s in parse_filter("acc=98.9").apply(shown)] == ["a"]  # fewer digits: a wider match
+    assert [s.name for s in parse_filter("acc=98.95").apply(shown)] == []
+    assert [s.name for s in parse_filter("sps=52362 t99=65.6").apply(shown)] == ["a"]
 
 
 @pytest.mark.parametrize(
@@ -69,6 +82,7 @@ def test_filter_syntax(text, expected):
         ("lr<", "no value after '<'"),
         (">3", "a condition needs a column before '>'"),
         ("lr<nan", "is not a number to compare with"),
+        ("state=done", "no state 'done' (states: waiting, loading, ready, training, paused, finished, stopped,"),
     ],
 )
 def test_a_bad_condition_is_a_clear_message(text, message):

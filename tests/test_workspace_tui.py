@@ -223,6 +223,39 @@ async def test_as_the_only_screen_q_quits():
     assert app.return_code == 0
 
 
+async def test_at_the_bottom_esc_clears_the_filter_and_never_quits_and_a_bad_word_stays_said(runs):
+    """`--runs DIR`: esc after enter had kept a filter quit the app, marks and all; and a word the
+    filter could not use was said for an instant, then hidden by "no run matches the filter"."""
+
+    class Alone(App):
+        def get_default_screen(self):
+            return WorkspaceScreen(runs)
+
+    app = Alone()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        await pilot.press("slash", *"lr<0.005", "enter")
+        assert len(listed(table)) == 2 and "esc Back" in screen_text(app).splitlines()[-1]
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        assert len(listed(table)) == 6 and app.is_running and app.screen is screen
+        await pilot.press("escape")  # nothing left to clear: esc does nothing here, q quits
+        await pilot.pause(0.05)
+        assert app.is_running and "esc Back" not in screen_text(app).splitlines()[-1]
+        await pilot.press("slash", *"accuracy>98")
+        screen.rescan()
+        await scanned(pilot, screen)
+        assert "'accuracy>98': no column 'accuracy'" in screen_text(app)
+        await pilot.press("ctrl+u", *"acc>98")
+        await pilot.pause(0.05)
+        assert "no column" not in screen_text(app)
+        await pilot.press("enter", "q")
+        await pilot.pause(0.05)
+    assert app.return_code == 0
+
+
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 async def test_columns_are_whole_or_left_out_and_the_hint_names_the_bound_keys(runs, size):
     app = WorkspaceApp(runs)

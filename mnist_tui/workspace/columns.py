@@ -23,6 +23,7 @@ class Column:
     value: Callable[[RunSummary], Any]  # raw: None when unknown; a tuple compares element-wise
     show: Callable[[Any], str] = str
     aliases: tuple[str, ...] = ()
+    measured: bool = False  # shown rounded: ``=`` compares at the digits typed (acc=98.94), not exactly
 
 
 def _num(fmt: str) -> Callable[[Any], str]:
@@ -67,14 +68,31 @@ COLUMNS: tuple[Column, ...] = (
     Column("name", "run", "text", lambda s: s.name),
     Column("state", "state", "text", lambda s: s.state),
     Column("epochs", "epochs", "number", lambda s: s.epochs_done, aliases=("epoch", "done")),
-    Column("acc", "best acc", "number", lambda s: _pct(s.best_test_acc), lambda v: "–" if v is None else f"{v:.2f}%"),
-    Column("loss", "test loss", "number", lambda s: s.last_test_loss, _num(".4f"), aliases=("test_loss",)),
-    Column("t99", "to 99%", "number", lambda s: s.time_to_99, _seconds, aliases=("time_to_99",)),
+    Column(
+        "acc",
+        "best acc",
+        "number",
+        lambda s: _pct(s.best_test_acc),
+        lambda v: "–" if v is None else f"{v:.2f}%",
+        measured=True,
+    ),
+    Column(
+        "loss", "test loss", "number", lambda s: s.last_test_loss, _num(".4f"), aliases=("test_loss",), measured=True
+    ),
+    Column("t99", "to 99%", "number", lambda s: s.time_to_99, _seconds, aliases=("time_to_99",), measured=True),
     Column("lr", "lr", "number", lambda s: s.lr, _num("g")),
     Column("batch", "batch", "number", lambda s: s.batch_size, _num("d"), aliases=("batch_size", "bs")),
     Column("schedule", "schedule", "text", lambda s: s.schedule or None, lambda v: v or "–", aliases=("sched",)),
     Column("dropout", "dropout", "number", lambda s: (s.conv_dropout, s.fc_dropout), _dropout),
-    Column("sps", "img/s", "number", lambda s: s.samples_per_s, _num(",.0f"), aliases=("samples_per_s", "speed")),
+    Column(
+        "sps",
+        "img/s",
+        "number",
+        lambda s: s.samples_per_s,
+        _num(",.0f"),
+        aliases=("samples_per_s", "speed"),
+        measured=True,
+    ),
     Column("started", "started", "text", lambda s: started_text(s.started) if s.started else None, _short_time),
     Column("recipe", "recipe", "text", lambda s: s.recipe or None, lambda v: v or "–"),
     Column("precision", "prec", "text", lambda s: s.precision or None, lambda v: v or "–", aliases=("prec",)),

@@ -3,13 +3,14 @@
 * ``column<value`` (also ``<=``, ``>``, ``>=``, ``=``, ``!=``): a condition on a column, e.g.
   ``lr<0.005``, ``dropout=0.1``, ``state=finished``, ``acc>=98`` (accuracy in percent).
   Numeric columns compare as numbers; text columns compare case-insensitively, and ``=``/``!=``
-  take shell wildcards (``name=lr-*``). ``dropout`` holds both rates: a condition on it must
+  take shell wildcards (``name=lr-*``); on a measured column (acc, loss, t99, sps) ``=`` compares
+  at the digits typed, as shown (``acc=98.94`` is 98.940002). ``dropout`` holds both rates: a condition on it must
   hold for each (``conv_dropout`` and ``fc_dropout`` test one). A run whose value is unknown
   matches only ``!=``.
 * any other word: a case-insensitive substring of the run's name or of one of its settings.
 
 A word that looks like a condition but is not one (an unknown column, a number that is not
-one) is refused with a message saying what is wrong: :func:`parse_filter` raises
+one, a state that is none) is refused with a message saying what is wrong: :func:`parse_filter` raises
 :class:`FilterError`, never anything else.
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 
 from mnist_tui.workspace.columns import BY_KEY, COLUMNS, Column
 from mnist_tui.workspace.index import RunSummary
+from mnist_tui.workspace.summary import ROW_STATES
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le,
@@ -46,6 +48,7 @@ class Condition:
     column: Column
     op: str
     value: Any  # a float for numeric columns, lower-case text otherwise
+    within: float = 0.0  # = and != on a number: half a unit of the last digit typed (acc=98.94)
 
     def matches(self, summary: RunSummary) -> bool:
         raw = self.column.value(summary)
@@ -55,6 +58,9 @@ class Condition:
         return all(self._test(v) for v in values)
 
     def _test(self, value: Any) -> bool:
+        if self.column.kind == "number" and self.op in ("=", "!="):  # as shown: 98.94 is 98.940002
+            near = abs(float(value) - self.value) <= self.within
+            return near if self.op == "=" else not near
         if self.column.kind == "number":
             return OPERATORS[self.op](float(value), self.value)
         text = str(value).lower()
@@ -121,6 +127,9 @@ def _parse_word(word: str) -> Condition | Substring:
             raise FilterError(f"{word!r}: {column.key} is a number, {text!r} is not one") from None
         if value != value:  # NaN compares false with everything: refuse it rather than match nothing
             raise FilterError(f"{word!r}: {text!r} is not a number to compare with")
+        return Condition(column, op, value, _half_unit(number) if column.measured else 0.0)
+    elif column.key == "state" and not any(c in text for c in "*?[") and text.lower() not in ROW_STATES:
+        raise FilterError(f"{word!r}: no state {text!r} (states: {', '.join(ROW_STATES)})")
     elif column.key == "started" and not (op in ("=", "!=") and any(c in text for c in "*?[")):
         value = _date_prefix(word, text)  # = and != take the whole day (month, year): as a pattern;
         value = f"{value}*" if op in ("=", "!=") else value  # > and <= all of it too: "2026-11-05 08:00"
@@ -128,6 +137,13 @@ def _parse_word(word: str) -> Condition | Substring:
     else:
         value = text.lower()
     return Condition(column, op, value)
+
+
+def _half_unit(number: str) -> float:
+    """Half a unit of the last digit written: 98.94 → 0.005, 66 → 0.5, 1e-3 → 0 (exact)."""
+    if "e" in number.lower():
+        return 0.0
+    return 0.5 * 10.0 ** -len(number.split(".")[1]) if "." in number else 0.5
 
 
 _DATE_FORMATS = {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}

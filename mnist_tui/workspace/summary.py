@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from mnist_tui.config import dataset_option_of
-from mnist_tui.training.events import EpochRecord
+from mnist_tui.training.events import STATES, EpochRecord
+
+# A row's states: a run's, or its folder's when it cannot be read (broken) or told (unknown).
+ROW_STATES = (*STATES, "broken", "unknown")
 
 TARGET_ACC = 0.99  # "time to 99 %"
 

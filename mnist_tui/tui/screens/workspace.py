@@ -50,7 +50,7 @@ class WorkspaceScreen(Screen):
         Binding("M", "clear_marks", "Unmark all", show=False),
         Binding("j", "move(1)", "Down", show=False),
         Binding("k", "move(-1)", "Up", show=False),
-        Binding("escape", "back", "Back"),
+        Binding("escape", "escape", "Back"),  # the filter first; at the bottom of the app q quits, not esc
         Binding("q", "back", "Back", show=False),
         Binding("question_mark", "help", "Help", show=False),  # the app's would list the table's keys
     ]
@@ -67,6 +67,7 @@ class WorkspaceScreen(Screen):
         self._scanning = False
         self._again = False
         self.kept_filter = ""  # the last filter enter kept: a refused one falls back to it
+        self.filter_problem = ""  # what is wrong with the words in the filter box
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -171,7 +172,9 @@ class WorkspaceScreen(Screen):
         self.compare.show_filtered_out({name for name in self.table.marked if name not in listed})
         run = self.table.current
         line = Text()
-        if run is None:
+        if self.filter_problem:  # "no run matches the filter" said nothing of a word it could not use
+            line.append(self.filter_problem, style="bold red")
+        elif run is None:
             empty = "no run matches the filter" if self.table.summaries else f"no run folders under {self.root}"
             line.append(empty)
         elif run.problem:
@@ -242,9 +245,9 @@ class WorkspaceScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         try:
             self.table.set_filter(event.value)
-        except FilterError as exc:
-            self.query_one("#run-detail", Static).update(Text(str(exc), style="bold red"))
-            return
+            self.filter_problem = ""
+        except FilterError as exc:  # shown until the words are right (a rescan's detail hid it)
+            self.filter_problem = str(exc)
         self._show_detail()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -257,6 +260,7 @@ class WorkspaceScreen(Screen):
             self.notify(f"{exc}; {kept}", severity="error", timeout=8)
             return
         self.kept_filter = event.value
+        self.refresh_bindings()  # esc clears it
         if not event.value.strip():
             event.input.remove_class("-open")
         self.table.focus()
@@ -270,13 +274,23 @@ class WorkspaceScreen(Screen):
     def action_toggle_error(self) -> None:
         self.compare.error_view = not self.compare.error_view
 
-    def action_back(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "escape":  # one esc too many after clearing a filter quit the app, marks and all
+            box = self.query_one("#filter", Input)
+            return bool(box.has_focus or self.kept_filter or self.filter_problem or len(self.app.screen_stack) > 1)
+        return True
+
+    def action_escape(self) -> None:
         box = self.query_one("#filter", Input)
-        if box.has_focus:
+        if box.has_focus or self.kept_filter or self.filter_problem:
             box.value = self.kept_filter = ""
             box.remove_class("-open")
             self.table.focus()
-            return
+            self.refresh_bindings()
+        elif len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
         else:
