@@ -14,7 +14,8 @@ HELP_KEYS = (
     ("< > / r", "sort by the previous / next column / reverse the order"),
     ("%", "compare accuracy % or error % (log)"),
     ("E", "export the listed runs' epochs to a CSV file beside this folder"),
-    ("esc, q", "back to the dashboard (the workspace opened alone: quit)"),
+    ("esc", "clear the filter, else back to the dashboard (the workspace opened alone: nothing)"),
+    ("q", "back to the dashboard (the workspace opened alone: quit)"),
     ("?", "this help"),
     ("ctrl+p", "command palette"),
 )
