@@ -207,8 +207,8 @@ def test_a_replay_tells_the_run_in_the_order_it_was_trained(tmp_path):
 
 
 def test_logged_events_are_put_back_in_the_order_the_run_made_them():
-    from mnist_tui.sources.recorded import in_run_order
     from mnist_tui.training.events import BatchEnd, Steered
+    from mnist_tui.training.run_order import in_run_order
 
     def report(epoch, batch):
         return BatchEnd(epoch, batch, 4, (1.0, 0.9), 1.0, 2 * batch, (0.01, 0.01))
@@ -440,3 +440,20 @@ def test_a_note_does_not_pull_the_earlier_epochs_ahead_of_their_batches(capsys):
     kinds = [(row["event"], row.get("epoch")) for row in map(json.loads, capsys.readouterr().out.splitlines())]
     assert kinds == [("ready", None), ("note", None), ("batch", 1), ("epoch", 1), ("batch", 2), ("epoch", 2),
                      ("finished", None)], kinds  # fmt: skip
+
+
+def test_a_resume_tells_its_earlier_epochs_steering_where_the_run_made_it(tmp_path):
+    """`--resume RUN --headless`: the kept steering came after every earlier batch (after the
+    earlier epochs' rows, in text and JSON), where a replay of the same folder placed it right."""
+    from mnist_tui.runfolder.atomic import jsonl, write_text_atomically
+    from mnist_tui.training.events import BatchEnd, Steered
+    from mnist_tui.training.resume import saved_reports
+
+    def report(epoch, batch):
+        return BatchEnd(epoch, batch, 4, (1.0, 0.9), 1.0, 2 * batch, (0.01, 0.01))
+
+    batches = [report(1, 2), report(1, 4), report(2, 2), report(2, 4)]
+    halved = Steered(1, 3, "lr ×0.5", 0.5, 2, 0.0)
+    write_text_atomically(tmp_path / "batches.jsonl", jsonl([b.to_json() for b in batches]))
+    write_text_atomically(tmp_path / "steering.jsonl", jsonl([halved.to_json()]))
+    assert list(saved_reports(tmp_path, 2)) == [batches[0], halved, *batches[1:]]

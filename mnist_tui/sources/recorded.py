@@ -13,7 +13,7 @@ import numpy as np
 
 from mnist_tui.config import Config, dataset_option_of
 from mnist_tui.errors import UserError
-from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, ModelWeights, Predictions, Steered
+from mnist_tui.training.events import DataReady, EpochRecord, ModelWeights, Predictions
 
 
 def dataset_option(config: Config, dataset_name: str | None) -> Config:
@@ -101,21 +101,3 @@ def with_resolved(ready: DataReady, device: str, precision: str) -> DataReady:
     config's ``auto``; a folder that did not record them keeps the config's words."""
     resolved = {name: value for name, value in (("device", device), ("precision", precision)) if value}
     return dataclasses.replace(ready, precision=precision or ready.precision, settings=ready.settings | resolved)
-
-
-def in_run_order(batches: list[BatchEnd], layers: list, steering: list[Steered]) -> list:
-    """A run's logged events in the order the run made them: a change of lr before the report
-    holding the batch it took effect from, a change at an epoch's end (batch 0) and the epoch's
-    layer statistics after its last batch. (A replay gave every change after every batch.)"""
-
-    def position(event) -> tuple[int, float, int]:
-        match event:
-            case BatchEnd(epoch=epoch, batch=batch):
-                return epoch, batch, 1
-            case Steered(epoch=epoch, batch=batch) if batch:
-                return epoch, batch, 0
-            case Steered(epoch=epoch):
-                return epoch, float("inf"), 1
-        return event.epoch, float("inf"), 0  # a LayerStatsRecord
-
-    return sorted([*batches, *layers, *steering], key=position)

@@ -42,7 +42,6 @@ from mnist_tui.schema import RecordError
 from mnist_tui.sources.base import PassiveSource
 from mnist_tui.sources.recorded import (
     dataset_option,
-    in_run_order,
     load_test_data,
     model_events,
     ready_event,
@@ -60,6 +59,7 @@ from mnist_tui.training.events import (
     Steered,
     best_accuracy,
 )
+from mnist_tui.training.run_order import in_run_order
 
 
 @dataclass

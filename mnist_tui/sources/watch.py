@@ -27,7 +27,7 @@ from mnist_tui.runfolder.layout import (
 )
 from mnist_tui.runfolder.reader import BatchTail, Rows, effective_state, read_info, read_metrics, read_rows, read_status
 from mnist_tui.schema import RecordError
-from mnist_tui.sources.recorded import in_run_order, model_events
+from mnist_tui.sources.recorded import model_events
 from mnist_tui.training.events import (
     ENDED,
     BatchEnd,
@@ -40,6 +40,7 @@ from mnist_tui.training.events import (
     Steered,
     best_accuracy,
 )
+from mnist_tui.training.run_order import in_run_order
 
 
 class RunWatch:

@@ -140,12 +140,13 @@ def saved_reports(run_dir: Path | None, epochs_done: int) -> Iterator[object]:
     from mnist_tui.runfolder.names import STEERING_NAME
     from mnist_tui.runfolder.reader import read_batches, read_rows
     from mnist_tui.training.events import Steered
+    from mnist_tui.training.run_order import in_run_order
 
     batches = [b for b in read_batches(run_dir).records if b.epoch <= epochs_done]
     steered = read_rows(Path(run_dir) / STEERING_NAME, Steered.from_json).records
     steering = [s for s in steered if s.kept_on_resume(epochs_done)]
     layers = [r for r in read_layer_stats(run_dir).records if r.epoch <= epochs_done]
-    return iter([*batches, *steering, *layers])
+    return iter(in_run_order(batches, layers, steering))  # every change came after every batch
 
 
 def failure_message(exc: BaseException, world, kept_epoch: int, run_dir) -> str:
