@@ -58,6 +58,36 @@ def test_broken_and_foreign_folders_are_rows_with_their_reason(runs):
     assert "notes" not in rows  # a folder without run files is no run
 
 
+def test_a_finished_run_whose_metrics_were_cut_or_removed_says_so(runs, tmp_path):
+    """The workspace listed "finished 1/2" (or 0/2) with no word, and the export wrote the rows
+    left, where a replay showed both epochs from the checkpoint."""
+    from mnist_tui.workspace.export import export_runs
+
+    metrics = runs / "lr-0.01" / "metrics.jsonl"
+    metrics.write_text(metrics.read_text().splitlines(keepends=True)[0])  # one row of two
+    (runs / "lr-0.003" / "metrics.jsonl").unlink()
+    rows = by_name(RunIndex(runs).scan())
+    said = "metrics.jsonl holds {} of the 2 epochs status.json counts (cut or removed; --replay shows"
+    assert said.format(1) in rows["lr-0.01"].note and rows["lr-0.01"].epochs_done == 1
+    assert said.format(0) in rows["lr-0.003"].note
+    assert rows["sweep/lr-0.001"].note == ""
+    result = export_runs([rows["lr-0.01"], rows["lr-0.003"]], tmp_path / "out.csv")
+    assert [name for name, _ in result.noted] == ["lr-0.01", "lr-0.003"]  # named on stderr
+
+
+def test_a_run_steered_longer_without_its_status_is_not_more_done_than_planned(runs):
+    """With status.json gone, the plan came from run.json's first one: "finished 3/2"."""
+    from mnist_tui.runfolder.atomic import jsonl
+
+    run = runs / "lr-0.01"
+    rows = read_metrics(run).records
+    extra = rows[-1].__class__(**(rows[-1].to_json() | {"epoch": 3}))
+    (run / "metrics.jsonl").write_text(jsonl([r.to_json() for r in [*rows, extra]]))
+    (run / "status.json").unlink()
+    row = by_name(RunIndex(runs).scan())["lr-0.01"]
+    assert (row.epochs_done, row.epochs_planned, row.state) == (3, 3, "finished")
+
+
 def test_a_format_1_folder_lists_from_its_metrics_alone(runs):
     old = by_name(RunIndex(runs).scan())["old/format1"]
     assert old.problem == "" and old.format == 1
