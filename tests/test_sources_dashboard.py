@@ -327,3 +327,16 @@ async def test_a_replay_of_a_run_still_being_written_ends_so_far_and_names_the_f
         await wait_for(pilot, lambda: dashboard.state == "so far", "the replay's end")
         assert f"still training in another process: --follow {run_dir} shows it live" in dashboard.detail
         assert "2 epoch(s), best" in dashboard.detail
+
+
+async def test_a_replay_whose_checkpoint_was_refused_says_why_in_the_digits_place(finished_run, tmp_path):
+    """The panel said "no test digits loaded: nothing to browse"; the reason was a toast, soon gone."""
+    run_dir = tmp_path / "damaged"
+    shutil.copytree(finished_run, run_dir)
+    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    app = MnistApp(ReplaySource(ReplayRequest(run_dir, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "finished", "the replay")
+        hint = dashboard.browser.empty_hint
+        assert hint.startswith("no test digits loaded: checkpoint not used:") and "checkpoint.pt" in hint

@@ -37,9 +37,14 @@ class ViewSpec:
         return self.wrong_only or self.cell is not None or self.order != "index"
 
 
-def build_view(spec: ViewSpec, probabilities: np.ndarray | None, labels: np.ndarray, epoch: int | None = None) -> View:
-    if not len(labels):  # a replay whose checkpoint or data could not be used: its note says which
-        return View(np.zeros(0, dtype=np.int64), "no test digits", "no test digits loaded: nothing to browse")
+def build_view(
+    spec: ViewSpec, probabilities: np.ndarray | None, labels: np.ndarray, epoch: int | None = None, why_none: str = ""
+) -> View:
+    """``why_none``: why no digit was loaded (a replay's note: its checkpoint refused, its data gone)."""
+    if not len(labels):  # said here for good: the note was a toast, gone in seconds
+        return View(
+            np.zeros(0, dtype=np.int64), "no test digits", f"no test digits loaded: {why_none or 'nothing to browse'}"
+        )
     if probabilities is None:
         if not spec.filtered:
             return View(np.arange(len(labels), dtype=np.int64), "all test digits")

@@ -35,7 +35,8 @@ class ConfusionScreen(DismissOnce, ModalScreen[tuple[int, int] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confusion-box"):
             yield ConfusionMatrix(id="confusion-matrix", coming=self.coming)
-            yield Static(HINT, id="confusion-hint")
+            shown = self.confusion is not None or self.coming  # else nothing to browse, ever
+            yield Static(HINT if shown else "esc: back", id="confusion-hint")
         yield Footer()  # this screen's keys, not the dashboard's under it
 
     @property

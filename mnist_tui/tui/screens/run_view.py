@@ -161,7 +161,7 @@ class RunViewScreen(Screen):
         self.sub_title = self._describe(e.dataset, f"CNN {e.parameters:,} params", f"{e.device}{precision}")
         if e.notice:
             self.notify(e.notice, severity="warning", timeout=12)
-        self.browser.set_data(e.test_images, e.test_labels)
+        self.browser.set_data(e.test_images, e.test_labels, e.notice or "")
         for row in e.history:
             self._add_epoch(row)
         self.plots.set_recorded(e.batches_recorded)

@@ -17,11 +17,13 @@ from mnist_tui.tui.widgets.predictions import PredictionsPanel
 
 class PredictionsBrowser(PredictionsPanel):
     spec: reactive[ViewSpec] = reactive(ViewSpec(), init=False)
+    why_none = ""  # why no test digit was loaded (the run's note), shown in their place
 
     def watch_spec(self, old: ViewSpec, new: ViewSpec) -> None:
         self.rebuild(from_start=True)
 
-    def set_data(self, images: np.ndarray, labels: np.ndarray) -> None:
+    def set_data(self, images: np.ndarray, labels: np.ndarray, why_none: str = "") -> None:
+        self.why_none = why_none
         super().set_data(images, labels)
         self.rebuild()
 
@@ -33,7 +35,7 @@ class PredictionsBrowser(PredictionsPanel):
         """Rebuild the view (after new predictions, or a new order or filter, which starts at its first digit)."""
         if self.labels is None:
             return None
-        view = build_view(self.spec, self.probabilities, self.labels, self.epoch)
+        view = build_view(self.spec, self.probabilities, self.labels, self.epoch, self.why_none)
         self.set_view(view.indices, view.title, view.empty_hint)
         if from_start and len(view.indices):
             self.move_to(0)

@@ -116,6 +116,11 @@ class ConfusionMatrix(Widget, can_focus=True):
         self.cursor = (min(max(i + rows, 0), 9), min(max(j + cols, 0), 9))
         self.refresh()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose" and self.confusion is None and not self.coming:
+            return False  # a replay without a model: no digits to show, not even later
+        return True
+
     def action_choose(self) -> None:
         if self.confusion is None:
             self.notify("no confusion matrix yet: train an epoch first", timeout=3)
