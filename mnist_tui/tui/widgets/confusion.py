@@ -117,9 +117,8 @@ class ConfusionMatrix(Widget, can_focus=True):
         self.refresh()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "choose" and self.confusion is None and not self.coming:
-            return False  # a replay without a model: no digits to show, not even later
-        return True
+        # a replay without a model: no digits to show, not even later
+        return not (action == "choose" and self.confusion is None and not self.coming)
 
     def action_choose(self) -> None:
         if self.confusion is None:
