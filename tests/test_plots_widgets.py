@@ -272,3 +272,36 @@ async def test_the_panels_range_key_sets_every_plot_and_saves_once(monkeypatch):
         assert {plot.range_epochs for plot in panel.query(LivePlot)} == {10}
         assert all("last 10" in " ".join(plot.describe_controls()) for plot in panel.query(LivePlot))
     assert saves == [{"range_epochs": 10}]
+
+
+def test_steering_labels_sit_beside_their_lines_and_never_overlap():
+    from mnist_tui.tui.widgets.loss_plot import mark_labels, short_mark
+
+    assert [short_mark(w) for w in ("lr ×0.5", "lr ×2", "epochs 3 → 8")] == ["×0.5", "×2", "→8"]
+    marks = [(0.01, "lr ×0.5"), (0.36, "lr ×2"), (1.0, "epochs 3 → 8"), (7.9, "lr ×4")]
+    placed = mark_labels(marks, 0.0, 8.0, 30)
+    assert [(label, row) for _, row, label, _ in placed] == [("×0.5", 0), ("×2", 1), ("→8", 1), ("×4", 0)]
+    assert placed[-1][3] is True  # at the right edge: it ends at its line
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for x, row, label, right in placed:
+        col = round(x / 8.0 * 29)
+        span = (col - len(label), col - 1) if right else (col + 1, col + len(label))
+        assert span[0] >= 0 and span[1] < 30
+        assert all(span[0] > end or span[1] < start for start, end in spans.get(row, []))
+        spans.setdefault(row, []).append(span)
+    crowded = [(i / 100, "lr ×2") for i in range(5)]  # five at one place: three rows, then none
+    assert len(mark_labels(crowded, 0.0, 8.0, 30)) == 3
+
+
+async def test_every_steering_line_is_labelled_in_the_figure():
+    """Three lines were drawn and only the newest was named, in the legend."""
+    app = PlotsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed()
+        plot = app.query_one("#loss", BatchLossPlot)
+        for x, what in ((0.5, "lr ×0.5"), (3.0, "lr ×2"), (5.0, "epochs 6 → 8")):
+            plot.mark(x, what)
+        plot.redraw_if_dirty()
+        await pilot.pause()
+        text = plain(plot)
+        assert "×0.5" in text and "×2" in text and "→8" in text and "steered (3)" in text

@@ -123,5 +123,38 @@ class BatchLossPlot(LivePlot):
         shown = [(x, what) for x, what in self.marks if x >= x_lo]
         for x, _what in shown:
             plt.vline(x, color=MARK_COLOR)
-        if shown:
-            self.legend.append(("│", f"steered: {shown[-1][1]}", MARK_COLOR))
+        rows = self._canvas[1]
+        y_lo, y_hi = self.y_axis.lo, self.y_axis.hi
+        for x, row, label, right in mark_labels(shown, self.x_axis.lo, self.x_axis.hi, self._canvas_cols):
+            y = y_hi - row * (y_hi - y_lo) / max(rows - 1, 1)  # each line its own label (only the last was named)
+            plt.text(label, x, y, color=MARK_COLOR, alignment="right" if right else "left")
+        if len(shown) == 1:
+            self.legend.append(("│", f"steered: {shown[0][1]}", MARK_COLOR))
+        elif shown:
+            self.legend.append(("│", f"steered ({len(shown)})", MARK_COLOR))
+
+
+def short_mark(what: str) -> str:
+    """A steering line's label: ``lr ×0.5`` → ``×0.5``, ``epochs 3 → 8`` → ``→8``."""
+    if what.startswith("lr "):
+        return what[3:]
+    if what.startswith("epochs ") and "→" in what:
+        return "→" + what.rsplit("→", 1)[1].strip()
+    return what
+
+
+def mark_labels(marks: list[tuple[float, str]], x_lo: float, x_hi: float, cols: int, rows: int = 3) -> list:
+    """(x, row from the top, label, right-aligned) for the marks' labels: beside its line, on the
+    first of ``rows`` rows where it overlaps no earlier label; none where all are taken."""
+    placed, ends = [], [-1] * rows  # the column after the last label on each row
+    span = max(x_hi - x_lo, 1e-9)
+    for x, what in sorted(marks):
+        label = short_mark(what)
+        col = round((x - x_lo) / span * (cols - 1))
+        right = col + 1 + len(label) > cols  # at the right edge: the label ends at its line
+        first, last = (col - len(label), col - 1) if right else (col + 1, col + len(label))
+        row = next((r for r in range(rows) if ends[r] < first), None)
+        if row is not None:
+            ends[row] = last + 1
+            placed.append((x, row, label, right))
+    return placed
