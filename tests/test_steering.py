@@ -243,6 +243,8 @@ async def test_dashboard_plus_plus_gives_four_times_the_lr_and_a_finished_run_tr
         await wait_for(pilot, lambda: dashboard.state == "ready", "the data")
         await pilot.press("plus", "plus")  # held at its first batch: the run cannot end between the presses
         await wait_for(pilot, lambda: source.control.lr_scale == 4.0, "both presses to reach the run")
+        said = [n.message for n in app._notifications]  # not "from the first batch once the run goes on"
+        assert "lr × 2 from the first batch, once training starts" in said, said
         await pilot.press("space")
         await wait_for(pilot, lambda: dashboard.state == "finished", "the run to finish")
         rows = read_metrics(config.run_dir).records

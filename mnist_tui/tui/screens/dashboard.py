@@ -96,7 +96,8 @@ class DashboardScreen(RunViewScreen):
     def action_steer_lr(self, factor: float) -> None:
         self.ask_source(lambda: self.source.steer_lr(factor))
         if self.state in ("ready", "paused", "pausing"):  # the change is news when a batch takes it
-            self.notify(f"lr × {factor:g} from the first batch once the run goes on", timeout=3)
+            when = "the first batch, once training starts" if self.state == "ready" else "the next batch, once resumed"
+            self.notify(f"lr × {factor:g} from {when}", timeout=4)
 
     def action_add_epochs(self, epochs: int) -> None:
         if self.state in ENDED and self.capabilities.extend:
