@@ -115,7 +115,8 @@ class DashboardScreen(RunViewScreen):
         now, p = time.monotonic(), self.progress
         if now - self._stop_asked > STOP_CONFIRM_S:
             self._stop_asked = now
-            lost = f": epoch {p.epoch}'s {p.batch:,} batches so far are not kept" if p.epoch > p.epochs_done else ""
+            batches = f"{p.batch:,} batch{'' if p.batch == 1 else 'es'} so far {'is' if p.batch == 1 else 'are'}"
+            lost = f": epoch {p.epoch}'s {batches} not kept" if p.epoch > p.epochs_done else ""
             self.notify(f"press S again to stop the run{lost}", timeout=STOP_CONFIRM_S)
             return
         self._stop_asked = -STOP_CONFIRM_S
