@@ -340,3 +340,17 @@ async def test_a_replay_whose_checkpoint_was_refused_says_why_in_the_digits_plac
         await wait_for(pilot, lambda: dashboard.state == "finished", "the replay")
         hint = dashboard.browser.empty_hint
         assert hint.startswith("no test digits loaded: checkpoint not used:") and "checkpoint.pt" in hint
+
+
+async def test_a_run_that_fails_before_its_digits_load_says_so_in_their_place(finished_run, tmp_path):
+    """`--replay` of a folder with no finished epoch: "● failed" above "loading test digits…" for good."""
+    run_dir = tmp_path / "nothing"
+    run_dir.mkdir()
+    shutil.copy(finished_run / INFO_NAME, run_dir)
+    app = MnistApp(ReplaySource(ReplayRequest(run_dir, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "failed", "the replay to fail")
+        await pilot.pause(0.05)
+        shown = dashboard.browser.render().plain
+        assert shown.startswith("no test digits: the run failed (") and "nothing to replay" in shown

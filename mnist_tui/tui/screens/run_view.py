@@ -240,6 +240,7 @@ class RunViewScreen(Screen):
     def on_run_failed(self, message: msg.RunFailed) -> None:
         self.failure = message.event.message
         self.show_state("failed", message.event.message)
+        self.browser.set_never_loaded(f"the run failed ({message.event.message})")
         self.notify(message.event.message, title="The run failed", severity="error", timeout=15)
 
     def _add_epoch(self, row) -> None:

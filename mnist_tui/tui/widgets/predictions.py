@@ -55,6 +55,7 @@ class PredictionsPanel(Widget):
         self.position = 0
         self.mode = "ascii"
         self.compact = False  # a narrow side panel (80 columns): short verdict, 2-cell bars
+        self.never_loaded = ""  # why no digits will come (the run failed before they loaded)
 
     def on_mount(self) -> None:
         self._update_titles()
@@ -71,6 +72,11 @@ class PredictionsPanel(Widget):
     def set_predictions(self, probabilities: np.ndarray, epoch: int) -> None:
         self.probabilities, self.epoch = probabilities, epoch
         self._changed()
+
+    def set_never_loaded(self, why: str) -> None:
+        """No digits will come: say why in their place (once they did come, this changes nothing)."""
+        self.never_loaded = why
+        self.refresh()
 
     # -- browsing --------------------------------------------------------------------------
 
@@ -118,8 +124,10 @@ class PredictionsPanel(Widget):
         self.border_subtitle = f"{fit_title(self.view_title, room)} · {count}"
 
     def render(self):
-        if self.images is None:
-            return Text("loading test digits…", style="dim")
+        if self.images is None:  # "loading…" stayed under a run that had failed before its data came
+            return Text(
+                f"no test digits: {self.never_loaded}" if self.never_loaded else "loading test digits…", style="dim"
+            )
         index = self.current_index
         if index is None:
             return Text(self.empty_hint, style="dim")
