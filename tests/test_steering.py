@@ -127,6 +127,7 @@ def test_more_epochs_stopped_before_a_batch_leave_the_finished_run_as_it_was_and
     assert result.error is None and not result.stopped and result.epochs_done == 1
     assert [e.stopped for e in events if isinstance(e, Finished)] == [False]
     assert [e.epochs for e in events if isinstance(e, PlanChanged)][-1] == 1
+    assert not [e for e in events if isinstance(e, Steered)]  # its mark stayed on the dashboard's plot
     status = read_status(tiny_config.run_dir)
     assert (status.state, status.epochs, status.epochs_done) == ("finished", 1, 1)
     source.add_epochs(1)  # asked again: it trains (the stop that ended nothing is not kept)

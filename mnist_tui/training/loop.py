@@ -1,9 +1,8 @@
 """The trainer: one loop, reported as plain events, steered by a :class:`TrainingControl`.
 
-The dashboard runs :meth:`Trainer.run` in a worker thread; the headless command runs it in
-the main thread (see :mod:`mnist_tui.sources.training`, which makes it a run source).
-With a run folder, every event passes through a :class:`RunFolderWriter` first, so a
-follower in another process sees what the face sees.
+The dashboard runs :meth:`Trainer.run` in a worker thread, the headless command in the main
+thread (:mod:`mnist_tui.sources.training` makes it a run source). With a run folder, every event
+passes through a :class:`RunFolderWriter` first: a follower in another process sees it too.
 """
 
 from __future__ import annotations
@@ -71,6 +70,7 @@ class Trainer:
         self.finished = False  # ran its whole plan: add_epochs can continue it from saved_state
         self.writer = None
         self.trained_here = False  # a batch was trained by this process (else its new folder goes at the end)
+        self.plan_change: Steered | None = None  # told with the first batch that trains under it
         self._system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
 
     def run(self) -> RunResult:
@@ -226,9 +226,8 @@ class Trainer:
         return self.epoch_run.ema_steps if self.epoch_run is not None else self._ema_steps
 
     def _plan(self, done: int) -> int:
-        """The epochs to train in all, taking a new plan (the dashboard's a, a follower's
-        request) at this epoch boundary: one-cycle gets a fresh cycle for the epochs left,
-        as a resumed run with a longer plan does."""
+        """The epochs to train in all, taking a new plan (`a`, a follower's request) at this epoch
+        boundary: one-cycle gets a fresh cycle for the epochs left, as a longer resume does."""
         wanted = self.control.target_epochs or self.config.epochs
         wanted = self.world.from_main(wanted, self.device) if self.world.distributed else wanted
         old = self.config.epochs
@@ -239,7 +238,8 @@ class Trainer:
             self.scheduler = self.epoch_run.scheduler = self.make_scheduler(wanted, done * self.batches)
         self.listener(PlanChanged(wanted))
         scale = self.epoch_run.applied_scale  # in force: a `+` asked, not yet taken, is its own row
-        self.listener(Steered(done, 0, f"epochs {old} → {wanted}", scale, wanted, time.time()))
+        # told once a batch trains under it: `a` then S S on a finished run left its mark on the plot
+        self.plan_change = Steered(done, 0, f"epochs {old} → {wanted}", scale, wanted, time.time())
         return wanted
 
     def _finish_epoch(self, epoch: int, stats, start_weights) -> None:
@@ -278,6 +278,9 @@ class Trainer:
     def _emit_checked(self, event) -> None:
         """Batch reports already carry each loss read back once: check them there, at no extra sync.
         A change of the lr is recorded with the plan in force (the epoch loop does not know it)."""
+        if self.plan_change is not None and isinstance(event, BatchEnd | Steered):
+            self.listener(self.plan_change)  # before what the new plan's first batch brings
+            self.plan_change = None
         match event:
             case BatchEnd():
                 self.trained_here = True
