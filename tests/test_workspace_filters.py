@@ -78,6 +78,8 @@ def test_a_measured_value_equals_what_the_table_shows():
     "text, message",
     [
         ("colour=red", "no column 'colour' (columns: name, state,"),
+        ("accuracy>98", "no column 'accuracy'; acc? (columns:"),  # the guess first: the line is cut at 80
+        ("scheduel=onecycle", "no column 'scheduel'; schedule? (columns:"),
         ("lr<abc", "lr is a number, 'abc' is not one"),
         ("lr<", "no value after '<'"),
         (">3", "a condition needs a column before '>'"),

@@ -17,6 +17,7 @@ one, a state that is none) is refused with a message saying what is wrong: :func
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import fnmatch
 import operator
 import re
@@ -106,6 +107,14 @@ def _columns_hint() -> str:
     return ", ".join(c.key for c in COLUMNS)
 
 
+def _near_column(name: str) -> str | None:
+    """The column meant, where a name starts like one (accuracy → acc, lrate → lr) or is a typo
+    of one (scheduel → schedule); None where none is close."""
+    prefixed = [key for key in BY_KEY if name.startswith(key) or (len(name) > 2 and key.startswith(name))]
+    near = sorted(prefixed, key=len, reverse=True) or difflib.get_close_matches(name, BY_KEY, n=1, cutoff=0.75)
+    return BY_KEY[near[0]].key if near else None
+
+
 def _parse_word(word: str) -> Condition | Substring:
     match = _CONDITION.match(word)
     if match is None:
@@ -116,7 +125,9 @@ def _parse_word(word: str) -> Condition | Substring:
     op = "=" if op == "==" else op
     column = BY_KEY.get(name.lower())
     if column is None:
-        raise FilterError(f"{word!r}: no column {name!r} (columns: {_columns_hint()})")
+        near = _near_column(name.lower())
+        guess = f"; {near}?" if near else ""
+        raise FilterError(f"{word!r}: no column {name!r}{guess} (columns: {_columns_hint()})")
     if not text:
         raise FilterError(f"{word!r}: no value after {op!r}")
     if column.kind == "number":
