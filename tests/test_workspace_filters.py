@@ -165,3 +165,16 @@ def test_started_takes_a_date_and_refuses_what_is_none():
     for bad in ("started>2026-13-45", "started<yesterday", "started=2026-1-5"):
         with pytest.raises(FilterError, match="started takes a date"):
             parse_filter(bad)
+
+
+def test_the_settings_lines_break_between_items_with_room_for_their_comma():
+    """At 120 columns "same: … precision bf16," was one cell too long: the line broke inside the
+    item, "precision" above "bf16," on a line of its own."""
+    from rich.text import Text
+
+    from mnist_tui.tui.widgets.compare_panel import _fit
+
+    items = [Text(t) for t in ("aaaaaa", "bbbbbbbbb", "cc", "dd")]
+    lines = _fit(Text("s: "), items, ", ", 20, 9)  # "s: aaaaaa, bbbbbbbbb" is 20: with its "," 21
+    assert [line.plain for line in lines] == ["s: aaaaaa,", "bbbbbbbbb, cc, dd"]
+    assert all(line.cell_len <= 20 for line in lines)

@@ -179,7 +179,8 @@ def _fit(prefix: Text, items: list[Text], sep: str, width: int, lines: int) -> l
         packed = [prefix.copy()]
         for i, item in enumerate(items[:shown] + tail):
             gap = sep if i < shown else " "
-            if i and width and packed[-1].cell_len + cell_len(gap) + item.cell_len > width:
+            ends = cell_len(gap.rstrip())  # the "," a line ends in when the next item breaks it
+            if i and width and packed[-1].cell_len + cell_len(gap) + item.cell_len + ends > width:
                 packed[-1].append(gap.rstrip(), style=item.style)  # "world 1," ends the line
                 packed.append(item.copy())
             else:
