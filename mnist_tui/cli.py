@@ -89,7 +89,7 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
         resumed_from = own_run_folder(args.resume)
         if resumed_from is None and args.run_dir is None and holds_results(args.resume.parent):
             raise UserError(
-                f"--resume {args.resume}: its folder holds another run (its {args.resume.parent.name}/checkpoint.pt "
+                f"--resume {args.resume}: its folder holds another run (its {args.resume.parent / 'checkpoint.pt'} "
                 "and epochs would be overwritten); continue this checkpoint in a new folder with --run-dir NEW"
             )
         if resumed_from is None and args.run_dir is None and (inner := a_run_inside(args.resume.parent.resolve())):

@@ -183,9 +183,11 @@ class ControlRequest:
 
 
 def pid_namespace() -> str:
-    """This process's PID namespace (``/proc/self/ns/pid``'s target; "" where there is none). Two
-    containers can share a host name and a run folder yet not each other's process ids."""
+    """This boot of this machine's PID namespace: ``boot_id/pid:[inode]`` ("" where Linux's /proc
+    does not say). Two containers can share a host name and a run folder yet not each other's
+    process ids; and the first namespace's inode is the same on every machine, hence the boot id."""
     try:
-        return os.readlink("/proc/self/ns/pid")
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f"{f.read().strip()}/{os.readlink('/proc/self/ns/pid')}"
     except OSError:
         return ""
