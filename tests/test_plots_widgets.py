@@ -305,3 +305,22 @@ async def test_every_steering_line_is_labelled_in_the_figure():
         await pilot.pause()
         text = plain(plot)
         assert "×0.5" in text and "×2" in text and "→8" in text and "steered (3)" in text
+
+
+async def test_a_steering_label_starts_just_right_of_its_line():
+    """plotext starts a left-aligned text on the column of its x: the label covered its own line."""
+    app = PlotsApp(PlotSettings(log_loss=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        plot = app.query_one("#loss", BatchLossPlot)
+        for e in range(6):
+            for b in range(BATCHES):
+                plot.add(e + (b + 1) / BATCHES, 0.05, 0.01)  # a flat curve at the bottom: the top rows are free
+        plot.mark(3.0, "lr ×2")
+        if plot.show_lr:
+            plot.toggle_lr()  # its dots would share the top rows
+        plot.redraw_if_dirty()
+        await pilot.pause()
+        lines = plain(plot).splitlines()
+        row = next(i for i, line in enumerate(lines) if "×2" in line)
+        col = lines[row].index("×2")
+        assert lines[row + 1][col - 1] == "│" and lines[row][col - 1] == "│"  # the line, then its label

@@ -125,9 +125,11 @@ class BatchLossPlot(LivePlot):
             plt.vline(x, color=MARK_COLOR)
         rows = self._canvas[1]
         y_lo, y_hi = self.y_axis.lo, self.y_axis.hi
+        step = (self.x_axis.hi - self.x_axis.lo) / max(self._canvas_cols - 1, 1)  # one column
         for x, row, label, right in mark_labels(shown, self.x_axis.lo, self.x_axis.hi, self._canvas_cols):
             y = y_hi - row * (y_hi - y_lo) / max(rows - 1, 1)  # each line its own label (only the last was named)
-            plt.text(label, x, y, color=MARK_COLOR, alignment="right" if right else "left")
+            at = x - step if right else x + step  # plotext starts (or ends) the text on the line's own column
+            plt.text(label, at, y, color=MARK_COLOR, alignment="right" if right else "left")
         if len(shown) == 1:
             self.legend.append(("│", f"steered: {shown[0][1]}", MARK_COLOR))
         elif shown:
