@@ -341,3 +341,25 @@ def test_a_plan_change_records_the_lr_scale_in_force_not_one_asked_after_it(tiny
     recorded = read_rows(tiny_config.run_dir / STEERING_NAME, Steered.from_json).records
     assert [(s.what, s.epoch, s.batch, s.lr_scale, s.epochs) for s in recorded] == [
         ("epochs 1 → 2", 0, 0, 1.0, 2), ("lr ×2", 1, 1, 2.0, 2)]  # fmt: skip
+
+
+def test_changes_after_a_plan_change_wait_with_it_for_the_first_batch(tiny_config):
+    """`a`, `+`, space, S S before the first report: the plan change was held, the lr change was
+    not, and its mark stayed on the plot beside a folder that was put back."""
+    from types import SimpleNamespace
+
+    from mnist_tui.training.loop import Trainer
+
+    events: list = []
+    trainer = Trainer(tiny_config, events.append)
+    trainer.reports = SimpleNamespace(on_batch=lambda event: None)
+    plan = Steered(2, 0, "epochs 2 → 7", 1.0, 7, 0.0)
+    trainer.held.append(plan)
+    doubled = Steered(3, 1, "lr ×2", 2.0, 0, 0.0)
+    trainer._emit_checked(doubled)
+    assert events == []  # held with the plan change: no batch has trained under either
+    report = BatchEnd(3, 2, 10, (0.5, 0.4), 0.45, 2, (0.01, 0.01))
+    trainer._emit_checked(report)
+    assert events == [plan, Steered(3, 1, "lr ×2", 2.0, tiny_config.epochs, 0.0), report]
+    trainer._emit_checked(doubled)  # nothing held: told at once
+    assert events[-1].what == "lr ×2" and len(events) == 4

@@ -70,7 +70,7 @@ class Trainer:
         self.finished = False  # ran its whole plan: add_epochs can continue it from saved_state
         self.writer = None
         self.trained_here = False  # a batch was trained by this process (else its new folder goes at the end)
-        self.plan_change: Steered | None = None  # told with the first batch that trains under it
+        self.held: list[Steered] = []  # a plan change (and what came after it) until a batch trains
         self._system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
 
     def run(self) -> RunResult:
@@ -239,7 +239,7 @@ class Trainer:
         self.listener(PlanChanged(wanted))
         scale = self.epoch_run.applied_scale  # in force: a `+` asked, not yet taken, is its own row
         # told once a batch trains under it: `a` then S S on a finished run left its mark on the plot
-        self.plan_change = Steered(done, 0, f"epochs {old} → {wanted}", scale, wanted, time.time())
+        self.held.append(Steered(done, 0, f"epochs {old} → {wanted}", scale, wanted, time.time()))
         return wanted
 
     def _finish_epoch(self, epoch: int, stats, start_weights) -> None:
@@ -276,13 +276,16 @@ class Trainer:
         self.reports.after_epoch(epoch, test)
 
     def _emit_checked(self, event) -> None:
-        """Batch reports already carry each loss read back once: check them there, at no extra sync.
-        A change of the lr is recorded with the plan in force (the epoch loop does not know it)."""
-        if self.plan_change is not None and isinstance(event, BatchEnd | Steered):
-            self.listener(self.plan_change)  # before what the new plan's first batch brings
-            self.plan_change = None
+        """Batch reports carry each loss read back once: checked there, at no extra sync. An lr change
+        is recorded with the plan in force; after a plan change, held with it (see :meth:`_plan`)."""
+        if self.held and isinstance(event, Steered):  # `a`, `+`, space, S S: both stayed on the plot
+            self.held.append(dataclasses.replace(event, epochs=event.epochs or self.config.epochs))
+            return
         match event:
             case BatchEnd():
+                for change in self.held:  # in the order they came, before the first batch under them
+                    self.listener(change)
+                self.held = []
                 self.trained_here = True
                 self.reports.on_batch(event)
                 self.guard.check_batches(event)
