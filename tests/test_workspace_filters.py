@@ -69,7 +69,9 @@ def test_a_measured_value_equals_what_the_table_shows():
     shown = [run("a", best_test_acc=0.9894000220298767, time_to_99=65.6, samples_per_s=52362.4), run("b")]
     hits = {text: [s.name for s in parse_filter(text).apply(shown)] for text in ("acc=98.94", "acc!=98.94")}
     assert hits == {"acc=98.94": ["a"], "acc!=98.94": ["b"]}
-    assert [s.name for s in parse_filter("acc=98.9").apply(shown)] == ["a"]  # fewer digits: a wider match
+    assert [s.name for s in parse_filter("acc=98.940").apply(shown)] == ["a"]
+    assert [s.name for s in parse_filter("acc=98.9").apply(shown)] == []  # shown 98.94, not 98.90
+    assert [s.name for s in parse_filter("acc=99").apply(shown)] == []  # = 99 is "99.00%", not 98.60
     assert [s.name for s in parse_filter("acc=98.95").apply(shown)] == []
     assert [s.name for s in parse_filter("sps=52362 t99=65.6").apply(shown)] == ["a"]
 

@@ -23,7 +23,7 @@ class Column:
     value: Callable[[RunSummary], Any]  # raw: None when unknown; a tuple compares element-wise
     show: Callable[[Any], str] = str
     aliases: tuple[str, ...] = ()
-    measured: bool = False  # shown rounded: ``=`` compares at the digits typed (acc=98.94), not exactly
+    shown_unit: float = 0.0  # a measured value's last shown digit: ``=`` compares as shown (0: exactly)
 
 
 def _num(fmt: str) -> Callable[[Any], str]:
@@ -74,12 +74,12 @@ COLUMNS: tuple[Column, ...] = (
         "number",
         lambda s: _pct(s.best_test_acc),
         lambda v: "–" if v is None else f"{v:.2f}%",
-        measured=True,
+        shown_unit=0.01,
     ),
     Column(
-        "loss", "test loss", "number", lambda s: s.last_test_loss, _num(".4f"), aliases=("test_loss",), measured=True
+        "loss", "test loss", "number", lambda s: s.last_test_loss, _num(".4f"), aliases=("test_loss",), shown_unit=1e-4
     ),
-    Column("t99", "to 99%", "number", lambda s: s.time_to_99, _seconds, aliases=("time_to_99",), measured=True),
+    Column("t99", "to 99%", "number", lambda s: s.time_to_99, _seconds, aliases=("time_to_99",), shown_unit=1.0),
     Column("lr", "lr", "number", lambda s: s.lr, _num("g")),
     Column("batch", "batch", "number", lambda s: s.batch_size, _num("d"), aliases=("batch_size", "bs")),
     Column("schedule", "schedule", "text", lambda s: s.schedule or None, lambda v: v or "–", aliases=("sched",)),
@@ -91,7 +91,7 @@ COLUMNS: tuple[Column, ...] = (
         lambda s: s.samples_per_s,
         _num(",.0f"),
         aliases=("samples_per_s", "speed"),
-        measured=True,
+        shown_unit=1.0,
     ),
     Column("started", "started", "text", lambda s: started_text(s.started) if s.started else None, _short_time),
     Column("recipe", "recipe", "text", lambda s: s.recipe or None, lambda v: v or "–"),

@@ -4,9 +4,9 @@
   ``lr<0.005``, ``dropout=0.1``, ``state=finished``, ``acc>=98`` (accuracy in percent).
   Numeric columns compare as numbers; text columns compare case-insensitively, and ``=``/``!=``
   take shell wildcards (``name=lr-*``); on a measured column (acc, loss, t99, sps) ``=`` compares
-  at the digits typed, as shown (``acc=98.94`` is 98.940002). ``dropout`` holds both rates: a condition on it must
-  hold for each (``conv_dropout`` and ``fc_dropout`` test one). A run whose value is unknown
-  matches only ``!=``.
+  as the table shows it, or more closely where more digits are typed (``acc=98.94`` is 98.940002).
+  ``dropout`` holds both rates: a condition on it must hold for each (``conv_dropout`` and
+  ``fc_dropout`` test one). A run whose value is unknown matches only ``!=``.
 * any other word: a case-insensitive substring of the run's name or of one of its settings.
 
 A word that looks like a condition but is not one (an unknown column, a number that is not
@@ -49,7 +49,7 @@ class Condition:
     column: Column
     op: str
     value: Any  # a float for numeric columns, lower-case text otherwise
-    within: float = 0.0  # = and != on a number: half a unit of the last digit typed (acc=98.94)
+    within: float = 0.0  # = and != on a measured number: half its last digit, typed or shown
 
     def matches(self, summary: RunSummary) -> bool:
         raw = self.column.value(summary)
@@ -138,7 +138,7 @@ def _parse_word(word: str) -> Condition | Substring:
             raise FilterError(f"{word!r}: {column.key} is a number, {text!r} is not one") from None
         if value != value:  # NaN compares false with everything: refuse it rather than match nothing
             raise FilterError(f"{word!r}: {text!r} is not a number to compare with")
-        return Condition(column, op, value, _half_unit(number) if column.measured else 0.0)
+        return Condition(column, op, value, 0.5 * min(_unit(number), column.shown_unit))
     elif column.key == "state" and not any(c in text for c in "*?[") and text.lower() not in ROW_STATES:
         raise FilterError(f"{word!r}: no state {text!r} (states: {', '.join(ROW_STATES)})")
     elif column.key == "started" and not (op in ("=", "!=") and any(c in text for c in "*?[")):
@@ -150,11 +150,11 @@ def _parse_word(word: str) -> Condition | Substring:
     return Condition(column, op, value)
 
 
-def _half_unit(number: str) -> float:
-    """Half a unit of the last digit written: 98.94 → 0.005, 66 → 0.5, 1e-3 → 0 (exact)."""
+def _unit(number: str) -> float:
+    """The unit of the last digit written: 98.94 → 0.01, 66 → 1, 1e-3 → 0 (exact)."""
     if "e" in number.lower():
         return 0.0
-    return 0.5 * 10.0 ** -len(number.split(".")[1]) if "." in number else 0.5
+    return 10.0 ** -len(number.split(".")[1]) if "." in number else 1.0
 
 
 _DATE_FORMATS = {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}
