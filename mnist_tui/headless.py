@@ -39,6 +39,7 @@ from mnist_tui.training.events import (
     Steered,
     rewound_text,
 )
+from mnist_tui.words import counted
 
 
 class PipeConsole(Console):
@@ -172,11 +173,11 @@ class RichReporter:
         best = f"{e.best_test_acc:.2%}" if e.best_test_acc is not None else "n/a"
         if e.still:  # a replay of a run another process still writes: the run so far
             where = f"--follow {self.run_dir} shows it live"
-            done = f"{e.epochs_done} of {self.epochs} epoch(s) so far on {self.dataset}"
+            done = f"{e.epochs_done} of {counted(self.epochs, 'epoch')} so far on {self.dataset}"
             self.say(f"{done} (still {e.still} in another process: {where}); best test accuracy {best}")
             return
         state = "stopped" if e.stopped else "finished"
-        self.say(f"{state} after {e.epochs_done} epoch(s) on {self.dataset}; best test accuracy {best}")
+        self.say(f"{state} after {counted(e.epochs_done, 'epoch')} on {self.dataset}; best test accuracy {best}")
 
     def _add_row(self, row: EpochRecord) -> None:
         self.table.add_row(

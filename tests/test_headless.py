@@ -264,7 +264,7 @@ def test_a_replay_of_a_run_still_being_written_ends_so_far_in_text_and_json():
     reporter(ready)
     reporter(end)
     last = out.getvalue().rstrip().splitlines()[-1]
-    assert last.startswith("2 of 5 epoch(s) so far on MNIST (still training in another process:")
+    assert last.startswith("2 of 5 epochs so far on MNIST (still training in another process:")
     assert "--follow runs/live shows it live" in last and "stopped" not in last
     lines = io.StringIO()
     json_reporter = JsonReporter(lines)
@@ -379,7 +379,7 @@ def test_piped_lines_of_a_replay_place_its_steering_among_the_earlier_epochs():
         "epoch 2/3",
         "steered",
         "epoch 3/3",
-        "finished after 3 epoch(s) on MNIST; best test accuracy 93.00%",
+        "finished after 3 epochs on MNIST; best test accuracy 93.00%",
     ], out.getvalue()
 
 

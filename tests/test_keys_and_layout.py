@@ -133,7 +133,7 @@ def test_headless_output_to_a_pipe_is_one_record_a_line(tmp_path):
         "1",
         "2",
     ]
-    assert lines[-1].startswith("finished after 2 epoch(s)")
+    assert lines[-1].startswith("finished after 2 epochs")
 
 
 def test_log_format_json_is_one_object_per_event(tmp_path):

@@ -381,9 +381,10 @@ def test_an_export_that_cannot_write_keeps_the_earlier_event_file_and_says_so(ru
 
 
 def test_counts_are_said_in_the_singular_for_one():
-    from mnist_tui.workspace.export import counted
+    from mnist_tui.words import counted
 
     assert (counted(1, "run"), counted(2, "run"), counted(1_200, "row")) == ("1 run", "2 runs", "1,200 rows")
+    assert (counted(1, "epoch"), counted(3, "more epoch")) == ("1 epoch", "3 more epochs")
 
 
 def test_batch_steps_only_grow_when_a_resume_changes_the_batch_size(tmp_path):

@@ -35,6 +35,7 @@ from mnist_tui.tui.screens.dashboard import DashboardScreen
 from mnist_tui.tui.screens.dashboard_keys import palette_entries
 from mnist_tui.tui.screens.help import PANELS, HelpScreen, dashboard_keys, screen_keys
 from mnist_tui.tui.screens.workspace import WorkspaceScreen
+from mnist_tui.words import counted
 
 SERVER_PID_VARIABLE = "MNIST_TUI_SERVER_PID"  # set by mnist_tui.serve for its sessions
 
@@ -282,7 +283,7 @@ def run_app(source: RunSource | None = None, runs: Path | None = None, make_conf
     kept = app.result.epochs_done if app.dashboard is not None and app.result is not None else 0
     if kept and app.source.capabilities.save:  # a run trained here: say where it is and how to see it again
         where = app.source.run_dir
-        line = f"mnist-tui: {kept} epoch(s) kept in {where}; replay: mnist-tui --replay {where}"
+        line = f"mnist-tui: {counted(kept, 'epoch')} kept in {where}; replay: mnist-tui --replay {where}"
         if app.result.stopped:  # quit before the plan's end: say how to train on
             from mnist_tui.training.resume import continue_command
 

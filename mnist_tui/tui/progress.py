@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mnist_tui.words import counted
+
 
 class RunProgress:
     def __init__(self, epochs: int) -> None:
@@ -81,7 +83,7 @@ def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bo
 
     p = progress
     best = f"best {p.best_acc:.2%} at epoch {p.best_epoch}" if p.best_acc is not None else "no epoch finished"
-    text = f"{epochs_done} epoch(s), {best}"
+    text = f"{counted(epochs_done, 'epoch')}, {best}"
     if not long:
         return text
     partial = p.samples_seen / p.samples_per_s if p.epoch > p.epochs_done and p.samples_per_s else 0.0

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from mnist_tui.workspace.export import counted, export_workspace
+from mnist_tui.words import counted
+from mnist_tui.workspace.export import export_workspace
 from mnist_tui.workspace.index import RunIndex
 
 

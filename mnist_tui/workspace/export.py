@@ -159,8 +159,3 @@ def export_workspace(root: Path | str, path: Path | str) -> ExportResult:
     if all(summary.problem for summary in summaries):
         raise nothing_to_export([(s.name, s.problem) for s in summaries], f" under {root}")
     return export_runs(summaries, path, index)
-
-
-def counted(n: int, noun: str) -> str:
-    """``1 run``, ``3 runs``: what an export says it wrote ("wrote 1 rows of 1 runs" read as a slip)."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"

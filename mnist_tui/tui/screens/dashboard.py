@@ -25,6 +25,7 @@ from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, allowed
 from mnist_tui.tui.screens.draw import DrawScreen
 from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.screens.run_view import RunViewScreen
+from mnist_tui.words import counted
 
 STOP_CONFIRM_S = 3.0  # the second S must follow the first within this
 
@@ -101,13 +102,13 @@ class DashboardScreen(RunViewScreen):
 
     def action_add_epochs(self, epochs: int) -> None:
         if self.state in ENDED and self.capabilities.extend:
-            self.show_state("loading", f"training {epochs} more epoch(s)")
+            self.show_state("loading", f"training {counted(epochs, 'more epoch')}")
             # the source continues the run from its last checkpoint, here, once it has loaded it
             self.ask_source(lambda: self.source.add_epochs(epochs), self.run_source)
         else:
             self.ask_source(lambda: self.source.add_epochs(epochs))
             when = "when training starts" if self.state == "ready" else "from the next epoch boundary"
-            self.notify(f"{epochs} more epoch(s) {when}", timeout=3)
+            self.notify(f"{counted(epochs, 'more epoch')} {when}", timeout=3)
 
     def action_stop_run(self) -> None:
         """S twice within STOP_CONFIRM_S: a stop ends the run itself (a followed one's writer too),

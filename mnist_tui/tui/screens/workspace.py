@@ -26,8 +26,9 @@ from mnist_tui.tui.screens.workspace_help import HELP_ABOUT, HELP_KEYS, HELP_TIT
 from mnist_tui.tui.widgets.compare_panel import ComparePanel
 from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 from mnist_tui.tui.widgets.runs_table import RunsTable
+from mnist_tui.words import counted
 from mnist_tui.workspace.compare import run_curves
-from mnist_tui.workspace.export import counted, export_path, export_runs
+from mnist_tui.workspace.export import export_path, export_runs
 from mnist_tui.workspace.filters import FilterError
 from mnist_tui.workspace.index import RunIndex, RunSummary
 
