@@ -363,3 +363,16 @@ def test_changes_after_a_plan_change_wait_with_it_for_the_first_batch(tiny_confi
     assert events == [plan, Steered(3, 1, "lr ×2", 2.0, tiny_config.epochs, 0.0), report]
     trainer._emit_checked(doubled)  # nothing held: told at once
     assert events[-1].what == "lr ×2" and len(events) == 4
+
+
+def test_a_change_asked_while_more_epochs_load_is_kept(tiny_config, small_synthetic):
+    """`a` then `+` on a finished run: the + came while the checkpoint loaded, and the checkpoint's
+    scale was put over it (the added epochs trained at ×1, without a word)."""
+    source = TrainingSource(constant(tiny_config, epochs=1), datasets=small_synthetic)
+    assert source.run(lambda event: None).error is None
+    source.add_epochs(1)
+    source.steer_lr(2.0)  # before the resumed trainer has read its checkpoint
+    assert source.run(lambda event: None).error is None
+    first, second = read_metrics(tiny_config.run_dir).records
+    assert second.lr == pytest.approx(2 * first.lr)
+    assert read_status(tiny_config.run_dir).lr_scale == 2.0

@@ -97,6 +97,7 @@ class TrainingSource:
             # scale in force comes back with the checkpoint, as for every resume)
         self.control.set_epochs(planned + epochs)
         if trainer is not None and trainer.finished:
+            self.control.asked = 1.0  # the checkpoint holds the scale asked so far: only later asks add
             import io
 
             import torch

@@ -20,6 +20,7 @@ class TrainingControl:
         self._paused = False
         self._stopped = False
         self.lr_scale = 1.0  # on top of the schedule, from the next batch (+ and - in the dashboard)
+        self.asked = 1.0  # the factors asked since the scale a checkpoint holds (see continue_from)
         self.target_epochs: int | None = None  # a new plan, taken at the next epoch boundary
 
     @property
@@ -42,7 +43,14 @@ class TrainingControl:
     def scale_lr(self, factor: float) -> float:
         """Multiply the learning rate by ``factor`` from the next batch; returns the new scale."""
         self.lr_scale = min(max(self.lr_scale * factor, LR_SCALE_MIN), LR_SCALE_MAX)
+        self.asked *= factor
         return self.lr_scale
+
+    def continue_from(self, saved_scale: float) -> None:
+        """A resumed run's scale: the checkpoint's, times what was asked while it loaded (a `+`
+        then was lost: the checkpoint's scale was put over it)."""
+        self.lr_scale = min(max(saved_scale * self.asked, LR_SCALE_MIN), LR_SCALE_MAX)
+        self.asked = 1.0
 
     def set_epochs(self, epochs: int) -> None:
         """Train to ``epochs`` in all (more, or a finished run further)."""

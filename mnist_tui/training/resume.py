@@ -109,7 +109,7 @@ def restore(trainer, state: dict[str, Any]) -> None:
     trainer.start_epoch, trainer.history = done + 1, history_from_checkpoint(state.get("history", []))
     scale = state.get("lr_scale", 1.0)
     if isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale < float("inf"):
-        trainer.control.lr_scale = float(scale)  # steering (+/-) carries on where it was
+        trainer.control.continue_from(float(scale))  # steering (+/-) carries on where it was
     trainer.result.epochs_done = done
     trainer.keeper.restored(done, state)
 

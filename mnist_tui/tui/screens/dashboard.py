@@ -96,8 +96,9 @@ class DashboardScreen(RunViewScreen):
 
     def action_steer_lr(self, factor: float) -> None:
         self.ask_source(lambda: self.source.steer_lr(factor))
-        if self.state in ("ready", "paused", "pausing"):  # the change is news when a batch takes it
-            when = "the first batch, once training starts" if self.state == "ready" else "the next batch, once resumed"
+        if self.state in ("loading", "ready", "paused", "pausing"):  # news when a batch takes it
+            first = {"loading": "the first batch, once loaded", "ready": "the first batch, once training starts"}
+            when = first.get(self.state, "the next batch, once resumed")
             self.notify(f"lr × {factor:g} from {when}", timeout=4)
 
     def action_add_epochs(self, epochs: int) -> None:
