@@ -371,3 +371,23 @@ def test_a_resume_into_a_new_folder_brings_the_earlier_epochs_logs(tiny_config, 
     assert [r.epoch for r in read_layer_stats(new.run_dir).records] == [1, 2]
     assert [s.what for s in read_rows(new.run_dir / STEERING_NAME, Steered.from_json).records] == ["lr ×2"]
     assert {p.name: p.read_bytes() for p in source.run_dir.iterdir() if p.is_file()} == before  # left as it was
+
+
+def test_the_exit_line_names_a_folder_only_where_it_holds_the_run(tiny_config, small_synthetic, tmp_path):
+    """`--resume RUN --run-dir NEW`, q before space: "3 epochs kept in NEW; replay: …" for a NEW
+    that had just gone (its replay: "it does not exist")."""
+    from types import SimpleNamespace
+
+    from mnist_tui.training.events import RunResult
+    from mnist_tui.tui.app import kept_line
+
+    _run(tiny_config.with_changes(epochs=2, limit_train=256), small_synthetic)
+    saves = SimpleNamespace(save=True)
+    here = SimpleNamespace(run_dir=tiny_config.run_dir, capabilities=saves)
+    gone = SimpleNamespace(run_dir=tmp_path / "new", capabilities=saves)
+    stopped = RunResult(epochs_done=2, stopped=True)
+    line = kept_line(here, stopped, 4)
+    assert line.startswith(f"mnist-tui: 2 epochs kept in {tiny_config.run_dir}; replay: ") and "continue:" in line
+    assert kept_line(gone, stopped, 4) is None
+    assert kept_line(SimpleNamespace(run_dir=tiny_config.run_dir, capabilities=SimpleNamespace(save=False)),
+                     stopped, 4) is None  # a replay or a follower: not trained here  # fmt: skip

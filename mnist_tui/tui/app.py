@@ -28,6 +28,7 @@ from textual.screen import Screen
 from mnist_tui.config import Config
 from mnist_tui.config import make_config as config_of
 from mnist_tui.errors import UserError
+from mnist_tui.runfolder.reader import holds_results
 from mnist_tui.sources.base import RunSource
 from mnist_tui.training.events import RunResult
 from mnist_tui.tui import messages as msg
@@ -280,15 +281,22 @@ def run_app(source: RunSource | None = None, runs: Path | None = None, make_conf
     message = app.crash or (app.dashboard.failure if app.dashboard is not None else None)
     if message is not None:
         print(f"mnist-tui: error: {message}", file=sys.stderr)
-    kept = app.result.epochs_done if app.dashboard is not None and app.result is not None else 0
-    if kept and app.source.capabilities.save:  # a run trained here: say where it is and how to see it again
-        where = app.source.run_dir
-        line = f"mnist-tui: {counted(kept, 'epoch')} kept in {where}; replay: mnist-tui --replay {where}"
-        if app.result.stopped:  # quit before the plan's end: say how to train on
-            from mnist_tui.training.resume import continue_command
-
-            line += f"; continue: {continue_command(where, app.dashboard.progress.epochs, headless=False)}"
+    if app.dashboard is not None and (line := kept_line(app.source, app.result, app.dashboard.progress.epochs)):
         print(line)
     if app.crash is not None:
         code = 1
     return code
+
+
+def kept_line(source: RunSource | None, result: RunResult | None, planned: int) -> str | None:
+    """For a run trained here: where it is kept and how to see it again (none where its folder
+    holds nothing: a `--resume RUN --run-dir NEW` quit before a batch named NEW, which went)."""
+    where = source.run_dir if source is not None and source.capabilities.save else None
+    if result is None or not result.epochs_done or where is None or not holds_results(where):
+        return None
+    line = f"mnist-tui: {counted(result.epochs_done, 'epoch')} kept in {where}; replay: mnist-tui --replay {where}"
+    if result.stopped:  # quit before the plan's end: say how to train on
+        from mnist_tui.training.resume import continue_command
+
+        line += f"; continue: {continue_command(where, planned, headless=False)}"
+    return line
