@@ -7,6 +7,7 @@ import os
 import random
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -303,3 +304,24 @@ def test_a_control_request_is_typed_and_refuses_what_steering_cannot_take():
     for bad in ({"lr_scale": "x"}, {"lr_scale": 0}, {"epochs": 0}, {"epochs": 2.5}, {"paused": "yes"}):
         with pytest.raises(RecordError):
             ControlRequest.from_json({"seq": 1, **bad})
+
+
+def test_a_killed_writer_its_launcher_never_reaped_is_not_alive(tmp_path):
+    """A zombie answers signals: a follower of a writer killed under a launcher that does not wait
+    showed "still training" for good."""
+    import subprocess
+    import sys
+
+    from mnist_tui.runfolder.reader import process_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # exits at once; not waited for yet
+    try:
+        stat = Path(f"/proc/{child.pid}/stat")
+        deadline = time.monotonic() + 10
+        while stat.read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.02)
+        assert process_alive(child.pid, socket.gethostname()) is False
+        assert process_alive(os.getpid(), socket.gethostname()) is True
+    finally:
+        child.wait()

@@ -74,6 +74,11 @@ def test_a_measured_value_equals_what_the_table_shows():
     assert [s.name for s in parse_filter("acc=99").apply(shown)] == []  # = 99 is "99.00%", not 98.60
     assert [s.name for s in parse_filter("acc=98.95").apply(shown)] == []
     assert [s.name for s in parse_filter("sps=52362 t99=65.6").apply(shown)] == ["a"]
+    # words as the table heads and shows them: img/s=52,362 (it searched names), best, to 99% as 1:06
+    assert [s.name for s in parse_filter("img/s=52,362 best>=98.94 t99=1:06").apply(shown)] == ["a"]
+    # the order agrees with = (>= left out the row = matched, < took it in)
+    orders = {op: [s.name for s in parse_filter(f"acc{op}98.94").apply(shown)] for op in ("<", "<=", ">", ">=")}
+    assert orders == {"<": [], "<=": ["a"], ">": [], ">=": ["a"]}
 
 
 @pytest.mark.parametrize(

@@ -224,7 +224,17 @@ def process_alive(pid: int, host: str, pid_ns: str = "") -> bool | None:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process its parent has not reaped (a launcher that never waits): it answers
+    signals, but writes nothing more (a follower waited on it for good)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rpartition(")")[2].split()[:1] == ["Z"]
+    except OSError:
+        return False
 
 
 def effective_state(status: RunStatus, now: float) -> str:

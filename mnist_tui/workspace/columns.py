@@ -74,6 +74,7 @@ COLUMNS: tuple[Column, ...] = (
         "number",
         lambda s: _pct(s.best_test_acc),
         lambda v: "–" if v is None else f"{v:.2f}%",
+        aliases=("best",),
         shown_unit=0.01,
     ),
     Column(
@@ -90,7 +91,7 @@ COLUMNS: tuple[Column, ...] = (
         "number",
         lambda s: s.samples_per_s,
         _num(",.0f"),
-        aliases=("samples_per_s", "speed"),
+        aliases=("samples_per_s", "speed", "img/s"),
         shown_unit=1.0,
     ),
     Column("started", "started", "text", lambda s: started_text(s.started) if s.started else None, _short_time),

@@ -37,7 +37,7 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
     "=": operator.eq,
 }
-_CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(<=|>=|!=|==|<|>|=)(.*)$")
+_CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_/]*)(<=|>=|!=|==|<|>|=)(.*)$")  # "/": img/s, as headed
 
 
 class FilterError(ValueError):
@@ -59,11 +59,12 @@ class Condition:
         return all(self._test(v) for v in values)
 
     def _test(self, value: Any) -> bool:
-        if self.column.kind == "number" and self.op in ("=", "!="):  # as shown: 98.94 is 98.940002
-            near = abs(float(value) - self.value) <= self.within
-            return near if self.op == "=" else not near
-        if self.column.kind == "number":
-            return OPERATORS[self.op](float(value), self.value)
+        if self.column.kind == "number":  # a measured value as shown (98.94 is 98.940002): = and >= agree
+            number = float(value)
+            near = abs(number - self.value) <= self.within
+            if near:
+                return self.op in ("=", "<=", ">=")
+            return self.op == "!=" or (self.op != "=" and OPERATORS[self.op](number, self.value))
         text = str(value).lower()
         if self.op in ("=", "!=") and any(c in self.value for c in "*?["):
             hit = fnmatch.fnmatchcase(text, self.value)
@@ -131,9 +132,9 @@ def _parse_word(word: str) -> Condition | Substring:
     if not text:
         raise FilterError(f"{word!r}: no value after {op!r}")
     if column.kind == "number":
-        number = text[:-1] if text.endswith("%") else text
+        number = (text[:-1] if text.endswith("%") else text).replace(",", "")  # as shown: 52,362 and 98.94%
         try:
-            value: Any = float(number)
+            value: Any = _seconds(number) if ":" in number and column.key == "t99" else float(number)
         except ValueError:
             raise FilterError(f"{word!r}: {column.key} is a number, {text!r} is not one") from None
         if value != value:  # NaN compares false with everything: refuse it rather than match nothing
@@ -148,6 +149,14 @@ def _parse_word(word: str) -> Condition | Substring:
     else:
         value = text.lower()
     return Condition(column, op, value)
+
+
+def _seconds(text: str) -> float:
+    """``1:06`` → 66.0, as the "to 99%" column shows a time; ValueError for anything else."""
+    minutes, _, seconds = text.partition(":")
+    if not (minutes.isdigit() and seconds.isdigit() and len(seconds) == 2):
+        raise ValueError(text)
+    return 60.0 * int(minutes) + int(seconds)
 
 
 def _unit(number: str) -> float:
