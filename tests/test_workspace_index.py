@@ -73,6 +73,13 @@ def test_a_finished_run_whose_metrics_were_cut_or_removed_says_so(runs, tmp_path
     assert rows["sweep/lr-0.001"].note == ""
     result = export_runs([rows["lr-0.01"], rows["lr-0.003"]], tmp_path / "out.csv")
     assert [name for name, _ in result.noted] == ["lr-0.01", "lr-0.003"]  # named on stderr
+    from mnist_tui.tui.widgets.runs_table import RunsTable
+    from mnist_tui.workspace.columns import COLUMNS
+
+    table = RunsTable()  # the note is shown for the row at the cursor: the rows that have one are flagged
+    table.shown_columns = COLUMNS
+    names = {run: table._cells(rows[run])[1] for run in ("lr-0.01", "sweep/lr-0.001")}
+    assert names["lr-0.01"].style == "yellow" and names["sweep/lr-0.001"].style == ""
 
 
 def test_a_run_steered_longer_without_its_status_is_not_more_done_than_planned(runs):

@@ -215,6 +215,8 @@ class RunsTable(DataTable):
         for column in self.shown_columns:
             text = _plain(column, run)
             style = STATE_STYLES.get(run.state, "") if column.key == "state" else ""
+            if column.key == "name" and run.note and not run.problem:  # its note (rows cut, skipped) is
+                style = "yellow"  # shown under the table for the row at the cursor: flag which rows have one
             cells.append(Text(text, style=f"{style} {dim}".strip(), justify=_justify(column)))
         return tuple(cells)
 
