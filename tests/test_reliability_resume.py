@@ -371,6 +371,10 @@ def test_a_resume_into_a_new_folder_brings_the_earlier_epochs_logs(tiny_config, 
     assert [r.epoch for r in read_layer_stats(new.run_dir).records] == [1, 2]
     assert [s.what for s in read_rows(new.run_dir / STEERING_NAME, Steered.from_json).records] == ["lr ×2"]
     assert {p.name: p.read_bytes() for p in source.run_dir.iterdir() if p.is_file()} == before  # left as it was
+    from mnist_tui.runfolder.reader import read_info
+
+    # the run's first start (the workspace listed NEW as started at the resume)
+    assert read_info(new.run_dir).first_start == read_info(source.run_dir).first_start
 
 
 def test_the_exit_line_names_a_folder_only_where_it_holds_the_run(tiny_config, small_synthetic, tmp_path):

@@ -37,7 +37,8 @@ from mnist_tui.runfolder.layout import (
     RunStatus,
     pid_namespace,
 )
-from mnist_tui.runfolder.reader import holds_results, read_batches, read_control, read_rows
+from mnist_tui.runfolder.reader import holds_results, read_batches, read_control, read_info, read_rows
+from mnist_tui.schema import RecordError
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import (
     BatchEnd,
@@ -109,11 +110,15 @@ class RunFolderWriter:
         self.held_results = holds_results(self.run_dir)  # else what it holds on close is this run's
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._earlier = EarlierFiles.read(self.run_dir, epochs_done)
-        first = self._earlier.first_start(self.info.created)  # a resume keeps the run's first start
+        source = Path(logs_from) if logs_from is not None and epochs_done else self.run_dir
+        first = self._earlier.first_start(self.info.created)  # a resume keeps the run's first start,
+        if source != self.run_dir:  # in a new folder too (the workspace listed it as started at the resume)
+            with contextlib.suppress(RecordError, UserError):
+                if (earlier := read_info(source)) is not None:
+                    first = earlier.first_start
         self.info = dataclasses.replace(self.info, epochs_kept=epochs_done, started=first)
         # run.json first: a follower that finds batches.jsonl rewritten reads here where this writer starts
         write_json_atomically(self.run_dir / INFO_NAME, self.info.to_json())
-        source = Path(logs_from) if logs_from is not None and epochs_done else self.run_dir
         kept = [b for b in read_batches(source).records if b.epoch <= epochs_done]
         write_text_atomically(self.run_dir / BATCHES_NAME, jsonl([b.to_json() for b in kept]))
         truncate_layer_stats(self.run_dir, epochs_done, source)
