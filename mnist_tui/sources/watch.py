@@ -40,6 +40,7 @@ from mnist_tui.training.events import (
     Steered,
     best_accuracy,
 )
+from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.run_order import in_run_order
 
 
@@ -81,6 +82,7 @@ class RunWatch:
         self.last_status: RunStatus | None = None  # the last status.json read whole
         self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
         self.unreadable_told: set[str] = set()  # files (logs, status.json) a notice said cannot be read
+        self.guard = DivergenceGuard()  # a loss at chance for good is told as the trainer tells it
 
     @property
     def epochs_done(self) -> int:
@@ -212,6 +214,8 @@ class RunWatch:
             self.steering_due = [s for s in self.steering_due if s not in due]
         for event in in_run_order(reports, [], due) if due else reports:
             listener(event)
+            if isinstance(event, BatchEnd) and (stalled := self.guard.stalled(event)):
+                listener(Notice(stalled))
 
     def _report_checkpoint(self, listener: Listener, data, config: Config) -> None:
         import torch

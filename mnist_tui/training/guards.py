@@ -12,11 +12,32 @@ from mnist_tui.training.events import BatchEnd
 # measured recipe (fast, seed, sprint) ever had a single batch above 4.6.
 DIVERGED_LOSS = 2 * math.log(10)
 DIVERGED_BATCHES = 50
+# A net whose ReLUs all died (fast's lr steered ×2 in epoch 3 did it: loss 2.3018 from there on)
+# predicts one distribution for every digit, and trains on uselessly unless told; an lr far too low
+# leaves the loss there too. Every recipe's batch losses are far below chance after epoch 1 (~0.1).
+CHANCE_LOSS, STALLED_BATCHES = math.log(10), 200
 
 
 class DivergenceGuard:
     def __init__(self) -> None:
         self.high_losses = 0  # batches in a row above DIVERGED_LOSS
+        self.at_chance = 0  # batches in a row at chance level, after the first epoch
+        self.stall_told = False
+
+    def stalled(self, event: BatchEnd) -> str | None:
+        """A line, once, when the loss has sat at chance level for STALLED_BATCHES batches (or an epoch)."""
+        for i, loss in enumerate(event.losses):
+            at_chance = event.epoch > 1 and abs(loss - CHANCE_LOSS) < 0.01
+            self.at_chance = self.at_chance + 1 if at_chance else 0
+            enough = min(STALLED_BATCHES, event.batches_per_epoch)  # or an epoch: batch 1024's is 59
+            if self.at_chance >= enough and not self.stall_told:
+                self.stall_told = True
+                return (
+                    f"the loss has sat at chance level (2.30) for {enough} batches, up to epoch "
+                    f"{event.epoch} batch {event.first_batch + i}: the network is not learning (an lr too high "
+                    "kills its ReLUs, and it rarely recovers; one too low barely moves it)"
+                )
+        return None
 
     def check_batches(self, event: BatchEnd) -> None:
         for i, loss in enumerate(event.losses):

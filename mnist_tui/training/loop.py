@@ -29,6 +29,7 @@ from mnist_tui.training.events import (
     Failed,
     Finished,
     Listener,
+    Notice,
     PlanChanged,
     RunResult,
     StateChanged,
@@ -289,6 +290,8 @@ class Trainer:
                 self.trained_here = True
                 self.reports.on_batch(event)
                 self.guard.check_batches(event)
+                if stalled := self.guard.stalled(event):
+                    self.listener(Notice(stalled))
             case Steered(epochs=0):
                 event = dataclasses.replace(event, epochs=self.config.epochs)
         self.listener(event)
