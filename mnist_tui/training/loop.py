@@ -38,7 +38,14 @@ from mnist_tui.training.events import (
 )
 from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.reports import ModelReports, ready_event
-from mnist_tui.training.resume import as_it_was, checkpoint_state, failure_message, restore, saved_reports
+from mnist_tui.training.resume import (
+    as_it_was,
+    checkpoint_state,
+    failure_message,
+    leave_untrained_folder,
+    restore,
+    saved_reports,
+)
 from mnist_tui.training.saving import CheckpointKeeper
 from mnist_tui.training.steps import EpochRun, evaluate, train_epoch, use_cuda_graph
 
@@ -90,22 +97,8 @@ class Trainer:
                 self.epoch_run.graphed.release()  # its memory now, not when the garbage collector runs
             if self.writer is not None:
                 self.writer.close()
-            if not self.trained_here and self.writer is not None:  # its folder opened (rank 0), no batch trained
-                self._leave_untrained_folder()
-            elif self.writer is None and self.config.run_dir is not None and self.world.is_main:
-                from mnist_tui.made_folders import remove_unopened
-
-                remove_unopened(self.config.run_dir)  # a failed start: the folder made for it goes
+            leave_untrained_folder(self)
         return self.result
-
-    def _leave_untrained_folder(self) -> None:
-        """A resumed run's own folder is put back as it was (not after a failure: that is news);
-        a new run's files go (a dashboard opened and quit, a served page closed)."""
-        if self.result.error is None and self.writer.restore_earlier():
-            return
-        from mnist_tui.made_folders import remove_if_unused
-
-        remove_if_unused(self.config.run_dir, self.writer.held_results)
 
     def _open_run_folder(self) -> None:
         if self.config.run_dir is None or not self.world.is_main:

@@ -130,6 +130,22 @@ def as_it_was(trainer) -> None:
     trainer.finished = not trainer.result.stopped
 
 
+def leave_untrained_folder(trainer) -> None:
+    """After a run no batch was trained in, its folder as it was found: a resumed run's own is put
+    back (not after a failure: that is news); a new run's files go (a dashboard opened and quit, a
+    served page closed, `--resume RUN --run-dir NEW` quit before space); so does the folder a failed
+    start made."""
+    from mnist_tui.made_folders import remove_if_unused, remove_unopened
+
+    writer, run_dir = trainer.writer, trainer.config.run_dir
+    if writer is not None and not trainer.trained_here:  # its folder opened (rank 0)
+        if trainer.result.error is None and writer.restore_earlier():
+            return
+        remove_if_unused(run_dir, writer.held_results)
+    elif writer is None and run_dir is not None and trainer.world.is_main:
+        remove_unopened(run_dir)
+
+
 def saved_reports(run_dir: Path | None, epochs_done: int) -> Iterator[object]:
     """What the finished epochs showed, from the run folder: their batch reports (the loss plot),
     their steering (its marks, and the lr scale in force: a resumed run's settings said nothing

@@ -14,7 +14,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
@@ -22,7 +21,7 @@ from textual.widgets import DataTable, Header, Input, Static
 from mnist_tui.errors import UserError
 from mnist_tui.tui.messages import NewRunFrom, OpenRun
 from mnist_tui.tui.screens.help import HelpScreen
-from mnist_tui.tui.screens.workspace_help import HELP_ABOUT, HELP_KEYS, HELP_TITLE
+from mnist_tui.tui.screens.workspace_help import HELP_ABOUT, HELP_KEYS, HELP_TITLE, WORKSPACE_BINDINGS
 from mnist_tui.tui.widgets.compare_panel import ComparePanel
 from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 from mnist_tui.tui.widgets.runs_table import RunsTable
@@ -34,27 +33,10 @@ from mnist_tui.workspace.index import RunIndex, RunSummary
 
 REFRESH_S = 2.0
 NARROW_COLUMNS, SHORT_ROWS = 100, 30
-SORT = Binding.Group("Sort")  # "< > Sort": one footer entry for the two keys
 
 
 class WorkspaceScreen(Screen):
-    BINDINGS = [
-        Binding("m", "mark", "Mark"),  # space starts and pauses training, on the dashboard only
-        Binding("enter", "open", "Open"),
-        Binding("n", "new_run", "New from"),
-        Binding("slash", "filter", "Filter"),
-        Binding("less_than_sign", "sort(-1)", "Sort ◀", group=SORT),
-        Binding("greater_than_sign", "sort(1)", "Sort ▶", group=SORT),
-        Binding("r", "reverse", "Reverse", show=False),  # so esc Back and ? fit at 80 columns
-        Binding("percent_sign", "toggle_error", "Acc/err %"),
-        Binding("E", "export", "Export"),
-        Binding("M", "clear_marks", "Unmark all", show=False),
-        Binding("j", "move(1)", "Down", show=False),
-        Binding("k", "move(-1)", "Up", show=False),
-        Binding("escape", "escape", "Back"),  # the filter first; at the bottom of the app q quits, not esc
-        Binding("q", "back", "Back", show=False),
-        Binding("question_mark", "help", "Help", show=False),  # the app's would list the table's keys
-    ]
+    BINDINGS = WORKSPACE_BINDINGS
     CSS_PATH = "workspace.tcss"
 
     OpenRun = OpenRun
@@ -310,6 +292,6 @@ class WorkspaceScreen(Screen):
         except UserError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
-        left = f"; {len(result.skipped)} broken folder(s) left out" if result.skipped else ""
+        left = f"; {counted(len(result.skipped), 'broken folder')} left out" if result.skipped else ""
         text = f"exported {counted(result.rows, 'row')} of {counted(result.runs, 'run')} to {result.path}{left}"
         self.app.call_from_thread(self.notify, text, timeout=10)

@@ -1,7 +1,28 @@
-"""What the runs workspace's help says: its keys and what it shows (its table's own keys, a
-cursor's "Page Left" and "Select", said nothing of what enter does here)."""
+"""The runs workspace's keys, and what its help says of them and of what it shows (its table's own
+keys, a cursor's "Page Left" and "Select", said nothing of what enter does here)."""
 
 from __future__ import annotations
+
+from textual.binding import Binding
+
+SORT = Binding.Group("Sort")  # "< > Sort": one footer entry for the two keys
+WORKSPACE_BINDINGS = [
+    Binding("m", "mark", "Mark"),  # space starts and pauses training, on the dashboard only
+    Binding("enter", "open", "Open"),
+    Binding("n", "new_run", "New from"),
+    Binding("slash", "filter", "Filter"),
+    Binding("less_than_sign", "sort(-1)", "Sort ◀", group=SORT),
+    Binding("greater_than_sign", "sort(1)", "Sort ▶", group=SORT),
+    Binding("r", "reverse", "Reverse", show=False),  # so esc Back and ? fit at 80 columns
+    Binding("percent_sign", "toggle_error", "Acc/err %"),
+    Binding("E", "export", "Export"),
+    Binding("M", "clear_marks", "Unmark all", show=False),
+    Binding("j", "move(1)", "Down", show=False),
+    Binding("k", "move(-1)", "Up", show=False),
+    Binding("escape", "escape", "Back"),  # the filter first; at the bottom of the app q quits, not esc
+    Binding("q", "back", "Back", show=False),
+    Binding("question_mark", "help", "Help", show=False),  # the app's would list the table's keys
+]
 
 HELP_TITLE = "The runs workspace: every run folder under this one, side by side"
 
