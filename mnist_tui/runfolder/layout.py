@@ -18,6 +18,7 @@ Format 1 (before run.json existed) held only checkpoint.pt and metrics.jsonl: it
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -182,6 +183,7 @@ class ControlRequest:
         )
 
 
+@functools.cache  # a process keeps its namespace and its machine its boot: read once, not per poll
 def pid_namespace() -> str:
     """This boot of this machine's PID namespace: ``boot_id/pid:[inode]`` ("" where Linux's /proc
     does not say). Two containers can share a host name and a run folder yet not each other's

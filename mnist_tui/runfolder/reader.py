@@ -243,6 +243,8 @@ def effective_state(status: RunStatus, now: float) -> str:
     if status.state in ENDED:
         return status.state
     age = now - status.heartbeat
+    if age <= STALE_S and not status.pid_ns:  # an older writer's, beating: no process to look up
+        return status.state
     alive = process_alive(status.pid, status.host, status.pid_ns)
     if alive is False and status.pid_ns:  # its namespace is ours: the check is sure, no need to wait
         return "lost"
