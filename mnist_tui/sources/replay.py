@@ -261,8 +261,6 @@ class ReplaySource(PassiveSource):
         stopped = len(record.history) < planned and not still
         if record.writer_state in ("failed", "lost"):  # as a follower says it, not "stopped"
             listener(StateChanged(record.writer_state, record.end_detail))
-        elif still:
-            listener(Finished(len(record.history), best_accuracy(record.history), False, still))
         else:
-            listener(Finished(len(record.history), best_accuracy(record.history), stopped))
+            listener(Finished(len(record.history), best_accuracy(record.history), stopped, still))
         return stopped

@@ -26,10 +26,10 @@ class DivergenceGuard:
 
     def stalled(self, event: BatchEnd) -> str | None:
         """A line, once, when the loss has sat at chance level for STALLED_BATCHES batches (or an epoch)."""
+        enough = min(STALLED_BATCHES, event.batches_per_epoch)  # or an epoch: batch 1024's is 59
         for i, loss in enumerate(event.losses):
             at_chance = event.epoch > 1 and abs(loss - CHANCE_LOSS) < 0.01
             self.at_chance = self.at_chance + 1 if at_chance else 0
-            enough = min(STALLED_BATCHES, event.batches_per_epoch)  # or an epoch: batch 1024's is 59
             if self.at_chance >= enough and not self.stall_told:
                 self.stall_told = True
                 return (

@@ -272,10 +272,9 @@ class Trainer:
     def _emit_checked(self, event) -> None:
         """Batch reports carry each loss read back once: checked there, at no extra sync. An lr change
         is recorded with the plan in force; after a plan change, held with it (see :meth:`_plan`)."""
-        if self.held and isinstance(event, Steered):  # `a`, `+`, space, S S: both stayed on the plot
-            self.held.append(dataclasses.replace(event, epochs=event.epochs or self.config.epochs))
-            return
         match event:
+            case Steered(epochs=0):
+                event = dataclasses.replace(event, epochs=self.config.epochs)
             case BatchEnd():
                 for change in self.held:  # in the order they came, before the first batch under them
                     self.listener(change)
@@ -285,9 +284,10 @@ class Trainer:
                 self.guard.check_batches(event)
                 if stalled := self.guard.stalled(event):
                     self.listener(Notice(stalled))
-            case Steered(epochs=0):
-                event = dataclasses.replace(event, epochs=self.config.epochs)
-        self.listener(event)
+        if self.held and isinstance(event, Steered):  # `a`, `+`, space, S S: both stayed on the plot
+            self.held.append(event)
+        else:
+            self.listener(event)
 
     @property
     def saved_state(self) -> tuple[int, bytes] | None:
