@@ -289,8 +289,7 @@ def run_app(source: RunSource | None = None, runs: Path | None = None, make_conf
 
 
 def kept_line(source: RunSource | None, result: RunResult | None, planned: int) -> str | None:
-    """For a run trained here: where it is kept and how to see it again (none where its folder
-    holds nothing: a `--resume RUN --run-dir NEW` quit before a batch named NEW, which went)."""
+    """Where a run trained here is kept, and how to see it again; none for an emptied folder."""
     where = source.run_dir if source is not None and source.capabilities.save else None
     if result is None or not result.epochs_done or where is None or not holds_results(where):
         return None

@@ -257,15 +257,18 @@ class WorkspaceScreen(Screen):
     def action_toggle_error(self) -> None:
         self.compare.error_view = not self.compare.error_view
 
+    @property
+    def filter_to_clear(self) -> bool:
+        return bool(self.query_one("#filter", Input).has_focus or self.kept_filter or self.filter_problem)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "escape":  # one esc too many after clearing a filter quit the app, marks and all
-            box = self.query_one("#filter", Input)
-            return bool(box.has_focus or self.kept_filter or self.filter_problem or len(self.app.screen_stack) > 1)
+            return self.filter_to_clear or len(self.app.screen_stack) > 1
         return True
 
     def action_escape(self) -> None:
         box = self.query_one("#filter", Input)
-        if box.has_focus or self.kept_filter or self.filter_problem:
+        if self.filter_to_clear:
             box.value = self.kept_filter = ""
             box.remove_class("-open")
             self.table.focus()
