@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -49,25 +51,29 @@ class TrainingSource:
         )
         self.trainer = None
         self.planned = config.epochs
+        # held while run() runs: Finished is told before the trainer has closed its run folder, and
+        # `a` at once (add_epochs) must not set up the next run until this one has let go of it
+        self._running = threading.Lock()
 
     def run(self, listener: Listener) -> RunResult:
         from mnist_tui.training.loop import Trainer  # torch loads here: after a dashboard's first frame
 
-        board = None
-        if self.tensorboard and self.run_dir is not None and environment_rank() == 0:
-            from mnist_tui.workspace.tensorboard_events import TensorBoardListener
+        with self._running:
+            board = None
+            if self.tensorboard and self.run_dir is not None and environment_rank() == 0:
+                from mnist_tui.workspace.tensorboard_events import TensorBoardListener
 
-            listener = board = TensorBoardListener(self.run_dir, self.config.to_dict(), forward=listener)
-        self.trainer = Trainer(
-            self.config, listener, self.control, self.resume_state, self.datasets, self.world, self.logs_from
-        )
-        try:
-            result = self.trainer.run()
-        finally:
-            if board is not None:
-                board.close()
-        self.planned = self.trainer.config.epochs
-        return result
+                listener = board = TensorBoardListener(self.run_dir, self.config.to_dict(), forward=listener)
+            trainer = self.trainer = Trainer(
+                self.config, listener, self.control, self.resume_state, self.datasets, self.world, self.logs_from
+            )
+            try:
+                result = trainer.run()
+            finally:
+                if board is not None:
+                    board.close()
+            self.planned = trainer.config.epochs
+            return result
 
     def start(self) -> None:
         self.control.resume()
@@ -91,6 +97,11 @@ class TrainingSource:
         """More epochs: taken at the next epoch boundary while training; after the run ended,
         the next :meth:`run` continues it from its last checkpoint, in the same folder."""
         trainer = self.trainer
+        ended = trainer is not None and trainer.finished
+        with self._running if ended else nullcontext():  # an ended run's run() has returned
+            self._add_epochs(trainer, epochs)
+
+    def _add_epochs(self, trainer, epochs: int) -> None:
         planned = self.control.target_epochs or (trainer.config.epochs if trainer is not None else self.planned)
         if trainer is not None and trainer.finished and self.control.stopped:  # `a`, S S, then `a`: the
             self.control = TrainingControl()  # stop of a run that trained nothing ended nothing (the
@@ -113,4 +124,5 @@ class TrainingSource:
 
     def save_now(self) -> tuple[int, Path] | None:
         """Safe from any thread; None before the first epoch (or before torch loaded)."""
-        return self.trainer.save_now() if self.trainer is not None else None
+        trainer = self.trainer  # read once: `a` on a finished run sets it to None from another thread
+        return trainer.save_now() if trainer is not None else None

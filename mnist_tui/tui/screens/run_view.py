@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -111,10 +112,13 @@ class RunViewScreen(Screen):
 
     def run_source(self) -> None:
         """Start (or, for a source that can extend an ended run, start again) the source's worker."""
-        self.source_done.clear()
-        self.run_worker(self._run_source, thread=True, exclusive=True, name="source", exit_on_error=False)
+        # a new event for each run: the worker before it (`a` on a finished run) may still be
+        # returning, and its set() must not say this one is done
+        self.source_done = done = threading.Event()
+        work = partial(self._run_source, done)
+        self.run_worker(work, thread=True, exclusive=True, name="source", exit_on_error=False)
 
-    def _run_source(self) -> None:
+    def _run_source(self, done: threading.Event) -> None:
         bridge = SourceBridge(self.post_message, self.inbox, self.snapshot)
         try:
             self.result = self.source.run(bridge)
@@ -122,7 +126,7 @@ class RunViewScreen(Screen):
             self.result = RunResult(error=exc)
             bridge(Failed(f"cannot open the run: {type(exc).__name__}: {exc}", 0))
         finally:
-            self.source_done.set()
+            done.set()
 
     def on_unmount(self) -> None:
         self.source.close()  # a trainer stops within a batch; a follower stops following
