@@ -15,9 +15,10 @@ from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.screens.confusion import ConfusionScreen
 from mnist_tui.tui.screens.draw import DrawScreen
 from mnist_tui.tui.screens.help import HelpScreen
+from mnist_tui.tui.screens.model_view import ModelViewScreen
 
 SIZE = (120, 40)
-SCREENS = {"?": HelpScreen, "x": ConfusionScreen, "d": DrawScreen}
+SCREENS = {"?": HelpScreen, "x": ConfusionScreen, "d": DrawScreen, "i": ModelViewScreen}
 
 
 def _stack(app) -> list[str]:

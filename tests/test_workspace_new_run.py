@@ -113,6 +113,20 @@ async def test_choosing_a_recipe_fills_in_its_values_and_escape_cancels(tmp_path
     assert app.results == [None]
 
 
+async def test_two_submits_queued_at_once_close_the_form_once(tmp_path):
+    """Enter twice before the first was handled: the second close popped the screen below it
+    (the dashboard, stopping its run; over a bare workspace, ScreenStackError)."""
+    app = FormApp(Config(), tmp_path / "new")
+    async with app.run_test(size=(120, 40)) as pilot:
+        form, below = app.screen, app.screen_stack[0]
+        box = form.query_one("#field-epochs", Input)
+        box.post_message(Input.Submitted(box, box.value))
+        box.post_message(Input.Submitted(box, box.value))
+        await pilot.pause()
+        assert app.is_running and app.screen_stack == [below]
+    assert len(app.results) == 1 and isinstance(app.results[0], Config)
+
+
 async def test_sprint_and_back_carry_each_recipes_whole_plan_and_typed_epochs_are_whole(tmp_path):
     """Choosing sprint crashed the app (the form looked for a field of each recipe value, and
     sprint's 2.5-epoch plan and weight average have none); fast after sprint kept both."""

@@ -46,6 +46,7 @@ from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.tui.screens.help import HelpScreen, screen_keys
 from mnist_tui.tui.screens.model_view_jobs import compute_digit, compute_embedding, model_source, read_model
 from mnist_tui.tui.screens.model_view_text import HELP, HELP_TITLE, digit_caption, embedding_status, title_line
+from mnist_tui.tui.screens.once import DismissOnce
 from mnist_tui.tui.widgets.embedding_plot import EmbeddingPlot, digit_legend
 from mnist_tui.tui.widgets.layer_views import HistogramBands, LayerMetricPlot, layer_legend
 from mnist_tui.tui.widgets.model_view import ActivationsView, FiltersView, SaliencyView
@@ -54,7 +55,7 @@ TABS = ("mv-filters", "mv-digit", "mv-layers", "mv-embedding")
 TAB_NAMES = ("Filters", "Digit", "Layers", "Embedding")
 
 
-class ModelViewScreen(ModalScreen[None]):
+class ModelViewScreen(DismissOnce, ModalScreen[None]):
     """Modal, so the dashboard's own keys do not act on the hidden screens meanwhile."""
 
     CSS_PATH = "model_view.tcss"

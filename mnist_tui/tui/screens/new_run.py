@@ -30,6 +30,7 @@ from mnist_tui.config import (
     with_recipe,
 )
 from mnist_tui.errors import UserError
+from mnist_tui.tui.screens.once import DismissOnce
 
 FIELDS = (  # (name, label, choices or None for typed text)
     ("recipe", "recipe", tuple(RECIPES)),
@@ -44,7 +45,7 @@ FIELDS = (  # (name, label, choices or None for typed text)
 )
 
 
-class NewRunScreen(ModalScreen[Config | None]):
+class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "Train"),
