@@ -263,7 +263,8 @@ class RunFolderWriter:
         self._seen_seq = request.seq
         taken: dict[str, Any] = {"control_seq": request.seq}  # a follower merges what is not yet taken
         if request.lr_scale is not None:
-            self.control.lr_scale = taken["lr_scale"] = request.lr_scale  # applied (and reported) at the next batch
+            self.control.set_lr_scale(request.lr_scale)  # applied (and reported) at the next batch
+            taken["lr_scale"] = request.lr_scale
         if request.epochs is not None:
             self.control.set_epochs(request.epochs)  # trained from the next epoch's end; the plan from now
             taken["epochs"] = request.epochs

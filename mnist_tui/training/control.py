@@ -41,16 +41,26 @@ class TrainingControl:
             self._cond.notify_all()
 
     def scale_lr(self, factor: float) -> float:
-        """Multiply the learning rate by ``factor`` from the next batch; returns the new scale."""
-        self.lr_scale = min(max(self.lr_scale * factor, LR_SCALE_MIN), LR_SCALE_MAX)
-        self.asked *= factor
-        return self.lr_scale
+        """Multiply the learning rate by ``factor`` from the next batch; returns the new scale.
+
+        Under the lock, as every change of the scale: the dashboard's request thread, a follower's
+        control.json (read on the training thread) and a resume's load may change it at once."""
+        with self._cond:
+            self.lr_scale = min(max(self.lr_scale * factor, LR_SCALE_MIN), LR_SCALE_MAX)
+            self.asked *= factor
+            return self.lr_scale
+
+    def set_lr_scale(self, scale: float) -> None:
+        """A follower's asked scale (control.json has checked its bounds)."""
+        with self._cond:
+            self.lr_scale = scale
 
     def continue_from(self, saved_scale: float) -> None:
         """A resumed run's scale: the checkpoint's, times what was asked while it loaded (a `+`
         then was lost: the checkpoint's scale was put over it)."""
-        self.lr_scale = min(max(saved_scale * self.asked, LR_SCALE_MIN), LR_SCALE_MAX)
-        self.asked = 1.0
+        with self._cond:
+            self.lr_scale = min(max(saved_scale * self.asked, LR_SCALE_MIN), LR_SCALE_MAX)
+            self.asked = 1.0
 
     def set_epochs(self, epochs: int) -> None:
         """Train to ``epochs`` in all (more, or a finished run further)."""
