@@ -162,3 +162,29 @@ async def test_the_workspaces_help_gives_its_own_keys(tmp_path, tmp_path_factory
         assert "open the run" in keys["enter"] and "mark" in keys["m / M"] and "filter" in keys["/"]
         assert not any(what in ("Select", "Page Left", "Focus Next") for what in keys.values())
         assert "workspace" in app.screen.title_line
+
+
+async def test_esc_asks_twice_before_leaving_a_run_trained_here(tmp_path, tmp_path_factory):
+    """A run started with n trains in this process and stops when its dashboard closes: one esc
+    threw its epoch in progress away. Now esc asks again, as S does; the run then stops."""
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.01", root / "lr-0.01")
+    app = workspace_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        workspace = await _select(pilot, "lr-0.01")
+        await pilot.press("n")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, NewRunScreen), "the new-run form")
+        app.screen.query_one("#field-epochs").value = "50"
+        await pilot.press("ctrl+s")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, DashboardScreen), "the new run's dashboard")
+        dashboard = app.screen
+        await pilot_wait(pilot, lambda: dashboard.progress.batch > 0, "a batch trained", timeout=60)
+        dashboard.action_pause()
+        await pilot_wait(pilot, lambda: dashboard.state == "paused", "the pause")
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        assert app.screen is dashboard and not dashboard.source_done.is_set()
+        assert any("press esc again to stop training" in str(n.message) for n in app._notifications)
+        await pilot.press("escape")
+        await pilot_wait(pilot, lambda: app.screen is workspace, "the workspace again")
+        assert dashboard.source_done.wait(timeout=30), "the run trained on after its dashboard closed"

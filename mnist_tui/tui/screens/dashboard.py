@@ -33,6 +33,7 @@ STOP_CONFIRM_S = 3.0  # the second S must follow the first within this
 class DashboardScreen(RunViewScreen):
     BINDINGS = DASHBOARD_KEYS
     _stop_asked = -STOP_CONFIRM_S  # time.monotonic() of the first S (a float: each screen sets its own)
+    _leave_asked = -STOP_CONFIRM_S  # and of the first esc that would stop a run trained here
 
     def __init__(self, source, snapshot=None) -> None:
         super().__init__(source, snapshot)
@@ -114,16 +115,20 @@ class DashboardScreen(RunViewScreen):
     def action_stop_run(self) -> None:
         """S twice within STOP_CONFIRM_S: a stop ends the run itself (a followed one's writer too),
         and the epoch in progress is not kept; one press threw away 1,973 batches of a follower's run."""
-        now, p = time.monotonic(), self.progress
+        now = time.monotonic()
         if now - self._stop_asked > STOP_CONFIRM_S:
             self._stop_asked = now
-            batches = f"{p.batch:,} batch{'' if p.batch == 1 else 'es'} so far {'is' if p.batch == 1 else 'are'}"
-            lost = f": epoch {p.epoch}'s {batches} not kept" if p.epoch > p.epochs_done else ""
-            self.notify(f"press S again to stop the run{lost}", timeout=STOP_CONFIRM_S)
+            self.notify(f"press S again to stop the run{self._not_kept()}", timeout=STOP_CONFIRM_S)
             return
         self._stop_asked = -STOP_CONFIRM_S
         self.ask_source(self.source.stop)
         self.notify("asked the run to stop; finished epochs stay saved", timeout=5)
+
+    def _not_kept(self) -> str:
+        """What a stop now throws away: the batches of the epoch in progress."""
+        p = self.progress
+        batches = f"{p.batch:,} batch{'' if p.batch == 1 else 'es'} so far {'is' if p.batch == 1 else 'are'}"
+        return f": epoch {p.epoch}'s {batches} not kept" if p.epoch > p.epochs_done else ""
 
     def action_save(self) -> None:
         self._save_now()
@@ -189,8 +194,21 @@ class DashboardScreen(RunViewScreen):
 
     def action_clear_filters(self) -> None:
         """Esc clears the browser's filters; with none, it goes back (to the workspace it came from)."""
-        if not self.browser.clear_filters() and self.opened_over_another:
+        if not self.browser.clear_filters() and self.opened_over_another and self._may_leave():
             self.app.pop_screen()
+
+    def _may_leave(self) -> bool:
+        """Leaving stops a run this process trains (it closes with its screen): where it has begun
+        and not ended, esc is asked twice within STOP_CONFIRM_S, as S is. One esc threw away a
+        run started with the workspace's `n`, with the epoch in progress."""
+        if not (self.capabilities.local and self.started and self.state not in ENDED):
+            return True
+        now = time.monotonic()
+        if now - self._leave_asked <= STOP_CONFIRM_S:
+            return True
+        self._leave_asked = now
+        self.notify(f"press esc again to stop training and go back{self._not_kept()}", timeout=STOP_CONFIRM_S)
+        return False
 
     def action_back(self) -> None:
         self.action_clear_filters()  # filters first, as esc does on every dashboard
