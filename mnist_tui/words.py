@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 
-def counted(n: int, noun: str) -> str:
-    """``1 run``, ``3 runs``, ``10,000 digits``: nouns whose plural takes an s."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """``1 run``, ``3 runs``, ``10,000 digits``; ``plural`` for the others ("batches")."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

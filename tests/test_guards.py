@@ -27,6 +27,9 @@ def test_a_loss_at_chance_for_200_batches_after_epoch_1_is_told_once():
     short = DivergenceGuard()  # batch 1024: 59 batches an epoch, and 200 would take 3.4 of them
     epoch = BatchEnd(3, 59, 59, (chance,) * 59, chance, 60_000, (0.02,) * 59)
     assert "for 59 batches, up to epoch 3 batch 59" in short.stalled(epoch)
+    tiny = DivergenceGuard()  # one batch an epoch: a batch at chance on its way down is no sign
+    assert [tiny.stalled(BatchEnd(e, 1, 1, (chance,), chance, 500, (0.02,))) for e in range(2, 21)] == [None] * 19
+    assert "for 20 batches, up to epoch 21 batch 1" in tiny.stalled(BatchEnd(21, 1, 1, (chance,), chance, 500, (0.02,)))
 
 
 def test_the_trainer_tells_it_as_a_notice(tiny_config):

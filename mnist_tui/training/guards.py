@@ -6,6 +6,7 @@ import math
 
 from mnist_tui.errors import TrainingDiverged
 from mnist_tui.training.events import BatchEnd
+from mnist_tui.words import counted
 
 # A loss that stays above twice chance level (ln 10 ≈ 2.30) for this many batches in a row is
 # not learning: --lr 10 sits at ~1e8 with 11 % accuracy. A fresh net starts at ~2.3, and no
@@ -16,6 +17,9 @@ DIVERGED_BATCHES = 50
 # predicts one distribution for every digit, and trains on uselessly unless told; an lr far too low
 # leaves the loss there too. Every recipe's batch losses are far below chance after epoch 1 (~0.1).
 CHANCE_LOSS, STALLED_BATCHES = math.log(10), 200
+# ... or for an epoch, but not fewer batches than this: a run of one batch an epoch (500 samples,
+# batch 1024) sat at 2.30 for its single batch of epoch 2 on its way down, and was told it was dead.
+STALLED_AT_LEAST = 20
 
 
 class DivergenceGuard:
@@ -26,14 +30,14 @@ class DivergenceGuard:
 
     def stalled(self, event: BatchEnd) -> str | None:
         """A line, once, when the loss has sat at chance level for STALLED_BATCHES batches (or an epoch)."""
-        enough = min(STALLED_BATCHES, event.batches_per_epoch)  # or an epoch: batch 1024's is 59
+        enough = min(STALLED_BATCHES, max(event.batches_per_epoch, STALLED_AT_LEAST))  # batch 1024: 59
         for i, loss in enumerate(event.losses):
             at_chance = event.epoch > 1 and abs(loss - CHANCE_LOSS) < 0.01
             self.at_chance = self.at_chance + 1 if at_chance else 0
             if self.at_chance >= enough and not self.stall_told:
                 self.stall_told = True
                 return (
-                    f"the loss has sat at chance level (2.30) for {enough} batches, up to epoch "
+                    f"the loss has sat at chance level (2.30) for {counted(enough, 'batch', 'batches')}, up to epoch "
                     f"{event.epoch} batch {event.first_batch + i}: the network is not learning (an lr too high "
                     "kills its ReLUs, and it rarely recovers; one too low barely moves it)"
                 )

@@ -127,7 +127,7 @@ class DashboardScreen(RunViewScreen):
     def _not_kept(self) -> str:
         """What a stop now throws away: the batches of the epoch in progress."""
         p = self.progress
-        batches = f"{p.batch:,} batch{'' if p.batch == 1 else 'es'} so far {'is' if p.batch == 1 else 'are'}"
+        batches = f"{counted(p.batch, 'batch', 'batches')} so far {'is' if p.batch == 1 else 'are'}"
         return f": epoch {p.epoch}'s {batches} not kept" if p.epoch > p.epochs_done else ""
 
     def action_save(self) -> None:
