@@ -31,7 +31,7 @@ from mnist_tui.errors import UserError
 from mnist_tui.files import os_reason, shown
 from mnist_tui.runfolder.names import EVENTS_GLOB
 from mnist_tui.runfolder.reader import read_batches, read_info, read_metrics
-from mnist_tui.training.events import LIVE, BatchEnd, DataReady, EpochRecord, Failed, Finished
+from mnist_tui.training.events import LIVE, BatchEnd, DataReady, EpochRecord, Failed, Finished, Notice
 from mnist_tui.workspace.index import RunSummary, summaries_of
 from mnist_tui.workspace.summary import SETTINGS
 
@@ -183,13 +183,17 @@ class TensorBoardListener:
         self.error: str | None = None
 
     def __call__(self, event: Any) -> None:
+        stopped = None
         try:
             self._write(event)
         except Exception as exc:  # the event log must never end the training run
+            stopped = None if self.error is not None else Notice(f"TensorBoard events stopped: {exc}")
             self.error = f"TensorBoard events stopped: {type(exc).__name__}: {exc}"
             self._close_quietly()
         if self.forward is not None:
             self.forward(event)
+            if stopped is not None:  # said once, after the event it failed on (a full disk was silent)
+                self.forward(stopped)
 
     def _write(self, event: Any) -> None:
         match event:
