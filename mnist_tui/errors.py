@@ -21,3 +21,9 @@ class GraphCaptureFailed(RuntimeError):
 
 class TrainingDiverged(RuntimeError):
     """The loss stopped being a finite number (NaN or infinity): training cannot go on."""
+
+
+def told(exc: BaseException) -> str:
+    """An exception as the user reads it: a user's or the OS's own words; else with its type
+    (a bare "0" from a KeyError says nothing)."""
+    return str(exc) if isinstance(exc, (UserError, OSError)) else f"{type(exc).__name__}: {exc}"

@@ -39,3 +39,18 @@ async def test_s_saves_the_last_finished_epoch_while_paused(tiny_config, small_s
         await _wait_for(pilot, lambda: any(f"saved epoch {epoch}" in m for m in _messages(app)), "the saved notice")
         await pilot.press("q")
     assert app.source_done.wait(10)
+
+
+async def test_a_save_that_breaks_is_said_not_lost(tiny_config, monkeypatch):
+    """`s` whose save raised anything but an OSError: the worker's error went nowhere, not a word."""
+    source = TrainingSource(tiny_config, hold=True)
+
+    def broken():
+        raise RuntimeError("the checkpoint's tensors could not be pickled")
+
+    monkeypatch.setattr(source, "save_now", broken)
+    app = MnistApp(source, launch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("s")
+        said = "could not save: RuntimeError: the checkpoint's tensors could not be pickled"
+        await _wait_for(pilot, lambda: said in _messages(app), "the notice")

@@ -116,3 +116,20 @@ def test_the_narrow_predictions_panel_says_why_it_has_no_guess_within_its_column
     lines = [line.plain for line in panel._verdict_lines(0)]
     assert lines[:2] == ["#0", "true 7"] and "no guess" in lines
     assert max(len(line) for line in lines) <= 9  # the compact column's width
+
+
+def test_weights_that_cannot_be_drawn_with_are_said_once_and_passed_on():
+    """A snapshot that refused the weights was passed over without a word."""
+    from mnist_tui.drawing import ModelSnapshot
+    from mnist_tui.training.events import ModelWeights
+    from mnist_tui.tui import messages as msg
+    from mnist_tui.tui.bridge import LossInbox, SourceBridge
+
+    posted: list = []
+    bridge = SourceBridge(posted.append, LossInbox(), ModelSnapshot())
+    odd = {"conv1.weight": np.zeros((3, 3), dtype=np.float32)}  # not the net's shapes
+    bridge(ModelWeights(1, odd))
+    bridge(ModelWeights(2, odd))
+    notices = [m.event.text for m in posted if isinstance(m, msg.NoticeReported)]
+    assert len(notices) == 1 and notices[0].startswith("drawing keeps older weights: ")
+    assert sum(isinstance(m, msg.ModelArrived) for m in posted) == 2

@@ -27,7 +27,7 @@ from textual.screen import Screen
 
 from mnist_tui.config import Config
 from mnist_tui.config import make_config as config_of
-from mnist_tui.errors import UserError
+from mnist_tui.errors import UserError, told
 from mnist_tui.runfolder.reader import holds_results
 from mnist_tui.sources.base import RunSource
 from mnist_tui.training.events import RunResult
@@ -142,8 +142,8 @@ class MnistApp(App[int]):
 
         try:
             base = new_run_base(path, self.make_config)
-        except UserError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+        except Exception as exc:  # noqa: BLE001 - this worker's errors are nobody's: say it
+            self.call_from_thread(self.notify, told(exc), severity="error", timeout=8)
             return
         self.call_from_thread(self._show_new_run_form, base, path, name)
 
@@ -165,8 +165,8 @@ class MnistApp(App[int]):
 
         try:
             run_dir = claim_run_dir(config.run_dir, None, fresh_name=True)
-        except UserError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+        except Exception as exc:  # noqa: BLE001 - this worker's errors are nobody's: say it
+            self.call_from_thread(self.notify, told(exc), severity="error", timeout=8)
             return
         self.call_from_thread(self.open_dashboard, TrainingSource(config.with_changes(run_dir=run_dir)))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from mnist_tui.drawing import ModelSnapshot
+from mnist_tui.errors import told
 from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.training.events import (
     BatchEnd,
@@ -93,6 +94,7 @@ class SourceBridge:
         self.post = post
         self.inbox = inbox
         self.snapshot = snapshot
+        self.drawing_failed = False  # told once
 
     def __call__(self, event) -> None:
         match event:
@@ -105,6 +107,8 @@ class SourceBridge:
             case ModelWeights(weights=weights, epoch=epoch, in_progress=in_progress):
                 try:
                     self.snapshot.update_arrays(weights, epoch, in_progress)
-                except Exception:  # drawing is a bonus: it must never fail the run
-                    pass
+                except Exception as exc:  # drawing is a bonus: it must never fail the run, but say so once
+                    if not self.drawing_failed:
+                        self.drawing_failed = True
+                        self.post(msg.NoticeReported(Notice(f"drawing keeps older weights: {told(exc)}")))
         self.post(MESSAGES[type(event)](event))

@@ -17,7 +17,7 @@ from pathlib import Path
 from textual import work
 from textual.screen import Screen
 
-from mnist_tui.errors import UserError
+from mnist_tui.errors import told
 from mnist_tui.training.events import ENDED
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.confusion import ConfusionScreen
@@ -67,8 +67,7 @@ class DashboardScreen(RunViewScreen):
             request()
             done = then
         except Exception as exc:  # noqa: BLE001 - in a Future nobody reads it would vanish without a word
-            said = str(exc) if isinstance(exc, (OSError, UserError)) else f"{type(exc).__name__}: {exc}"
-            done = partial(self._request_failed, said)
+            done = partial(self._request_failed, told(exc))
         if done is not None:
             with contextlib.suppress(RuntimeError):  # the app closed meanwhile: nobody to tell
                 self.app.call_from_thread(done)
@@ -138,8 +137,8 @@ class DashboardScreen(RunViewScreen):
         """The write (with fsync) runs off the UI thread; the trainer serialises it with its own saves."""
         try:
             saved = self.source.save_now()
-        except OSError as exc:
-            self.app.call_from_thread(self.notify, f"could not save: {exc}", severity="error", timeout=10)
+        except Exception as exc:  # noqa: BLE001 - this worker's errors are nobody's: say it
+            self.app.call_from_thread(self.notify, f"could not save: {told(exc)}", severity="error", timeout=10)
             return
         if saved is None:
             text = "nothing to save yet: the first checkpoint is written when epoch 1 ends"

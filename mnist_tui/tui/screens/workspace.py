@@ -18,7 +18,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
-from mnist_tui.errors import UserError
+from mnist_tui.errors import UserError, told
 from mnist_tui.tui.messages import NewRunFrom, OpenRun
 from mnist_tui.tui.screens.help import HelpScreen
 from mnist_tui.tui.screens.workspace_help import HELP_ABOUT, HELP_KEYS, HELP_TITLE, WORKSPACE_BINDINGS
@@ -292,8 +292,8 @@ class WorkspaceScreen(Screen):
     def _export(self, runs: list[RunSummary], path: Path) -> None:
         try:
             result = export_runs(runs, path, self.index)
-        except UserError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+        except Exception as exc:  # noqa: BLE001 - this worker's errors are nobody's: say it
+            self.app.call_from_thread(self.notify, told(exc), severity="error", timeout=10)
             return
         left = f"; {counted(len(result.skipped), 'broken folder')} left out" if result.skipped else ""
         text = f"exported {counted(result.rows, 'row')} of {counted(result.runs, 'run')} to {result.path}{left}"
