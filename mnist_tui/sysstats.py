@@ -40,7 +40,7 @@ class SystemSampler:
     def __init__(self, device_index: int | None = None) -> None:
         self._process = psutil.Process(os.getpid())
         self._process.cpu_percent(None)  # the first call only starts the clock
-        self._device_index = device_index
+        self.device_index = device_index  # None: the calling thread's current CUDA device
         self._nvml_handle: Any = None
         self._nvml_tried = False
 
@@ -64,7 +64,7 @@ class SystemSampler:
         try:
             if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
                 return {}
-            index = torch.cuda.current_device() if self._device_index is None else self._device_index
+            index = torch.cuda.current_device() if self.device_index is None else self.device_index
             free, total = torch.cuda.mem_get_info(index)
             fields: dict[str, Any] = {
                 "gpu_mem_used_mb": round((total - free) / MB, 1),

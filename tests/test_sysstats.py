@@ -18,6 +18,14 @@ from mnist_tui.tui.widgets.settings_panel import (
 from mnist_tui.tui.widgets.system_panel import SystemPanel
 
 
+def test_the_panel_samples_the_runs_own_gpu():
+    """Sampled on the UI thread (current device 0), a run on cuda:1 showed GPU 0's memory."""
+    panel = SystemPanel(sampler=SystemSampler())
+    for device, index in [("cpu", None), ("cuda", None), ("cuda:1", 1), ("cuda:0", 0)]:
+        panel.use_device(device)
+        assert panel.sampler.device_index == index, device
+
+
 def test_sampler_fields_are_plausible():
     sampler = SystemSampler()
     sum(i * i for i in range(200_000))  # some CPU time since the sampler started

@@ -171,6 +171,7 @@ class RunViewScreen(Screen):
         self.plots.set_recorded(e.batches_recorded)
         self.plots.drop_marks_after(0)  # the source sends the steering it keeps again, after this
         self.query_one("#settings", SettingsPanel).show(e.settings, e.world_size)
+        self.query_one("#system", SystemPanel).use_device(e.device)
         if not self.started:
             self.show_state("ready", "press space to train")
         self._show_progress()

@@ -62,6 +62,13 @@ class SystemPanel(Static):
         self.update(text, layout=rows != self._rows)
         self._rows = rows
 
+    def use_device(self, device: str) -> None:
+        """The run's device ("cuda:1"): sampled from the UI thread, whose current CUDA device is
+        0 whatever the trainer's thread set, the line showed GPU 0 for a run on GPU 1."""
+        kind, _, index = device.partition(":")
+        if kind == "cuda" and index.isdigit():
+            self.sampler.device_index = int(index)
+
     def show_run(self, row) -> None:
         """An epoch row of a run trained elsewhere: its process's figures, shown before the viewer's."""
         if self.trains_here or row.cpu_percent is None:
