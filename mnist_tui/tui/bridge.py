@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from textual.message import Message
 
@@ -49,13 +48,6 @@ MESSAGES: dict[type, type[msg.RunMessage]] = {
 }
 
 
-@dataclass(frozen=True)
-class Rewind:
-    """In the loss inbox's queue: drop the points past ``epoch`` here (see ``LossInbox.rewind``)."""
-
-    epoch: int
-
-
 class LossInbox:
     """(x in epochs, loss, lr) from the worker, drained by the UI thread.
 
@@ -65,7 +57,7 @@ class LossInbox:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: list[tuple[float, float, float] | Rewind] = []
+        self._items: list[tuple[float, float, float] | Rewound] = []  # a Rewound: drop points past it
 
     def put(self, event: BatchEnd) -> None:
         lrs = event.lrs or (float("nan"),) * len(event.losses)
@@ -79,9 +71,9 @@ class LossInbox:
         (dropped on the message instead, the new attempt's first batches, drawn by a timer
         that ran first, were dropped too)."""
         with self._lock:
-            self._items.append(Rewind(epoch))
+            self._items.append(Rewound(epoch))
 
-    def drain(self) -> list[tuple[float, float, float] | Rewind]:
+    def drain(self) -> list[tuple[float, float, float] | Rewound]:
         with self._lock:
             items, self._items = self._items, []
         return items

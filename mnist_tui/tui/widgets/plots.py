@@ -11,7 +11,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
-from mnist_tui.tui.bridge import Rewind
+from mnist_tui.training.events import Rewound
 from mnist_tui.tui.plot_settings import load_settings, next_range, update_settings
 from mnist_tui.tui.widgets.epoch_plot import AccuracyPlot, EpochLossPlot
 from mnist_tui.tui.widgets.live_plot import LivePlot
@@ -58,7 +58,7 @@ class PlotsPanel(Vertical):
         """(x in epochs, loss, lr) items from the loss inbox, and its rewinds; returns the last loss."""
         last = None
         for item in items:
-            if isinstance(item, Rewind):
+            if isinstance(item, Rewound):
                 self.losses.drop_after(item.epoch)
                 continue
             x, loss, lr = item
