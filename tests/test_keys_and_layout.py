@@ -108,6 +108,8 @@ async def test_at_80x24_the_plots_keep_half_the_width_and_p_shows_the_epochs(res
         assert epochs.display and not browser.display
         await pilot.press("p")
         assert browser.display
+        await pilot.press("p", "w")  # a filter while the epochs show: its digits come to the front
+        assert browser.display and not epochs.display and browser.spec.wrong_only
         commands = [c.title for c in app.get_system_commands(app.dashboard)]
     assert "Maximize" not in commands and "Side panel" in commands
     assert commands.count("Quit") == 1 and "Keys" not in commands  # Textual's second Quit, its keys panel

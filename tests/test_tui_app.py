@@ -214,7 +214,7 @@ async def test_stopping_the_run_takes_S_twice_and_says_what_the_first_press_woul
         await pilot.press("S")
         await pilot.pause(0.05)
         assert not app.source.control.stopped
-        assert any("press S again to stop the run" in str(n.message) for n in app._notifications)
+        assert any("press S again within 3 s to stop the run" in str(n.message) for n in app._notifications)
         await pilot.press("S")
         assert app.source.control.stopped
         await pilot.press("q")

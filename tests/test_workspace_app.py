@@ -184,7 +184,7 @@ async def test_esc_asks_twice_before_leaving_a_run_trained_here(tmp_path, tmp_pa
         await pilot.press("escape")
         await pilot.pause(0.05)
         assert app.screen is dashboard and not dashboard.source_done.is_set()
-        assert any("press esc again to stop training" in str(n.message) for n in app._notifications)
+        assert any("press esc again within 3 s to stop training" in str(n.message) for n in app._notifications)
         await pilot.press("escape")
         await pilot_wait(pilot, lambda: app.screen is workspace, "the workspace again")
         assert dashboard.source_done.wait(timeout=30), "the run trained on after its dashboard closed"

@@ -40,6 +40,11 @@ class DashboardScreen(RunViewScreen):
         self.opened: list[Screen] = []  # the screens it opened: the run's news goes to them alone
         self._requests: ThreadPoolExecutor | None = None  # the source's requests, in order (ask_source)
 
+    def on_mount(self) -> None:
+        # a filter or an order asked for while the side panel shows the epochs (80×24) seemed to do
+        # nothing: the digits it picked stayed hidden behind the table
+        self.watch(self.browser, "spec", lambda: self.remove_class("-epochs"), init=False)
+
     def action_side_panel(self) -> None:
         """Where the side panel cannot show everything: predictions ↔ epochs table."""
         self.toggle_class("-epochs")
@@ -117,7 +122,7 @@ class DashboardScreen(RunViewScreen):
         now = time.monotonic()
         if now - self._stop_asked > STOP_CONFIRM_S:
             self._stop_asked = now
-            self.notify(f"press S again to stop the run{self._not_kept()}", timeout=STOP_CONFIRM_S)
+            self.notify(f"press S again within {STOP_CONFIRM_S:g} s to stop the run{self._not_kept()}", timeout=STOP_CONFIRM_S)
             return
         self._stop_asked = -STOP_CONFIRM_S
         self.ask_source(self.source.stop)
@@ -206,7 +211,7 @@ class DashboardScreen(RunViewScreen):
         if now - self._leave_asked <= STOP_CONFIRM_S:
             return True
         self._leave_asked = now
-        self.notify(f"press esc again to stop training and go back{self._not_kept()}", timeout=STOP_CONFIRM_S)
+        self.notify(f"press esc again within {STOP_CONFIRM_S:g} s to stop training and go back{self._not_kept()}", timeout=STOP_CONFIRM_S)
         return False
 
     def action_back(self) -> None:
