@@ -122,7 +122,8 @@ class DashboardScreen(RunViewScreen):
         now = time.monotonic()
         if now - self._stop_asked > STOP_CONFIRM_S:
             self._stop_asked = now
-            self.notify(f"press S again within {STOP_CONFIRM_S:g} s to stop the run{self._not_kept()}", timeout=STOP_CONFIRM_S)
+            said = f"press S again within {STOP_CONFIRM_S:g} s to stop the run{self._not_kept()}"
+            self.notify(said, timeout=STOP_CONFIRM_S)
             return
         self._stop_asked = -STOP_CONFIRM_S
         self.ask_source(self.source.stop)
@@ -211,7 +212,8 @@ class DashboardScreen(RunViewScreen):
         if now - self._leave_asked <= STOP_CONFIRM_S:
             return True
         self._leave_asked = now
-        self.notify(f"press esc again within {STOP_CONFIRM_S:g} s to stop training and go back{self._not_kept()}", timeout=STOP_CONFIRM_S)
+        said = f"press esc again within {STOP_CONFIRM_S:g} s to stop training and go back{self._not_kept()}"
+        self.notify(said, timeout=STOP_CONFIRM_S)
         return False
 
     def action_back(self) -> None:
