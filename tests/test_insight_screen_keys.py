@@ -102,6 +102,7 @@ async def test_help_describes_this_screen_not_the_dashboard():
         help_screen = pilot.app.screen
         keys = dict(help_screen.keys)
         assert keys["1"] == "Filters tab" and keys["4"] == "Embedding tab" and keys["r"] == "Recompute"
+        assert "Copy selected text" not in keys.values()  # Textual's own, on every screen
         about = "\n".join(help_screen.about)
         assert all(f"{n} {tab}:" in about for n, tab in enumerate(("Filters", "Digit", "Layers", "Embedding"), 1))
         assert "Batch loss" not in about and "Predictions" not in about

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from mnist_tui.tui.screens.once import DismissOnce
@@ -69,11 +69,16 @@ PANELS = (
 )
 
 
+# Textual's own on every screen (focus moves, copying a mouse selection): not this app's keys, and
+# "^c Copy selected text" in the model view's help read as one of them
+TEXTUALS_OWN = frozenset(b.action for b in Screen.BINDINGS if isinstance(b, Binding))
+
+
 def screen_keys(screen) -> list[tuple[str, str]]:
     """The keys a screen offers now, as (keys, what) rows: one row per action, its keys joined."""
     rows: dict[str, tuple[list[str], str]] = {}
     for _node, binding, enabled, _tooltip in screen.active_bindings.values():
-        if not enabled or not binding.description:
+        if not enabled or not binding.description or binding.action in TEXTUALS_OWN:
             continue
         shown = screen.app.get_key_display(binding)
         keys, _ = rows.setdefault(binding.action, ([], binding.description))
