@@ -34,6 +34,23 @@ def test_run_progress_eta_and_overall_position():
     assert progress.best_acc == 0.9 and progress.best_epoch == 1
 
 
+def test_the_eta_waits_for_a_settled_speed():
+    """Sprint's first batch read 371 samples/s (oneDNN's start-up) and an ETA of 8:05 for 8 s."""
+    progress = RunProgress(epochs=3)
+    progress.on_loaded(SimpleNamespace(batches_per_epoch=100, train_size=10_000, start_epoch=1, epochs=3))
+    batch = lambda epoch, b, rate: SimpleNamespace(  # noqa: E731
+        epoch=epoch, batch=b, batches_per_epoch=100, samples_seen=b * 100, samples_per_s=rate
+    )
+    progress.on_batch(batch(1, 1, 371.0))
+    assert progress.eta_seconds() is None  # 1 % of the first epoch: no speed to go by yet
+    progress.on_batch(batch(1, 100, 5000.0))
+    progress.on_epoch(1, 0.9, 0.3)
+    progress.on_batch(batch(2, 1, 400.0))  # the next epoch's first batch: the last epoch's speed
+    assert progress.eta_seconds() == (9_900 + 10_000) / 5000.0
+    progress.on_batch(batch(2, 10, 4000.0))  # 10 % in: its own
+    assert progress.eta_seconds() == (9_000 + 10_000) / 4000.0
+
+
 def test_run_progress_is_testing_between_an_epochs_last_batch_and_its_row():
     progress = RunProgress(epochs=3)
     progress.on_loaded(SimpleNamespace(batches_per_epoch=10, train_size=1000, start_epoch=1, epochs=3))

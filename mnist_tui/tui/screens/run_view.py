@@ -284,7 +284,7 @@ class RunViewScreen(Screen):
         testing = p.testing and self.state == "training"
         self.stats.show_position(p.epoch, p.epochs, p.batch, p.batches_per_epoch, testing)
         self.stats.show_progress(p.batch, p.batches_per_epoch, p.run_batches_done, p.run_batches)
-        live = self.state in ("training", "loading")
+        live = self.capabilities.live and self.state in ("training", "loading")  # a replay loading has none
         self.stats.show_speed(p.samples_per_s, p.eta_seconds() if live else None, p.last_loss)
         self.stats.show_results(p.best_acc, p.best_epoch, p.last_test_loss)
 
