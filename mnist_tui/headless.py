@@ -127,7 +127,7 @@ class RichReporter:
         )
         if e.history:  # said before their rows (it came after them, as if of what follows)
             done = e.history[-1].epoch
-            self.say(f"epochs 1-{done} trained earlier" if done > 1 else "epoch 1 trained earlier")
+            self.say(f"epochs 1-{done}, trained earlier:" if done > 1 else "epoch 1, trained earlier:")
         for row in e.history:
             self._add_row(row)
         if self.lines:  # on a terminal the table at the end shows them

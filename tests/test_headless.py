@@ -203,7 +203,7 @@ def test_a_replay_tells_the_run_in_the_order_it_was_trained(tmp_path):
         "epoch 1/3", "epoch 2/3", "epoch 3/3"]  # fmt: skip
     lines = text.splitlines()  # said before those rows, not after them as if of what follows
     first_row = min(i for i, line in enumerate(lines) if line.startswith("epoch "))
-    assert lines.index("epochs 1-3 trained earlier") < first_row
+    assert lines.index("epochs 1-3, trained earlier:") < first_row
 
 
 def test_logged_events_are_put_back_in_the_order_the_run_made_them():

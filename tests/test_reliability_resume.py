@@ -100,7 +100,7 @@ def test_cli_resume_of_a_finished_run_says_so_and_trains_further_on_request(tmp_
 
     assert cli.main(["--headless", "--resume", str(run / "checkpoint.pt"), "--epochs", "2"]) == 0
     out = capsys.readouterr().out
-    assert "epoch 1 trained earlier" in out  # resumed after epoch 1
+    assert "epoch 1, trained earlier:" in out  # resumed after epoch 1
     state = load_checkpoint(run)
     assert state["epoch"] == 2
     assert state["config"]["limit_train"] == 256 and state["config"]["epochs"] == 2  # saved config kept

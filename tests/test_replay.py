@@ -18,7 +18,15 @@ from mnist_tui.config import Config
 from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.sources.replay import ReplayRequest, ReplaySource, load_run
-from mnist_tui.training.events import BatchEnd, DataReady, Finished, ModelWeights, Predictions, StateChanged
+from mnist_tui.training.events import (
+    BatchEnd,
+    DataReady,
+    Finished,
+    ModelWeights,
+    Notice,
+    Predictions,
+    StateChanged,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -267,3 +275,20 @@ def test_a_replay_names_the_processes_that_trained_the_run(finished_run, tmp_pat
     info = json.loads((run_dir / "run.json").read_text())
     (run_dir / "run.json").write_text(json.dumps(info | {"world_size": 2}))
     assert _replay(run_dir, dataset="synthetic")[0].world_size == 2
+
+
+def test_a_replay_says_what_a_dead_nets_run_said(tmp_path):
+    """The note that the loss sat at chance (a dead net) came from the trainer and a follower only:
+    a replay of the same folder said nothing."""
+    run_dir = tmp_path / "dead"
+    process = _headless(run_dir, "--epochs", "2")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err.decode()
+    log = run_dir / "batches.jsonl"
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    first = [r for r in rows if r["epoch"] == 1]
+    at_chance = {**first[-1], "epoch": 2, "batch": 25, "batches_per_epoch": 25, "losses": [2.3026] * 25}
+    at_chance["lrs"] = first[-1]["lrs"][:1] * 25
+    log.write_text("".join(json.dumps(r) + "\n" for r in [*first, at_chance]))
+    notices = [e.text for e in _replay(run_dir) if isinstance(e, Notice)]
+    assert len(notices) == 1 and "the network is not learning" in notices[0]

@@ -166,7 +166,7 @@ def test_sigkill_mid_run_then_resume_finishes_the_plan(tmp_path):
     assert 1 <= killed_at < 3
     done = subprocess.run([*base, "--resume", str(run)], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
-    earlier = f"epochs 1-{killed_at} trained earlier" if killed_at > 1 else "epoch 1 trained earlier"
+    earlier = f"epochs 1-{killed_at}, trained earlier:" if killed_at > 1 else "epoch 1, trained earlier:"
     assert earlier in done.stdout
     assert load_checkpoint(run)["epoch"] == 3
     assert [row.epoch for row in read_metrics(run).records] == [1, 2, 3]

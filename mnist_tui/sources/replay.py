@@ -54,11 +54,13 @@ from mnist_tui.training.events import (
     Failed,
     Finished,
     Listener,
+    Notice,
     RunResult,
     StateChanged,
     Steered,
     best_accuracy,
 )
+from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.run_order import in_run_order
 
 
@@ -252,8 +254,11 @@ class ReplaySource(PassiveSource):
         if data is None and record.sizes:  # no model, so no digits loaded: the batches still have their place
             ready = dataclasses.replace(ready, **record.sizes)
         listener(dataclasses.replace(ready, batches_recorded=record.batch_log))
+        guard = DivergenceGuard()  # the note the run's own face gave (a dead net), said again here
         for logged in in_run_order(record.batches, record.layers, record.steering):
             listener(logged)
+            if isinstance(logged, BatchEnd) and (stalled := guard.stalled(logged)):
+                listener(Notice(stalled))
         if record.model_state is not None:
             for event in model_events(record.model_state, record.epoch, data, config):
                 listener(event)
