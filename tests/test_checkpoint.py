@@ -79,9 +79,7 @@ def test_a_checkpoint_whose_history_misses_an_epoch_is_damaged(tmp_path):
     state = _valid_state(epoch=2)
     state["history"] = state["history"][:1]
     save_checkpoint(tmp_path / "checkpoint.pt", state)
-    with pytest.raises(
-        CheckpointError, match=r"history holds 1 row\(s\), epochs up to 1, but the checkpoint is of epoch 2"
-    ):
+    with pytest.raises(CheckpointError, match=r"history holds 1 row, epochs up to 1, but the checkpoint is of epoch 2"):
         load_checkpoint(tmp_path)
 
 

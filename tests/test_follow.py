@@ -399,7 +399,7 @@ def test_a_follower_opened_on_a_damaged_status_shows_the_run_not_a_failure(tmp_p
 
 def test_a_follower_says_when_it_skipped_damaged_rows_once_each(tmp_path):
     """`printf 'GARBAGE\\n{"epoch":"x"}\\n' >> batches.jsonl` while following: the replay said
-    "skipped 2 damaged row(s)", the follower nothing. Each notice names the line in the file (it
+    "skipped 2 damaged rows", the follower nothing. Each notice names the line in the file (it
     said "line 1", counted within what the poll had read) and the damage that poll found."""
     from mnist_tui.training.events import Notice
 
@@ -416,8 +416,8 @@ def test_a_follower_says_when_it_skipped_damaged_rows_once_each(tmp_path):
     watch.step(seen.append, None, None)
     notices = [e.text for e in seen if isinstance(e, Notice)]
     assert notices == [
-        f"skipped 2 damaged row(s) of batches.jsonl (line {lines + 1} is not JSON)",
-        f"skipped 1 damaged row(s) of batches.jsonl (line {lines + 3}: a batch row is not a JSON object)",
+        f"skipped 2 damaged rows of batches.jsonl (line {lines + 1} is not JSON)",
+        f"skipped 1 damaged row of batches.jsonl (line {lines + 3}: a batch row is not a JSON object)",
     ], notices
 
 
@@ -459,7 +459,7 @@ def test_a_followers_second_notice_names_the_new_damage_and_a_copied_log_is_not_
     watch.step(seen.append, None, None)
     notices = [e.text for e in seen if isinstance(e, Notice)]
     assert len(notices) == 2 and "(line 2 is not JSON)" in notices[0], notices
-    assert notices[1].startswith("skipped 1 damaged row(s) of metrics.jsonl (line 3"), notices
+    assert notices[1].startswith("skipped 1 damaged row of metrics.jsonl (line 3"), notices
     with open(tmp_path / "batches.jsonl", "a") as batches:
         batches.write("GARBAGE\n")
     watch.step(seen.append, None, None)

@@ -348,7 +348,7 @@ def test_a_notes_text_is_shown_as_written_not_read_as_markup():
 
     out = io.StringIO()
     RichReporter(None, Console(file=out, width=200))(
-        Notice('skipped 1 damaged row(s) of batches.jsonl ({"epoch": "[/x]"})')
+        Notice('skipped 1 damaged row of batches.jsonl ({"epoch": "[/x]"})')
     )
     assert "[/x]" in out.getvalue()
 
@@ -432,7 +432,7 @@ def test_a_note_does_not_pull_the_earlier_epochs_ahead_of_their_batches(capsys):
     empty = np.zeros((0, 28, 28), np.uint8)
     ready = DataReady("MNIST", "cpu", "fp32", 100, 0, 1, 21840, None, empty, np.zeros(0, np.int64), 2, rows, 3)
     reporter = JsonReporter()
-    for event in (ready, Notice("skipped 1 damaged row(s) of steering.jsonl (line 2 is not JSON)")):
+    for event in (ready, Notice("skipped 1 damaged row of steering.jsonl (line 2 is not JSON)")):
         reporter(event)
     for epoch in (1, 2):
         reporter(BatchEnd(epoch, 1, 1, (0.5,), 1e4, 100, (0.01,), 1.0))

@@ -81,7 +81,7 @@ async def test_replay_of_rows_wrong_inside_shows_the_valid_ones_and_says_what_it
         await wait_for(pilot, lambda: dashboard.state in ("finished", "stopped"), "the replay")
         assert dashboard.query_one("#acc-plot", EpochPlot).epochs == [1, 5]
     assert app.crash is None
-    assert any("skipped 3 damaged row(s) of metrics.jsonl" in n and "line 2" in n for n in notices), notices
+    assert any("skipped 3 damaged rows of metrics.jsonl" in n and "line 2" in n for n in notices), notices
 
 
 @pytest.mark.parametrize("lr", [10.0, 5.0])

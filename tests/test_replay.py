@@ -177,8 +177,8 @@ def test_damaged_rows_of_the_layer_and_steering_logs_are_counted_in_the_notes(fi
         log.write("{torn in the middle\n")
     (run_dir / "steering.jsonl").write_text('{"epoch": "one"}\n')
     events = _replay(run_dir)
-    assert "skipped 1 damaged row(s) of layers.jsonl" in events[0].notice  # dropped without a word before
-    assert "skipped 1 damaged row(s) of steering.jsonl" in events[0].notice
+    assert "skipped 1 damaged row of layers.jsonl" in events[0].notice  # dropped without a word before
+    assert "skipped 1 damaged row of steering.jsonl" in events[0].notice
     assert sum(isinstance(e, LayerStatsRecord) for e in events) == 1  # the good row still replays
 
 

@@ -367,9 +367,7 @@ def test_a_run_exported_without_its_damaged_rows_is_named_with_them(runs, tmp_pa
         metrics.write('{"epoch": "three"}\n')
     assert run_exports(runs, export=tmp_path / "all.csv") == 0
     err = capsys.readouterr().err.splitlines()
-    assert [
-        line for line in err if line.startswith("note gappy: skipped 1 damaged row(s) of metrics.jsonl")
-    ]  # was silent
+    assert [line for line in err if line.startswith("note gappy: skipped 1 damaged row of metrics.jsonl")]  # was silent
     with open(tmp_path / "all.csv", newline="") as f:
         assert [row["epoch"] for row in csv.DictReader(f) if row["run"] == "gappy"] == ["1", "2"]
 

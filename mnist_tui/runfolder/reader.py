@@ -34,6 +34,7 @@ from mnist_tui.runfolder.layout import (
 )
 from mnist_tui.schema import RecordError
 from mnist_tui.training.events import ENDED, BatchEnd, EpochRecord
+from mnist_tui.words import counted
 
 MAX_JSON_BYTES = 1 << 20  # run.json, status.json, control.json are a few hundred bytes
 
@@ -58,12 +59,12 @@ class Rows:
         return self.problems[0] if self.problems else ""
 
     def skipped_note(self, name: str, told: int = 0) -> str | None:
-        """ "skipped N damaged row(s) of NAME (the first reason)" for the rows past the ``told``
+        """ "skipped N damaged rows of NAME (the first reason)" for the rows past the ``told``
         first (a follower tells new damage as it comes), or None when there are none."""
         if self.skipped <= told:
             return None
         reason = self.problems[min(told, len(self.problems) - 1)] if self.problems else "unreadable"
-        return f"skipped {self.skipped - told} damaged row(s) of {name} ({reason})"
+        return f"skipped {counted(self.skipped - told, 'damaged row')} of {name} ({reason})"
 
 
 def open_regular_or_none(path: Path):

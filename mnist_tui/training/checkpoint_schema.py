@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from mnist_tui.errors import UserError
+from mnist_tui.words import counted
 
 FORMAT_VERSION = 1  # raised when a checkpoint changes so that this version could not read it
 FORMAT = f"mnist-tui-checkpoint/{FORMAT_VERSION}"
@@ -189,7 +190,9 @@ def check_state(state: Any) -> None:
         # every epoch up to the checkpoint's has its row: a resume rewrites metrics.jsonl from them,
         # and a missing one deleted that epoch's row on disk
         reach = f"epochs up to {rows[-1]['epoch']}" if rows else "no epoch"
-        raise SchemaError(f"history holds {len(rows)} row(s), {reach}, but the checkpoint is of epoch {state['epoch']}")
+        raise SchemaError(
+            f"history holds {counted(len(rows), 'row')}, {reach}, but the checkpoint is of epoch {state['epoch']}"
+        )
 
 
 def describe(path: Path, error: SchemaError) -> str:

@@ -8,6 +8,7 @@ import re
 import torch
 
 from mnist_tui.errors import UserError
+from mnist_tui.words import counted
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
@@ -23,7 +24,7 @@ def choose_device(requested: str) -> torch.device:
         if not torch.cuda.is_available():
             raise UserError(f"--device {requested}: CUDA is not available on this machine (try --device cpu)")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UserError(f"--device {requested}: only {torch.cuda.device_count()} CUDA device(s) here")
+            raise UserError(f"--device {requested}: only {counted(torch.cuda.device_count(), 'CUDA device')} here")
     return device
 
 
