@@ -195,3 +195,32 @@ async def test_the_poll_timer_picks_up_new_weights_without_being_told(digits):
         holder["snapshot"] = snapshot_of(2, epoch=3)  # mid-epoch: new weights, same epoch
         await wait_for(pilot, lambda: filters.weights is not first, "the timer to redraw the filters")
         assert not filters.weights.same_values(first)
+
+
+async def test_switching_tabs_builds_no_panel_again(digits, monkeypatch):
+    """Each measure and render built the panel's text anew: the filters' 44 ms, several times a
+    tab switch, froze the UI for 0.4-0.5 s (1 s and more beside a training run)."""
+    images, labels = digits
+    builds: list[str] = []
+    for view in (FiltersView, SaliencyView, ActivationsView, HistogramBands):
+        original = view.build
+        monkeypatch.setattr(
+            view, "build", lambda self, width, _b=original: builds.append(type(self).__name__) or _b(self, width)
+        )
+    snapshot = snapshot_of(1, epoch=1)
+    screen = ModelViewScreen(lambda: snapshot, images[5].numpy(), 5, int(labels[5]))
+    async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
+        await _opened(pilot, screen)
+        await wait_for(pilot, lambda: screen.weights is not None and screen.insight is not None, "the model")
+        for key in "1234":
+            await pilot.press(key)
+        await pilot.pause()
+        builds.clear()
+        for key in "12341234":
+            await pilot.press(key)
+            await pilot.pause()
+        assert builds == []  # nothing changed: every panel kept its text
+        screen.query_one(FiltersView).show(screen.weights)  # new weights: built again, once
+        await pilot.press("1")
+        await pilot.pause()
+        assert builds.count("FiltersView") == 1

@@ -90,7 +90,7 @@ class HistogramBands(LaidOut):
 
     def set_records(self, records: Sequence[LayerStatsRecord]) -> None:
         self.records = list(records)
-        self.refresh(layout=True)
+        self.rebuild()
 
     def _band(self, layer: str, cell_width: int) -> list[Text]:
         records = self.records[-self.MAX_ROWS :]
