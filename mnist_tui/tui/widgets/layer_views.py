@@ -46,20 +46,21 @@ class LayerMetricPlot(LivePlot):
     def legend_text(self) -> Text:
         """The last epoch's value of each layer, by its marker: where two layers' lines meet
         (conv1's weight norm under fc2's, with their markers on the same cells), the numbers
-        still tell them apart. Fewer digits, then no epoch, where the plot is narrow."""
+        still tell them apart. Fewer digits, then no epoch, where the plot is narrow, and a column
+        free at its end: three plots at 80 columns ran their numbers into each other."""
         if not self.records:
             return super().legend_text()
         latest = self.records[-1]
         values = {layer: series([latest], layer, self.field)[1] for layer in LAYERS}
         text = Text()
-        for digits, prefix in ((3, True), (2, True), (2, False)):
+        for digits, prefix in ((3, True), (2, True), (2, False), (1, False)):
             text = Text(f"ep {latest.epoch} " if prefix else "", style="dim")
             for layer in LAYERS:
                 if values[layer]:
                     text.append(LAYER_POINTS[layer], style=rgb(LAYER_COLORS[layer]))
                     text.append(f"{values[layer][0]:.{digits}g} ")
             text.rstrip()
-            if text.cell_len <= self.size.width:
+            if text.cell_len < self.size.width:
                 break
         return text
 
