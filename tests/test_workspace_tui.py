@@ -369,3 +369,16 @@ async def test_compare_plots_have_round_ticks_accuracy_at_most_100_and_losses_on
         steps = {round(b - a, 6) for a, b in zip(ticks, ticks[1:], strict=False)}
         assert len(steps) == 1 and steps.pop() in (5, 10, 20, 25)  # one round step
         assert loss.y_axis.log and all(float(label) > 0 for label in loss.y_axis.labels)
+
+
+async def test_a_filters_problem_is_shown_whole_at_80_columns(runs):
+    """'foo<3': its list of columns ended "… sps, started," at the edge, cut mid-list."""
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        await pilot.press("slash", *"foo<3")
+        await pilot.pause(0.05)
+        shown = " ".join(line.strip() for line in screen_text(app).splitlines())
+        assert "'foo<3': no column 'foo' (columns: name, state," in shown
+        assert "world, device, dataset)" in shown

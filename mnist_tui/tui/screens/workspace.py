@@ -141,7 +141,7 @@ class WorkspaceScreen(Screen):
         summaries = self.table.summaries
         broken = sum(1 for s in summaries if s.problem)
         shown = len(self.table.listed)
-        runs = f"{len(summaries)} run{'' if len(summaries) == 1 else 's'}"  # "1 runs" read as a slip
+        runs = counted(len(summaries), "run")
         count = f"{shown} of {runs}" if shown != len(summaries) else runs
         self.sub_title = count + (f" · {broken} broken" if broken else "") + f" · {self.root}"  # a long path is cut
 
