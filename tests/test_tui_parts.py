@@ -150,3 +150,13 @@ def test_weights_that_cannot_be_drawn_with_are_said_once_and_passed_on():
     notices = [m.event.text for m in posted if isinstance(m, msg.NoticeReported)]
     assert len(notices) == 1 and notices[0].startswith("drawing keeps older weights: ")
     assert sum(isinstance(m, msg.ModelArrived) for m in posted) == 2
+
+
+def test_a_plots_legend_keeps_the_entries_that_fit_whole():
+    """At 80 columns the batch-loss legend's steering entry was cut to "│…"."""
+    from mnist_tui.tui.widgets.live_plot import legend_line
+
+    entries = [("⣀⡠", "batch", (1, 2, 3)), ("··", "lr (right)", (1, 2, 3)), ("│", "steered: lr ×2", (1, 2, 3))]
+    assert legend_line(entries).plain.rstrip() == "⣀⡠ batch  ·· lr (right)  │ steered: lr ×2"
+    fitted = legend_line(entries, width=30).plain.rstrip()
+    assert fitted == "⣀⡠ batch  ·· lr (right)"

@@ -213,7 +213,7 @@ class LivePlot(PlotextPlot):
         return text
 
     def legend_text(self) -> Text:
-        text = legend_line(self.legend)
+        text = legend_line(self.legend, self.size.width)
         x_name = f"x: {self.x_name()}"
         if text.cell_len + len(x_name) <= self.size.width:
             text.append(x_name, style="dim")
@@ -282,10 +282,13 @@ class LivePlot(PlotextPlot):
             self.legend.append((legend, label, color))
 
 
-def legend_line(entries: Iterable[tuple[str, str, tuple[int, int, int]]]) -> Text:
-    """``⣀⡠ batch  ━●━ test …``: each (sample, label, colour) as its sample in colour, then its label."""
+def legend_line(entries: Iterable[tuple[str, str, tuple[int, int, int]]], width: int | None = None) -> Text:
+    """``⣀⡠ batch  ━●━ test …``: each (sample, label, colour) as its sample in colour, then its label;
+    within ``width``, the entries that fit whole (at 80 columns the steering's was cut to "│…")."""
     text = Text()
     for sample, label, color in entries:
+        if width is not None and text.cell_len + len(sample) + 1 + len(label) > width:
+            break
         text.append(sample, style=rgb(color))
         text.append(f" {label}  ")
     return text
