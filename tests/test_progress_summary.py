@@ -31,3 +31,14 @@ def test_a_stopped_run_says_how_to_continue_and_a_finished_one_how_to_train_more
     assert "0:04 of training" in stopped  # three epochs of 1.5 s
     finished = run_summary(progress(10), 10, "runs/c", can_extend=True, long=True)
     assert "a: train 5 more epochs here" in finished and "--resume" not in finished
+
+
+def test_a_run_whose_last_epoch_fell_says_its_best_weights_are_not_kept():
+    """Steered into a dead net: "best 99.11% at epoch 4 … saved in runs/d1", and the checkpoint held 11.35 %."""
+    p = progress(4, epochs=8)
+    for epoch in range(5, 9):
+        p.on_epoch(epoch, 0.1135, 2.301, seconds=1.5)
+    text = run_summary(p, 8, "runs/d1", can_extend=True, long=True)
+    assert "best 98.40% at epoch 4" in text
+    assert "its checkpoint is epoch 8's (11.35%): each epoch's replaced the one before, so epoch 4's" in text
+    assert "not kept" not in run_summary(progress(10), 10, "runs/c", can_extend=True, long=True)

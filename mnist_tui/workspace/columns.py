@@ -78,7 +78,7 @@ COLUMNS: tuple[Column, ...] = (
         shown_unit=0.01,
     ),
     Column(
-        "loss", "test loss", "number", lambda s: s.last_test_loss, _num(".4f"), aliases=("test_loss",), shown_unit=1e-4
+        "loss", "last loss", "number", lambda s: s.last_test_loss, _num(".4f"), aliases=("test_loss",), shown_unit=1e-4
     ),
     Column("t99", "to 99%", "number", lambda s: s.time_to_99, _seconds, aliases=("time_to_99",), shown_unit=1.0),
     Column("lr", "lr", "number", lambda s: s.lr, _num("g")),
