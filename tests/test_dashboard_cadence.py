@@ -66,8 +66,9 @@ async def test_when_training_ends_the_plots_and_predictions_catch_up_at_the_next
 async def training_at(pilot, dashboard, samples_per_s: float) -> Static:
     """Put a held dashboard in training with a batch report at ``samples_per_s``; its speed line."""
     dashboard.show_state("training")
-    batches = dashboard.progress.batches_per_epoch
-    report = BatchEnd(4, 2, batches, (0.3, 0.25), samples_per_s, 64, (1e-3, 1e-3), 0.0)
+    batches, half = dashboard.progress.batches_per_epoch, dashboard.progress.train_size // 2
+    # half an epoch in: a settled speed (the ETA waits for 5 % of an epoch)
+    report = BatchEnd(4, batches // 2, batches, (0.3, 0.25), samples_per_s, half, (1e-3, 1e-3), 0.0)
     dashboard.post_message(msg.BatchesArrived(report))
     await wait_for(pilot, lambda: dashboard.progress.samples_per_s == samples_per_s, "the batch report")
     return dashboard.stats.query_one("#speed-line", Static)
