@@ -7,7 +7,6 @@ the command line is refused with the same words wherever else it comes from.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_tui.errors import UserError
+from mnist_tui.schema import finite, show
 
 DATASETS = ("auto", "mnist", "synthetic")
 SCHEDULES = ("onecycle", "constant")
@@ -123,17 +123,17 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return finite(value)
 
 
 def _int_between(low: int, high: int | None = None) -> Callable[[Any], str | None]:
     def rule(value: Any) -> str | None:
         if not _is_int(value):
-            return f"{value!r} is not a whole number"
+            return f"{show(value)} is not a whole number"
         if value < low:
-            return f"must be at least {low}, got {value}"
+            return f"must be at least {low}, got {show(value)}"
         if high is not None and value > high:
-            return f"must be at most {high}, got {value}"
+            return f"must be at most {high}, got {show(value)}"
         return None
 
     return rule
@@ -142,7 +142,7 @@ def _int_between(low: int, high: int | None = None) -> Callable[[Any], str | Non
 def _number_in(low: float, high: float, low_open: bool, high_open: bool = False) -> Callable[[Any], str | None]:
     def rule(value: Any) -> str | None:
         if not _is_number(value):
-            return f"{value!r} is not a finite number"
+            return f"{show(value)} is not a finite number"
         too_low = value <= low if low_open else value < low
         too_high = value >= high if high_open else value > high
         if too_low or too_high:

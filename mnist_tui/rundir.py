@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import stat
 from pathlib import Path
 
 from mnist_tui.errors import UserError
-from mnist_tui.files import os_reason, probe_write, shown
+from mnist_tui.files import file_type, os_reason, probe_write, shown
 from mnist_tui.made_folders import make_parents, remember_made
 from mnist_tui.runfolder.names import (
     CHECKPOINT_NAME,
@@ -68,7 +70,7 @@ def _check_format(run_dir: Path) -> None:
     """A folder a newer mnist-tui wrote is not continued (its run.json would be rewritten as ours)."""
     try:
         written = json.loads((run_dir / INFO_NAME).read_text(encoding="utf-8")).get("format")
-    except (OSError, ValueError, AttributeError):  # absent or damaged: rewritten when the run starts
+    except (OSError, ValueError, AttributeError, RecursionError):  # absent or damaged: rewritten when the run starts
         return
     if isinstance(written, int) and written > FORMAT:
         raise UserError(
@@ -194,10 +196,16 @@ def _lock(run_dir: Path):
         import fcntl
     except ImportError:  # Windows: no advisory locks; the checkpoint check above still holds
         return None
-    try:
-        handle = open(run_dir / LOCK_NAME, "a")  # noqa: SIM115 - held open on purpose
+    path = run_dir / LOCK_NAME
+    try:  # non-blocking, and only a regular file: a FIFO there hung the run before its first line
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         raise UserError(f"cannot lock the run folder {shown(run_dir)}: {os_reason(exc)}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise UserError(f"{shown(path)} is {file_type(mode)}, not a file: move it out of the run folder first")
+    handle = os.fdopen(fd, "rb")  # held open on purpose
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

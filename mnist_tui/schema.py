@@ -17,7 +17,10 @@ class RecordError(ValueError):
 
 def show(value: Any) -> str:
     """A value for a one-line message: no newlines, cut short."""
-    text = " ".join(repr(value).split())
+    try:
+        text = " ".join(repr(value).split())
+    except ValueError:  # an int past Python's 4,300-digit limit for turning it into text
+        return "a number of over 4,300 digits"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -27,15 +30,30 @@ def mapping(row: Any, what: str) -> dict[str, Any]:
     return row
 
 
-def integer(row: dict[str, Any], name: str, minimum: int | None = None, default: Any = ...) -> int:
+def integer(
+    row: dict[str, Any], name: str, minimum: int | None = None, default: Any = ..., maximum: int | None = None
+) -> int:
     value = _get(row, name, default)
     if isinstance(value, bool) or not isinstance(value, int):
         if value is default:
             return value
         raise RecordError(f"field {name!r} is not a whole number ({show(value)})")
     if minimum is not None and value < minimum:
-        raise RecordError(f"field {name!r} is below {minimum} ({value})")
+        raise RecordError(f"field {name!r} is below {minimum} ({show(value)})")
+    if maximum is not None and value > maximum:
+        raise RecordError(f"field {name!r} is above {maximum} ({show(value)})")
     return value
+
+
+def finite(value: Any) -> bool:
+    """A JSON number that is a finite float: an int of 5,000 digits is not (math.isfinite raised
+    OverflowError on it, and a damaged row took a whole replay or export down)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def number(
@@ -45,7 +63,7 @@ def number(
     value = _get(row, name, default)
     if value is default and default is not ...:
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not finite(value):
         raise RecordError(f"field {name!r} is not a finite number ({show(value)})")
     if (low is not None and value < low) or (high is not None and value > high):
         raise RecordError(f"field {name!r} is out of range ({show(value)})")
@@ -70,7 +88,7 @@ def numbers(row: dict[str, Any], name: str, length: int | None = None) -> tuple[
         raise RecordError(f"field {name!r} has {len(value)} items, expected {length}")
     out = []
     for item in value:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+        if not finite(item):
             raise RecordError(f"field {name!r} holds {show(item)}, not a finite number")
         out.append(float(item))
     return tuple(out)

@@ -90,7 +90,7 @@ class LayerStatsRecord:
         """Parse and validate a line; :class:`LayerStatsError` names the first bad field."""
         try:
             row = json.loads(line, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # a UnicodeDecodeError is a ValueError
             raise LayerStatsError("line", f"not JSON ({exc})") from None
         return cls.from_dict(row)
 

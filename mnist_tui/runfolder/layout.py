@@ -42,6 +42,10 @@ from mnist_tui.training.events import STATES
 HEARTBEAT_S = 1.0  # the writer refreshes status.json this often, paused or not
 STALE_S = 5.0  # a heartbeat older than this, with its process gone: the run is lost
 STALE_REMOTE_S = 30.0  # another host's process cannot be checked: only the heartbeat's age counts
+# ... and past it a run is lost whatever a lookup of its pid says: a writer beats every second from
+# its own thread, so a pid found alive is another process's (ids are reused), or a writer stopped
+# (SIGSTOP); a follower of such a folder waited for ever
+PID_MAX = 2**31 - 1  # pid_t: os.kill raised OverflowError on a status.json's pid of 1e20
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ class RunStatus:
             raise schema.RecordError(f"field 'state' is {state!r}, not one of {', '.join(STATES)}")
         return cls(
             state=state,
-            pid=schema.integer(row, "pid", minimum=0),
+            pid=schema.integer(row, "pid", minimum=0, maximum=PID_MAX),
             host=schema.text(row, "host"),
             epochs=schema.integer(row, "epochs", minimum=0),
             epochs_done=schema.integer(row, "epochs_done", minimum=0),

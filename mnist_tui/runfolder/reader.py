@@ -80,6 +80,15 @@ def open_regular_or_none(path: Path):
         raise UserError(f"{path} cannot be read: {exc.strerror or exc}") from None
 
 
+# What json.loads raises for damage: JSONDecodeError and UnicodeDecodeError are ValueErrors, and so
+# is an int of over 4,300 digits; nesting 100,000 deep is a RecursionError. Only the first was
+# caught, and the others took a whole replay, export or workspace scan down (or a writer's
+# control.json reader, for good: stop and steering were lost for the rest of the run).
+NOT_JSON = (ValueError, RecursionError)
+# What a record's checks may raise beyond RecordError on such values (float() of a huge int).
+NOT_A_RECORD = (RecordError, OverflowError, RecursionError)
+
+
 def read_json(path: Path) -> object | None:
     """A small JSON file, or None when absent; damage is a RecordError naming the file."""
     handle = open_regular_or_none(path)
@@ -91,24 +100,29 @@ def read_json(path: Path) -> object | None:
         raise RecordError(f"{path.name} is larger than {MAX_JSON_BYTES:,} bytes")
     try:
         return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except NOT_JSON as exc:
         raise RecordError(f"{path.name} is not JSON ({exc})") from None
 
 
+def _read_record(path: Path, parse):
+    row = read_json(path)
+    try:
+        return None if row is None else parse(row)
+    except (OverflowError, RecursionError) as exc:
+        raise RecordError(f"{path.name}: a value out of reach ({exc})") from None
+
+
 def read_info(run_dir: Path) -> RunInfo | None:
-    row = read_json(Path(run_dir) / INFO_NAME)
-    return None if row is None else RunInfo.from_json(row)
+    return _read_record(Path(run_dir) / INFO_NAME, RunInfo.from_json)
 
 
 def read_status(run_dir: Path) -> RunStatus | None:
-    row = read_json(Path(run_dir) / STATUS_NAME)
-    return None if row is None else RunStatus.from_json(row)
+    return _read_record(Path(run_dir) / STATUS_NAME, RunStatus.from_json)
 
 
 def read_control(run_dir: Path) -> ControlRequest | None:
     try:
-        row = read_json(Path(run_dir) / CONTROL_NAME)
-        return None if row is None else ControlRequest.from_json(row)
+        return _read_record(Path(run_dir) / CONTROL_NAME, ControlRequest.from_json)
     except (RecordError, UserError):
         return None  # a damaged request is no request
 
@@ -121,10 +135,13 @@ def parse_lines(data: bytes, parse, rows: Rows, first_line: int = 1) -> bytes:
         if not line.strip():
             continue
         try:
-            rows.records.append(parse(json.loads(line)))
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            row = json.loads(line)
+        except NOT_JSON:
             rows.note(f"line {number} is not JSON")
-        except RecordError as exc:
+            continue
+        try:
+            rows.records.append(parse(row))
+        except NOT_A_RECORD as exc:
             rows.note(f"line {number}: {exc}")
     return tail
 
@@ -148,7 +165,7 @@ def read_rows(path: Path, parse) -> Rows:
     if tail.strip():  # a torn last line: tolerated unless it is whole JSON the writer ended
         try:
             rows.records.append(parse(json.loads(tail)))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecordError):
+        except (*NOT_JSON, *NOT_A_RECORD):
             pass
     return rows
 
@@ -251,7 +268,7 @@ def effective_state(status: RunStatus, now: float) -> str:
         return "lost"
     if age <= STALE_S:
         return status.state
-    if alive is False or (alive is None and age > STALE_REMOTE_S):
+    if alive is False or age > STALE_REMOTE_S:
         return "lost"
     return status.state
 
