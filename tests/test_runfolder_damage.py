@@ -26,7 +26,8 @@ def test_rows_past_jsons_limits_are_skipped_and_counted(tmp_path):
     huge_loss = json.dumps(ROW.to_json() | {"epoch": 2}).replace('"train_loss": 0.5', '"train_loss": ' + "9" * 5000)
     huge_epoch = '{"epoch": ' + "1" * 5000 + "}"
     good = json.dumps(ROW.to_json() | {"epoch": 3})
-    (tmp_path / METRICS_NAME).write_text("\n".join([json.dumps(ROW.to_json()), huge_loss, huge_epoch, DEEP, good]) + "\n")
+    lines = [json.dumps(ROW.to_json()), huge_loss, huge_epoch, DEEP, good]
+    (tmp_path / METRICS_NAME).write_text("\n".join(lines) + "\n")
     rows = read_metrics(tmp_path)
     assert [r.epoch for r in rows.records] == [1, 3] and rows.skipped == 3
 
