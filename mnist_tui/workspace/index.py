@@ -42,6 +42,7 @@ __all__ = ["RunIndex", "RunSummary", "SETTINGS", "summaries_of"]
 MARKERS = (INFO_NAME, METRICS_NAME, CHECKPOINT_NAME)  # any of these makes a folder a run folder
 WATCHED = (INFO_NAME, STATUS_NAME, METRICS_NAME, CHECKPOINT_NAME)
 Stamp = tuple[int, int, int, int] | None  # files.change_stamp, None when absent
+UNREADABLE: Stamp = (-1, -1, -1, -1)  # there, but stat fails (a symlink loop): read, to say why
 
 
 class _Parsed:
@@ -100,7 +101,7 @@ class RunIndex:
                     entries = {e.name: e for e in it}
             except OSError:
                 continue  # an unreadable folder that is not known to hold a run: nothing to list
-            if any(name in entries and entries[name].is_file() for name in MARKERS):
+            if any(name in entries and _marks_a_run(entries[name]) for name in MARKERS):
                 found.append((folder, tuple(_stamp(entries.get(name)) for name in WATCHED)))
                 continue
             try:  # a folder that holds no run: its own device (a mount point has another)
@@ -269,8 +270,17 @@ def _stamp(entry: os.DirEntry | None) -> Stamp:
     try:
         info = entry.stat()
     except OSError:
-        return None
+        return UNREADABLE
     return change_stamp(info)
+
+
+def _marks_a_run(entry: os.DirEntry) -> bool:
+    """A marker file, or one that cannot be looked at (a symlink loop named run.json): listed as a
+    broken row with its reason, where its OSError had ended the whole scan and export."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return True
 
 
 def _is_dir(entry: os.DirEntry) -> bool:
