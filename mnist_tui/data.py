@@ -163,8 +163,8 @@ def _check_idx(path: Path, magic: int, expected_dims: int, in_memory: dict[Path,
         header, size = in_memory[path][: 4 + 4 * expected_dims], len(in_memory[path])
     else:
         header, size = _read_head(path, 4 + 4 * expected_dims)
-    if len(header) < 8:
-        raise DataError(f"{path} is truncated (no idx header)")
+    if len(header) < 4 + 4 * expected_dims:  # 12 bytes of an images file said "unpack requires 16"
+        raise DataError(f"{path} is truncated (no whole idx header: {len(header)} bytes)")
     found = struct.unpack(">I", header[:4])[0]
     if found != magic:
         raise DataError(f"{path} is not an idx file of the expected kind (magic {found}, expected {magic})")

@@ -106,6 +106,15 @@ def test_truncated_idx_file(tmp_path, capsys):
     _assert_one_line(code, err, "truncated")
 
 
+def test_an_idx_file_cut_inside_its_header(tmp_path, capsys):
+    """12 bytes of an images file (16 of header): "error: unpack requires a buffer of 12 bytes", exit 1."""
+    raw = _tiny_mnist(tmp_path / "data")
+    images = raw / "t10k-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:12])
+    code, err = _train_mnist(tmp_path / "data", tmp_path, capsys)
+    _assert_one_line(code, err, "t10k-images-idx3-ubyte is truncated (no whole idx header: 12 bytes)")
+
+
 def test_images_labels_count_mismatch(tmp_path, capsys):
     raw = _tiny_mnist(tmp_path / "data")
     (raw / "train-labels-idx1-ubyte").write_bytes(_idx_labels(19))
