@@ -69,5 +69,8 @@ def net_holding(state: dict[str, torch.Tensor], **kwargs) -> Net:
     """A :class:`Net` in eval mode whose weights are ``state``'s tensors themselves (the caller
     copies them first where it must), built without drawing from any random generator."""
     net = shaped_net(**kwargs)
+    # float32, as the net is built: assigned as they were, a checkpoint's float64 weights failed
+    # in the replay's first forward ("Input type (torch.FloatTensor) and weight type ... Double")
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     net.load_state_dict(state, assign=True)
     return net.eval()

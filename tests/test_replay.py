@@ -292,3 +292,17 @@ def test_a_replay_says_what_a_dead_nets_run_said(tmp_path):
     log.write_text("".join(json.dumps(r) + "\n" for r in [*first, at_chance]))
     notices = [e.text for e in _replay(run_dir) if isinstance(e, Notice)]
     assert len(notices) == 1 and "the network is not learning" in notices[0]
+
+
+def test_a_checkpoint_of_float64_weights_replays(finished_run, tmp_path):
+    """The checks took it and --resume trained on from it, but the replay's first forward failed
+    ("Input type (torch.FloatTensor) and weight type (torch.DoubleTensor) should be the same")."""
+    import torch
+
+    run_dir = tmp_path / "doubles"
+    shutil.copytree(finished_run, run_dir)
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    state["model"] = {k: v.double() for k, v in state["model"].items()}
+    torch.save(state, run_dir / "checkpoint.pt")
+    events = _replay(run_dir)
+    assert any(isinstance(e, Predictions) for e in events)
