@@ -113,18 +113,25 @@ def _present(path: Path) -> bool:
         raise _unreadable(path, exc) from None
 
 
+# MNIST's largest file unpacks to 47,040,016 bytes: a 4.2 MB archive of 4 GiB of zeros was
+# unpacked whole (in memory, then onto the disk, where every later run failed on it)
+MAX_UNPACKED = 64 * 2**20
+
+
 def _gunzip_atomically(source: Path, target: Path) -> bytes | None:
     """Unpack ``source`` next to itself; a corrupt archive leaves nothing behind. Where the folder
     cannot be written, nothing is written and the unpacked bytes are returned for use in memory."""
     try:
         with os.fdopen(open_regular(source), "rb") as raw, gzip.open(raw, "rb") as f:
-            payload = f.read()
+            payload = f.read(MAX_UNPACKED + 1)
     except OSError as exc:
         if exc.errno is not None:  # the OS refused the file itself (a FIFO, a folder, no permission)
             raise _unreadable(source, exc) from None
         raise DataError(f"{source} is corrupt or truncated ({exc}); delete it to download again") from None
     except (EOFError, zlib.error) as exc:
         raise DataError(f"{source} is corrupt or truncated ({exc}); delete it to download again") from None
+    if len(payload) > MAX_UNPACKED:
+        raise DataError(f"{source} unpacks to more than {MAX_UNPACKED // 2**20} MiB: not an MNIST file")
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     except OSError as exc:

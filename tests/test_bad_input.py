@@ -91,6 +91,16 @@ def test_corrupt_gz(tmp_path, capsys, damage):
     assert not (raw / "train-images-idx3-ubyte").exists()  # nothing half-unpacked left behind
 
 
+def test_a_gz_that_unpacks_to_far_more_than_mnist_is_refused_and_leaves_nothing(tmp_path, capsys):
+    """4.2 MB of archive, 4 GiB of zeros behind a valid header: unpacked whole, onto the disk."""
+    raw = _tiny_mnist(tmp_path / "data", packed=True)
+    bomb = struct.pack(">IIII", 2051, 60_000, 28, 28) + bytes(70 * 2**20)
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(bomb, compresslevel=1))
+    code, err = _train_mnist(tmp_path / "data", tmp_path, capsys)
+    _assert_one_line(code, err, "train-images-idx3-ubyte.gz unpacks to more than 64 MiB: not an MNIST file")
+    assert not (raw / "train-images-idx3-ubyte").exists()
+
+
 def test_wrong_idx_magic(tmp_path, capsys):
     raw = _tiny_mnist(tmp_path / "data")
     (raw / "t10k-labels-idx1-ubyte").write_bytes(_idx_labels(20, magic=2051))
