@@ -70,7 +70,7 @@ def check_device(device: str, saved: bool = False) -> None:
 
 def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
     """Before any training: a resumable plan and a run folder that can take this run."""
-    from mnist_tui.rundir import a_run_inside, claim_run_dir, own_run_folder, same_folder
+    from mnist_tui.rundir import a_run_inside, check_own_checkpoint, claim_run_dir, own_run_folder, same_folder
     from mnist_tui.runfolder.reader import holds_results
     from mnist_tui.training.rank import environment_rank
 
@@ -99,6 +99,8 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
             )
         used = dataset_option_of(saved_state.get("dataset"))
         in_own_folder = args.run_dir is None or same_folder(args.run_dir, resumed_from)
+        if resumed_from is not None and in_own_folder:
+            check_own_checkpoint(resumed_from, saved_state)
         if args.dataset in (None, "auto"):  # "auto" must not swap a run's data (MNIST → synthetic) silently
             config = config.with_changes(dataset=used or config.dataset)
         elif used and args.dataset != used and resumed_from is not None and in_own_folder:

@@ -20,6 +20,7 @@ from mnist_tui.runfolder.names import (
     FORMAT,
     INFO_NAME,
     LOCK_NAME,
+    METRICS_NAME,
     WRITTEN_FILES,
 )
 from mnist_tui.runfolder.reader import holds_results
@@ -54,6 +55,29 @@ def own_run_folder(checkpoint: Path) -> Path | None:
     if checkpoint.is_dir():
         return checkpoint
     return checkpoint.parent if checkpoint.name == CHECKPOINT_NAME else None
+
+
+def check_own_checkpoint(run_dir: Path, saved_state: dict) -> None:
+    """A run folder's checkpoint.pt is the run its metrics.jsonl records: each epoch both hold
+    agrees. Another run's checkpoint copied in was continued there, its rows replacing the
+    folder's own (a sprint run's epoch 1 over a fast run's three)."""
+    from mnist_tui.runfolder.reader import read_metrics
+    from mnist_tui.schema import RecordError
+    from mnist_tui.training.events import EpochRecord
+
+    try:
+        recorded = {r.epoch: r for r in read_metrics(run_dir).records}
+        saved = [EpochRecord.from_json(row) for row in saved_state.get("history") or []]
+    except (UserError, RecordError, TypeError):
+        return  # a damaged log or history is told where it is read
+    for row in saved:
+        logged = recorded.get(row.epoch)
+        if logged is not None and (logged.train_loss, logged.test_acc) != (row.train_loss, row.test_acc):
+            raise UserError(
+                f"--resume {shown(run_dir)}: its {CHECKPOINT_NAME} is not the run its {METRICS_NAME} records "
+                f"(epoch {row.epoch}: test accuracy {row.test_acc:.2%} in the checkpoint, {logged.test_acc:.2%} "
+                "in the log); move one of them out, or continue the checkpoint elsewhere with --run-dir NEW"
+            )
 
 
 def _check_kept_files(run_dir: Path) -> None:

@@ -92,6 +92,21 @@ def test_a_loose_checkpoint_continues_in_the_folder_named_by_run_dir(run, tmp_pa
     assert _contents(run) == before
 
 
+def test_another_runs_checkpoint_copied_into_a_run_folder_is_not_continued_there(run, tmp_path, capsys):
+    """A sprint run's checkpoint dropped into a fast run's folder was resumed there: its epoch
+    replaced the folder's own rows, and run.json then named the other recipe."""
+    other = tmp_path / "other"
+    assert cli.main([*TRAIN, "--epochs", "1", "--lr", "0.005", "--seed", "3", "--run-dir", str(other)]) == 0
+    release_locks()
+    shutil.copy(other / "checkpoint.pt", run / "checkpoint.pt")
+    before = _contents(run)
+    code, _, err = _main([*TRAIN, "--resume", str(run), "--epochs", "2"], capsys)
+    _one_line(code, err, "its checkpoint.pt is not the run its metrics.jsonl records", "epoch 1:", "--run-dir NEW")
+    assert _contents(run) == before
+    code, _, err = _main([*TRAIN, "--resume", str(other), "--epochs", "2"], capsys)  # its own: continued
+    assert code == 0, err
+
+
 def test_a_run_folder_a_newer_mnist_tui_wrote_is_not_continued(run, capsys):
     info = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps(info | {"format": 3}))
