@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from mnist_tui.cli_parser import TRAINING_OPTIONS, build_parser, check_faces
 from mnist_tui.config import Config, dataset_option_of, default_data_dir, make_config
+from mnist_tui.early_signals import StoppedEarly, restore_signals, stop_early_on_signals
 from mnist_tui.errors import UserError
 from mnist_tui.files import CHECKPOINT, EXISTING_FOLDER, RUN_FOLDER, check_user_path
 
@@ -220,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_faces(parser, args)
     from mnist_tui.rundir import release_locks
 
+    early = stop_early_on_signals()
     try:
         _open_watched(args)
         _check_terminal(args)
@@ -267,12 +269,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"mnist-tui: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # Ctrl-C before the run's own handler is in place
+    except KeyboardInterrupt as exc:  # Ctrl-C (or kill, a closed terminal) before the run's own handler is in place
         print("mnist-tui: interrupted", file=sys.stderr)
-        return 130
+        return 128 + exc.signum if isinstance(exc, StoppedEarly) else 130
     finally:
         from mnist_tui.made_folders import remove_every_unopened
 
+        restore_signals(early)
         remove_every_unopened()
         release_locks()
 
