@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from mnist_tui.cli_parser import TRAINING_OPTIONS, build_parser, check_faces
 from mnist_tui.config import Config, dataset_option_of, default_data_dir, make_config
 from mnist_tui.early_signals import StoppedEarly, restore_signals, stop_early_on_signals
-from mnist_tui.errors import UserError
+from mnist_tui.errors import UserError, one_line
 from mnist_tui.files import CHECKPOINT, EXISTING_FOLDER, RUN_FOLDER, check_user_path
 
 
@@ -263,11 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_app(source, **config_rules(args))  # R → a run, n
     except UserError as exc:
-        print(f"mnist-tui: error: {exc}", file=sys.stderr)
+        print(f"mnist-tui: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:  # a path the OS refuses (too long, not enterable, ...) before anything ran
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"mnist-tui: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"mnist-tui: error: {one_line(f'{where}{exc.strerror or exc}')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # Ctrl-C (or kill, a closed terminal) before the run's own handler is in place
         print("mnist-tui: interrupted", file=sys.stderr)

@@ -23,6 +23,12 @@ class TrainingDiverged(RuntimeError):
     """The loss stopped being a finite number (NaN or infinity): training cannot go on."""
 
 
+def one_line(text: str) -> str:
+    """A message as one line a terminal shows as written: a path holding a newline or an escape
+    sequence (``--replay $'no\\nsuch'``) split the error in two, or coloured the terminal."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def told(exc: BaseException) -> str:
     """An exception as the user reads it: a user's or the OS's own words; else with its type
     (a bare "0" from a KeyError says nothing)."""

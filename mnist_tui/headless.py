@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mnist_tui.errors import one_line
 from mnist_tui.headless_json import JsonReporter, epochs_before
 from mnist_tui.insight.layer_stats import LayerStatsRecord
 from mnist_tui.sources.base import RunSource
@@ -278,7 +279,7 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
         return 128 + output_closed
     if not quiet and (failures or result.error is not None):
         message = failures[0].message if failures else str(result.error)
-        print(f"mnist-tui: error: {message}", file=sys.stderr)
+        print(f"mnist-tui: error: {one_line(message)}", file=sys.stderr)
     if stopper.exit_code is not None:
         kept = what_was_kept(source, result.epochs_done, planned)
         if kept and not quiet:

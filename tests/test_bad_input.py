@@ -383,3 +383,10 @@ def test_following_a_folder_of_runs_says_to_pick_one(tmp_path, capsys, option):
     (tmp_path / "a" / "run.json").write_text("{}")
     code, err = _main(["--headless", option, str(tmp_path)], capsys)
     _assert_one_line(code, err, "holds runs", "a", f"--runs {tmp_path}")
+
+
+def test_a_path_with_a_newline_or_an_escape_is_told_on_one_line(tmp_path, capsys):
+    """`--replay $'no\\nsuch'` split the error in two; an escape sequence coloured the terminal."""
+    bad = str(tmp_path / "no\nsuch\x1b[31mred")
+    code, err = _main(["--headless", "--replay", bad], capsys)
+    _assert_one_line(code, err, "no\\nsuch\\x1b[31mred")

@@ -27,7 +27,7 @@ from textual.screen import Screen
 
 from mnist_tui.config import Config
 from mnist_tui.config import make_config as config_of
-from mnist_tui.errors import UserError, told
+from mnist_tui.errors import UserError, one_line, told
 from mnist_tui.runfolder.reader import holds_results
 from mnist_tui.sources.base import RunSource
 from mnist_tui.training.events import RunResult
@@ -280,7 +280,7 @@ def run_app(source: RunSource | None = None, runs: Path | None = None, make_conf
     code = app.return_code or 0
     message = app.crash or (app.dashboard.failure if app.dashboard is not None else None)
     if message is not None:
-        print(f"mnist-tui: error: {message}", file=sys.stderr)
+        print(f"mnist-tui: error: {one_line(message)}", file=sys.stderr)
     if app.dashboard is not None and (line := kept_line(app.source, app.result, app.dashboard.progress.epochs)):
         print(line)
     if app.crash is not None:
