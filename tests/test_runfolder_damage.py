@@ -79,3 +79,17 @@ def test_a_fifo_where_the_lock_goes_is_one_line_not_a_hang(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0, err
     assert ".lock is a FIFO (named pipe), not a file" in err
+
+
+def test_a_followed_folder_with_results_but_no_status_says_its_state_is_unknown(tmp_path):
+    """A finished run's folder whose status.json was removed: the follower waited for ever, silent."""
+    from mnist_tui.sources.watch import RunWatch
+    from mnist_tui.training.events import Notice
+
+    (tmp_path / METRICS_NAME).write_text(json.dumps(ROW.to_json()) + "\n")
+    watch = RunWatch(tmp_path, [], 3, model_views=False, writer_created=None)
+    events: list = []
+    watch.step(events.append, None, None)
+    watch.step(events.append, None, None)
+    notices = [e.text for e in events if isinstance(e, Notice)]
+    assert notices == ["the run's state is unknown: its folder has no status.json; following what it writes"]

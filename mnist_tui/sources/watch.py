@@ -25,7 +25,16 @@ from mnist_tui.runfolder.layout import (
     RunInfo,
     RunStatus,
 )
-from mnist_tui.runfolder.reader import BatchTail, Rows, effective_state, read_info, read_metrics, read_rows, read_status
+from mnist_tui.runfolder.reader import (
+    BatchTail,
+    Rows,
+    effective_state,
+    holds_results,
+    read_info,
+    read_metrics,
+    read_rows,
+    read_status,
+)
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.recorded import model_events
 from mnist_tui.training.events import (
@@ -124,6 +133,9 @@ class RunWatch:
             if status is None and STATUS_NAME not in self.unreadable_told:  # none read yet: the state is
                 self.unreadable_told.add(STATUS_NAME)  # unknown, and a silent wait looked like a hang
                 listener(Notice(f"the run's state is unknown until {STATUS_NAME} can be read: {exc}"))
+        if status is None and STATUS_NAME not in self.unreadable_told and holds_results(self.run_dir):
+            self.unreadable_told.add(STATUS_NAME)  # a finished run's folder without one was followed in silence
+            listener(Notice(f"the run's state is unknown: its folder has no {STATUS_NAME}; following what it writes"))
         self.last_status = status
         self._read_steering(listener)  # placed among the batches below, in the run's order
         new = self.batches.read_new(self._new_writer_kept)
