@@ -145,9 +145,7 @@ def _status(**changes) -> RunStatus:
 def test_lost_needs_a_stale_heartbeat_and_a_dead_process():
     now = time.time()
     assert effective_state(_status(), now) == "training"
-    assert effective_state(_status(heartbeat=now - 10), now) == "training"  # stale, but this process lives
-    # no beat for over 30 s: lost whatever the pid says (reused by another process, or a writer stopped)
-    assert effective_state(_status(heartbeat=now - 60), now) == "lost"
+    assert effective_state(_status(heartbeat=now - 60), now) == "training"  # stale, but this process lives
     dead = _status(heartbeat=now - 60, pid=2**22 + 12345)  # above pid_max: no such process
     assert effective_state(dead, now) == "lost"
     assert effective_state(dead.__class__(**(dead.to_json() | {"state": "finished"})), now) == "finished"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 
 import pytest
@@ -93,3 +94,23 @@ def test_a_followed_folder_with_results_but_no_status_says_its_state_is_unknown(
     watch.step(events.append, None, None)
     notices = [e.text for e in events if isinstance(e, Notice)]
     assert notices == ["the run's state is unknown: its folder has no status.json; following what it writes"]
+
+
+def test_a_writers_pid_taken_by_another_process_is_lost_at_once():
+    """A dead writer's pid reused (pid 1 here, set by hand) kept its run "training" for ever: the
+    process start time in status.json tells the writer from whoever has its pid now."""
+    from mnist_tui.runfolder.layout import RunStatus, pid_namespace, process_start
+    from mnist_tui.runfolder.reader import effective_state
+
+    now, me = time.time(), os.getpid()
+    mine = RunStatus("training", me, socket.gethostname(), 3, 1, 2, 5, 10, now - 60, pid_ns=pid_namespace())
+    assert effective_state(mine, now) == "training"  # stale heartbeat, its process alive: a stopped writer
+    started = process_start(me)
+    assert started is not None
+    same = RunStatus(**(mine.to_json() | {"pid_start": started}))
+    assert effective_state(same, now) == "training"
+    reused = RunStatus(**(mine.to_json() | {"pid_start": started + 1}))  # its pid, another start: not it
+    assert effective_state(reused, now) == "lost"
+    elsewhere = RunStatus(**(reused.to_json() | {"pid_ns": "another-boot/pid:[1]", "heartbeat": now - 10}))
+    # another namespace's pid cannot be looked up here: its heartbeat decides (30 s)
+    assert effective_state(elsewhere, now) == "training"

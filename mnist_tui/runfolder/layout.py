@@ -42,9 +42,6 @@ from mnist_tui.training.events import STATES
 HEARTBEAT_S = 1.0  # the writer refreshes status.json this often, paused or not
 STALE_S = 5.0  # a heartbeat older than this, with its process gone: the run is lost
 STALE_REMOTE_S = 30.0  # another host's process cannot be checked: only the heartbeat's age counts
-# ... and past it a run is lost whatever a lookup of its pid says: a writer beats every second from
-# its own thread, so a pid found alive is another process's (ids are reused), or a writer stopped
-# (SIGSTOP); a follower of such a folder waited for ever
 PID_MAX = 2**31 - 1  # pid_t: os.kill raised OverflowError on a status.json's pid of 1e20
 
 
@@ -124,6 +121,7 @@ class RunStatus:
     lr_scale: float = 1.0  # steering on top of the schedule
     control_seq: int = 0  # the newest control.json request the writer has taken (0: none, or an older writer)
     pid_ns: str = ""  # the writer's PID namespace: a reader in the same one may trust a check of ``pid``
+    pid_start: int = 0  # when the writer's process started (/proc's clock ticks since boot; 0: unknown)
     format: int = FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -151,6 +149,7 @@ class RunStatus:
             lr_scale=schema.number(row, "lr_scale", low=0, default=1.0),
             control_seq=schema.integer(row, "control_seq", minimum=0, default=0),
             pid_ns=schema.text(row, "pid_ns", default=""),
+            pid_start=schema.integer(row, "pid_start", minimum=0, default=0),
             format=schema.integer(row, "format", minimum=1, default=FORMAT),
         )
 
@@ -185,6 +184,18 @@ class ControlRequest:
             epochs=schema.integer(row, "epochs", minimum=1, default=None),
             **flags,
         )
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (/proc/PID/stat's 22nd field), or
+    None where /proc does not say. With the pid it names one process: ids are reused, and a
+    writer's pid taken by another process kept a dead run "training" for ever."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rpartition(")")[2].split()  # after the name, which may hold spaces
+        return int(fields[19])  # field 22; the list starts at field 3
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @functools.cache  # a process keeps its namespace and its machine its boot: read once, not per poll

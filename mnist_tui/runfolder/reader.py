@@ -31,6 +31,7 @@ from mnist_tui.runfolder.layout import (
     RunInfo,
     RunStatus,
     pid_namespace,
+    process_start,
 )
 from mnist_tui.schema import RecordError
 from mnist_tui.training.events import ENDED, BatchEnd, EpochRecord
@@ -227,7 +228,7 @@ class BatchTail:
         return fresh
 
 
-def process_alive(pid: int, host: str, pid_ns: str = "") -> bool | None:
+def process_alive(pid: int, host: str, pid_ns: str = "", pid_start: int = 0) -> bool | None:
     """True/False for a process on this host; None when it runs elsewhere (cannot be checked):
     on another host, or in another PID namespace (a container with the host's name)."""
     if host and host != socket.gethostname():
@@ -242,6 +243,8 @@ def process_alive(pid: int, host: str, pid_ns: str = "") -> bool | None:
         return False
     except PermissionError:
         return True
+    if pid_start and pid_ns and process_start(pid) not in (None, pid_start):
+        return False  # its pid, another process (ids are reused): the writer is gone
     return not _zombie(pid)
 
 
@@ -263,12 +266,12 @@ def effective_state(status: RunStatus, now: float) -> str:
     age = now - status.heartbeat
     if age <= STALE_S and not status.pid_ns:  # an older writer's, beating: no process to look up
         return status.state
-    alive = process_alive(status.pid, status.host, status.pid_ns)
+    alive = process_alive(status.pid, status.host, status.pid_ns, status.pid_start)
     if alive is False and status.pid_ns:  # its namespace is ours: the check is sure, no need to wait
         return "lost"
     if age <= STALE_S:
         return status.state
-    if alive is False or age > STALE_REMOTE_S:
+    if alive is False or (alive is None and age > STALE_REMOTE_S):
         return "lost"
     return status.state
 

@@ -36,6 +36,7 @@ from mnist_tui.runfolder.layout import (
     RunInfo,
     RunStatus,
     pid_namespace,
+    process_start,
 )
 from mnist_tui.runfolder.reader import holds_results, read_batches, read_control, read_info, read_rows
 from mnist_tui.schema import RecordError
@@ -74,6 +75,7 @@ class RunFolderWriter:
             pid=os.getpid(),
             host=self.info.host,
             pid_ns=pid_namespace(),
+            pid_start=process_start(os.getpid()) or 0,
             epochs=int(settings.get("epochs", 0)),
             epochs_done=0,
             epoch=0,
