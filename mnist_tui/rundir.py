@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import stat
@@ -75,8 +76,9 @@ def check_own_checkpoint(run_dir: Path, saved_state: dict) -> None:
         if logged is not None and (logged.train_loss, logged.test_acc) != (row.train_loss, row.test_acc):
             raise UserError(
                 f"--resume {shown(run_dir)}: its {CHECKPOINT_NAME} is not the run its {METRICS_NAME} records "
-                f"(epoch {row.epoch}: test accuracy {row.test_acc:.2%} in the checkpoint, {logged.test_acc:.2%} "
-                "in the log); move one of them out, or continue the checkpoint elsewhere with --run-dir NEW"
+                f"(epoch {row.epoch}: test accuracy {row.test_acc:.2%}, train loss {row.train_loss:.6g} in the "
+                f"checkpoint; {logged.test_acc:.2%}, {logged.train_loss:.6g} in the log); move one of them out, "
+                "or continue the checkpoint elsewhere with --run-dir NEW"
             )
 
 
@@ -222,18 +224,20 @@ def _lock(run_dir: Path):
         return None
     path = run_dir / LOCK_NAME
     try:  # non-blocking, and only a regular file: a FIFO there hung the run before its first line
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)  # NFS locks need write
     except OSError as exc:
         raise UserError(f"cannot lock the run folder {shown(run_dir)}: {os_reason(exc)}") from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
         raise UserError(f"{shown(path)} is {file_type(mode)}, not a file: move it out of the run folder first")
-    handle = os.fdopen(fd, "rb")  # held open on purpose
+    handle = os.fdopen(fd, "r+b")  # held open on purpose
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as exc:
         handle.close()
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):  # not another writer: say what it was
+            raise UserError(f"cannot lock the run folder {shown(run_dir)}: {os_reason(exc)}") from None
         raise UserError(
             f"the run folder {run_dir} is in use by another mnist-tui process; --follow {run_dir} watches it"
         ) from None

@@ -41,8 +41,7 @@ class SystemSampler:
         self._process = psutil.Process(os.getpid())
         self._process.cpu_percent(None)  # the first call only starts the clock
         self.device_index = device_index  # None: the calling thread's current CUDA device
-        self._nvml_handle: Any = None
-        self._nvml_tried = False
+        self._nvml_handles: dict[int, Any] = {}  # by device index: the run's may be set after the first sample
 
     def sample(self) -> SystemStats:
         with self._process.oneshot():
@@ -78,21 +77,21 @@ class SystemSampler:
         return fields
 
     def _nvml_utilisation(self, index: int) -> float | None:
-        if not self._nvml_tried:
-            self._nvml_tried = True
+        if index not in self._nvml_handles:
             try:
                 import pynvml  # nvidia-ml-py, optional
 
                 pynvml.nvmlInit()
-                self._nvml_handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                self._nvml_handles[index] = pynvml.nvmlDeviceGetHandleByIndex(index)
             except Exception:
-                self._nvml_handle = None
-        if self._nvml_handle is None:
+                self._nvml_handles[index] = None
+        handle = self._nvml_handles[index]
+        if handle is None:
             return None
         try:
             import pynvml
 
-            return float(pynvml.nvmlDeviceGetUtilizationRates(self._nvml_handle).gpu)
+            return float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
         except Exception:
             return None
 

@@ -54,6 +54,7 @@ class TrainingSource:
         # held while run() runs: Finished is told before the trainer has closed its run folder, and
         # `a` at once (add_epochs) must not set up the next run until this one has let go of it
         self._running = threading.Lock()
+        self.closed = False  # its screen or the app closed it: `a` asked meanwhile trains nothing
 
     def run(self, listener: Listener) -> RunResult:
         from mnist_tui.training.loop import Trainer  # torch loads here: after a dashboard's first frame
@@ -88,6 +89,7 @@ class TrainingSource:
         self.control.stop()
 
     def close(self) -> None:
+        self.closed = True
         self.control.stop()  # the loop sees it within one batch, also while paused
 
     def steer_lr(self, factor: float) -> None:
@@ -97,29 +99,32 @@ class TrainingSource:
         """More epochs: taken at the next epoch boundary while training; after the run ended,
         the next :meth:`run` continues it from its last checkpoint, in the same folder."""
         trainer = self.trainer
-        ended = trainer is not None and trainer.finished
+        ended = trainer is not None and trainer.finished  # once: it may turn True meanwhile
         with self._running if ended else nullcontext():  # an ended run's run() has returned
-            self._add_epochs(trainer, epochs)
+            if not self.closed:  # a quit while this waited: nothing more to train
+                self._add_epochs(trainer if ended else None, epochs)
 
-    def _add_epochs(self, trainer, epochs: int) -> None:
+    def _add_epochs(self, ended, epochs: int) -> None:
+        """``ended``: the finished trainer to continue; None while training (taken at an epoch's end)."""
+        trainer = ended or self.trainer
         planned = self.control.target_epochs or (trainer.config.epochs if trainer is not None else self.planned)
-        if trainer is not None and trainer.finished and self.control.stopped:  # `a`, S S, then `a`: the
+        if ended is not None and self.control.stopped:  # `a`, S S, then `a`: the
             self.control = TrainingControl()  # stop of a run that trained nothing ended nothing (the
             # scale in force comes back with the checkpoint, as for every resume)
         self.control.set_epochs(planned + epochs)
-        if trainer is not None and trainer.finished:
+        if ended is not None:
             self.control.asked = 1.0  # the checkpoint holds the scale asked so far: only later asks add
             import io
 
             import torch
 
-            done, data = trainer.saved_state
+            done, data = ended.saved_state
             self.resume_state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
             self.logs_from = None  # its own folder holds them now
             # the plan it finished; the longer one is a steering change the trainer takes (and
             # records in steering.jsonl) at its first epoch boundary, as while training
-            self.config = trainer.config
-            self.datasets = self.datasets or trainer.data
+            self.config = ended.config
+            self.datasets = self.datasets or ended.data
             self.trainer = None
 
     def save_now(self) -> tuple[int, Path] | None:

@@ -42,10 +42,12 @@ class DivergenceGuard:
             if event.epoch == 1 or self.stall_told:  # a fresh net starts there
                 continue
             self.near_chance.append(abs(loss - CHANCE_LOSS) < STALLED_WITHIN)
-            if len(self.near_chance) == enough and sum(self.near_chance) >= STALLED_SHARE * enough:
+            needed = math.ceil(STALLED_SHARE * enough)
+            if len(self.near_chance) == enough and sum(self.near_chance) >= needed:
                 self.stall_told = True
                 return (
-                    f"the loss has sat at chance level (2.30) for the last {counted(enough, 'batch', 'batches')}, "
+                    f"the loss has sat at chance level (2.30) for {needed} or more of the last "
+                    f"{counted(enough, 'batch', 'batches')}, "
                     f"up to epoch {event.epoch} batch {event.first_batch + i}: the network is not learning (an lr "
                     "too high kills its ReLUs, and it rarely recovers; one too low barely moves it)"
                 )

@@ -269,6 +269,8 @@ def _stamp(entry: os.DirEntry | None) -> Stamp:
         return None
     try:
         info = entry.stat()
+    except FileNotFoundError:  # a dangling link, or deleted since it was listed: absent
+        return None
     except OSError:
         return UNREADABLE
     return change_stamp(info)
