@@ -17,6 +17,7 @@ import pytest
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.runfolder.layout import process_start
 from mnist_tui.sources.replay import ReplayRequest, ReplaySource, load_run
 from mnist_tui.training.events import (
     BatchEnd,
@@ -205,6 +206,7 @@ def test_a_run_still_being_written_is_named_as_such_with_the_way_to_follow_it(fi
     shutil.copytree(finished_run, run_dir)
     status = json.loads((run_dir / "status.json").read_text())
     live = status | {"state": "training", "pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time()}
+    live["pid_start"] = process_start(os.getpid())  # this process plays the writer
     (run_dir / "status.json").write_text(json.dumps(live))
     events = _replay(run_dir)
     assert f"this run is still being written (training); --follow {run_dir} shows it live" in events[0].notice

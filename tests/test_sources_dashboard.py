@@ -18,7 +18,7 @@ import pytest
 from waiting import pilot_wait as wait_for
 
 from mnist_tui.config import Config
-from mnist_tui.runfolder.layout import BATCHES_NAME, INFO_NAME, STATUS_NAME
+from mnist_tui.runfolder.layout import BATCHES_NAME, INFO_NAME, STATUS_NAME, process_start
 from mnist_tui.runfolder.reader import read_batches
 from mnist_tui.sources.follow import FollowSource
 from mnist_tui.sources.replay import ReplayRequest, ReplaySource
@@ -320,6 +320,7 @@ async def test_a_replay_of_a_run_still_being_written_ends_so_far_and_names_the_f
     shutil.copytree(finished_run, run_dir)
     status = json.loads((run_dir / STATUS_NAME).read_text())
     live = {"state": "training", "pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time()}
+    live["pid_start"] = process_start(os.getpid())  # this process plays the writer
     (run_dir / STATUS_NAME).write_text(json.dumps(status | live))
     app = MnistApp(ReplaySource(ReplayRequest(run_dir, saved_config)))
     async with app.run_test(size=SIZE) as pilot:

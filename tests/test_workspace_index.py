@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from workspace_helpers import workspace
 
+from mnist_tui.runfolder.layout import process_start
 from mnist_tui.runfolder.reader import read_metrics
 from mnist_tui.workspace import index as index_module
 from mnist_tui.workspace.index import RunIndex
@@ -124,6 +125,7 @@ def test_a_run_whose_writer_died_is_lost_and_a_live_one_training(runs):
     status_path.write_text(json.dumps(status))
     live_path = runs / "lr-0.01" / "status.json"
     live = json.loads(live_path.read_text()) | {"state": "training", "pid": os.getpid(), "heartbeat": time.time()}
+    live["pid_start"] = process_start(os.getpid())  # this process plays the writer
     live_path.write_text(json.dumps(live))
     rows = by_name(RunIndex(runs).scan())
     assert rows["lr-0.003"].state == "lost"
