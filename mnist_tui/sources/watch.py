@@ -137,6 +137,9 @@ class RunWatch:
             self.unreadable_told.add(STATUS_NAME)  # a finished run's folder without one was followed in silence
             listener(Notice(f"the run's state is unknown: its folder has no {STATUS_NAME}; following what it writes"))
         self.last_status = status
+        # judged before the files are read: a writer killed while this step read its batches had
+        # appended more, which were then told after "lost" (as if the resumed run's)
+        state = effective_state(status, time.time()) if status is not None else None
         self._read_steering(listener)  # placed among the batches below, in the run's order
         new = self.batches.read_new(self._new_writer_kept)
         if self.batches.rewound_to is not None:  # a resume after a kill or a stop
@@ -170,7 +173,6 @@ class RunWatch:
                     listener(layer_record)
         if self.model_views and time.monotonic() >= self.next_eval and self._changed(CHECKPOINT_NAME):
             self._report_checkpoint(listener, data, config)
-        state = effective_state(status, time.time()) if status is not None else None
         if state in ENDED:  # no row is coming for held batches (a kill), nor a batch for a change
             self._report_batches(listener, self.held, every_change=True)
             self.held = []
