@@ -29,3 +29,14 @@ def test_more_epochs_asked_as_finished_is_told_wait_for_the_run_to_end(tiny_conf
     assert source.trainer is None and source.resume_state is not None  # set up to continue
     assert source.run(lambda event: None).error is None
     assert [r.epoch for r in read_metrics(config.run_dir).records] == [1, 2]
+
+
+def test_more_epochs_asked_after_the_source_closed_train_nothing(tiny_config, small_synthetic):
+    """A quit that landed while `a` waited for the run to let go: `a` put a fresh control in place
+    of the stopped one, and the next run would have trained on."""
+    config = tiny_config.with_changes(schedule="constant", lr=1e-3, batch_size=64, epochs=1)
+    source = TrainingSource(config, datasets=small_synthetic)
+    assert source.run(lambda event: None).error is None
+    source.close()
+    source.add_epochs(1)
+    assert source.control.stopped and source.resume_state is None and source.trainer is not None
