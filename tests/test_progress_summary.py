@@ -42,3 +42,11 @@ def test_a_run_whose_last_epoch_fell_says_its_best_weights_are_not_kept():
     assert "best 98.40% at epoch 4" in text
     assert "its checkpoint is epoch 8's (11.35%): each epoch's replaced the one before, so epoch 4's" in text
     assert "not kept" not in run_summary(progress(10), 10, "runs/c", can_extend=True, long=True)
+
+
+def test_the_state_lines_summary_is_its_few_words():
+    """At 80×24 "finished  13 epochs, best 99.24% at epoch 8" wrapped and pushed the panel's lines
+    down; the best is on the results line under it."""
+    assert run_summary(progress(10), 10, "runs/c", can_extend=True) == "10 epochs"
+    assert run_summary(progress(1), 1, "runs/c", can_extend=True) == "1 epoch"
+    assert run_summary(progress(0), 0, "runs/c", can_extend=False) == "no epoch finished"

@@ -92,7 +92,7 @@ class RunProgress:
 
 
 def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bool, long: bool = False) -> str:
-    """What happened and what next, for a finished or stopped run (short: one line for the state).
+    """What happened and what next, for a finished or stopped run (short: the state line's few words).
 
     ``can_extend``: the run finished here and ``a`` trains it on. A run stopped before any epoch
     ended keeps nothing to replay or resume, and says so rather than offering either."""
@@ -101,8 +101,8 @@ def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bo
     p = progress
     best = f"best {p.best_acc:.2%} at epoch {p.best_epoch}" if p.best_acc is not None else "no epoch finished"
     text = f"{counted(epochs_done, 'epoch')}, {best}"
-    if not long:
-        return text
+    if not long:  # the state line: the best is on the results line under it (at 80 columns it wrapped)
+        return counted(epochs_done, "epoch") if epochs_done else "no epoch finished"
     partial = p.samples_seen / p.samples_per_s if p.epoch > p.epochs_done and p.samples_per_s else 0.0
     lines = [text + f", {format_duration(p.training_seconds + partial)} of training"]
     if run_dir is not None and epochs_done:
