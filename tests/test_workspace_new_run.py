@@ -135,7 +135,7 @@ async def test_sprint_and_back_carry_each_recipes_whole_plan_and_typed_epochs_ar
         form = app.screen
         form.query_one("#field-recipe", Select).value = "sprint"
         await pilot.pause()
-        assert form.query_one("#field-epochs", Input).value == "3"
+        assert form.query_one("#field-epochs", Input).value == "2.5"  # its plan, not "3" (read as 3 whole)
         sprint = form.result()
         assert (sprint.recipe, sprint.last_epoch_fraction, sprint.ema_decay, sprint.batch_size) == (
             "sprint",
@@ -146,6 +146,12 @@ async def test_sprint_and_back_carry_each_recipes_whole_plan_and_typed_epochs_ar
         form.query_one("#field-epochs", Input).value = "4"
         await pilot.pause()
         assert (form.result().epochs, form.result().last_epoch_fraction) == (4, 1.0)  # as --epochs 4
+        form.query_one("#field-epochs", Input).value = "3"  # typed: three whole epochs, as --epochs 3
+        await pilot.pause()
+        assert (form.result().epochs, form.result().last_epoch_fraction) == (3, 1.0)
+        form.query_one("#field-epochs", Input).value = "2.5"  # the plan again
+        await pilot.pause()
+        assert (form.result().epochs, form.result().last_epoch_fraction) == (3, 0.5)
         form.query_one("#field-recipe", Select).value = "fast"
         await pilot.pause()
         fast = form.result()

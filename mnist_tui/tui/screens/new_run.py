@@ -69,7 +69,7 @@ class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
                     yield Label(label)
                     value = getattr(self.base, name)
                     if choices is None:
-                        yield Input(_text(value), id=f"field-{name}", compact=True)
+                        yield Input(_shown(self.base, name), id=f"field-{name}", compact=True)
                     else:
                         options = [(c, c) for c in choices]
                         yield Select(options, value=value, allow_blank=False, id=f"field-{name}", compact=True)
@@ -87,7 +87,9 @@ class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
     def check(self, name: str) -> object:
         """The field's value, or None with its problem shown beside it."""
         widget = self.query_one(f"#field-{name}")
-        if name in TEXT_TYPES:
+        if name == "epochs" and widget.value.strip() == plan_text(self.recipe_base):  # "2.5": its plan
+            value, problem = self.recipe_base.epochs, None
+        elif name in TEXT_TYPES:
             value, problem = value_from_text(name, widget.value)
         else:
             value, problem = widget.value, None
@@ -106,7 +108,7 @@ class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
             for name, _, choices in FIELDS:
                 value = getattr(self.recipe_base, name)
                 widget = self.query_one(f"#field-{name}")
-                widget.value = _text(value) if choices is None else value
+                widget.value = _shown(self.recipe_base, name) if choices is None else value
             self.notify(f"filled in the {event.value} recipe's values", timeout=3)
 
     def values(self) -> dict[str, object] | None:
@@ -120,6 +122,8 @@ class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
             return None
         base = self.recipe_base
         changed = {name: value for name, value in values.items() if value != getattr(base, name)}
+        if self.query_one("#field-epochs", Input).value.strip() != plan_text(base):
+            changed["epochs"] = values["epochs"]  # typed: whole epochs (sprint's "3" was its 2.5)
         changed.pop("recipe", None)  # the recipe's values are in the base already
         return make_config(saved=base.to_dict(), **changed).with_changes(run_dir=self.run_dir)
 
@@ -153,3 +157,15 @@ class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
 
 def _text(value: object) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def plan_text(config: Config) -> str:
+    """The epochs a run plans, as the form shows them: sprint's "2.5" (3 epochs, the last one half),
+    where "3" read as three whole ones and trained 2.5."""
+    if config.last_epoch_fraction < 1:
+        return _text(config.epochs - 1 + config.last_epoch_fraction)
+    return str(config.epochs)
+
+
+def _shown(config: Config, name: str) -> str:
+    return plan_text(config) if name == "epochs" else _text(getattr(config, name))
