@@ -45,6 +45,8 @@ async def new_from(app, name: str):
         await _select(pilot, name)
         await pilot.press("n")
         await pilot_wait(pilot, lambda: isinstance(app.screen, NewRunScreen), "the new-run form")
+        await pilot_wait(pilot, lambda: "esc Cancel" in footer_line(app), "the form's own footer", timeout=5)
+        assert "Mark" not in footer_line(app)  # the workspace's keys showed under the form
         config = app.screen.result()
         await pilot.press("escape")
         await pilot.pause(0.05)

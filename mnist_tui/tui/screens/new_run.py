@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from mnist_tui.config import (
     PRECISIONS,
@@ -78,6 +78,7 @@ class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Train", id="train", variant="primary", compact=True)
+        yield Footer()  # its own keys: the workspace's (m Mark, n New from …) showed under it
 
     def on_mount(self) -> None:
         self.query_one("#field-epochs", Input).focus()
