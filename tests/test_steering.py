@@ -253,7 +253,8 @@ async def test_dashboard_plus_plus_gives_four_times_the_lr_and_a_finished_run_tr
         assert dashboard.query_one("#loss-plot", BatchLossPlot).marks, "the change is not marked on the plot"
         lr_line = [line for line in dashboard.settings_lines() if line.startswith("lr")]
         assert lr_line and lr_line[0].endswith("constant × 4 (steered)"), lr_line  # it said "lr 0.001 constant"
-        assert "best" in dashboard.detail and "epoch" in dashboard.detail  # the finished run's summary
+        assert dashboard.detail == "2 epochs"  # the state line; the whole summary is the notice
+        assert any("best" in str(n.message) and "a: train 5 more" in str(n.message) for n in app._notifications)
         await pilot.press("a")
         await wait_for(pilot, lambda: dashboard.progress.epochs_done == 7, "the 5 more epochs", timeout=180)
         await wait_for(pilot, lambda: dashboard.state == "finished", "the longer run to finish")
