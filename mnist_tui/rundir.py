@@ -63,14 +63,13 @@ def check_own_checkpoint(run_dir: Path, saved_state: dict) -> None:
     agrees. Another run's checkpoint copied in was continued there, its rows replacing the
     folder's own (a sprint run's epoch 1 over a fast run's three)."""
     from mnist_tui.runfolder.reader import read_metrics
-    from mnist_tui.schema import RecordError
-    from mnist_tui.training.events import EpochRecord
+    from mnist_tui.training.resume import history_from_checkpoint  # torch is loaded: the checkpoint was
 
     try:
         recorded = {r.epoch: r for r in read_metrics(run_dir).records}
-        saved = [EpochRecord.from_json(row) for row in saved_state.get("history") or []]
-    except (UserError, RecordError, TypeError):
-        return  # a damaged log or history is told where it is read
+        saved = history_from_checkpoint(saved_state.get("history") or [])
+    except UserError:  # a damaged log, or history (a CheckpointError): told where it is read
+        return
     for row in saved:
         logged = recorded.get(row.epoch)
         if logged is not None and (logged.train_loss, logged.test_acc) != (row.train_loss, row.test_acc):

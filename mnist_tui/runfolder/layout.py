@@ -186,16 +186,27 @@ class ControlRequest:
         )
 
 
-def process_start(pid: int) -> int | None:
-    """When process ``pid`` started, in clock ticks since boot (/proc/PID/stat's 22nd field), or
-    None where /proc does not say. With the pid it names one process: ids are reused, and a
-    writer's pid taken by another process kept a dead run "training" for ever."""
+def proc_stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields from the third (its state) on; [] where /proc does not say."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rpartition(")")[2].split()  # after the name, which may hold spaces
+            return f.read().rpartition(")")[2].split()  # after the name, which may hold spaces
+    except OSError:
+        return []
+
+
+def started_at(fields: list[str]) -> int | None:
+    """When the process of :func:`proc_stat`'s ``fields`` started, in clock ticks since boot (the
+    22nd field). With the pid it names one process: ids are reused, and a writer's pid taken by
+    another process kept a dead run "training" for ever."""
+    try:
         return int(fields[19])  # field 22; the list starts at field 3
-    except (OSError, IndexError, ValueError):
+    except (IndexError, ValueError):
         return None
+
+
+def process_start(pid: int) -> int | None:
+    return started_at(proc_stat(pid))
 
 
 @functools.cache  # a process keeps its namespace and its machine its boot: read once, not per poll

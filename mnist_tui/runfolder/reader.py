@@ -31,7 +31,8 @@ from mnist_tui.runfolder.layout import (
     RunInfo,
     RunStatus,
     pid_namespace,
-    process_start,
+    proc_stat,
+    started_at,
 )
 from mnist_tui.schema import RecordError
 from mnist_tui.training.events import ENDED, BatchEnd, EpochRecord
@@ -243,19 +244,12 @@ def process_alive(pid: int, host: str, pid_ns: str = "", pid_start: int = 0) -> 
         return False
     except PermissionError:
         return True
-    if pid_start and pid_ns and process_start(pid) not in (None, pid_start):
+    fields = proc_stat(pid)  # read once for both questions below
+    if pid_start and pid_ns and started_at(fields) not in (None, pid_start):
         return False  # its pid, another process (ids are reused): the writer is gone
-    return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    """A killed process its parent has not reaped (a launcher that never waits): it answers
-    signals, but writes nothing more (a follower waited on it for good)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rpartition(")")[2].split()[:1] == ["Z"]
-    except OSError:
-        return False
+    # a zombie: killed, and its parent (a launcher that never waits) has not reaped it; it answers
+    # signals, but writes nothing more (a follower waited on it for good)
+    return fields[:1] != ["Z"]
 
 
 def effective_state(status: RunStatus, now: float) -> str:

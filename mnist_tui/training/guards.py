@@ -36,13 +36,13 @@ class DivergenceGuard:
     def stalled(self, event: BatchEnd) -> str | None:
         """A line, once, when most of the last STALLED_BATCHES batches (or an epoch's) sat at chance level."""
         enough = min(STALLED_BATCHES, max(event.batches_per_epoch, STALLED_AT_LEAST))  # batch 1024: 59
+        if event.epoch == 1 or self.stall_told:  # a fresh net starts there
+            return None
         if self.near_chance.maxlen != enough:
             self.near_chance = deque(self.near_chance, maxlen=enough)
+        needed = math.ceil(STALLED_SHARE * enough)
         for i, loss in enumerate(event.losses):
-            if event.epoch == 1 or self.stall_told:  # a fresh net starts there
-                continue
             self.near_chance.append(abs(loss - CHANCE_LOSS) < STALLED_WITHIN)
-            needed = math.ceil(STALLED_SHARE * enough)
             if len(self.near_chance) == enough and sum(self.near_chance) >= needed:
                 self.stall_told = True
                 return (
