@@ -82,7 +82,7 @@ class SystemSampler:
                 import pynvml  # nvidia-ml-py, optional
 
                 pynvml.nvmlInit()
-                self._nvml_handles[index] = pynvml.nvmlDeviceGetHandleByIndex(index)
+                self._nvml_handles[index] = nvml_handle(pynvml, sys.modules["torch"], index)
             except Exception:
                 self._nvml_handles[index] = None
         handle = self._nvml_handles[index]
@@ -94,6 +94,22 @@ class SystemSampler:
             return float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
         except Exception:
             return None
+
+
+def nvml_handle(pynvml: Any, torch: Any, index: int) -> Any:
+    """NVML's handle for torch's CUDA device ``index``, or None. NVML numbers every GPU of the
+    machine; torch numbers the ones ``CUDA_VISIBLE_DEVICES`` leaves, in its order, so with
+    ``CUDA_VISIBLE_DEVICES=3`` torch's device 0 is NVML's 3. The device's UUID names the same
+    GPU in both; without one, the index is trusted only when nothing was renumbered."""
+    try:
+        uuid = str(torch.cuda.get_device_properties(index).uuid)
+    except Exception:
+        uuid = ""
+    if uuid:
+        return pynvml.nvmlDeviceGetHandleByUUID(uuid if uuid.startswith("GPU-") else f"GPU-{uuid}")
+    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
+        return None  # another GPU's utilisation would be worse than none
+    return pynvml.nvmlDeviceGetHandleByIndex(index)
 
 
 EPOCH_FIELDS = ("cpu_percent", "rss_mb", "gpu_util_percent", "gpu_mem_used_mb")

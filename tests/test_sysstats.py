@@ -136,3 +136,52 @@ async def test_a_run_trained_elsewhere_shows_its_own_figures_and_labels_the_view
         panel.tick()
         await pilot.pause(0.05)
         assert str(panel.render()).startswith("run at epoch 3: cpu 76% · rss 760 MB · this viewer: cpu ")
+
+
+class FakeNvml:
+    """NVML with two GPUs: index 0 is "GPU-aaa", index 1 is "GPU-bbb"."""
+
+    uuids = ["GPU-aaa", "GPU-bbb"]
+
+    def nvmlDeviceGetHandleByUUID(self, uuid):  # noqa: N802 (NVML's own names)
+        return ("handle", self.uuids.index(uuid))
+
+    def nvmlDeviceGetHandleByIndex(self, index):  # noqa: N802
+        return ("handle", index)
+
+
+def fake_torch(uuid):
+    import types
+
+    props = types.SimpleNamespace(uuid=uuid) if uuid is not None else types.SimpleNamespace()
+    return types.SimpleNamespace(cuda=types.SimpleNamespace(get_device_properties=lambda index: props))
+
+
+def test_the_gpu_line_finds_the_runs_gpu_by_uuid_under_cuda_visible_devices(monkeypatch):
+    """With CUDA_VISIBLE_DEVICES=1, torch's device 0 is NVML's 1: by index the line showed GPU 0."""
+    from mnist_tui.sysstats import nvml_handle
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    assert nvml_handle(FakeNvml(), fake_torch("bbb"), 0) == ("handle", 1)  # torch's uuid has no "GPU-"
+    assert nvml_handle(FakeNvml(), fake_torch("GPU-bbb"), 0) == ("handle", 1)
+    assert nvml_handle(FakeNvml(), fake_torch(None), 0) is None  # renumbered and no uuid: no figure
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert nvml_handle(FakeNvml(), fake_torch(None), 1) == ("handle", 1)  # nothing renumbered: the index holds
+
+
+def test_on_cuda_nvml_finds_torchs_own_gpu():
+    """On a machine with CUDA and nvidia-ml-py: the handle for torch's device 0 is that GPU's."""
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here: the UUID lookup is checked with a stand-in NVML above")
+    pynvml = pytest.importorskip("pynvml", reason="nvidia-ml-py is not installed (it is optional)")
+    from mnist_tui.sysstats import nvml_handle
+
+    pynvml.nvmlInit()
+    handle = nvml_handle(pynvml, torch, 0)
+    uuid = pynvml.nvmlDeviceGetUUID(handle)
+    uuid = uuid.decode() if isinstance(uuid, bytes) else uuid
+    assert uuid.removeprefix("GPU-") == str(torch.cuda.get_device_properties(0).uuid).removeprefix("GPU-")
+    assert 0 <= pynvml.nvmlDeviceGetUtilizationRates(handle).gpu <= 100
