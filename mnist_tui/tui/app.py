@@ -35,7 +35,6 @@ from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.dashboard import DashboardScreen
 from mnist_tui.tui.screens.dashboard_keys import palette_entries
 from mnist_tui.tui.screens.help import PANELS, HelpScreen, dashboard_keys, screen_keys
-from mnist_tui.tui.screens.workspace import WorkspaceScreen
 from mnist_tui.words import counted
 
 SERVER_PID_VARIABLE = "MNIST_TUI_SERVER_PID"  # set by mnist_tui.serve for its sessions
@@ -74,6 +73,8 @@ class MnistApp(App[int]):
 
     def get_default_screen(self) -> Screen:
         if self._dashboard is None:
+            from mnist_tui.tui.screens.workspace import WorkspaceScreen  # not before the first frame
+
             return WorkspaceScreen(self.runs)
         return self._dashboard
 
@@ -115,6 +116,8 @@ class MnistApp(App[int]):
 
     def action_runs(self, folder: str) -> None:
         """The workspace over ``folder`` (a dashboard's R: its run's parent folder)."""
+        from mnist_tui.tui.screens.workspace import WorkspaceScreen
+
         self.push_screen(WorkspaceScreen(Path(folder)))
 
     def on_open_run(self, message: msg.OpenRun) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.screen import Screen
@@ -20,12 +21,17 @@ from textual.screen import Screen
 from mnist_tui.errors import told
 from mnist_tui.training.events import ENDED
 from mnist_tui.tui import messages as msg
-from mnist_tui.tui.screens.confusion import ConfusionScreen
 from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, allowed
-from mnist_tui.tui.screens.draw import DrawScreen
-from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.screens.run_view import RunViewScreen
 from mnist_tui.words import counted
+
+if TYPE_CHECKING:
+    from mnist_tui.tui.screens.model_view import ModelViewScreen
+
+# The confusion, drawing and inside screens are imported when first opened: with them (and
+# textual-canvas) the app's modules took 65 ms longer to import before the first frame (AMD
+# EPYC, Zen 3). A screen this dashboard opened was imported by then, so its handlers' imports
+# below cost a dictionary lookup.
 
 STOP_CONFIRM_S = 3.0  # the second S must follow the first within this
 
@@ -247,11 +253,16 @@ class DashboardScreen(RunViewScreen):
     # Textual calls these and then RunViewScreen's handlers of the same messages (its own state)
     def on_predictions_arrived(self, message: msg.PredictionsArrived) -> None:
         for screen in self.shown_screens():
+            from mnist_tui.tui.screens.confusion import ConfusionScreen
+
             if isinstance(screen, ConfusionScreen):
                 screen.set_confusion(message.event.confusion, message.event.epoch)
 
     def on_model_arrived(self, message: msg.ModelArrived) -> None:
         for screen in self.shown_screens():
+            from mnist_tui.tui.screens.draw import DrawScreen
+            from mnist_tui.tui.screens.model_view import ModelViewScreen
+
             if isinstance(screen, DrawScreen):
                 screen.refresh_guess()
             elif isinstance(screen, ModelViewScreen):
@@ -259,10 +270,14 @@ class DashboardScreen(RunViewScreen):
 
     def on_layer_stats_arrived(self, message: msg.LayerStatsArrived) -> None:
         for screen in self.shown_screens():
+            from mnist_tui.tui.screens.model_view import ModelViewScreen
+
             if isinstance(screen, ModelViewScreen):
                 screen.add_layer_stats(message.event)
 
     def action_draw(self) -> None:
+        from mnist_tui.tui.screens.draw import DrawScreen
+
         drawing = DrawScreen(self.snapshot, self._model_note, self.drawing, self.inside_screen)
         self.open_screen(drawing, self._keep_drawing)
 
@@ -280,6 +295,8 @@ class DashboardScreen(RunViewScreen):
     def inside_screen(self, image=None, index: int | None = None, label: int | None = None) -> ModelViewScreen:
         """The model view on ``image`` (a test digit, or a drawing: no index, no label), with this
         run's layer statistics and test digits: the draw screen's ``i`` opens it too."""
+        from mnist_tui.tui.screens.model_view import ModelViewScreen
+
         screen = ModelViewScreen(
             self.snapshot,
             image=image,
@@ -293,6 +310,8 @@ class DashboardScreen(RunViewScreen):
         return screen
 
     def action_confusion(self) -> None:
+        from mnist_tui.tui.screens.confusion import ConfusionScreen
+
         matrix, epoch = self.confusion or (None, None)
         coming = self.capabilities.live  # a replay's matrix came with it, or never will
         self.open_screen(ConfusionScreen(matrix, epoch, self.browser.spec.cell, coming), self._browse_cell)
