@@ -31,7 +31,9 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     env["TERM"] = "xterm-256color"
-    for name in ("COLUMNS", "LINES", "NO_COLOR", "TEXTUAL"):
+    # PYTHONDONTWRITEBYTECODE makes every launch compile the app's modules again, as no installed
+    # copy does: set on one machine here, it put 0.4 s on the first frame (1.24 s against 0.8 s)
+    for name in ("COLUMNS", "LINES", "NO_COLOR", "TEXTUAL", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     return env
 

@@ -30,7 +30,7 @@ TARGET_ACC = 0.99
 GOALS = {  # issue 14 (project/seed) and issue 12 (dashboard/headless)
     "project_over_seed": 7.0,
     "dashboard_over_headless": 0.97,
-    "first_frame_s": 1.0,
+    "first_frame_s": 0.5,  # issue 14 (issue 12 asked for 1 s)
     "peak_rss_mb": 1024,
     "defaults_seconds_to_99": 15.0,
 }

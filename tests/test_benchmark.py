@@ -135,3 +135,12 @@ def test_with_several_rounds_the_ratio_is_the_median_of_the_paired_rounds():
 def test_screen_text_drops_escapes_and_what_came_before_the_app_screen():
     output = b"noise\x1b[?1049h\x1b[1;1H\x1b[38;2;1;2;3mmnist\x1b[0m-tui\x1b]0;title\x07 ready"
     assert runs.screen_text(output) == "mnist-tui ready"
+
+
+def test_the_timed_children_cache_their_bytecode_as_an_installed_app_does(monkeypatch):
+    """With PYTHONDONTWRITEBYTECODE inherited, every launch compiled the app again: 1.24 s to the
+    first frame where the same machine shows it in 0.8 s once the bytecode is cached."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = runs.child_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(runs.REPO)
