@@ -10,9 +10,7 @@ maxima the gradient goes to one of them (the upper, then the left), as native po
 gives it to one (the first in row order): both are valid subgradients.
 
 Anything else (NCHW, odd sizes, a channels-first caller such as the seed pipeline) goes to
-``F.max_pool2d`` unchanged, and so does training in fp32: there the masks are 4 bytes a value and
-native pooling was faster. Without gradients (evaluation, in fp32) this pool is 2.6× faster than
-native (1.6 against 4.1 ms for 500 of conv1's outputs, Zen 3).
+``F.max_pool2d`` unchanged.
 """
 
 from __future__ import annotations
@@ -77,10 +75,6 @@ def max_pool2x2(x: torch.Tensor) -> torch.Tensor:
     if not fast:
         return F.max_pool2d(x, 2)
     if torch.is_grad_enabled() and x.requires_grad:
-        if x.dtype == torch.float32:
-            # fp32 (a CPU without bf16): the masks take 4 bytes a value, and native pooling trained
-            # 5-18 % more samples a second (AMD EPYC Zen 3, AVX2; 7 of 8 interleaved pairs)
-            return F.max_pool2d(x, 2)
         return _MaxPool2x2.apply(x)
     pooled, _, _ = _pool_nhwc(x.permute(0, 2, 3, 1), keep_masks=False)
     return pooled.permute(0, 3, 1, 2)
