@@ -58,8 +58,10 @@ def os_reason(exc: OSError) -> str:
     return _REASONS.get(exc.errno, exc.strerror or type(exc).__name__)
 
 
-def shown(path: Path | str, limit: int = 100) -> str:
-    """A path for a one-line message: a 300-character name is cut in the middle."""
+def shown(path: Path | str, limit: int = 200) -> str:
+    """A path for a one-line message: a 300-character name is cut in the middle. Not before 200
+    characters: a path a person can copy from the message is worth a wrapped line, and 100 cut
+    ordinary ones (pytest-xdist's temporary folders: 120 characters)."""
     text = str(path)
     return text if len(text) <= limit else f"{text[: limit // 2 - 2]}…{text[-(limit // 2 - 1) :]}"
 

@@ -82,7 +82,7 @@ def test_check_user_path(places, place, option, kind, words):
     message = str(info.value)
     assert message.startswith(f"{option} ") and "\n" not in message, message
     assert words in message, message
-    assert len(message) < 250, "a 300-character name is shortened in the message"
+    assert len(message) < 300, "a 300-character name is shortened in the message (paths past 200 are cut)"
 
 
 def test_an_unknown_kind_is_a_programming_error(tmp_path):
@@ -286,3 +286,18 @@ def test_a_claim_sweeps_every_temporary_a_killed_writer_left_but_a_followers(tmp
         (tmp_path / name).write_text("x")
     assert remove_stale_temporaries(tmp_path) == len(stale)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+
+
+NAME = "train-images-idx3-ubyte"
+
+
+def test_an_ordinary_long_path_is_shown_whole_and_an_absurd_one_cut():
+    """Messages cut paths past 100 characters in the middle: a path a person cannot copy. An
+    ordinary long path (pytest-xdist's temporary folders are ~120) is now shown whole."""
+    from mnist_tui.files import shown
+
+    ordinary = "/tmp/pytest-of-root/pytest-18/popen-gw1/test_a_device_in_place_of_a_da0/MNIST/raw/" + NAME
+    assert shown(ordinary) == ordinary
+    absurd = "/tmp/" + TOO_LONG
+    cut = shown(absurd)
+    assert "…" in cut and len(cut) <= 200 and cut.startswith("/tmp/") and cut.endswith("n")
