@@ -32,7 +32,7 @@ grep -m1 "model name" /proc/cpuinfo
 
 if want tests; then
     echo "== tests: tests/test_sprint.py, tests/test_graphed_step.py"
-    MNIST_TUI_TEST_DATA=$DATA $PY -m pytest -q -rs -p no:cacheprovider tests/test_graphed_step.py \
+    MNIST_TUI_TEST_DATA=$DATA $PY -m pytest -q -rs -p no:cacheprovider -o addopts= tests/test_graphed_step.py \
         tests/test_sprint.py -k "cuda or graph" >"$OUT/tests.txt" 2>&1
     grep -E "passed|failed|error|SKIPPED|FAILED" "$OUT/tests.txt"
 fi
