@@ -22,6 +22,7 @@ async def test_while_training_rows_and_predictions_wait_for_the_tick(resumed_app
         table = dashboard.query_one("#epochs", EpochTable)
         browser = dashboard.browser
         assert table.row_count == 3 and browser.epoch == 3  # a held run shows what it loaded at once
+        dashboard.refresh_timer.pause()  # its own tick could come within the pause below (failed once in CI)
         dashboard.state = "training"
         row = _history(4)[-1]
         labels = browser.labels
@@ -52,6 +53,7 @@ async def test_when_training_ends_the_plots_and_predictions_catch_up_at_the_next
     async with app.run_test(size=(120, 40)) as pilot:
         await feed(pilot)
         dashboard = app.dashboard
+        dashboard.refresh_timer.pause()  # only the ticks below
         dashboard.state = "training"
         dashboard._refresh_tick()  # a redraw: the next one is paced by its cost
         assert dashboard._next_plots > 0
@@ -95,6 +97,7 @@ async def test_the_speed_line_fits_the_small_terminals_panel_whole(resumed_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await feed(pilot)
         dashboard = app.dashboard
+        dashboard.refresh_timer.pause()
         line = await training_at(pilot, dashboard, 39764.0)
         dashboard._refresh_tick()  # as the screen's timer may have, before the loss below is set
         dashboard.progress.last_loss = 0.2468  # the smoothed loss the plots hand over

@@ -76,7 +76,7 @@ class RunViewScreen(Screen):
 
     def on_mount(self) -> None:
         self.sub_title = self._describe("", "CNN", "")
-        self.set_interval(REFRESH_S, self._refresh_tick)
+        self.refresh_timer = self.set_interval(REFRESH_S, self._refresh_tick)  # tests pause it to tick by hand
         self.stats.show_state("loading", "opening the run…")
         self._fit_layout(self.app.size.width, self.app.size.height)
 
