@@ -110,3 +110,21 @@ def test_a_name_too_long_for_the_file_system_is_one_line(tmp_path, flag):
     out = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1])
     assert out.returncode == 2, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr, out.stderr
+
+
+def test_a_crash_is_one_line_naming_where_it_was_raised_and_the_file_with_its_traceback():
+    from mnist_tui.errors import crash_line
+
+    def deep() -> None:
+        raise KeyError("lost\nkey")
+
+    try:
+        deep()
+    except KeyError as exc:
+        line = crash_line("the dashboard", exc)
+    assert line.startswith("the dashboard failed: KeyError: 'lost\\nkey' at test_reliability_dashboard.py:")
+    path = Path(line.rsplit("(traceback in ", 1)[1].rstrip(")"))
+    try:
+        assert "in deep" in path.read_text() and 'raise KeyError("lost\\nkey")' in path.read_text()
+    finally:
+        path.unlink()

@@ -13,9 +13,7 @@ import contextlib
 import os
 import signal
 import sys
-import tempfile
 import threading
-import traceback
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -27,7 +25,7 @@ from textual.screen import Screen
 
 from mnist_tui.config import Config
 from mnist_tui.config import make_config as config_of
-from mnist_tui.errors import UserError, one_line, told
+from mnist_tui.errors import UserError, crash_line, one_line, told
 from mnist_tui.runfolder.reader import holds_results
 from mnist_tui.sources.base import RunSource
 from mnist_tui.training.events import RunResult
@@ -233,15 +231,7 @@ class MnistApp(App[int]):
         """An internal error: stop the run (finished epochs stay saved), exit 1, one line on stderr
         and the traceback in a file, instead of a screenful of locals."""
         self._close_sources()
-        error = self._exception
-        where = traceback.extract_tb(error.__traceback__)[-1] if error and error.__traceback__ else None
-        place = f" at {os.path.basename(where.filename)}:{where.lineno}" if where else ""
-        self.crash = f"the dashboard failed: {type(error).__name__}: {error}{place}"
-        with contextlib.suppress(OSError):
-            fd, path = tempfile.mkstemp(prefix="mnist-tui-crash-", suffix=".txt")
-            with os.fdopen(fd, "w") as f:
-                f.write("".join(traceback.format_exception(error)))
-            self.crash += f" (traceback in {path})"
+        self.crash = crash_line("the dashboard", self._exception or RuntimeError("an unknown internal error"))
         self._close_messages_no_wait()
 
     # -- help and the palette ------------------------------------------------------------------

@@ -7,11 +7,8 @@ screens that look closer (confusion, drawing, inside the network, the runs works
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,16 +19,15 @@ from mnist_tui.errors import told
 from mnist_tui.training.events import ENDED
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, allowed
+from mnist_tui.tui.screens.opened_screens import OpenedScreens
 from mnist_tui.tui.screens.run_view import RunViewScreen
+from mnist_tui.tui.source_requests import SourceRequests
 from mnist_tui.words import counted
 
 if TYPE_CHECKING:
     from mnist_tui.tui.screens.model_view import ModelViewScreen
 
-# The confusion, drawing and inside screens are imported when first opened: with them (and
-# textual-canvas) the app's modules took 65 ms longer to import before the first frame (AMD
-# EPYC, Zen 3). A screen this dashboard opened was imported by then, so its handlers' imports
-# below cost a dictionary lookup.
+# The confusion, drawing and inside screens are imported when first opened (opened_screens.py).
 
 STOP_CONFIRM_S = 3.0  # the second S must follow the first within this
 
@@ -43,8 +39,8 @@ class DashboardScreen(RunViewScreen):
 
     def __init__(self, source, snapshot=None) -> None:
         super().__init__(source, snapshot)
-        self.opened: list[Screen] = []  # the screens it opened: the run's news goes to them alone
-        self._requests: ThreadPoolExecutor | None = None  # the source's requests, in order (ask_source)
+        self.opened = OpenedScreens()  # the screens it opened: the run's news goes to them alone
+        self._requests: SourceRequests | None = None  # started by the first request (ask_source)
 
     def on_mount(self) -> None:
         # a filter or an order asked for while the side panel shows the epochs (80×24) seemed to do
@@ -65,23 +61,11 @@ class DashboardScreen(RunViewScreen):
         return allowed(action, self.state, self.capabilities, self.started, self.loaded)
 
     def ask_source(self, request: Callable[[], object], then: Callable[[], object] | None = None) -> None:
-        """``request`` off the UI thread, after the ones asked before it: a follower's request
-        locks and fsyncs control.json (waiting up to 2 s for another follower), and ``a`` on a
-        finished run loads its checkpoint. ``then`` runs on the UI thread once it is done; a
-        failure (a folder that cannot be written) is a notice, not a crash."""
+        """``request`` off the UI thread, after the ones asked before it (``SourceRequests``);
+        ``then`` runs on the UI thread once it is done."""
         if self._requests is None:
-            self._requests = ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-requests")
-        self._requests.submit(self._asked, request, then)
-
-    def _asked(self, request: Callable[[], object], then: Callable[[], object] | None) -> None:
-        try:
-            request()
-            done = then
-        except Exception as exc:  # noqa: BLE001 - in a Future nobody reads it would vanish without a word
-            done = partial(self._request_failed, told(exc))
-        if done is not None:
-            with contextlib.suppress(RuntimeError):  # the app closed meanwhile: nobody to tell
-                self.app.call_from_thread(done)
+            self._requests = SourceRequests(self.app.call_from_thread, self._request_failed)
+        self._requests.ask(request, then)
 
     def _request_failed(self, said: str) -> None:
         self.notify(f"the run did not get the request: {said}", severity="error", timeout=10)
@@ -90,7 +74,7 @@ class DashboardScreen(RunViewScreen):
 
     def on_unmount(self) -> None:
         if self._requests is not None:
-            self._requests.shutdown(wait=False)  # what was asked is still sent (each within ~2 s)
+            self._requests.close()
 
     def action_start(self) -> None:
         self.started = True
@@ -240,40 +224,18 @@ class DashboardScreen(RunViewScreen):
     # -- the screens it opens, and the run's news for them ------------------------------------
 
     def open_screen(self, screen: Screen, callback=None) -> None:
-        """Push ``screen`` as this dashboard's: the run's news reaches it (``shown_screens``)."""
-        self.opened.append(screen)
-        self.app.push_screen(screen, callback)
-
-    def shown_screens(self) -> list[Screen]:
-        """The screens this dashboard opened that are still open. Another dashboard on the stack
-        (a run opened from the workspace) has its own: its predictions are not this run's."""
-        self.opened = [screen for screen in self.opened if screen in self.app.screen_stack]
-        return self.opened
+        """Push ``screen`` as this dashboard's: the run's news reaches it."""
+        self.app.push_screen(self.opened.add(screen), callback)
 
     # Textual calls these and then RunViewScreen's handlers of the same messages (its own state)
     def on_predictions_arrived(self, message: msg.PredictionsArrived) -> None:
-        for screen in self.shown_screens():
-            from mnist_tui.tui.screens.confusion import ConfusionScreen
-
-            if isinstance(screen, ConfusionScreen):
-                screen.set_confusion(message.event.confusion, message.event.epoch)
+        self.opened.confusion_arrived(self.app.screen_stack, message.event.confusion, message.event.epoch)
 
     def on_model_arrived(self, message: msg.ModelArrived) -> None:
-        for screen in self.shown_screens():
-            from mnist_tui.tui.screens.draw import DrawScreen
-            from mnist_tui.tui.screens.model_view import ModelViewScreen
-
-            if isinstance(screen, DrawScreen):
-                screen.refresh_guess()
-            elif isinstance(screen, ModelViewScreen):
-                screen.update_model(message.event.epoch)
+        self.opened.model_arrived(self.app.screen_stack, message.event.epoch)
 
     def on_layer_stats_arrived(self, message: msg.LayerStatsArrived) -> None:
-        for screen in self.shown_screens():
-            from mnist_tui.tui.screens.model_view import ModelViewScreen
-
-            if isinstance(screen, ModelViewScreen):
-                screen.add_layer_stats(message.event)
+        self.opened.layer_stats_arrived(self.app.screen_stack, message.event)
 
     def action_draw(self) -> None:
         from mnist_tui.tui.screens.draw import DrawScreen
@@ -306,8 +268,7 @@ class DashboardScreen(RunViewScreen):
             test_images=self.browser.images,
             test_labels=self.browser.labels,
         )
-        self.opened.append(screen)  # whoever pushes it (the draw screen's i), it is this run's view
-        return screen
+        return self.opened.add(screen)  # whoever pushes it (the draw screen's i), it is this run's view
 
     def action_confusion(self) -> None:
         from mnist_tui.tui.screens.confusion import ConfusionScreen
