@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from mnist_tui.errors import UserError
+from mnist_tui.training.adam import Adam
 from mnist_tui.words import counted
 
 FORMAT_VERSION = 1  # raised when a checkpoint changes so that this version could not read it
@@ -88,19 +89,6 @@ def check_history_rows(rows: Any) -> list[dict[str, Any]]:
     return rows
 
 
-class _TemplateAdam(torch.optim.Adam):
-    """torch's Adam, made only to read its fresh param group and a scheduler's state. torch wraps
-    ``add_param_group`` in a guard that imports ``torch._dynamo`` on its first call: 1.9 s on a
-    2-core AMD EPYC (Zen 3), paid by every replay, follow and workspace check of a checkpoint,
-    which train nothing. The function it wraps is called directly where torch exposes it."""
-
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        plain = getattr(torch.optim.Optimizer.add_param_group, "__wrapped__", None)
-        if plain is None:  # another torch: the guarded path, slower to start, the same result
-            return super().add_param_group(param_group)
-        return plain(self, param_group)
-
-
 @cache
 def _references() -> tuple[dict[str, tuple[int, ...]], dict[str, Any], dict[str, Any]]:
     """This program's model shapes, a fresh Adam param group and a fresh OneCycleLR state."""
@@ -108,7 +96,7 @@ def _references() -> tuple[dict[str, tuple[int, ...]], dict[str, Any], dict[str,
 
     net = shaped_net()
     shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    optimizer = _TemplateAdam(net.parameters(), lr=1e-3, foreach=False)
+    optimizer = Adam(net.parameters(), lr=1e-3, foreach=False)  # no torch._dynamo (training.adam)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=8)
     # as state_dict() packs it, without the call (guarded as add_param_group is)
     group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
