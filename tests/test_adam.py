@@ -57,8 +57,8 @@ def test_steps_and_state_are_torchs_own_bit_for_bit_and_a_loaded_state_goes_on_t
 
 
 def test_training_and_saving_a_run_imports_no_compiler(tmp_path):
-    """torch's guards on Adam imported torch._dynamo: 1.7-2.1 s before the first batch of a
-    one-epoch headless run on a Zen 3 EPYC (6.1 s in all; 2.8 s without it)."""
+    """torch's guards on Adam imported torch._dynamo before the first batch: a one-epoch headless
+    run took 3.9-4.2 s with it, 2.4-2.7 s without (Zen 3 EPYC)."""
     run_dir = tmp_path / "run"
     args = ["--headless", "--dataset", "synthetic", "--epochs", "2", "--limit-train", "256", "--run-dir", str(run_dir)]
     code = (
