@@ -110,6 +110,18 @@ async def test_at_80x24_the_plots_keep_half_the_width_and_p_shows_the_epochs(res
         assert browser.display
         await pilot.press("p", "w")  # a filter while the epochs show: its digits come to the front
         assert browser.display and not epochs.display and browser.spec.wrong_only
+        # one epoch plot fits: e swaps accuracy for the losses (the test loss had no plot here)
+        plots = dashboard.query_one(PlotsPanel)
+        assert "epoch_plot" in actions(dashboard)
+        assert plots.accuracy.display and not plots.epoch_losses.display
+        await pilot.press("e")
+        await pilot.pause(0.05)
+        assert plots.epoch_losses.display and not plots.accuracy.display
+        assert plots.epoch_losses.size.height >= 8 and plots.epoch_losses.size.width >= 40
+        rendered = "\n".join(line.text for line in plots.epoch_losses.render_lines(plots.epoch_losses.size.region))
+        assert "loss" in rendered and "test" in rendered
+        await pilot.press("e")
+        assert plots.accuracy.display and not plots.epoch_losses.display
         commands = [c.title for c in app.get_system_commands(app.dashboard)]
     assert "Maximize" not in commands and "Side panel" in commands
     assert commands.count("Quit") == 1 and "Keys" not in commands  # Textual's second Quit, its keys panel

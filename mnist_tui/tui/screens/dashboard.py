@@ -51,11 +51,18 @@ class DashboardScreen(RunViewScreen):
         """Where the side panel cannot show everything: predictions ↔ epochs table."""
         self.toggle_class("-epochs")
 
+    def action_epoch_plot(self) -> None:
+        """Where one per-epoch plot fits (narrow): accuracy ↔ loss. Without it an 80-column
+        dashboard showed no test loss over the epochs, the first sign of overfitting."""
+        self.toggle_class("-epoch-loss")
+
     # -- steering the run ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "side_panel":
             return self.has_class("-narrow") or self.has_class("-short")
+        if action == "epoch_plot":
+            return self.has_class("-narrow")
         if action == "back":
             return self.opened_over_another
         return allowed(action, self.state, self.capabilities, self.started, self.loaded)

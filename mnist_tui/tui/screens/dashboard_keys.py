@@ -50,6 +50,7 @@ DASHBOARD_KEYS = [
     Binding("v", "toggle_lr", "Learning rate", show=False),
     Binding("R", "open_runs", "Runs", show=False),
     Binding("p", "side_panel", "Panel"),
+    Binding("e", "epoch_plot", "Epoch plot", show=False),
 ]
 
 
@@ -113,6 +114,7 @@ PALETTE: dict[str, tuple[str, str]] = {
     "toggle_lr": ("Learning-rate curve", "Show or hide it on the batch loss plot"),
     "open_runs": ("Runs workspace", "Every run folder beside this one: compare them"),
     "side_panel": ("Side panel", "Predictions or the epochs table (small terminals)"),
+    "epoch_plot": ("Epoch plot", "Accuracy or loss per epoch (narrow terminals show one)"),
 }
 
 

@@ -36,6 +36,7 @@ KEYS = (
     ("[ / ]", "less / more smoothing of the batch loss"),
     ("z / v", "epochs shown: all, last 10, 3, 1 / the learning-rate curve"),
     ("p", "side panel in a small terminal: predictions or the epochs table"),
+    ("e", "the per-epoch plot in a narrow terminal: accuracy or loss"),
     ("R", "the runs workspace: every run folder beside this one, to compare"),
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),
@@ -50,6 +51,7 @@ KEY_ACTIONS = {
     "+ / -": ("steer_lr",),
     "a": ("add_epochs",),
     "p": ("side_panel",),
+    "e": ("epoch_plot",),
 }
 
 
