@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -21,14 +20,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown CPU"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_description, usable_cores  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -61,7 +54,7 @@ def main(argv=None) -> int:
         costs.append(time.perf_counter() - started)
     epoch_seconds = statistics.median(r.seconds for r in records)
     cost = statistics.median(costs)
-    print(f"CPU: {cpu_name()} ({os.cpu_count()} cores), load average {load:.2f} → {os.getloadavg()[0]:.2f}")
+    print(f"CPU: {cpu_description()} ({usable_cores()} cores), load average {load:.2f} → {os.getloadavg()[0]:.2f}")
     print(f"epoch training time (median of {len(records)}): {epoch_seconds:.3f} s")
     print(f"per-epoch statistics (weights_copy + epoch_layer_stats), median of {args.repeats}: {cost * 1000:.2f} ms")
     print(f"share of the epoch: {cost / epoch_seconds:.3%} (goal ≤ 2 %)")

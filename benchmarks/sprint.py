@@ -32,7 +32,6 @@ warm-up and calibration) and ``sprint_report.py`` (the printed lines, summary ro
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -46,6 +45,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when not installed
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from machine import cpu_description, usable_cores  # noqa: E402
 from sprint_recipes import QUICK_RECIPE, RECIPES, Recipe  # noqa: E402
 from sprint_report import print_evals, print_table, summarise  # noqa: E402
 from sprint_step import Options, build, make_step, sync  # noqa: E402
@@ -262,11 +262,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def machine(device: torch.device) -> dict:
-    cpu = "?"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
-        names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    out = {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads()}
+    out = {"cpu": cpu_description(), "cores": usable_cores(), "torch": torch.__version__}
+    out["threads"] = torch.get_num_threads()
     out["fast_bf16"] = cpu_has_fast_bf16()
     if device.type == "cuda":
         out["gpu"] = torch.cuda.get_device_name(device)

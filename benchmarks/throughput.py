@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import child_runs as runs  # noqa: E402
 import throughput_report as report  # noqa: E402
+from machine import cpu_description, usable_cores  # noqa: E402
 
 TARGET_ACC = 0.99
 GOALS = {  # issue 14 (project/seed) and issue 12 (dashboard/headless)
@@ -67,18 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    # the cores this process may run on: under `taskset -c 0,1` on a 16-core host, 2 (cpu_count says 16)
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "cpu": cpu,
-        "cores": usable,
+        "cpu": cpu_description(),
+        "cores": usable_cores(),  # under `taskset -c 0,1` on a 16-core host, 2 (cpu_count says 16)
         "host_cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -144,3 +144,19 @@ def test_the_timed_children_cache_their_bytecode_as_an_installed_app_does(monkey
     env = runs.child_env()
     assert "PYTHONDONTWRITEBYTECODE" not in env
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(runs.REPO)
+
+
+def test_the_cpu_is_named_with_its_family_model_and_vector_extensions():
+    """Zen 3 and Zen 5 VMs both call themselves "AMD EPYC"; their figures differ 5×."""
+    from machine import describe_cpu
+
+    def cpuinfo(family: int, model: int, flags: str) -> str:
+        one = f"processor\t: 0\nmodel name\t: AMD EPYC\ncpu family\t: {family}\nmodel\t\t: {model}\n"
+        one += f"flags\t\t: fpu {flags}\n"
+        return one + "\n" + one.replace(": 0", ": 1").replace(flags, "avx2")  # the first processor is named
+
+    assert describe_cpu(cpuinfo(25, 1, "avx2 sse4_2")) == "AMD EPYC (family 25 model 1: AVX2, no AVX-512, no bf16)"
+    assert describe_cpu(cpuinfo(26, 2, "avx2 avx512f avx512_bf16")) == "AMD EPYC (family 26 model 2: AVX-512 bf16)"
+    intel = describe_cpu(cpuinfo(6, 143, "avx2 avx512f avx512_bf16 amx_bf16"))
+    assert intel.endswith("(family 6 model 143: AMX, AVX-512 bf16)")
+    assert describe_cpu("model name\t: Some CPU\n") == "Some CPU"
