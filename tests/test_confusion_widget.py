@@ -126,7 +126,7 @@ def test_a_matrix_that_will_not_come_is_not_promised():
     from mnist_tui.tui.widgets.confusion import ConfusionMatrix
 
     assert "fills in after each epoch" in ConfusionMatrix().render().plain
-    replayed = ConfusionMatrix(coming=False).render().plain
+    replayed = ConfusionMatrix(none_coming="this replay has no model").render().plain
     assert "this replay has no model" in replayed and "fills in" not in replayed
 
 
@@ -134,10 +134,10 @@ async def test_a_matrix_that_will_not_come_offers_no_digits_to_show():
     """Its footer still offered "⏎ Show these digits", and the hint "enter: browse those test digits"."""
     from mnist_tui.tui.screens.confusion import ConfusionScreen
 
-    for coming, offered in ((True, True), (False, False)):
+    for none_coming, offered in (("", True), ("the run failed", False)):
         app = App()
         async with app.run_test(size=(80, 24)) as pilot:
-            screen = ConfusionScreen(None, coming=coming)
+            screen = ConfusionScreen(None, none_coming=none_coming)
             await app.push_screen(screen)
             await pilot.pause(0.05)
             footer = {b.action for (_, b, enabled, _) in screen.active_bindings.values() if enabled}

@@ -355,3 +355,31 @@ async def test_a_run_that_fails_before_its_digits_load_says_so_in_their_place(fi
         await pilot.pause(0.05)
         shown = dashboard.browser.render().plain
         assert shown.startswith("no test digits: the run failed (") and "nothing to replay" in shown
+
+
+async def test_after_a_failure_the_confusion_and_inside_screens_say_no_model_will_come(tiny_config):
+    """A run that failed loading its data: `x` said the matrix "fills in after each epoch", and `i`
+    that the filters come "within seconds"; neither ever would."""
+    from mnist_tui.tui.screens.confusion import ConfusionScreen
+    from mnist_tui.tui.screens.model_view import ModelViewScreen
+    from mnist_tui.tui.widgets.model_view import FiltersView
+
+    raw = tiny_config.data_dir / "MNIST" / "raw"
+    raw.parent.mkdir(parents=True)
+    raw.write_text("a file where the folder goes")
+    app = MnistApp(TrainingSource(tiny_config.with_changes(dataset="mnist"), hold=True))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "failed", "the run to fail")
+        dashboard.action_confusion()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfusionScreen), "the confusion screen")
+        await pilot.pause(0.05)
+        shown = app.screen.matrix.render().plain
+        assert "no confusion matrix here" in shown and "the run failed (" in shown and "fills in" not in shown
+        app.screen.dismiss(None)
+        await wait_for(pilot, lambda: app.screen is dashboard, "the dashboard again")
+        dashboard.action_inside()
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelViewScreen), "the model view")
+        await pilot.pause(0.05)
+        filters = app.screen.query_one(FiltersView).build(100).plain
+        assert filters.startswith("no model: the run failed (") and "within seconds" not in filters

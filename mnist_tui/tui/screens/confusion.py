@@ -26,16 +26,18 @@ class ConfusionScreen(DismissOnce, ModalScreen[tuple[int, int] | None]):
         confusion: np.ndarray | None,
         epoch: int | None = None,
         cursor: tuple[int, int] | None = None,
-        coming: bool = True,
+        none_coming: str = "",
     ) -> None:
-        """``coming``: a matrix may still come (a live run's next epoch); a replay's will not."""
+        """``none_coming``: why no matrix will come (a replay without a model, a failed run); empty
+        while a live run's next epoch may still bring one."""
         super().__init__()
-        self.confusion, self.epoch, self.start_cursor, self.coming = confusion, epoch, cursor, coming
+        self.confusion, self.epoch, self.start_cursor = confusion, epoch, cursor
+        self.none_coming = none_coming
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confusion-box"):
-            yield ConfusionMatrix(id="confusion-matrix", coming=self.coming)
-            shown = self.confusion is not None or self.coming  # else nothing to browse, ever
+            yield ConfusionMatrix(id="confusion-matrix", none_coming=self.none_coming)
+            shown = self.confusion is not None or not self.none_coming  # else nothing to browse, ever
             yield Static(HINT if shown else "esc: back", id="confusion-hint")
         yield Footer()  # this screen's keys, not the dashboard's under it
 

@@ -274,6 +274,7 @@ class DashboardScreen(RunViewScreen):
             layer_stats=self.layer_records,
             test_images=self.browser.images,
             test_labels=self.browser.labels,
+            no_model=self._no_model(),
         )
         return self.opened.add(screen)  # whoever pushes it (the draw screen's i), it is this run's view
 
@@ -281,8 +282,16 @@ class DashboardScreen(RunViewScreen):
         from mnist_tui.tui.screens.confusion import ConfusionScreen
 
         matrix, epoch = self.confusion or (None, None)
-        coming = self.capabilities.live  # a replay's matrix came with it, or never will
-        self.open_screen(ConfusionScreen(matrix, epoch, self.browser.spec.cell, coming), self._browse_cell)
+        screen = ConfusionScreen(matrix, epoch, self.browser.spec.cell, self._no_model())
+        self.open_screen(screen, self._browse_cell)
+
+    def _no_model(self) -> str:
+        """Why no model (nor its confusion matrix) will come, where none has: a replay's came with
+        it or never will, and a failed run sends none; empty while a live run may still send one.
+        After a failure the two screens said it "fills in after each epoch" / "within seconds"."""
+        if self.failure is not None:
+            return f"the run failed ({self.failure})"
+        return "" if self.capabilities.live else "this replay has no model"
 
     def _browse_cell(self, cell: tuple[int, int] | None) -> None:
         if cell is not None:

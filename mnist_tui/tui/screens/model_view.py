@@ -20,10 +20,9 @@ The app then calls, on the UI thread:
 - :meth:`ModelViewScreen.add_layer_stats` with each new epoch's record (a resumed run's
   earlier ones come as ``layer_stats`` when the screen is made).
 
-Activations, saliency and the PCA run in thread workers on a private CPU copy of the
-weights; only the newest request's answer is shown. ``poll_seconds`` re-reads ``model``
-on a timer as well (cheap when nothing changed: the filters redraw only when the weights did).
-Keys: ``1``–``4`` and tab / shift+tab pick a tab, ``r`` recomputes, ``?`` is this screen's help.
+Activations, saliency and the PCA run in thread workers on a private CPU copy of the weights;
+only the newest request's answer is shown. ``poll_seconds`` re-reads ``model`` on a timer as
+well (cheap when nothing changed: the filters redraw only when the weights did).
 """
 
 from __future__ import annotations
@@ -53,6 +52,7 @@ from mnist_tui.tui.widgets.model_view import ActivationsView, FiltersView, Salie
 
 TABS = ("mv-filters", "mv-digit", "mv-layers", "mv-embedding")
 TAB_NAMES = ("Filters", "Digit", "Layers", "Embedding")
+NO_MODEL_YET = "no model yet: it comes with the run's first weights"
 
 
 class ModelViewScreen(DismissOnce, ModalScreen[None]):
@@ -82,8 +82,11 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
         test_labels: Any = None,
         embed_sample: int | None = SAMPLE,
         poll_seconds: float | None = None,
+        no_model: str = "",
     ) -> None:
+        """``no_model``: why no weights will come (a failed run), shown where they would be."""
         super().__init__()
+        self.no_model = no_model
         self.model_source = model_source(model)
         self.image = None if image is None else np.asarray(image)
         self.index, self.label = index, label
@@ -106,7 +109,7 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
         with TabbedContent(id="mv-tabs", initial="mv-filters"):
             label = {tab: f"{n} {name}" for n, (tab, name) in enumerate(zip(TABS, TAB_NAMES, strict=True), 1)}
             with TabPane(label["mv-filters"], id="mv-filters"), VerticalScroll():
-                yield FiltersView(id="mv-filters-view")
+                yield FiltersView(id="mv-filters-view", no_model=self.no_model)
             with TabPane(label["mv-digit"], id="mv-digit"), VerticalScroll():
                 yield SaliencyView(id="mv-saliency")
                 yield ActivationsView(id="mv-activations")
@@ -204,7 +207,7 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
             self.query_one(ActivationsView).show(None)
             return
         if self.weights is None:
-            saliency.show(None, message="no model yet: it comes with the run's first weights")
+            saliency.show(None, message=f"no model: {self.no_model}" if self.no_model else NO_MODEL_YET)
             return
         self._digit_generation += 1
         embedding = self.embedding

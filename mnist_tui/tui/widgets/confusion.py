@@ -57,10 +57,12 @@ class ConfusionMatrix(Widget, can_focus=True):
 
     CellSelected = msg.CellSelected  # (in messages.py, with the app's other messages)
 
-    def __init__(self, cell_width: int = 5, coming: bool = True, **kwargs) -> None:
+    def __init__(self, cell_width: int = 5, none_coming: str = "", **kwargs) -> None:
+        """``none_coming``: why no matrix will come (a replay without a model, a run that failed
+        before an epoch ended); empty while one may still come."""
         super().__init__(**kwargs)
         self.cell_width = cell_width
-        self.coming = coming  # without a matrix: one comes after the next epoch (else: this replay has no model)
+        self.none_coming = none_coming
         self.confusion: np.ndarray | None = None
         self.epoch: int | None = None
         self.cursor = (0, 0)
@@ -85,7 +87,7 @@ class ConfusionMatrix(Widget, can_focus=True):
         for j in range(10):
             text.append(f"{j}".rjust(width - 1) + " ", style="bold")
         if self.confusion is None:
-            why = "yet:\n  it fills in after each epoch" if self.coming else "here:\n  this replay has no model"
+            why = f"here:\n  {self.none_coming}" if self.none_coming else "yet:\n  it fills in after each epoch"
             text.append(f"\n\n  no confusion matrix {why}", style="dim")
             return text
         worst = int((self.confusion - np.diag(np.diag(self.confusion))).max())
@@ -118,7 +120,7 @@ class ConfusionMatrix(Widget, can_focus=True):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a replay without a model: no digits to show, not even later
-        return not (action == "choose" and self.confusion is None and not self.coming)
+        return not (action == "choose" and self.confusion is None and self.none_coming)
 
     def action_choose(self) -> None:
         if self.confusion is None:

@@ -102,15 +102,18 @@ class FiltersView(LaidOut):
     10 input kernels. Each tile is scaled to its own largest |weight| (its shape is what counts);
     the legend gives the layer's largest."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, no_model: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
         self.weights: Weights | None = None
+        self.no_model = no_model  # why no weights will come (a failed run); empty while they may
 
     def show(self, weights: Weights | None) -> None:
         self.weights = weights
         self.rebuild()
 
     def build(self, width: int) -> Text:
+        if self.weights is None and self.no_model:
+            return note(f"no model: {self.no_model}")
         if self.weights is None:
             return note(
                 "no model yet: the filters appear with the run's first weights "
