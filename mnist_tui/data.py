@@ -23,7 +23,16 @@ import torch
 
 from mnist_tui.errors import DataError, DataUnavailable
 from mnist_tui.files import download_reason, os_reason, probe_write, shown
-from mnist_tui.idx_files import SPLITS, all_present, any_present, check_split, present, read_split, unpack_missing
+from mnist_tui.idx_files import (
+    SPLITS,
+    all_present,
+    any_present,
+    check_split,
+    missing_files,
+    present,
+    read_split,
+    unpack_missing,
+)
 
 MEAN, STD = 0.1307, 0.3081
 
@@ -64,10 +73,11 @@ def raw_folder(data_dir: Path) -> Path:
     return Path(data_dir) / "MNIST" / "raw"
 
 
-def _download(data_dir: Path) -> None:
+def _download(data_dir: Path, lacking: str) -> None:
     """Download into ``data_dir``; a folder it cannot write is MNIST unavailable (``auto`` then falls
     back to synthetic digits, as for a missing folder). The folders made for a download that
-    failed are removed again: an offline run leaves no empty ``MNIST/raw`` behind."""
+    failed are removed again: an offline run leaves no empty ``MNIST/raw`` behind. ``lacking``
+    begins the message: what is missing."""
     from torchvision.datasets import MNIST
 
     raw = raw_folder(data_dir)
@@ -78,16 +88,14 @@ def _download(data_dir: Path) -> None:
     except OSError as exc:
         _remove_empty(made)
         why = f"cannot create {shown(raw)}" if made else f"{shown(raw)} is not writable"
-        raise DataUnavailable(f"MNIST is not in {data_dir} and {why} to download it ({os_reason(exc)})") from None
+        raise DataUnavailable(f"{lacking} and {why} to download it ({os_reason(exc)})") from None
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             MNIST(str(data_dir), train=True, download=True)
             MNIST(str(data_dir), train=False, download=True)
     except (RuntimeError, OSError) as exc:
         _remove_empty(made)
-        raise DataUnavailable(
-            f"MNIST is not in {data_dir} and could not be downloaded ({download_reason(exc)})"
-        ) from None
+        raise DataUnavailable(f"{lacking} and could not be downloaded ({download_reason(exc)})") from None
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -107,11 +115,14 @@ def load_mnist(data_dir: Path, download: bool = True) -> Datasets:
             raise DataError(f"{shown(raw)} is not a folder (MNIST's files go in a folder of that name)")
         in_memory = unpack_missing(raw)
     if not all_present(raw, in_memory):
-        if any_present(raw) and not download:
-            raise DataError(f"{raw} has only some of the four MNIST files")
+        missing = missing_files(raw, in_memory) if any_present(raw) else []
+        if missing and not download:
+            raise DataError(f"{raw} has only some of the four MNIST files (missing {', '.join(missing)})")
         if not download:
             raise DataUnavailable(f"MNIST is not in {data_dir} (looked for {raw})")
-        _download(data_dir)
+        # "MNIST is not in d1" was said of a folder holding two of the four files
+        lacking = f"MNIST in {shown(raw)} lacks {', '.join(missing)}" if missing else f"MNIST is not in {data_dir}"
+        _download(data_dir, lacking)
     counts = {split: check_split(raw, split, in_memory) for split in SPLITS}
     (train_x, train_y), (test_x, test_y) = (read_split(raw, split, n, in_memory) for split, n in counts.items())
     for labels in (train_y, test_y):

@@ -172,8 +172,14 @@ def read_split(raw: Path, split: str, count: int, in_memory: dict[Path, bytes]) 
     return _read_idx(raw / images, 16, (count, 28, 28), in_memory), _read_idx(raw / labels, 8, (count,), in_memory)
 
 
+def missing_files(raw: Path, in_memory: dict[Path, bytes]) -> list[str]:
+    """The names of the four files neither on disk (plain) nor unpacked in memory."""
+    names = [name for split in SPLITS for name in file_names(split)]
+    return [name for name in names if raw / name not in in_memory and not present(raw / name)]
+
+
 def all_present(raw: Path, in_memory: dict[Path, bytes]) -> bool:
-    return all(raw / name in in_memory or present(raw / name) for split in SPLITS for name in file_names(split))
+    return not missing_files(raw, in_memory)
 
 
 def any_present(raw: Path) -> bool:

@@ -146,6 +146,16 @@ def test_missing_files_with_dataset_mnist_never_fall_back(tmp_path, capsys, no_d
     assert "synthetic" not in err
 
 
+def test_a_folder_with_some_of_the_files_names_the_missing_ones(tmp_path, capsys, no_download):
+    """Two of the four files, offline: it said "MNIST is not in data", of a folder that held them."""
+    raw = _tiny_mnist(tmp_path / "data")
+    for name in NAMES["t10k"]:
+        (raw / name).unlink()
+    code, err = _train_mnist(tmp_path / "data", tmp_path, capsys)
+    _assert_one_line(code, err, "lacks t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte", "could not be downloaded")
+    assert "is not in" not in err and (raw / "train-images-idx3-ubyte").is_file()  # what was there stays
+
+
 def test_data_folder_that_cannot_be_written(tmp_path, capsys, no_download):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")  # root ignores chmod, but nothing can mkdir under a file
