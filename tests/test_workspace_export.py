@@ -182,6 +182,42 @@ def test_converted_folders_hold_the_runs_scalars_and_settings(runs):
     assert len(read_scalars(runs / "lr-0.01")["epoch/test_acc"]) == 2
 
 
+def session_end_status(run_dir) -> str:
+    """The hparams session-end status written into the run's event file."""
+    from tensorboardX.proto.api_pb2 import Status
+    from tensorboardX.proto.event_pb2 import Event
+    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
+
+    (path,) = run_dir.glob("events.out.tfevents.*")
+    data, offset, statuses = path.read_bytes(), 0, []
+    while offset + 12 <= len(data):
+        length = int.from_bytes(data[offset : offset + 8], "little")
+        event = Event.FromString(data[offset + 12 : offset + 12 + length])
+        offset += 12 + length + 4
+        for value in event.summary.value:
+            if value.tag == "_hparams_/session_end_info":
+                plugin = HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                statuses.append(Status.Name(plugin.session_end_info.status))
+    (status,) = statuses
+    return status
+
+
+def test_a_stopped_run_converts_and_ends_neither_finished_nor_failed(runs):
+    """tensorboardX has no "killed" status: asking for one crashed `--export-tensorboard` with a
+    traceback at the first stopped run, and the runs after it were never converted."""
+    pytest.importorskip("tensorboardX")
+    import dataclasses
+
+    summary = next(s for s in RunIndex(runs).scan() if s.name == "lr-0.01")
+    assert summary.epochs_done == 2
+    stopped = dataclasses.replace(summary, state="stopped", epochs_planned=5)
+    assert tb.convert_run(stopped).event_file is not None
+    assert session_end_status(runs / "lr-0.01") == "STATUS_UNKNOWN"
+    assert len(read_scalars(runs / "lr-0.01")["epoch/test_acc"]) == 2
+    tb.convert_run(summary)
+    assert session_end_status(runs / "lr-0.01") == "STATUS_SUCCESS"
+
+
 def test_the_listener_writes_events_while_a_run_trains(tmp_path):
     pytest.importorskip("tensorboardX")
     from mnist_tui.config import Config

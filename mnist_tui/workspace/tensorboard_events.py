@@ -136,7 +136,9 @@ class EventLog:
         self.scalars(record.epoch, {f"epoch/{tag}": getattr(record, tag) for tag in EPOCH_TAGS}, walltime)
 
     def end(self, status: str) -> None:
-        """``status``: success, failure or killed (stopped early), as the hparams plugin names them."""
+        """``status``: success, failure or unknown, as the hparams plugin names them. A run stopped
+        before its plan's end is "unknown": it neither failed nor finished, and the plugin has no
+        "killed" (asking for one crashed every export that held a stopped run)."""
         from tensorboardX.proto.api_pb2 import Status
         from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo
         from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
@@ -210,7 +212,7 @@ class TensorBoardListener:
                 self.log.epoch(event)
                 self.log.flush()
             case Finished(stopped=stopped) if self.log is not None:
-                self.log.end("killed" if stopped else "success")
+                self.log.end("unknown" if stopped else "success")
                 self.close()
             case Failed() if self.log is not None:
                 self.log.end("failure")
@@ -259,7 +261,7 @@ def convert_run(summary: RunSummary) -> Converted:
             clock += record.seconds + record.eval_seconds
             log.epoch(record, walltime=clock)
         done = summary.epochs_planned is None or summary.epochs_done >= summary.epochs_planned
-        log.end({"failed": "failure"}.get(summary.state, "success" if done else "killed"))
+        log.end({"failed": "failure"}.get(summary.state, "success" if done else "unknown"))
         log.close()
     except OSError as exc:
         if log is not None:
