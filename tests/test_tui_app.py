@@ -149,6 +149,13 @@ async def test_every_action_the_dashboard_allows_is_in_the_command_palette_with_
         await commands["Wrong only"].callback()  # runs the key's action
         await pilot.pause(0.05)
         assert app.dashboard.browser.spec.wrong_only
+        # the screens it opens offer their own keys there too, not Textual's scrolling ones
+        await commands["Draw a digit"].callback()
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DrawScreen", "the draw screen")
+        await wait_for(pilot, lambda: app.screen.focused is not None, "the canvas to take the keys")
+        drawing = {command.title: command.help for command in app.get_system_commands(app.screen)}
+        assert {"Clear", "Eraser", "Inside", "Pen down/up", "Back", "Help"} <= set(drawing), drawing
+        assert drawing["Clear"] == "(c)" and not {"Scroll Home", "Page Left"} & set(drawing)
         await pilot.press("q")
     assert app.source_done.wait(timeout=10)
 

@@ -190,3 +190,18 @@ async def test_esc_asks_twice_before_leaving_a_run_trained_here(tmp_path, tmp_pa
         await pilot.press("escape")
         await pilot_wait(pilot, lambda: app.screen is workspace, "the workspace again")
         assert dashboard.source_done.wait(timeout=30), "the run trained on after its dashboard closed"
+
+
+async def test_the_command_palette_offers_the_workspaces_own_actions(tmp_path, tmp_path_factory):
+    """Its help says "ctrl+p: command palette", and the palette held only Quit, Screenshot and Theme."""
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.003", root / "mine")
+    app = workspace_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _select(pilot, "mine")
+        commands = {command.title: command for command in app.get_system_commands(screen)}
+        assert {"Mark", "Open", "New from", "Filter", "Export", "Help", "Quit"} <= set(commands), sorted(commands)
+        assert list(commands).count("Back") <= 1 and "(m)" in commands["Mark"].help
+        await commands["Mark"].callback()  # the palette awaits what a command returns (call_later)
+        await pilot.pause(0.05)
+        assert list(screen.table.marked) == ["mine"]

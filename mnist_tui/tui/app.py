@@ -32,7 +32,7 @@ from mnist_tui.training.events import RunResult
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.screens.dashboard import DashboardScreen
 from mnist_tui.tui.screens.dashboard_keys import palette_entries
-from mnist_tui.tui.screens.help import PANELS, HelpScreen, dashboard_keys, screen_keys
+from mnist_tui.tui.screens.help import PANELS, HelpScreen, dashboard_keys, screen_commands, screen_keys
 from mnist_tui.words import counted
 
 SERVER_PID_VARIABLE = "MNIST_TUI_SERVER_PID"  # set by mnist_tui.serve for its sessions
@@ -251,10 +251,13 @@ class MnistApp(App[int]):
         # Maximize acts on the focused widget, and nothing here is worth a whole screen on its own;
         # Textual's "Keys" panel repeats our help (and esc did not close it); a dashboard has its own Quit
         ours = isinstance(screen, DashboardScreen)
+        given = set()
         for command in super().get_system_commands(screen):
             if command.title not in ("Maximize", "Minimize", "Keys") and not (ours and command.title == "Quit"):
+                given.add(command.title)
                 yield command
         if not isinstance(screen, DashboardScreen):
+            yield from screen_commands(screen, given, self.action_help)  # its own keys' actions, by name
             return
         for title, line, action, bindings in palette_entries(lambda name: screen.check_action(name, ())):
             keys = " ".join(

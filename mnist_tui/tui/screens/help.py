@@ -4,10 +4,11 @@ dashboard: its panels and the run's settings; another screen gives its own keys 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -87,6 +88,40 @@ def screen_keys(screen) -> list[tuple[str, str]]:
         if shown not in keys:
             keys.append(shown)
     return [(" ".join(keys), what) for keys, what in rows.values()]
+
+
+def _our_actions(cls: type) -> set[str]:
+    """The actions this app's classes bind (the drawing canvas inherits Textual's scroll keys)."""
+    return {
+        b.action if isinstance(b, Binding) else b[1]
+        for klass in cls.__mro__
+        if klass.__module__.startswith("mnist_tui.") and "BINDINGS" in vars(klass)
+        for b in vars(klass)["BINDINGS"]
+    }
+
+
+def screen_commands(screen, given: set[str], show_help: Callable[[], object]) -> list[SystemCommand]:
+    """The palette's entries for each action this app's keys offer now on ``screen`` (its own and
+    its widgets', not Textual's table cursor keys), for the command palette: the workspace's
+    palette offered none (only Quit, Screenshot and Theme), though its help names ctrl+p. A key a
+    focused widget shadows (the runs table's enter) is offered by its screen's action's name."""
+    own = [(screen, b) for b in screen.BINDINGS if isinstance(b, Binding)]
+    widgets = [(node, b) for node, b, enabled, _ in screen.active_bindings.values() if enabled and node is not screen]
+    commands: dict[str, tuple[list[str], Callable[[], object]]] = {}
+    for node, binding in own + widgets:
+        name, _, _ = binding.action.partition("(")
+        if binding.action not in _our_actions(type(node)) or not binding.description or "." in name:
+            continue
+        if binding.action in TEXTUALS_OWN or node.check_action(name, ()) is False:
+            continue
+        keys, _ = commands.setdefault(binding.description, ([], partial(node.run_action, binding.action)))
+        for key in binding.key.split(","):
+            if (shown := screen.app.get_key_display(Binding(key, ""))) not in keys:
+                keys.append(shown)
+    entries = [SystemCommand(t, f"({' '.join(keys)})", run) for t, (keys, run) in commands.items() if t not in given]
+    if "Help" not in given | set(commands):
+        entries.append(SystemCommand("Help", "This screen's keys (?)", show_help))
+    return entries
 
 
 def help_text(keys: list[tuple[str, str]] | None = None) -> Table:
