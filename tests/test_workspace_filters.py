@@ -112,6 +112,15 @@ def test_sorting_by_any_column_keeps_unknown_values_last():
     assert order("batch") == ["sweep/lr-0.001", "lr-0.003", "lr-0.01", "mixed", "broken"]
 
 
+def test_runs_started_within_one_minute_sort_by_the_second():
+    """The column sorted by its shown minute: three runs of one minute came in reverse name order."""
+    noon = 1_795_000_020.0  # the start of a minute (in UTC): all three start within it
+    runs = [run("lr01", started=noon + 10), run("lr03", started=noon + 28), run("lr005", started=noon + 31)]
+    newest_first = [s.name for s in sort_summaries(runs, BY_KEY["started"], descending=True)]
+    assert newest_first == ["lr005", "lr03", "lr01"]
+    assert [s.name for s in sort_summaries(runs, BY_KEY["started"])] == ["lr01", "lr03", "lr005"]
+
+
 def record(epoch, acc, loss) -> EpochRecord:
     return EpochRecord(epoch, loss + 0.1, acc - 0.01, loss, acc, 1.0, 100.0, 0.01)
 

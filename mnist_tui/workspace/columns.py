@@ -24,6 +24,7 @@ class Column:
     show: Callable[[Any], str] = str
     aliases: tuple[str, ...] = ()
     shown_unit: float = 0.0  # a measured value's last shown digit: ``=`` compares as shown (0: exactly)
+    order: Callable[[RunSummary], Any] | None = None  # what it sorts by, where not its value
 
 
 def _num(fmt: str) -> Callable[[Any], str]:
@@ -94,7 +95,15 @@ COLUMNS: tuple[Column, ...] = (
         aliases=("samples_per_s", "speed", "img/s"),
         shown_unit=1.0,
     ),
-    Column("started", "started", "text", lambda s: started_text(s.started) if s.started else None, _short_time),
+    Column(
+        "started",
+        "started",
+        "text",
+        lambda s: started_text(s.started) if s.started else None,
+        _short_time,
+        # the time itself: sorted by its minute, three runs started within one minute came by name
+        order=lambda s: s.started or None,
+    ),
     Column("recipe", "recipe", "text", lambda s: s.recipe or None, lambda v: v or "–"),
     Column("precision", "prec", "text", lambda s: s.precision or None, lambda v: v or "–", aliases=("prec",)),
     Column("seed", "seed", "number", lambda s: s.seed, _num("d")),
@@ -125,7 +134,7 @@ def sort_key(column: Column, descending: bool = False) -> Callable[[RunSummary],
     """Unknown values last, whichever the direction (the caller reverses the known ones only)."""
 
     def key(summary: RunSummary) -> tuple:
-        value = column.value(summary)
+        value = column.order(summary) if column.order is not None else column.value(summary)
         if isinstance(value, tuple):
             value = tuple(-1.0 if v is None else v for v in value)
             missing = all(v == -1.0 for v in value)
