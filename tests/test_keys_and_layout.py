@@ -65,6 +65,21 @@ async def test_help_lists_the_keys_of_the_screen_it_is_opened_on(resumed_app):  
         assert "Wrong only" not in described  # the dashboard's, not this screen's
 
 
+async def test_at_80x24_j_and_k_scroll_the_help_as_the_arrows_do(resumed_app):  # noqa: F811
+    app, feed = resumed_app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        box = app.screen.query_one("#help-box")
+        await pilot.pause(0.05)
+        assert box.max_scroll_y > 3  # it does not fit at 80×24
+        await pilot.press("j", "j", "j")
+        assert box.scroll_y == 3
+        await pilot.press("k")
+        assert box.scroll_y == 2
+
+
 async def test_filters_combine_and_esc_clears_them(resumed_app):  # noqa: F811
     app, feed = resumed_app
     async with app.run_test(size=(120, 40)) as pilot:

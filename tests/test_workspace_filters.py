@@ -85,6 +85,7 @@ def test_a_measured_value_equals_what_the_table_shows():
     "text, message",
     [
         ("colour=red", "no column 'colour' (columns: name, state,"),
+        ("foo<3", "dataset, conv_dropout, fc_dropout, planned, problem)"),  # the ones only a filter names too
         ("accuracy>98", "no column 'accuracy'; acc? (columns:"),  # the guess first: the line is cut at 80
         ("scheduel=onecycle", "no column 'scheduel'; schedule? (columns:"),
         ("lr<abc", "lr is a number, 'abc' is not one"),

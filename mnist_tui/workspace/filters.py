@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mnist_tui.workspace.columns import BY_KEY, COLUMNS, Column
+from mnist_tui.workspace.columns import BY_KEY, COLUMNS, EXTRA, Column
 from mnist_tui.workspace.index import RunSummary
 from mnist_tui.workspace.summary import ROW_STATES
 
@@ -105,7 +105,7 @@ class RunFilter:
 
 
 def _columns_hint() -> str:
-    return ", ".join(c.key for c in COLUMNS)
+    return ", ".join(c.key for c in COLUMNS + EXTRA)  # the hint left out the four a filter also takes
 
 
 def _near_column(name: str) -> str | None:

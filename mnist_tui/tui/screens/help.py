@@ -28,7 +28,7 @@ KEYS = (
     ("0 … 9", "browse one true digit"),
     ("w", "wrong only, over the current order or confusion cell"),
     ("o / O", "browser order forward / back: index, hardest, confident mistakes, each digit"),
-    ("esc", "clear every filter: all digits by index"),
+    ("esc", "clear every filter: all digits by index; with none, back (a run opened from the workspace)"),
     ("b", "digit drawing: ASCII characters or fine half-blocks"),
     ("d", "draw a digit and see the model's guess live"),
     ("x", "confusion matrix: pick a cell to browse exactly those test digits"),
@@ -138,6 +138,9 @@ class HelpScreen(DismissOnce, ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss", "Close", show=True),
+        # at 80×24 the help scrolls: j and k move on every screen, and did nothing here
+        Binding("j", "scroll(1)", "Scroll down", show=False),
+        Binding("k", "scroll(-1)", "Scroll up", show=False),
     ]
 
     def __init__(
@@ -168,3 +171,6 @@ class HelpScreen(DismissOnce, ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#help-box").border_title = "Help"
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#help-box", VerticalScroll).scroll_relative(y=lines, animate=False)
