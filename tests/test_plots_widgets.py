@@ -56,6 +56,18 @@ def plain(plot) -> str:
     return plot.render().plain
 
 
+async def test_a_heading_cut_short_leaves_a_gap_before_the_plot_beside_it():
+    """At 100 columns the two epoch plots' headings ran together: "… · log…loss per epoch · log y"."""
+    app = PlotsApp()  # error % on a log axis: "error % per epoch · log y"
+    async with app.run_test(size=(46, 30)) as pilot:
+        app.feed(3)
+        await pilot.pause(0.05)
+        acc = app.query_one("#acc", AccuracyPlot)
+        first = plain(acc).splitlines()[0]
+        assert acc.heading_text().cell_len > acc.size.width  # the heading does not fit
+        assert first.rstrip().endswith("…") and len(first.rstrip()) == acc.size.width - 1
+
+
 async def test_log_toggle_changes_scale_and_values():
     app = PlotsApp(PlotSettings(log_loss=False))
     async with app.run_test(size=(120, 40)) as pilot:

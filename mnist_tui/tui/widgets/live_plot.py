@@ -202,7 +202,9 @@ class LivePlot(PlotextPlot):
 
     @staticmethod
     def _line(text: Text, width: int) -> Text:
-        text.truncate(max(width, 1), overflow="ellipsis")
+        # a cut line ends a cell short: side by side, "error % per epoch · log…loss per epoch" ran on
+        if text.cell_len > width:
+            text.truncate(max(width - 1, 1), overflow="ellipsis")
         return text
 
     def heading_text(self) -> Text:
