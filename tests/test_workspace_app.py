@@ -11,6 +11,8 @@ from waiting import pilot_wait
 from workspace_helpers import made_runs
 
 from mnist_tui.cli import build_parser, config_rules
+from mnist_tui.config import make_config
+from mnist_tui.sources.replay import ReplayRequest, ReplaySource
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.screens.dashboard import DashboardScreen
 from mnist_tui.tui.screens.new_run import NewRunScreen
@@ -205,3 +207,31 @@ async def test_the_command_palette_offers_the_workspaces_own_actions(tmp_path, t
         await commands["Mark"].callback()  # the palette awaits what a command returns (call_later)
         await pilot.pause(0.05)
         assert list(screen.table.marked) == ["mine"]
+
+
+async def test_r_on_a_run_opened_from_the_workspace_goes_back_to_it_and_elsewhere_starts_on_the_run(
+    tmp_path, tmp_path_factory
+):
+    """R stacked a second workspace (its sort and marks fresh) on the one the run was opened from,
+    and a workspace R opened had its cursor on the first row, not on the run."""
+    root = tmp_path / "runs"
+    for name in ("lr-0.003", "lr-0.01"):
+        shutil.copytree(made_runs(tmp_path_factory) / name, root / name)
+    app = workspace_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        workspace = await _select(pilot, "lr-0.01")
+        workspace.table.marked.append("lr-0.003")
+        await pilot.press("enter")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, DashboardScreen), "the run's dashboard")
+        await pilot.press("R")
+        await pilot_wait(pilot, lambda: app.screen is workspace, "the same workspace again")
+        assert len(app.screen_stack) == 1 and workspace.table.marked == ["lr-0.003"]
+    replayed = MnistApp(ReplaySource(ReplayRequest(root / "lr-0.003", lambda saved: make_config(saved=saved))))
+    async with replayed.run_test(size=(120, 40)) as pilot:
+        await pilot_wait(pilot, lambda: replayed.dashboard.state == "finished", "the replay", timeout=60)
+        await pilot.press("R")
+        await pilot_wait(pilot, lambda: isinstance(replayed.screen, WorkspaceScreen), "a workspace")
+        opened = replayed.screen
+        await pilot_wait(pilot, lambda: opened.scans >= 1, "its first scan")
+        await pilot.pause(0.05)
+        assert opened.table.listed[opened.table.cursor_row].name == "lr-0.003"

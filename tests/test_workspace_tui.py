@@ -381,4 +381,4 @@ async def test_a_filters_problem_is_shown_whole_at_80_columns(runs):
         await pilot.pause(0.05)
         shown = " ".join(line.strip() for line in screen_text(app).splitlines())
         assert "'foo<3': no column 'foo' (columns: name, state," in shown
-        assert "world, device, dataset)" in shown
+        assert "dataset, conv_dropout, fc_dropout, planned, problem)" in shown

@@ -2,7 +2,8 @@
 
 Keys are offered as the source's capabilities allow (``dashboard_keys.allowed``): start,
 pause and steer a live run, save it, browse and filter the test digits, and open the
-screens that look closer (confusion, drawing, inside the network, the runs workspace).
+screens that look closer (confusion, drawing, inside the network, the runs workspace), which
+are imported when first opened (see ``opened_screens.py``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from mnist_tui.words import counted
 
 if TYPE_CHECKING:
     from mnist_tui.tui.screens.model_view import ModelViewScreen
-
-# The confusion, drawing and inside screens are imported when first opened (opened_screens.py).
 
 STOP_CONFIRM_S = 3.0  # the second S must follow the first within this
 
@@ -223,7 +222,13 @@ class DashboardScreen(RunViewScreen):
             return
         from mnist_tui.tui.screens.workspace import WorkspaceScreen
 
-        self.app.push_screen(WorkspaceScreen(Path(self.source.run_dir).resolve().parent))
+        run_dir = Path(self.source.run_dir).resolve()
+        below = self.app.screen_stack[-2] if self.opened_over_another else None
+        if isinstance(below, WorkspaceScreen) and below.root.resolve() == run_dir.parent:
+            if self._may_leave():  # back to the workspace it was opened from, not a second one on top
+                self.app.pop_screen()
+            return
+        self.app.push_screen(WorkspaceScreen(run_dir.parent, select=run_dir.name))
 
     def action_cycle_digit_mode(self) -> None:
         self.browser.cycle_mode()
@@ -286,9 +291,8 @@ class DashboardScreen(RunViewScreen):
         self.open_screen(screen, self._browse_cell)
 
     def _no_model(self) -> str:
-        """Why no model (nor its confusion matrix) will come, where none has: a replay's came with
-        it or never will, and a failed run sends none; empty while a live run may still send one.
-        After a failure the two screens said it "fills in after each epoch" / "within seconds"."""
+        """Why no model (nor its confusion matrix) will come: a replay's came with it or never will,
+        a failed run sends none (its screens said "fills in after each epoch"); empty while one may."""
         if self.failure is not None:
             return f"the run failed ({self.failure})"
         return "" if self.capabilities.live else "this replay has no model"

@@ -42,8 +42,9 @@ class WorkspaceScreen(Screen):
     OpenRun = OpenRun
     NewRunFrom = NewRunFrom
 
-    def __init__(self, root: Path, index: RunIndex | None = None) -> None:
+    def __init__(self, root: Path, index: RunIndex | None = None, select: str = "") -> None:
         super().__init__()
+        self.select = select  # the run the cursor starts on
         self.root = Path(root)
         self.index = index or RunIndex(self.root)
         self.scans = 0  # finished scans (tests wait on it)
@@ -54,7 +55,7 @@ class WorkspaceScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield RunsTable(id="runs")
+        yield RunsTable(id="runs", start_at=self.select)
         hint = "filter: words, lr<0.005 dropout=0.1 state=finished (enter: keep, esc: clear)"
         yield Input(placeholder=hint, id="filter")
         yield Static(id="run-detail")

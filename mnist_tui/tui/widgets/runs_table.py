@@ -53,8 +53,10 @@ class RunsTable(DataTable):
     descending: reactive[bool] = reactive(True, init=False)
     run_filter: reactive[RunFilter] = reactive(RunFilter(""), init=False)
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, start_at: str = "", **kwargs) -> None:
+        """``start_at``: the run the cursor starts on once listed (R from its dashboard)."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.start_at = start_at
         self.summaries: list[RunSummary] = []
         self.listed: list[RunSummary] = []  # what is shown, in order
         self.marked: list[str] = []  # run names, in the order they were marked
@@ -254,6 +256,8 @@ class RunsTable(DataTable):
         if [str(row.key.value) for row in self.ordered_rows] != names:
             position = {name: i for i, name in enumerate(names)}
             self.sort("name", key=lambda cell: position[cell.plain])
+        if current is None and self.start_at in wanted:
+            current, self.start_at = self.start_at, ""
         if current in wanted:
             self.move_cursor(row=names.index(current), animate=False)
 
