@@ -183,6 +183,23 @@ def test_damaged_rows_of_the_layer_and_steering_logs_are_counted_in_the_notes(fi
     assert sum(isinstance(e, LayerStatsRecord) for e in events) == 1  # the good row still replays
 
 
+def test_epochs_the_status_counts_but_the_metrics_lack_are_a_note(finished_run, tmp_path):
+    """A finished 2-epoch run whose last metrics row was torn replayed as "stopped after 1 epoch",
+    without a word; the workspace said the file was cut."""
+    run_dir = tmp_path / "cut"
+    shutil.copytree(finished_run, run_dir)
+    (run_dir / "checkpoint.pt").unlink()  # its history would stand in for the lost row
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "finished" and status["epochs_done"] == 1
+    (run_dir / "status.json").write_text(json.dumps(status | {"epochs": 2, "epochs_done": 2}))
+    with open(run_dir / "metrics.jsonl", "a") as metrics:
+        metrics.write('{"epoch": 2, "train_lo')
+    events = _replay(run_dir)
+    assert "metrics.jsonl holds 1 of the 2 epochs status.json counts (cut or removed)" in events[0].notice
+    assert len(events[0].history) == 1
+    assert "cut or removed" not in (_replay(finished_run)[0].notice or "")
+
+
 def test_a_damaged_saved_config_is_a_note_and_the_curves_still_replay(finished_run, tmp_path):
     from mnist_tui import cli
 

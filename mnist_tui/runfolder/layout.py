@@ -37,7 +37,7 @@ from mnist_tui.runfolder.names import (  # noqa: F401 - the folder's names, here
     STEERING_NAME,
 )
 from mnist_tui.training.control import LR_SCALE_MAX, LR_SCALE_MIN
-from mnist_tui.training.events import STATES
+from mnist_tui.training.events import ENDED, STATES
 
 HEARTBEAT_S = 1.0  # the writer refreshes status.json this often, paused or not
 STALE_S = 5.0  # a heartbeat older than this, with its process gone: the run is lost
@@ -126,6 +126,13 @@ class RunStatus:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def cut_note(self, rows: int) -> str | None:
+        """Where an ended run counts more epochs than its ``rows`` epoch rows (a torn last row, a
+        file cut or removed): say so. The workspace said it; a replay showed fewer silently."""
+        if self.state not in ENDED or self.epochs_done <= rows:
+            return None
+        return f"{METRICS_NAME} holds {rows} of the {self.epochs_done} epochs {STATUS_NAME} counts (cut or removed"
 
     @classmethod
     def from_json(cls, row: Any) -> RunStatus:

@@ -10,6 +10,7 @@ and counted in the notice.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -191,6 +192,9 @@ def load_run(run_dir: Path) -> RunRecord:
         raise UserError(
             f"--replay {run_dir}: no finished epoch in {METRICS_NAME} or {CHECKPOINT_NAME}, nothing to replay"
         )
+    with contextlib.suppress(RecordError, UserError):  # a torn last row was dropped without a word
+        if (status := read_status(run_dir)) and (cut := status.cut_note(len(record.history))):
+            record.notes.append(f"{cut}): shown as far as they go")
     done = record.history[-1].epoch if record.history else record.epoch
     record.batches = [b for b in record.batches if b.epoch <= done]  # an unfinished epoch's batches are not kept
     return record

@@ -205,10 +205,9 @@ class RunIndex:
                 fields["samples_per_s"] = status.samples_per_s
             state = status.state
             rows = len(metrics.records)
-            if state in ENDED and status.epochs_done > rows:  # cut or removed: say it, as a replay would
-                kept = f"{METRICS_NAME} holds {rows} of the {status.epochs_done} epochs {STATUS_NAME} counts"
+            if cut := status.cut_note(rows):  # cut or removed: say it, as a replay does
                 whole = "; --replay shows the checkpoint's" if stamps.get(CHECKPOINT_NAME) is not None else ""
-                notes.append(f"{kept} (cut or removed{whole})")
+                notes.append(f"{cut}{whole})")
         else:  # a plan steered longer lived in status.json: the first plan was shown as "8/3"
             planned = max(planned, fields.get("epochs_done", 0)) if planned else planned
             state = state_without_status(fields.get("epochs_done", 0), planned)
