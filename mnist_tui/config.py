@@ -33,7 +33,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     # sprint: 99 % in the fewest samples (benchmarks/sprint.py, sprint_results.md): batch 128, a
     # one-cycle schedule planned over 2.5 epochs, and test evaluation on an EMA (0.99) of the
     # weights. Seeds 0, 1, 2 reach 99.07, 99.06 % at epoch 2 and 99.07 % at the end (2.5): 3.0-3.7 s
-    # of training on 2 quiet AMD EPYC cores with bf16 (Zen 5); 13-16 s in fp32 on a Zen 3 without it
+    # of training on 2 quiet AMD EPYC cores with bf16 (Zen 5); 12-16 s in fp32 on a Zen 3 without it
     # (README, The sprint recipe).
     "sprint": dict(
         batch_size=128,
