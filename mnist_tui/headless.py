@@ -128,7 +128,8 @@ class RichReporter:
         )
         if e.history:  # said before their rows (it came after them, as if of what follows)
             done = e.history[-1].epoch
-            self.say(f"epochs 1-{done}, trained earlier:" if done > 1 else "epoch 1, trained earlier:")
+            heading = f"epochs 1-{done}, trained earlier:" if done > 1 else "epoch 1, trained earlier:"
+            self.say(heading if self.lines else f"{heading} in the table at the end")  # else nothing came under it
         for row in e.history:
             self._add_row(row)
         if self.lines:  # on a terminal the table at the end shows them
@@ -147,6 +148,11 @@ class RichReporter:
         # the epoch's batches are done and its row is not: the test set is being evaluated
         phase = " testing…" if e.batch >= e.batches_per_epoch else ""
         fields = dict(epoch=e.epoch, epochs=self.epochs, loss=e.losses[-1], rate=e.samples_per_s, phase=phase)
+        if self.task is not None and self.progress.tasks[-1].fields["epoch"] != e.epoch:
+            # a resumed run's earlier epoch's batches come again first: its bar had reached its end,
+            # and the next epoch's showed "0:00:00" left throughout
+            self.progress.remove_task(self.task)
+            self.task = None
         if self.task is None:
             self.task = self.progress.add_task("train", total=e.batches_per_epoch, **fields)
         self.progress.update(self.task, completed=e.batch, **fields)

@@ -457,3 +457,28 @@ def test_a_resume_tells_its_earlier_epochs_steering_where_the_run_made_it(tmp_pa
     write_text_atomically(tmp_path / "batches.jsonl", jsonl([b.to_json() for b in batches]))
     write_text_atomically(tmp_path / "steering.jsonl", jsonl([halved.to_json()]))
     assert list(saved_reports(tmp_path, 2)) == [batches[0], halved, *batches[1:]]
+
+
+def test_a_resumed_runs_next_epoch_gets_a_bar_of_its_own_and_the_earlier_rows_are_placed():
+    """After --resume the earlier epoch's batches came again first: their bar reached its end and
+    epoch 2's showed 0:00:00 left throughout; "trained earlier:" had nothing under it."""
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord
+
+    rows = (EpochRecord(1, 0.5, 0.9, 0.4, 0.91, 1.0, 1e4, 0.01),)
+    empty = np.zeros((0, 28, 28), np.uint8)
+    ready = DataReady("MNIST", "cpu", "fp32", 100, 0, 1, 21840, None, empty, np.zeros(0, np.int64), 2, rows, 2)
+    out = io.StringIO()
+    reporter = RichReporter(None, Console(file=out, width=120, force_terminal=True, highlight=False))
+    reporter(ready)
+    assert ", trained earlier: in the table at the end" in out.getvalue()
+    reporter(BatchEnd(1, 20, 20, (0.5,), 1e4, 2000, (0.01,), 1.0))  # the earlier epoch's, again
+    reporter(BatchEnd(2, 2, 20, (0.4,), 1e4, 200, (0.01,), 2.0))
+    (task,) = reporter.progress.tasks
+    assert task.fields["epoch"] == 2 and task.completed == 2 and task.total == 20 and not task.finished
+    reporter.progress.stop()
