@@ -98,8 +98,7 @@ def _references() -> tuple[dict[str, tuple[int, ...]], dict[str, Any], dict[str,
     shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     optimizer = Adam(net.parameters(), lr=1e-3, foreach=False)  # no torch._dynamo (training.adam)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=8)
-    # as state_dict() packs it, without the call (guarded as add_param_group is)
-    group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
+    group = {k: v for k, v in optimizer.state_dict()["param_groups"][0].items() if k != "params"}
     return shapes, group, scheduler.state_dict()
 
 
