@@ -132,7 +132,7 @@ class RunStatus:
         file cut or removed): say so. The workspace said it; a replay showed fewer silently."""
         if self.state not in ENDED or self.epochs_done <= rows:
             return None
-        return f"{METRICS_NAME} holds {rows} of the {self.epochs_done} epochs {STATUS_NAME} counts (cut or removed"
+        return f"{METRICS_NAME} holds {rows} of the {self.epochs_done} epochs {STATUS_NAME} counts"
 
     @classmethod
     def from_json(cls, row: Any) -> RunStatus:

@@ -10,7 +10,6 @@ and counted in the notice.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from mnist_tui.runfolder.layout import (
     LAYERS_NAME,
     METRICS_NAME,
     STEERING_NAME,
+    RunStatus,
 )
 from mnist_tui.runfolder.reader import (
     effective_state,
@@ -122,13 +122,17 @@ def _read_logs(record: RunRecord) -> None:
         record.notes.append(f"not used: {exc}")
 
 
-def writer_state(run_dir: Path) -> tuple[str | None, str | None]:
-    """(state, note) from status.json: a note when another process still writes the run (a replay
-    shows it so far) or when it ended failed or lost (a replay alone called it stopped)."""
+def readable_status(run_dir: Path) -> RunStatus | None:
+    """status.json, or None where it is absent or damaged (a replay shows the run without it)."""
     try:
-        status = read_status(run_dir)
+        return read_status(run_dir)
     except (RecordError, UserError):
-        return None, None
+        return None
+
+
+def writer_state(run_dir: Path, status: RunStatus | None) -> tuple[str | None, str | None]:
+    """(state, note) from ``status``: a note when another process still writes the run (a replay
+    shows it so far) or when it ended failed or lost (a replay alone called it stopped)."""
     state = effective_state(status, time.time()) if status is not None else None
     if state == "failed":
         return state, status.message or "no reason was recorded"
@@ -148,7 +152,8 @@ def load_run(run_dir: Path) -> RunRecord:
     batches = read_batches(run_dir)
     record = RunRecord(run_dir, metrics.records, 0, batches.records, batch_log=(run_dir / BATCHES_NAME).exists())
     record.notes += [n for n in (metrics.skipped_note(METRICS_NAME), batches.skipped_note(BATCHES_NAME)) if n]
-    record.writer_state, note = writer_state(run_dir)
+    status = readable_status(run_dir)
+    record.writer_state, note = writer_state(run_dir, status)
     if record.writer_state in ("failed", "lost"):
         record.end_detail = note or ""
     elif note:
@@ -192,9 +197,8 @@ def load_run(run_dir: Path) -> RunRecord:
         raise UserError(
             f"--replay {run_dir}: no finished epoch in {METRICS_NAME} or {CHECKPOINT_NAME}, nothing to replay"
         )
-    with contextlib.suppress(RecordError, UserError):  # a torn last row was dropped without a word
-        if (status := read_status(run_dir)) and (cut := status.cut_note(len(record.history))):
-            record.notes.append(f"{cut}): shown as far as they go")
+    if status is not None and (cut := status.cut_note(len(record.history))):  # a torn last row went unsaid
+        record.notes.append(f"{cut} (cut or removed): shown as far as they go")
     done = record.history[-1].epoch if record.history else record.epoch
     record.batches = [b for b in record.batches if b.epoch <= done]  # an unfinished epoch's batches are not kept
     return record
