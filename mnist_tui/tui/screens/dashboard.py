@@ -39,7 +39,8 @@ class DashboardScreen(RunViewScreen):
     def __init__(self, source, snapshot=None) -> None:
         super().__init__(source, snapshot)
         self.opened = OpenedScreens()  # the screens it opened: the run's news goes to them alone
-        self._requests: SourceRequests | None = None  # started by the first request (ask_source)
+        # its thread starts with the first request; self.app is read then (it is not set here yet)
+        self._requests = SourceRequests(lambda done: self.app.call_from_thread(done), self._request_failed)
 
     def on_mount(self) -> None:
         # a filter or an order asked for while the side panel shows the epochs (80×24) seemed to do
@@ -69,8 +70,6 @@ class DashboardScreen(RunViewScreen):
     def ask_source(self, request: Callable[[], object], then: Callable[[], object] | None = None) -> None:
         """``request`` off the UI thread, after the ones asked before it (``SourceRequests``);
         ``then`` runs on the UI thread once it is done."""
-        if self._requests is None:
-            self._requests = SourceRequests(self.app.call_from_thread, self._request_failed)
         self._requests.ask(request, then)
 
     def _request_failed(self, said: str) -> None:
@@ -79,8 +78,7 @@ class DashboardScreen(RunViewScreen):
             self.show_state("finished", "it was not continued")
 
     def on_unmount(self) -> None:
-        if self._requests is not None:
-            self._requests.close()
+        self._requests.close()
 
     def action_start(self) -> None:
         self.started = True

@@ -4,7 +4,7 @@ dashboard: its panels and the run's settings; another screen gives its own keys 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
+from functools import cache, partial
 
 from rich.table import Table
 from rich.text import Text
@@ -90,14 +90,15 @@ def screen_keys(screen) -> list[tuple[str, str]]:
     return [(" ".join(keys), what) for keys, what in rows.values()]
 
 
-def _our_actions(cls: type) -> set[str]:
+@cache
+def _our_actions(cls: type) -> frozenset[str]:
     """The actions this app's classes bind (the drawing canvas inherits Textual's scroll keys)."""
-    return {
+    return frozenset(
         b.action if isinstance(b, Binding) else b[1]
         for klass in cls.__mro__
         if klass.__module__.startswith("mnist_tui.") and "BINDINGS" in vars(klass)
         for b in vars(klass)["BINDINGS"]
-    }
+    )
 
 
 def screen_commands(screen, given: set[str], show_help: Callable[[], object]) -> list[SystemCommand]:
