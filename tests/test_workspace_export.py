@@ -29,13 +29,12 @@ def runs(tmp_path, tmp_path_factory):
     return workspace(tmp_path, tmp_path_factory)
 
 
-def read_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
-    """Every scalar in the run folder's event files, by tag: (step, value), in file order: a
+def summary_values(run_dir: Path):
+    """(step, summary value) for every value in the run folder's event files, in file order: a
     plain TFRecord reader (length, its CRC, the record, its CRC) over tensorboardX's own
     ``Event`` proto, so the tests need no tensorboard."""
     from tensorboardX.proto.event_pb2 import Event
 
-    out: dict[str, list[tuple[int, float]]] = {}
     for path in sorted(Path(run_dir).glob("events.out.tfevents.*")):
         data = path.read_bytes()
         offset = 0
@@ -47,8 +46,15 @@ def read_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
             event = Event.FromString(data[start : start + length])
             offset = start + length + 4
             for value in event.summary.value:
-                if value.WhichOneof("value") == "simple_value":
-                    out.setdefault(value.tag, []).append((event.step, value.simple_value))
+                yield event.step, value
+
+
+def read_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar in the run folder's event files, by tag: (step, value), in file order."""
+    out: dict[str, list[tuple[int, float]]] = {}
+    for step, value in summary_values(run_dir):
+        if value.WhichOneof("value") == "simple_value":
+            out.setdefault(value.tag, []).append((step, value.simple_value))
     return out
 
 
@@ -150,21 +156,14 @@ def check_events(run_dir):
 
 def hparams_in(run_dir) -> dict:
     """The hparams session-start values written into the event file."""
-    from tensorboardX.proto.event_pb2 import Event
     from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
 
     values = {}
-    for path in run_dir.glob("events.out.tfevents.*"):
-        data, offset = path.read_bytes(), 0
-        while offset + 12 <= len(data):
-            length = int.from_bytes(data[offset : offset + 8], "little")
-            event = Event.FromString(data[offset + 12 : offset + 12 + length])
-            offset += 12 + length + 4
-            for value in event.summary.value:
-                if value.tag == "_hparams_/session_start_info":
-                    plugin = HParamsPluginData.FromString(value.metadata.plugin_data.content)
-                    for key, v in plugin.session_start_info.hparams.items():
-                        values[key] = getattr(v, v.WhichOneof("kind"))
+    for _, value in summary_values(run_dir):
+        if value.tag == "_hparams_/session_start_info":
+            plugin = HParamsPluginData.FromString(value.metadata.plugin_data.content)
+            for key, v in plugin.session_start_info.hparams.items():
+                values[key] = getattr(v, v.WhichOneof("kind"))
     return values
 
 
@@ -185,19 +184,14 @@ def test_converted_folders_hold_the_runs_scalars_and_settings(runs):
 def session_end_status(run_dir) -> str:
     """The hparams session-end status written into the run's event file."""
     from tensorboardX.proto.api_pb2 import Status
-    from tensorboardX.proto.event_pb2 import Event
     from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
 
-    (path,) = run_dir.glob("events.out.tfevents.*")
-    data, offset, statuses = path.read_bytes(), 0, []
-    while offset + 12 <= len(data):
-        length = int.from_bytes(data[offset : offset + 8], "little")
-        event = Event.FromString(data[offset + 12 : offset + 12 + length])
-        offset += 12 + length + 4
-        for value in event.summary.value:
-            if value.tag == "_hparams_/session_end_info":
-                plugin = HParamsPluginData.FromString(value.metadata.plugin_data.content)
-                statuses.append(Status.Name(plugin.session_end_info.status))
+    (_,) = run_dir.glob("events.out.tfevents.*")  # one file: a re-export replaces the last
+    statuses = [
+        Status.Name(HParamsPluginData.FromString(value.metadata.plugin_data.content).session_end_info.status)
+        for _, value in summary_values(run_dir)
+        if value.tag == "_hparams_/session_end_info"
+    ]
     (status,) = statuses
     return status
 
