@@ -188,10 +188,10 @@ def config_rules(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _open_watched(args: argparse.Namespace) -> None:
-    from mnist_tui.sources.replay import check_run_dir
-
     _check_paths(args)
     if args.replay is not None:
+        from mnist_tui.sources.replay import check_run_dir  # and numpy: only a replay's first frame waits for it
+
         check_run_dir(args.replay, "--replay")
     elif args.follow is not None and args.follow.exists() and not args.follow.is_dir():
         raise UserError(f"--follow {args.follow}: not a folder")

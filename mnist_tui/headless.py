@@ -21,7 +21,7 @@ from rich.table import Table
 
 from mnist_tui.errors import one_line
 from mnist_tui.headless_json import JsonReporter, epochs_before
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.sources.base import RunSource
 from mnist_tui.stopping import StopOnSignal
 from mnist_tui.training.events import (

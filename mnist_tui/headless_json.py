@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.training.events import (
     BatchEnd,
     DataReady,

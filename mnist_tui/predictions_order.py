@@ -12,9 +12,6 @@ import numpy as np
 
 Ordering = tuple[np.ndarray, str]
 
-# The orders the browser cycles through with one key; "digit" steps through 0–9 in turn.
-ORDERS = ("index", "hardest", "mistakes", "digit")
-
 
 def _predicted(probabilities: np.ndarray) -> np.ndarray:
     return probabilities.argmax(1)
@@ -75,14 +72,4 @@ def ordering(
         return confident_mistakes(probabilities, labels)
     if name == "digit":
         return true_digit(probabilities, labels, digit)
-    raise ValueError(f"unknown order {name!r} (one of {', '.join(ORDERS)})")
-
-
-# o / O step through these: index → hardest → confident mistakes → digit 0 … 9 → index
-ORDER_STEPS = tuple((name, 0) for name in ORDERS if name != "digit") + tuple(("digit", d) for d in range(10))
-
-
-def next_order(name: str, digit: int, step: int = 1) -> tuple[str, int]:
-    """The order ``step`` places after ``(name, digit)`` in the cycle (−1: the one before)."""
-    position = ORDER_STEPS.index((name, digit if name == "digit" else 0))
-    return ORDER_STEPS[(position + step) % len(ORDER_STEPS)]
+    raise ValueError(f"unknown order {name!r}")

@@ -11,7 +11,6 @@ import torch
 from mnist_tui.data import MEAN, STD
 from mnist_tui.drawing import (
     CENTRE,
-    ModelSnapshot,
     centre_of_mass,
     ink_bbox,
     line_cells,
@@ -21,6 +20,7 @@ from mnist_tui.drawing import (
     to_model_input,
 )
 from mnist_tui.model import Net
+from mnist_tui.model_snapshot import ModelSnapshot
 
 
 def _stroke_seven(size: int = 28, top: int = 1, left: int = 1, span: int = 10) -> np.ndarray:

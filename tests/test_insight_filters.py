@@ -7,10 +7,10 @@ import pytest
 import torch
 from cells import cell_colors
 
-from mnist_tui.drawing import ModelSnapshot
 from mnist_tui.insight.filters import Weights, conv1_filters, conv2_filters, read_weights, state_arrays
 from mnist_tui.insight.render import NEGATIVE, POSITIVE, signed_halfblocks, tile_grid
 from mnist_tui.model import Net
+from mnist_tui.model_snapshot import ModelSnapshot
 
 
 def known_net() -> Net:

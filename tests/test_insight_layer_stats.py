@@ -10,11 +10,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from mnist_tui.insight.layer_records import BINS, LAYERS, LayerStatsError, LayerStatsRecord
 from mnist_tui.insight.layer_stats import (
-    BINS,
-    LAYERS,
-    LayerStatsError,
-    LayerStatsRecord,
     epoch_layer_stats,
     histogram_band,
     rebin,

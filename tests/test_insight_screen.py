@@ -10,9 +10,9 @@ import torch
 from textual.app import App
 from waiting import pilot_wait as wait_for
 
-from mnist_tui.drawing import ModelSnapshot
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
 from mnist_tui.model import Net
+from mnist_tui.model_snapshot import ModelSnapshot
 from mnist_tui.tui.screens import model_view_jobs
 from mnist_tui.tui.screens.model_view import ModelViewScreen
 from mnist_tui.tui.widgets.embedding_plot import DIGIT_COLORS, EmbeddingPlot

@@ -190,7 +190,8 @@ def test_log_format_needs_headless(flag):
 async def test_i_on_the_draw_screen_opens_the_model_view_with_the_runs_layers_and_test_digits(resumed_app):  # noqa: F811
     """Opened from the draw screen, the model view's Layers and Embedding tabs were empty: it got
     the drawing alone, not the run's layer statistics and test digits as the dashboard's ``i`` does."""
-    from mnist_tui.insight.layer_stats import LayerStatsRecord, epoch_layer_stats, weights_copy
+    from mnist_tui.insight.layer_records import LayerStatsRecord
+    from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
     from mnist_tui.model import Net
     from mnist_tui.tui.screens.model_view import ModelViewScreen
 

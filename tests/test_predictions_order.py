@@ -6,15 +6,14 @@ import numpy as np
 import pytest
 
 from mnist_tui.predictions_order import (
-    ORDERS,
     by_index,
     confident_mistakes,
     confusion_cell,
     hardest_first,
-    next_order,
     ordering,
     true_digit,
 )
+from mnist_tui.tui.views import ORDERS, next_order
 
 
 def _probs(rows: list[tuple[int, float]]) -> np.ndarray:

@@ -16,7 +16,7 @@ import pytest
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.runfolder.layout import process_start
 from mnist_tui.sources.replay import ReplayRequest, ReplaySource, load_run
 from mnist_tui.training.events import (

@@ -6,7 +6,7 @@ import pytest
 import torch
 from waiting import wait_until as wait_for
 
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import (
     BatchEnd,

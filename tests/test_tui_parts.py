@@ -137,7 +137,7 @@ def test_the_narrow_predictions_panel_says_why_it_has_no_guess_within_its_column
 
 def test_weights_that_cannot_be_drawn_with_are_said_once_and_passed_on():
     """A snapshot that refused the weights was passed over without a word."""
-    from mnist_tui.drawing import ModelSnapshot
+    from mnist_tui.model_snapshot import ModelSnapshot
     from mnist_tui.training.events import ModelWeights
     from mnist_tui.tui import messages as msg
     from mnist_tui.tui.bridge import LossInbox, SourceBridge

@@ -7,8 +7,9 @@ Engine modules (torch and numpy only; ``tests/test_no_textual_in_training.py`` c
 - :mod:`.activations`: one digit through the network: conv1's 10 maps (24×24), conv2's 20
   maps (8×8), the prediction, and the saliency (gradient of the predicted logit with respect
   to the normalised input, and gradient × input), on a private CPU copy.
-- :mod:`.layer_stats`: :class:`LayerStatsRecord`, one per epoch: weight norm, gradient norm,
-  update/weight ratio and a weight histogram for conv1, conv2, fc1 and fc2.
+- :mod:`.layer_records`: :class:`LayerStatsRecord`, one per epoch: weight norm, gradient norm,
+  update/weight ratio and a weight histogram for conv1, conv2, fc1 and fc2 (no numpy: the
+  dashboard's first frame imports it); :mod:`.layer_stats` computes them.
 - :mod:`.layers_log`: the run folder's ``layers.jsonl`` (append, read, truncate on resume).
 - :mod:`.embedding`: the test set's 50-d fc1 features projected to 2-D by PCA.
 - :mod:`.render`: pure rich-``Text`` renderers (diverging and grey half-blocks, tile grids,

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mnist_tui.drawing import ModelSnapshot
+from mnist_tui.model_snapshot import ModelSnapshot
 
 CONV1, CONV2 = "conv1.weight", "conv2.weight"
 CONV1_SHAPE, CONV2_SHAPE = (10, 1, 5, 5), (20, 10, 5, 5)

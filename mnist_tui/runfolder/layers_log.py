@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from mnist_tui.files import write_atomically
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.runfolder.names import LAYERS_NAME
 from mnist_tui.runfolder.reader import Rows, read_rows
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from mnist_tui.errors import UserError
 from mnist_tui.files import change_stamp
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.runfolder.atomic import jsonl, write_json_atomically, write_text_atomically
 from mnist_tui.runfolder.earlier import EarlierFiles
 from mnist_tui.runfolder.layers_log import append_layer_stats, truncate_layer_stats

@@ -19,7 +19,7 @@ from typing import Any
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.runfolder.layers_log import read_layer_stats
 from mnist_tui.runfolder.layout import (
     BATCHES_NAME,

@@ -12,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Union
 
 from mnist_tui import schema
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
+
+if TYPE_CHECKING:  # annotations only: numpy costs the dashboard's first frame ~0.1 s
+    import numpy as np
 
 # Run states, as the status file and StateChanged name them. "lost": the writer's heartbeat is
 # stale and its process is gone; "waiting": a followed folder holds no run yet.

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from mnist_tui.drawing import ModelSnapshot
 from mnist_tui.errors import told
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
+from mnist_tui.model_snapshot import ModelSnapshot
 from mnist_tui.training.events import (
     BatchEnd,
     DataReady,

@@ -41,7 +41,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from mnist_tui.insight.activations import DigitInsight
 from mnist_tui.insight.embedding import SAMPLE, Embedding
 from mnist_tui.insight.filters import Weights
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.tui.screens.help import HelpScreen, screen_keys
 from mnist_tui.tui.screens.model_view_jobs import compute_digit, compute_embedding, model_source, read_model
 from mnist_tui.tui.screens.model_view_text import HELP, HELP_TITLE, digit_caption, embedding_status, title_line

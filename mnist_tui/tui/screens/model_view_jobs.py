@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from mnist_tui.drawing import ModelSnapshot
 from mnist_tui.insight.activations import DigitInsight, inspect_digit
 from mnist_tui.insight.embedding import Embedding, embed_test_set, fc1_features
 from mnist_tui.insight.filters import Weights, read_weights
+from mnist_tui.model_snapshot import ModelSnapshot
 
 
 def model_source(model: Any) -> Callable[[], Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
-from mnist_tui.insight.layer_stats import LayerStatsRecord
+from mnist_tui.insight.layer_records import LayerStatsRecord
 
 
 class OpenedScreens:

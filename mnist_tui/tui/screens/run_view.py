@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header
 
-from mnist_tui.drawing import ModelSnapshot
+from mnist_tui.model_snapshot import ModelSnapshot
 from mnist_tui.training.events import Failed, RunResult, rewound_text
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox, SourceBridge

@@ -7,12 +7,15 @@ to it; the title says which order and filters are on, and an emptied view says h
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from textual.reactive import reactive
 
-from mnist_tui.predictions_order import ORDER_STEPS, next_order
-from mnist_tui.tui.views import View, ViewSpec, build_view
+from mnist_tui.tui.views import ORDER_STEPS, View, ViewSpec, build_view, next_order
 from mnist_tui.tui.widgets.predictions import PredictionsPanel
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class PredictionsBrowser(PredictionsPanel):

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from mnist_tui.insight.layer_stats import LAYERS, LayerStatsRecord, histogram_band, series
+from mnist_tui.insight.layer_records import LAYERS, LayerStatsRecord
+from mnist_tui.insight.layer_stats import histogram_band, series
 from mnist_tui.insight.render import heat_band, side_by_side
 from mnist_tui.tui.palette import BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, rgb
 from mnist_tui.tui.widgets.live_plot import LivePlot, legend_line

@@ -2,18 +2,23 @@
 
 The panel browses a *view*: an ordered list of test indices with a title (see
 ``mnist_tui.tui.views``). ``set_view`` swaps the list; ``move`` steps through it.
+
+The panel is on the dashboard's first frame, which comes before numpy loads (numpy costs ~0.1 s
+of it on a 2-core AMD EPYC): numpy and the digit renderers are imported where digits are handled.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
 from rich.console import Group
 from rich.text import Text
 from textual.widget import Widget
 
-from mnist_tui.render import ascii_digit, halfblock_cells
+if TYPE_CHECKING:
+    import numpy as np
 
 BAR_WIDTH = 8
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -27,6 +32,8 @@ def probability_bar(p: float, width: int = BAR_WIDTH) -> str:
 
 
 def _digit_lines(image: np.ndarray, mode: str) -> list[Text]:
+    from mnist_tui.render import ascii_digit, halfblock_cells
+
     if mode == "ascii":
         return [Text(row, style="bright_white") for row in ascii_digit(image)]
     lines = []
@@ -49,7 +56,7 @@ class PredictionsPanel(Widget):
         self.labels: np.ndarray | None = None
         self.probabilities: np.ndarray | None = None
         self.epoch: int | None = None
-        self.indices = np.zeros(0, dtype=np.int64)
+        self.indices: np.ndarray | Sequence[int] = ()  # int64 once a view is set
         self.view_title = "all test digits"
         self.empty_hint = "no digits in this view"
         self.position = 0
@@ -67,7 +74,7 @@ class PredictionsPanel(Widget):
 
     def set_data(self, images: np.ndarray, labels: np.ndarray) -> None:
         self.images, self.labels = images, labels
-        self.set_view(np.arange(len(labels), dtype=np.int64), "all test digits")
+        self.set_view(range(len(labels)), "all test digits")
 
     def set_predictions(self, probabilities: np.ndarray, epoch: int) -> None:
         self.probabilities, self.epoch = probabilities, epoch
@@ -88,6 +95,8 @@ class PredictionsPanel(Widget):
     def set_view(self, indices, title: str, empty_hint: str = "no digits in this view") -> None:
         """Browse ``indices`` (test-set positions, in order). Stays on the digit on show if the
         new view holds it, else starts at the view's first digit."""
+        import numpy as np
+
         current = self.current_index
         self.indices = np.asarray(indices, dtype=np.int64)
         self.view_title, self.empty_hint = title, empty_hint
