@@ -201,6 +201,13 @@ def check_value(name: str, value: Any) -> str | None:
     return rule(value) if rule is not None else None
 
 
+def last_epoch_fraction_of(settings: Any) -> float:
+    """The share of its last epoch a run's plan trains, from its settings (a DataReady's, a run
+    folder's config): 1.0 where they hold none, or none that is valid."""
+    value = settings.get("last_epoch_fraction", 1.0) if isinstance(settings, dict) else 1.0
+    return float(value) if check_value("last_epoch_fraction", value) is None else 1.0
+
+
 def validate(config: Config, source: str = "the configuration") -> Config:
     """Every field checked; one line naming each bad one (``source`` says where it came from)."""
     problems = [f"{name} {problem}" for name in RULES if (problem := check_value(name, getattr(config, name)))]

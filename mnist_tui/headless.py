@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import signal
 import sys
 from typing import Any
@@ -19,8 +18,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mnist_tui.config import last_epoch_fraction_of
 from mnist_tui.errors import one_line
 from mnist_tui.headless_json import JsonReporter, epochs_before
+from mnist_tui.headless_output import PipeConsole, drop_output, stop_live
 from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.sources.base import RunSource
 from mnist_tui.stopping import StopOnSignal
@@ -40,17 +41,7 @@ from mnist_tui.training.events import (
     Steered,
     rewound_text,
 )
-from mnist_tui.words import counted
-
-
-class PipeConsole(Console):
-    """Rich's console, but a closed pipe is the caller's to handle: Rich's own answer is
-    ``SystemExit(1)`` from inside the trainer's listener, which ended the run as a failure with
-    no word and left its folder saying "training"."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise BrokenPipeError
+from mnist_tui.words import epoch_part, epochs_trained, plan_epochs
 
 
 class RichReporter:
@@ -74,7 +65,7 @@ class RichReporter:
         self.table = _results_table()
         self.task: Any = None
         self.dataset = "?"
-        self.epochs = 0
+        self.epochs, self.last_fraction = 0, 1.0  # the plan (sprint's: 3, of which the last half)
         self.state = ""
         self.earlier: list[EpochRecord] = []  # a replayed or resumed run's rows not yet said (piped)
 
@@ -91,7 +82,7 @@ class RichReporter:
             case DataReady():
                 self._ready(event)
             case PlanChanged(epochs=epochs):
-                self.epochs = epochs
+                self.epochs, self.last_fraction = epochs, 1.0  # epochs added are whole ones
             case Steered(what=what, epoch=epoch, batch=batch):
                 self.say(f"steered: {what} (epoch {epoch}, batch {batch})" if batch else f"steered: {what}")
             case Notice(text=text):
@@ -115,7 +106,7 @@ class RichReporter:
                 pass  # a failure is the caller's one line on stderr; weights and predictions are for the dashboard
 
     def _ready(self, e: DataReady) -> None:
-        self.dataset, self.epochs = e.dataset, e.epochs
+        self.dataset, self.epochs, self.last_fraction = e.dataset, e.epochs, last_epoch_fraction_of(e.settings)
         if e.notice:
             self.say(f"[yellow]note:[/] {escape(e.notice)}")  # a damaged row's text is no markup
         run_dir = self.run_dir or "(not saved)"
@@ -147,7 +138,9 @@ class RichReporter:
     def _batch(self, e: BatchEnd) -> None:
         # the epoch's batches are done and its row is not: the test set is being evaluated
         phase = " testing…" if e.batch >= e.batches_per_epoch else ""
-        fields = dict(epoch=e.epoch, epochs=self.epochs, loss=e.losses[-1], rate=e.samples_per_s, phase=phase)
+        fields = dict(
+            epoch=e.epoch, epochs=self._of_plan(e.epoch), loss=e.losses[-1], rate=e.samples_per_s, phase=phase
+        )
         if self.task is not None and self.progress.tasks[-1].fields["epoch"] != e.epoch:
             # a resumed run's earlier epoch's batches come again first: its bar had reached its end,
             # and the next epoch's showed "0:00:00" left throughout
@@ -166,9 +159,12 @@ class RichReporter:
 
     def _epoch_line(self, e: EpochRecord) -> str:
         return (
-            f"epoch {e.epoch}/{self.epochs}: train loss {e.train_loss:.4f} acc {e.train_acc:.2%} · "
+            f"epoch {e.epoch}/{self._of_plan(e.epoch)}: train loss {e.train_loss:.4f} acc {e.train_acc:.2%} · "
             f"test loss {e.test_loss:.4f} acc {e.test_acc:.2%} · {e.seconds:.1f}s · {e.samples_per_s:,.0f} samples/s"
         )
+
+    def _of_plan(self, epoch: int) -> str:
+        return f"{self.epochs}{epoch_part(epoch, self.epochs, self.last_fraction)}"  # "3 (half)": sprint's last
 
     def _show_table(self) -> None:
         stop_live(self.progress)
@@ -180,11 +176,12 @@ class RichReporter:
         best = f"{e.best_test_acc:.2%}" if e.best_test_acc is not None else "n/a"
         if e.still:  # a replay of a run another process still writes: the run so far
             where = f"--follow {self.run_dir} shows it live"
-            done = f"{e.epochs_done} of {counted(self.epochs, 'epoch')} so far on {self.dataset}"
+            done = f"{e.epochs_done} of {plan_epochs(self.epochs, self.last_fraction)} so far on {self.dataset}"
             self.say(f"{done} (still {e.still} in another process: {where}); best test accuracy {best}")
             return
         state = "stopped" if e.stopped else "finished"
-        self.say(f"{state} after {counted(e.epochs_done, 'epoch')} on {self.dataset}; best test accuracy {best}")
+        trained = epochs_trained(e.epochs_done, self.epochs, self.last_fraction)
+        self.say(f"{state} after {trained} on {self.dataset}; best test accuracy {best}")
 
     def _add_row(self, row: EpochRecord) -> None:
         self.table.add_row(
@@ -205,11 +202,6 @@ def _results_table() -> Table:
     return table
 
 
-def stop_live(progress: Progress | None) -> None:
-    if progress is not None and progress.live.is_started:  # stopping one never started prints a stray blank line
-        progress.stop()
-
-
 def what_was_kept(source: RunSource, epochs_done: int, planned: int | None = None) -> str | None:
     """After a stop: the checkpoint kept and how to continue it (with the plan in force), for
     whoever stopped the run."""
@@ -221,16 +213,6 @@ def what_was_kept(source: RunSource, epochs_done: int, planned: int | None = Non
         command = continue_command(source.run_dir, planned)
         return f"checkpoint of epoch {epochs_done} kept in {source.run_dir}; continue with: {command}"
     return "no epoch finished, so nothing was saved"
-
-
-def _drop_output(terminal: bool) -> None:
-    """Point stdout (and, for a closed terminal, stderr) at /dev/null: what is still buffered for
-    it, and the interpreter's flush at exit, must not raise again ("Exception ignored …")."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr) if terminal else (sys.stdout,):
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(devnull, stream.fileno())
-    os.close(devnull)
 
 
 def run_headless(source: RunSource, console: Console | None = None, log_format: str = "text", quiet=False) -> int:
@@ -266,7 +248,7 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
             if why not in closed:
                 raise
             output_closed = closed[why]  # a closed terminal's EIO came before its SIGHUP: the run "failed"
-            _drop_output(terminal=output_closed == signal.SIGHUP)
+            drop_output(terminal=output_closed == signal.SIGHUP)
             source.close()
 
     with StopOnSignal(source, quiet) as stopper:

@@ -482,3 +482,29 @@ def test_a_resumed_runs_next_epoch_gets_a_bar_of_its_own_and_the_earlier_rows_ar
     (task,) = reporter.progress.tasks
     assert task.fields["epoch"] == 2 and task.completed == 2 and task.total == 20 and not task.finished
     reporter.progress.stop()
+
+
+def test_sprints_plan_of_two_and_a_half_epochs_is_said_so(tmp_path):
+    """It printed "epoch 3/3" and "finished after 3 epochs" for the 2.5 epochs the README promises."""
+    run_dir = tmp_path / "run"
+    out = run_cli(
+        "--headless",
+        "--recipe",
+        "sprint",
+        "--dataset",
+        "synthetic",
+        "--limit-train",
+        "512",
+        "--device",
+        "cpu",
+        "--run-dir",
+        str(run_dir),
+        "--data-dir",
+        str(tmp_path / "d"),
+    )
+    assert out.returncode == 0, out.stderr
+    epochs = [line.split(":")[0] for line in out.stdout.splitlines() if line.startswith("epoch ")]
+    assert epochs == ["epoch 1/3", "epoch 2/3", "epoch 3/3 (half)"], out.stdout
+    assert "finished after 2.5 epochs on synthetic digits" in out.stdout
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]  # the half epoch is epoch 3 on disk, as trained

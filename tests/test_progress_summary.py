@@ -7,9 +7,12 @@ from types import SimpleNamespace
 from mnist_tui.tui.progress import RunProgress, run_summary
 
 
-def progress(epochs_done: int, epochs: int = 10) -> RunProgress:
+def progress(epochs_done: int, epochs: int = 10, last_fraction: float = 1.0) -> RunProgress:
     p = RunProgress(epochs)
-    p.on_loaded(SimpleNamespace(epochs=epochs, batches_per_epoch=59, train_size=60_000, start_epoch=1))
+    settings = {"last_epoch_fraction": last_fraction}
+    p.on_loaded(
+        SimpleNamespace(epochs=epochs, batches_per_epoch=59, train_size=60_000, start_epoch=1, settings=settings)
+    )
     for epoch in range(1, epochs_done + 1):
         p.on_epoch(epoch, 0.98 + epoch / 1000, 0.05, seconds=1.5)
     return p
@@ -50,3 +53,22 @@ def test_the_state_lines_summary_is_its_few_words():
     assert run_summary(progress(10), 10, "runs/c", can_extend=True) == "10 epochs"
     assert run_summary(progress(1), 1, "runs/c", can_extend=True) == "1 epoch"
     assert run_summary(progress(0), 0, "runs/c", can_extend=False) == "no epoch finished"
+
+
+def test_sprints_half_last_epoch_is_said_as_a_half_and_counted_in_the_eta():
+    """``--recipe sprint`` plans 2.5 epochs (3, the last one half): the dashboard said "epoch 3/3",
+    "3 epochs" at the end, and its ETA counted a whole third epoch."""
+    p = progress(0, epochs=3, last_fraction=0.5)
+    p.on_batch(SimpleNamespace(epoch=1, batch=30, batches_per_epoch=59, samples_seen=30_000, samples_per_s=10_000.0))
+    assert p.eta_seconds() == (30_000 + 60_000 + 30_000) / 10_000  # the rest of 1, all of 2, half of 3
+    assert p.epoch_part == ""
+    p.on_epoch(1, 0.98, 0.05, seconds=6.0)
+    p.on_epoch(2, 0.99, 0.04, seconds=6.0)
+    p.on_batch(SimpleNamespace(epoch=3, batch=10, batches_per_epoch=30, samples_seen=10_000, samples_per_s=10_000.0))
+    assert p.epoch_part == " (half)"
+    assert p.eta_seconds() == 20_000 / 10_000  # half an epoch is 30,000 samples
+    p.on_epoch(3, 0.991, 0.04, seconds=3.0)
+    assert run_summary(p, 3, "runs/s", can_extend=True) == "2.5 epochs"
+    assert run_summary(p, 2, "runs/s", can_extend=False) == "2 epochs"
+    p.on_plan(5)  # `a`: epochs added are whole ones
+    assert p.epoch_part == "" and run_summary(p, 5, "runs/s", can_extend=True) == "5 epochs"

@@ -12,6 +12,7 @@ from mnist_tui.sysstats import SystemSampler, describe, epoch_system_fields
 from mnist_tui.tui.widgets.settings_panel import (
     SettingsPanel,
     packed_lines,
+    settings_fields,
     settings_lines,
     settings_parts,
 )
@@ -185,3 +186,12 @@ def test_on_cuda_nvml_finds_torchs_own_gpu():
     uuid = uuid.decode() if isinstance(uuid, bytes) else uuid
     assert uuid.removeprefix("GPU-") == str(torch.cuda.get_device_properties(0).uuid).removeprefix("GPU-")
     assert 0 <= pynvml.nvmlDeviceGetUtilizationRates(handle).gpu <= 100
+
+
+def test_sprints_plan_shows_as_two_and_a_half_epochs_until_epochs_are_added():
+    """The settings line said "epochs 3" for sprint's 2.5 (3 epochs, the last one half)."""
+    sprint = {"epochs": 3, "last_epoch_fraction": 0.5}
+    assert dict(settings_fields(sprint))["epochs"] == "2.5"
+    assert dict(settings_fields({"epochs": 3}))["epochs"] == "3"
+    assert dict(settings_fields({"epochs": 3, "last_epoch_fraction": "half"}))["epochs"] == "3"  # a damaged config
+    assert dict(settings_fields({**sprint, "epochs": 5, "last_epoch_fraction": 1.0}))["epochs"] == "5"

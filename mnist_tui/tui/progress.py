@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mnist_tui.words import counted
+from mnist_tui.config import last_epoch_fraction_of
+from mnist_tui.words import epoch_part, epochs_trained
 
 # The speed a batch report gives is its epoch's so far, and the first batches carry the start-up
 # (oneDNN builds its kernels, the caches fill): after sprint's first batch it read 371 samples/s and
@@ -17,6 +18,7 @@ FELL_BY = 0.005
 class RunProgress:
     def __init__(self, epochs: int) -> None:
         self.epochs = epochs
+        self.last_fraction = 1.0  # the share of the plan's last epoch it trains (sprint: 0.5)
         self.epoch = 0
         self.batch = 0
         self.batches_per_epoch = 0
@@ -35,6 +37,7 @@ class RunProgress:
     def on_loaded(self, e) -> None:
         """From DataReady."""
         self.epochs = max(e.epochs, e.start_epoch - 1)
+        self.last_fraction = last_epoch_fraction_of(e.settings)
         self.batches_per_epoch = e.batches_per_epoch
         self.train_size = e.train_size
         self.epochs_done = e.start_epoch - 1
@@ -47,6 +50,19 @@ class RunProgress:
         self.epoch, self.batch = e.epoch, e.batch
         self.batches_per_epoch = e.batches_per_epoch
         self.samples_seen, self.samples_per_s = e.samples_seen, e.samples_per_s
+
+    def on_plan(self, epochs: int) -> None:
+        """From PlanChanged: epochs added to a plan are whole ones (``Config.with_epochs``)."""
+        self.epochs, self.last_fraction = epochs, 1.0
+
+    @property
+    def epoch_part(self) -> str:
+        """ " (half)" while the plan's partial last epoch trains (sprint's 2.5), else ""."""
+        return epoch_part(self.epoch, self.epochs, self.last_fraction)
+
+    def trained(self, epochs_done: int) -> str:
+        """ "2 epochs", or sprint's "2.5 epochs" once its half epoch is done."""
+        return epochs_trained(epochs_done, self.epochs, self.last_fraction)
 
     def on_rewound(self, epoch: int) -> None:
         """From Rewound: the run goes on from the end of ``epoch``."""
@@ -87,7 +103,10 @@ class RunProgress:
         if not rate:
             return None
         in_epoch = self.train_size - self.samples_seen if self.epoch > self.epochs_done else 0
-        later = (self.epochs - max(self.epoch, self.epochs_done)) * self.train_size
+        if self.epoch == self.epochs and self.epoch > self.epochs_done:  # the plan's last epoch may be part of one
+            in_epoch = max(round(self.last_fraction * self.train_size) - self.samples_seen, 0)
+        whole = max(self.epochs - max(self.epoch, self.epochs_done), 0)
+        later = (whole - (1 - self.last_fraction) if whole else 0) * self.train_size
         return (in_epoch + later) / rate
 
 
@@ -100,9 +119,9 @@ def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bo
 
     p = progress
     best = f"best {p.best_acc:.2%} at epoch {p.best_epoch}" if p.best_acc is not None else "no epoch finished"
-    text = f"{counted(epochs_done, 'epoch')}, {best}"
+    text = f"{p.trained(epochs_done)}, {best}"
     if not long:  # the state line: the best is on the results line under it (at 80 columns it wrapped)
-        return counted(epochs_done, "epoch") if epochs_done else "no epoch finished"
+        return p.trained(epochs_done) if epochs_done else "no epoch finished"
     partial = p.samples_seen / p.samples_per_s if p.epoch > p.epochs_done and p.samples_per_s else 0.0
     lines = [text + f", {format_duration(p.training_seconds + partial)} of training"]
     if run_dir is not None and epochs_done:

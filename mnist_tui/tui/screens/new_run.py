@@ -31,6 +31,7 @@ from mnist_tui.config import (
 )
 from mnist_tui.errors import UserError
 from mnist_tui.tui.screens.once import DismissOnce
+from mnist_tui.words import planned
 
 FIELDS = (  # (name, label, choices or None for typed text)
     ("recipe", "recipe", tuple(RECIPES)),
@@ -163,9 +164,7 @@ def _text(value: object) -> str:
 def plan_text(config: Config) -> str:
     """The epochs a run plans, as the form shows them: sprint's "2.5" (3 epochs, the last one half),
     where "3" read as three whole ones and trained 2.5."""
-    if config.last_epoch_fraction < 1:
-        return _text(config.epochs - 1 + config.last_epoch_fraction)
-    return str(config.epochs)
+    return planned(config.epochs, config.last_epoch_fraction)
 
 
 def _shown(config: Config, name: str) -> str:

@@ -189,7 +189,7 @@ class RunViewScreen(Screen):
         self._progress_dirty = True
 
     def on_plan_reported(self, message: msg.PlanReported) -> None:
-        self.progress.epochs = message.event.epochs
+        self.progress.on_plan(message.event.epochs)
         self._progress_dirty = True
         self.query_one("#settings", SettingsPanel).show_plan(message.event.epochs)  # and so the help
 
@@ -282,7 +282,7 @@ class RunViewScreen(Screen):
         self.query_one("#epochs", EpochTable).flush()
         p = self.progress
         testing = p.testing and self.state == "training"
-        self.stats.show_position(p.epoch, p.epochs, p.batch, p.batches_per_epoch, testing)
+        self.stats.show_position(p.epoch, p.epochs, p.batch, p.batches_per_epoch, testing, p.epoch_part)
         self.stats.show_progress(p.batch, p.batches_per_epoch, p.run_batches_done, p.run_batches)
         live = self.capabilities.live and self.state in ("training", "loading")  # a replay loading has none
         self.stats.show_speed(p.samples_per_s, p.eta_seconds() if live else None, p.last_loss)

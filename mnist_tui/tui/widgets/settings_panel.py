@@ -7,6 +7,9 @@ from typing import Any
 
 from textual.widgets import Static
 
+from mnist_tui.config import last_epoch_fraction_of
+from mnist_tui.words import planned
+
 SCHEDULE_NAMES = {"onecycle": "one-cycle", "constant": "constant"}
 
 
@@ -46,8 +49,11 @@ def settings_fields(
     world = world_size if world_size is not None else s.get("world_size")
     if world is not None:
         out.append(("world size", _number(world)))
-    if "epochs" in s:
-        out.append(("epochs", _number(s["epochs"])))
+    if "epochs" in s:  # sprint's 2.5 (3 epochs, the last one half): "3" read as three whole ones
+        epochs = s["epochs"]
+        out.append(
+            ("epochs", planned(epochs, last_epoch_fraction_of(s)) if isinstance(epochs, int) else _number(epochs))
+        )
     return out
 
 
@@ -109,7 +115,8 @@ class SettingsPanel(Static):
     def show_plan(self, epochs: int) -> None:
         """The plan in force after epochs were added (before the run is loaded: nothing to show)."""
         if self.parts is not None:
-            self.show({**self.settings, "epochs": epochs}, self.world_size, self.threads)
+            plan = {"epochs": epochs, "last_epoch_fraction": 1.0}  # epochs added are whole ones
+            self.show({**self.settings, **plan}, self.world_size, self.threads)
 
     def show_lr_scale(self, scale: float) -> None:
         """The lr scale steering set, on top of the schedule (before the run is loaded: nothing to show)."""

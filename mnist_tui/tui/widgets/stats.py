@@ -73,12 +73,17 @@ class StatsPanel(Vertical):
             text.append(f"  {detail}", style="red" if state == "failed" else "dim")
         self._set_line("state-line", text, layout=True)  # a failure's message may wrap
 
-    def show_position(self, epoch: int, epochs: int, batch: int, batches: int, testing: bool = False) -> None:
+    def show_position(
+        self, epoch: int, epochs: int, batch: int, batches: int, testing: bool = False, part: str = ""
+    ) -> None:
+        """``part``: " (half)" in a plan's last epoch that trains only part of the data (sprint's)."""
         if not batches:  # nothing loaded yet (a run loading, a follower waiting): "epoch 0/0 batch 0/0"
             line = Text.assemble(("epoch ", "dim"), f"– of {epochs}" if epochs else "–", ("   batch ", "dim"), "–")
             self._set_line("position-line", line)
             return
-        line = Text.assemble(("epoch ", "dim"), f"{epoch}/{epochs}", ("   batch ", "dim"), f"{batch:,}/{batches:,}")
+        line = Text.assemble(
+            ("epoch ", "dim"), f"{epoch}/{epochs}{part}", ("   batch ", "dim"), f"{batch:,}/{batches:,}"
+        )
         if testing:
             line.append("   testing…", style="italic")
         self._set_line("position-line", line)
