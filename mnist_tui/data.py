@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -49,8 +49,14 @@ class Datasets:
     notice: str | None = None
 
     def limited(self, limit_train: int | None) -> Datasets:
-        if limit_train is None or limit_train >= len(self.train_labels):
+        """The first ``limit_train`` training digits; a limit past them all is said in the notice
+        (``--limit-train 100000`` trained on MNIST's 60,000 without a word)."""
+        if limit_train is None or limit_train == len(self.train_labels):
             return self
+        if limit_train > len(self.train_labels):
+            have = len(self.train_labels)
+            said = f"--limit-train {limit_train:,} is more than the {have:,} training digits: all are used"
+            return replace(self, notice=f"{self.notice}; {said}" if self.notice else said)
         return Datasets(
             self.name,
             self.train_images[:limit_train],

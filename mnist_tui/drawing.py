@@ -34,12 +34,14 @@ def brush_patch(grid: np.ndarray, row: int, col: int) -> tuple[tuple[slice, slic
 
 
 def paint(grid: np.ndarray, row: int, col: int, erase: bool = False) -> None:
-    """Apply the soft brush in place: ink takes the maximum (no build-up), erasing scales ink down."""
+    """Apply the soft brush in place: ink takes the maximum (no build-up). Erasing clears the brush's
+    whole 3×3 footprint: scaled down by the brush's weights it cleared one pixel and halved its
+    neighbours, so a stroke took three passes to go and left a faint halo the model still read."""
     if not (0 <= row < grid.shape[0] and 0 <= col < grid.shape[1]):
         return
     where, weights = brush_patch(grid, row, col)
     if erase:
-        grid[where] *= 1.0 - weights
+        grid[where] = 0.0
     else:
         np.maximum(grid[where], weights, out=grid[where])
 

@@ -113,3 +113,17 @@ def test_a_read_only_folder_of_gz_files_is_read_in_memory(real_mnist_dir, tmp_pa
     plain = load_mnist(real_mnist_dir, download=False)
     assert torch.equal(d.train_images, plain.train_images) and torch.equal(d.test_labels, plain.test_labels)
     assert sorted(p.name for p in raw.iterdir()) == sorted(f"{name}.gz" for name in NAMES)  # nothing written
+
+
+def test_a_training_limit_past_every_digit_is_said_not_kept_silent():
+    """``--limit-train 100000`` on MNIST's 60,000 trained on all of them without a word."""
+    data = synthetic_digits(seed=0, train_size=500, test_size=100, notice="offline: synthetic digits")
+    assert len(data.limited(200).train_labels) == 200 and data.limited(200).notice == data.notice
+    assert data.limited(500) is data and data.limited(None) is data
+    beyond = data.limited(1_000)
+    assert len(beyond.train_labels) == 500 and torch.equal(beyond.train_images, data.train_images)
+    assert (
+        beyond.notice
+        == "offline: synthetic digits; --limit-train 1,000 is more than the 500 training digits: all are used"
+    )
+    assert synthetic_digits(train_size=500, test_size=100).limited(501).notice.startswith("--limit-train 501 is more")

@@ -79,9 +79,8 @@ async def test_right_button_erases():
         await pilot.hover("#draw-canvas", offset=(1 + 2 * 14, 1 + 10))
         await pilot.mouse_up("#draw-canvas", offset=(1 + 2 * 14, 1 + 10))
         grid = screen.canvas.grid
-        assert np.all(grid[10, 10:15] == 0.0)
-        assert 0.0 < grid[9, 12] < 0.5  # the soft edge, erased partly by each of three dabs
-        assert grid[8, 12] == 1.0 and grid[0, 0] == 1.0
+        assert not grid[9:12, 9:16].any()  # the brush's 3×3 footprint along the drag: as wide as a stroke
+        assert grid[8, 12] == 1.0 and grid[12, 12] == 1.0 and grid[10, 16] == 1.0 and grid[0, 0] == 1.0
 
 
 async def test_keyboard_draws_with_the_pen_down_erases_and_c_clears():

@@ -96,8 +96,8 @@ def test_brush_is_soft_and_erasing_removes_ink():
     assert grid[10, 10] == 1.0 and grid[10, 11] == 0.5 and grid[11, 11] == 0.25
     assert grid[0, 0] == 1.0 and grid[1, 1] == 0.25
     paint(grid, 40, 40)  # outside: ignored
-    paint(grid, 10, 10, erase=True)
-    assert grid[10, 10] == 0.0 and grid[10, 11] == 0.25
+    paint(grid, 11, 10, erase=True)  # the brush's footprint, one row down: rows 10 to 12 cleared
+    assert not grid[10:13, 9:12].any() and grid[9, 10] == 0.5 and grid[9, 11] == 0.25
 
 
 def test_line_cells_have_no_gaps():

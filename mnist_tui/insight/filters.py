@@ -73,6 +73,13 @@ class Weights:
     epoch: int | None = None
     in_progress: bool = False  # taken during ``epoch``, not at its end
 
+    @property
+    def label(self) -> str:
+        """ "epoch 2", "during epoch 2" (taken mid-epoch, every few seconds), "model loaded"."""
+        if self.epoch is None:
+            return "model loaded"
+        return f"during epoch {self.epoch}" if self.in_progress else f"epoch {self.epoch}"
+
     def same_values(self, other: Weights | None) -> bool:
         """True when ``other`` holds exactly the same parameters (an unchanged model)."""
         if other is None or self.state.keys() != other.state.keys():

@@ -2,20 +2,18 @@
 
 The screen is given plain inputs and never touches the training model:
 
-- ``model``: a zero-argument callable returning the current weights (a
-  :class:`mnist_tui.drawing.ModelSnapshot`, a state dict, a module, anything
-  :func:`mnist_tui.insight.filters.read_weights` takes, or None before the first epoch);
-  a ModelSnapshot (or any such object) may be passed directly instead of a callable;
+- ``model``: a zero-argument callable returning the current weights (a state dict, a module,
+  anything :func:`mnist_tui.insight.filters.read_weights` takes, or None before the first epoch),
+  or a :class:`mnist_tui.model_snapshot.ModelSnapshot` (or any such object) itself;
 - the selected digit: ``image`` (28×28 uint8, or float 0–1 for a drawing), its test ``index``
   (None for a drawing) and ``label`` (None when unknown);
-- ``layer_stats``: the :class:`~mnist_tui.insight.layer_stats.LayerStatsRecord` s so far;
+- ``layer_stats``: the :class:`~mnist_tui.insight.layer_records.LayerStatsRecord` s so far;
 - ``test_images`` (uint8 (N, 28, 28)) and ``test_labels`` for the embedding.
 
 The app then calls, on the UI thread:
 
-- :meth:`ModelViewScreen.update_model` when the weights changed (an epoch ended, a
-  checkpoint was replayed): the filters redraw, the selected digit and the embedding are
-  computed again;
+- :meth:`ModelViewScreen.update_model` when the weights changed (an epoch ended, a checkpoint
+  was replayed): the filters redraw, the selected digit and the embedding are computed again;
 - :meth:`ModelViewScreen.set_selected` when another digit is selected (or drawn);
 - :meth:`ModelViewScreen.add_layer_stats` with each new epoch's record (a resumed run's
   earlier ones come as ``layer_stats`` when the screen is made).
@@ -186,8 +184,8 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
         self.weights = weights
         self._update_title()
         if force:
-            model = f"epoch {weights.epoch}" if weights.epoch is not None else "the loaded model"
-            self.notify(f"recomputing the filters, the digit and the embedding with {model}", timeout=4)
+            # "during epoch 1" for weights taken mid-epoch: it said "epoch 1"
+            self.notify(f"recomputing the filters, the digit and the embedding (weights: {weights.label})", timeout=4)
         if not changed and not new_epoch:
             return
         self.query_one(FiltersView).show(weights)

@@ -12,11 +12,7 @@ from mnist_tui.insight.filters import Weights
 def title_line(weights: Weights | None, image: np.ndarray | None, index: int | None, label: int | None) -> str:
     """The screen's first line: which model and which digit. The keys are in the footer and the
     numbered tabs: here they would push the line past 80 columns."""
-    if weights is None:
-        model = "no model yet"
-    else:
-        model = f"epoch {weights.epoch}" if weights.epoch is not None else "model loaded"
-        model = f"during {model}" if weights.in_progress and weights.epoch is not None else model
+    model = "no model yet" if weights is None else weights.label
     if image is None:
         digit = "no digit selected"
     elif index is None:
