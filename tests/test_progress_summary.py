@@ -66,6 +66,7 @@ def test_sprints_half_last_epoch_is_said_as_a_half_and_counted_in_the_eta():
     p.on_epoch(2, 0.99, 0.04, seconds=6.0)
     p.on_batch(SimpleNamespace(epoch=3, batch=10, batches_per_epoch=30, samples_seen=10_000, samples_per_s=10_000.0))
     assert p.epoch_part == " (half)"
+    assert (p.run_batches, p.run_batches_done) == (round(2.5 * 59), 2 * 59 + 10)  # it read 3 × 30 and 2 × 30 + 10
     assert p.eta_seconds() == 20_000 / 10_000  # half an epoch is 30,000 samples
     p.on_epoch(3, 0.991, 0.04, seconds=3.0)
     assert run_summary(p, 3, "runs/s", can_extend=True) == "2.5 epochs"

@@ -21,7 +21,8 @@ class RunProgress:
         self.last_fraction = 1.0  # the share of the plan's last epoch it trains (sprint: 0.5)
         self.epoch = 0
         self.batch = 0
-        self.batches_per_epoch = 0
+        self.batches_per_epoch = 0  # the current epoch's (a plan's partial last epoch has fewer)
+        self.whole_epoch_batches = 0  # a whole epoch's, as the run was loaded
         self.train_size = 0
         self.samples_seen = 0  # in the current epoch
         self.samples_per_s: float | None = None
@@ -38,7 +39,7 @@ class RunProgress:
         """From DataReady."""
         self.epochs = max(e.epochs, e.start_epoch - 1)
         self.last_fraction = last_epoch_fraction_of(e.settings)
-        self.batches_per_epoch = e.batches_per_epoch
+        self.batches_per_epoch = self.whole_epoch_batches = e.batches_per_epoch
         self.train_size = e.train_size
         self.epochs_done = e.start_epoch - 1
         self.epoch = min(e.start_epoch, self.epochs)
@@ -87,12 +88,14 @@ class RunProgress:
 
     @property
     def run_batches(self) -> int:
-        return self.epochs * self.batches_per_epoch
+        """The plan's batches: sprint's half last epoch counts half (its bar read 89 % for 93 %)."""
+        whole = self.whole_epoch_batches or self.batches_per_epoch
+        return round((self.epochs - 1 + self.last_fraction) * whole) if self.epochs else 0
 
     @property
     def run_batches_done(self) -> int:
         current = self.batch if self.epoch > self.epochs_done else 0
-        return self.epochs_done * self.batches_per_epoch + current
+        return min(self.epochs_done * (self.whole_epoch_batches or self.batches_per_epoch) + current, self.run_batches)
 
     def eta_seconds(self) -> float | None:
         """Training time left at the current speed (pauses and evaluation not counted)."""
