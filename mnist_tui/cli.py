@@ -236,9 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_user_path(default_data_dir(), "$MNIST_TUI_DATA", RUN_FOLDER)  # named where it was set
         saved_state = None
         if args.resume is not None:
-            from mnist_tui.training.checkpoint import load_checkpoint
+            from mnist_tui.training.checkpoint import CheckpointError, load_checkpoint
 
-            saved_state = load_checkpoint(args.resume)
+            try:
+                saved_state = load_checkpoint(args.resume)
+            except CheckpointError as exc:  # named, as --replay's are: "no checkpoint at …" named no option
+                raise UserError(f"--resume: {exc}") from None
         config = build_config(args, saved_state["config"] if saved_state else None)
         check_device(config.device, saved=saved_state is not None and args.device is None)
         if args.serve:  # checked above, so a bad option fails here and not in every browser tab

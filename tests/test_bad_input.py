@@ -400,3 +400,9 @@ def test_a_path_with_a_newline_or_an_escape_is_told_on_one_line(tmp_path, capsys
     bad = str(tmp_path / "no\nsuch\x1b[31mred")
     code, err = _main(["--headless", "--replay", bad], capsys)
     _assert_one_line(code, err, "no\\nsuch\\x1b[31mred")
+
+
+def test_resuming_a_folder_without_a_checkpoint_names_the_option(tmp_path, capsys):
+    """It said only "no checkpoint at …", where --replay's line names --replay."""
+    code, err = _main(["--headless", "--resume", str(tmp_path)], capsys)
+    _assert_one_line(code, err, f"--resume: no checkpoint at {tmp_path / 'checkpoint.pt'}")
