@@ -239,3 +239,18 @@ async def test_the_bars_fit_the_screen_after_a_resize():
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.1)
         assert bars.content_size.height <= 12, bars.content_size  # headline, ten bars, the note: no wraps
+
+
+async def test_its_help_lists_the_drawing_keys_under_its_own_title_and_no_scrolling():
+    """`?` listed Home, End, Page Up … Page Right (the canvas inherits Textual's scrolling) under
+    the dashboard's title."""
+    from mnist_tui.tui.screens.help import screen_keys
+
+    app = DrawApp(Recorder())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _screen(pilot)
+        await wait_for(pilot, lambda: screen.focused is not None, "the canvas to take the keys")
+        rows = dict((what, keys) for keys, what in screen_keys(screen))
+        assert rows["Move up"] == "↑ k" and rows["Pen down/up"] == "⏎" and "Eraser" in rows, rows
+        assert not {"Scroll Home", "Scroll End", "Page Up", "Page Left"} & set(rows), rows
+    assert DrawScreen.HELP_TITLE.startswith("Draw a digit")

@@ -245,7 +245,8 @@ class MnistApp(App[int]):
             keys = dashboard_keys(lambda action: screen.check_action(action, ()))  # what acts on this run now
             self.push_screen(HelpScreen(screen.settings_lines(), keys, about=PANELS))
         else:
-            self.push_screen(HelpScreen(keys=screen_keys(self.screen)))
+            title = getattr(type(self.screen), "HELP_TITLE", None)  # a class's line, else the app's
+            self.push_screen(HelpScreen(keys=screen_keys(self.screen), title=title))
 
     def get_system_commands(self, screen):
         # Maximize acts on the focused widget, and nothing here is worth a whole screen on its own;

@@ -19,6 +19,7 @@ class ConfusionScreen(DismissOnce, ModalScreen[tuple[int, int] | None]):
     """Dismisses with the chosen (true, predicted) cell, or None; once (see :mod:`.once`)."""
 
     CSS_PATH = "confusion.tcss"
+    HELP_TITLE = "Confusion matrix: rows are true digits, columns what the model predicted"
     BINDINGS = [Binding("escape,x,q", "dismiss_none", "Back"), Binding("question_mark", "app.help", "Help")]
 
     def __init__(

@@ -38,6 +38,7 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
 
     CSS_PATH = "draw.tcss"
     ALLOW_SELECT = False  # a drag paints; it must not also select the labels' text
+    HELP_TITLE = "Draw a digit: the model guesses as you draw"
     BINDINGS = [
         Binding("escape,d,q", "close", "Back"),
         Binding("c", "clear", "Clear"),

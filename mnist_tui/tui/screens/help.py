@@ -80,8 +80,10 @@ TEXTUALS_OWN = frozenset(b.action for b in Screen.BINDINGS if isinstance(b, Bind
 def screen_keys(screen) -> list[tuple[str, str]]:
     """The keys a screen offers now, as (keys, what) rows: one row per action, its keys joined."""
     rows: dict[str, tuple[list[str], str]] = {}
-    for _node, binding, enabled, _tooltip in screen.active_bindings.values():
+    for node, binding, enabled, _tooltip in screen.active_bindings.values():
         if not enabled or not binding.description or binding.action in TEXTUALS_OWN:
+            continue
+        if binding.action not in _our_actions(type(node)):  # the drawing canvas's inherited Page Left …
             continue
         shown = screen.app.get_key_display(binding)
         keys, _ = rows.setdefault(binding.action, ([], binding.description))

@@ -33,10 +33,10 @@ def grey(value: float) -> Color:
 class DrawCanvas(Canvas):
     ALLOW_SELECT = False
     BINDINGS = [
-        Binding("up,k", "move(-1, 0)", "Up", show=False),
-        Binding("down,j", "move(1, 0)", "Down", show=False),
-        Binding("left,h", "move(0, -1)", "Left", show=False),
-        Binding("right,l", "move(0, 1)", "Right", show=False),
+        Binding("up,k", "move(-1, 0)", "Move up", show=False),
+        Binding("down,j", "move(1, 0)", "Move down", show=False),
+        Binding("left,h", "move(0, -1)", "Move left", show=False),
+        Binding("right,l", "move(0, 1)", "Move right", show=False),
         Binding("enter", "toggle_pen", "Pen down/up"),  # enter acts on what is under the cursor, as elsewhere
     ]
 
