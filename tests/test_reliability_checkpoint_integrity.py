@@ -108,7 +108,7 @@ def test_resume_of_a_damaged_checkpoint_is_one_line_and_exit_2(tmp_path, trained
     code = cli.main(["--headless", "--resume", str(run), "--dataset", "synthetic", "--device", "cpu", "--epochs", "2"])
     err = capsys.readouterr().err
     assert code == 2, err
-    expected = f"mnist-tui: error: {run / 'checkpoint.pt'} is damaged (bad CRC in {entry}): "
+    expected = f"mnist-tui: error: --resume: {run / 'checkpoint.pt'} is damaged (bad CRC in {entry}): "
     assert err.startswith(expected) and err.count("\n") == 1, err
     assert (run / "checkpoint.pt").read_bytes() == before  # nothing saved is lost
 
