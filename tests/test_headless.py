@@ -11,27 +11,29 @@ def run_cli(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", "mnist_tui", *args], capture_output=True, text=True, timeout=timeout)
 
 
-def test_headless_synthetic_run_writes_metrics(tmp_path):
+def run_synthetic(tmp_path, *args):
+    """A headless run on the synthetic digits, on the CPU, into ``tmp_path / "run"``: (its
+    completed process, its metrics rows)."""
     run_dir = tmp_path / "run"
     out = run_cli(
         "--headless",
         "--dataset",
         "synthetic",
-        "--epochs",
-        "2",
-        "--limit-train",
-        "2000",
-        "--batch-size",
-        "256",  # 8 steps an epoch: the default batch (1024) would take 2
         "--device",
         "cpu",
+        *args,
         "--run-dir",
         str(run_dir),
         "--data-dir",
         str(tmp_path / "d"),
     )
     assert out.returncode == 0, out.stderr
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return out, [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_headless_synthetic_run_writes_metrics(tmp_path):
+    # batch 256: 8 steps an epoch (the default batch, 1024, would take 2)
+    out, rows = run_synthetic(tmp_path, "--epochs", "2", "--limit-train", "2000", "--batch-size", "256")
     assert [r["epoch"] for r in rows] == [1, 2]
     for key in (
         "epoch",
@@ -48,7 +50,7 @@ def test_headless_synthetic_run_writes_metrics(tmp_path):
     assert rows[0]["dataset"] == "synthetic digits" and rows[0]["device"] == "cpu"
     assert rows[1]["test_acc"] > 0.5
     assert "synthetic digits" in out.stdout and "epoch 2/2" in out.stdout
-    assert (run_dir / "checkpoint.pt").exists()
+    assert (tmp_path / "run" / "checkpoint.pt").exists()
 
 
 def test_offline_empty_folder_says_so_and_trains_on_synthetic(tmp_path):
@@ -486,25 +488,8 @@ def test_a_resumed_runs_next_epoch_gets_a_bar_of_its_own_and_the_earlier_rows_ar
 
 def test_sprints_plan_of_two_and_a_half_epochs_is_said_so(tmp_path):
     """It printed "epoch 3/3" and "finished after 3 epochs" for the 2.5 epochs the README promises."""
-    run_dir = tmp_path / "run"
-    out = run_cli(
-        "--headless",
-        "--recipe",
-        "sprint",
-        "--dataset",
-        "synthetic",
-        "--limit-train",
-        "512",
-        "--device",
-        "cpu",
-        "--run-dir",
-        str(run_dir),
-        "--data-dir",
-        str(tmp_path / "d"),
-    )
-    assert out.returncode == 0, out.stderr
+    out, rows = run_synthetic(tmp_path, "--recipe", "sprint", "--limit-train", "512")
     epochs = [line.split(":")[0] for line in out.stdout.splitlines() if line.startswith("epoch ")]
     assert epochs == ["epoch 1/3", "epoch 2/3", "epoch 3/3 (half)"], out.stdout
     assert "finished after 2.5 epochs on synthetic digits" in out.stdout
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2, 3]  # the half epoch is epoch 3 on disk, as trained
