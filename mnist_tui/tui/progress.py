@@ -87,15 +87,18 @@ class RunProgress:
         return sum(self.epoch_seconds.values())
 
     @property
+    def _whole_batches(self) -> int:
+        return self.whole_epoch_batches or self.batches_per_epoch  # before a DataReady: the batches' own
+
+    @property
     def run_batches(self) -> int:
         """The plan's batches: sprint's half last epoch counts half (its bar read 89 % for 93 %)."""
-        whole = self.whole_epoch_batches or self.batches_per_epoch
-        return round((self.epochs - 1 + self.last_fraction) * whole) if self.epochs else 0
+        return round((self.epochs - 1 + self.last_fraction) * self._whole_batches) if self.epochs else 0
 
     @property
     def run_batches_done(self) -> int:
         current = self.batch if self.epoch > self.epochs_done else 0
-        return min(self.epochs_done * (self.whole_epoch_batches or self.batches_per_epoch) + current, self.run_batches)
+        return min(self.epochs_done * self._whole_batches + current, self.run_batches)
 
     def eta_seconds(self) -> float | None:
         """Training time left at the current speed (pauses and evaluation not counted)."""
