@@ -111,6 +111,9 @@ def _row() -> dict:
         (lambda r: r["layers"]["conv2"]["hist"].update(counts=[1, -2]), "layers.conv2.hist.counts"),
         (lambda r: r["layers"]["conv2"]["hist"].update(counts=[]), "layers.conv2.hist.counts"),
         (lambda r: r["layers"]["conv2"]["hist"].update(counts=[1.5]), "layers.conv2.hist.counts"),
+        # too big for a float: math.isfinite raised OverflowError, not the row's error
+        (lambda r: r["layers"]["fc1"].update(weight_norm=10**400), "layers.fc1.weight_norm"),
+        (lambda r: r["layers"]["conv2"]["hist"].update(min=-(10**400)), "layers.conv2.hist.min"),
     ],
 )
 def test_a_bad_row_is_rejected_naming_the_field(change, field):
