@@ -18,11 +18,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mnist_tui.config import last_epoch_fraction_of
 from mnist_tui.errors import one_line
 from mnist_tui.headless_json import JsonReporter, epochs_before
 from mnist_tui.headless_output import PipeConsole, drop_output, stop_live
 from mnist_tui.insight.layer_records import LayerStatsRecord
+from mnist_tui.plan import Plan
 from mnist_tui.sources.base import RunSource
 from mnist_tui.stopping import StopOnSignal
 from mnist_tui.training.events import (
@@ -41,7 +41,6 @@ from mnist_tui.training.events import (
     Steered,
     rewound_text,
 )
-from mnist_tui.words import epoch_part, epochs_trained, plan_epochs
 
 
 class RichReporter:
@@ -65,7 +64,7 @@ class RichReporter:
         self.table = _results_table()
         self.task: Any = None
         self.dataset = "?"
-        self.epochs, self.last_fraction = 0, 1.0  # the plan (sprint's: 3, of which the last half)
+        self.plan = Plan()  # sprint's: 3 epochs, of which the last half
         self.state = ""
         self.earlier: list[EpochRecord] = []  # a replayed or resumed run's rows not yet said (piped)
 
@@ -82,7 +81,7 @@ class RichReporter:
             case DataReady():
                 self._ready(event)
             case PlanChanged(epochs=epochs):
-                self.epochs, self.last_fraction = epochs, 1.0  # epochs added are whole ones
+                self.plan = Plan(epochs)  # epochs added are whole ones
             case Steered(what=what, epoch=epoch, batch=batch):
                 self.say(f"steered: {what} (epoch {epoch}, batch {batch})" if batch else f"steered: {what}")
             case Notice(text=text):
@@ -106,7 +105,7 @@ class RichReporter:
                 pass  # a failure is the caller's one line on stderr; weights and predictions are for the dashboard
 
     def _ready(self, e: DataReady) -> None:
-        self.dataset, self.epochs, self.last_fraction = e.dataset, e.epochs, last_epoch_fraction_of(e.settings)
+        self.dataset, self.plan = e.dataset, Plan.of(e.epochs, e.settings)
         if e.notice:
             self.say(f"[yellow]note:[/] {escape(e.notice)}")  # a damaged row's text is no markup
         run_dir = self.run_dir or "(not saved)"
@@ -139,7 +138,7 @@ class RichReporter:
         # the epoch's batches are done and its row is not: the test set is being evaluated
         phase = " testing…" if e.batch >= e.batches_per_epoch else ""
         fields = dict(
-            epoch=e.epoch, epochs=self._of_plan(e.epoch), loss=e.losses[-1], rate=e.samples_per_s, phase=phase
+            epoch=e.epoch, epochs=self.plan.of_epoch(e.epoch), loss=e.losses[-1], rate=e.samples_per_s, phase=phase
         )
         if self.task is not None and self.progress.tasks[-1].fields["epoch"] != e.epoch:
             # a resumed run's earlier epoch's batches come again first: its bar had reached its end,
@@ -159,12 +158,9 @@ class RichReporter:
 
     def _epoch_line(self, e: EpochRecord) -> str:
         return (
-            f"epoch {e.epoch}/{self._of_plan(e.epoch)}: train loss {e.train_loss:.4f} acc {e.train_acc:.2%} · "
+            f"epoch {e.epoch}/{self.plan.of_epoch(e.epoch)}: train loss {e.train_loss:.4f} acc {e.train_acc:.2%} · "
             f"test loss {e.test_loss:.4f} acc {e.test_acc:.2%} · {e.seconds:.1f}s · {e.samples_per_s:,.0f} samples/s"
         )
-
-    def _of_plan(self, epoch: int) -> str:
-        return f"{self.epochs}{epoch_part(epoch, self.epochs, self.last_fraction)}"  # "3 (half)": sprint's last
 
     def _show_table(self) -> None:
         stop_live(self.progress)
@@ -176,11 +172,11 @@ class RichReporter:
         best = f"{e.best_test_acc:.2%}" if e.best_test_acc is not None else "n/a"
         if e.still:  # a replay of a run another process still writes: the run so far
             where = f"--follow {self.run_dir} shows it live"
-            done = f"{e.epochs_done} of {plan_epochs(self.epochs, self.last_fraction)} so far on {self.dataset}"
+            done = f"{e.epochs_done} of {self.plan} so far on {self.dataset}"
             self.say(f"{done} (still {e.still} in another process: {where}); best test accuracy {best}")
             return
         state = "stopped" if e.stopped else "finished"
-        trained = epochs_trained(e.epochs_done, self.epochs, self.last_fraction)
+        trained = self.plan.trained(e.epochs_done)
         self.say(f"{state} after {trained} on {self.dataset}; best test accuracy {best}")
 
     def _add_row(self, row: EpochRecord) -> None:

@@ -301,11 +301,12 @@ def test_on_a_terminal_the_bar_says_testing_once_an_epochs_batches_are_done():
     from rich.console import Console
 
     from mnist_tui.headless import RichReporter
+    from mnist_tui.plan import Plan
     from mnist_tui.training.events import BatchEnd
 
     out = io.StringIO()
     reporter = RichReporter(None, Console(file=out, width=120, force_terminal=True))
-    reporter.epochs = 3
+    reporter.plan = Plan(3)
     try:
         reporter(BatchEnd(1, 9, 10, (0.5,), 1e4, 900, (0.01,), 1.7e9))
         shown = reporter.progress.columns[0].render(reporter.progress.tasks[0]).plain

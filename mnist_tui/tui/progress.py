@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from mnist_tui.config import last_epoch_fraction_of
-from mnist_tui.words import epoch_part, epochs_trained
+from mnist_tui.plan import Plan
 
 # The speed a batch report gives is its epoch's so far, and the first batches carry the start-up
 # (oneDNN builds its kernels, the caches fill): after sprint's first batch it read 371 samples/s and
@@ -17,8 +16,7 @@ FELL_BY = 0.005
 
 class RunProgress:
     def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
-        self.last_fraction = 1.0  # the share of the plan's last epoch it trains (sprint: 0.5)
+        self.plan = Plan(epochs)
         self.epoch = 0
         self.batch = 0
         self.batches_per_epoch = 0  # the current epoch's (a plan's partial last epoch has fewer)
@@ -37,8 +35,7 @@ class RunProgress:
 
     def on_loaded(self, e) -> None:
         """From DataReady."""
-        self.epochs = max(e.epochs, e.start_epoch - 1)
-        self.last_fraction = last_epoch_fraction_of(e.settings)
+        self.plan = Plan.of(max(e.epochs, e.start_epoch - 1), e.settings)
         self.batches_per_epoch = self.whole_epoch_batches = e.batches_per_epoch
         self.train_size = e.train_size
         self.epochs_done = e.start_epoch - 1
@@ -54,16 +51,20 @@ class RunProgress:
 
     def on_plan(self, epochs: int) -> None:
         """From PlanChanged: epochs added to a plan are whole ones (``Config.with_epochs``)."""
-        self.epochs, self.last_fraction = epochs, 1.0
+        self.plan = Plan(epochs)
+
+    @property
+    def epochs(self) -> int:
+        return self.plan.epochs
 
     @property
     def epoch_part(self) -> str:
         """ " (half)" while the plan's partial last epoch trains (sprint's 2.5), else ""."""
-        return epoch_part(self.epoch, self.epochs, self.last_fraction)
+        return self.plan.part(self.epoch)
 
     def trained(self, epochs_done: int) -> str:
         """ "2 epochs", or sprint's "2.5 epochs" once its half epoch is done."""
-        return epochs_trained(epochs_done, self.epochs, self.last_fraction)
+        return self.plan.trained(epochs_done)
 
     def on_rewound(self, epoch: int) -> None:
         """From Rewound: the run goes on from the end of ``epoch``."""
@@ -93,7 +94,7 @@ class RunProgress:
     @property
     def run_batches(self) -> int:
         """The plan's batches: sprint's half last epoch counts half (its bar read 89 % for 93 %)."""
-        return round((self.epochs - 1 + self.last_fraction) * self._whole_batches) if self.epochs else 0
+        return round(self.plan.length * self._whole_batches)
 
     @property
     def run_batches_done(self) -> int:
@@ -110,9 +111,9 @@ class RunProgress:
             return None
         in_epoch = self.train_size - self.samples_seen if self.epoch > self.epochs_done else 0
         if self.epoch == self.epochs and self.epoch > self.epochs_done:  # the plan's last epoch may be part of one
-            in_epoch = max(round(self.last_fraction * self.train_size) - self.samples_seen, 0)
+            in_epoch = max(round(self.plan.last_fraction * self.train_size) - self.samples_seen, 0)
         whole = max(self.epochs - max(self.epoch, self.epochs_done), 0)
-        later = (whole - (1 - self.last_fraction) if whole else 0) * self.train_size
+        later = (whole - (1 - self.plan.last_fraction) if whole else 0) * self.train_size
         return (in_epoch + later) / rate
 
 

@@ -30,8 +30,8 @@ from mnist_tui.config import (
     with_recipe,
 )
 from mnist_tui.errors import UserError
+from mnist_tui.plan import Plan
 from mnist_tui.tui.screens.once import DismissOnce
-from mnist_tui.words import planned
 
 FIELDS = (  # (name, label, choices or None for typed text)
     ("recipe", "recipe", tuple(RECIPES)),
@@ -164,7 +164,7 @@ def _text(value: object) -> str:
 def plan_text(config: Config) -> str:
     """The epochs a run plans, as the form shows them: sprint's "2.5" (3 epochs, the last one half),
     where "3" read as three whole ones and trained 2.5."""
-    return planned(config.epochs, config.last_epoch_fraction)
+    return Plan(config.epochs, config.last_epoch_fraction).number
 
 
 def _shown(config: Config, name: str) -> str:

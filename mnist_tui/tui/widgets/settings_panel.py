@@ -7,8 +7,7 @@ from typing import Any
 
 from textual.widgets import Static
 
-from mnist_tui.config import last_epoch_fraction_of
-from mnist_tui.words import planned
+from mnist_tui.plan import Plan
 
 SCHEDULE_NAMES = {"onecycle": "one-cycle", "constant": "constant"}
 
@@ -51,9 +50,7 @@ def settings_fields(
         out.append(("world size", _number(world)))
     if "epochs" in s:  # sprint's 2.5 (3 epochs, the last one half): "3" read as three whole ones
         epochs = s["epochs"]
-        out.append(
-            ("epochs", planned(epochs, last_epoch_fraction_of(s)) if isinstance(epochs, int) else _number(epochs))
-        )
+        out.append(("epochs", Plan.of(epochs, s).number if isinstance(epochs, int) else _number(epochs)))
     return out
 
 

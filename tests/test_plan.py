@@ -1,0 +1,28 @@
+"""A run's plan as both faces read it: sprint's 3 epochs, the last one half, are 2.5."""
+
+from __future__ import annotations
+
+from mnist_tui.plan import Plan
+
+
+def test_a_whole_plan_reads_as_its_epochs():
+    plan = Plan(3)
+    assert (plan.number, str(plan), plan.length) == ("3", "3 epochs", 3.0)
+    assert [plan.part(e) for e in (1, 2, 3)] == ["", "", ""]
+    assert plan.of_epoch(3) == "3" and plan.trained(3) == "3 epochs" and str(Plan(1)) == "1 epoch"
+
+
+def test_sprints_plan_reads_as_two_and_a_half_epochs_and_marks_its_half_epoch():
+    plan = Plan.of(3, {"last_epoch_fraction": 0.5})
+    assert (plan.number, str(plan), plan.length) == ("2.5", "2.5 epochs", 2.5)
+    assert (plan.of_epoch(2), plan.of_epoch(3)) == ("3", "3 (half)")
+    assert (plan.trained(1), plan.trained(2), plan.trained(3)) == ("1 epoch", "2 epochs", "2.5 epochs")
+    assert (plan.share_of(2), plan.share_of(3)) == (1.0, 0.5)
+    assert Plan(4, 0.25).part(4) == " (25% of it)"
+
+
+def test_settings_without_a_valid_share_plan_whole_epochs():
+    """A run folder's config may hold none (older runs) or a damaged one: whole epochs, not a crash."""
+    for settings in ({}, {"last_epoch_fraction": "half"}, {"last_epoch_fraction": 0}, None, ["not", "a", "dict"]):
+        assert Plan.of(3, settings) == Plan(3)
+    assert Plan().length == 0.0 and Plan().trained(0) == "0 epochs"
