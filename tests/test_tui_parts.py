@@ -99,6 +99,26 @@ def test_the_loss_inbox_places_batches_by_their_own_report_not_the_screens_count
     assert inbox.drain() == []
 
 
+def test_the_loss_inbox_places_a_partial_last_epoch_by_a_whole_epochs_batches():
+    """Sprint's half epoch (10 batches where a whole one has 20) spread over a whole epoch's width:
+    its last batch sat at x = 3 where 2.5 epochs were trained. The run's DataReady gives the count."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from mnist_tui.training.events import BatchEnd, DataReady
+    from mnist_tui.tui.bridge import LossInbox, SourceBridge
+
+    inbox = LossInbox()
+    bridge = SourceBridge(lambda message: None, inbox, SimpleNamespace())
+    no_digits = np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+    bridge(DataReady("mnist", "cpu", "fp32", 1280, 0, 20, 21840, None, *no_digits, epochs=3))
+    bridge(BatchEnd(2, 20, 20, (0.3,), 1000.0, 1280, (0.01,), 1.7e9))
+    bridge(BatchEnd(3, 10, 10, (0.2,), 1000.0, 640, (0.01,), 1.7e9))
+    points = [item for item in inbox.drain() if isinstance(item, tuple)]
+    assert points == [(2.0, 0.3, 0.01), (2.5, 0.2, 0.01)]
+
+
 async def test_the_position_before_anything_is_loaded_is_a_dash_not_zeros():
     """A run loading and a follower waiting showed "epoch 0/0   batch 0/0"."""
     from textual.app import App

@@ -144,6 +144,14 @@ def test_batch_series_places_each_batch_and_caps_its_points():
     assert capped.ys[0] == 1.0 and capped.ys[-1] == 10.0  # means within an epoch keep its level
 
 
+def test_a_sprints_half_epoch_spans_half_an_epoch_of_the_batch_axis():
+    """Sprint's last epoch reports 2 batches where a whole one has 4: placed by its own count, its
+    batches reached x = 3 where the run trained 2.5 epochs."""
+    whole = [BatchEnd(e, 4, 4, (1.0,) * 4, 1.0, 4, (0.01,) * 4) for e in (1, 2)]
+    series = batch_series("sprint", [*whole, BatchEnd(3, 2, 2, (0.5, 0.4), 1.0, 2, (0.01, 0.01))])
+    assert series.xs[-2:] == (2.25, 2.5) and max(series.xs) == 2.5
+
+
 def test_the_settings_that_differ_and_those_shared():
     differ, same = differing_settings(RUNS[:3])
     assert differ == {

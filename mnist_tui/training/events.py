@@ -101,9 +101,13 @@ class BatchEnd:
     def first_batch(self) -> int:
         return self.batch - len(self.losses) + 1
 
-    def positions(self) -> tuple[float, ...]:
-        """Each batch's place on an axis of epochs done (epoch 1's batch 59 of 118 is 0.5)."""
-        per_epoch = max(self.batches_per_epoch, 1)
+    def positions(self, whole_epoch_batches: int = 0) -> tuple[float, ...]:
+        """Each batch's place on an axis of epochs done (epoch 1's batch 59 of 118 is 0.5).
+
+        ``whole_epoch_batches``: a whole epoch's batches, where the caller knows it. A plan's
+        partial last epoch (sprint's half) reports its own, fewer, batches: placed by those, its
+        30 batches spread over a whole epoch's width (x 2 → 3, where 2.5 epochs were trained)."""
+        per_epoch = max(self.batches_per_epoch, whole_epoch_batches, 1)
         return tuple(self.epoch - 1 + (self.first_batch + i) / per_epoch for i in range(len(self.losses)))
 
     def to_json(self) -> dict[str, Any]:

@@ -51,17 +51,20 @@ MESSAGES: dict[type, type[msg.RunMessage]] = {
 class LossInbox:
     """(x in epochs, loss, lr) from the worker, drained by the UI thread.
 
-    x is placed with the report's own ``batches_per_epoch``: reports can arrive before the screen
-    has handled the run's DataReady (a followed run opened from the workspace), and placed with
-    the screen's count, still 0, they were drawn one epoch per batch."""
+    x is placed with the report's own ``batches_per_epoch``, or a whole epoch's where that is more
+    (a partial last epoch): the bridge sets ``whole_epoch_batches`` from the run's DataReady, in the
+    worker's order. Reports can arrive before the screen has handled that DataReady (a followed run
+    opened from the workspace), and placed with the screen's count, still 0, they were drawn one
+    epoch per batch."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: list[tuple[float, float, float] | Rewound] = []  # a Rewound: drop points past it
+        self.whole_epoch_batches = 0
 
     def put(self, event: BatchEnd) -> None:
         lrs = event.lrs or (float("nan"),) * len(event.losses)
-        items = zip(event.positions(), event.losses, lrs, strict=True)
+        items = zip(event.positions(self.whole_epoch_batches), event.losses, lrs, strict=True)
         with self._lock:
             self._items.extend(items)
 
@@ -94,8 +97,9 @@ class SourceBridge:
                 self.inbox.put(event)
             case Rewound(epoch=epoch):
                 self.inbox.rewind(epoch)
-            case DataReady():  # every source sends a run's recorded batches after it:
+            case DataReady(batches_per_epoch=whole):  # every source sends a run's recorded batches after it:
                 self.inbox.rewind(0)  # a run continued here (`a` on a finished one) drew them twice
+                self.inbox.whole_epoch_batches = whole
             case ModelWeights(weights=weights, epoch=epoch, in_progress=in_progress):
                 try:
                     self.snapshot.update_arrays(weights, epoch, in_progress)

@@ -55,11 +55,13 @@ def epoch_series(name: str, history: list[EpochRecord], metric: str) -> Series:
 
 
 def batch_series(name: str, batches: list[BatchEnd], max_points: int = MAX_POINTS) -> Series:
-    """Every batch's loss at x = epochs done (epoch 1's batch 59 of 118 is x = 0.5)."""
+    """Every batch's loss at x = epochs done (epoch 1's batch 59 of 118 is x = 0.5); a partial last
+    epoch (sprint's half) by a whole epoch's batches, the most any of the run's epochs reported."""
     xs: list[float] = []
     ys: list[float] = []
+    whole = max((report.batches_per_epoch for report in batches), default=0)
     for report in batches:
-        xs.extend(report.positions())
+        xs.extend(report.positions(whole))
         ys.extend(report.losses)
     stride = -(-len(xs) // max_points) if len(xs) > max_points else 1
     if stride > 1:
