@@ -65,6 +65,7 @@ class RichReporter:
         self.task: Any = None
         self.dataset = "?"
         self.plan = Plan()  # sprint's: 3 epochs, of which the last half
+        self.recorded_through = 0  # the last epoch a resumed or recorded run had finished before
         self.state = ""
         self.earlier: list[EpochRecord] = []  # a replayed or resumed run's rows not yet said (piped)
 
@@ -90,6 +91,7 @@ class RichReporter:
                 if self.task is not None:  # the killed attempt's bar: the new one starts at batch 1
                     self.progress.remove_task(self.task)
                     self.task = None
+                self.recorded_through = min(self.recorded_through, epoch)  # epochs past it train again
                 self.say(rewound_text(epoch))
             case StateChanged(state="lost" | "failed" as end, detail=detail):  # an end, as Finished is
                 self._show_table()  # the table first
@@ -106,6 +108,7 @@ class RichReporter:
 
     def _ready(self, e: DataReady) -> None:
         self.dataset, self.plan = e.dataset, Plan.of(e.epochs, e.settings)
+        self.recorded_through = e.history[-1].epoch if e.history else 0
         if e.notice:
             self.say(f"[yellow]note:[/] {escape(e.notice)}")  # a damaged row's text is no markup
         run_dir = self.run_dir or "(not saved)"
@@ -135,6 +138,8 @@ class RichReporter:
             self.say(self._epoch_line(self.earlier.pop(0)))
 
     def _batch(self, e: BatchEnd) -> None:
+        if e.epoch <= self.recorded_through:  # a finished epoch's batches, sent again for the plots: its
+            return  # bar showed "epoch 1/3 testing… 20/20" for seconds, as if the epoch ran again
         # the epoch's batches are done and its row is not: the test set is being evaluated
         phase = " testing…" if e.batch >= e.batches_per_epoch else ""
         fields = dict(

@@ -318,6 +318,33 @@ def test_on_a_terminal_the_bar_says_testing_once_an_epochs_batches_are_done():
         reporter.progress.stop()
 
 
+def test_a_resumed_runs_finished_epochs_get_no_bar_until_its_next_epoch_trains():
+    """A resumed run sends its kept epochs' batches again (for the dashboard's plot): on a terminal
+    their bar read "epoch 1/3 testing… 20/20" for seconds, as if the finished epoch ran again."""
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Rewound
+
+    reporter = RichReporter(None, Console(file=io.StringIO(), width=120, force_terminal=True))
+    no_digits = np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+    kept = (EpochRecord(1, 0.5, 0.8, 0.4, 0.85, 1.0, 1e4, 0.01),)
+    try:
+        reporter(DataReady("MNIST", "cpu", "fp32", 1000, 0, 10, 21840, None, *no_digits, 2, kept, epochs=3))
+        reporter(BatchEnd(1, 10, 10, (0.4,), 1e4, 1000, (0.01,), 1.7e9))
+        assert reporter.progress.tasks == []
+        reporter(BatchEnd(2, 3, 10, (0.3,), 1e4, 300, (0.01,), 1.7e9))
+        assert [task.fields["epoch"] for task in reporter.progress.tasks] == [2]
+        reporter(Rewound(0))  # a followed run started again: epoch 1 trains anew and has its bar
+        reporter(BatchEnd(1, 2, 10, (0.6,), 1e4, 200, (0.01,), 1.7e9))
+        assert [task.fields["epoch"] for task in reporter.progress.tasks] == [1]
+    finally:
+        reporter.progress.stop()
+
+
 def test_a_closed_terminal_stops_the_run_as_its_hangup_does(tmp_path):
     """Closing the terminal of `mnist-tui --headless` ended the run "failed" (exit 1, "Input/output
     error"): writing to the closed terminal failed before its SIGHUP stopped the run."""
