@@ -27,6 +27,7 @@ from mnist_tui.training.events import (
     Notice,
     Predictions,
     StateChanged,
+    Steered,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,6 +182,18 @@ def test_damaged_rows_of_the_layer_and_steering_logs_are_counted_in_the_notes(fi
     assert "skipped 1 damaged row of layers.jsonl" in events[0].notice  # dropped without a word before
     assert "skipped 1 damaged row of steering.jsonl" in events[0].notice
     assert sum(isinstance(e, LayerStatsRecord) for e in events) == 1  # the good row still replays
+
+
+def test_steering_in_an_epoch_that_was_not_kept_is_not_replayed(finished_run, tmp_path):
+    """A run steered in the epoch it was stopped in replayed that change: its settings said the
+    lr scale of an epoch no checkpoint holds, and its count of changes was one too many."""
+    run_dir = tmp_path / "steered"
+    shutil.copytree(finished_run, run_dir)
+    kept = {"epoch": 1, "batch": 2, "what": "lr ×4", "lr_scale": 4.0, "epochs": 1, "time": 1.0}
+    dropped = {"epoch": 2, "batch": 3, "what": "lr ×0.5", "lr_scale": 2.0, "epochs": 1, "time": 2.0}
+    (run_dir / "steering.jsonl").write_text(json.dumps(kept) + "\n" + json.dumps(dropped) + "\n")
+    steered = [e for e in _replay(run_dir) if isinstance(e, Steered)]
+    assert [(e.epoch, e.lr_scale) for e in steered] == [(1, 4.0)]
 
 
 def test_epochs_the_status_counts_but_the_metrics_lack_are_a_note(finished_run, tmp_path):

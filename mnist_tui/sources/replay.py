@@ -201,6 +201,9 @@ def load_run(run_dir: Path) -> RunRecord:
         record.notes.append(f"{cut} (cut or removed): shown as far as they go")
     done = record.history[-1].epoch if record.history else record.epoch
     record.batches = [b for b in record.batches if b.epoch <= done]  # an unfinished epoch's batches are not kept
+    # nor its steering: a change made in a stopped epoch 6 set the replay's "× 2 (steered)" and
+    # its count of 3, where every kept epoch trained at × 4 and two marks were drawn
+    record.steering = [change for change in record.steering if change.epoch <= done]
     return record
 
 
