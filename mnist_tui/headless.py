@@ -66,6 +66,7 @@ class RichReporter:
         self.dataset = "?"
         self.plan = Plan()  # sprint's: 3 epochs, of which the last half
         self.recorded_through = 0  # the last epoch a resumed or recorded run had finished before
+        self.epochs_done = 0
         self.state = ""
         self.earlier: list[EpochRecord] = []  # a replayed or resumed run's rows not yet said (piped)
 
@@ -82,7 +83,7 @@ class RichReporter:
             case DataReady():
                 self._ready(event)
             case PlanChanged(epochs=epochs):
-                self.plan = Plan(epochs)  # epochs added are whole ones
+                self.plan = self.plan.extended_to(epochs, self.epochs_done)  # epochs added are whole ones
             case Steered(what=what, epoch=epoch, batch=batch):
                 self.say(f"steered: {what} (epoch {epoch}, batch {batch})" if batch else f"steered: {what}")
             case Notice(text=text):
@@ -185,6 +186,7 @@ class RichReporter:
         self.say(f"{state} after {trained} on {self.dataset}; best test accuracy {best}")
 
     def _add_row(self, row: EpochRecord) -> None:
+        self.epochs_done = max(self.epochs_done, row.epoch)
         self.table.add_row(
             str(row.epoch),
             f"{row.train_loss:.4f}",

@@ -1,15 +1,17 @@
 """The epochs a run plans, and how a person reads them: one value both faces keep.
 
-A plan is whole epochs, of which the last may train only a share of the data: ``--recipe
-sprint`` plans 3 epochs, the last one half, and is read as 2.5 ("3" read as three whole ones).
-Epochs added later (``a``, ``--epochs``, the form) are whole ones (``Config.with_epochs``), so a
-plan that grows becomes whole again. The headless reporter and the dashboard's ``RunProgress``
-each tracked this as two fields set in the same three places; they hold a :class:`Plan` now.
+A plan is whole epochs, of which one may train only a share of the data: ``--recipe sprint``
+plans 3 epochs, the last one half, and is read as 2.5 ("3" read as three whole ones). Epochs
+added later (``a``, ``--epochs``, the form) are whole ones (``Config.with_epochs``): added
+before the partial epoch trains, they make it whole; added after it trained (``a`` on a finished
+sprint), it stays the half it was, and 5 more make 7.5, not 8. The headless reporter and the
+dashboard's ``RunProgress`` each tracked this as two fields set in the same three places; they
+hold a :class:`Plan` now.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mnist_tui.config import last_epoch_fraction_of
@@ -19,21 +21,36 @@ from mnist_tui.words import counted
 @dataclass(frozen=True)
 class Plan:
     epochs: int = 0
-    last_fraction: float = 1.0  # the share of the last epoch it trains (sprint: 0.5)
+    share: float = 1.0  # the share of ``partial_epoch``'s data it trains (sprint: 0.5)
+    partial_epoch: int = 0  # the epoch that trains only ``share``; 0: none
 
     @classmethod
     def of(cls, epochs: int, settings: Any) -> Plan:
         """A run's plan from its epochs and settings (a DataReady's, a run folder's config)."""
-        return cls(epochs, last_epoch_fraction_of(settings))
+        share = last_epoch_fraction_of(settings)
+        return cls(epochs, share, epochs) if share < 1 else cls(epochs)
+
+    def extended_to(self, epochs: int, done: int) -> Plan:
+        """The plan after epochs were added with ``done`` epochs trained (a PlanChanged)."""
+        return replace(self, epochs=epochs) if self.partial and done >= self.partial_epoch else Plan(epochs)
+
+    def change_to(self, epochs: int, done: int) -> str:
+        """A change of plan as ``steering.jsonl`` and the plot's mark say it: "epochs 3 → 8";
+        "epochs 2.5 → 7.5" after sprint's half epoch (its "3 → 8" counted that half as whole)."""
+        return f"epochs {self.number} → {self.extended_to(epochs, done).number}"
 
     @property
     def partial(self) -> bool:
-        return self.last_fraction < 1
+        return self.share < 1 and self.partial_epoch > 0
+
+    def trained_length(self, done: int) -> float:
+        """Epochs of data in the first ``done`` epochs: 3 for 3, 2.5 for sprint's 3."""
+        return done - (1 - self.share) if self.partial and done >= self.partial_epoch else float(done)
 
     @property
     def length(self) -> float:
-        """In epochs of data: 3 whole ones 3.0, sprint's 2.5; 0 before there is a plan."""
-        return self.epochs - 1 + self.last_fraction if self.epochs else 0.0
+        """Epochs of data in the plan: 3 whole ones 3.0, sprint's 2.5; 0 before there is a plan."""
+        return self.trained_length(self.epochs)
 
     @property
     def number(self) -> str:
@@ -45,20 +62,23 @@ class Plan:
         return f"{self.number} epochs" if self.partial else counted(self.epochs, "epoch")
 
     def share_of(self, epoch: int) -> float:
-        """How much of ``epoch``'s data the plan trains: 1 but for a partial last epoch."""
-        return self.last_fraction if epoch == self.epochs else 1.0
+        """How much of ``epoch``'s data the plan trains: 1 but for its partial epoch."""
+        return self.share if self.partial and epoch == self.partial_epoch else 1.0
 
     def part(self, epoch: int) -> str:
-        """ " (half)" beside the plan's last epoch when it trains only part of it, else ""."""
-        if epoch != self.epochs or not self.partial:
+        """ " (half)" beside the partial epoch's number, else ""."""
+        share = self.share_of(epoch)
+        if share >= 1:
             return ""
-        return " (half)" if self.last_fraction == 0.5 else f" ({self.last_fraction:.0%} of it)"
+        return " (half)" if share == 0.5 else f" ({share:.0%} of it)"
 
     def of_epoch(self, epoch: int) -> str:
         """The plan beside an epoch's number: "3", or "3 (half)" for sprint's last."""
         return f"{self.epochs}{self.part(epoch)}"
 
     def trained(self, done: int) -> str:
-        """ "2 epochs"; "2.5 epochs" once a partial plan has trained its last epoch (sprint's run
-        said "finished after 3 epochs" where the README promised 2.5)."""
-        return str(self) if done >= self.epochs else counted(done, "epoch")
+        """ "2 epochs"; "2.5 epochs" once the partial epoch is trained (sprint's run said "finished
+        after 3 epochs" where the README promised 2.5)."""
+        if self.partial and done >= self.partial_epoch:
+            return f"{self.trained_length(done):g} epochs"
+        return counted(done, "epoch")

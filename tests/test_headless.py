@@ -345,6 +345,31 @@ def test_a_resumed_runs_finished_epochs_get_no_bar_until_its_next_epoch_trains()
         reporter.progress.stop()
 
 
+def test_epochs_added_after_sprints_half_epoch_are_said_with_it_as_a_half():
+    """A finished sprint (2.5 epochs) given 5 more said "epoch 4/8" and "finished after 8 epochs"."""
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.training.events import DataReady, EpochRecord, Finished, PlanChanged
+
+    out = io.StringIO()
+    reporter = RichReporter(None, Console(file=out, width=150, force_terminal=False))
+    no_digits = np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+    sprint = {"epochs": 3, "last_epoch_fraction": 0.5}
+    reporter(DataReady("MNIST", "cpu", "fp32", 1000, 0, 10, 21840, None, *no_digits, epochs=3, settings=sprint))
+    for epoch in (1, 2, 3):
+        reporter(EpochRecord(epoch, 0.5, 0.8, 0.4, 0.85, 1.0, 1e4, 0.01))
+    reporter(PlanChanged(8))
+    reporter(EpochRecord(4, 0.5, 0.8, 0.4, 0.86, 1.0, 1e4, 0.01))
+    reporter(Finished(4, 0.86, stopped=True))
+    text = out.getvalue()
+    assert "epoch 3/3 (half):" in text and "epoch 4/8:" in text
+    assert "stopped after 3.5 epochs" in text
+
+
 def test_a_closed_terminal_stops_the_run_as_its_hangup_does(tmp_path):
     """Closing the terminal of `mnist-tui --headless` ended the run "failed" (exit 1, "Input/output
     error"): writing to the closed terminal failed before its SIGHUP stopped the run."""

@@ -18,7 +18,7 @@ def test_sprints_plan_reads_as_two_and_a_half_epochs_and_marks_its_half_epoch():
     assert (plan.of_epoch(2), plan.of_epoch(3)) == ("3", "3 (half)")
     assert (plan.trained(1), plan.trained(2), plan.trained(3)) == ("1 epoch", "2 epochs", "2.5 epochs")
     assert (plan.share_of(2), plan.share_of(3)) == (1.0, 0.5)
-    assert Plan(4, 0.25).part(4) == " (25% of it)"
+    assert Plan(4, 0.25, 4).part(4) == " (25% of it)"
 
 
 def test_settings_without_a_valid_share_plan_whole_epochs():
@@ -26,3 +26,16 @@ def test_settings_without_a_valid_share_plan_whole_epochs():
     for settings in ({}, {"last_epoch_fraction": "half"}, {"last_epoch_fraction": 0}, None, ["not", "a", "dict"]):
         assert Plan.of(3, settings) == Plan(3)
     assert Plan().length == 0.0 and Plan().trained(0) == "0 epochs"
+
+
+def test_epochs_added_after_sprints_half_epoch_keep_it_half():
+    """`a` on a finished sprint showed "epoch 3/8", a run bar of 3/8 and "epochs 3 → 8": the half
+    epoch counted as whole. Added before it trains, the epochs make it whole (the trainer's plan)."""
+    sprint = Plan.of(3, {"last_epoch_fraction": 0.5})
+    after = sprint.extended_to(8, done=3)
+    assert (after.number, str(after), after.of_epoch(3), after.of_epoch(8)) == ("7.5", "7.5 epochs", "8 (half)", "8")
+    assert [after.trained(d) for d in (2, 3, 8)] == ["2 epochs", "2.5 epochs", "7.5 epochs"]
+    assert sprint.change_to(8, done=3) == "epochs 2.5 → 7.5"
+    early = sprint.extended_to(8, done=1)
+    assert early == Plan(8) and sprint.change_to(8, done=1) == "epochs 2.5 → 8"
+    assert Plan(3).change_to(8, done=3) == "epochs 3 → 8"

@@ -71,5 +71,17 @@ def test_sprints_half_last_epoch_is_said_as_a_half_and_counted_in_the_eta():
     p.on_epoch(3, 0.991, 0.04, seconds=3.0)
     assert run_summary(p, 3, "runs/s", can_extend=True) == "2.5 epochs"
     assert run_summary(p, 2, "runs/s", can_extend=False) == "2 epochs"
-    p.on_plan(5)  # `a`: epochs added are whole ones
-    assert p.epoch_part == "" and run_summary(p, 5, "runs/s", can_extend=True) == "5 epochs"
+    p.on_plan(5)  # `a` after the half epoch: it stays half (it read "5 epochs", bar 3/5, for 4.5 and 2.5/4.5)
+    assert p.epoch_part == " (half)" and run_summary(p, 5, "runs/s", can_extend=True) == "4.5 epochs"
+    assert (p.run_batches, p.run_batches_done) == (round(4.5 * 59), round(2.5 * 59))
+    p.on_batch(SimpleNamespace(epoch=4, batch=59, batches_per_epoch=59, samples_seen=60_000, samples_per_s=10_000.0))
+    assert p.epoch_part == "" and p.eta_seconds() == 60_000 / 10_000  # epoch 5, whole
+
+
+def test_epochs_added_before_sprints_half_epoch_make_it_whole():
+    """The trainer takes a new plan at an epoch's end: `a` during epoch 2 makes epoch 3 whole."""
+    p = progress(1, epochs=3, last_fraction=0.5)
+    p.on_plan(5)
+    assert (str(p.plan), p.run_batches) == ("5 epochs", 5 * 59)
+    p.on_batch(SimpleNamespace(epoch=3, batch=10, batches_per_epoch=59, samples_seen=10_000, samples_per_s=10_000.0))
+    assert p.epoch_part == "" and p.eta_seconds() == (50_000 + 2 * 60_000) / 10_000

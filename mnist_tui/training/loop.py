@@ -17,6 +17,7 @@ import torch
 from mnist_tui.config import Config
 from mnist_tui.data import Datasets, load_datasets
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
+from mnist_tui.plan import Plan
 from mnist_tui.sysstats import SystemSampler, epoch_system_fields
 from mnist_tui.training.allocator import keep_freed_memory
 from mnist_tui.training.build import make_ema, make_model, make_optimizer, one_cycle, place_data
@@ -224,7 +225,7 @@ class Trainer:
         boundary: one-cycle gets a fresh cycle for the epochs left, as a longer resume does."""
         wanted = self.control.target_epochs or self.config.epochs
         wanted = self.world.from_main(wanted, self.device) if self.world.distributed else wanted
-        old = self.config.epochs
+        old, before = self.config.epochs, Plan.of(self.config.epochs, self.config.to_dict())
         if wanted == old or wanted <= done:
             return old
         self.config = self.config.with_epochs(wanted)
@@ -233,7 +234,7 @@ class Trainer:
         self.listener(PlanChanged(wanted))
         scale = self.epoch_run.applied_scale  # in force: a `+` asked, not yet taken, is its own row
         # told once a batch trains under it: `a` then S S on a finished run left its mark on the plot
-        self.held.append(Steered(done, 0, f"epochs {old} → {wanted}", scale, wanted, time.time()))
+        self.held.append(Steered(done, 0, before.change_to(wanted, done), scale, wanted, time.time()))
         return wanted
 
     def _finish_epoch(self, epoch: int, stats, start_weights) -> None:

@@ -51,7 +51,7 @@ class RunProgress:
 
     def on_plan(self, epochs: int) -> None:
         """From PlanChanged: epochs added to a plan are whole ones (``Config.with_epochs``)."""
-        self.plan = Plan(epochs)
+        self.plan = self.plan.extended_to(epochs, self.epochs_done)
 
     @property
     def epochs(self) -> int:
@@ -99,7 +99,8 @@ class RunProgress:
     @property
     def run_batches_done(self) -> int:
         current = self.batch if self.epoch > self.epochs_done else 0
-        return min(self.epochs_done * self._whole_batches + current, self.run_batches)
+        done = round(self.plan.trained_length(self.epochs_done) * self._whole_batches)
+        return min(done + current, self.run_batches)
 
     def eta_seconds(self) -> float | None:
         """Training time left at the current speed (pauses and evaluation not counted)."""
@@ -109,11 +110,11 @@ class RunProgress:
         rate = self.samples_per_s if settled else self.settled_rate
         if not rate:
             return None
-        in_epoch = self.train_size - self.samples_seen if self.epoch > self.epochs_done else 0
-        if self.epoch == self.epochs and self.epoch > self.epochs_done:  # the plan's last epoch may be part of one
-            in_epoch = max(round(self.plan.last_fraction * self.train_size) - self.samples_seen, 0)
-        whole = max(self.epochs - max(self.epoch, self.epochs_done), 0)
-        later = (whole - (1 - self.plan.last_fraction) if whole else 0) * self.train_size
+        in_epoch = 0
+        if self.epoch > self.epochs_done:  # the plan's partial epoch trains a share of the data
+            in_epoch = max(round(self.plan.share_of(self.epoch) * self.train_size) - self.samples_seen, 0)
+        later_epochs = range(max(self.epoch, self.epochs_done) + 1, self.epochs + 1)
+        later = sum(self.plan.share_of(epoch) for epoch in later_epochs) * self.train_size
         return (in_epoch + later) / rate
 
 

@@ -191,7 +191,7 @@ class RunViewScreen(Screen):
     def on_plan_reported(self, message: msg.PlanReported) -> None:
         self.progress.on_plan(message.event.epochs)
         self._progress_dirty = True
-        self.query_one("#settings", SettingsPanel).show_plan(message.event.epochs)  # and so the help
+        self.query_one("#settings", SettingsPanel).show_plan(self.progress.plan)  # and so the help
 
     def on_steering_reported(self, message: msg.SteeringReported) -> None:
         e = message.event

@@ -109,11 +109,12 @@ class SettingsPanel(Static):
         self.parts = settings_parts(self.settings, world_size, threads)
         self._pack()
 
-    def show_plan(self, epochs: int) -> None:
-        """The plan in force after epochs were added (before the run is loaded: nothing to show)."""
+    def show_plan(self, plan: Plan) -> None:
+        """The plan in force after epochs were added (before the run is loaded: nothing to show):
+        "epochs 7.5" for 5 added to a finished sprint, whose third epoch was half."""
         if self.parts is not None:
-            plan = {"epochs": epochs, "last_epoch_fraction": 1.0}  # epochs added are whole ones
-            self.show({**self.settings, **plan}, self.world_size, self.threads)
+            epochs = plan.length if plan.partial else plan.epochs
+            self.show({**self.settings, "epochs": epochs, "last_epoch_fraction": 1.0}, self.world_size, self.threads)
 
     def show_lr_scale(self, scale: float) -> None:
         """The lr scale steering set, on top of the schedule (before the run is loaded: nothing to show)."""
