@@ -69,6 +69,7 @@ def test_sprints_half_last_epoch_is_said_as_a_half_and_counted_in_the_eta():
     assert (p.run_batches, p.run_batches_done) == (round(2.5 * 59), 2 * 59 + 10)  # it read 3 × 30 and 2 × 30 + 10
     assert p.eta_seconds() == 20_000 / 10_000  # half an epoch is 30,000 samples
     p.on_epoch(3, 0.991, 0.04, seconds=3.0)
+    assert p.eta_seconds() is None  # nothing left: `a` showed "ETA 0:00" while its new plan loaded
     assert run_summary(p, 3, "runs/s", can_extend=True) == "2.5 epochs"
     assert run_summary(p, 2, "runs/s", can_extend=False) == "2 epochs"
     p.on_plan(5)  # `a` after the half epoch: it stays half (it read "5 epochs", bar 3/5, for 4.5 and 2.5/4.5)

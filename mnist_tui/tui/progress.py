@@ -104,8 +104,8 @@ class RunProgress:
 
     def eta_seconds(self) -> float | None:
         """Training time left at the current speed (pauses and evaluation not counted)."""
-        if not self.train_size:
-            return None
+        if not self.train_size or self.epochs_done >= self.epochs:  # `a` on a finished run, loading
+            return None  # its new plan: "ETA 0:00" beside the last epoch's bar, as if about to end
         settled = self.samples_seen >= SETTLED_SHARE * self.train_size
         rate = self.samples_per_s if settled else self.settled_rate
         if not rate:
