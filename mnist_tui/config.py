@@ -16,6 +16,8 @@ from typing import Any
 from mnist_tui.errors import UserError
 from mnist_tui.schema import finite, show
 
+MAX_EPOCHS = 100_000  # a plan past it is refused, also from a follower's control.json
+
 DATASETS = ("auto", "mnist", "synthetic")
 SCHEDULES = ("onecycle", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -175,7 +177,7 @@ def _optional(rule: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
 
 # Dropout 1 zeroes every activation: nothing can learn, so it is refused rather than trained.
 RULES: dict[str, Callable[[Any], str | None]] = {
-    "epochs": _int_between(1, 100_000),
+    "epochs": _int_between(1, MAX_EPOCHS),
     "batch_size": _int_between(1, 1_000_000),
     "lr": _number_in(0, 10, low_open=True),
     "seed": _int_between(0, MAX_SEED),

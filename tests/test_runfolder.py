@@ -301,7 +301,9 @@ def test_a_control_request_is_typed_and_refuses_what_steering_cannot_take():
     assert (asked.seq, asked.paused, asked.lr_scale, asked.epochs) == (3, None, 4.0, 7)
     assert ControlRequest.from_json(asked.to_json()) == asked
     assert "lr_scale" not in ControlRequest(1, paused=True).to_json()  # not asked: not written
-    for bad in ({"lr_scale": "x"}, {"lr_scale": 0}, {"epochs": 0}, {"epochs": 2.5}, {"paused": "yes"}):
+    # a plan past the configuration's limit: the writer trained on and no --resume took the run again
+    too_long = {"epochs": 100_001}
+    for bad in ({"lr_scale": "x"}, {"lr_scale": 0}, {"epochs": 0}, {"epochs": 2.5}, too_long, {"paused": "yes"}):
         with pytest.raises(RecordError):
             ControlRequest.from_json({"seq": 1, **bad})
 

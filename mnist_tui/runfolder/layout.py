@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mnist_tui import schema
+from mnist_tui.config import MAX_EPOCHS
 from mnist_tui.runfolder.names import (  # noqa: F401 - the folder's names, here with its records
     BATCHES_NAME,
     CHECKPOINT_NAME,
@@ -188,7 +189,8 @@ class ControlRequest:
         return cls(
             seq=schema.integer(row, "seq", minimum=0),
             lr_scale=schema.number(row, "lr_scale", low=LR_SCALE_MIN, high=LR_SCALE_MAX, default=None),
-            epochs=schema.integer(row, "epochs", minimum=1, default=None),
+            # past it, the run went on and no --resume took its saved plan again
+            epochs=schema.integer(row, "epochs", minimum=1, default=None, maximum=MAX_EPOCHS),
             **flags,
         )
 
