@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from mnist_tui.cli_parser import TRAINING_OPTIONS, build_parser, check_faces
-from mnist_tui.config import Config, dataset_option_of, default_data_dir, make_config
+from mnist_tui.config import Config, default_data_dir, make_config
 from mnist_tui.early_signals import StoppedEarly, restore_signals, stop_early_on_signals
 from mnist_tui.errors import UserError, one_line
 from mnist_tui.files import CHECKPOINT, EXISTING_FOLDER, RUN_FOLDER, check_user_path
@@ -71,6 +71,7 @@ def check_device(device: str, saved: bool = False) -> None:
 
 def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
     """Before any training: a resumable plan and a run folder that can take this run."""
+    from mnist_tui.resumed_data import resumed_data
     from mnist_tui.rundir import a_run_inside, check_own_checkpoint, claim_run_dir, own_run_folder, same_folder
     from mnist_tui.runfolder.reader import holds_results
     from mnist_tui.training.rank import environment_rank
@@ -98,18 +99,10 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
                 f"--resume {args.resume}: its folder holds other runs ({inner}); "
                 "continue this checkpoint in a new folder with --run-dir NEW"
             )
-        used = dataset_option_of(saved_state.get("dataset"))
-        in_own_folder = args.run_dir is None or same_folder(args.run_dir, resumed_from)
-        if resumed_from is not None and in_own_folder:
+        in_own_folder = resumed_from is not None and (args.run_dir is None or same_folder(args.run_dir, resumed_from))
+        if in_own_folder:
             check_own_checkpoint(resumed_from, saved_state)
-        if args.dataset in (None, "auto"):  # "auto" must not swap a run's data (MNIST → synthetic) silently
-            config = config.with_changes(dataset=used or config.dataset)
-        elif used and args.dataset != used and resumed_from is not None and in_own_folder:
-            raise UserError(
-                f"--resume {args.resume} --dataset {args.dataset}: the run trained on {saved_state['dataset']}, "
-                "and its folder would then hold epochs of both; continue it on other data in a new folder "
-                "with --run-dir NEW"
-            )
+        config = resumed_data(args, config, saved_state, in_own_folder)
     if environment_rank() != 0:  # under torchrun, rank 0 alone keeps the run folder
         return config
     fresh_name = args.run_dir is None and args.resume is None

@@ -335,6 +335,31 @@ def test_resume_keeps_the_data_the_run_was_trained_on(tmp_path, used, expected):
         release_locks()
 
 
+def test_resume_in_the_runs_folder_keeps_the_number_of_samples_it_trained_on(tmp_path):
+    """--limit-train 500 on a run trained on 3,000 samples was taken silently: its run.json, the
+    replay and the export then said "500 train" of epochs trained on 3,000."""
+    from mnist_tui.errors import UserError
+    from mnist_tui.rundir import release_locks
+
+    saved = {"epoch": 1, "dataset": "MNIST", "config": {"dataset": "mnist", "epochs": 3, "limit_train": 3000}}
+
+    def prepared(*options: str):
+        args = cli.build_parser().parse_args(["--headless", "--resume", str(tmp_path), *options])
+        try:
+            return cli.prepare_run(args, cli.build_config(args, saved["config"]), saved)
+        finally:
+            release_locks()
+
+    with pytest.raises(UserError, match="--limit-train 500: the run trained on its first 3,000 training samples"):
+        prepared("--limit-train", "500")
+    assert prepared().limit_train == 3000 and prepared("--limit-train", "3000").limit_train == 3000
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-500"
+    assert prepared("--limit-train", "500", "--run-dir", str(elsewhere)).limit_train == 500
+    saved["config"].pop("limit_train")
+    with pytest.raises(UserError, match="the run trained on every training sample"):
+        prepared("--limit-train", "500")
+
+
 def test_a_failed_download_is_said_in_words():
     """The offline note ended in "(<urlopen error [Errno -2] Name or service not known>)"."""
     from mnist_tui.files import download_reason
