@@ -147,6 +147,28 @@ def test_second_signal_mid_write_exits_at_once_and_keeps_the_previous_checkpoint
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers given back
 
 
+def test_a_second_signal_says_what_it_left_and_leaves_the_run_stopped_not_lost(small_run, monkeypatch, capfd):
+    """Two Ctrl-C during an evaluation exited without a word, and the run's status stayed
+    "training": replays and the workspace then called it lost, "killed or crashed"."""
+    from mnist_tui.runfolder.reader import read_status
+
+    real_evaluate = loop.evaluate
+
+    def evaluate_then_interrupted_twice(*args, **kwargs):
+        if len(read_metrics(small_run.run_dir).records) == 1:  # epoch 2's evaluation
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate", evaluate_then_interrupted_twice)
+    with pytest.raises(SystemExit) as info:
+        run_headless(TrainingSource(small_run))
+    assert info.value.code == 130
+    status = read_status(small_run.run_dir)
+    assert (status.state, status.epochs_done) == ("stopped", 1)
+    assert "stopped at once; the epoch in progress is not kept" in capfd.readouterr().err
+
+
 def test_sigkill_mid_run_then_resume_finishes_the_plan(tmp_path):
     """No handler runs on SIGKILL: the atomic checkpoint alone makes the run resumable."""
     run = tmp_path / "run"

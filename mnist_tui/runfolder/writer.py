@@ -42,6 +42,7 @@ from mnist_tui.runfolder.reader import holds_results, read_batches, read_control
 from mnist_tui.schema import RecordError
 from mnist_tui.training.control import TrainingControl
 from mnist_tui.training.events import (
+    ENDED,
     BatchEnd,
     DataReady,
     EpochRecord,
@@ -158,6 +159,8 @@ class RunFolderWriter:
                 os.fsync(self._batches.fileno())
             self._batches.close()
             self._batches = None
+        if self._status["state"] not in ENDED:  # no Finished: a second Ctrl-C's exit went through the trainer
+            self._status.update(state="stopped", message="exited at a second signal")  # not "lost", as if it crashed
         self._write_status(durable=True)
 
     # -- the listener ------------------------------------------------------------------------
