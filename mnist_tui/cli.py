@@ -71,6 +71,7 @@ def check_device(device: str, saved: bool = False) -> None:
 
 def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str, Any] | None) -> Config:
     """Before any training: a resumable plan and a run folder that can take this run."""
+    from mnist_tui.plan import Plan
     from mnist_tui.resumed_data import resumed_data
     from mnist_tui.rundir import a_run_inside, check_own_checkpoint, claim_run_dir, own_run_folder, same_folder
     from mnist_tui.runfolder.reader import holds_results
@@ -80,8 +81,9 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
     if saved_state is not None:
         done = int(saved_state["epoch"])
         if done > config.epochs or (args.headless and done == config.epochs):  # the dashboard shows a finished one
+            plan = Plan.of(config.epochs, config.to_dict())
             trained = (
-                f"epoch {done} of {config.epochs}"
+                f"epoch {done} of {config.epochs}" + (f" ({plan})" if plan.partial else "")  # sprint's 2.5
                 if done == config.epochs
                 else f"{done} epochs, more than --epochs {config.epochs}"
             )

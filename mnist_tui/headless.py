@@ -108,7 +108,7 @@ class RichReporter:
                 pass  # a failure is the caller's one line on stderr; weights and predictions are for the dashboard
 
     def _ready(self, e: DataReady) -> None:
-        self.dataset, self.plan = e.dataset, Plan.of(e.epochs, e.settings)
+        self.dataset, self.plan = e.dataset, Plan.of(e.epochs, e.settings, e.history, e.train_size)
         self.recorded_through = e.history[-1].epoch if e.history else 0
         if e.notice:
             self.say(f"[yellow]note:[/] {escape(e.notice)}")  # a damaged row's text is no markup

@@ -11,11 +11,15 @@ hold a :class:`Plan` now.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mnist_tui.config import last_epoch_fraction_of
 from mnist_tui.words import counted
+
+if TYPE_CHECKING:
+    from mnist_tui.training.events import EpochRecord
 
 
 @dataclass(frozen=True)
@@ -25,8 +29,14 @@ class Plan:
     partial_epoch: int = 0  # the epoch that trains only ``share``; 0: none
 
     @classmethod
-    def of(cls, epochs: int, settings: Any) -> Plan:
-        """A run's plan from its epochs and settings (a DataReady's, a run folder's config)."""
+    def of(cls, epochs: int, settings: Any, history: Sequence[EpochRecord] = (), train_size: int = 0) -> Plan:
+        """A run's plan from its epochs and settings (a DataReady's, a run folder's config), and
+        the epochs it trained (``history``, of ``train_size`` samples each): a finished sprint
+        resumed with ``--epochs 4`` or given 5 more has a whole last epoch in its settings, and
+        only its rows say that epoch 3 trained half the data (it read "3.5" as "4 epochs")."""
+        for row in history:  # under torchrun a whole epoch leaves out a remainder of < world_size samples
+            if row.samples is not None and 0 < row.samples <= train_size - row.world_size:
+                return cls(max(epochs, row.epoch), round(row.samples / train_size, 2), row.epoch)
         share = last_epoch_fraction_of(settings)
         return cls(epochs, share, epochs) if share < 1 else cls(epochs)
 

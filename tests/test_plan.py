@@ -39,3 +39,17 @@ def test_epochs_added_after_sprints_half_epoch_keep_it_half():
     early = sprint.extended_to(8, done=1)
     assert early == Plan(8) and sprint.change_to(8, done=1) == "epochs 2.5 → 8"
     assert Plan(3).change_to(8, done=3) == "epochs 3 → 8"
+
+
+def test_the_epoch_rows_say_which_epoch_trained_a_share_of_the_data():
+    """A folder's settings say only the plan in force; its rows say what each epoch trained."""
+    from mnist_tui.training.events import EpochRecord
+
+    def row(epoch, samples, world_size=1):
+        return EpochRecord(epoch, 0.1, 0.9, 0.1, 0.9, 1.0, 1e4, 0.01, world_size=world_size, samples=samples)
+
+    rows = [row(1, 3000), row(2, 3000), row(3, 1500), row(4, 3000)]
+    assert Plan.of(8, {}, rows, 3000) == Plan(8, 0.5, 3)
+    assert Plan.of(4, {}, [row(1, 3000), row(2, None)], 3000) == Plan(4)  # not recorded (older folders): whole
+    assert Plan.of(4, {}, [row(1, 2999, world_size=2)], 3000) == Plan(4)  # torchrun leaves out a remainder
+    assert Plan.of(3, {"last_epoch_fraction": 0.5}, rows[:2], 3000) == Plan(3, 0.5, 3)  # not trained yet

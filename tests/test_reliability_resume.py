@@ -12,7 +12,7 @@ from mnist_tui.errors import TrainingDiverged
 from mnist_tui.runfolder.reader import read_metrics
 from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.events import BatchEnd, EpochRecord, Failed, Finished, PlanChanged
+from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Failed, Finished, PlanChanged
 from mnist_tui.training.loop import Trainer
 
 
@@ -323,6 +323,23 @@ def test_a_sprint_resume_that_trains_nothing_keeps_its_half_last_epoch(tiny_conf
     held.stop()
     trainer, result, _ = _run(config.with_epochs(6), small_synthetic, control=held, resume_from=config.run_dir)
     assert not result.stopped and (trainer.config.epochs, trainer.config.last_epoch_fraction) == (2, 0.5)
+
+
+def test_a_sprint_resumed_for_more_epochs_is_said_with_its_half_epoch(tiny_config, small_synthetic):
+    """Resumed with --epochs 4, a 1.5-epoch plan's folder has a whole last epoch in its settings:
+    only the epoch rows say that epoch 2 trained half the data (it read "finished after 4 epochs")."""
+    from mnist_tui.plan import Plan
+
+    config = tiny_config.with_changes(epochs=2, last_epoch_fraction=0.5, limit_train=256)
+    first, _, _ = _run(config, small_synthetic)
+    assert [row.samples for row in first.history] == [256, 128]
+    trainer, result, events = _run(config.with_epochs(3), small_synthetic, resume_from=config.run_dir)
+    assert result.epochs_done == 3 and [row.samples for row in trainer.history] == [256, 128, 256]
+    ready = next(e for e in events if isinstance(e, DataReady))
+    plan = Plan.of(ready.epochs, ready.settings, ready.history, ready.train_size)
+    assert (str(plan), plan.of_epoch(2), plan.of_epoch(3)) == ("2.5 epochs", "3 (half)", "3")
+    replayed = read_metrics(config.run_dir).records
+    assert Plan.of(3, {}, replayed, 256).trained(3) == "2.5 epochs"
 
 
 def test_a_resume_into_a_new_folder_quit_before_a_batch_leaves_no_folder(tiny_config, small_synthetic, tmp_path):

@@ -47,6 +47,7 @@ class EpochRecord:
     rss_mb: float | None = None  # resident memory at the epoch's end
     gpu_mem_used_mb: float | None = None
     gpu_util_percent: float | None = None
+    samples: int | None = None  # trained, every rank's; fewer than the train size in a partial epoch (sprint's half)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None or k in REQUIRED_FIELDS}
@@ -73,6 +74,7 @@ class EpochRecord:
             rss_mb=schema.number(row, "rss_mb", low=0, default=None),
             gpu_mem_used_mb=schema.number(row, "gpu_mem_used_mb", low=0, default=None),
             gpu_util_percent=schema.number(row, "gpu_util_percent", low=0, default=None),
+            samples=schema.integer(row, "samples", minimum=1, default=None),
         )
 
 
@@ -102,11 +104,8 @@ class BatchEnd:
         return self.batch - len(self.losses) + 1
 
     def positions(self, whole_epoch_batches: int = 0) -> tuple[float, ...]:
-        """Each batch's place on an axis of epochs done (epoch 1's batch 59 of 118 is 0.5).
-
-        ``whole_epoch_batches``: a whole epoch's batches, where the caller knows it. A plan's
-        partial last epoch (sprint's half) reports its own, fewer, batches: placed by those, its
-        30 batches spread over a whole epoch's width (x 2 → 3, where 2.5 epochs were trained)."""
+        """Each batch's place on an axis of epochs done (epoch 1's batch 59 of 118 is 0.5), by a whole epoch's
+        batches where known: sprint's half epoch, by its own, spread over a whole one (x 2 → 3 for 2.5)."""
         per_epoch = max(self.batches_per_epoch, whole_epoch_batches, 1)
         return tuple(self.epoch - 1 + (self.first_batch + i) / per_epoch for i in range(len(self.losses)))
 

@@ -18,7 +18,7 @@ from mnist_tui.config import Config
 from mnist_tui.data import Datasets, load_datasets
 from mnist_tui.insight.layer_stats import epoch_layer_stats, weights_copy
 from mnist_tui.plan import Plan
-from mnist_tui.sysstats import SystemSampler, epoch_system_fields
+from mnist_tui.sysstats import SystemSampler
 from mnist_tui.training.allocator import keep_freed_memory
 from mnist_tui.training.build import make_ema, make_model, make_optimizer, one_cycle, place_data
 from mnist_tui.training.control import TrainingControl
@@ -26,7 +26,6 @@ from mnist_tui.training.device import choose_device, choose_precision
 from mnist_tui.training.distributed import World
 from mnist_tui.training.events import (
     BatchEnd,
-    EpochRecord,
     Failed,
     Finished,
     Listener,
@@ -38,7 +37,7 @@ from mnist_tui.training.events import (
     best_accuracy,
 )
 from mnist_tui.training.guards import DivergenceGuard
-from mnist_tui.training.reports import ModelReports, ready_event
+from mnist_tui.training.reports import ModelReports, epoch_record, ready_event
 from mnist_tui.training.resume import (
     as_it_was,
     checkpoint_state,
@@ -247,21 +246,7 @@ class Trainer:
         started = time.perf_counter()
         test = evaluate(self.evaluated, self.test_x, self.test_y, self.config.eval_batch_size)
         self.guard.check_test_loss(epoch, test.loss)
-        record = EpochRecord(
-            epoch=epoch,
-            train_loss=stats.loss,
-            train_acc=stats.accuracy,
-            test_loss=test.loss,
-            test_acc=test.accuracy,
-            seconds=round(stats.seconds, 4),
-            samples_per_s=round(stats.samples / max(stats.seconds, 1e-9), 1),
-            lr=stats.last_lr,  # the group's lr is by now the schedule's next, without the steering
-            eval_seconds=round(time.perf_counter() - started, 4),
-            dataset=self.data.name,
-            device=str(self.device),
-            world_size=self.world.world_size,
-            **epoch_system_fields(self._system),
-        )
+        record = epoch_record(self, epoch, stats, test, eval_seconds=time.perf_counter() - started)
         self.history.append(record)
         self.result.epochs_done = epoch  # only once it was evaluated: a failed epoch is not done
         if self.config.run_dir is not None:

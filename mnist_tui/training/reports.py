@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from mnist_tui.model import parameter_count
-from mnist_tui.training.events import BatchEnd, DataReady, ModelWeights, Predictions
-from mnist_tui.training.steps import EvalStats, evaluate
+from mnist_tui.sysstats import epoch_system_fields
+from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, ModelWeights, Predictions
+from mnist_tui.training.steps import EpochStats, EvalStats, evaluate
 
 WEIGHTS_EVERY_S = 3.0  # mid-epoch weight copies for the model view
 
@@ -75,4 +76,24 @@ def ready_event(trainer) -> DataReady:
         epochs=trainer.config.epochs,
         settings=trainer.config.to_dict() | {"precision": trainer.precision, "device": str(trainer.device)},
         world_size=trainer.world.world_size,
+    )
+
+
+def epoch_record(trainer, epoch: int, stats: EpochStats, test: EvalStats, eval_seconds: float) -> EpochRecord:
+    """A finished epoch's row: its training (``stats``), its test set (``test``) and the machine."""
+    return EpochRecord(
+        epoch=epoch,
+        train_loss=stats.loss,
+        train_acc=stats.accuracy,
+        test_loss=test.loss,
+        test_acc=test.accuracy,
+        seconds=round(stats.seconds, 4),
+        samples_per_s=round(stats.samples / max(stats.seconds, 1e-9), 1),
+        lr=stats.last_lr,  # the group's lr is by now the schedule's next, without the steering
+        eval_seconds=round(eval_seconds, 4),
+        dataset=trainer.data.name,
+        device=str(trainer.device),
+        world_size=trainer.world.world_size,
+        **epoch_system_fields(trainer._system),
+        samples=stats.samples,
     )

@@ -35,7 +35,7 @@ class RunProgress:
 
     def on_loaded(self, e) -> None:
         """From DataReady."""
-        self.plan = Plan.of(max(e.epochs, e.start_epoch - 1), e.settings)
+        self.plan = Plan.of(max(e.epochs, e.start_epoch - 1), e.settings, e.history, e.train_size)
         self.batches_per_epoch = self.whole_epoch_batches = e.batches_per_epoch
         self.train_size = e.train_size
         self.epochs_done = e.start_epoch - 1
