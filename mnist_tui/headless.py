@@ -271,13 +271,15 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
     if not quiet and (failures or result.error is not None):
         message = failures[0].message if failures else str(result.error)
         print(f"mnist-tui: error: {one_line(message)}", file=sys.stderr)
-    if stopper.exit_code is not None:
+    stopped_here = source.capabilities.save and result.stopped and result.error is None  # also by a follower's S S
+    if stopper.exit_code is not None or stopped_here:
         kept = what_was_kept(source, result.epochs_done, planned)
         if kept and not quiet:
             if log_format == "json":  # stdout stays JSON lines only
                 print(f"mnist-tui: {kept}", file=sys.stderr)
             else:
                 text.say(kept)
+    if stopper.exit_code is not None:
         return stopper.exit_code
     if result.error is not None:
         return 2 if isinstance(result.error, UserError) else 1

@@ -105,6 +105,23 @@ def test_signal_during_evaluation_saves_that_epoch_then_stops(small_run, monkeyp
     assert len(state["history"]) == 2
 
 
+def test_a_run_a_follower_stopped_says_which_checkpoint_it_kept(small_run, monkeypatch, capsys):
+    """A follower's S S (control.json's stop) ended the headless writer with "stopped after 1 epoch"
+    and no word of the checkpoint kept or how to continue, which Ctrl-C's stop gives."""
+    source = TrainingSource(small_run)
+    real_evaluate = loop.evaluate
+
+    def evaluate_then_stopped(*args, **kwargs):
+        source.stop()  # what the writer does with a follower's request
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate", evaluate_then_stopped)
+    assert run_headless(source) == 0
+    out = capsys.readouterr().out
+    assert "stopped after 1 epoch" in out
+    assert f"checkpoint of epoch 1 kept in {small_run.run_dir}; continue with: " in out
+
+
 def _signal_inside_checkpoint_writes(monkeypatch, on_save: int, signals: list[int], torn: bool = False) -> None:
     """Send ``signals`` to ourselves in the middle of the ``on_save``-th checkpoint file write
     (``torn``: after half its bytes are already in the file). The trainer serialises a checkpoint
