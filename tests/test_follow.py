@@ -579,3 +579,17 @@ def test_a_log_rewritten_within_the_same_mtime_tick_counts_as_changed(tmp_path):
     write_text_atomically(path, '{"epoch": 1}\n{"epoch": 2}\n')
     os.utime(path, ns=(tick, tick))
     assert watch._changed("metrics.jsonl")
+
+
+def test_a_follower_given_the_writers_parameter_count_reports_ready_without_torch():
+    """A headless follower imported torch for the count run.json already gives: 1.6-6 s on two busy
+    cores between the run's data being loaded and the follower's first line."""
+    code = (
+        "import sys\n"
+        "from mnist_tui.config import Config\n"
+        "from mnist_tui.sources.recorded import ready_event\n"
+        "ready = ready_event(None, Config(), [], 3, None, 'cpu (followed)', 21840)\n"
+        "print(ready.parameters, 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["21840", "False"]

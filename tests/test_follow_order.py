@@ -12,7 +12,7 @@ from mnist_tui.runfolder.atomic import jsonl
 from mnist_tui.runfolder.layout import RunStatus, pid_namespace, process_start
 from mnist_tui.sources import watch as watch_module
 from mnist_tui.sources.watch import RunWatch
-from mnist_tui.training.events import BatchEnd, StateChanged
+from mnist_tui.training.events import BatchEnd, EpochRecord, StateChanged
 
 
 def _batches(epoch: int, first: int, last: int) -> str:
@@ -53,3 +53,22 @@ def test_batches_a_writer_wrote_before_it_was_killed_come_before_lost(tmp_path, 
     assert [b for kind, b in kinds[lost:] if kind == "BatchEnd"] == [], kinds  # none after "lost"
     assert [e.batch for e in events if isinstance(e, BatchEnd)] == [1, 2, 3, 4, 5, 6]  # each, in order
     assert isinstance(events[-1], StateChanged)
+
+
+def test_a_live_writers_state_comes_before_the_backlog_it_holds(tmp_path):
+    """A follower opened late told an epoch's batches, and even its row, before "training"."""
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        status = RunStatus("training", writer.pid, socket.gethostname(), 3, 1, 2, 3, 100, time.time())
+        status = RunStatus(**(status.to_json() | {"pid_ns": pid_namespace(), "pid_start": process_start(writer.pid)}))
+        (tmp_path / "status.json").write_text(json.dumps(status.to_json()))
+        (tmp_path / "batches.jsonl").write_text(_batches(1, 1, 100) + _batches(2, 1, 3))
+        (tmp_path / "metrics.jsonl").write_text(jsonl([EpochRecord(1, 0.5, 0.8, 0.4, 0.85, 1.0, 1e4, 0.01).to_json()]))
+        events: list = []
+        RunWatch(tmp_path, [], 3, model_views=False, writer_created=None).step(events.append, None, None)
+    finally:
+        writer.kill()
+        writer.wait()
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "StateChanged" and events[0].state == "training", kinds[:3]
+    assert kinds.count("BatchEnd") == 103 and kinds.index("EpochRecord") == 101  # the row after its batches

@@ -73,8 +73,10 @@ def ready_event(
     world_size: int = 1,
 ) -> DataReady:
     """DataReady for a recorded run (its data may be missing: then no digits to browse)."""
-    from mnist_tui.model import parameter_count, shaped_net
+    if not parameters:  # torch for the count (1.6-6 s to import): a headless follower, given the
+        from mnist_tui.model import parameter_count, shaped_net  # writer's, reported 4-10 s late
 
+        parameters = parameter_count(shaped_net())
     train_size = len(data.limited(config.limit_train).train_labels) if data is not None else 0
     fallback = history[-1].dataset if history else "unknown"
     return DataReady(
@@ -84,7 +86,7 @@ def ready_event(
         train_size=train_size,
         test_size=len(data.test_labels) if data is not None else 0,
         batches_per_epoch=-(-train_size // config.batch_size),
-        parameters=parameters or parameter_count(shaped_net()),
+        parameters=parameters,
         notice=notice,
         test_images=data.test_images.numpy() if data is not None else np.zeros((0, 28, 28), dtype=np.uint8),
         test_labels=data.test_labels.numpy() if data is not None else np.zeros(0, dtype=np.int64),
