@@ -126,7 +126,7 @@ def build_source(args: argparse.Namespace, saved_state: dict[str, Any] | None, c
             return FollowSource(args.follow, make_config, until_ended=args.headless, model_views=views, eval_threads=1)
         from mnist_tui.sources.replay import ReplayRequest, ReplaySource
 
-        return ReplaySource(ReplayRequest(args.replay, make_config))
+        return ReplaySource(ReplayRequest(args.replay, make_config, model_views=not args.headless))
     from mnist_tui.sources.training import TrainingSource
 
     world = None

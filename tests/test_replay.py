@@ -184,6 +184,21 @@ def test_damaged_rows_of_the_layer_and_steering_logs_are_counted_in_the_notes(fi
     assert sum(isinstance(e, LayerStatsRecord) for e in events) == 1  # the good row still replays
 
 
+def test_a_replay_without_model_views_loads_no_digits_and_evaluates_nothing(finished_run, monkeypatch):
+    """A headless replay shows no predictions: its test digits and their evaluation took 1-2 s, and
+    a bad --data-dir gave a note about predictions it never shows."""
+    import mnist_tui.sources.replay as replay_module
+
+    monkeypatch.setattr(replay_module, "load_test_data", lambda *args: pytest.fail("digits loaded"))
+    events: list = []
+    request = ReplayRequest(finished_run, lambda saved: Config.from_dict(saved or {}), model_views=False)
+    assert ReplaySource(request).run(events.append).error is None
+    assert not [e for e in events if isinstance(e, (ModelWeights, Predictions))]
+    ready = events[0]
+    assert isinstance(ready, DataReady) and len(ready.history) == 1 and ready.train_size > 0  # run.json's sizes
+    assert isinstance(events[-1], Finished)
+
+
 def test_steering_in_an_epoch_that_was_not_kept_is_not_replayed(finished_run, tmp_path):
     """A run steered in the epoch it was stopped in replayed that change: its settings said the
     lr scale of an epoch no checkpoint holds, and its count of changes was one too many."""
