@@ -57,6 +57,7 @@ class RichReporter:
             TextColumn("loss {task.fields[loss]:.4f}"),
             TextColumn("{task.fields[rate]:,.0f} samples/s"),
             TimeRemainingColumn(),
+            TextColumn("[dim]left in epoch"),  # a follower's dashboard beside it shows the run's ETA
             console=self.console,
             transient=True,
             disable=self.lines,
