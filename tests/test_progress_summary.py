@@ -10,9 +10,8 @@ from mnist_tui.tui.progress import RunProgress, run_summary
 def progress(epochs_done: int, epochs: int = 10, last_fraction: float = 1.0) -> RunProgress:
     p = RunProgress(epochs)
     settings = {"last_epoch_fraction": last_fraction}
-    p.on_loaded(
-        SimpleNamespace(epochs=epochs, batches_per_epoch=59, train_size=60_000, start_epoch=1, settings=settings)
-    )
+    loaded = dict(epochs=epochs, batches_per_epoch=59, train_size=60_000, start_epoch=1, settings=settings)
+    p.on_loaded(SimpleNamespace(**loaded, history=()))
     for epoch in range(1, epochs_done + 1):
         p.on_epoch(epoch, 0.98 + epoch / 1000, 0.05, seconds=1.5)
     return p

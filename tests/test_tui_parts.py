@@ -25,7 +25,9 @@ def test_bounded_series_keeps_memory_bounded_and_spans_the_whole_run():
 
 def test_run_progress_eta_and_overall_position():
     progress = RunProgress(epochs=3)
-    progress.on_loaded(SimpleNamespace(batches_per_epoch=10, train_size=1000, start_epoch=1, epochs=3, settings={}))
+    progress.on_loaded(
+        SimpleNamespace(batches_per_epoch=10, train_size=1000, start_epoch=1, epochs=3, settings={}, history=())
+    )
     progress.on_batch(SimpleNamespace(epoch=2, batch=5, batches_per_epoch=10, samples_seen=500, samples_per_s=100.0))
     progress.on_epoch(1, 0.9, 0.3)
     assert progress.run_batches == 30 and progress.run_batches_done == 15
@@ -37,7 +39,9 @@ def test_run_progress_eta_and_overall_position():
 def test_the_eta_waits_for_a_settled_speed():
     """Sprint's first batch read 371 samples/s (oneDNN's start-up) and an ETA of 8:05 for 8 s."""
     progress = RunProgress(epochs=3)
-    progress.on_loaded(SimpleNamespace(batches_per_epoch=100, train_size=10_000, start_epoch=1, epochs=3, settings={}))
+    progress.on_loaded(
+        SimpleNamespace(batches_per_epoch=100, train_size=10_000, start_epoch=1, epochs=3, settings={}, history=())
+    )
     batch = lambda epoch, b, rate: SimpleNamespace(  # noqa: E731
         epoch=epoch, batch=b, batches_per_epoch=100, samples_seen=b * 100, samples_per_s=rate
     )
@@ -53,7 +57,9 @@ def test_the_eta_waits_for_a_settled_speed():
 
 def test_run_progress_is_testing_between_an_epochs_last_batch_and_its_row():
     progress = RunProgress(epochs=3)
-    progress.on_loaded(SimpleNamespace(batches_per_epoch=10, train_size=1000, start_epoch=1, epochs=3, settings={}))
+    progress.on_loaded(
+        SimpleNamespace(batches_per_epoch=10, train_size=1000, start_epoch=1, epochs=3, settings={}, history=())
+    )
     assert not progress.testing  # loaded, no batch yet
     progress.on_batch(SimpleNamespace(epoch=1, batch=9, batches_per_epoch=10, samples_seen=900, samples_per_s=1.0))
     assert not progress.testing
