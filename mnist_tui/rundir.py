@@ -204,8 +204,9 @@ def _check_writable(run_dir: Path) -> None:
         run_dir.mkdir()
         remember_made(run_dir.absolute())
     except FileExistsError:
-        if not run_dir.is_dir():
-            raise UserError(f"the run folder {shown(run_dir)} exists but is not a folder") from None
+        if not run_dir.is_dir():  # a dangling link too, said as the data files' checks say it
+            what = "is a symbolic link to nothing" if run_dir.is_symlink() else "exists but is not a folder"
+            raise UserError(f"the run folder {shown(run_dir)} {what}") from None
     except OSError as exc:
         raise UserError(f"cannot create the run folder {shown(run_dir)}: {os_reason(exc)}") from None
     try:

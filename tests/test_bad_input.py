@@ -178,6 +178,15 @@ def test_run_folder_that_is_a_file(tmp_path, capsys):
     _assert_one_line(code, err, "not a folder")
 
 
+def test_run_folder_that_is_a_dangling_link(tmp_path, capsys):
+    """It said "exists but is not a folder", where the data files' checks say what it is."""
+    link = tmp_path / "run"
+    link.symlink_to(tmp_path / "nowhere")
+    code, err = _main(["--headless", "--dataset", "synthetic", "--run-dir", str(link)], capsys)
+    _assert_one_line(code, err, "is a symbolic link to nothing")
+    assert link.is_symlink() and not (tmp_path / "nowhere").exists()  # nothing made through it
+
+
 @pytest.mark.parametrize(
     ("option", "value", "words"),
     [
