@@ -195,3 +195,16 @@ def test_sprints_plan_shows_as_two_and_a_half_epochs_until_epochs_are_added():
     assert dict(settings_fields({"epochs": 3}))["epochs"] == "3"
     assert dict(settings_fields({"epochs": 3, "last_epoch_fraction": "half"}))["epochs"] == "3"  # a damaged config
     assert dict(settings_fields({**sprint, "epochs": 5, "last_epoch_fraction": 1.0}))["epochs"] == "5"
+
+
+def test_the_settings_epochs_follow_the_runs_plan_where_its_settings_plan_whole_epochs():
+    """A sprint resumed with --epochs 4 said "epochs 4" beside "finished 3.5 epochs": its settings
+    plan 4 whole epochs, and only its rows say that epoch 3 trained half the data."""
+    from mnist_tui.plan import Plan
+    from mnist_tui.tui.widgets.settings_panel import plan_settings
+
+    resumed = {"epochs": 4, "last_epoch_fraction": 1.0}
+    assert dict(settings_fields(resumed | plan_settings(Plan(4, 0.5, 3))))["epochs"] == "3.5"
+    assert dict(settings_fields(resumed | plan_settings(Plan(4))))["epochs"] == "4"
+    sprint = {"epochs": 3, "last_epoch_fraction": 0.5}
+    assert dict(settings_fields(sprint | plan_settings(Plan.of(3, sprint))))["epochs"] == "2.5"

@@ -29,7 +29,7 @@ from mnist_tui.tui.widgets.browser import PredictionsBrowser
 from mnist_tui.tui.widgets.epoch_table import EpochTable
 from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 from mnist_tui.tui.widgets.plots import PlotsPanel, plot_interval
-from mnist_tui.tui.widgets.settings_panel import SettingsPanel
+from mnist_tui.tui.widgets.settings_panel import SettingsPanel, plan_settings
 from mnist_tui.tui.widgets.stats import StatsPanel
 from mnist_tui.tui.widgets.system_panel import SystemPanel
 
@@ -170,7 +170,7 @@ class RunViewScreen(Screen):
             self._add_epoch(row)
         self.plots.set_recorded(e.batches_recorded)
         self.plots.drop_marks_after(0)  # the source sends the steering it keeps again, after this
-        self.query_one("#settings", SettingsPanel).show(e.settings, e.world_size)
+        self.query_one("#settings", SettingsPanel).show(e.settings | plan_settings(self.progress.plan), e.world_size)
         self.query_one("#system", SystemPanel).use_device(e.device)
         if not self.started:
             self.show_state("ready", "press space to train")

@@ -54,6 +54,12 @@ def settings_fields(
     return out
 
 
+def plan_settings(plan: Plan) -> dict[str, Any]:
+    """The settings' epochs as the run's plan reads them: "epochs 7.5" for 5 added to a finished
+    sprint, or a sprint resumed with --epochs 4 ("epochs 3.5"), whose settings plan whole epochs."""
+    return {"epochs": plan.length if plan.partial else plan.epochs, "last_epoch_fraction": 1.0}
+
+
 def settings_parts(settings: dict[str, Any], world_size: int | None = None, threads: int | None = None) -> list[str]:
     """``["fast", "batch 1024", "lr 0.02 one-cycle", "dropout 0.05", "bf16", …]``.
 
@@ -110,11 +116,9 @@ class SettingsPanel(Static):
         self._pack()
 
     def show_plan(self, plan: Plan) -> None:
-        """The plan in force after epochs were added (before the run is loaded: nothing to show):
-        "epochs 7.5" for 5 added to a finished sprint, whose third epoch was half."""
+        """The plan in force after epochs were added (before the run is loaded: nothing to show)."""
         if self.parts is not None:
-            epochs = plan.length if plan.partial else plan.epochs
-            self.show({**self.settings, "epochs": epochs, "last_epoch_fraction": 1.0}, self.world_size, self.threads)
+            self.show({**self.settings, **plan_settings(plan)}, self.world_size, self.threads)
 
     def show_lr_scale(self, scale: float) -> None:
         """The lr scale steering set, on top of the schedule (before the run is loaded: nothing to show)."""
