@@ -314,6 +314,8 @@ def test_on_a_terminal_the_bar_says_testing_once_an_epochs_batches_are_done():
         reporter(BatchEnd(1, 10, 10, (0.4,), 1e4, 1000, (0.01,), 1.7e9))
         shown = reporter.progress.columns[0].render(reporter.progress.tasks[0]).plain
         assert shown == "epoch 1/3 testing…"
+        # the time is the epoch's: beside a follower's dashboard, whose ETA is the run's, they looked to disagree
+        assert str(reporter.progress.columns[-1].render(reporter.progress.tasks[0])) == "left in epoch"
     finally:
         reporter.progress.stop()
 
