@@ -30,15 +30,22 @@ class Plan:
 
     @classmethod
     def of(cls, epochs: int, settings: Any, history: Sequence[EpochRecord] = (), train_size: int = 0) -> Plan:
-        """A run's plan from its epochs and settings (a DataReady's, a run folder's config), and
-        the epochs it trained (``history``, of ``train_size`` samples each): a finished sprint
-        resumed with ``--epochs 4`` or given 5 more has a whole last epoch in its settings, and
-        only its rows say that epoch 3 trained half the data (it read "3.5" as "4 epochs")."""
+        """A run's plan from its epochs and settings (a DataReady's, a run folder's config; a
+        damaged share reads as whole epochs), and the epochs it trained: see :meth:`planned`."""
+        return cls.planned(epochs, last_epoch_fraction_of(settings), history, train_size)
+
+    @classmethod
+    def planned(
+        cls, epochs: int, last_fraction: float, history: Sequence[EpochRecord] = (), train_size: int = 0
+    ) -> Plan:
+        """``epochs``, the last training ``last_fraction`` of the data (a ``Config``'s), unless the
+        epochs it trained (``history``, of ``train_size`` samples each) say otherwise: a finished
+        sprint resumed with ``--epochs 4`` or given 5 more has a whole last epoch in its settings,
+        and only its rows say that epoch 3 trained half the data (it read "3.5" as "4 epochs")."""
         for row in history:  # under torchrun a whole epoch leaves out a remainder of < world_size samples
             if row.samples is not None and 0 < row.samples <= train_size - row.world_size:
                 return cls(max(epochs, row.epoch), round(row.samples / train_size, 2), row.epoch)
-        share = last_epoch_fraction_of(settings)
-        return cls(epochs, share, epochs) if share < 1 else cls(epochs)
+        return cls(epochs, last_fraction, epochs) if last_fraction < 1 else cls(epochs)
 
     def extended_to(self, epochs: int, done: int) -> Plan:
         """The plan after epochs were added with ``done`` epochs trained (a PlanChanged)."""

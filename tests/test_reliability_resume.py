@@ -12,7 +12,7 @@ from mnist_tui.errors import TrainingDiverged
 from mnist_tui.runfolder.reader import read_metrics
 from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Failed, Finished, PlanChanged
+from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Failed, Finished, PlanChanged, Steered
 from mnist_tui.training.loop import Trainer
 
 
@@ -340,6 +340,18 @@ def test_a_sprint_resumed_for_more_epochs_is_said_with_its_half_epoch(tiny_confi
     assert (str(plan), plan.of_epoch(2), plan.of_epoch(3)) == ("2.5 epochs", "3 (half)", "3")
     replayed = read_metrics(config.run_dir).records
     assert Plan.of(3, {}, replayed, 256).trained(3) == "2.5 epochs"
+
+
+def test_a_plan_change_after_a_resumed_sprint_is_said_as_the_faces_read_the_plan(tiny_config, small_synthetic):
+    """The trainer said "epochs 3 → 4" for a resumed 1.5-epoch plan where the faces read 2.5 → 3.5:
+    it took the plan from its config, whose last epoch is whole, and not from the epoch rows."""
+    config = tiny_config.with_changes(epochs=2, last_epoch_fraction=0.5, limit_train=256)
+    _run(config, small_synthetic)
+    more = TrainingControl()
+    more.set_epochs(4)  # `a` on the resumed run before its first batch
+    _, result, events = _run(config.with_epochs(3), small_synthetic, control=more, resume_from=config.run_dir)
+    assert result.epochs_done == 4
+    assert [e.what for e in events if isinstance(e, Steered)] == ["epochs 2.5 → 3.5"]
 
 
 def test_a_resume_into_a_new_folder_quit_before_a_batch_leaves_no_folder(tiny_config, small_synthetic, tmp_path):

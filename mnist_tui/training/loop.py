@@ -224,9 +224,11 @@ class Trainer:
         boundary: one-cycle gets a fresh cycle for the epochs left, as a longer resume does."""
         wanted = self.control.target_epochs or self.config.epochs
         wanted = self.world.from_main(wanted, self.device) if self.world.distributed else wanted
-        old, before = self.config.epochs, Plan.of(self.config.epochs, self.config.to_dict())
+        old = self.config.epochs
         if wanted == old or wanted <= done:
             return old
+        # as the faces read it: a resumed sprint's half epoch 3 is in its rows, not its config
+        before = Plan.planned(old, self.config.last_epoch_fraction, self.history, len(self.train_y))
         self.config = self.config.with_epochs(wanted)
         if self.scheduler is not None:
             self.scheduler = self.epoch_run.scheduler = self.make_scheduler(wanted, done * self.batches)

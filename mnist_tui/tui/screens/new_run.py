@@ -164,7 +164,7 @@ def _text(value: object) -> str:
 def plan_text(config: Config) -> str:
     """The epochs a run plans, as the form shows them: sprint's "2.5" (3 epochs, the last one half),
     where "3" read as three whole ones and trained 2.5."""
-    return Plan.of(config.epochs, config.to_dict()).number
+    return Plan.planned(config.epochs, config.last_epoch_fraction).number
 
 
 def _shown(config: Config, name: str) -> str:
