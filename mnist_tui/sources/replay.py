@@ -258,7 +258,8 @@ class ReplaySource(PassiveSource):
     def _replay(self, record: RunRecord, config: Config, listener: Listener) -> bool:
         notes = list(record.notes)
         data = None
-        if record.model_state is not None and self.request.model_views:
+        views = record.model_state is not None and self.request.model_views
+        if views:
             data, problem = load_test_data(config, self.datasets)
             notes += [problem] if problem else []
         planned = int((record.saved_config or {}).get("epochs") or len(record.history))
@@ -273,7 +274,7 @@ class ReplaySource(PassiveSource):
             listener(logged)
             if isinstance(logged, BatchEnd) and (stalled := guard.stalled(logged)):
                 listener(Notice(stalled))
-        if record.model_state is not None and self.request.model_views:
+        if views:
             for event in model_events(record.model_state, record.epoch, data, config):
                 listener(event)
         still = record.writer_state if record.writer_state in LIVE else ""  # not stopped: it goes on elsewhere

@@ -140,9 +140,9 @@ class RunWatch:
         # judged before the files are read: a writer killed while this step read its batches had
         # appended more, which were then told after "lost" (as if the resumed run's)
         state = effective_state(status, time.time()) if status is not None else None
-        if status is not None and state not in ENDED and state != self.state:  # a live state before the
-            self.state, self.message = state, status.message  # batches it holds (after them, a follower's
-            listener(StateChanged(state, status.message))  # backlog came before "training", even an epoch row)
+        if status is not None and state not in ENDED:  # a live state before the batches it holds (after
+            self._report_state(listener, status, state)  # them, a late follower's backlog, even an epoch's
+            # row, came before "training"); an end after them, and the plan where it was
         self._read_steering(listener)  # placed among the batches below, in the run's order
         new = self.batches.read_new(self._new_writer_kept)
         if self.batches.rewound_to is not None:  # a resume after a kill or a stop
@@ -255,6 +255,10 @@ class RunWatch:
         if status.epochs and status.epochs != self.epochs:
             self.epochs = status.epochs
             listener(PlanChanged(status.epochs))
+        return self._report_state(listener, status, state)
+
+    def _report_state(self, listener: Listener, status: RunStatus, state: str) -> bool:
+        """A new state, said once; True once the run has ended."""
         if state == self.state:
             return state in ENDED
         self.state, self.message = state, status.message
