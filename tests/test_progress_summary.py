@@ -85,3 +85,12 @@ def test_epochs_added_before_sprints_half_epoch_make_it_whole():
     assert (str(p.plan), p.run_batches) == ("5 epochs", 5 * 59)
     p.on_batch(SimpleNamespace(epoch=3, batch=10, batches_per_epoch=59, samples_seen=10_000, samples_per_s=10_000.0))
     assert p.epoch_part == "" and p.eta_seconds() == (50_000 + 2 * 60_000) / 10_000
+
+
+def test_a_run_that_trained_past_the_plan_known_here_plans_what_it_trained():
+    """A follower that missed a PlanChanged still says the run's whole length once it ends."""
+    p = progress(5, epochs=3)
+    p.on_finished(5)
+    assert p.epochs == 5 and run_summary(p, 5, "runs/f", can_extend=False) == "5 epochs"
+    p.on_finished(4)  # fewer than planned: a stop, the plan stays
+    assert p.epochs == 5

@@ -53,6 +53,11 @@ class RunProgress:
         """From PlanChanged: epochs added to a plan are whole ones (``Config.with_epochs``)."""
         self.plan = self.plan.extended_to(epochs, self.epochs_done)
 
+    def on_finished(self, epochs_done: int) -> None:
+        """From Finished: a run that trained past the plan known here (a PlanChanged it missed)."""
+        if epochs_done > self.epochs:
+            self.on_plan(epochs_done)
+
     @property
     def epochs(self) -> int:
         return self.plan.epochs

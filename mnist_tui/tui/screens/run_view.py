@@ -228,8 +228,7 @@ class RunViewScreen(Screen):
 
     def on_run_finished(self, message: msg.RunFinished) -> None:
         e = message.event
-        if e.epochs_done > self.progress.epochs:  # trained past the plan it knew (a PlanChanged it missed)
-            self.progress.on_plan(e.epochs_done)
+        self.progress.on_finished(e.epochs_done)
         if e.still:  # the run goes on in another process: this view holds it so far
             where = f"--follow {self.source.run_dir} shows it live"
             self.show_state("so far", f"{self._summary(e)}; still {e.still} in another process: {where}")
