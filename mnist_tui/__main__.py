@@ -1,3 +1,3 @@
-from mnist_tui.cli import run
+from mnist_tui.launch import run
 
 run()

@@ -20,6 +20,7 @@ from mnist_tui.config import Config, default_data_dir, make_config
 from mnist_tui.early_signals import StoppedEarly, restore_signals, stop_early_on_signals
 from mnist_tui.errors import UserError, one_line
 from mnist_tui.files import CHECKPOINT, EXISTING_FOLDER, RUN_FOLDER, check_user_path
+from mnist_tui.launch import release_collector
 
 
 def _explicit(args: argparse.Namespace, shown: bool = False) -> dict[str, Any]:
@@ -196,14 +197,19 @@ def _open_watched(args: argparse.Namespace) -> None:
         check_not_a_workspace(args.follow, "--follow")  # it waited forever for a run to start there
 
 
+def opens_app(args: argparse.Namespace) -> bool:
+    """Whether the command opens the Textual app (a dashboard or the workspace)."""
+    exports = args.runs is not None and (args.export is not None or args.export_tensorboard)
+    return not args.headless and not args.serve and not exports
+
+
 def _check_terminal(args: argparse.Namespace) -> None:
     """A dashboard needs a terminal: with stderr (where Textual draws) in a file it wrote escape
     codes there until killed, and with input from one it took no keys; stdout may go anywhere
     (the line saying where the run is kept). textual-serve's sessions name their driver."""
-    dashboard = not args.headless and not args.serve and (args.runs is None or args.export is None)
     served = "TEXTUAL_DRIVER" in os.environ
     terminal = sys.__stdin__.isatty() and sys.__stderr__.isatty()  # Textual draws on stderr, reads stdin
-    if dashboard and not args.export_tensorboard and not served and not terminal:
+    if opens_app(args) and not served and not terminal:
         raise UserError(
             "the dashboard needs a terminal for its input and output; for plain output use --headless "
             "(or --serve for a browser)"
@@ -214,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_faces(parser, args)
+    if not opens_app(args):
+        release_collector()  # held for the app's first frame only (launch.py)
     from mnist_tui.rundir import release_locks
 
     early = stop_early_on_signals()

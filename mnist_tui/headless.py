@@ -24,6 +24,7 @@ from mnist_tui.headless_output import PipeConsole, drop_output, stop_live
 from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.plan import Plan
 from mnist_tui.sources.base import RunSource
+from mnist_tui.sources.kept import what_was_kept
 from mnist_tui.stopping import StopOnSignal
 from mnist_tui.training.events import (
     BatchEnd,
@@ -204,19 +205,6 @@ def _results_table() -> Table:
     for name in ("epoch", "train loss", "train acc", "test loss", "test acc", "seconds", "samples/s"):
         table.add_column(name, justify="right")
     return table
-
-
-def what_was_kept(source: RunSource, epochs_done: int, planned: int | None = None) -> str | None:
-    """After a stop: the checkpoint kept and how to continue it (with the plan in force), for
-    whoever stopped the run."""
-    if source.run_dir is None or not source.capabilities.save:
-        return None
-    if epochs_done:
-        from mnist_tui.training.resume import continue_command
-
-        command = continue_command(source.run_dir, planned)
-        return f"checkpoint of epoch {epochs_done} kept in {source.run_dir}; continue with: {command}"
-    return "no epoch finished, so nothing was saved"
 
 
 def run_headless(source: RunSource, console: Console | None = None, log_format: str = "text", quiet=False) -> int:

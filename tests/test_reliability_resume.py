@@ -411,8 +411,8 @@ def test_the_exit_line_names_a_folder_only_where_it_holds_the_run(tiny_config, s
     that had just gone (its replay: "it does not exist")."""
     from types import SimpleNamespace
 
+    from mnist_tui.sources.kept import kept_line
     from mnist_tui.training.events import RunResult
-    from mnist_tui.tui.app import kept_line
 
     _run(tiny_config.with_changes(epochs=2, limit_train=256), small_synthetic)
     saves = SimpleNamespace(save=True)
