@@ -82,7 +82,7 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
     if saved_state is not None:
         done = int(saved_state["epoch"])
         if done > config.epochs or (args.headless and done == config.epochs):  # the dashboard shows a finished one
-            plan = Plan.planned(config.epochs, config.last_epoch_fraction)
+            plan = Plan.in_checkpoint(config.epochs, config.last_epoch_fraction, saved_state["history"])
             trained = (
                 f"epoch {done} of {config.epochs}" + (f" ({plan})" if plan.partial else "")  # sprint's 2.5
                 if done == config.epochs

@@ -47,6 +47,16 @@ class Plan:
                 return cls(max(epochs, row.epoch), round(row.samples / train_size, 2), row.epoch)
         return cls(epochs, last_fraction, epochs) if last_fraction < 1 else cls(epochs)
 
+    @classmethod
+    def in_checkpoint(cls, epochs: int, last_fraction: float, history_rows: Sequence[dict[str, Any]]) -> Plan:
+        """:meth:`planned` from a checkpoint's history rows, before any data is loaded (``--resume``
+        refusing a finished run): a whole epoch's samples are the most any row trained."""
+        from mnist_tui.training.events import EpochRecord
+
+        history = [EpochRecord.from_json(row) for row in history_rows]
+        whole = max((row.samples or 0 for row in history), default=0)
+        return cls.planned(epochs, last_fraction, history, whole)
+
     def extended_to(self, epochs: int, done: int) -> Plan:
         """The plan after epochs were added with ``done`` epochs trained (a PlanChanged)."""
         return replace(self, epochs=epochs) if self.partial and done >= self.partial_epoch else Plan(epochs)

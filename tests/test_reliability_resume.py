@@ -89,6 +89,20 @@ def _headless(*args: str) -> int:
     return cli.main(["--headless", "--dataset", "synthetic", "--device", "cpu", "--precision", "fp32", *args])
 
 
+def test_cli_refusal_of_a_finished_resumed_sprint_counts_its_half_epoch(tmp_path, capsys):
+    """A finished sprint resumed with --epochs 4 trained 3.5 epochs of data; refused again, it
+    read "already finished epoch 4 of 4", as if all four were whole."""
+    run = tmp_path / "run"
+    assert _headless("--recipe", "sprint", "--limit-train", "256", "--batch-size", "64", "--run-dir", str(run)) == 0
+    assert cli.main(["--headless", "--resume", str(run), "--epochs", "4"]) == 0
+    capsys.readouterr()
+    assert [row["samples"] for row in load_checkpoint(run)["history"]] == [256, 256, 128, 256]
+
+    assert cli.main(["--headless", "--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "already finished epoch 4 of 4 (3.5 epochs);" in err
+
+
 def test_cli_resume_of_a_finished_run_says_so_and_trains_further_on_request(tmp_path, capsys):
     run = tmp_path / "run"
     assert _headless("--epochs", "1", "--limit-train", "256", "--run-dir", str(run)) == 0
