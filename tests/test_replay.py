@@ -94,6 +94,17 @@ def test_replay_names_the_precision_and_device_the_run_trained_with(finished_run
     assert ready.settings["precision"] == info["precision"] and ready.settings["device"] == info["device"] == "cpu"
 
 
+def test_a_replay_names_the_device_the_run_trained_on_not_its_own(finished_run, tmp_path):
+    """A replay's DataReady said "cpu (replay)" whatever the run trained on: a run trained on a GPU
+    read "cpu" in the header, and the JSON log's "device" was display text."""
+    run_dir = tmp_path / "gpu"
+    shutil.copytree(finished_run, run_dir)
+    info = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps(info | {"device": "cuda:1"}))
+    assert _replay(run_dir, dataset="synthetic")[0].device == "cuda:1"
+    assert _replay(finished_run)[0].device == "cpu"
+
+
 def test_replay_of_a_killed_run_shows_its_last_finished_epoch(tmp_path):
     run_dir = tmp_path / "killed"
     process = _headless(run_dir, "--epochs", "200")

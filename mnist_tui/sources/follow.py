@@ -235,7 +235,7 @@ class FollowSource:
         except (RecordError, UserError):  # damaged: the watch reads it again (it showed "failed RecordError")
             status = None
         epochs = status.epochs if status is not None else config.epochs
-        device = f"{info.device} (followed)"
+        device = info.device or "not recorded"  # the writer's: where the run trains
         ready = ready_event(data, config, history, epochs, problem, device, info.parameters, info.world_size)
         if data is None:  # no digits loaded here (headless, or none to be had): the writer's own account
             sizes = dict(train_size=info.train_size, test_size=info.test_size, batches_per_epoch=info.batches_per_epoch)

@@ -264,7 +264,8 @@ class ReplaySource(PassiveSource):
             notes += [problem] if problem else []
         planned = int((record.saved_config or {}).get("epochs") or len(record.history))
         notice = "; ".join(notes) or None
-        ready = ready_event(data, config, record.history, planned, notice, "cpu (replay)", world_size=record.world_size)
+        device = record.trained_with[0] or (record.history[-1].device if record.history else "") or "not recorded"
+        ready = ready_event(data, config, record.history, planned, notice, device, world_size=record.world_size)
         ready = with_resolved(ready, *record.trained_with)
         if data is None and record.sizes:  # no model, so no digits loaded: the batches still have their place
             ready = dataclasses.replace(ready, **record.sizes)

@@ -138,7 +138,7 @@ class DataReady:
     """Data and model are loaded (or a recorded run is open); batches and epochs follow."""
 
     dataset: str
-    device: str
+    device: str  # where the run trains or trained ("cuda:0"), also for a replay or a follower
     precision: str
     train_size: int
     test_size: int
