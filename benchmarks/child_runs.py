@@ -181,6 +181,23 @@ def spawn_in_pty(command: list[str], columns: int, lines: int) -> Child:
     return child
 
 
+def first_frame(command: list[str], marker: str, columns: int = 120, lines: int = 40, timeout: float = 60) -> float:
+    """Seconds from just before ``fork`` to the first read whose screen text shows ``marker``;
+    then ``q`` (and SIGTERM if the app does not go)."""
+    child = spawn_in_pty(command, columns, lines)
+    shown_at = None
+    while shown_at is None and not child.poll() and time.perf_counter() - child.started < timeout:
+        child.drain(0.01)
+        if marker in screen_text(bytes(child.output)):
+            shown_at = time.perf_counter()
+    if child.exit_code is None:
+        os.write(child.master_fd, b"q")
+    child.finish(grace=10)
+    if shown_at is None:
+        raise RuntimeError(f"no first frame showing {marker!r} from {' '.join(command)} (exit {child.exit_code})")
+    return round(shown_at - child.started, 3)
+
+
 ESCAPE = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|P[^\x1b]*\x1b\\|[@-_])")
 
 

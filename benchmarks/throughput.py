@@ -7,7 +7,9 @@ launch to first frame, peak RSS and time to 99 % test accuracy, measured in one 
 Every part runs in its own child process through the real entry points: the seed pipeline
 (``seed_pipeline.py``), ``mnist-tui --headless`` and ``mnist-tui --autostart`` on a
 pseudo-terminal. All train on the same first ``--samples`` MNIST images; the first pass of
-each is a warm-up, the figure is the median of the ``--repeats`` passes after it.
+each is a warm-up, the figure is the median of the ``--repeats`` passes after it. Then the
+first frame: ``--frames`` launches of the dashboard, each alternating with one of a bare
+Textual app (``bare_textual.py``), the floor on the machine as it is then.
 """
 
 from __future__ import annotations
@@ -54,16 +56,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-epochs", type=int, default=15, help="cap for the seed recipe's time to 99 %% (default 15)")
     p.add_argument("--skip-accuracy", action="store_true", help="skip the time-to-99 %% runs (full MNIST)")
     p.add_argument("--skip-dashboard", action="store_true", help="skip the dashboard run and first-frame timing")
-    p.add_argument("--quick", action="store_true", help="--samples 4000 --repeats 1 --skip-accuracy")
+    p.add_argument("--quick", action="store_true", help="--samples 4000 --repeats 1 --frames 2 --skip-accuracy")
     p.add_argument("--frame-marker", default="mnist-tui", help="text that marks the app's first frame")
+    p.add_argument(
+        "--frames", type=int, default=10, help="first-frame launches of the dashboard and of a bare Textual app (10)"
+    )
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     args = p.parse_args(argv)
     if args.quick:
         args.samples, args.repeats, args.rounds, args.skip_accuracy = min(args.samples, 4000), 1, 1, True
+        args.frames = min(args.frames, 2)
     if not (args.data_dir / "MNIST" / "raw").is_dir():
         p.error(f"no MNIST/raw in {args.data_dir} (pass --data-dir)")
-    if args.samples < 100 or args.repeats < 1 or args.rounds < 1:
-        p.error("--samples must be at least 100, --repeats and --rounds at least 1")
+    if args.samples < 100 or args.repeats < 1 or args.rounds < 1 or args.frames < 1:
+        p.error("--samples must be at least 100, --repeats, --rounds and --frames at least 1")
     return args
 
 
@@ -154,6 +160,22 @@ def measure_interleaved(args, work: Path, steps: list) -> dict:
     }
 
 
+def measure_first_frames(args, work: Path) -> dict[str, list[float]]:
+    """The dashboard's first frame (held, as a user opens it) and a bare Textual app's, launched
+    alternately ``--frames`` times: one launch varies by ±0.15 s on the Zen 3 here, so the five
+    autostart rounds' median moved by 0.1 s between runs; the bare app is the floor that
+    Textual and Python set on the machine as it is at that moment."""
+    bare = [sys.executable, str(Path(__file__).resolve().parent / "bare_textual.py")]
+    frames: dict[str, list[float]] = {"dashboard": [], "bare": []}
+    for number in range(args.frames):
+        report.progress(f"first frames (launch {number + 1}/{args.frames}) …")
+        run_dir = work / f"first-frame-{number}"
+        dashboard = [sys.executable, "-m", "mnist_tui", "--run-dir", str(run_dir), *project_args(args)]
+        frames["dashboard"].append(runs.first_frame(dashboard, args.frame_marker))
+        frames["bare"].append(runs.first_frame(bare, args.frame_marker))
+    return frames
+
+
 def time_to_accuracy(args, work: Path, name: str, extra: list[str], epochs: int | None) -> dict:
     """Full MNIST until test accuracy first reaches 99 %: epochs and training seconds (eval excluded)."""
     cli = ["--dataset", "mnist", "--data-dir", str(args.data_dir), *extra]
@@ -203,6 +225,10 @@ def main(argv=None) -> int:
         if not args.skip_dashboard:
             steps.append(("dashboard", measure_dashboard))
         figures.update(measure_interleaved(args, work, steps))
+        if not args.skip_dashboard:
+            figures["first_frames"] = measure_first_frames(args, work)
+            figures["dashboard"]["first_frame_autostart_s"] = figures["dashboard"]["first_frame_s"]
+            figures["dashboard"]["first_frame_s"] = round(statistics.median(figures["first_frames"]["dashboard"]), 3)
         if not args.skip_accuracy:
             report.progress("time to 99 % with the project's defaults (full MNIST) …")
             figures["to_99_defaults"] = time_to_accuracy(args, work, "defaults", [], None)
