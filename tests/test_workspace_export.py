@@ -351,6 +351,17 @@ def test_an_export_of_no_runs_is_refused(runs, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_tensorboard_export_that_converts_no_run_is_refused_as_an_export_is(runs, tmp_path, capsys):
+    """It exited 0 and named `tensorboard --logdir` for an empty folder, or one of broken runs."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, err = cli(capsys, "--runs", str(empty), "--export-tensorboard")
+    assert code == 2 and err == f"mnist-tui: error: no runs under {empty}: nothing to export\n"
+    code, err = cli(capsys, "--runs", str(runs / "broken"), "--export-tensorboard")
+    assert code == 2 and err.startswith(f"mnist-tui: error: no readable runs under {runs / 'broken'}: nothing")
+    assert err.count("\n") == 1 and not list((runs / "broken").rglob("events.out.tfevents.*"))
+
+
 def test_a_symlink_back_up_the_tree_lists_each_run_once(runs, tmp_path, capsys):
     from mnist_tui.workspace.command import run_exports
 

@@ -15,7 +15,8 @@ from mnist_tui.workspace.index import RunIndex
 def run_exports(root: Path, export: Path | None = None, tensorboard: bool = False, out: TextIO | None = None) -> int:
     """Export every run under ``root``; 0 when done. Raises ``UserError`` (exit 2) for a missing
     folder, a bad or taken export path, a folder without a readable run (``--export``) or a
-    missing tensorboard extra, before anything is written."""
+    missing tensorboard extra, before anything is written; ``--export-tensorboard`` that converts
+    no run (an empty folder, only broken or live runs) is refused the same way."""
     out = out or sys.stdout
     root = Path(root)
     if tensorboard:
@@ -31,12 +32,17 @@ def run_exports(root: Path, export: Path | None = None, tensorboard: bool = Fals
         for name, note in result.noted:  # exported, but without its damaged rows
             print(f"note {name}: {note}", file=sys.stderr)
     if tensorboard:
+        from mnist_tui.workspace.export import nothing_to_export
         from mnist_tui.workspace.tensorboard_events import export_tensorboard
 
-        for converted in export_tensorboard([root]):
-            if converted.event_file is not None:
-                print(f"{converted.name}: {converted.event_file}", file=out)
-            else:
-                print(f"{converted.name}: skipped ({converted.skipped})", file=sys.stderr)
+        converted = export_tensorboard([root])
+        skipped = [(run.name, run.skipped) for run in converted if run.event_file is None]
+        if len(skipped) == len(converted):  # as --export: one line and exit 2, no "tensorboard --logdir"
+            raise nothing_to_export(skipped, f" under {root}")
+        for run in converted:
+            if run.event_file is not None:
+                print(f"{run.name}: {run.event_file}", file=out)
+        for name, why in skipped:
+            print(f"{name}: skipped ({why})", file=sys.stderr)
         print(f"tensorboard --logdir {root}", file=out)
     return 0
