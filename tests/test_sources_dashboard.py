@@ -383,3 +383,32 @@ async def test_after_a_failure_the_confusion_and_inside_screens_say_no_model_wil
         await pilot.pause(0.05)
         filters = app.screen.query_one(FiltersView).build(100).plain
         assert filters.startswith("no model: the run failed (") and "within seconds" not in filters
+
+
+async def test_a_replay_without_a_usable_model_says_so_on_the_drawing_and_inside_screens(finished_run, tmp_path):
+    """With its checkpoint refused, `d` said "no model yet: it comes with the run's first weights",
+    and `i` "no model yet" and "waiting for a model…": in a replay none ever comes."""
+    from mnist_tui.tui.screens.draw import DrawScreen
+    from mnist_tui.tui.screens.model_view import ModelViewScreen
+    from mnist_tui.tui.widgets.model_view import SaliencyView
+
+    run_dir = tmp_path / "damaged"
+    shutil.copytree(finished_run, run_dir)
+    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    app = MnistApp(ReplaySource(ReplayRequest(run_dir, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "finished", "the replay")
+        dashboard.action_draw()
+        await wait_for(pilot, lambda: isinstance(app.screen, DrawScreen) and app.screen.is_mounted, "the drawing")
+        drawing = app.screen
+        await pilot.press("enter")  # the pen down: one dot drawn
+        await wait_for(pilot, lambda: drawing.shown_generation == drawing.generation > 0, "the guess")
+        assert drawing.query_one("#draw-guess").note == "no model: this replay has no model"
+        drawing.action_inside()
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelViewScreen), "the model view")
+        await pilot.pause(0.05)
+        inside = app.screen
+        assert "Inside the network[/b] · no model · the drawn digit" in str(inside.query_one("#mv-title").content)
+        assert inside.query_one(SaliencyView).message == "no model: this replay has no model"
+        assert str(inside.query_one("#mv-embedding-status").content) == "no model: this replay has no model"

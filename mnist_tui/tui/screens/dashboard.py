@@ -250,7 +250,7 @@ class DashboardScreen(RunViewScreen):
     def action_draw(self) -> None:
         from mnist_tui.tui.screens.draw import DrawScreen
 
-        drawing = DrawScreen(self.snapshot, self._model_note, self.drawing, self.inside_screen)
+        drawing = DrawScreen(self.snapshot, self._model_note, self.drawing, self.inside_screen, self._no_model)
         self.open_screen(drawing, self._keep_drawing)
 
     def _keep_drawing(self, grid) -> None:

@@ -53,11 +53,13 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         model_note: Callable[[], str] = lambda: "",
         grid: np.ndarray | None = None,
         inside: Callable[[np.ndarray], Screen] | None = None,
+        no_model: Callable[[], str] = lambda: "",
     ) -> None:
         super().__init__()
         self.inside = inside  # the dashboard's model view for an image; None: a bare one
         self.predict = predict
         self.model_note = model_note
+        self.no_model = no_model  # why no model will come (a replay without one, a failed run); "" while one may
         self.initial_grid = grid
         self.generation = 0  # drawings sent to the model; older answers are dropped
         self.shown_generation = -1
@@ -120,7 +122,8 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         if image is not None:
             try:
                 probabilities = self.predict(grid)
-                no_model = "no model yet: it comes with the run's first weights"
+                why = self.no_model()
+                no_model = f"no model: {why}" if why else "no model yet: it comes with the run's first weights"
                 note = self.model_note() if probabilities is not None else no_model
             except Exception as exc:  # a broken model must not take the screen down
                 note = f"cannot predict: {type(exc).__name__}: {exc}"

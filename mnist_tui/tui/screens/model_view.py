@@ -82,9 +82,8 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
         poll_seconds: float | None = None,
         no_model: str = "",
     ) -> None:
-        """``no_model``: why no weights will come (a failed run), shown where they would be."""
         super().__init__()
-        self.no_model = no_model
+        self.no_model = no_model  # why no weights will come (a failed run, a replay without a model)
         self.model_source = model_source(model)
         self.image = None if image is None else np.asarray(image)
         self.index, self.label = index, label
@@ -177,6 +176,7 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
             if error or force:
                 self.notify(error or "no model yet: nothing to recompute", severity="error", timeout=5)
             self._update_title()
+            self._start_digit()  # the digit's place says no model (yet), not "select a test digit"
             return
         previous = self.weights
         changed = force or not weights.same_values(previous)
@@ -194,18 +194,19 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
             self._start_embedding()  # once per epoch (the poll timer's mid-epoch weights redraw the rest)
 
     def _update_title(self) -> None:
-        self.query_one("#mv-title", Static).update(title_line(self.weights, self.image, self.index, self.label))
+        title = title_line(self.weights, self.image, self.index, self.label, self.no_model)
+        self.query_one("#mv-title", Static).update(title)
 
     # -- the selected digit --------------------------------------------------------------------
 
     def _start_digit(self) -> None:
         saliency = self.query_one(SaliencyView)
+        if self.weights is None and (self.no_model or self.image is not None):  # none will come: say so first
+            saliency.show(None, message=f"no model: {self.no_model}" if self.no_model else NO_MODEL_YET)
+            return
         if self.image is None:
             saliency.show(None)
             self.query_one(ActivationsView).show(None)
-            return
-        if self.weights is None:
-            saliency.show(None, message=f"no model: {self.no_model}" if self.no_model else NO_MODEL_YET)
             return
         self._digit_generation += 1
         embedding = self.embedding
@@ -267,7 +268,8 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
 
     def _embedding_status(self, note: str | None = None) -> None:
         if note is None:
-            note = embedding_status(self.embedding, self.embedding_timing_ms, self.test_images is not None)
+            given = self.test_images is not None
+            note = embedding_status(self.embedding, self.embedding_timing_ms, given, self.no_model)
         self.query_one("#mv-embedding-status", Static).update(note)
 
     # -- layer statistics ------------------------------------------------------------------------

@@ -9,10 +9,12 @@ from mnist_tui.insight.embedding import Embedding
 from mnist_tui.insight.filters import Weights
 
 
-def title_line(weights: Weights | None, image: np.ndarray | None, index: int | None, label: int | None) -> str:
+def title_line(
+    weights: Weights | None, image: np.ndarray | None, index: int | None, label: int | None, no_model: str = ""
+) -> str:
     """The screen's first line: which model and which digit. The keys are in the footer and the
-    numbered tabs: here they would push the line past 80 columns."""
-    model = "no model yet" if weights is None else weights.label
+    numbered tabs: here they would push the line past 80 columns. ``no_model``: why none will come."""
+    model = ("no model" if no_model else "no model yet") if weights is None else weights.label
     if image is None:
         digit = "no digit selected"
     elif index is None:
@@ -47,8 +49,10 @@ def digit_caption(index: int | None, label: int | None) -> str:
     return f"#{index:,}" + (f" label {label}" if label is not None else "")  # as the dashboard writes it
 
 
-def embedding_status(embedding: Embedding | None, ms: float | None, test_digits_given: bool) -> str:
-    """Under the embedding: what it shows and what it cost (``ms``), or why there is none yet."""
+def embedding_status(embedding: Embedding | None, ms: float | None, test_digits_given: bool, no_model: str = "") -> str:
+    """Under the embedding: what it shows and what it cost (``ms``), or why there is none (yet)."""
+    if embedding is None and no_model:  # "waiting for a model…" waited for ever on a replay without one
+        return f"no model: {no_model}"
     if embedding is None:
         return "waiting for a model…" if test_digits_given else "no test digits given"
     epoch = f"epoch {embedding.epoch} · " if embedding.epoch is not None else ""
