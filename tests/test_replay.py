@@ -273,6 +273,21 @@ def test_a_run_still_being_written_is_named_as_such_with_the_way_to_follow_it(fi
         load_run(run_dir)  # it said "nothing to replay"
 
 
+def test_a_run_that_failed_before_any_epoch_gives_its_own_reason(finished_run, tmp_path):
+    """It said "no finished epoch in metrics.jsonl or checkpoint.pt, nothing to replay", and the
+    reason the run gave (status.json's message) was shown nowhere, also not in the workspace."""
+    run_dir = tmp_path / "diverged"
+    run_dir.mkdir()
+    shutil.copy(finished_run / "run.json", run_dir)
+    status = json.loads((finished_run / "status.json").read_text())
+    failed = status | {"state": "failed", "epochs_done": 0, "message": "training diverged: try a lower --lr"}
+    (run_dir / "status.json").write_text(json.dumps(failed))
+    with pytest.raises(
+        UserError, match=r"the run failed before an epoch finished: training diverged: try a lower --lr$"
+    ):
+        load_run(run_dir)
+
+
 @pytest.mark.parametrize(
     ("change", "said"),
     [

@@ -190,6 +190,8 @@ def load_run(run_dir: Path) -> RunRecord:
     if not record.history and record.model_state is None:
         if record.writer_state in LIVE:
             raise UserError(f"--replay {run_dir}: no epoch has finished yet; --follow {run_dir} shows it live")
+        if record.writer_state == "failed":  # its own reason, which "no finished epoch" left unsaid
+            raise UserError(f"--replay {run_dir}: the run failed before an epoch finished: {record.end_detail}")
         if record.notes and metrics.skipped:
             raise UserError(f"--replay {run_dir}: nothing to show: {record.notes[0]}")
         if refused is not None:  # say why the checkpoint did not count, not that there is none
