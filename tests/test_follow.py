@@ -440,7 +440,8 @@ def test_a_followed_runs_failure_is_its_end_state_and_an_unreadable_log_a_note(t
     assert not [e for e in seen if isinstance(e, Failed)]
     assert [(e.state, e.detail) for e in seen if isinstance(e, StateChanged)] == [("failed", "NaN loss at epoch 2")]
     notes = [e.text for e in seen if isinstance(e, Notice)]
-    assert len(notes) == 1 and notes[0].startswith("not used: ") and "layers.jsonl is not a regular file" in notes[0]
+    assert len(notes) == 1 and notes[0].startswith("not used: ")
+    assert "layers.jsonl: it is a folder, not a regular file" in notes[0]  # it said "… is not a regular file (it is …)"
 
 
 def test_a_followers_second_notice_names_the_new_damage_and_a_copied_log_is_not_told_again(tmp_path):

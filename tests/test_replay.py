@@ -323,7 +323,8 @@ def test_a_fifo_in_the_layer_logs_place_is_a_note_and_the_run_still_replays(fini
     (run_dir / "layers.jsonl").unlink()
     os.mkfifo(run_dir / "layers.jsonl")
     events = _replay(run_dir)
-    assert "not used: " in events[0].notice and "layers.jsonl is not a regular file" in events[0].notice
+    assert "not used: " in events[0].notice
+    assert "layers.jsonl: it is a FIFO (named pipe), not a regular file" in events[0].notice
     assert [row.epoch for row in events[0].history] == list(range(1, len(events[0].history) + 1))
     assert events[0].history and isinstance(events[-1], Finished)
 

@@ -78,7 +78,7 @@ def open_regular_or_none(path: Path):
         return None
     except OSError as exc:
         if exc.errno == errno.EINVAL:  # a folder, a FIFO, a device in the file's place
-            raise UserError(f"{path} is not a regular file ({exc.strerror})") from None
+            raise UserError(f"{path}: {exc.strerror}") from None  # "it is a folder, not a regular file"
         raise UserError(f"{path} cannot be read: {exc.strerror or exc}") from None
 
 
