@@ -260,3 +260,19 @@ async def test_stopping_the_run_takes_S_twice_and_says_what_the_first_press_woul
         assert app.source.control.stopped
         await pilot.press("q")
     assert app.source_done.wait(timeout=10)
+
+
+async def test_a_screenshot_without_a_downloads_folder_goes_to_the_working_folder(monkeypatch, tmp_path):
+    """The palette's Screenshot said only "Failed to save screenshot" where ~/Downloads is missing."""
+    import platformdirs
+
+    from mnist_tui.config import Config
+
+    monkeypatch.setattr(platformdirs, "user_downloads_path", lambda: tmp_path / "no-downloads")
+    monkeypatch.chdir(tmp_path)
+    app = MnistApp(TrainingSource(Config(dataset="synthetic", run_dir=tmp_path / "run"), hold=True), launch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.action_screenshot()
+        await wait_for(pilot, lambda: list(tmp_path.glob("*.svg")), "the screenshot in the working folder")
+        assert "mnist-tui" in next(tmp_path.glob("*.svg")).read_text()
+        await pilot.press("q")

@@ -130,15 +130,13 @@ class MnistApp(App[int]):
         from mnist_tui.sources.replay import ReplayRequest, ReplaySource
         from mnist_tui.workspace.runs import opens_as
 
-        path = message.path
-
-        def make_config(saved: dict | None) -> Config:
+        def make_config(saved: dict | None, path: Path = message.path) -> Config:
             return self.shown_config(saved).with_changes(run_dir=path)
 
         if opens_as(message.summary.state) == "follow":
-            self.open_dashboard(FollowSource(path, make_config))
+            self.open_dashboard(FollowSource(message.path, make_config))
         else:
-            self.open_dashboard(ReplaySource(ReplayRequest(path, make_config)))
+            self.open_dashboard(ReplaySource(ReplayRequest(message.path, make_config)))
 
     def on_new_run_from(self, message: msg.NewRunFrom) -> None:
         self._prepare_new_run(message.path, message.summary.name)
@@ -240,6 +238,15 @@ class MnistApp(App[int]):
         self._close_sources()
         self.crash = crash_line("the dashboard", self._exception or RuntimeError("an unknown internal error"))
         self._close_messages_no_wait()
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Textual saves into the user's Downloads folder and, where there is none (a server, a
+        container), said only "Failed to save screenshot": then into the working folder."""
+        from platformdirs import user_downloads_path
+
+        if path is None and not user_downloads_path().is_dir():
+            path = os.getcwd()
+        self.deliver_screenshot(filename, path)
 
     # -- help and the palette ------------------------------------------------------------------
 
