@@ -58,7 +58,8 @@ async def test_the_keyboard_scrolls_a_tab_taller_than_the_terminal(digits):  # n
         await _opened(pilot, screen)
         pane = screen.query_one("#mv-filters VerticalScroll", VerticalScroll)
         await wait_for(pilot, lambda: pane.max_scroll_y > 0, "the filters to be taller than the screen")
-        for key, where in (("down", 1), ("end", pane.max_scroll_y), ("home", 0), ("pagedown", None)):
+        keys = (("down", 1), ("end", pane.max_scroll_y), ("home", 0), ("j", 1), ("k", 0), ("pagedown", None))
+        for key, where in keys:  # j and k as the README's key map says: they did nothing here
             await pilot.press(key)
             await wait_for(
                 pilot,

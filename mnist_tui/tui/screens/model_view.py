@@ -32,7 +32,7 @@ import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
@@ -46,7 +46,7 @@ from mnist_tui.tui.screens.model_view_text import HELP, HELP_TITLE, digit_captio
 from mnist_tui.tui.screens.once import DismissOnce
 from mnist_tui.tui.widgets.embedding_plot import EmbeddingPlot, digit_legend
 from mnist_tui.tui.widgets.layer_views import HistogramBands, LayerMetricPlot, layer_legend
-from mnist_tui.tui.widgets.model_view import ActivationsView, FiltersView, SaliencyView
+from mnist_tui.tui.widgets.model_view import ActivationsView, FiltersView, SaliencyView, ScrollPane
 
 TABS = ("mv-filters", "mv-digit", "mv-layers", "mv-embedding")
 TAB_NAMES = ("Filters", "Digit", "Layers", "Embedding")
@@ -105,12 +105,12 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
         yield Static("", id="mv-title")
         with TabbedContent(id="mv-tabs", initial="mv-filters"):
             label = {tab: f"{n} {name}" for n, (tab, name) in enumerate(zip(TABS, TAB_NAMES, strict=True), 1)}
-            with TabPane(label["mv-filters"], id="mv-filters"), VerticalScroll():
+            with TabPane(label["mv-filters"], id="mv-filters"), ScrollPane():
                 yield FiltersView(id="mv-filters-view", no_model=self.no_model)
-            with TabPane(label["mv-digit"], id="mv-digit"), VerticalScroll():
+            with TabPane(label["mv-digit"], id="mv-digit"), ScrollPane():
                 yield SaliencyView(id="mv-saliency")
                 yield ActivationsView(id="mv-activations")
-            with TabPane(label["mv-layers"], id="mv-layers"), VerticalScroll():
+            with TabPane(label["mv-layers"], id="mv-layers"), ScrollPane():
                 with Horizontal(id="mv-plots"):
                     yield LayerMetricPlot("weight_norm", "weight norm", id="mv-weight-norm")
                     yield LayerMetricPlot("grad_norm", "grad norm", id="mv-grad-norm")
@@ -129,7 +129,7 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
     def _focus_pane(self) -> None:
         """The active tab's scrolling pane takes the keys (↑↓, PgUp/PgDn, Home/End): the Filters and
         Digit tabs are taller than the terminal, and only the mouse wheel scrolled them."""
-        panes = self.query(f"#{self.query_one(TabbedContent).active} VerticalScroll")
+        panes = self.query(f"#{self.query_one(TabbedContent).active} ScrollPane")
         if panes:
             panes.first().focus()
 
@@ -268,8 +268,7 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
 
     def _embedding_status(self, note: str | None = None) -> None:
         if note is None:
-            given = self.test_images is not None
-            note = embedding_status(self.embedding, self.embedding_timing_ms, given, self.no_model)
+            note = embedding_status(self.embedding, self.embedding_timing_ms, self.test_images, self.no_model)
         self.query_one("#mv-embedding-status", Static).update(note)
 
     # -- layer statistics ------------------------------------------------------------------------

@@ -3,6 +3,8 @@ embedding's status line (pure: no widget here)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from mnist_tui.insight.embedding import Embedding
@@ -38,7 +40,7 @@ HELP = (
     "coloured by true digit; ◉ is the selected digit.",
     "While training, the filters and the digit follow the weights as they arrive (every few seconds) "
     "and the embedding is projected once an epoch; r re-reads the model and recomputes all of it now.",
-    "↑↓, PgUp/PgDn and Home/End scroll a tab taller than the terminal; 1-4 or tab choose a tab.",
+    "↑↓ (j/k), PgUp/PgDn and Home/End scroll a tab taller than the terminal; 1-4 or tab choose a tab.",
 )
 
 
@@ -49,12 +51,12 @@ def digit_caption(index: int | None, label: int | None) -> str:
     return f"#{index:,}" + (f" label {label}" if label is not None else "")  # as the dashboard writes it
 
 
-def embedding_status(embedding: Embedding | None, ms: float | None, test_digits_given: bool, no_model: str = "") -> str:
+def embedding_status(embedding: Embedding | None, ms: float | None, test_images: Any, no_model: str = "") -> str:
     """Under the embedding: what it shows and what it cost (``ms``), or why there is none (yet)."""
     if embedding is None and no_model:  # "waiting for a model…" waited for ever on a replay without one
         return f"no model: {no_model}"
     if embedding is None:
-        return "waiting for a model…" if test_digits_given else "no test digits given"
+        return "waiting for a model…" if test_images is not None else "no test digits given"
     epoch = f"epoch {embedding.epoch} · " if embedding.epoch is not None else ""
     return (
         f"{epoch}{len(embedding.labels):,} test digits (fixed sample) · PCA on fc1's 50 ReLU features · "

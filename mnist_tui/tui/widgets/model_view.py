@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 from rich.console import RenderableType
 from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.widget import Widget
 
@@ -226,3 +228,13 @@ def _verdict_style(predicted: int, label: int | None) -> str:
     if label is None:
         return "bold reverse"
     return "bold reverse green" if predicted == label else "bold reverse red"
+
+
+class ScrollPane(VerticalScroll):
+    """A tab's scrolling pane that takes j and k too: the README's one key map moves with h/j/k/l
+    and the arrows on every screen, and these tabs, taller than a terminal, took only the arrows."""
+
+    BINDINGS = [
+        Binding("j", "scroll_down", "Scroll down", show=False),
+        Binding("k", "scroll_up", "Scroll up", show=False),
+    ]
