@@ -108,13 +108,11 @@ def mnist_like(grid: np.ndarray) -> np.ndarray | None:
 
 
 def to_model_input(image: np.ndarray):
-    """A 28×28 float [0, 1] image → the normalised (1, 1, 28, 28) tensor the network takes."""
-    import torch
+    """A 28×28 float [0, 1] image → the normalised (1, 1, 28, 28) tensor the network takes, in
+    MNIST's byte steps: the inside view's own input, so both screens read a drawing alike."""
+    from mnist_tui.insight.activations import model_input
 
-    from mnist_tui.data import normalise
-
-    as_bytes = torch.from_numpy(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8))
-    return normalise(as_bytes[None])
+    return model_input(image)
 
 
 def predict_probabilities(model, grid: np.ndarray) -> np.ndarray | None:

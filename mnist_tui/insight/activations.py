@@ -60,9 +60,9 @@ def unit_image(image: Any) -> np.ndarray:
 def model_input(image: Any):
     """The normalised (1, 1, 28, 28) float32 tensor the network takes, through ``data.normalise``.
 
-    A float image (a drawing) is taken in whole 1/255 steps, as MNIST's bytes are and as the
-    drawing screen predicts it (``drawing.to_model_input``): unrounded, the same drawing read
-    72.9 % here and 73.2 % there."""
+    A float image (a drawing) is taken in whole 1/255 steps, as MNIST's bytes are; the drawing
+    screen predicts through this too (``drawing.to_model_input``): with two versions of it, one
+    unrounded, the same drawing read 72.9 % inside and 73.2 % there."""
     import torch
 
     from mnist_tui.data import normalise
