@@ -50,10 +50,11 @@ class Plan:
     @classmethod
     def in_checkpoint(cls, epochs: int, last_fraction: float, history_rows: Sequence[dict[str, Any]]) -> Plan:
         """:meth:`planned` from a checkpoint's history rows, before any data is loaded (``--resume``
-        refusing a finished run): a whole epoch's samples are the most any row trained."""
-        from mnist_tui.training.events import EpochRecord
+        refusing a finished run): a whole epoch's samples are the most any row trained. The rows
+        are read as every resume reads them (torch is loaded already, with the checkpoint)."""
+        from mnist_tui.training.resume import history_from_checkpoint
 
-        history = [EpochRecord.from_json(row) for row in history_rows]
+        history = history_from_checkpoint(history_rows)
         whole = max((row.samples or 0 for row in history), default=0)
         return cls.planned(epochs, last_fraction, history, whole)
 
