@@ -67,6 +67,14 @@ def footer_keys(app: MnistApp) -> set[str]:
     return {binding.action for (_, binding, enabled, _) in app.screen.active_bindings.values() if enabled}
 
 
+def replay_with_a_refused_checkpoint(finished_run: Path, tmp_path: Path) -> MnistApp:
+    """A dashboard replaying a copy of ``finished_run`` whose checkpoint is no checkpoint."""
+    run_dir = tmp_path / "damaged"
+    shutil.copytree(finished_run, run_dir)
+    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    return MnistApp(ReplaySource(ReplayRequest(run_dir, saved_config)))
+
+
 async def test_training_here_shows_the_run_and_offers_pause(tiny_config, small_synthetic):
     config = tiny_config.with_changes(epochs=2, batch_size=256)
     app = MnistApp(TrainingSource(config, datasets=small_synthetic))
@@ -332,10 +340,7 @@ async def test_a_replay_of_a_run_still_being_written_ends_so_far_and_names_the_f
 
 async def test_a_replay_whose_checkpoint_was_refused_says_why_in_the_digits_place(finished_run, tmp_path):
     """The panel said "no test digits loaded: nothing to browse"; the reason was a toast, soon gone."""
-    run_dir = tmp_path / "damaged"
-    shutil.copytree(finished_run, run_dir)
-    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    app = MnistApp(ReplaySource(ReplayRequest(run_dir, saved_config)))
+    app = replay_with_a_refused_checkpoint(finished_run, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         dashboard = app.dashboard
         await wait_for(pilot, lambda: dashboard.state == "finished", "the replay")
@@ -392,10 +397,7 @@ async def test_a_replay_without_a_usable_model_says_so_on_the_drawing_and_inside
     from mnist_tui.tui.screens.model_view import ModelViewScreen
     from mnist_tui.tui.widgets.model_view import SaliencyView
 
-    run_dir = tmp_path / "damaged"
-    shutil.copytree(finished_run, run_dir)
-    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    app = MnistApp(ReplaySource(ReplayRequest(run_dir, saved_config)))
+    app = replay_with_a_refused_checkpoint(finished_run, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         dashboard = app.dashboard
         await wait_for(pilot, lambda: dashboard.state == "finished", "the replay")
