@@ -130,8 +130,8 @@ class MnistApp(App[int]):
         from mnist_tui.sources.replay import ReplayRequest, ReplaySource
         from mnist_tui.workspace.runs import opens_as
 
-        def make_config(saved: dict | None, path: Path = message.path) -> Config:
-            return self.shown_config(saved).with_changes(run_dir=path)
+        def make_config(saved: dict | None) -> Config:
+            return self.shown_config(saved).with_changes(run_dir=message.path)
 
         if opens_as(message.summary.state) == "follow":
             self.open_dashboard(FollowSource(message.path, make_config))
