@@ -10,11 +10,15 @@ import time
 from pathlib import Path
 
 import pytest
-from workspace_helpers import workspace
+from workspace_helpers import headless, workspace
 
 from mnist_tui.runfolder.layout import process_start
 from mnist_tui.runfolder.reader import read_metrics
 from mnist_tui.workspace import index as index_module
+from mnist_tui.workspace.columns import BY_KEY, cell_text
+from mnist_tui.workspace.compare import differing_settings
+from mnist_tui.workspace.export import export_runs
+from mnist_tui.workspace.filters import parse_filter
 from mnist_tui.workspace.index import RunIndex
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -164,3 +168,20 @@ def test_a_runs_rate_is_its_samples_over_its_seconds_not_a_mean_of_epoch_rates()
 
     rate = results([epoch(1, 0.25, 40_000.0), epoch(2, 3.0, 3_000.0), epoch(3, 4.0, 2_500.0)])["samples_per_s"]
     assert rate == pytest.approx((10_000 + 9_000 + 10_000) / 7.25)
+
+
+def test_a_sprint_reads_as_its_2_5_epochs_in_the_table_compare_and_export(runs, tmp_path):
+    """The table said "3/3" for a sprint (3 epochs, the last half) and the export's
+    ``epochs_planned`` 3, where its replay and the headless report said "2.5 epochs"."""
+    job = headless(runs / "sprint", "--recipe", "sprint", epochs=None)
+    out, _ = job.communicate(timeout=300)
+    assert job.returncode == 0, out
+    rows = by_name(RunIndex(runs).scan())
+    sprint, whole = rows["sprint"], rows["lr-0.003"]
+    assert (sprint.epochs_done, sprint.epochs_planned) == (3, 3)  # the rows and the status keep whole epochs
+    assert (cell_text(BY_KEY["epochs"], sprint), cell_text(BY_KEY["epochs"], whole)) == ("2.5/2.5", "2/2")
+    assert parse_filter("epochs>2").matches(sprint) and not parse_filter("epochs>2.5").matches(sprint)
+    assert differing_settings([sprint, whole])[0]["epochs_length"] == [2.5, 2]
+    export_runs([sprint, whole], tmp_path / "runs.json")
+    planned = {row["run"]: row["epochs_planned"] for row in json.loads((tmp_path / "runs.json").read_text())}
+    assert planned == {"sprint": 2.5, "lr-0.003": 2}

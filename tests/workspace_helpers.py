@@ -21,9 +21,11 @@ RUNS = {
 _made: dict[str, Path] = {}
 
 
-def headless(run_dir: Path, *options: str, epochs: int = 2) -> subprocess.Popen:
+def headless(run_dir: Path, *options: str, epochs: int | None = 2) -> subprocess.Popen:
+    """A short run on synthetic data; ``epochs=None``: the recipe's plan (sprint's 2.5)."""
     command = [sys.executable, "-m", "mnist_tui", "--headless", "--dataset", "synthetic", "--device", "cpu"]
-    command += ["--limit-train", "500", "--epochs", str(epochs), "--run-dir", str(run_dir), *options]
+    command += ["--limit-train", "500", "--run-dir", str(run_dir), *options]
+    command += [] if epochs is None else ["--epochs", str(epochs)]
     env = os.environ | {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

@@ -58,7 +58,8 @@ def _short_time(v: str | None) -> str:
 
 
 def _epochs(s: RunSummary) -> str:
-    return f"{s.epochs_done}/{s.epochs_planned}" if s.epochs_planned else str(s.epochs_done)
+    length = s.epochs_length
+    return f"{s.epochs_trained:g}/{length:g}" if length else f"{s.epochs_trained:g}"
 
 
 def _pct(v: float | None) -> float | None:
@@ -68,7 +69,7 @@ def _pct(v: float | None) -> float | None:
 COLUMNS: tuple[Column, ...] = (
     Column("name", "run", "text", lambda s: s.name),
     Column("state", "state", "text", lambda s: s.state),
-    Column("epochs", "epochs", "number", lambda s: s.epochs_done, aliases=("epoch", "done")),
+    Column("epochs", "epochs", "number", lambda s: s.epochs_trained, aliases=("epoch", "done")),
     Column(
         "acc",
         "best acc",
@@ -115,7 +116,7 @@ COLUMNS: tuple[Column, ...] = (
 EXTRA: tuple[Column, ...] = (
     Column("conv_dropout", "conv dropout", "number", lambda s: s.conv_dropout, _num("g")),
     Column("fc_dropout", "fc dropout", "number", lambda s: s.fc_dropout, _num("g")),
-    Column("planned", "planned", "number", lambda s: s.epochs_planned, _num("d")),
+    Column("planned", "planned", "number", lambda s: s.epochs_length, _num("g")),
     Column("problem", "problem", "text", lambda s: s.problem or None, lambda v: v or ""),
 )
 BY_KEY: dict[str, Column] = {}

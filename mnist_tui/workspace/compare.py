@@ -74,7 +74,7 @@ def differing_settings(summaries: list[RunSummary]) -> tuple[dict[str, list[Any]
     """(settings whose values differ: name → each run's value in order; settings all share)."""
     differ: dict[str, list[Any]] = {}
     same: dict[str, Any] = {}
-    for name in SETTINGS + ("epochs_planned",):
+    for name in SETTINGS + ("epochs_length",):
         values = [getattr(s, name) for s in summaries]
         if len(set(values)) > 1:
             differ[name] = values

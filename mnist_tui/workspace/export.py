@@ -86,7 +86,7 @@ def export_rows(
             noted.append((summary.name, summary.note))
         history = (index or RunIndex(summary.path)).history(summary.path)
         run = {"run": summary.name, "state": summary.state, **summary.settings}
-        run["epochs_planned"] = summary.epochs_planned
+        run["epochs_planned"] = summary.epochs_length  # sprint's 2.5, as its replay says
         if not history:
             rows.append(run | dict.fromkeys(FIELDS[len(RUN_FIELDS) :]))
         for record in history:

@@ -30,6 +30,7 @@ from mnist_tui.training.events import ENDED, BatchEnd, EpochRecord
 from mnist_tui.workspace.summary import (
     SETTINGS,
     RunSummary,
+    plan_of,
     results,
     settings_from_config,
     short_dataset,
@@ -219,6 +220,7 @@ class RunIndex:
             path=path,
             state=state if not problem else "broken",
             epochs_planned=planned,
+            plan=plan_of(planned, info, metrics.records),
             started=started,
             format=2 if stamps[INFO_NAME] is not None else 1,
             problem=problem,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_tui.config import dataset_option_of
+from mnist_tui.plan import Plan
 from mnist_tui.training.events import STATES, EpochRecord
 
 # A row's states: a run's, or its folder's when it cannot be read (broken) or told (unknown).
@@ -48,6 +49,20 @@ class RunSummary:
     format: int = 0  # 1 or 2; 0 when it cannot be told
     problem: str = ""  # set: the folder could not be read as a run (the row is greyed)
     note: str = ""  # something read with gaps (skipped rows, a damaged status file)
+    plan: Plan | None = None  # the epochs as a person reads them: sprint's 3 are 2.5 (None: as planned)
+
+    @property
+    def epochs_trained(self) -> float:
+        """Epochs of data trained: sprint's 3 epochs are 2.5 (the table read "3/3" where its replay
+        and the headless report said "2.5 epochs")."""
+        return self.plan.trained_length(self.epochs_done) if self.plan else float(self.epochs_done)
+
+    @property
+    def epochs_length(self) -> int | float | None:
+        """The plan's epochs of data: 3, or 2.5 for a sprint; None when the plan is not known."""
+        if self.plan is None or not self.plan.partial:
+            return self.epochs_planned
+        return self.plan.length
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -113,6 +128,14 @@ def results(records: list[EpochRecord]) -> dict[str, Any]:
         device=last.device,
         world_size=last.world_size,
     )
+
+
+def plan_of(planned: int | None, info: Any, records: list[EpochRecord]) -> Plan | None:
+    """The plan of a run with ``planned`` epochs, from its run.json (``info``: its share of a
+    partial last epoch, its training samples) and rows (a sprint resumed for more epochs)."""
+    if not planned:
+        return None
+    return Plan.of(planned, info.config if info else {}, records, info.train_size if info else 0)
 
 
 def overall_rate(records: list[EpochRecord]) -> float:

@@ -37,7 +37,7 @@ LABELS = {
     "seed": "seed",
     "world_size": "world",
     "device": "device",
-    "epochs_planned": "epochs",
+    "epochs_length": "epochs",
     "dropout": "dropout",  # both rates, where they are equal run by run (as the table shows them)
 }
 SETTINGS_LINES, SHORT_SETTINGS_LINES = 4, 2  # #compare-settings' max-height below, wide and -short
