@@ -235,3 +235,19 @@ async def test_r_on_a_run_opened_from_the_workspace_goes_back_to_it_and_elsewher
         await pilot_wait(pilot, lambda: opened.scans >= 1, "its first scan")
         await pilot.pause(0.05)
         assert opened.table.listed[opened.table.cursor_row].name == "lr-0.003"
+
+
+async def test_the_palettes_back_goes_back_even_with_a_kept_filter(tmp_path, tmp_path_factory):
+    """The palette's "Back (esc q)" ran esc's action, which clears a kept filter first: chosen
+    from the palette it only emptied the filter box, and the workspace opened alone stayed."""
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.003", root / "mine")
+    app = workspace_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _select(pilot, "mine")
+        await pilot.press("slash", "m", "i", "enter")
+        await pilot_wait(pilot, lambda: screen.kept_filter == "mi", "the filter kept")
+        commands = {command.title: command for command in app.get_system_commands(screen)}
+        await commands["Back"].callback()
+        await pilot_wait(pilot, lambda: not app.is_running, "the app quit, as q does in a workspace opened alone")
+        assert screen.kept_filter == "mi"

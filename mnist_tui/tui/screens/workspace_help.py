@@ -19,8 +19,10 @@ WORKSPACE_BINDINGS = [
     Binding("M", "clear_marks", "Unmark all", show=False),
     Binding("j", "move(1)", "Down", show=False),
     Binding("k", "move(-1)", "Up", show=False),
-    Binding("escape", "escape", "Back"),  # the filter first; at the bottom of the app q quits, not esc
+    # q before esc: the palette's one "Back" runs the first binding's action, and esc's cleared a
+    # kept filter instead of going back
     Binding("q", "back", "Back", show=False),
+    Binding("escape", "escape", "Back"),  # the filter first; at the bottom of the app q quits, not esc
     Binding("question_mark", "help", "Help", show=False),  # the app's would list the table's keys
 ]
 
