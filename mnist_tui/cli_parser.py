@@ -168,7 +168,7 @@ def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
         if args.headless and args.export is None and not args.export_tensorboard:
             parser.error("--runs opens the runs workspace, a dashboard; with --headless give --export FILE")
         if args.export is not None or args.export_tensorboard:  # the workspace's new runs take them; exports not
-            for flag in _given(args, TRAINING_OPTIONS):
+            for flag in _given(args, (*TRAINING_OPTIONS, "data_dir")):  # --data-dir was silently ignored
                 parser.error(f"--export writes the runs as they were trained; it does not go with {flag}")
             if args.log_format != "text":
                 parser.error("--export says what it wrote in plain lines; it does not go with --log-format json")

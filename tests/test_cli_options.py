@@ -29,6 +29,7 @@ def _checked(argv: list[str]):
         (["--runs", "R", "--autostart"], "it does not go with --autostart"),
         (["--runs", "R", "--export", "a.csv", "--lr", "0.1"], "--export writes the runs as they were trained"),
         (["--runs", "R", "--export-tensorboard", "--epochs", "7"], "it does not go with --epochs"),
+        (["--runs", "R", "--export", "a.csv", "--data-dir", "R"], "it does not go with --data-dir"),  # was ignored
         (["--runs", "R", "--export", "a.json", "--headless", "--log-format", "json"], "not go with --log-format json"),
         (["--headless", "--autostart"], "--headless always trains at once"),
         (["--resume", "R", "--recipe", "fast"], "--resume continues a run with its own settings"),  # was ignored
