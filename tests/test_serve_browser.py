@@ -114,7 +114,11 @@ async def _browse(url: str, profile: str):
                 image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("L")
                 sent = [e for e in tools.events if e.get("method") == "Network.requestWillBeSent"]
                 urls = [e["params"]["request"]["url"] for e in sent]
-                return font_ok, urls, image, stroke, focused
+                answered = [
+                    e["params"]["response"] for e in tools.events if e.get("method") == "Network.responseReceived"
+                ]
+                failed = [(r["url"], r["status"]) for r in answered if r["status"] >= 400]
+                return font_ok, urls, image, stroke, focused, failed
     finally:
         browser.terminate()
         browser.wait(timeout=20)
@@ -145,8 +149,9 @@ def _terminal_size(screen: list[float]) -> tuple[int, int]:
 
 def test_the_served_dashboard_runs_in_chromium_offline_and_draws_with_the_mouse(served):
     with tempfile.TemporaryDirectory() as profile:
-        font_ok, urls, image, (stroke, blank), focused = asyncio.run(_browse(served, profile))
+        font_ok, urls, image, (stroke, blank), focused, failed = asyncio.run(_browse(served, profile))
     assert urls, "no requests recorded"
+    assert failed == []  # the page asked for /favicon.ico, a 404 on every open
     outside = [u for u in urls if not u.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:"))]
     assert outside == []  # no Google Fonts, nothing fetched from anywhere else
     assert font_ok  # Roboto Mono, served by textual-serve itself
