@@ -382,3 +382,27 @@ async def test_a_filters_problem_is_shown_whole_at_80_columns(runs):
         shown = " ".join(line.strip() for line in screen_text(app).splitlines())
         assert "'foo<3': no column 'foo' (columns: name, state," in shown
         assert "dataset, conv_dropout, fc_dropout, planned, problem)" in shown
+
+
+@pytest.mark.parametrize(("size", "lines"), [((80, 24), 1), ((120, 40), 3)])
+async def test_a_sweeps_legend_keeps_each_name_whole_and_the_plots_keep_their_rows(runs, size, lines):
+    """Seven marked runs with long names: the legend broke between a marker and its name, or
+    inside a name, and at 80×24 its three lines and the table left the plots two rows of data."""
+    names = [f"a-rather-long-sweep-name-lr-0.00{i}-batch-256" for i in range(1, 8)]
+    for name in names:
+        shutil.copytree(runs / "lr-0.003", runs / name)
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        await mark(pilot, screen.query_one(RunsTable), *names)
+        await scanned(pilot, screen)
+        drawn = str(screen.query_one("#compare-legend").render()).splitlines()
+        assert 1 <= len(drawn) <= lines, drawn
+        shown = re.findall(r"\S (a-rather-long-sweep-name-lr-0\.00\d-batch-256)", "\n".join(drawn))
+        more = re.search(r"… \+(\d+) more", drawn[-1])
+        assert len(shown) + (int(more[1]) if more else 0) == len(names), drawn  # each name whole, or counted
+        text = screen_text(app)
+        assert all(line.rstrip() in text for line in drawn)  # drawn as laid out, not wrapped again
+        if size == (80, 24):
+            assert screen.query_one("#plot-acc", ComparePlot).size.height >= 9  # 6 rows of data, not 2

@@ -40,7 +40,9 @@ LABELS = {
     "epochs_length": "epochs",
     "dropout": "dropout",  # both rates, where they are equal run by run (as the table shows them)
 }
-SETTINGS_LINES, SHORT_SETTINGS_LINES = 4, 2  # #compare-settings' max-height below, wide and -short
+# the max-heights of #compare-legend and #compare-settings in workspace.tcss, wide and -short
+LEGEND_LINES, SHORT_LEGEND_LINES = 3, 1
+SETTINGS_LINES, SHORT_SETTINGS_LINES = 4, 2
 
 
 def _markup(slot: int) -> str:
@@ -127,17 +129,27 @@ class ComparePanel(Vertical):
         self._show_text()
 
     def _show_text(self) -> None:
-        legend = Text()
-        for summary, _ in self.runs:
-            color, marker = style_of(self.slots[summary.name])
-            legend.append(f"{marker} ", style=f"bold rgb({color[0]},{color[1]},{color[2]})")
-            legend.append(summary.name)
-            legend.append(" (filtered out)   " if summary.name in self.filtered_out else "   ", style="dim")
-        if not self.runs:
-            legend.append(self.hint, style="dim")
-        self.query_one("#compare-legend", Static).update(legend)
+        self.query_one("#compare-legend", Static).update(self.legend_text(self.content_size.width))
         lines = SHORT_SETTINGS_LINES if self.has_class("-short") else SETTINGS_LINES
         self.query_one("#compare-settings", Static).update(self.settings_text(self.content_size.width, lines))
+
+    def legend_text(self, width: int = 0) -> Text:
+        """Each run's marker and name, in whole items at ``width`` (a long sweep's names broke
+        between a marker and its name, or inside a name), the rest counted as "… +N more"."""
+        if not self.runs:
+            return Text(self.hint, style="dim")
+        items = []
+        for summary, _ in self.runs:
+            color, marker = style_of(self.slots[summary.name])
+            item = Text(f"{marker} ", end="").append(summary.name)
+            item.stylize(f"bold rgb({color[0]},{color[1]},{color[2]})", 0, len(marker))
+            if summary.name in self.filtered_out:
+                item.append(" (filtered out)", style="dim")
+            if width and item.cell_len > width:
+                item.truncate(width, overflow="ellipsis")
+            items.append(item)
+        lines = SHORT_LEGEND_LINES if self.has_class("-short") else LEGEND_LINES
+        return Text("\n").join(_fit(Text(), items, "   ", width, lines))
 
     def settings_text(self, width: int = 0, lines: int = 0) -> Text:
         """The settings that differ, run by run in the legend's colours, then the shared ones.
