@@ -414,3 +414,20 @@ async def test_a_replay_without_a_usable_model_says_so_on_the_drawing_and_inside
         assert "Inside the network[/b] · no model · the drawn digit" in str(inside.query_one("#mv-title").content)
         assert inside.query_one(SaliencyView).message == "no model: this replay has no model"
         assert str(inside.query_one("#mv-embedding-status").content) == "no model: this replay has no model"
+
+
+async def test_the_header_keeps_a_nested_runs_name_at_80_columns(finished_run, tmp_path):
+    """At 80 columns the header cut "replay · MNIST · CNN 21,840 params · cpu · /tmp/s…", the run's
+    name gone: the folder now loses its head, then the parts their words."""
+    run_dir = tmp_path / "a-workspace" / "sweep" / "lr-0.001"
+    shutil.copytree(finished_run, run_dir)
+    app = MnistApp(ReplaySource(ReplayRequest(run_dir, saved_config)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.loaded, "the run loaded")
+        await pilot.pause(0.05)
+        header = app.screen._compositor.render_strips()[0].text
+        assert "…/sweep/lr-0.001" in header and "replay · " in header and "CNN · cpu" in header, header
+        await pilot.resize_terminal(200, 40)
+        await wait_for(pilot, lambda: str(run_dir) in dashboard.sub_title, "the whole path at 200 columns")
+        assert "CNN 21,840 params" in dashboard.sub_title

@@ -186,3 +186,18 @@ def test_a_plots_legend_keeps_the_entries_that_fit_whole():
     assert legend_line(entries).plain.rstrip() == "⣀⡠ batch  ·· lr (right)  │ steered: lr ×2"
     fitted = legend_line(entries, width=30).plain.rstrip()
     assert fitted == "⣀⡠ batch  ·· lr (right)"
+
+
+def test_the_header_line_cuts_the_folders_head_then_the_parts_words_never_the_runs_name():
+    from mnist_tui.tui.header_line import fitted_sub_title
+
+    parts, path = ("replay", "MNIST", "CNN 21,840 params", "cpu bf16"), "/tmp/ws/sweep/lr-0.001"
+    whole = "replay · MNIST · CNN 21,840 params · cpu bf16 · /tmp/ws/sweep/lr-0.001"
+    assert fitted_sub_title(parts, path, len(whole)) == whole
+    cut = "replay · MNIST · CNN 21,840 params · cpu bf16 · …/ws/sweep/lr-0.001"
+    assert fitted_sub_title(parts, path, len(whole) - 1) == cut
+    assert fitted_sub_title(parts, path, 40) == "replay · MNIST · CNN · cpu · …/lr-0.001"
+    assert fitted_sub_title(parts, path, 25) == "replay · …/sweep/lr-0.001"
+    assert fitted_sub_title(parts, path, 9) == "lr-0.001"
+    for room in range(9, len(whole) + 1):
+        assert len(fitted_sub_title(parts, path, room)) <= room and "lr-0.001" in fitted_sub_title(parts, path, room)

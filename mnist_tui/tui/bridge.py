@@ -26,6 +26,7 @@ from mnist_tui.training.events import (
     PlanChanged,
     Predictions,
     Rewound,
+    RunResult,
     StateChanged,
     Steered,
 )
@@ -90,6 +91,15 @@ class SourceBridge:
         self.inbox = inbox
         self.snapshot = snapshot
         self.drawing_failed = False  # told once
+
+    def run(self, source) -> RunResult:
+        """``source``'s run with this bridge as its listener: a source that breaks (a broken torch
+        import) is a failure too, said as every run's failure is."""
+        try:
+            return source.run(self)
+        except Exception as exc:  # noqa: BLE001 - said in the run's own failure message
+            self(Failed(f"cannot open the run: {type(exc).__name__}: {exc}", 0))
+            return RunResult(error=exc)
 
     def __call__(self, event) -> None:
         match event:

@@ -20,9 +20,10 @@ from textual.screen import Screen
 from textual.widgets import Header
 
 from mnist_tui.model_snapshot import ModelSnapshot
-from mnist_tui.training.events import Failed, RunResult, rewound_text
+from mnist_tui.training.events import rewound_text
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox, SourceBridge
+from mnist_tui.tui.header_line import header_sub_title
 from mnist_tui.tui.progress import RunProgress, run_summary
 from mnist_tui.tui.screens.dashboard_keys import LEFT_OUT_OF_NARROW_FOOTER
 from mnist_tui.tui.widgets.browser import PredictionsBrowser
@@ -59,6 +60,7 @@ class RunViewScreen(Screen):
         self._next_plots = 0.0  # time.monotonic() of the next plot redraw
         self._predictions: tuple | None = None  # (probabilities, epoch) not shown yet
         self._progress_dirty = False
+        self._header_parts = ("", "CNN", "")  # dataset, model, device: fitted to the width at each resize
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -75,7 +77,6 @@ class RunViewScreen(Screen):
         yield FittedFooter(LEFT_OUT_OF_NARROW_FOOTER)
 
     def on_mount(self) -> None:
-        self.sub_title = self._describe("", "CNN", "")
         self.refresh_timer = self.set_interval(REFRESH_S, self._refresh_tick)  # tests pause it to tick by hand
         self.stats.show_state("loading", "opening the run…")
         self._fit_layout(self.app.size.width, self.app.size.height)
@@ -91,10 +92,11 @@ class RunViewScreen(Screen):
         self.query_one("#epochs", EpochTable).set_compact(narrow)
         self.query_one(FittedFooter).fit(narrow)
         self.refresh_bindings()  # p (the side panel) is offered only where the panels take turns
+        self._describe(width)
 
-    def _describe(self, dataset: str, model: str, device: str) -> str:
-        run_dir = self.source.run_dir if self.source.run_dir is not None else "not saved"
-        return " · ".join(part for part in (self.source.title, dataset, model, device, str(run_dir)) if part)
+    def _describe(self, width: int = 0) -> None:
+        parts, width = (self.source.title, *self._header_parts), width or self.app.size.width
+        self.sub_title = header_sub_title(parts, self.source.run_dir, width, self.app.title)
 
     @property
     def stats(self) -> StatsPanel:
@@ -119,12 +121,8 @@ class RunViewScreen(Screen):
         self.run_worker(work, thread=True, exclusive=True, name="source", exit_on_error=False)
 
     def _run_source(self, done: threading.Event) -> None:
-        bridge = SourceBridge(self.post_message, self.inbox, self.snapshot)
         try:
-            self.result = self.source.run(bridge)
-        except Exception as exc:  # a source that breaks (a broken torch import) is a failure too
-            self.result = RunResult(error=exc)
-            bridge(Failed(f"cannot open the run: {type(exc).__name__}: {exc}", 0))
+            self.result = SourceBridge(self.post_message, self.inbox, self.snapshot).run(self.source)
         finally:
             done.set()
 
@@ -162,7 +160,8 @@ class RunViewScreen(Screen):
         self.loaded = True
         self.progress.on_loaded(e)
         precision = f" {e.precision}" if e.precision and e.precision != "fp32" else ""
-        self.sub_title = self._describe(e.dataset, f"CNN {e.parameters:,} params", f"{e.device}{precision}")
+        self._header_parts = (e.dataset, f"CNN {e.parameters:,} params", f"{e.device}{precision}")
+        self._describe()
         if e.notice:
             self.notify(e.notice, severity="warning", timeout=12)
         self.browser.set_data(e.test_images, e.test_labels, e.notice or "")

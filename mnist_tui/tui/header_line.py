@@ -1,0 +1,52 @@
+"""The header's sub-title fitted to its width, the run folder's name kept whole.
+
+Textual's header cuts a long title at its end: at 80 columns a replay of ``runs/sweep/lr-0.001``
+read "replay · MNIST · CNN 21,840 params · cpu · /tmp/s…", the one part that tells runs apart
+gone. Here the folder loses its head first ("…/sweep/lr-0.001"), then each part keeps only its
+first word ("CNN 21,840 params" → "CNN"), then only the first part stays.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Textual's header: an 8-cell icon on the left, a 10-cell clock space on the right, and the
+# title and sub-title joined by " — " between them.
+HEADER_CHROME = 8 + 10 + len(" — ")
+
+
+def header_sub_title(parts: tuple[str, ...], run_dir: Path | None, width: int, title: str) -> str:
+    """A run view's sub-title: ``parts`` (the source, dataset, model, device) and its run folder,
+    fitted to a header ``width`` cells wide under ``title``."""
+    shown = str(run_dir) if run_dir is not None else "not saved"
+    return fitted_sub_title(parts, shown, sub_title_room(width, title))
+
+
+def sub_title_room(width: int, title: str) -> int:
+    """Cells left for the sub-title in a header ``width`` cells wide under ``title``."""
+    return width - HEADER_CHROME - len(title)
+
+
+def fitted_sub_title(parts: tuple[str, ...], path: str, room: int) -> str:
+    """``parts`` (the first is kept longest) and ``path``, joined by " · " within ``room`` cells."""
+    parts = tuple(part for part in parts if part)
+    tries = [parts, tuple(part.split(" ", 1)[0] for part in parts), parts[:1]]
+    for kept in tries:
+        head = " · ".join((*kept, ""))
+        if len(head) + len(path) <= room:
+            return head + path
+        tail = _tail(path, room - len(head))
+        if tail:
+            return head + tail
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    return name if len(name) <= room else name[: max(room - 1, 0)] + "…"
+
+
+def _tail(path: str, room: int) -> str:
+    """``path`` from a "/" on, after "…", within ``room`` cells; "" where its last part does not fit."""
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    if room < len(name) + 2:
+        return ""
+    tail = path[-(room - 1) :]
+    cut = tail.find("/")
+    return "…" + (tail[cut:] if cut > 0 else tail)
