@@ -406,3 +406,16 @@ async def test_a_sweeps_legend_keeps_each_name_whole_and_the_plots_keep_their_ro
         assert all(line.rstrip() in text for line in drawn)  # drawn as laid out, not wrapped again
         if size == (80, 24):
             assert screen.query_one("#plot-acc", ComparePlot).size.height >= 9  # 6 rows of data, not 2
+
+
+async def test_j_and_k_move_through_the_runs(runs):
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        first = table.cursor_row
+        await pilot.press("j", "j")
+        assert table.cursor_row == first + 2
+        await pilot.press("k")
+        assert table.cursor_row == first + 1

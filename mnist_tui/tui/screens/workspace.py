@@ -191,10 +191,7 @@ class WorkspaceScreen(Screen):
 
     def action_move(self, rows: int) -> None:
         """j and k move through the runs, as arrows do (the same keys move on every screen)."""
-        if rows > 0:
-            self.table.action_cursor_down()
-        else:
-            self.table.action_cursor_up()
+        (self.table.action_cursor_down if rows > 0 else self.table.action_cursor_up)()
 
     def action_clear_marks(self) -> None:
         self.table.clear_marks()
