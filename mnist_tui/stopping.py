@@ -3,6 +3,7 @@ boundary, keeping the last finished epoch; a second signal exits at once."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -54,10 +55,12 @@ class StopOnSignal:
         if self.signum is not None or not self.loaded:
             if self.signum is None and not self.quiet:  # the trainer opens its folder once loaded: nothing written
                 lost = "; nothing was trained or saved" if self.source.capabilities.save else ""
-                print(f"mnist-tui: stopped while {self.waiting_for}{lost}", file=sys.stderr)
+                with contextlib.suppress(OSError):  # a closed terminal (SIGHUP): its EIO failed the follower
+                    print(f"mnist-tui: stopped while {self.waiting_for}{lost}", file=sys.stderr)
             elif not self.quiet and self.source.capabilities.save:  # it exited without a word: os.write, as a
                 # print here may land inside the face's own write to the terminal (a reentrant call)
-                os.write(2, b"\nmnist-tui: stopped at once; the epoch in progress is not kept\n")
+                with contextlib.suppress(OSError):
+                    os.write(2, b"\nmnist-tui: stopped at once; the epoch in progress is not kept\n")
             self.signum = signum
             raise SystemExit(128 + signum)
         self.signum = signum

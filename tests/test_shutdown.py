@@ -254,3 +254,38 @@ def test_a_signal_while_a_follower_waits_says_it_was_waiting(tmp_path, capsys):
         run_headless(source)
     assert info.value.code == 130
     assert capsys.readouterr().err.splitlines()[-1] == "mnist-tui: stopped while waiting for the run"
+
+
+def test_a_closed_terminal_while_a_follower_waits_is_no_failure(tmp_path, monkeypatch, capsys):
+    """SIGHUP from a closed terminal: the handler's "stopped while waiting" met the terminal's EIO,
+    and the follower reported ``failed: OSError: [Errno 5] Input/output error`` and exited 1."""
+    import errno
+    import io
+
+    from mnist_tui.sources.follow import FollowSource
+    from mnist_tui.training.events import Failed
+
+    class ClosedTerminal(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.EIO, "Input/output error")
+
+    source = FollowSource(tmp_path / "not-yet", lambda saved: Config(), until_ended=True, poll_s=0.05)
+    real_run = source.run
+    seen = []
+
+    def run_then_hang_up(listener):
+        def listen(event):
+            seen.append(event)
+            listener(event)
+            if getattr(event, "state", None) == "waiting":
+                monkeypatch.setattr(sys, "stderr", ClosedTerminal())
+                os.kill(os.getpid(), signal.SIGHUP)
+                time.sleep(30)  # interrupted by the handler's SystemExit
+
+        return real_run(listen)
+
+    source.run = run_then_hang_up
+    with pytest.raises(SystemExit) as info:
+        run_headless(source, log_format="json")
+    assert info.value.code == 129
+    assert not [event for event in seen if isinstance(event, Failed)]
