@@ -18,6 +18,7 @@ from mnist_tui.config import Config
 from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.runfolder.layout import process_start
+from mnist_tui.runfolder.reader import read_batches
 from mnist_tui.sources.replay import ReplayRequest, ReplaySource, load_run
 from mnist_tui.training.events import (
     BatchEnd,
@@ -286,6 +287,24 @@ def test_a_run_that_failed_before_any_epoch_gives_its_own_reason(finished_run, t
         UserError, match=r"the run failed before an epoch finished: training diverged: try a lower --lr$"
     ):
         load_run(run_dir)
+
+
+def test_a_run_that_failed_in_its_first_epoch_replays_the_losses_it_recorded(finished_run, tmp_path):
+    """A run that diverged in epoch 1 had 50 batch losses in batches.jsonl, and its replay was
+    refused (its follower had drawn them): the curve, its settings and its reason are shown now."""
+    run_dir = tmp_path / "diverged"
+    run_dir.mkdir()
+    for name in ("run.json", "batches.jsonl"):
+        shutil.copy(finished_run / name, run_dir)
+    status = json.loads((finished_run / "status.json").read_text())
+    failed = status | {"state": "failed", "epochs_done": 0, "message": "training diverged: try a lower --lr"}
+    (run_dir / "status.json").write_text(json.dumps(failed))
+    events = _replay(run_dir)
+    assert _kinds(events) == [DataReady, BatchEnd, StateChanged]
+    recorded = [b for b in read_batches(run_dir).records if b.epoch == 1]
+    assert _batches(events) == recorded and recorded
+    assert events[0].history == () and events[0].dataset == "synthetic digits" and events[0].train_size == 500
+    assert events[-1] == StateChanged("failed", "training diverged: try a lower --lr")
 
 
 @pytest.mark.parametrize(

@@ -84,10 +84,11 @@ class RunRecord:
     end_detail: str = ""  # a failed or lost writer's: said with the run's end state, not as a note
     sizes: dict[str, int] = field(default_factory=dict)  # run.json's train/test sizes, batches per epoch
     world_size: int = 1  # processes that trained it (torchrun)
+    written_dataset: str = ""  # run.json's name for the data ("MNIST"), for a run without epochs
 
     @property
     def dataset_name(self) -> str | None:
-        return self.history[-1].dataset if self.history else None
+        return self.history[-1].dataset if self.history else (self.written_dataset or None)
 
 
 def check_run_dir(run_dir: Path, option: str = "--replay") -> Path:
@@ -164,6 +165,7 @@ def load_run(run_dir: Path) -> RunRecord:
         record.saved_config = info.config if info is not None else None
         record.trained_with = (info.device, info.precision) if info is not None else ("", "")
         record.world_size = info.world_size if info is not None else 1
+        record.written_dataset = info.dataset if info is not None else ""
         if info is not None and info.train_size:  # the writer's own account, for a replay without digits
             record.sizes = dict(
                 train_size=info.train_size, test_size=info.test_size, batches_per_epoch=info.batches_per_epoch
@@ -187,7 +189,16 @@ def load_run(run_dir: Path) -> RunRecord:
             refused = str(exc) if isinstance(exc, CheckpointError) else f"{CHECKPOINT_NAME} was refused: {exc}"
     else:
         record.notes.append("no checkpoint in this folder: curves only (no model to predict with)")
-    if not record.history and record.model_state is None:
+    done = record.history[-1].epoch if record.history else record.epoch
+    # A failed run's last epoch is what it failed in: a diverging curve is what its replay is for
+    # (one that failed in epoch 1 was refused, its 50 recorded losses never shown). Another
+    # unfinished epoch's batches are not kept, as a resume does not keep them.
+    shown = done + 1 if record.writer_state == "failed" else done
+    record.batches = [b for b in record.batches if b.epoch <= shown]
+    # nor its steering: a change made in a stopped epoch 6 set the replay's "× 2 (steered)" and
+    # its count of 3, where every kept epoch trained at × 4 and two marks were drawn
+    record.steering = [change for change in record.steering if change.epoch <= shown]
+    if not record.history and record.model_state is None and not (record.writer_state == "failed" and record.batches):
         if record.writer_state in LIVE:
             raise UserError(f"--replay {run_dir}: no epoch has finished yet; --follow {run_dir} shows it live")
         if record.writer_state == "failed":  # its own reason, which "no finished epoch" left unsaid
@@ -201,11 +212,6 @@ def load_run(run_dir: Path) -> RunRecord:
         )
     if status is not None and (cut := status.cut_note(len(record.history))):  # a torn last row went unsaid
         record.notes.append(f"{cut} (cut or removed): shown as far as they go")
-    done = record.history[-1].epoch if record.history else record.epoch
-    record.batches = [b for b in record.batches if b.epoch <= done]  # an unfinished epoch's batches are not kept
-    # nor its steering: a change made in a stopped epoch 6 set the replay's "× 2 (steered)" and
-    # its count of 3, where every kept epoch trained at × 4 and two marks were drawn
-    record.steering = [change for change in record.steering if change.epoch <= done]
     return record
 
 
@@ -270,7 +276,7 @@ class ReplaySource(PassiveSource):
         ready = ready_event(data, config, record.history, planned, notice, device, world_size=record.world_size)
         ready = with_resolved(ready, *record.trained_with)
         if data is None and record.sizes:  # no model, so no digits loaded: the batches still have their place
-            ready = dataclasses.replace(ready, **record.sizes)
+            ready = dataclasses.replace(ready, **record.sizes, dataset=record.dataset_name or ready.dataset)
         listener(dataclasses.replace(ready, batches_recorded=record.batch_log))
         guard = DivergenceGuard()  # the note the run's own face gave (a dead net), said again here
         for logged in in_run_order(record.batches, record.layers, record.steering):
