@@ -365,7 +365,8 @@ def test_a_plan_change_after_a_resumed_sprint_is_said_as_the_faces_read_the_plan
     more.set_epochs(4)  # `a` on the resumed run before its first batch
     _, result, events = _run(config.with_epochs(3), small_synthetic, control=more, resume_from=config.run_dir)
     assert result.epochs_done == 4
-    assert [e.what for e in events if isinstance(e, Steered)] == ["epochs 2.5 → 3.5"]
+    # the resume's own change of plan is recorded too, as `a`'s is
+    assert [e.what for e in events if isinstance(e, Steered)] == ["epochs 1.5 → 2.5 (--resume)", "epochs 2.5 → 3.5"]
 
 
 def test_a_resume_into_a_new_folder_quit_before_a_batch_leaves_no_folder(tiny_config, small_synthetic, tmp_path):

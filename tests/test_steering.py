@@ -377,3 +377,20 @@ def test_a_change_asked_while_more_epochs_load_is_kept(tiny_config, small_synthe
     first, second = read_metrics(tiny_config.run_dir).records
     assert second.lr == pytest.approx(2 * first.lr)
     assert read_status(tiny_config.run_dir).lr_scale == 2.0
+
+
+def test_resume_with_another_plan_is_recorded_as_a_plan_change(tmp_path):
+    """A run steered to 13 epochs and resumed with --epochs 6 replayed "epochs 3 → 13", then
+    "6 → 11": the resume's own change of plan was in no record."""
+    from workspace_helpers import headless
+
+    from mnist_tui.sources.replay import load_run
+
+    run_dir = tmp_path / "run"
+    for extra in ([], ["--resume", str(run_dir)]):
+        job = headless(run_dir, *extra, epochs=1 if not extra else 2)
+        out, _ = job.communicate(timeout=300)
+        assert job.returncode == 0, out
+    rows = read_rows(run_dir / STEERING_NAME, Steered.from_json).records
+    assert [(s.epoch, s.batch, s.what, s.epochs) for s in rows] == [(1, 0, "epochs 1 → 2 (--resume)", 2)]
+    assert [s.what for s in load_run(run_dir).steering] == ["epochs 1 → 2 (--resume)"]

@@ -3,6 +3,7 @@ failed (for :mod:`.loop`). ``checkpoint_schema.KEYS`` lists what :func:`checkpoi
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import Any
 
 import torch
 
+from mnist_tui.config import last_epoch_fraction_of
 from mnist_tui.errors import GraphCaptureFailed, TrainingDiverged, UserError
+from mnist_tui.plan import Plan
 from mnist_tui.schema import RecordError
 from mnist_tui.training import checkpoint as ckpt
-from mnist_tui.training.events import EpochRecord, PlanChanged
+from mnist_tui.training.events import EpochRecord, PlanChanged, Steered
 
 
 def history_from_checkpoint(rows: Any) -> list[EpochRecord]:
@@ -112,6 +115,21 @@ def restore(trainer, state: dict[str, Any]) -> None:
         trainer.control.continue_from(float(scale))  # steering (+/-) carries on where it was
     trainer.result.epochs_done = done
     trainer.keeper.restored(done, state)
+    _record_new_plan(trainer, saved_config, done)
+
+
+def _record_new_plan(trainer, saved_config: dict[str, Any], done: int) -> None:
+    """``--resume --epochs N`` over another plan is a plan change like `a`'s, recorded as one
+    (held until a batch trains): a run steered to 13 epochs and resumed for 6 replayed as
+    "epochs 3 → 13", then "6 → 11", and kept its "→13" mark."""
+    planned = saved_config.get("epochs")
+    if not isinstance(planned, int) or isinstance(planned, bool) or planned == trainer.config.epochs or not done:
+        return
+    share = last_epoch_fraction_of(saved_config)
+    before = Plan.planned(planned, share, trainer.history, len(trainer.train_y))
+    what = f"{before.change_to(trainer.config.epochs, done)} (--resume)"
+    scale = trainer.control.lr_scale
+    trainer.held.append(Steered(done, 0, what, scale, trainer.config.epochs, time.time()))
 
 
 def as_it_was(trainer) -> None:
