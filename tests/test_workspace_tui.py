@@ -419,3 +419,20 @@ async def test_j_and_k_move_through_the_runs(runs):
         assert table.cursor_row == first + 2
         await pilot.press("k")
         assert table.cursor_row == first + 1
+
+
+async def test_at_80x24_the_table_takes_the_room_until_runs_are_marked(runs):
+    """The short screen's cap on the table held with no run marked too: 6 of 13 runs shown over an
+    empty compare panel."""
+    for i in range(8):
+        shutil.copytree(runs / "lr-0.003", runs / f"copy-{i}")
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        assert table.size.height >= len(listed(table)) + 1  # every run and the header row
+        await mark(pilot, table, "lr-0.003", "lr-0.01")
+        await scanned(pilot, screen)
+        await pilot.pause(0.05)
+        assert table.size.height <= 24 * 0.35  # the plots get the room
