@@ -394,3 +394,24 @@ def test_resume_with_another_plan_is_recorded_as_a_plan_change(tmp_path):
     rows = read_rows(run_dir / STEERING_NAME, Steered.from_json).records
     assert [(s.epoch, s.batch, s.what, s.epochs) for s in rows] == [(1, 0, "epochs 1 → 2 (--resume)", 2)]
     assert [s.what for s in load_run(run_dir).steering] == ["epochs 1 → 2 (--resume)"]
+
+
+def test_epochs_asked_mid_epoch_are_the_plan_shown_at_once_and_train_from_its_end(tiny_config, small_synthetic):
+    """status.json (what followers read) said the new plan as soon as it was asked, the run's own
+    faces only at the epoch's end: "epoch 1/9" beside "epoch 1/4" for a whole epoch."""
+    source = TrainingSource(constant(tiny_config, epochs=1), datasets=small_synthetic)
+    events: list = []
+
+    def listen(event) -> None:
+        events.append(event)
+        if isinstance(event, BatchEnd) and event.epoch == 1 and source.control.target_epochs is None:
+            source.add_epochs(1)
+
+    assert source.run(listen).error is None
+    first_epoch = next(i for i, e in enumerate(events) if isinstance(e, EpochRecord))
+    plans = [(i, e.epochs) for i, e in enumerate(events) if isinstance(e, PlanChanged)]
+    assert [epochs for _, epochs in plans] == [2]  # told once, while epoch 1 trained
+    assert plans[0][0] < first_epoch
+    assert [e.epoch for e in events if isinstance(e, EpochRecord)] == [1, 2]
+    steered = [e for e in events if isinstance(e, Steered)]
+    assert [(s.epoch, s.batch, s.what) for s in steered] == [(1, 0, "epochs 1 → 2")]  # trained from its end

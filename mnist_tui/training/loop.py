@@ -79,6 +79,7 @@ class Trainer:
         self.writer = None
         self.trained_here = False  # a batch was trained by this process (else its new folder goes at the end)
         self.held: list[Steered] = []  # a plan change (and what came after it) until a batch trains
+        self.announced = 0  # a plan asked and shown before it trains (see _emit_checked)
         self._system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
 
     def run(self) -> RunResult:
@@ -232,7 +233,9 @@ class Trainer:
         self.config = self.config.with_epochs(wanted)
         if self.scheduler is not None:
             self.scheduler = self.epoch_run.scheduler = self.make_scheduler(wanted, done * self.batches)
-        self.listener(PlanChanged(wanted))
+        if wanted != self.announced:  # shown when it was asked, as status.json said it
+            self.listener(PlanChanged(wanted))
+        self.announced = 0
         scale = self.epoch_run.applied_scale  # in force: a `+` asked, not yet taken, is its own row
         # told once a batch trains under it: `a` then S S on a finished run left its mark on the plot
         self.held.append(Steered(done, 0, before.change_to(wanted, done), scale, wanted, time.time()))
@@ -263,10 +266,18 @@ class Trainer:
         match event:
             case Steered(epochs=0):
                 event = dataclasses.replace(event, epochs=self.config.epochs)
-            case BatchEnd():
+            case BatchEnd(epoch=epoch):
                 for change in self.held:  # in the order they came, before the first batch under them
                     self.listener(change)
                 self.held = []
+                # A new plan (`a`, a follower's) trains from this epoch's end but is the plan from now:
+                # status.json said "1/9" at once, this run's faces "1/4" to the epoch's end. Not in a
+                # partial last epoch: the faces count epochs added before it as making it whole.
+                wanted = self.control.target_epochs
+                partial = epoch == self.config.epochs and self.config.last_epoch_fraction < 1
+                if wanted and not partial and wanted > epoch and wanted not in (self.config.epochs, self.announced):
+                    self.announced = wanted
+                    self.listener(PlanChanged(wanted))
                 self.trained_here = True
                 self.reports.on_batch(event)
                 self.guard.check_batches(event)
