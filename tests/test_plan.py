@@ -53,3 +53,21 @@ def test_the_epoch_rows_say_which_epoch_trained_a_share_of_the_data():
     assert Plan.of(4, {}, [row(1, 3000), row(2, None)], 3000) == Plan(4)  # not recorded (older folders): whole
     assert Plan.of(4, {}, [row(1, 2999, world_size=2)], 3000) == Plan(4)  # torchrun leaves out a remainder
     assert Plan.of(3, {"last_epoch_fraction": 0.5}, rows[:2], 3000) == Plan(3, 0.5, 3)  # not trained yet
+
+
+def test_the_workspace_reads_a_steered_sprint_from_its_rows_not_its_first_plans_share():
+    """run.json keeps a run's first plan: a sprint steered to 5 epochs before its half epoch
+    trained 5 whole ones, and the workspace read 4.5 (run.json's share with status.json's 5)."""
+    from types import SimpleNamespace
+
+    from mnist_tui.training.events import EpochRecord
+    from mnist_tui.workspace.summary import plan_of
+
+    def row(epoch, samples):
+        return EpochRecord(epoch, 0.1, 0.9, 0.1, 0.9, 1.0, 1e4, 0.01, samples=samples)
+
+    info = SimpleNamespace(config={"epochs": 3, "last_epoch_fraction": 0.5}, train_size=1000)
+    assert plan_of(3, info, [row(1, 1000)]).length == 2.5  # as planned
+    assert plan_of(5, info, [row(e, 1000) for e in (1, 2, 3)]).length == 5  # steered before the half
+    steered_after = [row(1, 1000), row(2, 1000), row(3, 500)]  # the half trained, then `a`
+    assert plan_of(8, info, steered_after).length == 7.5

@@ -135,7 +135,10 @@ def plan_of(planned: int | None, info: Any, records: list[EpochRecord]) -> Plan 
     partial last epoch, its training samples) and rows (a sprint resumed for more epochs)."""
     if not planned:
         return None
-    return Plan.of(planned, info.config if info else {}, records, info.train_size if info else 0)
+    config = info.config if info else {}
+    if config.get("epochs") != planned:  # steered (`a`, a follower's): run.json keeps its first plan,
+        config = {}  # whose share of a last epoch went with it (a sprint steered to 5 read 4.5); the rows tell
+    return Plan.of(planned, config, records, info.train_size if info else 0)
 
 
 def overall_rate(records: list[EpochRecord]) -> float:
