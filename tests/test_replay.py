@@ -307,6 +307,23 @@ def test_a_run_that_failed_in_its_first_epoch_replays_the_losses_it_recorded(fin
     assert events[-1] == StateChanged("failed", "training diverged: try a lower --lr")
 
 
+def test_a_run_that_failed_in_an_epoch_added_after_its_checkpoint_shows_that_plan(finished_run, tmp_path):
+    """`--resume --epochs 3` (or `a`) over a 1-epoch checkpoint, failed in epoch 2: its replay
+    showed epoch 2's batches under the checkpoint's plan, "epoch 2/1, run 100 %"."""
+    run_dir = tmp_path / "failed-later"
+    shutil.copytree(finished_run, run_dir)
+    rows = (run_dir / "batches.jsonl").read_text().splitlines()
+    later = [json.dumps(json.loads(line) | {"epoch": 2}) for line in rows[:2]]
+    (run_dir / "batches.jsonl").write_text("\n".join(rows + later) + "\n")
+    status = json.loads((run_dir / "status.json").read_text())
+    failed = status | {"state": "failed", "epochs": 3, "epochs_done": 1, "message": "training diverged"}
+    (run_dir / "status.json").write_text(json.dumps(failed))
+    events = _replay(run_dir)
+    assert events[0].epochs == 3  # status.json's plan, not the checkpoint's 1
+    assert [b.epoch for b in _batches(events)].count(2) == len(later) > 0  # the epoch it failed in
+    assert events[-1] == StateChanged("failed", "training diverged")
+
+
 @pytest.mark.parametrize(
     ("change", "said"),
     [

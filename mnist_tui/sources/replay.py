@@ -85,6 +85,7 @@ class RunRecord:
     sizes: dict[str, int] = field(default_factory=dict)  # run.json's train/test sizes, batches per epoch
     world_size: int = 1  # processes that trained it (torchrun)
     written_dataset: str = ""  # run.json's name for the data ("MNIST"), for a run without epochs
+    status_epochs: int = 0  # status.json's plan: steered or resumed longer than the checkpoint's
 
     @property
     def dataset_name(self) -> str | None:
@@ -155,6 +156,7 @@ def load_run(run_dir: Path) -> RunRecord:
     record.notes += [n for n in (metrics.skipped_note(METRICS_NAME), batches.skipped_note(BATCHES_NAME)) if n]
     status = readable_status(run_dir)
     record.writer_state, note = writer_state(run_dir, status)
+    record.status_epochs = status.epochs if status is not None else 0
     if record.writer_state in ("failed", "lost"):
         record.end_detail = note or ""
     elif note:
@@ -271,6 +273,8 @@ class ReplaySource(PassiveSource):
             data, problem = load_test_data(config, self.datasets)
             notes += [problem] if problem else []
         planned = int((record.saved_config or {}).get("epochs") or len(record.history))
+        # a run failed in an epoch its checkpoint did not plan (`a`, --resume --epochs) read "epoch 3/2"
+        planned = max(planned, record.status_epochs, *(b.epoch for b in record.batches[-1:]))
         notice = "; ".join(notes) or None
         device = record.trained_with[0] or (record.history[-1].device if record.history else "") or "not recorded"
         ready = ready_event(data, config, record.history, planned, notice, device, world_size=record.world_size)
