@@ -439,3 +439,15 @@ def test_the_exit_line_names_a_folder_only_where_it_holds_the_run(tiny_config, s
     assert kept_line(gone, stopped, 4) is None
     assert kept_line(SimpleNamespace(run_dir=tiny_config.run_dir, capabilities=SimpleNamespace(save=False)),
                      stopped, 4) is None  # a replay or a follower: not trained here  # fmt: skip
+
+
+def test_a_sprint_resumed_with_whole_epochs_records_the_change_of_plan(tiny_config, small_synthetic):
+    """`--resume --epochs 3` of a sprint stopped at epoch 1 trains 3 whole epochs where it planned
+    2.5: the same 3 in its config, so the record said nothing."""
+    config = tiny_config.with_changes(epochs=3, last_epoch_fraction=0.5, limit_train=256)
+    control = TrainingControl()
+    _, first, _ = _run(config, small_synthetic, _stop_after_epoch(control, 1), control)
+    assert first.epochs_done == 1
+    _, result, events = _run(config.with_epochs(3), small_synthetic, resume_from=config.run_dir)
+    assert result.epochs_done == 3
+    assert [e.what for e in events if isinstance(e, Steered)] == ["epochs 2.5 → 3 (--resume)"]

@@ -122,14 +122,14 @@ def _record_new_plan(trainer, saved_config: dict[str, Any], done: int) -> None:
     """``--resume --epochs N`` over another plan is a plan change like `a`'s, recorded as one
     (held until a batch trains): a run steered to 13 epochs and resumed for 6 replayed as
     "epochs 3 → 13", then "6 → 11", and kept its "→13" mark."""
-    planned = saved_config.get("epochs")
-    if not isinstance(planned, int) or isinstance(planned, bool) or planned == trainer.config.epochs or not done:
+    planned, config, samples = saved_config.get("epochs"), trainer.config, len(trainer.train_y)
+    if not isinstance(planned, int) or isinstance(planned, bool) or not done:
         return
-    share = last_epoch_fraction_of(saved_config)
-    before = Plan.planned(planned, share, trainer.history, len(trainer.train_y))
-    what = f"{before.change_to(trainer.config.epochs, done)} (--resume)"
-    scale = trainer.control.lr_scale
-    trainer.held.append(Steered(done, 0, what, scale, trainer.config.epochs, time.time()))
+    before = Plan.planned(planned, last_epoch_fraction_of(saved_config), trainer.history, samples)
+    after = Plan.planned(config.epochs, config.last_epoch_fraction, trainer.history, samples)
+    if after.length != before.length:  # a sprint's 2.5 resumed with --epochs 3: the same 3, another plan
+        what = f"epochs {before.number} → {after.number} (--resume)"
+        trainer.held.append(Steered(done, 0, what, trainer.control.lr_scale, config.epochs, time.time()))
 
 
 def as_it_was(trainer) -> None:
