@@ -201,3 +201,16 @@ def test_the_header_line_cuts_the_folders_head_then_the_parts_words_never_the_ru
     assert fitted_sub_title(parts, path, 9) == "lr-0.001"
     for room in range(9, len(whole) + 1):
         assert len(fitted_sub_title(parts, path, room)) <= room and "lr-0.001" in fitted_sub_title(parts, path, room)
+
+
+def test_the_header_line_counts_wide_characters_as_two_cells():
+    """Widths were counted in characters: a folder named in Japanese overran the header, which
+    cut its end, the run's name, again."""
+    from rich.cells import cell_len
+
+    from mnist_tui.tui.header_line import fitted_sub_title
+
+    parts, path = ("replay", "MNIST", "CNN 21,840 params", "cpu"), "/tmp/実験/スイープ/lr-0.001"
+    for room in range(9, 70):
+        fitted = fitted_sub_title(parts, path, room)
+        assert cell_len(fitted) <= room and fitted.endswith("lr-0.001"), (room, fitted)

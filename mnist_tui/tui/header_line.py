@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.cells import cell_len, set_cell_size
+
 # Textual's header: an 8-cell icon on the left, a 10-cell clock space on the right, and the
 # title and sub-title joined by " — " between them.
 HEADER_CHROME = 8 + 10 + len(" — ")
@@ -24,7 +26,7 @@ def header_sub_title(parts: tuple[str, ...], run_dir: Path | None, width: int, t
 
 def sub_title_room(width: int, title: str) -> int:
     """Cells left for the sub-title in a header ``width`` cells wide under ``title``."""
-    return width - HEADER_CHROME - len(title)
+    return width - HEADER_CHROME - cell_len(title)
 
 
 def fitted_sub_title(parts: tuple[str, ...], path: str, room: int) -> str:
@@ -33,20 +35,24 @@ def fitted_sub_title(parts: tuple[str, ...], path: str, room: int) -> str:
     tries = [parts, tuple(part.split(" ", 1)[0] for part in parts), parts[:1]]
     for kept in tries:
         head = " · ".join((*kept, ""))
-        if len(head) + len(path) <= room:
+        if cell_len(head) + cell_len(path) <= room:
             return head + path
-        tail = _tail(path, room - len(head))
+        tail = _tail(path, room - cell_len(head))
         if tail:
             return head + tail
     name = path.rstrip("/").rsplit("/", 1)[-1]
-    return name if len(name) <= room else name[: max(room - 1, 0)] + "…"
+    return name if cell_len(name) <= room else set_cell_size(name, max(room - 1, 0)).rstrip() + "…"
 
 
 def _tail(path: str, room: int) -> str:
-    """``path`` from a "/" on, after "…", within ``room`` cells; "" where its last part does not fit."""
+    """``path`` from a "/" on, after "…", within ``room`` cells (a wide character counts two);
+    "" where its last part does not fit."""
     name = path.rstrip("/").rsplit("/", 1)[-1]
-    if room < len(name) + 2:
+    if room < cell_len(name) + 2:
         return ""
-    tail = path[-(room - 1) :]
+    start = len(path)
+    while start > 0 and cell_len(path[start - 1 :]) <= room - 1:
+        start -= 1
+    tail = path[start:]
     cut = tail.find("/")
     return "…" + (tail[cut:] if cut > 0 else tail)
