@@ -207,6 +207,17 @@ def _results_table() -> Table:
     return table
 
 
+def _closed_by(exc: OSError) -> int:
+    """The signal that stands for an output closed under a write (``| head``: SIGPIPE, a closed
+    terminal: SIGHUP), its output pointed at /dev/null from here on; any other error is raised."""
+    why = errno.EPIPE if isinstance(exc, BrokenPipeError) else exc.errno  # Rich's has no errno
+    closed = {errno.EPIPE: signal.SIGPIPE, errno.EIO: signal.SIGHUP, errno.ENXIO: signal.SIGHUP}
+    if why not in closed:
+        raise exc
+    drop_output(terminal=closed[why] == signal.SIGHUP)
+    return closed[why]
+
+
 def run_headless(source: RunSource, console: Console | None = None, log_format: str = "text", quiet=False) -> int:
     """Report ``source`` until it ends. Exit code: 0 done, 2 bad input, 1 failure, 128+N on signal N.
 
@@ -235,19 +246,17 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
         try:
             reporter(event)
         except OSError as exc:  # `| head`, or the terminal closed: stop as on SIGHUP, keeping what is saved
-            why = errno.EPIPE if isinstance(exc, BrokenPipeError) else exc.errno  # Rich's has no errno
-            closed = {errno.EPIPE: signal.SIGPIPE, errno.EIO: signal.SIGHUP, errno.ENXIO: signal.SIGHUP}
-            if why not in closed:
-                raise
-            output_closed = closed[why]  # a closed terminal's EIO came before its SIGHUP: the run "failed"
-            drop_output(terminal=output_closed == signal.SIGHUP)
+            output_closed = _closed_by(exc)  # a closed terminal's EIO came before its SIGHUP: the run "failed"
             source.close()
 
     with StopOnSignal(source, quiet) as stopper:
         try:
             result = source.run(listen)
         finally:  # even on a second Ctrl-C: give the terminal its cursor back
-            stop_live(reporter.progress)
+            try:
+                stop_live(reporter.progress)
+            except OSError as exc:  # its last refresh met a terminal closed by the SIGHUP that stopped
+                output_closed = _closed_by(exc)  # it: this EIO ended as "error: Input/output error", exit 2
     if not quiet and not output_closed:  # a follower closed before any later event: its earlier epochs
         with contextlib.suppress(OSError):  # still held (piped) were never said
             reporter.say_earlier()
@@ -257,17 +266,20 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
         said = f", so the run stopped{f'; {kept}' if kept else ''}" if stopped else ""
         print(f"mnist-tui: the output was closed{said}", file=sys.stderr)  # to /dev/null if it was the terminal
         return 128 + output_closed
+    closing = contextlib.suppress(OSError)  # a terminal closed by the signal that stopped the run hears nothing
     if not quiet and (failures or result.error is not None):
         message = failures[0].message if failures else str(result.error)
-        print(f"mnist-tui: error: {one_line(message)}", file=sys.stderr)
+        with closing:
+            print(f"mnist-tui: error: {one_line(message)}", file=sys.stderr)
     stopped_here = source.capabilities.save and result.stopped and result.error is None  # also by a follower's S S
     if stopper.exit_code is not None or stopped_here:
         kept = what_was_kept(source, result.epochs_done, planned)
         if kept and not quiet:
-            if log_format == "json":  # stdout stays JSON lines only
-                print(f"mnist-tui: {kept}", file=sys.stderr)
-            else:
-                text.say(kept)
+            with closing:
+                if log_format == "json":  # stdout stays JSON lines only
+                    print(f"mnist-tui: {kept}", file=sys.stderr)
+                else:
+                    text.say(kept)
     if stopper.exit_code is not None:
         return stopper.exit_code
     if result.error is not None:

@@ -548,3 +548,32 @@ def test_sprints_plan_of_two_and_a_half_epochs_is_said_so(tmp_path):
     assert epochs == ["epoch 1/3", "epoch 2/3", "epoch 3/3 (half)"], out.stdout
     assert "finished after 2.5 epochs on synthetic digits" in out.stdout
     assert [r["epoch"] for r in rows] == [1, 2, 3]  # the half epoch is epoch 3 on disk, as trained
+
+
+def test_a_followers_closed_terminal_is_its_hangup_also_with_stderr_in_a_file(tmp_path):
+    """With stderr in a file, a follower's closed terminal ended "error: Input/output error", exit
+    2: its progress bar's last refresh, after the SIGHUP that stopped it, met the closed terminal."""
+    import os
+    import pty
+    import subprocess
+
+    run_dir = tmp_path / "run"
+    writer = [sys.executable, "-m", "mnist_tui", "--headless", "--dataset", "synthetic", "--device", "cpu"]
+    writer += ["--limit-train", "2000", "--epochs", "500", "--run-dir", str(run_dir)]
+    training = subprocess.Popen(writer, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    errors = tmp_path / "follower.err"
+    try:
+        pid, terminal = pty.fork()
+        if pid == 0:  # the follower, on a terminal of its own, its stderr in a file
+            os.dup2(os.open(errors, os.O_WRONLY | os.O_CREAT), 2)
+            os.execv(sys.executable, [sys.executable, "-m", "mnist_tui", "--headless", "--follow", str(run_dir)])
+        shown = b""
+        while b"samples/s" not in shown:  # it follows a batch in progress: its progress bar is live
+            shown += os.read(terminal, 4096)
+        os.close(terminal)  # the terminal window closes
+        _, status = os.waitpid(pid, 0)
+    finally:
+        training.terminate()
+        training.wait(timeout=60)
+    assert os.waitstatus_to_exitcode(status) == 129, errors.read_text()
+    assert "error" not in errors.read_text()
