@@ -15,7 +15,6 @@ Textual app (``bare_textual.py``), the floor on the machine as it is then.
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import platform
@@ -167,10 +166,6 @@ def measure_first_frames(args, work: Path) -> dict[str, list[float]]:
     autostart rounds' median moved by 0.1 s between runs; the bare app is the floor that
     Textual and Python set on the machine as it is at that moment."""
     bare = [sys.executable, str(Path(__file__).resolve().parent / "bare_textual.py")]
-    # As a user launches it: pip compiles the package's bytecode at install, Python at the first
-    # launch. Where PYTHONDONTWRITEBYTECODE is set (this project's machines) a module changed
-    # since its .pyc was compiled from source at every launch, 0.05-0.15 s of import here.
-    compileall.compile_dir(Path(__file__).resolve().parents[1] / "mnist_tui", quiet=1)
     frames: dict[str, list[float]] = {"dashboard": [], "bare": []}
     for number in range(args.frames):
         report.progress(f"first frames (launch {number + 1}/{args.frames}) …")
