@@ -143,3 +143,40 @@ async def test_a_matrix_that_will_not_come_offers_no_digits_to_show():
             footer = {b.action for (_, b, enabled, _) in screen.active_bindings.values() if enabled}
             assert ("choose" in footer) == offered
             assert ("enter" in str(screen.query_one("#confusion-hint").content)) == offered
+
+
+async def test_an_empty_cell_is_not_chosen_and_says_why():
+    """Enter on a cell of 0 opened an empty browser that said "no 4→4 digits left after epoch 2",
+    of a cell that never held one."""
+    app = MatrixApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        matrix = app.query_one(ConfusionMatrix)
+        matrix.set_confusion(_confusion(), epoch=2)
+        matrix.focus()
+        await pilot.press("right", "enter")  # true 0 predicted 1: none
+        await pilot.pause(0.1)
+        assert app.chosen == []
+        assert any(
+            "no test digit is a true 0 predicted as 1 after epoch 2" in str(n.message) for n in app._notifications
+        )
+
+
+async def test_an_empty_view_ends_its_title_with_no_dangling_count():
+    """The browser's title for an empty view ended "…: 0 right · 0", and its hint touched the border."""
+    from mnist_tui.tui.widgets.predictions import PredictionsPanel
+
+    class PanelApp(App):
+        def compose(self) -> ComposeResult:
+            yield PredictionsPanel()
+
+    app = PanelApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(PredictionsPanel)
+        panel.set_data(np.zeros((3, 28, 28), np.uint8), np.array([4, 4, 1]))
+        panel.set_view(np.zeros(0, np.int64), "true 4 → predicted 4: 0 right", "no 4→4 digits after epoch 2")
+        await pilot.pause(0.05)
+        assert panel.border_subtitle == "true 4 → predicted 4: 0 right"
+        assert panel.render().plain == " no 4→4 digits after epoch 2"
+        panel.set_view(np.array([0, 1], np.int64), "true digit 4 (2)")
+        await pilot.pause(0.05)
+        assert panel.border_subtitle == "true digit 4 (2) · 1/2"

@@ -203,7 +203,7 @@ async def test_the_title_fits_without_being_cut(width, digits):  # noqa: F811
         await wait_for(pilot, lambda: screen.weights is not None, "the model")
         await pilot.pause(0.05)
         title = screen_text(pilot.app).splitlines()[0].rstrip()
-        assert title.endswith("test digit #1234 (label 7)") and "epoch 12" in title
+        assert title.endswith("test digit #1,234 (label 7)") and "epoch 12" in title  # as the browser writes it
 
 
 async def test_a_title_too_long_for_the_screen_ends_in_an_ellipsis():

@@ -22,7 +22,7 @@ def title_line(
     elif index is None:
         digit = "the drawn digit"
     else:
-        digit = f"test digit #{index}" + (f" (label {label})" if label is not None else "")
+        digit = f"test digit #{index:,}" + (f" (label {label})" if label is not None else "")
     return f"[b]Inside the network[/b] · {model} · {digit}"
 
 

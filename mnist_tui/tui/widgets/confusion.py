@@ -127,6 +127,10 @@ class ConfusionMatrix(Widget, can_focus=True):
             self.notify("no confusion matrix yet: train an epoch first", timeout=3)
             return
         i, j = self.cursor
+        if not self.confusion[i, j]:  # the browser then showed "no 4→4 digits left", of a cell never filled
+            after = f" after epoch {self.epoch}" if self.epoch is not None else ""
+            self.notify(f"no test digit is a true {i} predicted as {j}{after}: pick a cell with a count", timeout=4)
+            return
         self.post_message(self.CellSelected(self, i, j, int(self.confusion[i, j])))
 
     def select(self, true: int, predicted: int) -> None:

@@ -128,9 +128,10 @@ class PredictionsPanel(Widget):
     def _update_titles(self) -> None:
         epoch = f" · epoch {self.epoch}" if self.epoch is not None else ""
         self.border_title = f"Predictions{epoch}"
-        count = f"{self.position + 1:,}/{len(self.indices):,}" if len(self.indices) else "0"
-        room = max(8, self.size.width - 6 - len(count) - 3) if self.size.width else 200
-        self.border_subtitle = f"{fit_title(self.view_title, room)} · {count}"
+        # an empty view's title already says its count ("… 0 right"): a bare "· 0" after it dangled
+        count = f" · {self.position + 1:,}/{len(self.indices):,}" if len(self.indices) else ""
+        room = max(8, self.size.width - 6 - len(count)) if self.size.width else 200
+        self.border_subtitle = f"{fit_title(self.view_title, room)}{count}"
 
     def render(self):
         if self.images is None:  # "loading…" stayed under a run that had failed before its data came
@@ -139,7 +140,7 @@ class PredictionsPanel(Widget):
             )
         index = self.current_index
         if index is None:
-            return Text(self.empty_hint, style="dim")
+            return Text(f" {self.empty_hint}", style="dim")  # off the border, as the digits are
         digit = _digit_lines(self.images[index], self.mode)
         side = self._verdict_lines(index)
         rows = []
