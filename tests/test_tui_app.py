@@ -258,6 +258,11 @@ async def test_stopping_the_run_takes_S_twice_and_says_what_the_first_press_woul
         assert any("press S again within 3 s to stop the run" in str(n.message) for n in app._notifications)
         await pilot.press("S")
         assert app.source.control.stopped
+        await pilot.pause(0.05)
+        said = [str(n.message) for n in app._notifications]  # the prompt stayed over the stopped run
+        assert not any("press S again" in line for line in said) and any(
+            "asked the run to stop" in line for line in said
+        )
         await pilot.press("q")
     assert app.source_done.wait(timeout=10)
 

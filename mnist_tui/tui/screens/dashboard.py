@@ -68,8 +68,7 @@ class DashboardScreen(RunViewScreen):
         return allowed(action, self.state, self.capabilities, self.started, self.loaded)
 
     def ask_source(self, request: Callable[[], object], then: Callable[[], object] | None = None) -> None:
-        """``request`` off the UI thread, after the ones asked before it (``SourceRequests``);
-        ``then`` runs on the UI thread once it is done."""
+        """``request`` off the UI thread, after those asked before it; ``then`` on it once done."""
         self._requests.ask(request, then)
 
     def _request_failed(self, said: str) -> None:
@@ -121,6 +120,7 @@ class DashboardScreen(RunViewScreen):
             return
         self._stop_asked = -STOP_CONFIRM_S
         self.ask_source(self.source.stop)
+        self.app.clear_notifications()  # "press S again …" stayed over the stopped run
         self.notify("asked the run to stop; finished epochs stay saved", timeout=5)
 
     def _not_kept(self) -> str:
