@@ -70,3 +70,17 @@ def test_projecting_a_new_digit_uses_the_same_axes_and_the_global_rng_is_untouch
     assert torch.equal(state, torch.get_rng_state())
     again = embedding.project(fc1_features(net, images[:5]))
     np.testing.assert_allclose(again, embedding.coords[:5], rtol=1e-4, atol=1e-4)
+
+
+def test_the_status_says_when_the_selected_digit_joined_the_sample():
+    """It read "2,001 test digits (fixed sample)" with a test digit selected and "2,000" with a
+    drawing, where the help and the README said one number."""
+    from mnist_tui.insight.embedding import SAMPLE, Embedding
+    from mnist_tui.tui.screens.model_view_text import embedding_status
+
+    def of(n):
+        zeros = np.zeros((n, 2), np.float32)
+        return Embedding(zeros, np.zeros(n, np.int64), np.arange(n), np.zeros(50), np.zeros((50, 2)), np.ones(2) / 4)
+
+    assert "2,000 test digits (fixed sample) and the selected one · " in embedding_status(of(SAMPLE + 1), 5.0, True)
+    assert "2,000 test digits (fixed sample) · " in embedding_status(of(SAMPLE), 5.0, True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mnist_tui.insight.embedding import Embedding
+from mnist_tui.insight.embedding import SAMPLE, Embedding
 from mnist_tui.insight.filters import Weights
 
 
@@ -58,7 +58,14 @@ def embedding_status(embedding: Embedding | None, ms: float | None, test_images:
     if embedding is None:
         return "waiting for a model…" if test_images is not None else "no test digits given"
     epoch = f"epoch {embedding.epoch} · " if embedding.epoch is not None else ""
+    # the selected test digit joins the sample where it missed it: "2,001" with one, "2,000" with a drawing
+    shown = len(embedding.labels)
+    digits = (
+        f"{SAMPLE:,} test digits (fixed sample) and the selected one"
+        if shown == SAMPLE + 1
+        else f"{shown:,} test digits (fixed sample)"
+    )
     return (
-        f"{epoch}{len(embedding.labels):,} test digits (fixed sample) · PCA on fc1's 50 ReLU features · "
+        f"{epoch}{digits} · PCA on fc1's 50 ReLU features · "
         f"PC1+PC2 explain {embedding.explained.sum():.0%} · computed in {ms:.0f} ms"
     )
