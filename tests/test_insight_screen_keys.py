@@ -212,3 +212,27 @@ async def test_a_title_too_long_for_the_screen_ends_in_an_ellipsis():
         await _opened(pilot, screen)
         await pilot.pause(0.05)
         assert screen_text(pilot.app).splitlines()[0].rstrip().endswith("…")
+
+
+async def test_small_update_ratios_keep_every_layers_value_at_80x24():
+    """Ratios of a few thousandths ran the update-ratio plot's values out of room: "◆0.…"."""
+    torch.manual_seed(0)
+    net, records = Net(), []
+    optimiser = torch.optim.SGD(net.parameters(), lr=0.002)
+    x, y = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
+    for epoch in range(1, 4):
+        start = weights_copy(net)
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        optimiser.step()
+        records.append(epoch_layer_stats(epoch, net, start))
+    screen = ModelViewScreen(None, layer_stats=records)
+    async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
+        await _opened(pilot, screen)
+        plots = list(screen.query(LayerMetricPlot))
+        await pilot.press("3")
+        await wait_for(pilot, lambda: all(p.x_axis is not None for p in plots), "the plots laid out")
+        await pilot.pause(0.05)
+        for plot in plots:
+            values = plot.render().plain.splitlines()[-1]
+            assert "…" not in values and all(point in values for point in LAYER_POINTS.values()), values

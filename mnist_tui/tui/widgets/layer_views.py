@@ -54,12 +54,13 @@ class LayerMetricPlot(LivePlot):
         latest = self.records[-1]
         values = {layer: series([latest], layer, self.field)[1] for layer in LAYERS}
         text = Text()
-        for digits, prefix in ((3, True), (2, True), (2, False), (1, False)):
+        # the last, "6e-3" for 0.006: at 80×24 one digit still cut fc2's ratio to "◆0.…"
+        for digits, prefix in ((3, True), (2, True), (2, False), (1, False), (0, False)):
             text = Text(f"ep {latest.epoch} " if prefix else "", style="dim")
             for layer in LAYERS:
                 if values[layer]:
                     text.append(LAYER_POINTS[layer], style=rgb(LAYER_COLORS[layer]))
-                    text.append(f"{values[layer][0]:.{digits}g} ")
+                    text.append(f"{_number(values[layer][0], digits)} ")
             text.rstrip()
             if text.cell_len < self.size.width:
                 break
@@ -118,3 +119,12 @@ class HistogramBands(LaidOut):
             heading("weight distributions over epochs (rows: epochs, columns: weight value; bright = many weights)"),
             *rows,
         )
+
+
+def _number(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits; 0: the shortest of one digit ("6e-3", "0.2", "40")."""
+    if digits:
+        return f"{value:.{digits}g}"
+    plain, mantissa, exponent = f"{value:.1g}", *f"{value:.0e}".split("e")
+    short = f"{mantissa}e{int(exponent)}"
+    return short if len(short) < len(plain) else plain
