@@ -17,20 +17,25 @@ from mnist_tui.tui.widgets.layer_views import LAYER_POINTS, LayerMetricPlot
 from mnist_tui.tui.widgets.model_view import FiltersView, even_rows
 
 
-@pytest.fixture(scope="module")
-def ten_epochs():
-    """Layer statistics of ten epochs: one SGD step each on random digits, gradients kept."""
+def layer_records(epochs: int, lr: float) -> list:
+    """Layer statistics of ``epochs`` epochs: one SGD step at ``lr`` each on random digits."""
     torch.manual_seed(0)
     net, records = Net(), []
-    optimiser = torch.optim.SGD(net.parameters(), lr=0.5)
+    optimiser = torch.optim.SGD(net.parameters(), lr=lr)
     x, y = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
-    for epoch in range(1, 11):
+    for epoch in range(1, epochs + 1):
         start = weights_copy(net)
         optimiser.zero_grad()
         torch.nn.functional.cross_entropy(net(x), y).backward()
         optimiser.step()
         records.append(epoch_layer_stats(epoch, net, start))
     return records
+
+
+@pytest.fixture(scope="module")
+def ten_epochs():
+    """Ten epochs' layer statistics, gradients kept."""
+    return layer_records(10, lr=0.5)
 
 
 def _notices(app) -> list[str]:
@@ -216,17 +221,7 @@ async def test_a_title_too_long_for_the_screen_ends_in_an_ellipsis():
 
 async def test_small_update_ratios_keep_every_layers_value_at_80x24():
     """Ratios of a few thousandths ran the update-ratio plot's values out of room: "◆0.…"."""
-    torch.manual_seed(0)
-    net, records = Net(), []
-    optimiser = torch.optim.SGD(net.parameters(), lr=0.002)
-    x, y = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
-    for epoch in range(1, 4):
-        start = weights_copy(net)
-        optimiser.zero_grad()
-        torch.nn.functional.cross_entropy(net(x), y).backward()
-        optimiser.step()
-        records.append(epoch_layer_stats(epoch, net, start))
-    screen = ModelViewScreen(None, layer_stats=records)
+    screen = ModelViewScreen(None, layer_stats=layer_records(3, lr=0.002))
     async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
         await _opened(pilot, screen)
         plots = list(screen.query(LayerMetricPlot))

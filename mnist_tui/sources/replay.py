@@ -195,15 +195,16 @@ def load_run(run_dir: Path) -> RunRecord:
     # A failed run's last epoch is what it failed in: a diverging curve is what its replay is for
     # (one that failed in epoch 1 was refused, its 50 recorded losses never shown). Another
     # unfinished epoch's batches are not kept, as a resume does not keep them.
-    shown = done + 1 if record.writer_state == "failed" else done
+    failed = record.writer_state == "failed"
+    shown = done + 1 if failed else done
     record.batches = [b for b in record.batches if b.epoch <= shown]
     # nor its steering: a change made in a stopped epoch 6 set the replay's "× 2 (steered)" and
     # its count of 3, where every kept epoch trained at × 4 and two marks were drawn
     record.steering = [change for change in record.steering if change.epoch <= shown]
-    if not record.history and record.model_state is None and not (record.writer_state == "failed" and record.batches):
+    if not record.history and record.model_state is None and not (failed and record.batches):
         if record.writer_state in LIVE:
             raise UserError(f"--replay {run_dir}: no epoch has finished yet; --follow {run_dir} shows it live")
-        if record.writer_state == "failed":  # its own reason, which "no finished epoch" left unsaid
+        if failed:  # its own reason, which "no finished epoch" left unsaid
             raise UserError(f"--replay {run_dir}: the run failed before an epoch finished: {record.end_detail}")
         if record.notes and metrics.skipped:
             raise UserError(f"--replay {run_dir}: nothing to show: {record.notes[0]}")
@@ -274,7 +275,7 @@ class ReplaySource(PassiveSource):
             notes += [problem] if problem else []
         planned = int((record.saved_config or {}).get("epochs") or len(record.history))
         # a run failed in an epoch its checkpoint did not plan (`a`, --resume --epochs) read "epoch 3/2"
-        planned = max(planned, record.status_epochs, *(b.epoch for b in record.batches[-1:]))
+        planned = max(planned, record.status_epochs, record.batches[-1].epoch if record.batches else 0)
         notice = "; ".join(notes) or None
         device = record.trained_with[0] or (record.history[-1].device if record.history else "") or "not recorded"
         ready = ready_event(data, config, record.history, planned, notice, device, world_size=record.world_size)
