@@ -17,8 +17,6 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import psutil
-
 MB = 1024 * 1024
 
 
@@ -38,8 +36,13 @@ class SystemStats:
 
 class SystemSampler:
     def __init__(self, device_index: int | None = None) -> None:
+        # imported here, not with the module: psutil took 15-20 ms of the dashboard's first frame,
+        # whose panel makes its sampler after that frame (Zen 3)
+        import psutil
+
         self._process = psutil.Process(os.getpid())
         self._process.cpu_percent(None)  # the first call only starts the clock
+        self._cores = psutil.cpu_count() or 1
         self.device_index = device_index  # None: the calling thread's current CUDA device
         self._nvml_handles: dict[int, Any] = {}  # by device index: the run's may be set after the first sample
 
@@ -53,7 +56,7 @@ class SystemSampler:
         get_threads = getattr(torch, "get_num_threads", None) if torch is not None else None
         threads = get_threads() if callable(get_threads) else None
         gpu = self._gpu(torch)
-        cores = psutil.cpu_count() or 1
+        cores = self._cores
         # over a short interval the kernel's 10 ms ticks can count more than the cores had (seen: 308 %
         # of 2 cores over ~20 ms): no process runs faster than all its machine's cores
         cpu = min(cpu, 100.0 * cores)

@@ -57,6 +57,37 @@ async def test_the_source_starts_after_the_first_frame_and_the_collector_runs_ag
         await pilot.press("q")
 
 
+async def test_psutil_is_loaded_after_the_first_frame_not_before_it(monkeypatch):
+    """psutil took 15-20 ms of the first frame: the system line makes its sampler after it."""
+    import subprocess
+    import sys
+
+    from mnist_tui.tui.widgets.system_panel import SystemPanel
+
+    program = "import sys, mnist_tui.cli, mnist_tui.tui.app; print(sorted({'psutil', 'torch'} & set(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
+    at_first_frame: list[bool] = []
+    first_frame = MnistApp.on_ready
+
+    def on_ready(app: MnistApp) -> None:
+        at_first_frame.append(app.dashboard.query_one("#system", SystemPanel)._sampler is None)
+        first_frame(app)
+
+    monkeypatch.setattr(MnistApp, "on_ready", on_ready)
+    app = MnistApp(RecordedStart([]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.dashboard.query_one("#system", SystemPanel)
+        await wait_for(pilot, lambda: panel.samples >= 1, "the system line's first figure")
+        assert at_first_frame == [True] and "cpu" in str(panel.render())
+        await pilot.press("q")
+
+
 def test_a_command_that_opens_no_window_lets_the_collector_go_at_once(held_collector, tmp_path, capsys):
     assert main(["--headless", "--replay", str(tmp_path / "none")]) == 2
     assert "it does not exist" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import sys
 
 from textual.app import App
 from textual.widgets import Static
+from waiting import pilot_wait as wait_for
 
 from mnist_tui.sysstats import SystemSampler, describe, epoch_system_fields
 from mnist_tui.tui.widgets.settings_panel import (
@@ -90,7 +91,9 @@ async def test_system_panel_samples_only_while_shown():
     async with app.run_test(size=(100, 10)) as pilot:
         panel = app.query_one(SystemPanel)
         await pilot.pause()
-        assert panel.samples >= 1 and "cpu" in str(panel.render())
+        assert panel.samples == 0 and str(panel.render()) == "system: …"  # its clock starts: no 0 % over no time
+        await wait_for(pilot, lambda: panel.samples >= 1, "the first figure")
+        assert "cpu" in str(panel.render())
         panel.display = False
         before = panel.samples
         panel.tick()
@@ -130,7 +133,7 @@ async def test_a_run_trained_elsewhere_shows_its_own_figures_and_labels_the_view
     app = FollowerApp()
     async with app.run_test(size=(140, 10)) as pilot:
         panel = app.query_one(SystemPanel)
-        await pilot.pause(0.05)
+        await wait_for(pilot, lambda: panel.samples >= 1, "the first figure")
         assert str(panel.render()).startswith("this viewer: cpu ")
         row = EpochRecord(3, 0.1, 0.97, 0.08, 0.975, 2.0, 30_000.0, 0.01, cpu_percent=76.0, rss_mb=760.0)
         panel.show_run(row)

@@ -1,5 +1,7 @@
 """The machine in view: one line from :mod:`mnist_tui.sysstats`, refreshed at most once a
 second and only while the panel is shown on the active screen (a hidden panel samples nothing).
+Its sampler (and psutil) is made at its first tick, after the first frame, and its first figure
+comes ``FIRST_SAMPLE_S`` later: a CPU % over no time at all would read 0.
 
 Where the run trains in another process (followed, replayed), this process's figures are the
 viewer's: the line says so, and gives first what the run recorded at its last epoch."""
@@ -14,6 +16,7 @@ from textual.widgets import Static
 from mnist_tui.sysstats import SystemSampler, SystemStats, describe
 
 REFRESH_S = 2.0  # seconds: the process figures move slowly, and every UI millisecond is taken from training
+FIRST_SAMPLE_S = 0.5  # seconds from the sampler's start to its first figure
 
 
 class SystemPanel(Static):
@@ -35,10 +38,16 @@ class SystemPanel(Static):
         self.trains_here = trains_here
         self.run_line = ""  # the run's own figures, from its last epoch row (trained elsewhere)
         self._sampled_at = -REFRESH_S
-        self.sampler = sampler or SystemSampler()
+        self._sampler = sampler
         self.last: SystemStats | None = None
         self.samples = 0  # how many times it sampled (tests check it rests while hidden)
         self._rows = 0  # the line's wrapped height at the last update
+
+    @property
+    def sampler(self) -> SystemSampler:
+        if self._sampler is None:
+            self._sampler = SystemSampler()
+        return self._sampler
 
     def on_mount(self) -> None:
         if self.own_timer:
@@ -52,6 +61,11 @@ class SystemPanel(Static):
         """Sample and show, at most once per REFRESH_S and only while shown."""
         now = time.monotonic()
         if not self.shown() or now - self._sampled_at < REFRESH_S * 0.9:
+            return
+        if self._sampler is None:
+            self._sampler = SystemSampler()  # starts its CPU clock: the figure comes a little later
+            self._sampled_at = now - REFRESH_S * 0.9 + FIRST_SAMPLE_S * 0.9  # the timer may come a hair early
+            self.set_timer(FIRST_SAMPLE_S, self.tick)
             return
         self._sampled_at = now
         self.samples += 1
