@@ -238,3 +238,33 @@ def test_a_long_browser_title_keeps_its_filters_and_counts():
     assert fit_title("true digit 7 (1,028) · wrong only (55)", 22) == "7s · wrong (55)"  # no number cut
     assert fit_title("all test digits", 40) == "all test digits"
     assert len(fit_title("x" * 50, 12)) == 12
+
+
+def test_a_key_that_cannot_act_says_why_where_the_reason_lasts():
+    """A replay took space, a, S, +, - and s in silence; a finished run's space too."""
+    from mnist_tui.sources.base import Capabilities
+    from mnist_tui.tui.screens.dashboard_keys import key_actions, refusal
+
+    replay = Capabilities()
+    follower = Capabilities(pause=True, stop=True, live=True, steer=True)
+    local = Capabilities(start=True, pause=True, stop=True, save=True, live=True, steer=True, extend=True, local=True)
+    assert key_actions("space") == ["start", "pause", "resume"] and key_actions("plus") == ["steer_lr"]
+    for key in ("space", "a", "plus", "minus", "S"):
+        said = refusal(key_actions(key), "finished", replay, Path("runs/r1"))
+        assert said is not None and said.startswith("nothing trains here, the run is only shown"), key
+        assert ("--resume runs/r1" in said) == (key != "S"), key
+    assert refusal(key_actions("s"), "training", follower, Path("f")) == (
+        "the run trains in another process: it saves its own checkpoints"
+    )
+    assert refusal(key_actions("space"), "finished", local, None) == "the run has finished; a trains 5 more"
+    assert refusal(key_actions("space"), "stopped", local, Path("r")) == (
+        "the run was stopped; to train it on: mnist-tui --resume r"
+    )
+    assert refusal(key_actions("a"), "finished", follower, Path("f")) == (
+        "the run has finished; to train it on: mnist-tui --resume f"
+    )
+    assert refusal(key_actions("S"), "failed", local, None) == "the run failed already"
+    # refused only for now (loading, pausing) or not a run key: nothing said
+    assert refusal(key_actions("space"), "pausing", local, None) is None
+    assert refusal(key_actions("plus"), "loading", follower, None) is None
+    assert refusal(key_actions("x"), "finished", replay, None) is None

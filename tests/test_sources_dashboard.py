@@ -306,6 +306,18 @@ async def test_a_replays_help_lists_only_the_keys_that_act_on_it(finished_run):
         assert any("Batch loss" in line for line in app.screen.about)
 
 
+async def test_a_replay_says_why_space_and_the_steering_keys_do_nothing(finished_run):
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        await pilot.press("x", "escape")  # a key that acts says nothing of the kind
+        assert not [n for n in app._notifications if "trains" in str(n.message)]
+        await pilot.press("space")
+        said = [str(n.message) for n in app._notifications]
+        shown = "nothing trains here, the run is only shown"
+        assert said == [f"{shown}; to train it on: mnist-tui --resume {finished_run}"]
+
+
 async def test_a_replay_of_a_failed_run_shows_it_failed_and_exits_0(finished_run, tmp_path):
     """Replaying a run that failed is no failure of the replay."""
     run_dir = tmp_path / "failed"

@@ -278,6 +278,10 @@ async def test_a_screenshot_without_a_downloads_folder_goes_to_the_working_folde
     app = MnistApp(TrainingSource(Config(dataset="synthetic", run_dir=tmp_path / "run"), hold=True), launch=False)
     async with app.run_test(size=(120, 40)) as pilot:
         app.action_screenshot()
-        await wait_for(pilot, lambda: list(tmp_path.glob("*.svg")), "the screenshot in the working folder")
+
+        def written() -> bool:  # Textual writes the file in place: seen read half-written under load
+            return any(svg.read_text().rstrip().endswith("</svg>") for svg in tmp_path.glob("*.svg"))
+
+        await wait_for(pilot, written, "the screenshot in the working folder")
         assert "mnist-tui" in next(tmp_path.glob("*.svg")).read_text()
         await pilot.press("q")

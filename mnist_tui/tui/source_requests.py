@@ -39,3 +39,14 @@ class SourceRequests:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False)  # what was asked is still sent (each within ~2 s)
+
+
+def save_words(save_now: Callable[[], tuple[int, object] | None]) -> tuple[str, str]:
+    """(notice, severity) for ``s``: the source's save, run here (off the UI thread: it fsyncs)."""
+    try:
+        saved = save_now()
+    except Exception as exc:  # noqa: BLE001 - the worker's errors are nobody's: say it
+        return f"could not save: {told(exc)}", "error"
+    if saved is None:
+        return "nothing to save yet: the first checkpoint is written when epoch 1 ends", "information"
+    return f"saved epoch {saved[0]} to {saved[1]} (checkpoints hold whole epochs)", "information"

@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.screen import Screen
 
-from mnist_tui.errors import told
 from mnist_tui.training.events import ENDED
 from mnist_tui.tui import messages as msg
-from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, allowed
+from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, allowed, key_actions, refusal
 from mnist_tui.tui.screens.opened_screens import OpenedScreens
 from mnist_tui.tui.screens.run_view import RunViewScreen
-from mnist_tui.tui.source_requests import SourceRequests
+from mnist_tui.tui.source_requests import SourceRequests, save_words
 from mnist_tui.words import counted
 
 if TYPE_CHECKING:
@@ -66,6 +65,16 @@ class DashboardScreen(RunViewScreen):
         if action == "back":
             return self.opened_over_another
         return allowed(action, self.state, self.capabilities, self.started, self.loaded)
+
+    def on_key(self, event) -> None:
+        """A key none of whose actions acts now (Textual sends keys here before their bindings):
+        why, where it is lasting."""
+        actions = key_actions(event.key)
+        if any(self.check_action(action, ()) for action in actions):
+            return
+        said = refusal(actions, self.state, self.capabilities, self.source.run_dir)
+        if said:
+            self.notify(said, timeout=5)
 
     def ask_source(self, request: Callable[[], object], then: Callable[[], object] | None = None) -> None:
         """``request`` off the UI thread, after those asked before it; ``then`` on it once done."""
@@ -135,16 +144,8 @@ class DashboardScreen(RunViewScreen):
     @work(thread=True, group="save", exit_on_error=False)
     def _save_now(self) -> None:
         """The write (with fsync) runs off the UI thread; the trainer serialises it with its own saves."""
-        try:
-            saved = self.source.save_now()
-        except Exception as exc:  # noqa: BLE001 - this worker's errors are nobody's: say it
-            self.app.call_from_thread(self.notify, f"could not save: {told(exc)}", severity="error", timeout=10)
-            return
-        if saved is None:
-            text = "nothing to save yet: the first checkpoint is written when epoch 1 ends"
-        else:
-            text = f"saved epoch {saved[0]} to {saved[1]} (checkpoints hold whole epochs)"
-        self.app.call_from_thread(self.notify, text, timeout=6)
+        text, severity = save_words(self.source.save_now)
+        self.app.call_from_thread(self.notify, text, severity=severity, timeout=10 if severity == "error" else 6)
 
     # -- plot controls (each plot remembers its own in plots.json) -----------------------------
 

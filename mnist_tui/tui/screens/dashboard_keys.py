@@ -7,6 +7,7 @@ do it and the run's state allows it: a replay offers no space, a finished local 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 
 from textual.binding import Binding
@@ -76,6 +77,41 @@ def allowed(action: str, state: str, caps: Capabilities, started: bool, loaded: 
     if action == "add_epochs":
         return caps.steer and loaded and (live or (caps.extend and state == "finished"))
     return True
+
+
+ENDED_WORDS = {"finished": "has finished", "stopped": "was stopped", "failed": "failed", "lost": "was lost"}
+
+
+def key_actions(key: str) -> list[str]:
+    """The actions ``key`` (a Textual key name: "space", "S", "plus") is bound to, by name."""
+    return [b.action.partition("(")[0] for b in DASHBOARD_KEYS if key in b.key.split(",")]
+
+
+def refusal(actions: list[str], state: str, caps: Capabilities, run_dir: object) -> str | None:
+    """What a key says when none of its ``actions`` acts because the source cannot, or the run has
+    ended: a replay took space, a, S, +, - and s in silence. None where the refusal is only for
+    now (space while pausing) or the key is not one of these."""
+    train_on = f"; to train it on: mnist-tui --resume {shlex.quote(str(run_dir))}" if run_dir is not None else ""
+    where = "nothing trains here, the run is only shown" if not caps.live else "the run trains in another process"
+    ended = state in ENDED
+    said = f"the run {ENDED_WORDS.get(state, state)}"
+    if {"start", "pause", "resume"} & set(actions):
+        if not (caps.start or caps.pause):
+            return f"{where}{train_on}"
+        if ended:
+            return said + ("; a trains 5 more" if caps.extend and state == "finished" else train_on)
+    if {"steer_lr", "add_epochs"} & set(actions):
+        if not caps.steer:
+            return f"{where}{train_on}"
+        if ended and "add_epochs" in actions:
+            return f"{said}{train_on}"  # `a` on a finished run that can be extended acts
+        if ended:
+            return f"{said}: nothing to steer"
+    if "stop_run" in actions and (not caps.stop or ended):
+        return where if not caps.stop else f"{said} already"
+    if "save" in actions and not caps.save:
+        return f"{where}: it saves its own checkpoints" if caps.live else where
+    return None
 
 
 # The command palette's title and line for each key's action (the footer's word is too short to
