@@ -20,7 +20,7 @@ from rich.table import Table
 
 from mnist_tui.errors import one_line
 from mnist_tui.headless_json import JsonReporter, epochs_before
-from mnist_tui.headless_output import PipeConsole, drop_output, stop_live
+from mnist_tui.headless_output import PipeConsole, drop_output, one_terminal, stop_live
 from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.plan import Plan
 from mnist_tui.sources.base import RunSource
@@ -71,6 +71,7 @@ class RichReporter:
         self.epochs_done = 0
         self.state = ""
         self.earlier: list[EpochRecord] = []  # a replayed or resumed run's rows not yet said (piped)
+        self.told_end: str | None = None  # a followed run's "lost"/"failed" reason, said here
 
     def say(self, text: str) -> None:
         self.console.print(text, soft_wrap=True)
@@ -98,7 +99,8 @@ class RichReporter:
                 self.say(rewound_text(epoch))
             case StateChanged(state="lost" | "failed" as end, detail=detail):  # an end, as Finished is
                 self._show_table()  # the table first
-                self.say(f"{end}: {detail}" if detail else end)
+                self.say(f"{end}: {escape(detail)}" if detail else end)  # a reason is no markup
+                self.told_end = detail
             case StateChanged(state=state, detail=detail) if state in ("paused", "waiting") or (
                 state == "training" and self.state == "paused"
             ):
@@ -269,8 +271,11 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
     closing = contextlib.suppress(OSError)  # a terminal closed by the signal that stopped the run hears nothing
     if not quiet and (failures or result.error is not None):
         message = failures[0].message if failures else str(result.error)
+        # a follower's "lost: …" on the terminal, and then the same as "error: …" under it
+        said = reporter is text and text.told_end == message and one_terminal(text.console.file, sys.stderr)
         with closing:
-            print(f"mnist-tui: error: {one_line(message)}", file=sys.stderr)
+            if not said:
+                print(f"mnist-tui: error: {one_line(message)}", file=sys.stderr)
     stopped_here = source.capabilities.save and result.stopped and result.error is None  # also by a follower's S S
     if stopper.exit_code is not None or stopped_here:
         kept = what_was_kept(source, result.epochs_done, planned)

@@ -26,6 +26,15 @@ def stop_live(progress: Progress | None) -> None:
         progress.stop()
 
 
+def one_terminal(first, second) -> bool:
+    """Whether two streams write to one terminal: a line said on the one is read on the other."""
+    try:
+        a, b = first.fileno(), second.fileno()
+        return os.isatty(a) and os.isatty(b) and os.path.samestat(os.fstat(a), os.fstat(b))
+    except (AttributeError, OSError, ValueError):  # a StringIO, a closed file
+        return False
+
+
 def drop_output(terminal: bool) -> None:
     """Point stdout (and, for a closed terminal, stderr) at /dev/null: what is still buffered for
     it, and the interpreter's flush at exit, must not raise again ("Exception ignored …")."""

@@ -577,3 +577,52 @@ def test_a_followers_closed_terminal_is_its_hangup_also_with_stderr_in_a_file(tm
         training.wait(timeout=60)
     assert os.waitstatus_to_exitcode(status) == 129, errors.read_text()
     assert "error" not in errors.read_text()
+
+
+class _LostRun:
+    """A follower whose writer died: the state said on stdout, the same reason as its error."""
+
+    from mnist_tui.sources.base import Capabilities
+
+    capabilities = Capabilities(pause=True, stop=True, live=True, steer=True)
+    run_dir = None
+    title = "following"
+    reason = "the writer (pid 1 on here) stopped without a word: killed or crashed"
+
+    def run(self, listener):
+        from mnist_tui.training.events import RunResult, StateChanged
+
+        listener(StateChanged("lost", self.reason))
+        return RunResult(error=RuntimeError(self.reason), stopped=True)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("stderr_to", ["the terminal", "a file"])
+def test_a_lost_followed_run_is_said_once_on_one_terminal(stderr_to, tmp_path, monkeypatch):
+    """On a terminal a follower said "lost: <reason>", then "mnist-tui: error: <reason>" under it."""
+    import os
+    import pty
+
+    from rich.console import Console
+
+    from mnist_tui.headless import run_headless
+
+    master, slave = pty.openpty()
+    terminal = os.fdopen(slave, "w", buffering=1)
+    stderr = terminal if stderr_to == "the terminal" else (tmp_path / "err.txt").open("w", buffering=1)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    assert run_headless(_LostRun(), Console(file=terminal, force_terminal=True, color_system=None)) == 1
+    terminal.flush()
+    os.set_blocking(master, False)
+    shown = os.read(master, 65536).decode(errors="replace")
+    error_line = f"mnist-tui: error: {_LostRun.reason}"
+    assert f"lost: {_LostRun.reason}" in shown
+    if stderr_to == "the terminal":
+        assert shown.count(_LostRun.reason) == 1 and error_line not in shown
+    else:  # a log of the errors keeps its line
+        stderr.close()
+        assert (tmp_path / "err.txt").read_text() == error_line + "\n"
+    os.close(master)
+    terminal.close()
