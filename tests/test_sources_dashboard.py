@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import notified
 from waiting import pilot_wait as wait_for
 
 from mnist_tui.config import Config
@@ -242,8 +243,7 @@ async def test_requests_to_the_source_run_off_the_ui_thread_in_order_and_a_failu
         await wait_for(pilot, lambda: done, "the last request's follow-up")
         assert asked == [(0, False), (1, False), (2, False)]  # in order, none on the UI thread
         assert done == [threading.main_thread()]  # its follow-up on the UI thread
-        said = [n.message for n in app._notifications]
-        assert any("the run did not get the request" in m and "Permission denied" in m for m in said), said
+        await notified(pilot, lambda text: "the run did not get the request" in text and "Permission denied" in text)
 
 
 async def test_more_epochs_on_a_finished_run_draw_each_batch_once(tiny_config, small_synthetic):
@@ -313,7 +313,7 @@ async def test_a_replay_says_why_space_and_the_steering_keys_do_nothing(finished
         await pilot.press("x", "escape")  # a key that acts says nothing of the kind
         assert not [n for n in app._notifications if "trains" in str(n.message)]
         await pilot.press("space")
-        said = [str(n.message) for n in app._notifications]
+        said = await notified(pilot, lambda text: "nothing trains here" in text)
         shown = "nothing trains here, the run is only shown"
         assert said == [f"{shown}; to train it on: mnist-tui --resume {finished_run}"]
 

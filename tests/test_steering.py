@@ -8,8 +8,8 @@ import time
 
 import pytest
 import torch
+from waiting import notified, wait_until
 from waiting import pilot_wait as wait_for
-from waiting import wait_until
 
 from mnist_tui.runfolder.layout import CONTROL_NAME, STEERING_NAME
 from mnist_tui.runfolder.reader import read_metrics, read_rows, read_status
@@ -244,8 +244,8 @@ async def test_dashboard_plus_plus_gives_four_times_the_lr_and_a_finished_run_tr
         await wait_for(pilot, lambda: dashboard.state == "ready", "the data")
         await pilot.press("plus", "plus")  # held at its first batch: the run cannot end between the presses
         await wait_for(pilot, lambda: source.control.lr_scale == 4.0, "both presses to reach the run")
-        said = [n.message for n in app._notifications]  # not "from the first batch once the run goes on"
-        assert "lr × 2 from the first batch, once training starts" in said, said
+        # not "from the first batch once the run goes on"
+        await notified(pilot, lambda text: text == "lr × 2 from the first batch, once training starts", "lr × 2")
         await pilot.press("space")
         await wait_for(pilot, lambda: dashboard.state == "finished", "the run to finish")
         rows = read_metrics(config.run_dir).records
@@ -254,7 +254,7 @@ async def test_dashboard_plus_plus_gives_four_times_the_lr_and_a_finished_run_tr
         lr_line = [line for line in dashboard.settings_lines() if line.startswith("lr")]
         assert lr_line and lr_line[0].endswith("constant × 4 (steered)"), lr_line  # it said "lr 0.001 constant"
         assert dashboard.detail == "2 epochs"  # the state line; the whole summary is the notice
-        assert any("best" in str(n.message) and "a: train 5 more" in str(n.message) for n in app._notifications)
+        await notified(pilot, lambda text: "best" in text and "a: train 5 more" in text, "the run's summary")
         await pilot.press("a")
         await wait_for(pilot, lambda: dashboard.progress.epochs_done == 7, "the 5 more epochs", timeout=180)
         await wait_for(pilot, lambda: dashboard.state == "finished", "the longer run to finish")

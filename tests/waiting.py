@@ -26,3 +26,17 @@ async def pilot_wait(pilot, condition: Callable[[], object], what: str = "condit
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         await pilot.pause(0.05)
+
+
+async def notified(pilot, said: Callable[[str], object], what: str = "the notice", timeout: float = 30.0) -> list[str]:
+    """Wait for a notification whose text ``said`` accepts; → every notification's text then.
+    ``notify`` posts a message to the app: it is shown a moment after the screen that said it has
+    moved on (seen: a run's state was "finished" before its summary was among the notifications)."""
+    texts: list[str] = []
+
+    def seen() -> bool:
+        texts[:] = [str(n.message) for n in pilot.app._notifications]
+        return any(said(text) for text in texts)
+
+    await pilot_wait(pilot, seen, what, timeout)
+    return texts
