@@ -293,6 +293,42 @@ def test_a_resumed_writer_keeps_the_runs_first_start_and_announces_itself_by_cre
     assert read_info(tmp_path).first_start == again.created
 
 
+def test_a_resume_keeps_what_it_cannot_read_aside_and_says_so_and_puts_it_back_if_it_trains_nothing(tmp_path):
+    """A resume replaced a run.json with one stray byte in it (the run's first start went) and
+    dropped a steering row it could not read, saying nothing: nothing saved may be lost."""
+    from mnist_tui.training.events import Notice
+
+    first = RunFolderWriter(tmp_path, {"epochs": 3}, TrainingControl(), lambda e: None)
+    first.open()
+    first.close()
+    info = (tmp_path / "run.json").read_bytes().replace(b'"host": "', b'"host": "\xe9', 1)
+    (tmp_path / "run.json").write_bytes(info)
+    steering = b'{"epoch": 1, "batch": 2, "what": "lr \xd7 2", "lr_scale": 2.0}\n'
+    (tmp_path / "steering.jsonl").write_bytes(steering)
+    events: list = []
+    resumed = RunFolderWriter(tmp_path, {"epochs": 3}, TrainingControl(), events.append)
+    resumed.open(epochs_done=1)
+    assert all(isinstance(e, Notice) for e in events)
+    said = [e.text for e in events]
+    assert said[0].startswith("run.json is not JSON") and said[0].endswith(
+        "kept as run.json.damaged, and a new run.json written"
+    )
+    assert said[1].startswith("skipped 1 damaged row of steering.jsonl") and "kept as steering.jsonl.damaged" in said[1]
+    assert (tmp_path / "run.json.damaged").read_bytes() == info
+    assert (tmp_path / "steering.jsonl.damaged").read_bytes() == steering
+    assert json.loads((tmp_path / "run.json").read_text())["config"] == {"epochs": 3}  # a new one, readable
+    resumed.close()
+    assert resumed.restore_earlier()  # it trained no batch: the folder as it was found
+    assert (tmp_path / "run.json").read_bytes() == info and (tmp_path / "steering.jsonl").read_bytes() == steering
+    assert not (tmp_path / "run.json.damaged").exists() and not (tmp_path / "steering.jsonl.damaged").exists()
+    (tmp_path / "run.json.damaged").write_text("an earlier resume's")
+    again = RunFolderWriter(tmp_path, {"epochs": 3}, TrainingControl(), lambda e: None)
+    again.open(epochs_done=1)
+    again.close()
+    assert (tmp_path / "run.json.damaged").read_text() == "an earlier resume's"  # kept too
+    assert (tmp_path / "run.json.damaged-2").read_bytes() == info
+
+
 def test_a_control_request_is_typed_and_refuses_what_steering_cannot_take():
     """control.json's steering was a free dict the writer and the follower each checked by hand."""
     from mnist_tui.runfolder.layout import ControlRequest

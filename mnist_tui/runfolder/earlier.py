@@ -4,6 +4,8 @@ attempt (its start), and what it puts back when it trains no batch."""
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,9 @@ from mnist_tui.errors import UserError
 from mnist_tui.files import write_atomically
 from mnist_tui.runfolder.atomic import write_json_atomically
 from mnist_tui.runfolder.layout import BATCHES_NAME, INFO_NAME, LAYERS_NAME, STATUS_NAME, STEERING_NAME, RunInfo
-from mnist_tui.runfolder.reader import read_bytes, read_json
+from mnist_tui.runfolder.reader import read_bytes, read_info, read_json, read_rows
 from mnist_tui.schema import RecordError
+from mnist_tui.training.events import Steered
 
 # The logs a resume cuts to its finished epochs (the batches, layer statistics and steering of an
 # epoch it trains again): a few MB for a long run at batch 64, held until its first batch trains.
@@ -27,6 +30,7 @@ class EarlierFiles:
 
     records: dict[str, Any] = field(default_factory=dict)
     logs: dict[str, bytes | None] = field(default_factory=dict)  # None: absent (a resume may add it)
+    aside: dict[str, Path] = field(default_factory=dict)  # damaged files kept beside the run (set_aside)
 
     @classmethod
     def read(cls, run_dir: Path, epochs_done: int) -> EarlierFiles:
@@ -42,6 +46,35 @@ class EarlierFiles:
                 earlier.logs[name] = read_bytes(run_dir / name)
         return earlier
 
+    def set_aside(self, run_dir: Path) -> list[str]:
+        """Keep what the resume would rewrite and cannot read, as NAME.damaged beside it, and say
+        so: a resume replaced a run.json with one stray byte in it (the run's first start went)
+        and dropped a steering row it could not read, saying nothing. run.json is moved aside
+        (a fresh one is written); steering.jsonl is copied (its readable rows are kept in it)."""
+        said = []
+        try:
+            read_info(run_dir)
+        except (RecordError, UserError) as exc:
+            with contextlib.suppress(OSError):
+                os.replace(run_dir / INFO_NAME, self._aside_path(run_dir, INFO_NAME))
+                said.append(f"{exc}: kept as {self.aside[INFO_NAME].name}, and a new {INFO_NAME} written")
+        with contextlib.suppress(UserError):  # unreadable as a whole: the writer's own line says so
+            steering = read_rows(run_dir / STEERING_NAME, Steered.from_json)
+            if steering.skipped:
+                with contextlib.suppress(OSError):
+                    shutil.copyfile(run_dir / STEERING_NAME, self._aside_path(run_dir, STEERING_NAME))
+                    kept = f"the file as it was is kept as {self.aside[STEERING_NAME].name}"
+                    said.append(f"{steering.skipped_note(STEERING_NAME)}; {kept}")
+        return said
+
+    def _aside_path(self, run_dir: Path, name: str) -> Path:
+        path, number = run_dir / f"{name}.damaged", 1
+        while path.exists() or path.is_symlink():  # an earlier resume's: kept too
+            number += 1
+            path = run_dir / f"{name}.damaged-{number}"
+        self.aside[name] = path
+        return path
+
     def first_start(self, default: float) -> float:
         """The start the earlier run.json gives (the workspace's "started"), else ``default``."""
         with contextlib.suppress(RecordError, KeyError):  # unreadable: this start is the best known
@@ -51,7 +84,7 @@ class EarlierFiles:
     def restore(self, run_dir: Path) -> bool:
         """Put the files back (the logs first, run.json and status.json last); False where
         there was no earlier run.json, so nothing to put back."""
-        if INFO_NAME not in self.records:
+        if INFO_NAME not in self.records and INFO_NAME not in self.aside:
             return False
         for name, data in self.logs.items():
             with contextlib.suppress(OSError):
@@ -62,6 +95,11 @@ class EarlierFiles:
         for name, row in self.records.items():
             with contextlib.suppress(OSError):
                 write_json_atomically(run_dir / name, row)
+        with contextlib.suppress(OSError):  # as it was found, damage and all (steering's bytes are back above)
+            if INFO_NAME in self.aside:
+                os.replace(self.aside[INFO_NAME], run_dir / INFO_NAME)
+            if STEERING_NAME in self.aside:
+                self.aside[STEERING_NAME].unlink()
         return True
 
 

@@ -49,6 +49,7 @@ from mnist_tui.training.events import (
     Event,
     Failed,
     Finished,
+    Notice,
     PlanChanged,
     StateChanged,
     Steered,
@@ -103,16 +104,20 @@ class RunFolderWriter:
 
         A folder that cannot be written is the user's to fix: :class:`UserError`, in one line."""
         try:
-            self._claim(epochs_done, logs_from)
+            set_aside = self._claim(epochs_done, logs_from)
         except OSError as exc:
             raise UserError(f"cannot write the run folder {self.run_dir}: {exc.strerror or exc}") from None
+        for said in set_aside:
+            self.listener(Notice(said))
         self._keeper = threading.Thread(target=self._keep, name="run-folder-keeper", daemon=True)
         self._keeper.start()
 
-    def _claim(self, epochs_done: int, logs_from: Path | None) -> None:
+    def _claim(self, epochs_done: int, logs_from: Path | None) -> list[str]:
+        """→ what it kept aside, damaged, that this run would have rewritten (``EarlierFiles.set_aside``)."""
         self.held_results = holds_results(self.run_dir)  # else what it holds on close is this run's
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._earlier = EarlierFiles.read(self.run_dir, epochs_done)
+        set_aside = self._earlier.set_aside(self.run_dir) if epochs_done else []
         source = Path(logs_from) if logs_from is not None and epochs_done else self.run_dir
         first = self._earlier.first_start(self.info.created)  # a resume keeps the run's first start,
         if source != self.run_dir:  # in a new folder too (the workspace listed it as started at the resume)
@@ -131,6 +136,7 @@ class RunFolderWriter:
         self._seen_seq = earlier.seq if earlier is not None else 0  # an old request is never replayed
         self._status["control_seq"] = self._seen_seq  # nor merged by a follower into its next one
         self._write_status()
+        return set_aside
 
     def restore_earlier(self) -> bool:
         """After a resumed run that trained no batch (opened, then quit before space): its files
