@@ -94,3 +94,20 @@ def test_a_run_that_trained_past_the_plan_known_here_plans_what_it_trained():
     assert p.epochs == 5 and run_summary(p, 5, "runs/f", can_extend=False) == "5 epochs"
     p.on_finished(4)  # fewer than planned: a stop, the plan stays
     assert p.epochs == 5
+
+
+def test_a_stop_asked_while_the_epoch_is_tested_keeps_it_and_says_nothing_is_lost():
+    """It said "epoch 3's 30 batches so far are not kept" while epoch 3 was being tested; the
+    trainer then kept epoch 3 (it looks for a stop at each batch's start, then after the checkpoint)."""
+    from mnist_tui.tui.progress import not_kept
+
+    p = progress(2)
+    batch = dict(epoch=3, batches_per_epoch=59, samples_per_s=11_776.0)
+    p.on_batch(SimpleNamespace(batch=30, samples_seen=30 * 1024, **batch))
+    assert not_kept(p) == ": epoch 3's 30 batches so far are not kept"
+    p.on_batch(SimpleNamespace(batch=1, samples_seen=1024, **batch))
+    assert not_kept(p) == ": epoch 3's 1 batch so far is not kept"
+    p.on_batch(SimpleNamespace(batch=59, samples_seen=60_000, **batch))  # the last: "testing…"
+    assert not_kept(p) == ""
+    p.on_epoch(3, 0.99, 0.04)
+    assert not_kept(p) == ""

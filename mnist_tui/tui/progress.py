@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mnist_tui.plan import Plan
+from mnist_tui.words import counted
 
 # The speed a batch report gives is its epoch's so far, and the first batches carry the start-up
 # (oneDNN builds its kernels, the caches fill): after sprint's first batch it read 371 samples/s and
@@ -151,3 +152,14 @@ def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bo
     if can_extend:
         lines.append("a: train 5 more epochs here")
     return "\n".join(lines)
+
+
+def not_kept(p: RunProgress) -> str:
+    """What a stop now throws away: the batches of the epoch in progress. Once its last batch is
+    trained (its test set being evaluated) the epoch is kept: the trainer looks for a stop at
+    each batch's start and then only after the epoch's checkpoint (it said "epoch 3's 30 batches
+    so far are not kept" while epoch 3 was testing, and then kept epoch 3)."""
+    if p.epoch <= p.epochs_done or (p.batches_per_epoch and p.batch >= p.batches_per_epoch):
+        return ""
+    batches = f"{counted(p.batch, 'batch', 'batches')} so far {'is' if p.batch == 1 else 'are'}"
+    return f": epoch {p.epoch}'s {batches} not kept"

@@ -18,6 +18,7 @@ from textual.screen import Screen
 
 from mnist_tui.training.events import ENDED
 from mnist_tui.tui import messages as msg
+from mnist_tui.tui.progress import not_kept
 from mnist_tui.tui.screens.dashboard_keys import DASHBOARD_KEYS, allowed, key_actions, refusal
 from mnist_tui.tui.screens.opened_screens import OpenedScreens
 from mnist_tui.tui.screens.run_view import RunViewScreen
@@ -124,19 +125,13 @@ class DashboardScreen(RunViewScreen):
         now = time.monotonic()
         if now - self._stop_asked > STOP_CONFIRM_S:
             self._stop_asked = now
-            said = f"press S again within {STOP_CONFIRM_S:g} s to stop the run{self._not_kept()}"
+            said = f"press S again within {STOP_CONFIRM_S:g} s to stop the run{not_kept(self.progress)}"
             self.notify(said, timeout=STOP_CONFIRM_S)
             return
         self._stop_asked = -STOP_CONFIRM_S
         self.ask_source(self.source.stop)
         self.app.clear_notifications()  # "press S again …" stayed over the stopped run
         self.notify("asked the run to stop; finished epochs stay saved", timeout=5)
-
-    def _not_kept(self) -> str:
-        """What a stop now throws away: the batches of the epoch in progress."""
-        p = self.progress
-        batches = f"{counted(p.batch, 'batch', 'batches')} so far {'is' if p.batch == 1 else 'are'}"
-        return f": epoch {p.epoch}'s {batches} not kept" if p.epoch > p.epochs_done else ""
 
     def action_save(self) -> None:
         self._save_now()
@@ -207,7 +202,7 @@ class DashboardScreen(RunViewScreen):
         if now - self._leave_asked <= STOP_CONFIRM_S:
             return True
         self._leave_asked = now
-        said = f"press esc again within {STOP_CONFIRM_S:g} s to stop training and go back{self._not_kept()}"
+        said = f"press esc again within {STOP_CONFIRM_S:g} s to stop training and go back{not_kept(self.progress)}"
         self.notify(said, timeout=STOP_CONFIRM_S)
         return False
 
