@@ -86,8 +86,8 @@ def _check_kept_files(run_dir: Path) -> None:
     (an atomic replace cannot land on a folder) or was silently never written (status.json)."""
     for name in WRITTEN_FILES:
         path = run_dir / name
-        if path.exists() and not path.is_file():
-            what = "a folder" if path.is_dir() else "not a regular file"
+        if path.exists() and not path.is_file():  # it said "is not a regular file, not a file" of a FIFO
+            what = file_type(path.stat().st_mode)
             raise UserError(f"{shown(path)} is {what}, not a file: move it out of the run folder first")
 
 

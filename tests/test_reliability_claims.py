@@ -171,6 +171,19 @@ def test_a_folder_where_a_run_file_should_be_is_one_line(run, name):
         release_locks()
 
 
+def test_a_fifo_where_a_run_file_should_be_says_what_it_is(run):
+    """It said "batches.jsonl is not a regular file, not a file"."""
+    import os
+
+    (run / "batches.jsonl").unlink(missing_ok=True)
+    os.mkfifo(run / "batches.jsonl")
+    try:
+        with pytest.raises(UserError, match=r"batches.jsonl is a FIFO \(named pipe\), not a file: move it out"):
+            claim_run_dir(run, resuming_from=run)
+    finally:
+        release_locks()
+
+
 def test_a_stopped_json_log_keeps_stdout_json_and_says_what_was_kept_on_stderr(
     tiny_config, small_synthetic, tmp_path, monkeypatch, capsys
 ):

@@ -363,3 +363,16 @@ def test_a_killed_writer_its_launcher_never_reaped_is_not_alive(tmp_path):
         assert process_alive(os.getpid(), socket.gethostname()) is True
     finally:
         child.wait()
+
+
+def test_a_json_record_is_read_as_utf8_whatever_its_first_bytes(tmp_path):
+    """A run.json starting with the bytes ff fe read as UTF-16 by json's guess: "'utf-16-le'
+    codec can't decode byte 0x7d"; a UTF-8 BOM (an editor's) is no damage."""
+    from mnist_tui.runfolder.reader import read_json
+    from mnist_tui.schema import RecordError
+
+    (tmp_path / "a.json").write_bytes(b'\xff\xfe{"format": 2}')
+    with pytest.raises(RecordError, match=r"^a.json is not JSON \('utf-8' codec can't decode byte 0xff in position 0"):
+        read_json(tmp_path / "a.json")
+    (tmp_path / "b.json").write_bytes(b'\xef\xbb\xbf{"format": 2}')
+    assert read_json(tmp_path / "b.json") == {"format": 2}

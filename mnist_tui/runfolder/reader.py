@@ -100,8 +100,8 @@ def read_json(path: Path) -> object | None:
         data = handle.read(MAX_JSON_BYTES + 1)
     if len(data) > MAX_JSON_BYTES:
         raise RecordError(f"{path.name} is larger than {MAX_JSON_BYTES:,} bytes")
-    try:
-        return json.loads(data)
+    try:  # UTF-8 as written (a BOM tolerated): json's own guess read a stray BOM as UTF-16
+        return json.loads(data.decode("utf-8-sig"))
     except NOT_JSON as exc:
         raise RecordError(f"{path.name} is not JSON ({exc})") from None
 
