@@ -179,8 +179,10 @@ def _new_file_mode(path: Path) -> int:
     return 0o666 & ~umask
 
 
-def write_atomically(path: Path, write, durable: bool = True) -> None:
+def write_atomically(path: Path, write, durable: bool = True, new: bool = False) -> None:
     """Write through a temporary file in the same folder, fsync, then ``os.replace``.
+    ``new``: never over an existing file (a hard link, which fails where one exists: two exports
+    in one second had both checked the name free, and the second replaced the first): FileExistsError.
 
     A crash at any moment leaves either the old file or the new one, never a mix; an
     exception (or a second Ctrl-C) mid-write removes the temporary file. ``durable=False``
@@ -196,7 +198,10 @@ def write_atomically(path: Path, write, durable: bool = True) -> None:
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if new:
+            _link_new(tmp, path)
+        else:
+            os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -208,6 +213,17 @@ def write_atomically(path: Path, write, durable: bool = True) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _link_new(tmp: str, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: the check just before is all there is
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "it exists", str(path)) from None
+        os.replace(tmp, path)
 
 
 _OFFLINE = ("Name or service not known", "Temporary failure in name resolution", "nodename nor servname")

@@ -336,6 +336,28 @@ def test_the_dashboards_export_takes_a_free_name_beside_the_runs(runs):
     assert first.path.read_bytes() == saved
 
 
+def test_an_export_never_replaces_a_file_written_between_its_check_and_its_write(runs, monkeypatch):
+    """E twice within a second: both exports found the name free, the second replaced the first,
+    and both said "exported … to X" (one file)."""
+    from mnist_tui.workspace import export as export_module
+
+    index = RunIndex(runs)
+    listed = [s for s in index.scan() if s.name != "foreign"]
+    checked: list[Path] = []
+    check = export_module.check_export_path
+
+    def checked_then_taken(path: Path) -> None:
+        check(path)
+        checked.append(path)
+        if len(checked) == 2:  # the last check before its write: the other export writes now
+            path.write_text("the other export")
+
+    monkeypatch.setattr(export_module, "check_export_path", checked_then_taken)
+    result = export_module.export_beside(listed, runs, index)
+    assert checked[0].read_text() == "the other export"  # not replaced
+    assert result.path == checked[2] != checked[0] and result.path.read_text().startswith("run,")
+
+
 def test_an_export_of_no_runs_is_refused(runs, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()

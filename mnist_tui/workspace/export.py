@@ -14,6 +14,7 @@ an empty file would look like a result.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -142,11 +143,26 @@ def export_runs(
         text = buffer.getvalue()
     check_export_path(path)  # once more: reading many runs takes a while
     try:
-        write_text_atomically(path, text)
+        write_text_atomically(path, text, new=True)
+    except FileExistsError:  # written meanwhile (another export): never replaced
+        raise ExportTaken(f"--export {shown(path)}: it already exists; choose another name or remove it") from None
     except OSError as exc:
         raise UserError(f"--export {shown(path)}: cannot write it: {exc.strerror or exc}") from None
     runs = len({row["run"] for row in rows})
     return ExportResult(path, runs, len(rows), tuple(left_out), tuple(noted))
+
+
+class ExportTaken(UserError):
+    """The export's file appeared between the check of its name and the write."""
+
+
+def export_beside(runs: list[RunSummary], root: Path, index: RunIndex | None = None) -> ExportResult:
+    """``runs`` to a new file beside ``root`` (:func:`export_path`), taking the next name where
+    another export took this one meanwhile: E twice in a second said "exported … to X" twice."""
+    for _ in range(100):
+        with contextlib.suppress(ExportTaken):
+            return export_runs(runs, export_path(root), index)
+    raise UserError(f"no free export name beside {shown(root)}")
 
 
 def export_workspace(root: Path | str, path: Path | str) -> ExportResult:

@@ -27,7 +27,7 @@ from mnist_tui.tui.widgets.fitted_footer import FittedFooter
 from mnist_tui.tui.widgets.runs_table import RunsTable
 from mnist_tui.words import counted
 from mnist_tui.workspace.compare import run_curves
-from mnist_tui.workspace.export import export_path, export_runs
+from mnist_tui.workspace.export import export_beside
 from mnist_tui.workspace.filters import FilterError
 from mnist_tui.workspace.index import RunIndex, RunSummary
 
@@ -284,12 +284,12 @@ class WorkspaceScreen(Screen):
         self.app.push_screen(HelpScreen(keys=list(HELP_KEYS), about=HELP_ABOUT, title=HELP_TITLE))
 
     def action_export(self) -> None:
-        self._export(list(self.table.listed), export_path(self.root))
+        self._export(list(self.table.listed))
 
     @work(thread=True, group="workspace-export", exit_on_error=False)
-    def _export(self, runs: list[RunSummary], path: Path) -> None:
+    def _export(self, runs: list[RunSummary]) -> None:
         try:
-            result = export_runs(runs, path, self.index)
+            result = export_beside(runs, self.root, self.index)
         except Exception as exc:  # noqa: BLE001 - this worker's errors are nobody's: say it
             self.app.call_from_thread(self.notify, told(exc), severity="error", timeout=10)
             return
