@@ -63,6 +63,17 @@ def test_broken_and_foreign_folders_are_rows_with_their_reason(runs):
     assert "notes" not in rows  # a folder without run files is no run
 
 
+@pytest.mark.parametrize("damage", [b"", b'{"format": 99, "config": {}}'])
+def test_a_run_json_that_cannot_be_used_beside_its_epochs_is_a_note_as_in_its_replay(runs, damage):
+    """An empty or newer-format run.json made the run "broken" (enter: "cannot be opened"), where
+    --replay shows its epochs with "note: run.json not used: …"."""
+    (runs / "lr-0.01" / "run.json").write_bytes(damage)
+    run = by_name(RunIndex(runs).scan())["lr-0.01"]
+    assert run.problem == "" and run.state == "finished" and run.epochs_done == 2
+    assert run.note.startswith("run.json not used: ")
+    assert ("format 99 is newer" in run.note) == bool(damage) and "run.json: " not in run.note
+
+
 def test_a_finished_run_whose_metrics_were_cut_or_removed_says_so(runs, tmp_path):
     """The workspace listed "finished 1/2" (or 0/2) with no word, and the export wrote the rows
     left, where a replay showed both epochs from the checkpoint."""

@@ -167,10 +167,11 @@ class RunIndex:
         notes: list[str] = []
         problem = ""
         info = status = None
+        unused = ""
         if stamps[INFO_NAME] is not None:
             parsed = self._read(folder, INFO_NAME, stamps[INFO_NAME], read_info)
             info = parsed.value
-            problem = _named(INFO_NAME, parsed.error)
+            unused = parsed.error  # the run replays from its metrics all the same (as --replay does)
         if stamps[STATUS_NAME] is not None:
             parsed = self._read(folder, STATUS_NAME, stamps[STATUS_NAME], read_status)
             status = parsed.value
@@ -186,6 +187,10 @@ class RunIndex:
                 problem = problem or f"{METRICS_NAME}: no row fits ({metrics.first_problem})"
             elif note := metrics.skipped_note(METRICS_NAME):
                 notes.append(note)
+        if unused and metrics.records:  # it was "broken", and enter would not open what --replay shows
+            notes.insert(0, f"{INFO_NAME} not used: {unused.removeprefix(INFO_NAME + ': ')}")
+        elif unused:
+            problem = problem or _named(INFO_NAME, unused)
         fields.update(results(metrics.records))
         planned = None
         if info is not None:
