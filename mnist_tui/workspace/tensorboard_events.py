@@ -239,6 +239,7 @@ class Converted:
     path: Path
     event_file: Path | None = None
     skipped: str = ""  # why the folder was left alone
+    note: str = ""  # converted with gaps (damaged rows skipped): the workspace's note, as --export says it
 
 
 def convert_run(summary: RunSummary) -> Converted:
@@ -280,7 +281,7 @@ def convert_run(summary: RunSummary) -> Converted:
         return Converted(
             summary.name, run_dir, skipped=f"its events could not be written: {reason}; any earlier event file is kept"
         )
-    return Converted(summary.name, run_dir, log.path)
+    return Converted(summary.name, run_dir, log.path, note=summary.note)
 
 
 def export_tensorboard(items: Iterable[RunSummary | Path | str]) -> list[Converted]:
