@@ -10,6 +10,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+# The most of any other count a run folder holds (samples, batches, ranks, parameters): a run's
+# are far fewer (MNIST's idx files unpack to at most 64 MiB, about 85,000 digits). Past it a
+# count is damage: a metrics row's epoch of 1e23 was taken, and ended --export-tensorboard in
+# protobuf's "Value out of range" (a step is an int64) after drawing an axis to 1e23. Epochs have
+# their own, smaller bound: the configuration's MAX_EPOCHS.
+MAX_COUNT = 10**9
+
 
 class RecordError(ValueError):
     """A row of a run-folder file that does not fit its schema; the message names the field."""

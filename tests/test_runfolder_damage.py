@@ -12,12 +12,13 @@ import time
 import pytest
 
 from mnist_tui import cli
-from mnist_tui.runfolder.layout import CONTROL_NAME, METRICS_NAME, STATUS_NAME
-from mnist_tui.runfolder.reader import read_control, read_metrics, read_status
+from mnist_tui.config import MAX_EPOCHS
+from mnist_tui.runfolder.layout import CONTROL_NAME, INFO_NAME, METRICS_NAME, STATUS_NAME, STEERING_NAME
+from mnist_tui.runfolder.reader import read_batches, read_control, read_info, read_metrics, read_rows, read_status
 from mnist_tui.runfolder.writer import RunFolderWriter
 from mnist_tui.schema import RecordError
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.events import EpochRecord
+from mnist_tui.training.events import BatchEnd, EpochRecord, Steered
 
 ROW = EpochRecord(1, 0.5, 0.9, 0.4, 0.91, 3.0, 20_000.0, 1e-3)
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -31,6 +32,55 @@ def test_rows_past_jsons_limits_are_skipped_and_counted(tmp_path):
     (tmp_path / METRICS_NAME).write_text("\n".join(lines) + "\n")
     rows = read_metrics(tmp_path)
     assert [r.epoch for r in rows.records] == [1, 3] and rows.skipped == 3
+
+
+def test_an_epoch_past_the_plans_bound_is_a_damaged_row_named_by_its_line(tmp_path):
+    """QA's row 2 of ``"epoch": 99999999999999999999999`` was taken: a follower said "finished after
+    99,999,999,999,999,999,999,999 epochs", the plot's axis ran to 1e23 and --export-tensorboard
+    ended in protobuf's "Value out of range"."""
+    rows = [ROW.to_json(), ROW.to_json() | {"epoch": 10**23 - 1}, ROW.to_json() | {"epoch": MAX_EPOCHS + 1}]
+    rows.append(ROW.to_json() | {"epoch": 2, "samples": 10**23})
+    (tmp_path / METRICS_NAME).write_text("".join(json.dumps(row) + "\n" for row in rows))
+    read = read_metrics(tmp_path)
+    assert [r.epoch for r in read.records] == [1] and read.skipped == 3
+    assert read.first_problem == "line 2: field 'epoch' is above 100000 (99999999999999999999999)"
+    assert "line 4: field 'samples' is above" in read.problems[2]
+    assert EpochRecord.from_json(ROW.to_json() | {"epoch": MAX_EPOCHS}).epoch == MAX_EPOCHS  # the bound itself
+
+
+def test_batch_and_steering_rows_bound_their_counts_too(tmp_path):
+    report = BatchEnd(1, 2, 10, (0.5, 0.4), 100.0, 128, (0.01, 0.01), 1.7e9).to_json()
+    bad = [report | {"epoch": 10**23}, report | {"batch": 10**23, "batches_per_epoch": 10**23}]
+    bad.append(report | {"samples_seen": 10**23})
+    (tmp_path / "batches.jsonl").write_text("".join(json.dumps(row) + "\n" for row in [report, *bad]))
+    batches = read_batches(tmp_path)
+    assert len(batches.records) == 1 and batches.skipped == 3, batches.problems
+    change = Steered(1, 0, "lr ×2", 2.0, 3, 1.7e9).to_json()
+    bad = [change | {"epoch": 10**23}, change | {"epochs": MAX_EPOCHS + 1}, change | {"batch": 10**23}]
+    (tmp_path / STEERING_NAME).write_text("".join(json.dumps(row) + "\n" for row in [change, *bad]))
+    steering = read_rows(tmp_path / STEERING_NAME, Steered.from_json)
+    assert len(steering.records) == 1 and steering.skipped == 3, steering.problems
+
+
+def test_status_and_run_files_refuse_counts_past_their_bounds_by_name(tmp_path):
+    status = {"format": 2, "state": "finished", "pid": 1, "host": "h", "epochs": 2, "epochs_done": 2, "epoch": 2}
+    status |= {"batch": 0, "batches_per_epoch": 1, "heartbeat": time.time()}
+    (tmp_path / STATUS_NAME).write_text(json.dumps(status))
+    assert read_status(tmp_path).epochs_done == 2
+    (tmp_path / STATUS_NAME).write_text(json.dumps(status | {"epochs_done": 10**23}))
+    with pytest.raises(RecordError, match="'epochs_done' is above 100000"):
+        read_status(tmp_path)
+    (tmp_path / INFO_NAME).write_text(json.dumps({"format": 2, "config": {}, "created": 1.0, "train_size": 10**23}))
+    with pytest.raises(RecordError, match="'train_size' is above"):
+        read_info(tmp_path)
+
+
+def test_more_epochs_stop_at_the_configurations_bound():
+    """`a` on a plan of 100,000 asked 100,005: a plan the configuration refuses, and epoch rows past
+    the bound every reader skips as damaged."""
+    control = TrainingControl()
+    control.set_epochs(MAX_EPOCHS + 5)
+    assert control.target_epochs == MAX_EPOCHS
 
 
 @pytest.mark.parametrize(

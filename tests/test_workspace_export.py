@@ -484,3 +484,46 @@ def test_batch_steps_only_grow_when_a_resume_changes_the_batch_size(tmp_path):
     log.close()
     steps = [step for step, _ in read_scalars(tmp_path)["batch/loss"]]
     assert steps == list(range(1, 16))
+
+
+def test_a_huge_epoch_row_is_a_note_of_the_tensorboard_export_as_of_the_csv_one(runs, tmp_path, capsys):
+    """QA's run with a row of epoch 99999999999999999999999 and train loss 1e308: --export-tensorboard
+    ended in protobuf's "Value out of range" traceback, other runs half done, its temporary file left
+    in the run folder; and it never named damaged rows that --export named."""
+    pytest.importorskip("tensorboardX")
+    shutil.copytree(runs / "lr-0.01", runs / "huge")
+    with open(runs / "huge" / "metrics.jsonl", "a") as metrics:
+        row = json.loads((runs / "lr-0.01" / "metrics.jsonl").read_text().splitlines()[-1])
+        metrics.write(json.dumps(row | {"epoch": 10**23 - 1, "train_loss": 1e308}) + "\n")
+    code, err = cli(capsys, "--runs", str(runs), "--export", str(tmp_path / "all.csv"), "--export-tensorboard")
+    note = "note huge: skipped 1 damaged row of metrics.jsonl (line 3: field 'epoch' is above 100000"
+    assert code == 0 and [line for line in err.splitlines() if line.startswith(note)], err
+    assert err.count("note huge:") == 1  # both exports, one note
+    code, err = cli(capsys, "--runs", str(runs), "--export-tensorboard")
+    assert code == 0 and [line for line in err.splitlines() if line.startswith(note)], err
+    assert [step for step, _ in read_scalars(runs / "huge")["epoch/train_loss"]] == [1, 2]
+    assert not list((runs / "huge").glob(".mnist-tui-export-*"))
+
+
+def test_a_run_whose_events_cannot_be_written_is_skipped_in_one_line_and_the_others_convert(runs, monkeypatch, capsys):
+    """Any failure but a full disk's (which ends the export, as the next run's would fail too) was a
+    traceback: the rest unconverted and ``.mnist-tui-export-PID.tmp`` left in the run folder."""
+    pytest.importorskip("tensorboardX")
+    real_epoch = tb.EventLog.epoch
+
+    def out_of_range(self, record, walltime=None):
+        if self.run_dir.name == "lr-0.003":
+            raise ValueError("Value out of range: 99999999999999999999999")
+        real_epoch(self, record, walltime)
+
+    monkeypatch.setattr(tb.EventLog, "epoch", out_of_range)
+    code, err = cli(capsys, "--runs", str(runs), "--export-tensorboard")
+    skipped = (
+        "lr-0.003: skipped (its events could not be written: ValueError: Value out of range: 99999999999999999999999"
+    )
+    assert code == 0 and [line for line in err.splitlines() if line.startswith(skipped)], err
+    assert "Traceback" not in err
+    assert not list((runs / "lr-0.003").glob(".mnist-tui-export-*")) and not list(
+        (runs / "lr-0.003").glob("*tfevents*")
+    )
+    assert list((runs / "lr-0.01").glob("*tfevents*")) and list((runs / "sweep" / "lr-0.001").glob("*tfevents*"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from mnist_tui.config import MAX_EPOCHS
+
 # Steering's bounds on the lr scale (20 halvings or doublings): control.json refuses others
 LR_SCALE_MIN, LR_SCALE_MAX = 2.0**-20, 2.0**20
 
@@ -63,8 +65,10 @@ class TrainingControl:
             self.asked = 1.0
 
     def set_epochs(self, epochs: int) -> None:
-        """Train to ``epochs`` in all (more, or a finished run further)."""
-        self.target_epochs = max(1, int(epochs))
+        """Train to ``epochs`` in all (more, or a finished run further), at most the configuration's
+        MAX_EPOCHS: `a` took a plan past it, one the configuration refuses, whose rows past it every
+        reader skips as damaged."""
+        self.target_epochs = min(max(1, int(epochs)), MAX_EPOCHS)
 
     def stop(self) -> None:
         with self._cond:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from mnist_tui import schema
+from mnist_tui.config import MAX_EPOCHS
 from mnist_tui.insight.layer_records import LayerStatsRecord
 
 if TYPE_CHECKING:  # annotations only: numpy costs the dashboard's first frame ~0.1 s
@@ -58,7 +59,7 @@ class EpochRecord:
         format 1 folders lack. Raises :class:`schema.RecordError` naming the field."""
         row = schema.mapping(row, "an epoch row")
         return cls(
-            epoch=schema.integer(row, "epoch", minimum=1),
+            epoch=schema.integer(row, "epoch", minimum=1, maximum=MAX_EPOCHS),
             train_loss=schema.number(row, "train_loss", low=0),
             train_acc=schema.number(row, "train_acc", 0, 1),
             test_loss=schema.number(row, "test_loss", low=0),
@@ -69,12 +70,12 @@ class EpochRecord:
             eval_seconds=schema.number(row, "eval_seconds", low=0, default=0.0),
             dataset=schema.text(row, "dataset", default=""),
             device=schema.text(row, "device", default=""),
-            world_size=schema.integer(row, "world_size", minimum=1, default=1),
+            world_size=schema.integer(row, "world_size", minimum=1, default=1, maximum=schema.MAX_COUNT),
             cpu_percent=schema.number(row, "cpu_percent", low=0, default=None),
             rss_mb=schema.number(row, "rss_mb", low=0, default=None),
             gpu_mem_used_mb=schema.number(row, "gpu_mem_used_mb", low=0, default=None),
             gpu_util_percent=schema.number(row, "gpu_util_percent", low=0, default=None),
-            samples=schema.integer(row, "samples", minimum=1, default=None),
+            samples=schema.integer(row, "samples", minimum=1, default=None, maximum=schema.MAX_COUNT),
         )
 
 
@@ -119,12 +120,12 @@ class BatchEnd:
         if not losses:
             raise schema.RecordError("field 'losses' is empty")
         record = cls(
-            epoch=schema.integer(row, "epoch", minimum=1),
-            batch=schema.integer(row, "batch", minimum=1),
-            batches_per_epoch=schema.integer(row, "batches_per_epoch", minimum=1),
+            epoch=schema.integer(row, "epoch", minimum=1, maximum=MAX_EPOCHS),
+            batch=schema.integer(row, "batch", minimum=1, maximum=schema.MAX_COUNT),
+            batches_per_epoch=schema.integer(row, "batches_per_epoch", minimum=1, maximum=schema.MAX_COUNT),
             losses=losses,
             samples_per_s=schema.number(row, "samples_per_s", low=0),
-            samples_seen=schema.integer(row, "samples_seen", minimum=0),
+            samples_seen=schema.integer(row, "samples_seen", minimum=0, maximum=schema.MAX_COUNT),
             lrs=schema.numbers(row, "lrs", length=len(losses)),
             time=schema.number(row, "time", low=0),
         )
@@ -209,11 +210,11 @@ class Steered:
     def from_json(cls, row: Any) -> Steered:
         row = schema.mapping(row, "a steering row")
         return cls(
-            epoch=schema.integer(row, "epoch", minimum=0),
-            batch=schema.integer(row, "batch", minimum=0),
+            epoch=schema.integer(row, "epoch", minimum=0, maximum=MAX_EPOCHS),
+            batch=schema.integer(row, "batch", minimum=0, maximum=schema.MAX_COUNT),
             what=schema.text(row, "what"),
             lr_scale=schema.number(row, "lr_scale", low=0),
-            epochs=schema.integer(row, "epochs", minimum=0),
+            epochs=schema.integer(row, "epochs", minimum=0, maximum=MAX_EPOCHS),
             time=schema.number(row, "time", low=0),
         )
 

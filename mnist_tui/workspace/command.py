@@ -24,13 +24,13 @@ def run_exports(root: Path, export: Path | None = None, tensorboard: bool = Fals
 
         require_tensorboardx("--export-tensorboard")
     RunIndex(root).find()  # a missing folder fails here, once
+    told: set[tuple[str, str]] = set()  # both exports at once: each note said once
     if export is not None:
         result = export_workspace(root, export)
         print(f"wrote {counted(result.rows, 'row')} of {counted(result.runs, 'run')} to {result.path}", file=out)
         for name, why in result.left_out:
             print(f"left out {name}: {why}", file=sys.stderr)
-        for name, note in result.noted:  # exported, but without its damaged rows
-            print(f"note {name}: {note}", file=sys.stderr)
+        say_notes(result.noted, told)
     if tensorboard:
         from mnist_tui.workspace.export import nothing_to_export
         from mnist_tui.workspace.tensorboard_events import export_tensorboard
@@ -44,5 +44,15 @@ def run_exports(root: Path, export: Path | None = None, tensorboard: bool = Fals
                 print(f"{run.name}: {run.event_file}", file=out)
         for name, why in skipped:
             print(f"{name}: skipped ({why})", file=sys.stderr)
+        say_notes([(run.name, run.note) for run in converted if run.event_file is not None and run.note], told)
         print(f"tensorboard --logdir {root}", file=out)
     return 0
+
+
+def say_notes(noted: list[tuple[str, str]] | tuple[tuple[str, str], ...], told: set[tuple[str, str]]) -> None:
+    """``note RUN: …`` on stderr for each run exported with gaps (damaged rows skipped), not yet in
+    ``told``: --export-tensorboard skipped them silently where --export named them."""
+    for name, note in noted:
+        if (name, note) not in told:
+            told.add((name, note))
+            print(f"note {name}: {note}", file=sys.stderr)

@@ -86,7 +86,11 @@ class EventLog:
         self._writer = RecordWriter(str(self._writing))
         self._last_flush = time.monotonic()
         self._batches_per_epoch: dict[int, int] = {}  # as each epoch's reports said (a resume may change it)
-        self._write(Event(wall_time=time.time(), file_version="brain.Event:2"))
+        try:
+            self._write(Event(wall_time=time.time(), file_version="brain.Event:2"))
+        except BaseException:  # the caller gets no log to discard: its temporary file would stay
+            self.discard()
+            raise
 
     def _write(self, event) -> None:
         self._writer.write(event.SerializeToString())
@@ -235,6 +239,7 @@ class Converted:
     path: Path
     event_file: Path | None = None
     skipped: str = ""  # why the folder was left alone
+    note: str = ""  # converted with gaps (damaged rows skipped): the workspace's note, as --export says it
 
 
 def convert_run(summary: RunSummary) -> Converted:
@@ -263,12 +268,20 @@ def convert_run(summary: RunSummary) -> Converted:
         done = summary.epochs_planned is None or summary.epochs_done >= summary.epochs_planned
         log.end({"failed": "failure"}.get(summary.state, "success" if done else "unknown"))
         log.close()
-    except OSError as exc:
+    except OSError as exc:  # a full disk: the next run's would fail too, so the export ends here
         if log is not None:
             log.discard()
         where = shown(log.path if log is not None else run_dir)
         raise UserError(f"could not write {where}: {os_reason(exc)} (an earlier event file is kept)") from None
-    return Converted(summary.name, run_dir, log.path)
+    except Exception as exc:  # this run's values: protobuf's "Value out of range" on a step past int64
+        # ended the whole export in a traceback, other runs half done and the temporary file left
+        if log is not None:
+            log.discard()
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        return Converted(
+            summary.name, run_dir, skipped=f"its events could not be written: {reason}; any earlier event file is kept"
+        )
+    return Converted(summary.name, run_dir, log.path, note=summary.note)
 
 
 def export_tensorboard(items: Iterable[RunSummary | Path | str]) -> list[Converted]:
