@@ -254,6 +254,17 @@ def test_an_event_log_that_stops_says_so_once_and_the_run_trains_on(tmp_path, mo
     assert isinstance(seen[-1], Finished)
 
 
+def test_a_live_run_is_left_out_of_the_event_export_with_the_way_it_gets_events(runs):
+    """A run training with --tensorboard was told "still training: train it with --tensorboard"."""
+    import dataclasses
+
+    summary = next(s for s in RunIndex(runs).scan() if s.name == "lr-0.01")
+    live = dataclasses.replace(summary, state="training")
+    assert tb.convert_run(live).skipped == "still training: export it once it ends"
+    (summary.path / "events.out.tfevents.1.host.mnist-tui").write_bytes(b"")  # --tensorboard's file
+    assert tb.convert_run(live).skipped == "still training: it writes its own events (--tensorboard)"
+
+
 def test_the_command_lines_export_prints_one_line_per_result(runs, tmp_path, capsys):
     from mnist_tui.workspace.command import run_exports
 

@@ -246,8 +246,10 @@ def convert_run(summary: RunSummary) -> Converted:
     """One finished (or stopped, failed, lost) run folder to an event file."""
     if summary.problem:
         return Converted(summary.name, summary.path, skipped=summary.problem)
-    if summary.state in LIVE:
-        return Converted(summary.name, summary.path, skipped=f"still {summary.state}: train it with --tensorboard")
+    if summary.state in LIVE:  # it told a run trained with --tensorboard to train with it
+        writes = any(summary.path.glob(EVENTS_GLOB))
+        why = "it writes its own events (--tensorboard)" if writes else "export it once it ends"
+        return Converted(summary.name, summary.path, skipped=f"still {summary.state}: {why}")
     run_dir = summary.path
     info = read_info(run_dir)
     history = read_metrics(run_dir).records
