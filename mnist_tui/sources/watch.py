@@ -36,7 +36,7 @@ from mnist_tui.runfolder.reader import (
     read_status,
 )
 from mnist_tui.schema import RecordError
-from mnist_tui.sources.recorded import model_events
+from mnist_tui.sources.recorded import checkpoint_events
 from mnist_tui.training.events import (
     ENDED,
     BatchEnd,
@@ -235,19 +235,12 @@ class RunWatch:
                 listener(Notice(stalled))
 
     def _report_checkpoint(self, listener: Listener, data, config: Config) -> None:
-        import torch
-
-        from mnist_tui.training.checkpoint import CheckpointError, evaluated_weights, load_checkpoint
-
         started = time.monotonic()
-        try:
-            state = load_checkpoint(self.run_dir)
-        except CheckpointError:
+        events = checkpoint_events(self.run_dir, data, config, self.eval_threads)
+        if events is None:
             self.stamps.pop(CHECKPOINT_NAME, None)  # try again at the next poll
             return
-        if self.eval_threads:  # a --follow process trains nothing: its writer may be on the same cores
-            torch.set_num_threads(self.eval_threads)
-        for event in model_events(evaluated_weights(state), int(state["epoch"]), data, config):
+        for event in events:
             listener(event)
         self.next_eval = time.monotonic() + (time.monotonic() - started) * (1 / self.EVAL_SHARE - 1)
 
