@@ -3,7 +3,8 @@
 New lines of ``batches.jsonl`` and ``metrics.jsonl`` become the trainer's own events (each
 epoch's row after its batches and before the next epoch's), a new ``checkpoint.pt`` is
 evaluated for predictions and drawing (paced; on one thread in a --follow process), and ``status.json`` gives the
-state, or ``lost`` once its heartbeat is stale and its process gone.
+state, or ``lost`` once its heartbeat is stale and its process gone. Without a status to read, a
+folder whose writer is gone (:mod:`mnist_tui.runfolder.liveness`) ends as a replay judges it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mnist_tui.runfolder.layout import (
     RunInfo,
     RunStatus,
 )
+from mnist_tui.runfolder.liveness import writer_gone
 from mnist_tui.runfolder.reader import (
     BatchTail,
     Rows,
@@ -36,6 +38,7 @@ from mnist_tui.runfolder.reader import (
     read_status,
 )
 from mnist_tui.schema import RecordError
+from mnist_tui.sources.follow_end import gone_without_status, judged_state
 from mnist_tui.sources.recorded import checkpoint_events
 from mnist_tui.training.events import (
     ENDED,
@@ -51,6 +54,8 @@ from mnist_tui.training.events import (
 )
 from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.run_order import in_run_order
+
+GONE = "gone"  # no status.json read, and no writer left: the run ends as its folder shows it
 
 
 class RunWatch:
@@ -127,19 +132,14 @@ class RunWatch:
     def step(self, listener: Listener, data, config: Config) -> bool:
         """Report what changed on disk; True once the run has ended (and all it wrote is reported)."""
         try:
-            status = read_status(self.run_dir) or self.last_status
+            status, problem = read_status(self.run_dir) or self.last_status, None
         except (RecordError, UserError) as exc:  # damaged (or its folder removed): read again at the next
             status = self.last_status  # poll, and meanwhile the last one read ages: a dead writer is "lost"
-            if status is None and STATUS_NAME not in self.unreadable_told:  # none read yet: the state is
-                self.unreadable_told.add(STATUS_NAME)  # unknown, and a silent wait looked like a hang
-                listener(Notice(f"the run's state is unknown until {STATUS_NAME} can be read: {exc}"))
-        if status is None and STATUS_NAME not in self.unreadable_told and holds_results(self.run_dir):
-            self.unreadable_told.add(STATUS_NAME)  # a finished run's folder without one was followed in silence
-            listener(Notice(f"the run's state is unknown: its folder has no {STATUS_NAME}; following what it writes"))
+            problem = str(exc)  # it names the file
         self.last_status = status
         # judged before the files are read: a writer killed while this step read its batches had
         # appended more, which were then told after "lost" (as if the resumed run's)
-        state = effective_state(status, time.time()) if status is not None else None
+        state = effective_state(status, time.time()) if status is not None else self._without_status(listener, problem)
         if status is not None and state not in ENDED:  # a live state before the batches it holds (after
             self._report_state(listener, status, state)  # them, a late follower's backlog, even an epoch's
             # row, came before "training"); an end after them, and the plan where it was
@@ -176,10 +176,35 @@ class RunWatch:
                     listener(layer_record)
         if self.model_views and time.monotonic() >= self.next_eval and self._changed(CHECKPOINT_NAME):
             self._report_checkpoint(listener, data, config)
-        if state in ENDED:  # no row is coming for held batches (a kill), nor a batch for a change
+        if state in ENDED or state == GONE:  # no row is coming for held batches (a kill), nor a batch for a change
             self._report_batches(listener, self.held, every_change=True)
             self.held = []
-        return status is not None and self._report_status(listener, status, state)
+        if status is None:
+            return state == GONE and self._end_without_status(listener)
+        return self._report_status(listener, status, state)
+
+    def _without_status(self, listener: Listener, problem: str | None) -> str | None:
+        """No status.json read yet (``problem``: why; None where there is none): GONE once no writer
+        is left (its lock free, nothing written for a while), else None (unknown), said once."""
+        if self.state in ENDED:  # judged so already: the lock is not asked again
+            return GONE
+        info = self._info()
+        if writer_gone(self.run_dir, info.host if info is not None else "", time.time()):
+            listener(Notice(gone_without_status(problem or f"its folder has no {STATUS_NAME}")))  # said once:
+            return GONE  # the run ends here
+        # a silent wait looked like a hang (a finished run's folder without one was followed in silence)
+        if STATUS_NAME not in self.unreadable_told and (problem is not None or holds_results(self.run_dir)):
+            self.unreadable_told.add(STATUS_NAME)
+            problem = problem or f"its folder has no {STATUS_NAME}"
+            listener(Notice(f"the run's state is unknown: {problem}; following what it writes"))
+        return None
+
+    def _end_without_status(self, listener: Listener) -> bool:
+        """The end of a run whose writer left no status to read, as a replay judges its folder."""
+        if self.state not in ENDED:
+            self.state = judged_state(self.epochs_done, max(self.epochs, self.batches.last[0]))
+            listener(Finished(self.epochs_done, best_accuracy(self.history), self.state == "stopped"))
+        return True
 
     def _log(self, listener: Listener, name: str, read) -> Rows | None:
         """A changed log's rows (its damaged rows told); None when unchanged, or when it cannot be
