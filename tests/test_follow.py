@@ -672,3 +672,35 @@ def test_headless_follow_of_a_finished_run_without_its_status_exits_as_its_repla
     lines = out.stdout.splitlines()
     assert lines[-1].startswith("finished after 2 epochs"), lines
     assert any(line.startswith("note: ") and "no process holds the run's lock" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("damage", ["torn", "repeated"])
+def test_an_ended_runs_torn_or_repeated_last_row_is_said_not_shown_as_a_shorter_run(tmp_path, damage):
+    """metrics.jsonl's last line cut (40 characters): the follower said "finished after 1 epoch"
+    of a run whose status.json counts 2, and nothing more (its replay and the workspace say what
+    is missing). While the writer lives a torn line is a write in progress: nothing is said."""
+    from mnist_tui.runfolder.atomic import write_json_atomically
+    from mnist_tui.runfolder.layout import RunStatus
+    from mnist_tui.sources.watch import RunWatch
+
+    run_dir = _ended_run(tmp_path / "run")
+    metrics = (run_dir / "metrics.jsonl").read_text()
+    if damage == "torn":
+        (run_dir / "metrics.jsonl").write_text(metrics[:-40])
+    else:  # two rows of epoch 1: the second is epoch 2's, misnumbered
+        first, second = metrics.splitlines()
+        (run_dir / "metrics.jsonl").write_text(first + "\n" + second.replace('"epoch":2', '"epoch":1') + "\n")
+    live = RunStatus("training", 1, "", 2, 1, 2, 2, 2, heartbeat=time.time())
+    write_json_atomically(run_dir / "status.json", live.to_json())
+    seen: list = []
+    watch = RunWatch(run_dir, [], 2, model_views=False, writer_created=100.0)
+    assert not watch.step(seen.append, None, None)
+    assert not [e for e in seen if isinstance(e, Notice)]  # a write in progress, while its writer lives
+    ended = RunStatus("finished", 1, "", 2, 2, 2, 2, 2, heartbeat=time.time())
+    write_json_atomically(run_dir / "status.json", ended.to_json())
+    assert watch.step(seen.append, None, None)
+    notes = [e.text for e in seen if isinstance(e, Notice)]
+    assert len(notes) == 1 and notes[0].startswith("metrics.jsonl holds 1 of the 2 epochs status.json counts"), notes
+    said = "its last line is torn" if damage == "torn" else "1 row holds an epoch a later row holds too"
+    assert said in notes[0], notes
+    assert [type(e) for e in seen][-2:] == [Notice, Finished] and seen[-1].epochs_done == 1

@@ -38,7 +38,7 @@ from mnist_tui.runfolder.reader import (
     read_status,
 )
 from mnist_tui.schema import RecordError
-from mnist_tui.sources.follow_end import gone_without_status, judged_state
+from mnist_tui.sources.follow_end import damage_note, gone_without_status, judged_state
 from mnist_tui.sources.recorded import checkpoint_events
 from mnist_tui.training.events import (
     ENDED,
@@ -97,6 +97,7 @@ class RunWatch:
         self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
         self.unreadable_told: set[str] = set()  # files (logs, status.json) a notice said cannot be read
         self.guard = DivergenceGuard()  # a loss at chance for good is told as the trainer tells it
+        self.metrics = Rows()  # metrics.jsonl as last read: a torn last line is damage once the run ended
 
     @property
     def epochs_done(self) -> int:
@@ -155,7 +156,7 @@ class RunWatch:
         self._tell_skipped(listener, BATCHES_NAME, self.batches.damage)
         fresh = self.held + new
         if self._changed(METRICS_NAME):
-            metrics = read_metrics(self.run_dir)
+            self.metrics = metrics = read_metrics(self.run_dir)
             self._tell_skipped(listener, METRICS_NAME, metrics)
             for record in metrics.records:
                 if record.epoch > self.epochs_done:
@@ -203,8 +204,13 @@ class RunWatch:
         """The end of a run whose writer left no status to read, as a replay judges its folder."""
         if self.state not in ENDED:
             self.state = judged_state(self.epochs_done, max(self.epochs, self.batches.last[0]))
+            self._tell_damage(listener, None)
             listener(Finished(self.epochs_done, best_accuracy(self.history), self.state == "stopped"))
         return True
+
+    def _tell_damage(self, listener: Listener, status: RunStatus | None) -> None:
+        if note := damage_note(self.run_dir, status, len(self.history), self.metrics.torn, self.metrics.repeated):
+            listener(Notice(note))
 
     def _log(self, listener: Listener, name: str, read) -> Rows | None:
         """A changed log's rows (its damaged rows told); None when unchanged, or when it cannot be
@@ -280,6 +286,8 @@ class RunWatch:
         if state == self.state:
             return state in ENDED
         self.state, self.message = state, status.message
+        if state in ENDED:  # metrics.jsonl's rows as they are now: no writer will finish a torn one
+            self._tell_damage(listener, status)
         if state == "lost":
             where = f"pid {status.pid} on {status.host}" if status.host else f"pid {status.pid}"
             self.message = f"the writer ({where}) stopped without a word: killed or crashed"
