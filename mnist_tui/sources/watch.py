@@ -189,14 +189,13 @@ class RunWatch:
         is left (its lock free, nothing written for a while), else None (unknown), said once."""
         if self.state in ENDED:  # judged so already: the lock is not asked again
             return GONE
-        info = self._info()
-        if writer_gone(self.run_dir, info.host if info is not None else "", time.time()):
-            listener(Notice(gone_without_status(problem or f"its folder has no {STATUS_NAME}")))  # said once:
-            return GONE  # the run ends here
+        absent, problem = problem is None, problem or f"its folder has no {STATUS_NAME}"
+        if writer_gone(self.run_dir, getattr(self._info(), "host", ""), time.time()):
+            listener(Notice(gone_without_status(problem)))  # said once: the run ends here
+            return GONE
         # a silent wait looked like a hang (a finished run's folder without one was followed in silence)
-        if STATUS_NAME not in self.unreadable_told and (problem is not None or holds_results(self.run_dir)):
+        if STATUS_NAME not in self.unreadable_told and (not absent or holds_results(self.run_dir)):
             self.unreadable_told.add(STATUS_NAME)
-            problem = problem or f"its folder has no {STATUS_NAME}"
             listener(Notice(f"the run's state is unknown: {problem}; following what it writes"))
         return None
 
