@@ -372,7 +372,10 @@ def test_a_dead_writer_is_lost_even_when_its_status_can_no_longer_be_read(tmp_pa
 
 def test_a_follower_opened_on_a_damaged_status_shows_the_run_not_a_failure(tmp_path):
     """It showed "● failed  RecordError: status.json is not JSON" and none of the run's epochs;
-    then it waited without a word while the status stayed unreadable: now it says so, once."""
+    then it waited without a word while the status stayed unreadable: now it says so, once (its
+    writer lives: it holds the lock; without one the run ends, as the next tests show)."""
+    import fcntl
+
     from mnist_tui.runfolder.atomic import write_json_atomically
     from mnist_tui.runfolder.layout import RunInfo
     from mnist_tui.training.events import Failed, Notice
@@ -380,21 +383,23 @@ def test_a_follower_opened_on_a_damaged_status_shows_the_run_not_a_failure(tmp_p
     info = RunInfo({"epochs": 3}, created=100.0, host="", dataset="synthetic digits", train_size=640, test_size=64)
     write_json_atomically(tmp_path / "run.json", info.to_json())
     (tmp_path / "status.json").write_text('{"state": "trai')
-    events: list = []
-    source = FollowSource(tmp_path, lambda saved: Config.from_dict(saved or {}), model_views=False)
-    thread = threading.Thread(target=source.run, args=(events.append,), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not any(isinstance(e, DataReady) for e in events):
-        assert time.monotonic() < deadline, "no DataReady"
-        time.sleep(0.02)
-    deadline = time.monotonic() + 30
-    while not any(isinstance(e, Notice) for e in events):  # `--headless --follow` waited without a word
-        assert time.monotonic() < deadline, "no notice of the unreadable status"
-        time.sleep(0.02)
-    time.sleep(3 * source.poll_s)  # a few more polls: told once, not at each
-    source.close()
-    thread.join(10)
+    with open(tmp_path / ".lock", "w") as lock:  # its writer's, held
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        events: list = []
+        source = FollowSource(tmp_path, lambda saved: Config.from_dict(saved or {}), model_views=False)
+        thread = threading.Thread(target=source.run, args=(events.append,), daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not any(isinstance(e, DataReady) for e in events):
+            assert time.monotonic() < deadline, "no DataReady"
+            time.sleep(0.02)
+        deadline = time.monotonic() + 30
+        while not any(isinstance(e, Notice) for e in events):  # `--headless --follow` waited without a word
+            assert time.monotonic() < deadline, "no notice of the unreadable status"
+            time.sleep(0.02)
+        time.sleep(3 * source.poll_s)  # a few more polls: told once, not at each
+        source.close()
+        thread.join(10)
     assert not [e for e in events if isinstance(e, Failed)]
     notices = [e.text for e in events if isinstance(e, Notice)]
     assert len(notices) == 1 and "status.json" in notices[0] and "unknown" in notices[0]
@@ -594,3 +599,108 @@ def test_a_follower_given_the_writers_parameter_count_reports_ready_without_torc
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["21840", "False"]
+
+
+def _ended_run(run_dir: Path, rows: int = 2, status: str = "finished") -> Path:
+    """A 2-epoch run's folder as its writer left it (``rows`` epoch rows; ``status``: its state,
+    "absent", "garbage" or "a folder"), every file written a minute ago: a writer that lived would
+    have rewritten status.json since."""
+    from mnist_tui.runfolder.atomic import write_json_atomically, write_text_atomically
+    from mnist_tui.runfolder.layout import RunInfo, RunStatus
+
+    run_dir.mkdir()
+    info = RunInfo({"epochs": 2}, 100.0, "", dataset="synthetic digits", parameters=21840, train_size=640, test_size=64)
+    write_json_atomically(run_dir / "run.json", info.to_json())
+    write_text_atomically(run_dir / "batches.jsonl", _rows(*(_batch(e, n, 1.0 / e) for e in (1, 2) for n in (1, 2))))
+    epochs = [EpochRecord(e, 0.5 / e, 0.8, 0.4 / e, 0.8 + e / 100, 1.5, 40000.0, 0.01) for e in range(1, rows + 1)]
+    write_text_atomically(run_dir / "metrics.jsonl", _rows(*epochs))
+    if status == "garbage":
+        (run_dir / "status.json").write_text("{}\x00")
+    elif status == "a folder":
+        (run_dir / "status.json").mkdir()
+    elif status != "absent":
+        ended = RunStatus(status, 1, "", 2, 2, 2, 2, 2, heartbeat=time.time() - 60)
+        write_json_atomically(run_dir / "status.json", ended.to_json())
+    then = time.time_ns() - 60 * 10**9
+    for path in run_dir.iterdir():
+        os.utime(path, ns=(then, then))
+    return run_dir
+
+
+@pytest.mark.parametrize(
+    ("status", "rows", "end"), [("absent", 2, "finished"), ("garbage", 2, "finished"), ("a folder", 1, "stopped")]
+)
+def test_a_run_without_a_readable_status_ends_once_no_process_holds_its_lock(tmp_path, status, rows, end):
+    """A finished run's folder without its status.json (or a damaged one, or a folder in its place)
+    was followed for good: `--headless --follow` printed both epochs and never exited, and the
+    dashboard stayed "loading" offering a pause to a writer that did not exist. Once no process
+    holds the lock, it ends as a replay judges the folder, and says why."""
+    import fcntl
+
+    from mnist_tui.sources.watch import RunWatch
+
+    run_dir = _ended_run(tmp_path / "run", rows, status)
+    seen: list = []
+    watch = RunWatch(run_dir, [], 2, model_views=False, writer_created=100.0)
+    with open(run_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # its writer lives: it may yet write its status
+        assert not watch.step(seen.append, None, None)
+        assert not [e for e in seen if isinstance(e, Finished)] and watch.state == ""
+    assert watch.step(seen.append, None, None)  # the writer let go of its lock: gone
+    assert watch.step(seen.append, None, None)  # and stays ended, said once
+    finished = [e for e in seen if isinstance(e, Finished)]
+    assert [(e.epochs_done, e.stopped) for e in finished] == [(rows, end == "stopped")] and watch.state == end
+    notes = [e.text for e in seen if isinstance(e, Notice)]
+    assert len([n for n in notes if "no process holds the run's lock" in n]) == 1, notes
+    assert all("status.json" in n for n in notes), notes
+    assert [type(e) for e in seen][-1] is Finished
+
+
+def test_headless_follow_of_a_finished_run_without_its_status_exits_as_its_replay_says(tmp_path):
+    """QA's repro: `timeout 15 mnist-tui --headless --follow RUN` with status.json removed printed
+    both epochs and hung until killed (exit 124); `--replay RUN` said "finished"."""
+    run_dir = _ended_run(tmp_path / "run", status="absent")
+    out = subprocess.run(
+        [sys.executable, "-m", "mnist_tui", "--headless", "--follow", str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,  # it never ended
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[-1].startswith("finished after 2 epochs"), lines
+    assert any(line.startswith("note: ") and "no process holds the run's lock" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("damage", ["torn", "repeated"])
+def test_an_ended_runs_torn_or_repeated_last_row_is_said_not_shown_as_a_shorter_run(tmp_path, damage):
+    """metrics.jsonl's last line cut (40 characters): the follower said "finished after 1 epoch"
+    of a run whose status.json counts 2, and nothing more (its replay and the workspace say what
+    is missing). While the writer lives a torn line is a write in progress: nothing is said."""
+    from mnist_tui.runfolder.atomic import write_json_atomically
+    from mnist_tui.runfolder.layout import RunStatus
+    from mnist_tui.sources.watch import RunWatch
+
+    run_dir = _ended_run(tmp_path / "run")
+    metrics = (run_dir / "metrics.jsonl").read_text()
+    if damage == "torn":
+        (run_dir / "metrics.jsonl").write_text(metrics[:-40])
+    else:  # two rows of epoch 1: the second is epoch 2's, misnumbered
+        first, second = metrics.splitlines()
+        (run_dir / "metrics.jsonl").write_text(first + "\n" + second.replace('"epoch":2', '"epoch":1') + "\n")
+    live = RunStatus("training", 1, "", 2, 1, 2, 2, 2, heartbeat=time.time())
+    write_json_atomically(run_dir / "status.json", live.to_json())
+    seen: list = []
+    watch = RunWatch(run_dir, [], 2, model_views=False, writer_created=100.0)
+    assert not watch.step(seen.append, None, None)
+    assert not [e for e in seen if isinstance(e, Notice)]  # a write in progress, while its writer lives
+    ended = RunStatus("finished", 1, "", 2, 2, 2, 2, 2, heartbeat=time.time())
+    write_json_atomically(run_dir / "status.json", ended.to_json())
+    assert watch.step(seen.append, None, None)
+    notes = [e.text for e in seen if isinstance(e, Notice)]
+    assert len(notes) == 1 and notes[0].startswith("metrics.jsonl holds 1 of the 2 epochs status.json counts"), notes
+    said = "its last line is torn" if damage == "torn" else "1 row holds an epoch a later row holds too"
+    assert said in notes[0], notes
+    assert [type(e) for e in seen][-2:] == [Notice, Finished] and seen[-1].epochs_done == 1

@@ -102,6 +102,26 @@ async def test_follow_of_a_finished_folder_shows_the_same(finished_run):
     assert app.source_done.wait(timeout=10), "the follower kept running after q"
 
 
+async def test_follow_of_a_finished_folder_without_its_status_ends_and_steers_nothing(finished_run, tmp_path):
+    """status.json removed from a finished run: the follower stayed at "loading opening the run…"
+    offering space, which wrote control.json into the folder for a writer that did not exist
+    ("pausing", then "a Train 5 more"). No process holds its lock: it ends as its replay does."""
+    run_dir = tmp_path / "nostatus"
+    shutil.copytree(finished_run, run_dir)
+    (run_dir / STATUS_NAME).unlink()
+    then = time.time_ns() - 60 * 10**9  # its writer ended a minute ago
+    for path in run_dir.iterdir():
+        os.utime(path, ns=(then, then))
+    app = MnistApp(FollowSource(run_dir, saved_config))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(run_dir))
+        assert not footer_keys(app) & {"start", "pause", "resume", "stop_run", "add_epochs(5)"}
+        await notified(pilot, lambda text: "no process holds the run's lock" in text)
+        await pilot.press("space", "a")
+        said = await notified(pilot, lambda text: text.startswith("the run has finished"))
+        assert not (run_dir / "control.json").exists(), said  # no request for a writer that is gone
+
+
 async def test_a_format_1_folder_replays_and_says_its_batch_losses_were_not_recorded(finished_run, tmp_path):
     old = tmp_path / "old"
     shutil.copytree(finished_run, old)

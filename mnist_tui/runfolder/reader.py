@@ -48,6 +48,8 @@ class Rows:
     records: list = field(default_factory=list)
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
+    torn: bool = False  # a last line without its newline, not whole JSON: a write in progress, or damage
+    repeated: int = 0  # read_metrics: rows of an epoch that a later row holds again (the later is kept)
 
     KEPT_PROBLEMS = 1000  # a file of garbage must not hold a reason per line in memory
 
@@ -168,7 +170,7 @@ def read_rows(path: Path, parse) -> Rows:
         try:
             rows.records.append(parse(json.loads(tail)))
         except (*NOT_JSON, *NOT_A_RECORD):
-            pass
+            rows.torn = True  # left for the next read; damage once its writer has ended
     return rows
 
 
@@ -176,6 +178,7 @@ def read_metrics(run_dir: Path) -> Rows:
     """``metrics.jsonl``: epoch rows, one per epoch (a later row of the same epoch wins)."""
     rows = read_rows(Path(run_dir) / METRICS_NAME, EpochRecord.from_json)
     by_epoch = {r.epoch: r for r in rows.records}
+    rows.repeated = len(rows.records) - len(by_epoch)
     rows.records = [by_epoch[e] for e in sorted(by_epoch)]
     return rows
 

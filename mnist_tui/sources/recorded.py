@@ -62,6 +62,23 @@ def model_events(state: dict[str, Any], epoch: int, data, config: Config) -> lis
     return events
 
 
+def checkpoint_events(run_dir, data, config: Config, threads: int | None = None) -> list | None:
+    """:func:`model_events` of a run folder's newest checkpoint; None where it cannot be loaded
+    now (being replaced, damaged). ``threads``: torch's for evaluating, set process-wide (only
+    where the process trains nothing: a writer may be on the same cores)."""
+    import torch
+
+    from mnist_tui.training.checkpoint import CheckpointError, evaluated_weights, load_checkpoint
+
+    try:
+        state = load_checkpoint(run_dir)
+    except CheckpointError:
+        return None
+    if threads:
+        torch.set_num_threads(threads)
+    return model_events(evaluated_weights(state), int(state["epoch"]), data, config)
+
+
 def ready_event(
     data,
     config: Config,

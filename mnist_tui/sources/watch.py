@@ -3,7 +3,8 @@
 New lines of ``batches.jsonl`` and ``metrics.jsonl`` become the trainer's own events (each
 epoch's row after its batches and before the next epoch's), a new ``checkpoint.pt`` is
 evaluated for predictions and drawing (paced; on one thread in a --follow process), and ``status.json`` gives the
-state, or ``lost`` once its heartbeat is stale and its process gone.
+state, or ``lost`` once its heartbeat is stale and its process gone. Without a status to read, a
+folder whose writer is gone (:mod:`mnist_tui.runfolder.liveness`) ends as a replay judges it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mnist_tui.runfolder.layout import (
     RunInfo,
     RunStatus,
 )
+from mnist_tui.runfolder.liveness import writer_gone
 from mnist_tui.runfolder.reader import (
     BatchTail,
     Rows,
@@ -36,7 +38,8 @@ from mnist_tui.runfolder.reader import (
     read_status,
 )
 from mnist_tui.schema import RecordError
-from mnist_tui.sources.recorded import model_events
+from mnist_tui.sources.follow_end import damage_note, gone_without_status, judged_state
+from mnist_tui.sources.recorded import checkpoint_events
 from mnist_tui.training.events import (
     ENDED,
     BatchEnd,
@@ -51,6 +54,8 @@ from mnist_tui.training.events import (
 )
 from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.run_order import in_run_order
+
+GONE = "gone"  # no status.json read, and no writer left: the run ends as its folder shows it
 
 
 class RunWatch:
@@ -92,6 +97,7 @@ class RunWatch:
         self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
         self.unreadable_told: set[str] = set()  # files (logs, status.json) a notice said cannot be read
         self.guard = DivergenceGuard()  # a loss at chance for good is told as the trainer tells it
+        self.metrics = Rows()  # metrics.jsonl as last read: a torn last line is damage once the run ended
 
     @property
     def epochs_done(self) -> int:
@@ -127,19 +133,14 @@ class RunWatch:
     def step(self, listener: Listener, data, config: Config) -> bool:
         """Report what changed on disk; True once the run has ended (and all it wrote is reported)."""
         try:
-            status = read_status(self.run_dir) or self.last_status
+            status, problem = read_status(self.run_dir) or self.last_status, None
         except (RecordError, UserError) as exc:  # damaged (or its folder removed): read again at the next
             status = self.last_status  # poll, and meanwhile the last one read ages: a dead writer is "lost"
-            if status is None and STATUS_NAME not in self.unreadable_told:  # none read yet: the state is
-                self.unreadable_told.add(STATUS_NAME)  # unknown, and a silent wait looked like a hang
-                listener(Notice(f"the run's state is unknown until {STATUS_NAME} can be read: {exc}"))
-        if status is None and STATUS_NAME not in self.unreadable_told and holds_results(self.run_dir):
-            self.unreadable_told.add(STATUS_NAME)  # a finished run's folder without one was followed in silence
-            listener(Notice(f"the run's state is unknown: its folder has no {STATUS_NAME}; following what it writes"))
+            problem = str(exc)  # it names the file
         self.last_status = status
         # judged before the files are read: a writer killed while this step read its batches had
         # appended more, which were then told after "lost" (as if the resumed run's)
-        state = effective_state(status, time.time()) if status is not None else None
+        state = effective_state(status, time.time()) if status is not None else self._without_status(listener, problem)
         if status is not None and state not in ENDED:  # a live state before the batches it holds (after
             self._report_state(listener, status, state)  # them, a late follower's backlog, even an epoch's
             # row, came before "training"); an end after them, and the plan where it was
@@ -155,7 +156,7 @@ class RunWatch:
         self._tell_skipped(listener, BATCHES_NAME, self.batches.damage)
         fresh = self.held + new
         if self._changed(METRICS_NAME):
-            metrics = read_metrics(self.run_dir)
+            self.metrics = metrics = read_metrics(self.run_dir)
             self._tell_skipped(listener, METRICS_NAME, metrics)
             for record in metrics.records:
                 if record.epoch > self.epochs_done:
@@ -176,10 +177,39 @@ class RunWatch:
                     listener(layer_record)
         if self.model_views and time.monotonic() >= self.next_eval and self._changed(CHECKPOINT_NAME):
             self._report_checkpoint(listener, data, config)
-        if state in ENDED:  # no row is coming for held batches (a kill), nor a batch for a change
+        if state in ENDED or state == GONE:  # no row is coming for held batches (a kill), nor a batch for a change
             self._report_batches(listener, self.held, every_change=True)
             self.held = []
-        return status is not None and self._report_status(listener, status, state)
+        if status is None:
+            return state == GONE and self._end_without_status(listener)
+        return self._report_status(listener, status, state)
+
+    def _without_status(self, listener: Listener, problem: str | None) -> str | None:
+        """No status.json read yet (``problem``: why; None where there is none): GONE once no writer
+        is left (its lock free, nothing written for a while), else None (unknown), said once."""
+        if self.state in ENDED:  # judged so already: the lock is not asked again
+            return GONE
+        absent, problem = problem is None, problem or f"its folder has no {STATUS_NAME}"
+        if writer_gone(self.run_dir, getattr(self._info(), "host", ""), time.time()):
+            listener(Notice(gone_without_status(problem)))  # said once: the run ends here
+            return GONE
+        # a silent wait looked like a hang (a finished run's folder without one was followed in silence)
+        if STATUS_NAME not in self.unreadable_told and (not absent or holds_results(self.run_dir)):
+            self.unreadable_told.add(STATUS_NAME)
+            listener(Notice(f"the run's state is unknown: {problem}; following what it writes"))
+        return None
+
+    def _end_without_status(self, listener: Listener) -> bool:
+        """The end of a run whose writer left no status to read, as a replay judges its folder."""
+        if self.state not in ENDED:
+            self.state = judged_state(self.epochs_done, max(self.epochs, self.batches.last[0]))
+            self._tell_damage(listener, None)
+            listener(Finished(self.epochs_done, best_accuracy(self.history), self.state == "stopped"))
+        return True
+
+    def _tell_damage(self, listener: Listener, status: RunStatus | None) -> None:
+        if note := damage_note(self.run_dir, status, len(self.history), self.metrics.torn, self.metrics.repeated):
+            listener(Notice(note))
 
     def _log(self, listener: Listener, name: str, read) -> Rows | None:
         """A changed log's rows (its damaged rows told); None when unchanged, or when it cannot be
@@ -235,19 +265,12 @@ class RunWatch:
                 listener(Notice(stalled))
 
     def _report_checkpoint(self, listener: Listener, data, config: Config) -> None:
-        import torch
-
-        from mnist_tui.training.checkpoint import CheckpointError, evaluated_weights, load_checkpoint
-
         started = time.monotonic()
-        try:
-            state = load_checkpoint(self.run_dir)
-        except CheckpointError:
+        events = checkpoint_events(self.run_dir, data, config, self.eval_threads)
+        if events is None:
             self.stamps.pop(CHECKPOINT_NAME, None)  # try again at the next poll
             return
-        if self.eval_threads:  # a --follow process trains nothing: its writer may be on the same cores
-            torch.set_num_threads(self.eval_threads)
-        for event in model_events(evaluated_weights(state), int(state["epoch"]), data, config):
+        for event in events:
             listener(event)
         self.next_eval = time.monotonic() + (time.monotonic() - started) * (1 / self.EVAL_SHARE - 1)
 
@@ -262,6 +285,8 @@ class RunWatch:
         if state == self.state:
             return state in ENDED
         self.state, self.message = state, status.message
+        if state in ENDED:  # metrics.jsonl's rows as they are now: no writer will finish a torn one
+            self._tell_damage(listener, status)
         if state == "lost":
             where = f"pid {status.pid} on {status.host}" if status.host else f"pid {status.pid}"
             self.message = f"the writer ({where}) stopped without a word: killed or crashed"
