@@ -264,6 +264,10 @@ def test_a_key_that_cannot_act_says_why_where_the_reason_lasts():
         "the run has finished; to train it on: mnist-tui --resume f"
     )
     assert refusal(key_actions("S"), "failed", local, None) == "the run failed already"
+    # a replay of a run another process still trains: its writer holds the folder, --resume is refused
+    steer = "the run trains in another process; to steer it: mnist-tui --follow r"
+    assert refusal(key_actions("space"), "so far", replay, Path("r")) == steer
+    assert refusal(key_actions("a"), "so far", replay, Path("r")) == steer
     # refused only for now (loading, pausing) or not a run key: nothing said
     assert refusal(key_actions("space"), "pausing", local, None) is None
     assert refusal(key_actions("plus"), "loading", follower, None) is None

@@ -265,6 +265,16 @@ def test_a_live_run_is_left_out_of_the_event_export_with_the_way_it_gets_events(
     assert tb.convert_run(live).skipped == "still training: it writes its own events (--tensorboard)"
 
 
+def test_a_run_whose_run_json_is_not_used_converts_from_its_epochs(runs):
+    """Listed with "run.json not used", it ended the event export in a RecordError traceback."""
+    pytest.importorskip("tensorboardX")
+    (runs / "lr-0.01" / "run.json").write_bytes(b"")
+    summary = next(s for s in RunIndex(runs).scan() if s.name == "lr-0.01")
+    converted = tb.convert_run(summary)
+    assert converted.skipped == "" and converted.event_file is not None and converted.event_file.exists()
+    assert len(check_events(summary.path)["epoch/test_acc"]) == 2
+
+
 def test_the_command_lines_export_prints_one_line_per_result(runs, tmp_path, capsys):
     from mnist_tui.workspace.command import run_exports
 
@@ -367,6 +377,23 @@ def test_an_export_never_replaces_a_file_written_between_its_check_and_its_write
     result = export_module.export_beside(listed, runs, index)
     assert checked[0].read_text() == "the other export"  # not replaced
     assert result.path == checked[2] != checked[0] and result.path.read_text().startswith("run,")
+    # the other export's file came while this one read the runs: the check before the write saw it
+    checked.clear()
+    monkeypatch.setattr(export_module, "check_export_path", check)
+    rows = export_module.export_rows
+
+    taken: list[Path] = []
+
+    def slow_rows(*args):
+        if not taken:
+            taken.append(export_module.export_path(runs))
+            taken[0].write_text("written meanwhile")
+        return rows(*args)
+
+    monkeypatch.setattr(export_module, "export_rows", slow_rows)
+    result = export_module.export_beside(listed, runs, index)
+    assert taken[0].read_text() == "written meanwhile" and result.path != taken[0]
+    assert result.path.read_text().startswith("run,")
 
 
 def test_an_export_of_no_runs_is_refused(runs, tmp_path, capsys):

@@ -72,6 +72,11 @@ def test_a_run_json_that_cannot_be_used_beside_its_epochs_is_a_note_as_in_its_re
     assert run.problem == "" and run.state == "finished" and run.epochs_done == 2
     assert run.note.startswith("run.json not used: ")
     assert ("format 99 is newer" in run.note) == bool(damage) and "run.json: " not in run.note
+    status = json.loads((runs / "lr-0.01" / "status.json").read_text())
+    live = status | {"state": "training", "pid": os.getpid(), "pid_start": process_start(os.getpid()) or 0}
+    (runs / "lr-0.01" / "status.json").write_text(json.dumps(live | {"heartbeat": time.time()}))
+    run = by_name(RunIndex(runs).scan())["lr-0.01"]  # live: enter would open a follower, which needs it
+    assert run.state == "broken" and run.problem.startswith("run.json")
 
 
 def test_a_finished_run_whose_metrics_were_cut_or_removed_says_so(runs, tmp_path):

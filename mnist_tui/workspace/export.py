@@ -96,6 +96,10 @@ def export_rows(
     return rows, left_out, noted
 
 
+class ExportTaken(UserError):
+    """The export's file exists (or appeared while the runs were read, or before the write)."""
+
+
 def check_export_path(path: Path) -> None:
     """A new .csv or .json file outside every run folder, or one :class:`UserError` line."""
     option = f"--export {shown(path)}"
@@ -109,7 +113,7 @@ def check_export_path(path: Path) -> None:
     if in_run:
         raise UserError(f"{option}: {shown(folder)} is a run folder; write the export outside it")
     if os.path.lexists(path):
-        raise UserError(f"{option}: it already exists; choose another name or remove it")
+        raise ExportTaken(f"{option}: it already exists; choose another name or remove it")
     if path.name == INFO_NAME:
         raise UserError(f"{option}: {INFO_NAME} is a run folder's own file name; choose another name")
 
@@ -150,10 +154,6 @@ def export_runs(
         raise UserError(f"--export {shown(path)}: cannot write it: {exc.strerror or exc}") from None
     runs = len({row["run"] for row in rows})
     return ExportResult(path, runs, len(rows), tuple(left_out), tuple(noted))
-
-
-class ExportTaken(UserError):
-    """The export's file appeared between the check of its name and the write."""
 
 
 def export_beside(runs: list[RunSummary], root: Path, index: RunIndex | None = None) -> ExportResult:

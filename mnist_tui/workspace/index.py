@@ -27,6 +27,7 @@ from mnist_tui.runfolder.layout import BATCHES_NAME, CHECKPOINT_NAME, INFO_NAME,
 from mnist_tui.runfolder.reader import Rows, effective_state, read_batches, read_info, read_metrics, read_status
 from mnist_tui.schema import RecordError
 from mnist_tui.training.events import ENDED, BatchEnd, EpochRecord
+from mnist_tui.workspace.entries import Stamp, is_dir, marks_a_run, mtime, stamp_of
 from mnist_tui.workspace.summary import (
     SETTINGS,
     RunSummary,
@@ -42,8 +43,6 @@ __all__ = ["RunIndex", "RunSummary", "SETTINGS", "summaries_of"]
 
 MARKERS = (INFO_NAME, METRICS_NAME, CHECKPOINT_NAME)  # any of these makes a folder a run folder
 WATCHED = (INFO_NAME, STATUS_NAME, METRICS_NAME, CHECKPOINT_NAME)
-Stamp = tuple[int, int, int, int] | None  # files.change_stamp, None when absent
-UNREADABLE: Stamp = (-1, -1, -1, -1)  # there, but stat fails (a symlink loop): read, to say why
 
 
 class _Parsed:
@@ -102,8 +101,8 @@ class RunIndex:
                     entries = {e.name: e for e in it}
             except OSError:
                 continue  # an unreadable folder that is not known to hold a run: nothing to list
-            if any(name in entries and _marks_a_run(entries[name]) for name in MARKERS):
-                found.append((folder, tuple(_stamp(entries.get(name)) for name in WATCHED)))
+            if any(name in entries and marks_a_run(entries[name]) for name in MARKERS):
+                found.append((folder, tuple(stamp_of(entries.get(name)) for name in WATCHED)))
                 continue
             try:  # a folder that holds no run: its own device (a mount point has another)
                 device = os.stat(folder)
@@ -111,7 +110,7 @@ class RunIndex:
                 continue
             seen.add((device.st_dev, device.st_ino))
             for name, entry in entries.items():
-                if name.startswith((".", "__")) or not _is_dir(entry):
+                if name.startswith((".", "__")) or not is_dir(entry):
                     continue
                 if entry.is_symlink():
                     links.append(entry.path)
@@ -187,7 +186,8 @@ class RunIndex:
                 problem = problem or f"{METRICS_NAME}: no row fits ({metrics.first_problem})"
             elif note := metrics.skipped_note(METRICS_NAME):
                 notes.append(note)
-        if unused and metrics.records:  # it was "broken", and enter would not open what --replay shows
+        # it was "broken", and enter would not open what --replay shows; a live one opens in a follower, which needs it
+        if unused and metrics.records and (status is None or status.state in ENDED):
             notes.insert(0, f"{INFO_NAME} not used: {unused.removeprefix(INFO_NAME + ': ')}")
         elif unused:
             problem = problem or _named(INFO_NAME, unused)
@@ -219,7 +219,7 @@ class RunIndex:
             state = state_without_status(fields.get("epochs_done", 0), planned)
         if "dataset" in fields:
             fields["dataset"] = short_dataset(fields["dataset"])
-        started = info.first_start if info is not None else _mtime(path)
+        started = info.first_start if info is not None else mtime(path)
         summary = RunSummary(
             name=name,
             path=path,
@@ -268,38 +268,3 @@ def summaries_of(items) -> list[RunSummary]:
 
 def _named(file: str, error: str) -> str:
     return error if not error or error.startswith(file) else f"{file}: {error}"
-
-
-def _stamp(entry: os.DirEntry | None) -> Stamp:
-    if entry is None:
-        return None
-    try:
-        info = entry.stat()
-    except FileNotFoundError:  # a dangling link, or deleted since it was listed: absent
-        return None
-    except OSError:
-        return UNREADABLE
-    return change_stamp(info)
-
-
-def _marks_a_run(entry: os.DirEntry) -> bool:
-    """A marker file, or one that cannot be looked at (a symlink loop named run.json): listed as a
-    broken row with its reason, where its OSError had ended the whole scan and export."""
-    try:
-        return entry.is_file()
-    except OSError:
-        return True
-
-
-def _is_dir(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
-def _mtime(path: Path) -> float | None:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return None

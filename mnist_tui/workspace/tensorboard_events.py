@@ -31,6 +31,7 @@ from mnist_tui.errors import UserError
 from mnist_tui.files import os_reason, shown
 from mnist_tui.runfolder.names import EVENTS_GLOB
 from mnist_tui.runfolder.reader import read_batches, read_info, read_metrics
+from mnist_tui.schema import RecordError
 from mnist_tui.training.events import LIVE, BatchEnd, DataReady, EpochRecord, Failed, Finished, Notice
 from mnist_tui.workspace.index import RunSummary, summaries_of
 from mnist_tui.workspace.summary import SETTINGS
@@ -251,7 +252,9 @@ def convert_run(summary: RunSummary) -> Converted:
         why = "it writes its own events (--tensorboard)" if writes else "export it once it ends"
         return Converted(summary.name, summary.path, skipped=f"still {summary.state}: {why}")
     run_dir = summary.path
-    info = read_info(run_dir)
+    info = None
+    with contextlib.suppress(RecordError, UserError):  # unusable: its settings are left out, as the index notes
+        info = read_info(run_dir)
     history = read_metrics(run_dir).records
     batches = read_batches(run_dir).records
     settings = dict(info.config) if info is not None else {}

@@ -91,8 +91,11 @@ def refusal(actions: list[str], state: str, caps: Capabilities, run_dir: object)
     """What a key says when none of its ``actions`` acts because the source cannot, or the run has
     ended: a replay took space, a, S, +, - and s in silence. None where the refusal is only for
     now (space while pausing) or the key is not one of these."""
-    train_on = f"; to train it on: mnist-tui --resume {shlex.quote(str(run_dir))}" if run_dir is not None else ""
+    folder = shlex.quote(str(run_dir)) if run_dir is not None else ""
+    train_on = f"; to train it on: mnist-tui --resume {folder}" if folder else ""
     where = "nothing trains here, the run is only shown" if not caps.live else "the run trains in another process"
+    if state == "so far":  # a replay of a run another process trains: --resume would be refused
+        where, train_on = "the run trains in another process", f"; to steer it: mnist-tui --follow {folder}"
     ended = state in ENDED
     said = f"the run {ENDED_WORDS.get(state, state)}"
     if {"start", "pause", "resume"} & set(actions):
