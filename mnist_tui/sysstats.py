@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,13 +36,16 @@ class SystemStats:
 
 
 class SystemSampler:
-    def __init__(self, device_index: int | None = None) -> None:
+    def __init__(self, device_index: int | None = None, since_start: bool = False) -> None:
+        """``since_start``: the first sample's CPU % is over the process's life so far (a sampler
+        made just before it has no interval of its own: psutil reads 0 %)."""
         # imported here, not with the module: psutil took 15-20 ms of the dashboard's first frame,
         # whose panel makes its sampler after that frame (Zen 3)
         import psutil
 
         self._process = psutil.Process(os.getpid())
         self._process.cpu_percent(None)  # the first call only starts the clock
+        self._since_start = since_start
         self._cores = psutil.cpu_count() or 1
         self.device_index = device_index  # None: the calling thread's current CUDA device
         self._nvml_handles: dict[int, Any] = {}  # by device index: the run's may be set after the first sample
@@ -50,6 +54,10 @@ class SystemSampler:
         with self._process.oneshot():
             cpu = self._process.cpu_percent(None)
             rss = self._process.memory_info().rss / MB
+            if self._since_start:
+                self._since_start = False
+                used = sum(self._process.cpu_times()[:2])  # user + system
+                cpu = 100.0 * used / max(time.time() - self._process.create_time(), 0.01)
         torch = sys.modules.get("torch")
         # the training worker may be importing torch right now: a half-made module has no
         # get_num_threads yet (seen in the benchmark: the dashboard died on it)

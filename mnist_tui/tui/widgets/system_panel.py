@@ -1,7 +1,7 @@
 """The machine in view: one line from :mod:`mnist_tui.sysstats`, refreshed at most once a
 second and only while the panel is shown on the active screen (a hidden panel samples nothing).
-Its sampler (and psutil) is made at its first tick, after the first frame, and its first figure
-comes ``FIRST_SAMPLE_S`` later: a CPU % over no time at all would read 0.
+Its sampler (and psutil) is made at its first tick, after the first frame; that first figure's
+CPU % is over the process's life so far (over no time at all it would read 0).
 
 Where the run trains in another process (followed, replayed), this process's figures are the
 viewer's: the line says so, and gives first what the run recorded at its last epoch."""
@@ -16,7 +16,6 @@ from textual.widgets import Static
 from mnist_tui.sysstats import SystemSampler, SystemStats, describe
 
 REFRESH_S = 2.0  # seconds: the process figures move slowly, and every UI millisecond is taken from training
-FIRST_SAMPLE_S = 0.5  # seconds from the sampler's start to its first figure
 
 
 class SystemPanel(Static):
@@ -63,10 +62,7 @@ class SystemPanel(Static):
         if not self.shown() or now - self._sampled_at < REFRESH_S * 0.9:
             return
         if self._sampler is None:
-            self._sampler = SystemSampler()  # starts its CPU clock: the figure comes a little later
-            self._sampled_at = now - REFRESH_S * 0.9 + FIRST_SAMPLE_S * 0.9  # the timer may come a hair early
-            self.set_timer(FIRST_SAMPLE_S, self.tick)
-            return
+            self._sampler = SystemSampler(since_start=True)
         self._sampled_at = now
         self.samples += 1
         self.last = self.sampler.sample()
