@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_tui_snapshots import resumed_app  # noqa: F401 - the fixture: a resumed run on a still dashboard
+from waiting import notified
 
 from mnist_tui.tui.screens.confusion import ConfusionScreen
 from mnist_tui.tui.screens.draw import DrawScreen
@@ -272,3 +273,18 @@ def test_a_key_that_cannot_act_says_why_where_the_reason_lasts():
     assert refusal(key_actions("space"), "pausing", local, None) is None
     assert refusal(key_actions("plus"), "loading", follower, None) is None
     assert refusal(key_actions("x"), "finished", replay, None) is None
+
+
+async def test_a_at_the_plans_limit_says_so_and_asks_the_run_for_nothing(resumed_app, monkeypatch):  # noqa: F811
+    """At the 100,000-epoch limit `a` said "5 more epochs…" and the run trained none."""
+    from mnist_tui.tui.screens import dashboard as dashboard_module
+
+    monkeypatch.setattr(dashboard_module, "MAX_EPOCHS", 12)  # the plan is 10: 5 more would pass it
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        asked = []
+        monkeypatch.setattr(app.dashboard, "ask_source", lambda *request: asked.append(request))
+        await pilot.press("a")
+        await notified(pilot, lambda text: text == "the plan is at its limit: 12 epochs")
+        assert not asked

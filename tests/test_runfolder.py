@@ -329,6 +329,25 @@ def test_a_resume_keeps_what_it_cannot_read_aside_and_says_so_and_puts_it_back_i
     assert (tmp_path / "run.json.damaged-2").read_bytes() == info
 
 
+def test_a_resume_into_a_new_folder_says_which_steering_rows_it_could_not_copy(tmp_path):
+    """`--resume RUN --run-dir NEW` left RUN's unreadable steering rows out of NEW, saying nothing."""
+    from mnist_tui.training.events import Notice
+
+    run, new = tmp_path / "run", tmp_path / "new"
+    run.mkdir()
+    good = '{"epoch": 1, "batch": 3, "what": "lr × 2", "lr_scale": 2.0, "epochs": 3, "time": 1.0}\n'
+    steering = good.encode() + b'{"epoch": 1, "batch": 4, "what": "lr \xd7 2"}\n'
+    (run / "steering.jsonl").write_bytes(steering)
+    events: list = []
+    writer = RunFolderWriter(new, {"epochs": 3}, TrainingControl(), events.append)
+    writer.open(epochs_done=1, logs_from=run)
+    writer.close()
+    said = [e.text for e in events if isinstance(e, Notice)]
+    assert said == [f"skipped 1 damaged row of {run / 'steering.jsonl'} (line 2 is not JSON): left there, not copied"]
+    assert [json.loads(line)["what"] for line in (new / "steering.jsonl").read_text().splitlines()] == ["lr × 2"]
+    assert (run / "steering.jsonl").read_bytes() == steering  # left as it was
+
+
 def test_a_control_request_is_typed_and_refuses_what_steering_cannot_take():
     """control.json's steering was a free dict the writer and the follower each checked by hand."""
     from mnist_tui.runfolder.layout import ControlRequest

@@ -130,7 +130,7 @@ class RunFolderWriter:
         kept = [b for b in read_batches(source).records if b.epoch <= epochs_done]
         write_text_atomically(self.run_dir / BATCHES_NAME, jsonl([b.to_json() for b in kept]))
         truncate_layer_stats(self.run_dir, epochs_done, source)
-        self._keep_steering(epochs_done, source)
+        set_aside += self._keep_steering(epochs_done, source)
         self._batches = open(self.run_dir / BATCHES_NAME, "a", encoding="utf-8")  # noqa: SIM115 - lives with the run
         earlier = read_control(self.run_dir)
         self._seen_seq = earlier.seq if earlier is not None else 0  # an old request is never replayed
@@ -145,15 +145,19 @@ class RunFolderWriter:
         own, or a resume into a new folder)."""
         return self._earlier.restore(self.run_dir)
 
-    def _keep_steering(self, epochs_done: int, source: Path) -> None:
+    def _keep_steering(self, epochs_done: int, source: Path) -> list[str]:
         """A resumed run keeps the steering of its finished epochs (an unfinished one is trained
         again). A plan change at the last kept epoch's end (batch 0) came after its checkpoint:
         the resumed run trains the checkpoint's plan, so that change goes too."""
         path = source / STEERING_NAME
         if not path.exists():
-            return
-        kept = [s for s in read_rows(path, Steered.from_json).records if s.kept_on_resume(epochs_done)]
+            return []
+        rows = read_rows(path, Steered.from_json)
+        kept = [s for s in rows.records if s.kept_on_resume(epochs_done)]
         write_text_atomically(self.run_dir / STEERING_NAME, jsonl([s.to_json() for s in kept]))
+        # resumed into a new folder: those rows are left out of it, silently until now (in place: set_aside)
+        skipped = rows.skipped_note(f"{source / STEERING_NAME}") if source != self.run_dir else None
+        return [f"{skipped}: left there, not copied"] if skipped else []
 
     def close(self) -> None:
         self._closing.set()

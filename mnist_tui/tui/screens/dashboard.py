@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.screen import Screen
 
+from mnist_tui.config import MAX_EPOCHS
 from mnist_tui.training.events import ENDED
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.progress import not_kept
@@ -110,6 +111,9 @@ class DashboardScreen(RunViewScreen):
             self.notify(f"lr × {factor:g} from {when}", timeout=4)
 
     def action_add_epochs(self, epochs: int) -> None:
+        if self.progress.epochs + epochs > MAX_EPOCHS:  # the run would take none: it said "training 5 more"
+            self.notify(f"the plan is at its limit: {MAX_EPOCHS:,} epochs", timeout=4)
+            return
         if self.state in ENDED and self.capabilities.extend:
             self.show_state("loading", f"training {counted(epochs, 'more epoch')}")
             # the source continues the run from its last checkpoint, here, once it has loaded it
