@@ -139,16 +139,21 @@ async def test_the_embedding_names_its_axes_pc1_and_pc2(digits):  # noqa: F811
         assert "linear y" not in text and "x: epoch" not in text
 
 
+async def _layer_plots(pilot, screen: ModelViewScreen) -> list[LayerMetricPlot]:
+    """The Layers tab (key 3) opened and its plots laid out."""
+    await _opened(pilot, screen)
+    plots = list(screen.query(LayerMetricPlot))
+    await pilot.press("3")
+    await wait_for(pilot, lambda: all(p.x_axis is not None for p in plots), "the plots laid out")
+    await pilot.pause(0.05)
+    return plots
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_layer_plots_tick_whole_epochs_and_keep_their_legend_off_the_data(size, ten_epochs):
     screen = ModelViewScreen(None, layer_stats=ten_epochs)
     async with ViewApp(screen).run_test(size=size) as pilot:
-        await _opened(pilot, screen)
-        plots = list(screen.query(LayerMetricPlot))
-        await pilot.press("3")
-        await wait_for(pilot, lambda: all(p.x_axis is not None for p in plots), "the plots laid out")
-        await pilot.pause(0.05)
-        for plot in plots:
+        for plot in await _layer_plots(pilot, screen):
             assert plot.x_axis.labels and all(label.isdigit() for label in plot.x_axis.labels), plot.x_axis.labels
             assert set(plot.drawn) == {"conv1", "conv2", "fc1", "fc2"}
             figure = plot.render().plain.splitlines()[1:-1]  # under the heading, above the x axis's name
@@ -223,11 +228,6 @@ async def test_small_update_ratios_keep_every_layers_value_at_80x24():
     """Ratios of a few thousandths ran the update-ratio plot's values out of room: "◆0.…"."""
     screen = ModelViewScreen(None, layer_stats=layer_records(3, lr=0.002))
     async with ViewApp(screen).run_test(size=(80, 24)) as pilot:
-        await _opened(pilot, screen)
-        plots = list(screen.query(LayerMetricPlot))
-        await pilot.press("3")
-        await wait_for(pilot, lambda: all(p.x_axis is not None for p in plots), "the plots laid out")
-        await pilot.pause(0.05)
-        for plot in plots:
+        for plot in await _layer_plots(pilot, screen):
             values = plot.render().plain.splitlines()[-1]
             assert "…" not in values and all(point in values for point in LAYER_POINTS.values()), values

@@ -44,8 +44,10 @@ class SystemPanel(Static):
 
     @property
     def sampler(self) -> SystemSampler:
+        """Made when first asked for (the first tick, after the first frame): read at once, so its
+        first CPU % is over the process's life so far."""
         if self._sampler is None:
-            self._sampler = SystemSampler()
+            self._sampler = SystemSampler(since_start=True)
         return self._sampler
 
     def on_mount(self) -> None:
@@ -61,8 +63,6 @@ class SystemPanel(Static):
         now = time.monotonic()
         if not self.shown() or now - self._sampled_at < REFRESH_S * 0.9:
             return
-        if self._sampler is None:
-            self._sampler = SystemSampler(since_start=True)
         self._sampled_at = now
         self.samples += 1
         self.last = self.sampler.sample()
