@@ -14,9 +14,8 @@ from mnist_tui.errors import UserError
 from mnist_tui.files import write_atomically
 from mnist_tui.runfolder.atomic import write_json_atomically
 from mnist_tui.runfolder.layout import BATCHES_NAME, INFO_NAME, LAYERS_NAME, STATUS_NAME, STEERING_NAME, RunInfo
-from mnist_tui.runfolder.reader import read_bytes, read_info, read_json, read_rows
+from mnist_tui.runfolder.reader import read_bytes, read_info, read_json
 from mnist_tui.schema import RecordError
-from mnist_tui.training.events import Steered
 
 # The logs a resume cuts to its finished epochs (the batches, layer statistics and steering of an
 # epoch it trains again): a few MB for a long run at batch 64, held until its first batch trains.
@@ -47,25 +46,24 @@ class EarlierFiles:
         return earlier
 
     def set_aside(self, run_dir: Path) -> list[str]:
-        """Keep what the resume would rewrite and cannot read, as NAME.damaged beside it, and say
-        so: a resume replaced a run.json with one stray byte in it (the run's first start went)
-        and dropped a steering row it could not read, saying nothing. run.json is moved aside
-        (a fresh one is written); steering.jsonl is copied (its readable rows are kept in it)."""
-        said = []
+        """Keep a run.json the resume would rewrite and cannot read, moved to run.json.damaged,
+        and say so: a resume replaced one with a stray byte in it (the run's first start went),
+        saying nothing. (A steering log with damaged rows is copied aside where it is rewritten:
+        :meth:`copy_aside`.)"""
         try:
             read_info(run_dir)
         except (RecordError, UserError) as exc:
             with contextlib.suppress(OSError):
                 os.replace(run_dir / INFO_NAME, self._aside_path(run_dir, INFO_NAME))
-                said.append(f"{exc}: kept as {self.aside[INFO_NAME].name}, and a new {INFO_NAME} written")
-        with contextlib.suppress(UserError):  # unreadable as a whole: the writer's own line says so
-            steering = read_rows(run_dir / STEERING_NAME, Steered.from_json)
-            if steering.skipped:
-                with contextlib.suppress(OSError):
-                    shutil.copyfile(run_dir / STEERING_NAME, self._aside_path(run_dir, STEERING_NAME))
-                    kept = f"the file as it was is kept as {self.aside[STEERING_NAME].name}"
-                    said.append(f"{steering.skipped_note(STEERING_NAME)}; {kept}")
-        return said
+                return [f"{exc}: kept as {self.aside[INFO_NAME].name}, and a new {INFO_NAME} written"]
+        return []
+
+    def copy_aside(self, run_dir: Path, name: str) -> Path | None:
+        """A copy of ``name`` as it is, before it is rewritten, beside it; None where it cannot be made."""
+        with contextlib.suppress(OSError):
+            shutil.copyfile(run_dir / name, self._aside_path(run_dir, name))
+            return self.aside[name]
+        return None
 
     def _aside_path(self, run_dir: Path, name: str) -> Path:
         path, number = run_dir / f"{name}.damaged", 1

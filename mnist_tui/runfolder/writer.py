@@ -113,7 +113,8 @@ class RunFolderWriter:
         self._keeper.start()
 
     def _claim(self, epochs_done: int, logs_from: Path | None) -> list[str]:
-        """→ what it kept aside, damaged, that this run would have rewritten (``EarlierFiles.set_aside``)."""
+        """→ what it says of damaged files it kept aside or left behind (``EarlierFiles.set_aside``,
+        :meth:`_keep_steering`)."""
         self.held_results = holds_results(self.run_dir)  # else what it holds on close is this run's
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._earlier = EarlierFiles.read(self.run_dir, epochs_done)
@@ -153,11 +154,15 @@ class RunFolderWriter:
         if not path.exists():
             return []
         rows = read_rows(path, Steered.from_json)
+        said = []
+        if rows.skipped and source == self.run_dir:  # rewritten below: the file as it was, kept beside it
+            if (copy := self._earlier.copy_aside(self.run_dir, STEERING_NAME)) is not None:
+                said.append(f"{rows.skipped_note(STEERING_NAME)}; the file as it was is kept as {copy.name}")
+        elif rows.skipped:  # resumed into a new folder: those rows are left out of it, and left there
+            said.append(f"{rows.skipped_note(str(path))}: left there, not copied")
         kept = [s for s in rows.records if s.kept_on_resume(epochs_done)]
         write_text_atomically(self.run_dir / STEERING_NAME, jsonl([s.to_json() for s in kept]))
-        # resumed into a new folder: those rows are left out of it, silently until now (in place: set_aside)
-        skipped = rows.skipped_note(f"{source / STEERING_NAME}") if source != self.run_dir else None
-        return [f"{skipped}: left there, not copied"] if skipped else []
+        return said
 
     def close(self) -> None:
         self._closing.set()
