@@ -99,6 +99,9 @@ def export_rows(
 class ExportTaken(UserError):
     """The export's file exists (or appeared while the runs were read, or before the write)."""
 
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"--export {shown(path)}: it already exists; choose another name or remove it")
+
 
 def check_export_path(path: Path) -> None:
     """A new .csv or .json file outside every run folder, or one :class:`UserError` line."""
@@ -113,7 +116,7 @@ def check_export_path(path: Path) -> None:
     if in_run:
         raise UserError(f"{option}: {shown(folder)} is a run folder; write the export outside it")
     if os.path.lexists(path):
-        raise ExportTaken(f"{option}: it already exists; choose another name or remove it")
+        raise ExportTaken(path)
     if path.name == INFO_NAME:
         raise UserError(f"{option}: {INFO_NAME} is a run folder's own file name; choose another name")
 
@@ -149,7 +152,7 @@ def export_runs(
     try:
         write_text_atomically(path, text, new=True)
     except FileExistsError:  # written meanwhile (another export): never replaced
-        raise ExportTaken(f"--export {shown(path)}: it already exists; choose another name or remove it") from None
+        raise ExportTaken(path) from None
     except OSError as exc:
         raise UserError(f"--export {shown(path)}: cannot write it: {exc.strerror or exc}") from None
     runs = len({row["run"] for row in rows})
