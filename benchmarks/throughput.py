@@ -56,6 +56,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-epochs", type=int, default=15, help="cap for the seed recipe's time to 99 %% (default 15)")
     p.add_argument("--skip-accuracy", action="store_true", help="skip the time-to-99 %% runs (full MNIST)")
     p.add_argument("--skip-dashboard", action="store_true", help="skip the dashboard run and first-frame timing")
+    p.add_argument(
+        "--whole-batch", action="store_true", help="also run headless with --split-batch off, interleaved (its gain)"
+    )
     p.add_argument("--quick", action="store_true", help="--samples 4000 --repeats 1 --frames 2 --skip-accuracy")
     p.add_argument("--frame-marker", default="mnist-tui", help="text that marks the app's first frame")
     p.add_argument(
@@ -112,12 +115,17 @@ def measure_seed(args, work: Path) -> dict:
     return {**figures, "peak_rss_mb": rss}
 
 
-def measure_headless(args, work: Path) -> dict:
-    run = runs.run_headless(project_args(args), work / "headless")
+def measure_headless(args, work: Path, extra: tuple[str, ...] | list[str] = ()) -> dict:
+    run = runs.run_headless([*project_args(args), *extra], work / "headless")
     if len(run.rows) < 1 + args.repeats:
         raise RuntimeError(f"the headless run failed (exit {run.exit_code}):\n{run.output.decode(errors='replace')}")
     info = {k: run.rows[0].get(k) for k in ("device", "dataset")}
     return {**throughput(run.rows, args.repeats), **info, "peak_rss_mb": run.peak_rss_mb}
+
+
+def measure_whole_batch(args, work: Path) -> dict:
+    """Headless with each batch's step computed whole (``--split-batch off``): what splitting gains."""
+    return measure_headless(args, work, ["--split-batch", "off"])
 
 
 def measure_dashboard(args, work: Path) -> dict:
@@ -222,6 +230,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="mnist-tui-bench-") as tmp:
         work = Path(tmp)
         steps = [("seed", measure_seed), ("headless", measure_headless)]
+        if args.whole_batch:
+            steps.append(("whole", measure_whole_batch))
         if not args.skip_dashboard:
             steps.append(("dashboard", measure_dashboard))
         figures.update(measure_interleaved(args, work, steps))

@@ -18,6 +18,7 @@ def _rate(figures: dict, part: str) -> float | None:
 RATIOS = {
     "project_over_seed": ("headless", "seed", 2),
     "dashboard_over_headless": ("dashboard", "headless", 3),
+    "split_over_whole": ("headless", "whole", 3),  # with --whole-batch
 }
 
 
@@ -40,6 +41,8 @@ def pooled_ratios(figures: dict) -> dict:
     """The ratios of the parts' medians over every pass of every round (printed beside)."""
     result = {}
     for name, (top, bottom, digits) in RATIOS.items():
+        if "whole" in (top, bottom) and "whole" not in figures:
+            continue  # measured only with --whole-batch
         a, b = _rate(figures, top), _rate(figures, bottom)
         result[name] = round(a / b, digits) if a and b else None
     return result
@@ -47,7 +50,7 @@ def pooled_ratios(figures: dict) -> dict:
 
 def round_ratios(figures: dict) -> dict:
     """The same ratios within each round (parts measured minutes apart): their spread is the noise."""
-    medians = {p: (figures.get(p) or {}).get("round_medians") for p in ("seed", "headless", "dashboard")}
+    medians = {p: (figures.get(p) or {}).get("round_medians") for p in ("seed", "headless", "dashboard", "whole")}
     result = {}
     for name, (top, bottom, _digits) in RATIOS.items():  # rounds keep 3 digits: they show the spread
         if medians[top] and medians[bottom]:
@@ -105,6 +108,8 @@ def print_table(figures: dict, targets: dict) -> None:
     )
     rows = [("seed pipeline (torchvision + DataLoader, bs 100, fp32)", figures["seed"], "")]
     rows.append(("project trainer, headless (defaults)", figures["headless"], ""))
+    if "whole" in figures:
+        rows.append(("project trainer, headless, --split-batch off", figures["whole"], ""))
     if "dashboard" in figures:
         rows.append(("project trainer in the dashboard (pty 120x40)", figures["dashboard"], ""))
     width = max(len(r[0]) for r in rows) + 2
@@ -119,8 +124,12 @@ def print_table(figures: dict, targets: dict) -> None:
         ("launch → first frame", g["first_frame_s"], " s", "≤"),
         ("peak RSS (project)", g["peak_rss_mb"], " MB", "≤"),
     ]
+    if "whole" in figures:
+        split = {"value": figures["ratios"]["split_over_whole"], "goal": 1.0, "met": None}
+        lines.insert(1, ("split / whole batch", split, "", "≥"))
     per_round = figures.get("round_ratios") or {}
     names = {"project / seed": "project_over_seed", "dashboard / headless": "dashboard_over_headless"}
+    names["split / whole batch"] = "split_over_whole"
     for label, goal, unit, sign in lines:
         value = "-" if goal["value"] is None else f"{goal['value']:g}{unit}"
         rounds = per_round.get(names.get(label, ""))

@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import NoReturn
 
 from mnist_tui import __version__
-from mnist_tui.config import CUDA_GRAPHS, DATASETS, DEFAULT_RECIPE, PRECISIONS, RECIPES, SCHEDULES, value_from_text
+from mnist_tui.config import (
+    CUDA_GRAPHS,
+    DATASETS,
+    DEFAULT_RECIPE,
+    PRECISIONS,
+    RECIPES,
+    SCHEDULES,
+    SPLIT_BATCH,
+    value_from_text,
+)
 from mnist_tui.rundir import check_run_dir_option
 
 EXAMPLES = """examples:
@@ -122,6 +131,9 @@ def build_parser() -> ArgumentParser:
     t.add_argument(
         "--cuda-graphs", choices=CUDA_GRAPHS, help="auto replays each CUDA training step from a graph (one GPU)"
     )
+    t.add_argument(
+        "--split-batch", choices=SPLIT_BATCH, help="auto computes each half of a batch on its own core (2 CPU cores)"
+    )
     d = p.add_argument_group("data and output")
     d.add_argument("--dataset", choices=DATASETS, help="auto: MNIST if it can be had, else synthetic digits")
     d.add_argument("--data-dir", type=_folder, help="MNIST folder (default $MNIST_TUI_DATA or ~/.cache/mnist-tui)")
@@ -180,7 +192,7 @@ def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
 
 # Options that only shape a run trained here (--data-dir also tells a replay where the digits are).
 TRAINING_OPTIONS = ("recipe", "epochs", "batch_size", "lr", "schedule", "dropout", "seed", "device", "precision")
-TRAINING_OPTIONS += ("cuda_graphs", "dataset", "limit_train")
+TRAINING_OPTIONS += ("cuda_graphs", "split_batch", "dataset", "limit_train")
 
 
 def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:

@@ -22,6 +22,7 @@ DATASETS = ("auto", "mnist", "synthetic")
 SCHEDULES = ("onecycle", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
 CUDA_GRAPHS = ("auto", "off")  # auto: on CUDA in one process (mnist_tui.training.graphed)
+SPLIT_BATCH = ("auto", "off")  # auto: on 2 CPU cores, fp32 (mnist_tui.training.split_step)
 MAX_SEED = 2**32 - 1  # numpy's seeds stop here (the synthetic digits); torch takes less than 2**64
 
 # fast (the default): one-cycle to a peak lr of 2e-2, batch 1024, light dropout. Measured on
@@ -94,6 +95,7 @@ class Config:
     last_epoch_fraction: float = 1.0  # the plan's last epoch trains this share of the data (2.5 epochs)
     ema_decay: float = 0.0  # > 0: evaluate an exponential moving average of the weights
     cuda_graphs: str = "auto"
+    split_batch: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (paths as strings): used for metrics and checkpoints."""
@@ -193,6 +195,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "last_epoch_fraction": _number_in(0, 1, low_open=True),
     "ema_decay": _number_in(0, 1, low_open=False, high_open=True),
     "cuda_graphs": _one_of(CUDA_GRAPHS),
+    "split_batch": _one_of(SPLIT_BATCH),
     "data_dir": lambda value: None if isinstance(value, Path) and str(value).strip() else f"{value!r} is not a folder",
 }
 

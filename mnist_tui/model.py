@@ -33,7 +33,7 @@ class Net(nn.Module):
         self.fc_drop = nn.Dropout(fc_dropout)
         self.fc2 = nn.Linear(50, 10)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, dropout_masks: DropoutMasks | None = None) -> torch.Tensor:
         # The seed's order with conv2_drop moved after its pool: dropout2d scales whole channels
         # by 0 or 1/(1-p) ≥ 0, which commutes with max exactly (bf16 rounding is monotone), and
         # draws the same (B, 20, 1, 1) mask, so outputs, gradients and the RNG are unchanged
@@ -43,13 +43,43 @@ class Net(nn.Module):
             x = torch.cat([self._conv1_block(part) for part in x.split(CONV1_CHUNK)])
         else:
             x = self._conv1_block(x)
-        x = F.relu(self.conv2_drop(max_pool2x2(self.conv2(x))))
-        x = torch.flatten(x, 1)
-        x = self.fc_drop(F.relu(self.fc1(x)))
+        conv_mask, fc_mask = dropout_masks or (None, None)
+        x = max_pool2x2(self.conv2(x))
+        x = F.relu(self.conv2_drop(x) if dropout_masks is None else _masked(x, conv_mask))
+        x = F.relu(self.fc1(torch.flatten(x, 1)))
+        x = self.fc_drop(x) if dropout_masks is None else _masked(x, fc_mask)
         return self.fc2(x)
+
+    def dropout_masks(self, batch: int, dtype: torch.dtype) -> DropoutMasks:
+        """The masks ``forward`` would draw for a batch of ``batch`` (conv2's (B, 20, 1, 1), fc1's
+        (B, 50)), drawn now: the same calls on the same generator as torch's CPU dropout makes
+        (noise ``bernoulli_(1 - p)``, then ``div_(1 - p)``; none where it draws none), so a step
+        that hands each half of a batch its rows of these masks draws what one whole forward would.
+        ``dtype``: the activations' (bf16 under autocast)."""
+        device = self.fc1.weight.device
+        return (
+            _noise(self.conv2_drop, (batch, self.conv2.out_channels, 1, 1), dtype, device),
+            _noise(self.fc_drop, (batch, self.fc1.out_features), dtype, device),
+        )
 
     def _conv1_block(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(max_pool2x2(self.conv1(x)))
+
+
+DropoutMasks = tuple[torch.Tensor | None, torch.Tensor | None]  # None: that dropout leaves its input as it is
+
+
+def _noise(dropout: nn.Module, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor | None:
+    p = dropout.p
+    if not dropout.training or p == 0:
+        return None
+    if p == 1:
+        return torch.zeros(shape, dtype=dtype, device=device)
+    return torch.empty(shape, dtype=dtype, device=device).bernoulli_(1 - p).div_(1 - p)
+
+
+def _masked(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    return x if mask is None else x * mask
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -110,6 +110,29 @@ def test_goals_compare_each_figure_with_its_bound():
     assert goals["defaults_seconds_to_99"]["met"] is False  # measured, never reached
 
 
+def test_whole_batch_runs_give_the_split_steps_ratio_and_a_table_row(capsys):
+    figures = {
+        "machine": {"cpu": "a CPU", "cores": 2, "torch": "2", "torch_threads": 2},
+        "settings": {"samples": 100, "repeats": 1, "rounds": 2},
+        "load_before": [1.0],
+        "load_after": [1.0],
+    }
+    for part, rate in (("seed", 2000.0), ("headless", 12000.0), ("whole", 10000.0)):
+        figures[part] = {"samples_per_s": rate, "round_medians": [rate, rate * 1.1], "peak_rss_mb": 600.0}
+    figures["round_ratios"] = report.round_ratios(figures)
+    figures["ratios"] = report.ratios(figures)
+    figures["pooled_ratios"] = report.pooled_ratios(figures)
+    figures["goals"] = report.goals(figures, {k: 1 for k in ("project_over_seed", "dashboard_over_headless")} | {
+        "first_frame_s": 0.5, "peak_rss_mb": 1024, "defaults_seconds_to_99": 15})  # fmt: skip
+    assert figures["ratios"]["split_over_whole"] == 1.2
+    assert figures["round_ratios"]["split_over_whole"] == [1.2, 1.2]
+    report.print_table(figures, {"defaults_seconds_to_99": 15})
+    out = capsys.readouterr().out
+    assert "--split-batch off" in out and "split / whole batch" in out and "1.2" in out
+    del figures["whole"]
+    assert "split_over_whole" not in report.pooled_ratios(figures)
+
+
 def test_round_ratios_pair_the_parts_measured_in_the_same_round():
     figures = {
         "seed": {"round_medians": [8000.0, 6000.0]},

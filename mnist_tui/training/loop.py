@@ -47,7 +47,8 @@ from mnist_tui.training.resume import (
     saved_reports,
 )
 from mnist_tui.training.saving import CheckpointKeeper
-from mnist_tui.training.steps import EpochRun, evaluate, train_epoch, use_cuda_graph
+from mnist_tui.training.split_step import use_split_step
+from mnist_tui.training.steps import EpochRun, evaluate, release, train_epoch, use_cuda_graph
 
 
 class Trainer:
@@ -94,8 +95,8 @@ class Trainer:
             message = failure_message(exc, self.world, self.keeper.written_epoch, self.config.run_dir)
             self.listener(Failed(message, self.result.epochs_done))
         finally:
-            if self.epoch_run is not None and self.epoch_run.graphed is not None:
-                self.epoch_run.graphed.release()  # its memory now, not when the garbage collector runs
+            if self.epoch_run is not None:
+                release(self.epoch_run)  # now, not when the garbage collector runs
             if self.writer is not None:
                 self.writer.close()
             leave_untrained_folder(self)
@@ -183,6 +184,7 @@ class Trainer:
             applied_scale=self.control.lr_scale,  # a resumed run's steering is in force, not news
         )
         use_cuda_graph(epoch_run, cfg.cuda_graphs)
+        use_split_step(epoch_run, cfg.split_batch)
         self.epoch_run = epoch_run  # its ema_steps counts the averaging steps (checkpointed)
         # A held run waits here for space (or a follower's), and says "training" once it goes: a
         # start between a check of the pause and the first batch's wait had never been said.

@@ -22,6 +22,7 @@ from mnist_tui.training.device import autocast
 from mnist_tui.training.distributed import World
 from mnist_tui.training.events import BatchEnd, StateChanged, Steered
 from mnist_tui.training.graphed import CudaGraph, GraphedStep, adam_update
+from mnist_tui.training.split_step import SplitStep
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class EpochRun:
     ema_decay: float = 0.0
     ema_steps: int = 0
     graphed: GraphedStep | None = None  # CUDA: the step replayed from a graph (see use_cuda_graph)
+    split: SplitStep | None = None  # 2 CPU cores: each half of a batch on its own (see use_split_step)
 
 
 def train_step(run: EpochRun, idx: torch.Tensor, keep_grads: bool = False, lr=None, beta1=None):
@@ -114,6 +116,14 @@ def use_cuda_graph(run: EpochRun, setting: str, graph=None) -> None:
         return
     graph = graph or CudaGraph(run.images.device)
     run.graphed = GraphedStep(lambda idx, **kw: train_step(run, idx, **kw), run.optimizer, run.batch_size, graph)
+
+
+def release(run: EpochRun) -> None:
+    """Free what the run's step holds now: a CUDA graph's memory, the split step's helper thread."""
+    if run.graphed is not None:
+        run.graphed.release()
+    if run.split is not None:
+        run.split.close()
 
 
 @torch.no_grad()  # else each lerp_ joins the average to autograd: a chain growing every step, holding
@@ -174,7 +184,12 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
             _steer_lr(run, scale, epoch, b + 1)
         lrs.append(run.optimizer.param_groups[0]["lr"])
         idx = order[b * bs : (b + 1) * bs]
-        loss, hits = run.graphed(idx) if run.graphed is not None else train_step(run, idx)
+        if run.graphed is not None:
+            loss, hits = run.graphed(idx)
+        elif run.split is not None:
+            loss, hits = run.split(*take_batch(run.images, run.labels, idx))
+        else:
+            loss, hits = train_step(run, idx)
         if run.ema is not None:
             _update_ema(run)
         if run.scheduler is not None:

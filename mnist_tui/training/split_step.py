@@ -1,0 +1,118 @@
+"""A CPU training step that computes each half of its batch on its own core.
+
+On 2 CPU cores torch runs every op of a step across both (OpenMP), and a step of this small
+net is a hundred short ops: each pays a fork and a join, and the elementwise ones split too
+little work to gain from two threads. Two halves of the batch, each computed by one thread
+with one op thread, keep both cores busy without that. Measured on the 2-core AMD EPYC
+(Zen 3, fp32, batch 1024, 3 interleaved rounds): 8.6-9.0k samples/s in one step over two op
+threads, 9.6-11.4k as two halves (two single-threaded processes at batch 512 made 11.4-12.0k
+together). At batch 128 the halves gained nothing (7.3-7.5k against 6.7-7.8k).
+
+The trainer's own thread computes the first half and one helper thread the second. They
+share the model: autograd adds each half's gradient into a weight's ``.grad`` under that
+weight's lock, a sum of two terms that is the same in either order. Each half's loss is its
+cross-entropy summed over its samples and divided by the whole batch's size, so the two
+gradients add up to the whole batch's mean. Then one optimizer step, on the trainer's thread.
+
+Dropout masks are drawn for the whole batch first, on the trainer's thread (the model's
+:meth:`~mnist_tui.model.Net.dropout_masks`, the draws its own dropout makes), and each half
+takes its rows: two threads drawing at once would take the generator in either order, and
+the same seed would train differently from run to run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import torch
+from torch.nn import functional as F
+
+from mnist_tui.training.device import autocast
+
+# auto splits batches from this size (see the module docstring: at 128 it gained nothing)
+SPLIT_FROM_BATCH = 512
+
+
+def use_split_step(run, setting: str) -> None:
+    """Give ``run`` (an :class:`~mnist_tui.training.steps.EpochRun`) a :class:`SplitStep` where
+    ``setting`` is auto and the run trains on the CPU with exactly 2 op threads, in fp32, in one
+    process, at batches of 512 or more: where it was measured. (bf16 on CPUs with AMX or
+    AVX512-BF16, and more cores, were not.)"""
+    if (
+        setting == "auto"
+        and run.graphed is None
+        and run.images.device.type == "cpu"
+        and run.precision == "fp32"
+        and torch.get_num_threads() == 2
+        and run.batch_size >= SPLIT_FROM_BATCH
+        and not run.world.distributed
+    ):
+        run.split = SplitStep(run.model, run.optimizer, run.precision)
+
+
+@contextlib.contextmanager
+def op_threads(count: int):
+    """This thread's torch ops run on ``count`` threads inside the block (OpenMP's thread count
+    is kept per thread; torch's own record of it is put back after)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _keep_op_threads(count: int) -> None:
+    """This thread's ops run on ``count`` threads from now on. torch sets a thread's count from
+    its global record at the thread's first parallel op (``get_num_threads`` is one): set before
+    that, the count was overwritten by whatever the record held then."""
+    torch.get_num_threads()
+    torch.set_num_threads(count)
+
+
+class SplitStep:
+    """``step(idx)`` → (loss, correct) as tensors, like :func:`~mnist_tui.training.steps.train_step`."""
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, precision: str) -> None:
+        self.model, self.optimizer, self.precision = model, optimizer, precision
+        self.threads = max(1, torch.get_num_threads() // 2)
+        self._helper: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix="mnist-tui-half-batch")
+        before = torch.get_num_threads()
+        self._helper.submit(_keep_op_threads, self.threads).result()
+        torch.set_num_threads(before)  # torch's record, which threads yet to start take: as it was
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._helper is None:
+            raise RuntimeError("this split step was closed")
+        batch = len(x)
+        self.optimizer.zero_grad(set_to_none=True)
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        masks = self.model.dropout_masks(batch, dtype)
+        cut = (batch + 1) // 2
+        first = (x[:cut], y[:cut], tuple(m if m is None else m[:cut] for m in masks))
+        second = (x[cut:], y[cut:], tuple(m if m is None else m[cut:] for m in masks))
+        pending = self._helper.submit(self._half, *second, batch)
+        with op_threads(self.threads):
+            try:
+                loss, hits = self._half(*first, batch)
+            except BaseException:
+                wait([pending])  # its half done (or failed) before anything goes on: this error is the one told
+                raise
+            other_loss, other_hits = pending.result()
+            self.optimizer.step()
+        return loss + other_loss, hits + other_hits
+
+    def _half(self, x: torch.Tensor, y: torch.Tensor, masks, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        # autocast and grad mode are per thread: each half sets its own
+        with torch.enable_grad(), autocast(x.device, self.precision):
+            logits = self.model(x, masks)
+        loss = F.cross_entropy(logits.float(), y, reduction="sum") / batch
+        loss.backward()
+        return loss.detach(), (logits.argmax(1) == y).sum()
+
+    def close(self) -> None:
+        """End the helper thread (it would otherwise wait for work until the process exits)."""
+        if self._helper is not None:
+            self._helper.shutdown(wait=True)
+            self._helper = None
