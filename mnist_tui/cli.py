@@ -185,16 +185,9 @@ def config_rules(args: argparse.Namespace) -> dict[str, Any]:
 
 def _open_watched(args: argparse.Namespace) -> None:
     _check_paths(args)
-    if args.replay is not None:
-        from mnist_tui.sources.replay import check_run_dir  # and numpy: only a replay's first frame waits for it
+    from mnist_tui.watched import check_watched
 
-        check_run_dir(args.replay, "--replay")
-    elif args.follow is not None and args.follow.exists() and not args.follow.is_dir():
-        raise UserError(f"--follow {args.follow}: not a folder")
-    elif args.follow is not None:
-        from mnist_tui.rundir import check_not_a_workspace
-
-        check_not_a_workspace(args.follow, "--follow")  # it waited forever for a run to start there
+    check_watched(args.replay, args.follow)
 
 
 def opens_app(args: argparse.Namespace) -> bool:

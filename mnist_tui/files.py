@@ -58,6 +58,16 @@ def os_reason(exc: OSError) -> str:
     return _REASONS.get(exc.errno, exc.strerror or type(exc).__name__)
 
 
+def mkdir_reason(exc: OSError) -> str:
+    """Why a folder could not be made, in words. ENOENT from ``mkdir`` where the folder above it
+    exists is that file system taking no new folders (``/proc``, ``/sys``): "it does not exist" said
+    of the folder asked for read as if the user had mistyped an existing one's name."""
+    above = Path(exc.filename).absolute().parent if exc.filename else None
+    if exc.errno == errno.ENOENT and above is not None and above.is_dir():
+        return f"{shown(above, 60)} exists, but no folder can be made in it"
+    return os_reason(exc)
+
+
 def shown(path: Path | str, limit: int = 200) -> str:
     """A path for a one-line message: a 300-character name is cut in the middle. Not before 200
     characters: a path a person can copy from the message is worth a wrapped line, and 100 cut
@@ -100,6 +110,17 @@ def open_regular(path: Path) -> int:
     except BaseException:
         os.close(fd)
         raise
+
+
+def unreadable_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, in words; None where it can, or where it is absent."""
+    try:
+        os.close(open_regular(path))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # EINVAL: "it is a folder, not a regular file"
+        return exc.strerror if exc.errno == errno.EINVAL else os_reason(exc)
+    return None
 
 
 def _refuse(path: Path, option: str, reason: str) -> UserError:

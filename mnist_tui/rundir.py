@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 
 from mnist_tui.errors import UserError
-from mnist_tui.files import file_type, os_reason, probe_write, shown
+from mnist_tui.files import file_type, mkdir_reason, os_reason, probe_write, shown
 from mnist_tui.made_folders import make_parents, remember_made
 from mnist_tui.runfolder.names import (
     CHECKPOINT_NAME,
@@ -184,7 +184,7 @@ def create_fresh_run_dir(run_dir: Path) -> Path:
         reason = f"{shown(run_dir.parent, 60)} is not a folder"
         raise UserError(f"cannot create the run folder {shown(run_dir)}: {reason}") from None
     except OSError as exc:
-        raise UserError(f"cannot create the run folder {shown(run_dir)}: {os_reason(exc)}") from None
+        raise UserError(f"cannot create the run folder {shown(run_dir)}: {mkdir_reason(exc)}") from None
     for n in range(1, MAX_SUFFIX):
         candidate = run_dir if n == 1 else run_dir.with_name(f"{run_dir.name}-{n}")
         try:
@@ -194,7 +194,7 @@ def create_fresh_run_dir(run_dir: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise UserError(f"cannot create the run folder {shown(candidate)}: {os_reason(exc)}") from None
+            raise UserError(f"cannot create the run folder {shown(candidate)}: {mkdir_reason(exc)}") from None
     raise UserError(f"no free run folder name next to {shown(run_dir)}")
 
 
@@ -208,7 +208,7 @@ def _check_writable(run_dir: Path) -> None:
             what = "is a symbolic link to nothing" if run_dir.is_symlink() else "exists but is not a folder"
             raise UserError(f"the run folder {shown(run_dir)} {what}") from None
     except OSError as exc:
-        raise UserError(f"cannot create the run folder {shown(run_dir)}: {os_reason(exc)}") from None
+        raise UserError(f"cannot create the run folder {shown(run_dir)}: {mkdir_reason(exc)}") from None
     try:
         probe_write(run_dir)
     except OSError as exc:

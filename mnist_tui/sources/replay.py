@@ -88,6 +88,10 @@ class RunRecord:
     status_epochs: int = 0  # status.json's plan: steered or resumed longer than the checkpoint's
 
     @property
+    def epochs_done(self) -> int:  # the last row's epoch, as a follower counts (of rows 1 and 7, "2" where it said 7)
+        return self.history[-1].epoch if self.history else 0
+
+    @property
     def dataset_name(self) -> str | None:
         return self.history[-1].dataset if self.history else (self.written_dataset or None)
 
@@ -191,7 +195,7 @@ def load_run(run_dir: Path) -> RunRecord:
             refused = str(exc) if isinstance(exc, CheckpointError) else f"{CHECKPOINT_NAME} was refused: {exc}"
     else:
         record.notes.append("no checkpoint in this folder: curves only (no model to predict with)")
-    done = record.history[-1].epoch if record.history else record.epoch
+    done = record.epochs_done or record.epoch
     # A failed run's last epoch is what it failed in: a diverging curve is what its replay is for
     # (one that failed in epoch 1 was refused, its 50 recorded losses never shown). Another
     # unfinished epoch's batches are not kept, as a resume does not keep them.
@@ -250,7 +254,7 @@ class ReplaySource(PassiveSource):
         try:
             record = load_run(self.request.run_dir)
             config = dataset_option(self._config(record), record.dataset_name)
-            result.epochs_done = len(record.history)
+            result.epochs_done = record.epochs_done
             result.stopped = self._replay(record, config, listener)
         except Exception as exc:  # as in the trainer: every failure is an event, never a dead worker
             result.error = exc
@@ -268,12 +272,10 @@ class ReplaySource(PassiveSource):
 
     def _replay(self, record: RunRecord, config: Config, listener: Listener) -> bool:
         notes = list(record.notes)
-        data = None
         views = record.model_state is not None and self.request.model_views
-        if views:
-            data, problem = load_test_data(config, self.datasets)
-            notes += [problem] if problem else []
-        planned = int((record.saved_config or {}).get("epochs") or len(record.history))
+        data, problem = load_test_data(config, self.datasets) if views else (None, None)
+        notes += [problem] if problem else []
+        planned = int((record.saved_config or {}).get("epochs") or record.epochs_done)
         # a run failed in an epoch its checkpoint did not plan (`a`, --resume --epochs) read "epoch 3/2"
         planned = max(planned, record.status_epochs, record.batches[-1].epoch if record.batches else 0)
         notice = "; ".join(notes) or None
@@ -292,9 +294,9 @@ class ReplaySource(PassiveSource):
             for event in model_events(record.model_state, record.epoch, data, config):
                 listener(event)
         still = record.writer_state if record.writer_state in LIVE else ""  # not stopped: it goes on elsewhere
-        stopped = len(record.history) < planned and not still
+        stopped = record.epochs_done < planned and not still
         if record.writer_state in ("failed", "lost"):  # as a follower says it, not "stopped"
             listener(StateChanged(record.writer_state, record.end_detail))
         else:
-            listener(Finished(len(record.history), best_accuracy(record.history), stopped, still))
+            listener(Finished(record.epochs_done, best_accuracy(record.history), stopped, still))
         return stopped
