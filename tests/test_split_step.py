@@ -11,7 +11,7 @@ from mnist_tui.config import Config
 from mnist_tui.model import Net
 from mnist_tui.training.build import make_optimizer
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.split_step import SplitStep, op_threads, use_split_step
+from mnist_tui.training.split_step import op_threads, use_split_step
 from mnist_tui.training.steps import EpochRun, release, take_batch, train_step
 
 
@@ -24,7 +24,7 @@ def two_threads():
     torch.set_num_threads(before)
 
 
-def make_run(data, batch_size=512, precision="fp32", seed=0) -> EpochRun:
+def make_run(data, batch_size=1024, precision="fp32", seed=0) -> EpochRun:
     torch.manual_seed(seed)
     model = Net(0.2, 0.3).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, 1e-2, torch.device("cpu"))
@@ -80,11 +80,11 @@ def test_the_same_seed_trains_the_same_weights_bit_for_bit(small_synthetic, two_
     """Both halves' dropout comes from masks drawn before the threads start."""
     results = []
     for _ in range(2):
-        run = make_run(small_synthetic, batch_size=700)  # odd halves too: 350 and 350, then 300 and 300
+        run = make_run(small_synthetic, batch_size=799)  # uneven halves too: 400 and 399 (twice), then 201 and 201
         use_split_step(run, "auto")
         torch.manual_seed(5)
-        for start in range(0, 2000, 700):
-            run.split(*take_batch(run.images, run.labels, torch.arange(start, min(start + 700, 2000))))
+        for start in range(0, 2000, 799):
+            run.split(*take_batch(run.images, run.labels, torch.arange(start, min(start + 799, 2000))))
         results.append(weights(run))
         release(run)
     assert torch.equal(results[0], results[1])
@@ -123,7 +123,7 @@ def test_an_error_in_the_helpers_half_reaches_the_caller(small_synthetic, two_th
     "why", ["off", "small batch", "bf16", "one thread", "distributed"], ids=lambda why: why.replace(" ", "-")
 )
 def test_where_the_split_was_not_measured_the_step_stays_whole(small_synthetic, two_threads, why):
-    run = make_run(small_synthetic, batch_size=128 if why == "small batch" else 1024)
+    run = make_run(small_synthetic, batch_size=512 if why == "small batch" else 768)
     if why == "bf16":
         run.precision = "bf16"
     if why == "distributed":
@@ -136,7 +136,7 @@ def test_where_the_split_was_not_measured_the_step_stays_whole(small_synthetic, 
 def test_the_trainer_splits_on_two_threads_and_ends_its_helper(small_synthetic, two_threads, tmp_path):
     from mnist_tui.training.loop import Trainer
 
-    config = Config(epochs=2, batch_size=512, device="cpu", precision="fp32", dataset="synthetic", download=False)
+    config = Config(epochs=2, batch_size=1000, device="cpu", precision="fp32", dataset="synthetic", download=False)
     trainer = Trainer(config, lambda event: None, datasets=small_synthetic)
     result = trainer.run()
     assert result.error is None and result.epochs_done == 2

@@ -1,12 +1,14 @@
 """A CPU training step that computes each half of its batch on its own core.
 
-On 2 CPU cores torch runs every op of a step across both (OpenMP), and a step of this small
-net is a hundred short ops: each pays a fork and a join, and the elementwise ones split too
-little work to gain from two threads. Two halves of the batch, each computed by one thread
-with one op thread, keep both cores busy without that. Measured on the 2-core AMD EPYC
-(Zen 3, fp32, batch 1024, 3 interleaved rounds): 8.6-9.0k samples/s in one step over two op
-threads, 9.6-11.4k as two halves (two single-threaded processes at batch 512 made 11.4-12.0k
-together). At batch 128 the halves gained nothing (7.3-7.5k against 6.7-7.8k).
+On 2 CPU cores torch runs each op of a step over both threads, and oneDNN's AVX2 kernels for
+these 10- and 20-channel convolutions gain only 1.5-1.6× from the second (Zen 3, batch 1024:
+6.0-7.1k samples/s on one thread, 9.0-11.3k on two). Two halves of the batch, each computed
+by one thread with one op thread, keep both cores busy on work that splits perfectly. Measured
+on the 2-core AMD EPYC (Zen 3, fp32), the same steps alternated in one process, 6-10 rounds,
+split over whole: batch 2048 1.29× (rounds 1.15-1.38), 1024 1.07-1.17× (1.02-1.38), 768 1.14×
+(0.92-1.31), 512 1.02× (0.88-1.16), 256 0.94× (0.89-1.23). Below 768 the halves are too short
+to pay for handing one to another thread. Through ``benchmarks/throughput.py --whole-batch``
+(5 interleaved rounds of headless runs): 10.2k against 9.5k samples/s, rounds 0.86-1.20.
 
 The trainer's own thread computes the first half and one helper thread the second. They
 share the model: autograd adds each half's gradient into a weight's ``.grad`` under that
@@ -30,14 +32,14 @@ from torch.nn import functional as F
 
 from mnist_tui.training.device import autocast
 
-# auto splits batches from this size (see the module docstring: at 128 it gained nothing)
-SPLIT_FROM_BATCH = 512
+# auto splits batches from this size (see the module docstring: at 512 it gained ~2 %, within the noise)
+SPLIT_FROM_BATCH = 768
 
 
 def use_split_step(run, setting: str) -> None:
     """Give ``run`` (an :class:`~mnist_tui.training.steps.EpochRun`) a :class:`SplitStep` where
     ``setting`` is auto and the run trains on the CPU with exactly 2 op threads, in fp32, in one
-    process, at batches of 512 or more: where it was measured. (bf16 on CPUs with AMX or
+    process, at batches of 768 or more: where it was measured. (bf16 on CPUs with AMX or
     AVX512-BF16, and more cores, were not.)"""
     if (
         setting == "auto"
