@@ -11,7 +11,7 @@ from mnist_tui.config import Config
 from mnist_tui.model import Net
 from mnist_tui.training.build import make_optimizer
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.split_step import op_threads, use_split_step
+from mnist_tui.training.split_step import use_split_step
 from mnist_tui.training.steps import EpochRun, release, take_batch, train_step
 
 
@@ -90,21 +90,34 @@ def test_the_same_seed_trains_the_same_weights_bit_for_bit(small_synthetic, two_
     assert torch.equal(results[0], results[1])
 
 
-def test_each_half_runs_on_one_op_thread_and_the_caller_keeps_its_count(small_synthetic, two_threads):
+def _count_in_a_new_thread() -> int:
+    counts = []
+    thread = threading.Thread(target=lambda: counts.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    return counts[0]
+
+
+def test_each_half_runs_on_one_op_thread_and_other_threads_keep_their_count(small_synthetic, two_threads):
+    """A thread started during a step (a UI worker) takes torch's record of the count: still 2."""
     run = make_run(small_synthetic)
     use_split_step(run, "auto")
-    helper_threads = run.split._helper.submit(torch.get_num_threads).result()
-    seen = []
+    helpers = [helper.submit(torch.get_num_threads).result() for helper in run.split._halves]
+    seen, started_meanwhile = [], []
     original = run.split._half
-    run.split._half = lambda *args: (seen.append(torch.get_num_threads()), original(*args))[1]
+
+    def half(*args):
+        seen.append(torch.get_num_threads())
+        started_meanwhile.append(_count_in_a_new_thread())
+        return original(*args)
+
+    run.split._half = half
     run.split(*take_batch(run.images, run.labels, torch.arange(512)))
-    assert helper_threads == 1 and seen == [1, 1]
+    assert helpers == [1, 1] and seen == [1, 1]
+    assert started_meanwhile == [2, 2] and _count_in_a_new_thread() == 2
     assert torch.get_num_threads() == 2
     release(run)
     assert not any(t.name.startswith("mnist-tui-half-batch") for t in threading.enumerate())
-    with op_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == 2
 
 
 def test_an_error_in_the_helpers_half_reaches_the_caller(small_synthetic, two_threads):
@@ -115,7 +128,8 @@ def test_an_error_in_the_helpers_half_reaches_the_caller(small_synthetic, two_th
     y[-1] = 12  # in the second half: no such class
     with pytest.raises((IndexError, RuntimeError), match="out of bounds"):
         run.split(x, y)
-    assert torch.get_num_threads() == 2  # put back on the way out
+    assert torch.get_num_threads() == 2
+    assert all(helper.submit(torch.get_num_threads).result() == 1 for helper in run.split._halves)  # still usable
     release(run)
 
 
@@ -128,8 +142,8 @@ def test_where_the_split_was_not_measured_the_step_stays_whole(small_synthetic, 
         run.precision = "bf16"
     if why == "distributed":
         run.world = type("TwoRanks", (), {"distributed": True})()
-    with op_threads(1 if why == "one thread" else 2):
-        use_split_step(run, "off" if why == "off" else "auto")
+    torch.set_num_threads(1 if why == "one thread" else 2)
+    use_split_step(run, "off" if why == "off" else "auto")
     assert run.split is None
 
 

@@ -10,11 +10,11 @@ split over whole: batch 2048 1.29× (rounds 1.15-1.38), 1024 1.07-1.17× (1.02-1
 to pay for handing one to another thread. Through ``benchmarks/throughput.py --whole-batch``
 (5 interleaved rounds of headless runs): 10.2k against 9.5k samples/s, rounds 0.86-1.20.
 
-The trainer's own thread computes the first half and one helper thread the second. They
-share the model: autograd adds each half's gradient into a weight's ``.grad`` under that
-weight's lock, a sum of two terms that is the same in either order. Each half's loss is its
-cross-entropy summed over its samples and divided by the whole batch's size, so the two
-gradients add up to the whole batch's mean. Then one optimizer step, on the trainer's thread.
+Two helper threads compute the halves while the trainer's thread waits. They share the model:
+autograd adds each half's gradient into a weight's ``.grad`` under that weight's lock, a sum of
+two terms that is the same in either order. Each half's loss is its cross-entropy summed over
+its samples and divided by the whole batch's size, so the two gradients add up to the whole
+batch's mean. Then one optimizer step, on the trainer's thread.
 
 Dropout masks are drawn for the whole batch first, on the trainer's thread (the model's
 :meth:`~mnist_tui.model.Net.dropout_masks`, the draws its own dropout makes), and each half
@@ -24,7 +24,6 @@ the same seed would train differently from run to run.
 
 from __future__ import annotations
 
-import contextlib
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import torch
@@ -53,18 +52,6 @@ def use_split_step(run, setting: str) -> None:
         run.split = SplitStep(run.model, run.optimizer, run.precision)
 
 
-@contextlib.contextmanager
-def op_threads(count: int):
-    """This thread's torch ops run on ``count`` threads inside the block (OpenMP's thread count
-    is kept per thread; torch's own record of it is put back after)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _keep_op_threads(count: int) -> None:
     """This thread's ops run on ``count`` threads from now on. torch sets a thread's count from
     its global record at the thread's first parallel op (``get_num_threads`` is one): set before
@@ -74,35 +61,39 @@ def _keep_op_threads(count: int) -> None:
 
 
 class SplitStep:
-    """``step(idx)`` → (loss, correct) as tensors, like :func:`~mnist_tui.training.steps.train_step`."""
+    """``step(x, y)`` → (loss, correct) as tensors, like :func:`~mnist_tui.training.steps.train_step`.
+
+    Both halves run on helper threads made for them, each keeping its own op-thread count; the
+    trainer's thread keeps its own. ``torch.set_num_threads`` also sets the record that threads
+    yet to start take their count from: a half computed on the trainer's thread would have held
+    it at 1 through each step, and a thread started then (a UI worker, the system line's) kept 1.
+    """
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, precision: str) -> None:
         self.model, self.optimizer, self.precision = model, optimizer, precision
         self.threads = max(1, torch.get_num_threads() // 2)
-        self._helper: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix="mnist-tui-half-batch")
+        self._halves: list[ThreadPoolExecutor] = [
+            ThreadPoolExecutor(1, thread_name_prefix=f"mnist-tui-half-batch-{n}") for n in (1, 2)
+        ]
         before = torch.get_num_threads()
-        self._helper.submit(_keep_op_threads, self.threads).result()
-        torch.set_num_threads(before)  # torch's record, which threads yet to start take: as it was
+        for started in [helper.submit(_keep_op_threads, self.threads) for helper in self._halves]:
+            started.result()
+        torch.set_num_threads(before)  # the record, as it was: only the helpers keep their count
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._helper is None:
+        if not self._halves:
             raise RuntimeError("this split step was closed")
         batch = len(x)
         self.optimizer.zero_grad(set_to_none=True)
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         masks = self.model.dropout_masks(batch, dtype)
         cut = (batch + 1) // 2
-        first = (x[:cut], y[:cut], tuple(m if m is None else m[:cut] for m in masks))
-        second = (x[cut:], y[cut:], tuple(m if m is None else m[cut:] for m in masks))
-        pending = self._helper.submit(self._half, *second, batch)
-        with op_threads(self.threads):
-            try:
-                loss, hits = self._half(*first, batch)
-            except BaseException:
-                wait([pending])  # its half done (or failed) before anything goes on: this error is the one told
-                raise
-            other_loss, other_hits = pending.result()
-            self.optimizer.step()
+        parts = ((x[:cut], y[:cut], [m if m is None else m[:cut] for m in masks]),
+                 (x[cut:], y[cut:], [m if m is None else m[cut:] for m in masks]))  # fmt: skip
+        pending = [helper.submit(self._half, *part, batch) for helper, part in zip(self._halves, parts, strict=True)]
+        wait(pending)  # both done (or failed) before anything goes on
+        (loss, hits), (other_loss, other_hits) = (half.result() for half in pending)  # the first error, if any
+        self.optimizer.step()
         return loss + other_loss, hits + other_hits
 
     def _half(self, x: torch.Tensor, y: torch.Tensor, masks, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,7 +105,7 @@ class SplitStep:
         return loss.detach(), (logits.argmax(1) == y).sum()
 
     def close(self) -> None:
-        """End the helper thread (it would otherwise wait for work until the process exits)."""
-        if self._helper is not None:
-            self._helper.shutdown(wait=True)
-            self._helper = None
+        """End the helper threads (they would otherwise wait for work until the process exits)."""
+        for helper in self._halves:
+            helper.shutdown(wait=True)
+        self._halves = []
