@@ -62,9 +62,12 @@ def mkdir_reason(exc: OSError) -> str:
     """Why a folder could not be made, in words. ENOENT from ``mkdir`` where the folder above it
     exists is that file system taking no new folders (``/proc``, ``/sys``): "it does not exist" said
     of the folder asked for read as if the user had mistyped an existing one's name."""
-    above = Path(exc.filename).absolute().parent if exc.filename else None
-    if exc.errno == errno.ENOENT and above is not None and above.is_dir():
-        return f"{shown(above, 60)} exists, but no folder can be made in it"
+    try:  # absolute() asks for the working folder, which may itself have been removed
+        above = Path(exc.filename).absolute().parent if exc.filename else None
+        if exc.errno == errno.ENOENT and above is not None and above.is_dir():
+            return f"{shown(above, 60)} exists, but no folder can be made in it"
+    except OSError:
+        pass
     return os_reason(exc)
 
 

@@ -64,13 +64,14 @@ async def test_once_its_frame_is_drawn_the_dashboard_hands_the_gil_on_sooner():
 
     before = sys.getswitchinterval()
     try:
-        sys.setswitchinterval(0.005)
+        sys.setswitchinterval(0.002)
         order: list[str] = []
         app = MnistApp(RecordedStart(order))
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: "source" in order, "the source to start")
             assert UI_SWITCH_INTERVAL_S < 0.005 and sys.getswitchinterval() == pytest.approx(UI_SWITCH_INTERVAL_S)
             await pilot.press("q")
+        assert sys.getswitchinterval() == pytest.approx(0.005)  # Python's own, once the app has ended
     finally:
         sys.setswitchinterval(before)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -118,6 +119,29 @@ def test_each_half_runs_on_one_op_thread_and_other_threads_keep_their_count(smal
     assert torch.get_num_threads() == 2
     release(run)
     assert not any(t.name.startswith("mnist-tui-half-batch") for t in threading.enumerate())
+
+
+def test_threads_started_while_split_steps_are_built_keep_torchs_count(small_synthetic, two_threads):
+    """The helpers set their own count with OpenMP's call, not torch's record that new threads take."""
+    from mnist_tui.training.split_step import SplitStep, _torchs_openmp
+
+    if sys.platform.startswith("linux"):
+        assert _torchs_openmp() is not None  # torch's wheels ship their libgomp: the per-thread call is used
+    run, counts, building = make_run(small_synthetic), [], threading.Event()
+
+    def start_threads() -> None:
+        while not building.is_set():
+            counts.append(_count_in_a_new_thread())
+
+    starter = threading.Thread(target=start_threads)
+    starter.start()
+    for _ in range(40):
+        step = SplitStep(run.model, run.optimizer, "fp32")
+        assert [helper.submit(torch.get_num_threads).result() for helper in step._halves] == [1, 1]
+        step.close()
+    building.set()
+    starter.join()
+    assert len(counts) > 10 and set(counts) == {2}
 
 
 def test_an_error_in_the_helpers_half_reaches_the_caller(small_synthetic, two_threads):

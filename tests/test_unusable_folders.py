@@ -82,3 +82,16 @@ def test_a_replay_counts_the_epochs_of_rows_with_a_gap_as_its_follower_does(fini
         said[option] = capsys.readouterr().out.strip().splitlines()[-1]
     assert said["--replay"] == said["--follow"], said
     assert said["--replay"].startswith("finished after 7 epochs"), said
+
+
+def test_a_relative_run_folder_in_a_removed_working_folder_is_one_line(tmp_path):
+    """Naming the folder above asked for the working folder, which was gone: the error escaped."""
+    import subprocess
+    import sys
+
+    script = 'mkdir gone && cd gone && rmdir ../gone && exec "$0" -m mnist_tui "$@"'
+    argv = ["--headless", "--dataset", "synthetic", "--epochs", "1", "--limit-train", "200", "--run-dir", "x"]
+    done = subprocess.run(
+        ["sh", "-c", script, sys.executable, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    _one_line(done.returncode, done.stderr, "cannot create the run folder x: ")

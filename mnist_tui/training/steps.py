@@ -119,7 +119,7 @@ def use_cuda_graph(run: EpochRun, setting: str, graph=None) -> None:
 
 
 def release(run: EpochRun) -> None:
-    """Free what the run's step holds now: a CUDA graph's memory, the split step's helper thread."""
+    """Free what the run's step holds now: a CUDA graph's memory, the split step's helper threads."""
     if run.graphed is not None:
         run.graphed.release()
     if run.split is not None:
