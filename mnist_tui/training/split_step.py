@@ -1,14 +1,18 @@
 """A CPU training step that computes each half of its batch on its own core.
 
-On 2 CPU cores torch runs each op of a step over both threads, and oneDNN's AVX2 kernels for
-these 10- and 20-channel convolutions gain only 1.5-1.6× from the second (Zen 3, batch 1024:
-6.0-7.1k samples/s on one thread, 9.0-11.3k on two). Two halves of the batch, each computed
-by one thread with one op thread, keep both cores busy on work that splits perfectly. Measured
-on the 2-core AMD EPYC (Zen 3, fp32), the same steps alternated in one process, 6-10 rounds,
-split over whole: batch 2048 1.29× (rounds 1.15-1.38), 1024 1.07-1.17× (1.02-1.38), 768 1.14×
-(0.92-1.31), 512 1.02× (0.88-1.16), 256 0.94× (0.89-1.23). Below 768 the halves are too short
-to pay for handing one to another thread. Through ``benchmarks/throughput.py --whole-batch``
-(5 interleaved rounds of headless runs): 10.2k against 9.5k samples/s, rounds 0.86-1.20.
+On 2 CPU cores torch runs each op of a step over both threads: a hundred-odd ops a step, each
+forking to the second thread and joining it again, and oneDNN's AVX2 kernels for these 10- and
+20-channel convolutions gain only 1.5-1.6× from the second (Zen 3, batch 1024: 6.0-7.1k
+samples/s on one thread, 9.0-11.3k on two). Two halves of the batch, each computed by a thread
+of its own with one op thread, keep both cores busy with no join until the step's end.
+
+Measured on the 2-core AMD EPYC (Zen 3, fp32). The trainer alone (3-epoch runs of 20,000
+samples, alternated): batch 1024 1.14-1.18× split over whole; batch 128 0.61-0.72×. Headless
+runs through ``benchmarks/throughput.py --whole-batch``: 1.075× (rounds 1.02-1.22). At small
+batches each op is short, and the two halves hand the GIL to each other around every op (a
+thread wake-up each): in the trainer a 64-image half took 15 ms where the whole 128 took
+about 15 ms on two threads. Bare steps alternated in one process, without the trainer's other
+threads, gained there too (batch 128 1.15-1.42×), so the trainer's figures decide: from 768.
 
 Two helper threads compute the halves while the trainer's thread waits. They share the model:
 autograd adds each half's gradient into a weight's ``.grad`` under that weight's lock, a sum of
@@ -35,7 +39,7 @@ from torch.nn import functional as F
 
 from mnist_tui.training.device import autocast
 
-# auto splits batches from this size (see the module docstring: at 512 it gained ~2 %, within the noise)
+# auto splits batches from this size (the module docstring: at 128 the trainer lost 30-40 %)
 SPLIT_FROM_BATCH = 768
 
 
