@@ -132,7 +132,7 @@ def build_parser() -> ArgumentParser:
         "--cuda-graphs", choices=CUDA_GRAPHS, help="auto replays each CUDA training step from a graph (one GPU)"
     )
     t.add_argument(
-        "--split-batch", choices=SPLIT_BATCH, help="auto computes each half of a batch on its own core (2 CPU cores)"
+        "--split-batch", choices=SPLIT_BATCH, help="each half of a batch on its own core (auto: where it pays)"
     )
     d = p.add_argument_group("data and output")
     d.add_argument("--dataset", choices=DATASETS, help="auto: MNIST if it can be had, else synthetic digits")

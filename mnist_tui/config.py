@@ -22,7 +22,7 @@ DATASETS = ("auto", "mnist", "synthetic")
 SCHEDULES = ("onecycle", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
 CUDA_GRAPHS = ("auto", "off")  # auto: on CUDA in one process (mnist_tui.training.graphed)
-SPLIT_BATCH = ("auto", "off")  # auto: on 2 CPU cores, fp32 (mnist_tui.training.split_step)
+SPLIT_BATCH = ("auto", "on", "off")  # auto: on 2 CPU cores, fp32 (mnist_tui.training.split_step)
 MAX_SEED = 2**32 - 1  # numpy's seeds stop here (the synthetic digits); torch takes less than 2**64
 
 # fast (the default): one-cycle to a peak lr of 2e-2, batch 1024, light dropout. Measured on

@@ -171,6 +171,23 @@ def test_where_the_split_was_not_measured_the_step_stays_whole(small_synthetic, 
     assert run.split is None
 
 
+@pytest.mark.parametrize("threads", [2, 4])
+def test_on_splits_where_auto_would_not_and_gives_each_half_its_share_of_threads(small_synthetic, threads):
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        run = make_run(small_synthetic, batch_size=128, precision="bf16")
+        use_split_step(run, "auto")
+        assert run.split is None
+        use_split_step(run, "on")
+        assert [h.submit(torch.get_num_threads).result() for h in run.split._halves] == [threads // 2] * 2
+        loss, hits = run.split(*take_batch(run.images, run.labels, torch.arange(128)))
+        assert torch.isfinite(loss) and 0 <= int(hits) <= 128
+        release(run)
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_the_trainer_splits_on_two_threads_and_ends_its_helper(small_synthetic, two_threads, tmp_path):
     from mnist_tui.training.loop import Trainer
 
@@ -190,8 +207,9 @@ def test_the_option_reaches_the_config_and_is_refused_with_a_replay(tmp_path, ca
     parser = build_parser()
     assert build_config(parser.parse_args(["--split-batch", "off"])).split_batch == "off"
     assert build_config(parser.parse_args([])).split_batch == Config().split_batch == "auto"
+    assert build_config(parser.parse_args(["--split-batch", "on"])).split_batch == "on"
     with pytest.raises(SystemExit):
-        parser.parse_args(["--split-batch", "on"])
+        parser.parse_args(["--split-batch", "yes"])
     with pytest.raises(SystemExit):
         check_faces(parser, parser.parse_args(["--replay", str(tmp_path), "--split-batch", "off"]))
     assert "--split-batch" in capsys.readouterr().err

@@ -44,19 +44,18 @@ SPLIT_FROM_BATCH = 768
 
 
 def use_split_step(run, setting: str) -> None:
-    """Give ``run`` (an :class:`~mnist_tui.training.steps.EpochRun`) a :class:`SplitStep` where
-    ``setting`` is auto and the run trains on the CPU with exactly 2 op threads, in fp32, in one
-    process, at batches of 768 or more: where it was measured. (bf16 on CPUs with AMX or
-    AVX512-BF16, and more cores, were not.)"""
-    if (
-        setting == "auto"
-        and run.graphed is None
-        and run.images.device.type == "cpu"
-        and run.precision == "fp32"
-        and torch.get_num_threads() == 2
-        and run.batch_size >= SPLIT_FROM_BATCH
-        and not run.world.distributed
-    ):
+    """Give ``run`` (an :class:`~mnist_tui.training.steps.EpochRun`) a :class:`SplitStep`.
+
+    ``auto``: where the run trains on the CPU with exactly 2 op threads, in fp32, in one process,
+    at batches of 768 or more: where it was measured to pay. ``on``: on the CPU in one process
+    with 2 op threads or more, at any precision and batch size, to measure it where it was not
+    (bf16 on CPUs with AMX or AVX512-BF16, more cores: each half then gets half the threads).
+    """
+    cpu_step = run.graphed is None and run.images.device.type == "cpu" and not run.world.distributed
+    if not cpu_step or torch.get_num_threads() < 2 or setting == "off":
+        return
+    measured = run.precision == "fp32" and torch.get_num_threads() == 2 and run.batch_size >= SPLIT_FROM_BATCH
+    if setting == "on" or measured:
         run.split = SplitStep(run.model, run.optimizer, run.precision)
 
 
