@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import sys
 from pathlib import Path
 
 import pytest
@@ -56,24 +55,6 @@ async def test_the_source_starts_after_the_first_frame_and_the_collector_runs_ag
         assert order == ["first frame, collector off", "source"]
         assert gc.isenabled()
         await pilot.press("q")
-
-
-async def test_once_its_frame_is_drawn_the_dashboard_hands_the_gil_on_sooner():
-    """Training threads wait for the GIL at each op while the UI paints (tui/app.py)."""
-    from mnist_tui.tui.app import UI_SWITCH_INTERVAL_S
-
-    before = sys.getswitchinterval()
-    try:
-        sys.setswitchinterval(0.002)
-        order: list[str] = []
-        app = MnistApp(RecordedStart(order))
-        async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: "source" in order, "the source to start")
-            assert UI_SWITCH_INTERVAL_S < 0.005 and sys.getswitchinterval() == pytest.approx(UI_SWITCH_INTERVAL_S)
-            await pilot.press("q")
-        assert sys.getswitchinterval() == pytest.approx(0.005)  # Python's own, once the app has ended
-    finally:
-        sys.setswitchinterval(before)
 
 
 async def test_psutil_is_loaded_after_the_first_frame_not_before_it(monkeypatch):

@@ -36,9 +36,6 @@ from mnist_tui.tui.screens.dashboard_keys import palette_entries
 from mnist_tui.tui.screens.help import PANELS, HelpScreen, dashboard_keys, screen_commands, screen_keys
 
 SERVER_PID_VARIABLE = "MNIST_TUI_SERVER_PID"  # set by mnist_tui.serve for its sessions
-# The GIL changes hands after 0.5 ms, not 5: a training thread waited up to 5 ms for its next op while
-# the UI painted (Zen 3 dashboard, split step, 3 interleaved rounds: 9.3k → 9.9k samples/s).
-UI_SWITCH_INTERVAL_S, PYTHON_SWITCH_INTERVAL_S = 0.0005, 0.005
 
 
 class MnistApp(App[int]):
@@ -112,7 +109,6 @@ class MnistApp(App[int]):
         the collector held until here) took the frame's write from 0.66-0.77 s after start to
         0.53-0.59 s (medians of 12 launches, two sets, Zen 3)."""
         release_collector()
-        sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
         if self.launch and self._dashboard is not None:
             self._dashboard.run_source()
 
@@ -231,7 +227,6 @@ class MnistApp(App[int]):
         """Every way out closes the source, not only q: a browser tab closed under --serve exits
         through the web driver, and a worker left paused would keep the process alive for ever."""
         self._close_sources()
-        sys.setswitchinterval(PYTHON_SWITCH_INTERVAL_S)  # no UI paints now
         loop = asyncio.get_running_loop()
         for signum in self.STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
