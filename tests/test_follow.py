@@ -449,6 +449,31 @@ def test_a_followed_runs_failure_is_its_end_state_and_an_unreadable_log_a_note(t
     assert "layers.jsonl: it is a folder, not a regular file" in notes[0]  # it said "… is not a regular file (it is …)"
 
 
+def test_a_metrics_log_that_becomes_unreadable_mid_follow_is_a_note_and_the_follow_goes_on(tmp_path):
+    """metrics.jsonl replaced by a folder while a run was followed failed the follower: its
+    dashboard called the run "failed". Said once, as for the other logs; its rows come once it
+    can be read again."""
+    import shutil
+
+    from mnist_tui.runfolder.atomic import write_text_atomically
+
+    watch, _, row = _killed_in_epoch_2(tmp_path)
+    (tmp_path / "metrics.jsonl").unlink()
+    (tmp_path / "metrics.jsonl").mkdir()
+    seen: list = []
+    watch.step(seen.append, None, None)
+    watch.step(seen.append, None, None)
+    notes = [e.text for e in seen if isinstance(e, Notice)]
+    assert len(notes) == 1 and notes[0].startswith("not used: "), notes
+    assert "metrics.jsonl: it is a folder, not a regular file" in notes[0]
+    shutil.rmtree(tmp_path / "metrics.jsonl")
+    second = EpochRecord(2, 0.3, 0.9, 0.3, 0.9, 1.5, 40000.0, 0.01, 0.2, "synthetic", "cpu", 1)
+    write_text_atomically(tmp_path / "metrics.jsonl", _rows(row, second))
+    seen.clear()
+    watch.step(seen.append, None, None)
+    assert [e.epoch for e in seen if isinstance(e, EpochRecord)] == [2]
+
+
 def test_a_followers_second_notice_names_the_new_damage_and_a_copied_log_is_not_told_again(tmp_path):
     """metrics.jsonl is read whole at each change: a second notice said the first damaged line's
     reason again. batches.jsonl replaced by a copy (an editor's save) told its damage twice."""

@@ -155,9 +155,8 @@ class RunWatch:
             self.held = []  # the earlier attempt's: no row will come for them
         self._tell_skipped(listener, BATCHES_NAME, self.batches.damage)
         fresh = self.held + new
-        if self._changed(METRICS_NAME):
-            self.metrics = metrics = read_metrics(self.run_dir)
-            self._tell_skipped(listener, METRICS_NAME, metrics)
+        if (metrics := self._log(listener, METRICS_NAME, lambda: read_metrics(self.run_dir))) is not None:
+            self.metrics = metrics
             for record in metrics.records:
                 if record.epoch > self.epochs_done:
                     self._report_batches(listener, [b for b in fresh if b.epoch <= record.epoch])
