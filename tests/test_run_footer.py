@@ -41,3 +41,24 @@ async def test_the_wide_footer_keeps_every_key(resumed_app):  # noqa: F811
         await feed(pilot)
         actions = {k.action for k in shown_keys(app)}
         assert actions >= LEFT_OUT_OF_NARROW_FOOTER, actions
+
+
+async def test_a_footer_shown_before_the_app_had_focus_lists_its_keys():
+    """A served page whose terminal never had the browser's focus showed an empty footer until a
+    key came: Textual's footer skips binding changes while the app is blurred, and its first
+    compose waits for one. Ours lists its screen's keys either way."""
+    from textual.app import App
+    from textual.screen import Screen
+
+    class Keyed(Screen):
+        BINDINGS = [("z", "zap", "Zap")]
+
+        def compose(self):
+            yield FittedFooter()
+
+    app = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.app_focus = False  # as a served page that opened without the browser's focus
+        await app.push_screen(Keyed())
+        footer = app.screen.query_one(FittedFooter)
+        await wait_for(pilot, lambda: "zap" in {k.action for k in footer.query(FooterKey)}, "the footer's keys", 10)

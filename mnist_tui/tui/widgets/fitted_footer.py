@@ -4,6 +4,10 @@ the keys a screen names as the first to leave (they still work; ``?`` and the pa
 At 80×24 the dashboard's keys (space, q, esc Back from the workspace, x, i, a, p, ?) take 78
 columns in the compact footer; with w, o and d as well they took ~100 and the last keys were cut
 mid-word under the palette hint.
+
+It also lists its keys while the app has no focus: Textual's footer skips binding changes then,
+and its first keys wait for one, so a served page whose terminal never had the browser's focus
+(headless Chromium here) showed an empty footer until a key came.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ class FittedFooter(Footer):
     def fit(self, narrow: bool) -> None:
         self.compact = narrow
         self.show_command_palette = not narrow  # ctrl+p still opens it
+
+    def bindings_changed(self, screen) -> None:
+        self._bindings_ready = True
+        if self.is_attached and screen is self.screen:
+            self.call_after_refresh(self.recompose)
 
     async def recompose(self) -> None:
         await super().recompose()  # the keys are rebuilt whenever the bindings or compact change
