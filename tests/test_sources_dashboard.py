@@ -463,3 +463,25 @@ async def test_the_header_keeps_a_nested_runs_name_at_80_columns(finished_run, t
         await pilot.resize_terminal(200, 40)
         await wait_for(pilot, lambda: str(run_dir) in dashboard.sub_title, "the whole path at 200 columns")
         assert "CNN 21,840 params" in dashboard.sub_title
+
+
+async def test_a_runs_end_shows_its_last_batch_loss_at_once(finished_run):
+    """At a run's end the stats kept the loss of the tick before (a served page showed a stale
+    loss for up to a second): the batches still in the loss inbox are taken first."""
+    from mnist_tui.training.events import BatchEnd, Finished, StateChanged
+    from mnist_tui.tui.bridge import SourceBridge
+
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        dashboard = app.dashboard
+        dashboard.refresh_timer.pause()  # no tick takes the losses: only the end may
+        line = dashboard.query_one("#speed-line")
+        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
+        per_epoch = dashboard.progress.batches_per_epoch
+        bridge(StateChanged("training"))
+        await wait_for(pilot, lambda: dashboard.state == "training", "training")
+        bridge(BatchEnd(3, per_epoch, per_epoch, (0.0123,), 1.0, 128, (0.01,), 1.7e9))
+        bridge(Finished(3, 0.99, False))
+        await wait_for(pilot, lambda: dashboard.state == "finished", "the end")
+        assert "loss 0.0123" in str(line.content), line.content

@@ -227,6 +227,7 @@ class RunViewScreen(Screen):
 
     def on_run_finished(self, message: msg.RunFinished) -> None:
         e = message.event
+        self._take_losses()  # the last batches' (the stats kept the tick before's loss a second)
         self.progress.on_finished(e.epochs_done)
         if e.still:  # the run goes on in another process: this view holds it so far
             where = f"--follow {self.source.run_dir} shows it live"
