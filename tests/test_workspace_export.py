@@ -231,18 +231,23 @@ def test_the_listener_writes_events_while_a_run_trains(tmp_path):
     assert hp["lr"] == 0.005 and hp["precision"] == "fp32" and hp["device"] == "cpu"
 
 
-def test_an_event_log_that_stops_says_so_once_and_the_run_trains_on(tmp_path, monkeypatch):
-    """A full disk under --tensorboard: the log stopped and nobody was told."""
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [(OSError(28, "No space left on device"), "[Errno 28] No space left on device"), (KeyError(3), "KeyError: 3")],
+)
+def test_an_event_log_that_stops_says_so_once_and_the_run_trains_on(tmp_path, monkeypatch, error, said):
+    """A full disk under --tensorboard: the log stopped and nobody was told. A fault of ours is
+    said with its type (a KeyError's notice read "stopped: 3")."""
     pytest.importorskip("tensorboardX")
     from mnist_tui.config import Config
     from mnist_tui.synthetic import synthetic_digits
     from mnist_tui.training.events import Finished, Notice
     from mnist_tui.training.loop import Trainer
 
-    def full_disk(self, event):
-        raise OSError(28, "No space left on device")
+    def fails(self, event):
+        raise error
 
-    monkeypatch.setattr(tb.EventLog, "batch", full_disk)
+    monkeypatch.setattr(tb.EventLog, "batch", fails)
     run_dir = tmp_path / "live"
     config = Config(epochs=2, device="cpu", precision="fp32", dataset="synthetic", run_dir=run_dir, lr=0.005)
     seen = []
@@ -250,7 +255,7 @@ def test_an_event_log_that_stops_says_so_once_and_the_run_trains_on(tmp_path, mo
     result = Trainer(config, listener, datasets=synthetic_digits(0, 500, 200)).run()
     assert result.error is None and result.epochs_done == 2
     notices = [e.text for e in seen if isinstance(e, Notice)]
-    assert notices == ["TensorBoard events stopped: [Errno 28] No space left on device"]
+    assert notices == [f"TensorBoard events stopped: {said}"]
     assert isinstance(seen[-1], Finished)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnist_tui.errors import UserError
+from mnist_tui.errors import UserError, told
 from mnist_tui.files import os_reason, shown
 from mnist_tui.runfolder.names import EVENTS_GLOB
 from mnist_tui.runfolder.reader import read_batches, read_info, read_metrics
@@ -194,7 +194,7 @@ class TensorBoardListener:
         try:
             self._write(event)
         except Exception as exc:  # the event log must never end the training run
-            stopped = None if self.error is not None else Notice(f"TensorBoard events stopped: {exc}")
+            stopped = None if self.error is not None else Notice(f"TensorBoard events stopped: {told(exc)}")
             self.error = f"TensorBoard events stopped: {type(exc).__name__}: {exc}"
             self._close_quietly()
         if self.forward is not None:
@@ -282,7 +282,7 @@ def convert_run(summary: RunSummary) -> Converted:
         # ended the whole export in a traceback, other runs half done and the temporary file left
         if log is not None:
             log.discard()
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        reason = " ".join(told(exc).split())[:200]
         return Converted(
             summary.name, run_dir, skipped=f"its events could not be written: {reason}; any earlier event file is kept"
         )
