@@ -729,3 +729,35 @@ def test_an_ended_runs_torn_or_repeated_last_row_is_said_not_shown_as_a_shorter_
     said = "its last line is torn" if damage == "torn" else "1 row holds an epoch a later row holds too"
     assert said in notes[0], notes
     assert [type(e) for e in seen][-2:] == [Notice, Finished] and seen[-1].epochs_done == 1
+
+
+def test_a_writer_that_ends_while_its_status_cannot_be_read_ends_as_its_folder_shows(tmp_path):
+    """status.json made a folder mid-run: the follower aged the last status it read and said the
+    writer "stopped without a word: killed or crashed" after a clean finish (--replay: finished)."""
+    from mnist_tui.runfolder.atomic import write_json_atomically
+    from mnist_tui.runfolder.layout import RunStatus, pid_namespace, process_start
+    from mnist_tui.sources.watch import RunWatch
+
+    run_dir = _ended_run(tmp_path / "run", status="absent")
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = RunStatus(
+            "training", writer.pid, "", 2, 1, 2, 1, 2, heartbeat=time.time(),
+            pid_ns=pid_namespace(), pid_start=process_start(writer.pid) or 0,
+        )  # fmt: skip
+        write_json_atomically(run_dir / "status.json", live.to_json())
+        seen: list = []
+        watch = RunWatch(run_dir, [], 2, model_views=False, writer_created=100.0)
+        assert not watch.step(seen.append, None, None) and watch.state == "training"
+        (run_dir / "status.json").unlink()
+        (run_dir / "status.json").mkdir()
+    finally:
+        writer.kill()
+        writer.wait()
+    then = time.time_ns() - 60 * 10**9
+    for path in run_dir.iterdir():
+        os.utime(path, ns=(then, then))
+    assert watch.step(seen.append, None, None)
+    assert not [e for e in seen if isinstance(e, StateChanged) and e.state == "lost"], seen
+    assert [(e.epochs_done, e.stopped) for e in seen if isinstance(e, Finished)] == [(2, False)]
+    assert watch.state == "finished"

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mnist_tui.errors import UserError
 from mnist_tui.runfolder.layout import CHECKPOINT_NAME, METRICS_NAME, RunStatus
+from mnist_tui.runfolder.reader import read_metrics
+from mnist_tui.schema import RecordError
 from mnist_tui.words import counted
 
 
@@ -27,6 +30,16 @@ def judged_state(epochs_done: int, planned: int) -> str:
     """A run without a status, its writer gone: finished with every planned epoch's row, else
     stopped (as a replay says it)."""
     return "finished" if epochs_done >= planned else "stopped"
+
+
+def wrote_every_epoch(run_dir: Path, planned: int) -> bool:
+    """Whether ``metrics.jsonl`` holds the row of the last planned epoch: a writer that ended so
+    finished, whatever status it could not write (else its end, unread, was a kill: "lost")."""
+    try:
+        rows = read_metrics(run_dir).records
+    except (RecordError, UserError):
+        return False
+    return bool(rows) and rows[-1].epoch >= planned
 
 
 def damage_note(run_dir: Path, status: RunStatus | None, rows: int, torn: bool, repeated: int) -> str | None:

@@ -38,7 +38,7 @@ from mnist_tui.runfolder.reader import (
     read_status,
 )
 from mnist_tui.schema import RecordError
-from mnist_tui.sources.follow_end import damage_note, gone_without_status, judged_state
+from mnist_tui.sources.follow_end import damage_note, gone_without_status, judged_state, wrote_every_epoch
 from mnist_tui.sources.recorded import checkpoint_events
 from mnist_tui.training.events import (
     ENDED,
@@ -141,6 +141,8 @@ class RunWatch:
         # judged before the files are read: a writer killed while this step read its batches had
         # appended more, which were then told after "lost" (as if the resumed run's)
         state = effective_state(status, time.time()) if status is not None else self._without_status(listener, problem)
+        if problem is not None and state == "lost" and wrote_every_epoch(self.run_dir, status.epochs):
+            status, state = None, self._without_status(listener, problem)  # a clean finish, unread, was "lost"
         if status is not None and state not in ENDED:  # a live state before the batches it holds (after
             self._report_state(listener, status, state)  # them, a late follower's backlog, even an epoch's
             # row, came before "training"); an end after them, and the plan where it was
