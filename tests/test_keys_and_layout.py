@@ -251,9 +251,16 @@ def test_a_key_that_cannot_act_says_why_where_the_reason_lasts():
     local = Capabilities(start=True, pause=True, stop=True, save=True, live=True, steer=True, extend=True, local=True)
     assert key_actions("space") == ["start", "pause", "resume"] and key_actions("plus") == ["steer_lr"]
     for key in ("space", "a", "plus", "minus", "S"):
-        said = refusal(key_actions(key), "finished", replay, Path("runs/r1"))
+        said = refusal(key_actions(key), "finished", replay, Path("runs/r1"), 9)
         assert said is not None and said.startswith("nothing trains here, the run is only shown"), key
-        assert ("--resume runs/r1" in said) == (key != "S"), key
+        # a finished run's --resume without --epochs N, N > 9, is refused: the command given must not be
+        assert ("--resume runs/r1 --epochs 14" in said) == (key != "S"), key
+    stopped = refusal(key_actions("space"), "stopped", replay, Path("runs/r1"), 4)
+    assert stopped.endswith("--resume runs/r1")  # a stopped run trains on to its plan
+    for key in ("space", "S", "plus", "a"):  # a follower before its run exists took them in silence
+        assert refusal(key_actions(key), "waiting", follower, Path("f")) == (
+            "no run is written there yet: its keys act once its writer starts"
+        ), key
     assert refusal(key_actions("s"), "training", follower, Path("f")) == (
         "the run trains in another process: it saves its own checkpoints"
     )
@@ -261,8 +268,8 @@ def test_a_key_that_cannot_act_says_why_where_the_reason_lasts():
     assert refusal(key_actions("space"), "stopped", local, Path("r")) == (
         "the run was stopped; to train it on: mnist-tui --resume r"
     )
-    assert refusal(key_actions("a"), "finished", follower, Path("f")) == (
-        "the run has finished; to train it on: mnist-tui --resume f"
+    assert refusal(key_actions("a"), "finished", follower, Path("f"), 3) == (
+        "the run has finished; to train it on: mnist-tui --resume f --epochs 8"
     )
     assert refusal(key_actions("S"), "failed", local, None) == "the run failed already"
     # a replay of a run another process still trains: its writer holds the folder, --resume is refused

@@ -74,7 +74,7 @@ class DashboardScreen(RunViewScreen):
         actions = key_actions(event.key)
         if any(self.check_action(action, ()) for action in actions):
             return
-        said = refusal(actions, self.state, self.capabilities, self.source.run_dir)
+        said = refusal(actions, self.state, self.capabilities, self.source.run_dir, self.progress.epochs_done)
         if said:
             self.notify(said, timeout=5)
 

@@ -87,12 +87,19 @@ def key_actions(key: str) -> list[str]:
     return [b.action.partition("(")[0] for b in DASHBOARD_KEYS if key in b.key.split(",")]
 
 
-def refusal(actions: list[str], state: str, caps: Capabilities, run_dir: object) -> str | None:
+RUN_KEYS = frozenset({"start", "pause", "resume", "steer_lr", "add_epochs", "stop_run", "save"})
+
+
+def refusal(actions: list[str], state: str, caps: Capabilities, run_dir: object, epochs_done: int = 0) -> str | None:
     """What a key says when none of its ``actions`` acts because the source cannot, or the run has
     ended: a replay took space, a, S, +, - and s in silence. None where the refusal is only for
-    now (space while pausing) or the key is not one of these."""
+    now (space while pausing) or the key is not one of these. ``epochs_done``: a finished run's,
+    for the ``--epochs`` its ``--resume`` needs (without it, the command given was refused)."""
+    if state == "waiting" and RUN_KEYS & set(actions):  # a follower's keys, before its run is there
+        return "no run is written there yet: its keys act once its writer starts"
     folder = shlex.quote(str(run_dir)) if run_dir is not None else ""
-    train_on = f"; to train it on: mnist-tui --resume {folder}" if folder else ""
+    more = f" --epochs {epochs_done + 5}" if state == "finished" and epochs_done else ""
+    train_on = f"; to train it on: mnist-tui --resume {folder}{more}" if folder else ""
     where = "nothing trains here, the run is only shown" if not caps.live else "the run trains in another process"
     if state == "so far":  # a replay of a run another process trains: --resume would be refused
         where, train_on = "the run trains in another process", f"; to steer it: mnist-tui --follow {folder}"
