@@ -335,7 +335,7 @@ async def test_a_replay_says_why_space_and_the_steering_keys_do_nothing(finished
         await pilot.press("space")
         said = await notified(pilot, lambda text: "nothing trains here" in text)
         shown = "nothing trains here, the run is only shown"
-        assert said == [f"{shown}; to train it on: mnist-tui --resume {finished_run}"]
+        assert said == [f"{shown}; to train it on: mnist-tui --resume {finished_run} --epochs 7"]  # 2 done
 
 
 async def test_a_replay_of_a_failed_run_shows_it_failed_and_exits_0(finished_run, tmp_path):
@@ -485,3 +485,29 @@ async def test_a_runs_end_shows_its_last_batch_loss_at_once(finished_run):
         bridge(Finished(3, 0.99, False))
         await wait_for(pilot, lambda: dashboard.state == "finished", "the end")
         assert "loss 0.0123" in str(line.content), line.content
+
+
+async def test_a_replay_without_its_test_digits_says_so_on_the_confusion_screen(finished_run, tmp_path):
+    """Its model loaded (d draws with it, i shows it); x said "this replay has no model"."""
+    from mnist_tui.tui.screens.confusion import ConfusionScreen
+    from mnist_tui.tui.widgets.confusion import ConfusionMatrix
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    def elsewhere(saved) -> Config:
+        return saved_config(saved).with_changes(dataset="mnist", data_dir=empty)
+
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, elsewhere)))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "finished", "the replay")
+        assert app.snapshot.ready  # its model is here
+        dashboard.action_confusion()
+        shown_up = lambda: isinstance(app.screen, ConfusionScreen) and app.screen.query(ConfusionMatrix)  # noqa: E731
+        await wait_for(pilot, shown_up, "the confusion screen")
+        shown = app.screen.query_one(ConfusionMatrix).render().plain
+        assert "no model" not in shown, shown
+        said = " ".join(shown.split())
+        assert "no test digits loaded: test digits not available (MNIST is not in" in said, shown
+        assert said.endswith("to see predictions, pass --data-dir DIR (the folder holding MNIST)"), shown

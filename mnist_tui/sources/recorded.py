@@ -34,7 +34,7 @@ def load_test_data(config: Config, datasets: Any = None):
     except UserError as exc:
         return (
             None,
-            f"test digits not available ({exc}); --data-dir DIR where MNIST is shows predictions",
+            f"test digits not available ({exc}); to see predictions, pass --data-dir DIR (the folder holding MNIST)",
         )
 
 

@@ -285,7 +285,8 @@ class DashboardScreen(RunViewScreen):
         from mnist_tui.tui.screens.confusion import ConfusionScreen
 
         matrix, epoch = self.confusion or (None, None)
-        screen = ConfusionScreen(matrix, epoch, self.browser.spec.cell, self._no_model())
+        no_matrix = self.browser.no_digits() or self._no_model()  # a model without digits: "has no model"
+        screen = ConfusionScreen(matrix, epoch, self.browser.spec.cell, no_matrix)
         self.open_screen(screen, self._browse_cell)
 
     def _no_model(self) -> str:

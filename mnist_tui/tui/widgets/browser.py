@@ -30,6 +30,13 @@ class PredictionsBrowser(PredictionsPanel):
         super().set_data(images, labels)
         self.rebuild()
 
+    def no_digits(self) -> str:
+        """Why no test digit was loaded (so no confusion matrix will come); empty where some were,
+        or none yet."""
+        if self.labels is None or len(self.labels):
+            return ""
+        return f"no test digits loaded: {self.why_none or 'nothing to browse'}"
+
     def set_predictions(self, probabilities: np.ndarray, epoch: int) -> None:
         self.probabilities, self.epoch = probabilities, epoch
         self.rebuild()
