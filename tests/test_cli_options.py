@@ -82,6 +82,19 @@ def test_a_failure_the_machine_reports_names_no_source_line():
     assert describe_failure(ValueError("bad")) == "ValueError: bad"  # a bug of ours keeps its type
 
 
+def test_a_failed_atomic_write_names_the_file_in_the_way_not_its_temporary_copy(tmp_path):
+    """A folder in metrics.jsonl's place: "Is a directory (…/.metrics.jsonl.sjwebloz.tmp)", a file
+    that no longer existed, went to the screen and into status.json."""
+    from mnist_tui.runfolder.atomic import write_text_atomically
+    from mnist_tui.training.resume import describe_failure
+
+    (tmp_path / "metrics.jsonl").mkdir()
+    with pytest.raises(OSError) as caught:
+        write_text_atomically(tmp_path / "metrics.jsonl", "{}\n")
+    assert describe_failure(caught.value) == f"Is a directory ({tmp_path / 'metrics.jsonl'})"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.jsonl"]  # no temporary copy left
+
+
 def test_the_dashboard_without_a_terminal_says_to_use_headless(tmp_path):
     """With output to a file it wrote escape codes there until killed."""
     import subprocess

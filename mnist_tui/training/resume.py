@@ -199,7 +199,8 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, torch.cuda.OutOfMemoryError):
         return "CUDA ran out of memory (try a smaller --batch-size, or --device cpu)"
     if isinstance(exc, OSError) and exc.strerror:  # the machine's answer (disk full, ...), not our code's place
-        return f"{exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
+        name = exc.filename2 or exc.filename  # a rename's target: its temporary source is gone
+        return f"{exc.strerror}" + (f" ({name})" if name else "")
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     place = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
