@@ -60,3 +60,24 @@ def test_the_average_is_what_is_evaluated_saved_and_resumed(tiny_config, small_s
     # the one-cycle plan differs (1 epoch, then a fresh cycle), so compare the mechanics, not the numbers
     assert resumed.epoch_run.ema_steps == saved["ema_steps"]
     assert load_checkpoint(first.run_dir)["epoch"] == 2
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3, 5, 7, 8, 100])
+def test_the_one_cycle_ends_at_its_minimum_on_a_runs_last_step(steps):
+    """Runs of under 8 steps were scheduled for 8: a 5-step run ended at half the peak lr."""
+    import torch
+
+    from mnist_tui.training.build import one_cycle
+
+    peak = 0.02
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=peak)
+    scheduler = one_cycle(optimizer, peak, steps)
+    used = []
+    for _ in range(steps):  # a step per batch, as the trainer steps it: never past the schedule
+        used.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    if steps >= 2:
+        assert used[-1] == pytest.approx(min(used)) and used[-1] < peak / 1000, used
+    if steps >= 5:
+        assert max(used) > 0.9 * peak, used

@@ -52,5 +52,9 @@ def make_optimizer(model: torch.nn.Module, lr: float, device: torch.device) -> t
 
 
 def one_cycle(optimizer: torch.optim.Optimizer, peak_lr: float, steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
-    # OneCycleLR divides by its warm-up length: a run of a handful of steps needs ≥ 8.
-    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak_lr, total_steps=max(8, steps), pct_start=0.25)
+    """A quarter warming up, the rest annealing, ending at the minimum on the last step. OneCycleLR
+    divides by its warm-up's length less one step: a run of under 6 steps warms up longer (it was
+    given 8 steps, and a 5-step run ended at half the peak)."""
+    total = max(2, steps)
+    warm_up = min(0.75, max(0.25, 1.5 / total))
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak_lr, total_steps=total, pct_start=warm_up)
