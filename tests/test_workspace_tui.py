@@ -111,6 +111,20 @@ async def test_lists_sorts_by_key_and_header_click_and_filters(runs):
         assert len(listed(table)) == 6 and table.has_focus
 
 
+async def test_a_kept_filter_is_refined_not_replaced_when_the_box_opens_again(runs):
+    """`/` on a kept filter selected its whole text: the first key typed replaced it."""
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        await pilot.press("slash", *"lr<0.005", "enter")
+        assert sorted(listed(table)) == ["lr-0.003", "sweep/lr-0.001"]
+        await pilot.press("slash", *" state=finished", "enter")
+        assert screen.query_one("#filter").value == "lr<0.005 state=finished"
+        assert set(listed(table)) <= {"lr-0.003", "sweep/lr-0.001"}
+
+
 async def test_marked_runs_are_overlaid_with_stable_colours_and_their_differences(runs):
     app = WorkspaceApp(runs)
     async with app.run_test(size=(120, 40)) as pilot:

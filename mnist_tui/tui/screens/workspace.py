@@ -57,7 +57,7 @@ class WorkspaceScreen(Screen):
         yield Header()
         yield RunsTable(id="runs", start_at=self.select)
         hint = "filter: words, lr<0.005 dropout=0.1 state=finished (enter: keep, esc: clear)"
-        yield Input(placeholder=hint, id="filter")
+        yield Input(placeholder=hint, id="filter", select_on_focus=False)  # `/` again refines the kept one
         yield Static(id="run-detail")
         yield ComparePanel(hint=self.compare_hint(), id="compare")
         yield FittedFooter()
