@@ -43,9 +43,11 @@ def _stop_after_epoch(control, epoch):
     return listener
 
 
-@pytest.mark.parametrize("schedule", ["onecycle", "constant"])
-def test_one_epoch_plus_resume_equals_two_straight(tiny_config, small_synthetic, tmp_path, schedule):
-    config = tiny_config.with_changes(epochs=2, schedule=schedule, limit_train=256)
+@pytest.mark.parametrize(("schedule", "ema_decay"), [("onecycle", 0.0), ("constant", 0.0), ("constant", 0.9)])
+def test_one_epoch_plus_resume_equals_two_straight(tiny_config, small_synthetic, tmp_path, schedule, ema_decay):
+    """A resumed run must continue bit-identically: weights, history and the weight average.
+    With an EMA, resume once restarted the average from the saved weights (discarding it)."""
+    config = tiny_config.with_changes(epochs=2, schedule=schedule, limit_train=256, ema_decay=ema_decay)
     straight, result, _ = _run(config.with_changes(run_dir=tmp_path / "straight"), small_synthetic)
     assert result.error is None and result.epochs_done == 2
 
@@ -61,6 +63,11 @@ def test_one_epoch_plus_resume_equals_two_straight(tiny_config, small_synthetic,
     assert a["epoch"] == b["epoch"] == 2
     for name, tensor in a["model"].items():  # CPU, saved RNG and shuffle state: bit-identical
         assert torch.equal(tensor, b["model"][name]), name
+    if ema_decay:
+        assert a["ema"].keys() == b["ema"].keys() and a["ema_steps"] == b["ema_steps"] > 0
+        for name, tensor in a["ema"].items():
+            assert torch.equal(tensor, b["ema"][name]), name
+        assert not torch.equal(a["ema"]["conv1.weight"], a["model"]["conv1.weight"])  # an average, not the weights
     assert [r["test_acc"] for r in a["history"]] == [r["test_acc"] for r in b["history"]]
     assert _epochs_logged(split_dir) == [1, 2]  # metrics rewritten, not duplicated
 
