@@ -214,3 +214,22 @@ def test_the_weight_average_stays_out_of_autograd(tiny_config, small_synthetic):
     averaged = list(trainer.ema.parameters())
     assert all(p.grad_fn is None and not p.requires_grad for p in averaged)
     assert any((a - w).abs().max() > 0 for a, w in zip(averaged, trainer.model.parameters(), strict=True))
+
+
+def _initial_conv1(config, datasets) -> torch.Tensor:
+    control = TrainingControl()
+    control.stop()  # asked before the run: it sets up (weights made) and stops before a batch
+    events = []
+    trainer = Trainer(config, events.append, control, datasets=datasets)
+    result = trainer.run()
+    assert result.error is None and result.stopped
+    assert not any(isinstance(e, BatchEnd) for e in events)  # the weights are the initial ones
+    return trainer.model.state_dict()["conv1.weight"].clone()
+
+
+def test_the_seed_sets_the_initial_weights(tiny_config, small_synthetic):
+    """--seed must decide the initial weights: a fixed seed there made every run start alike."""
+    config = tiny_config.with_changes(run_dir=None)
+    one = _initial_conv1(config.with_changes(seed=1), small_synthetic)
+    assert torch.equal(one, _initial_conv1(config.with_changes(seed=1), small_synthetic))
+    assert not torch.equal(one, _initial_conv1(config.with_changes(seed=2), small_synthetic))
