@@ -161,6 +161,26 @@ def test_the_narrow_predictions_panel_says_why_it_has_no_guess_within_its_column
     assert max(len(line) for line in lines) <= 9  # the compact column's width
 
 
+def test_the_predictions_panel_marks_a_wrong_guess_wrong_and_a_right_one_right():
+    """The verdict's ✓/✗ compares the prediction with the true digit, in the wide and the narrow
+    panel (a verdict that said ✓ for every guess would hide every mistake)."""
+    import numpy as np
+
+    from mnist_tui.tui.widgets.predictions import PredictionsPanel
+
+    probabilities = np.full((2, 10), 0.02, np.float32)
+    probabilities[0, 3] = probabilities[1, 2] = 0.82  # #0: a true 7 taken for a 3; #1: a true 2 taken for a 2
+    for compact in (False, True):
+        panel = PredictionsPanel()
+        panel.images, panel.labels = np.zeros((2, 28, 28), np.uint8), np.array([7, 2])
+        panel.indices, panel.compact, panel.probabilities = np.arange(2), compact, probabilities
+        wrong, right = ([line.plain for line in panel._verdict_lines(i)] for i in (0, 1))
+        verdict = 2 if compact else 1  # the narrow panel puts the true digit on a line of its own
+        assert wrong[verdict].startswith("pred 3 ") and wrong[verdict].endswith("✗"), (compact, wrong)
+        assert right[verdict].startswith("pred 2 ") and right[verdict].endswith("✓"), (compact, right)
+        assert "✓" not in "".join(wrong) and "✗" not in "".join(right)
+
+
 def test_weights_that_cannot_be_drawn_with_are_said_once_and_passed_on():
     """A snapshot that refused the weights was passed over without a word."""
     from mnist_tui.model_snapshot import ModelSnapshot
