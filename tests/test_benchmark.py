@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 import subprocess
 import sys
@@ -45,7 +46,8 @@ def test_quick_run_prints_the_table_and_writes_json(real_mnist_dir, tmp_path):
     frames = figures["first_frames"]  # --quick: two launches of each, alternately
     assert len(frames["dashboard"]) == len(frames["bare"]) == 2 and min(frames["dashboard"] + frames["bare"]) > 0
     assert figures["dashboard"]["first_frame_s"] == round(sum(frames["dashboard"]) / 2, 3)  # their median
-    assert 0 < figures["dashboard"]["first_frame_autostart_s"] < 60
+    autostart = figures["dashboard"]["first_frame_autostart_s"]
+    assert math.isfinite(autostart) and autostart > 0  # measured; how long it takes is not asserted
     assert figures["headless"]["dataset"] == "MNIST"
     assert set(figures["ratios"]) == {"project_over_seed", "dashboard_over_headless"}
     assert figures["ratios"]["project_over_seed"] == round(
