@@ -1,5 +1,4 @@
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -84,48 +83,77 @@ def test_test_loss_is_the_true_per_sample_mean(small_synthetic):
     assert stats.loss == pytest.approx(expected, rel=1e-5)
 
 
-def test_pause_blocks_and_resume_continues(tiny_config, small_synthetic):
+class CountingCondition(threading.Condition):
+    """The control's condition, recording each wait's timeout; ``entered`` is set on the first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+        self.entered = threading.Event()
+
+    def wait(self, timeout=None):
+        self.timeouts.append(timeout)
+        self.entered.set()
+        return super().wait(timeout)
+
+
+def counted_control() -> tuple[TrainingControl, CountingCondition]:
     control = TrainingControl()
+    control._cond = cond = CountingCondition()
+    return control, cond
+
+
+def test_pause_blocks_and_resume_continues(tiny_config, small_synthetic):
+    """A paused run trains no batch until resumed, then finishes its plan (it once ran on, or
+    never came back). Checked by where the thread is, not by a quiet spell: it blocks in the
+    control's wait, and the event after "paused" is "training" again."""
+    control, cond = counted_control()
     events = []
+
+    def listen(event):
+        events.append(event)
+        if isinstance(event, BatchEnd) and sum(isinstance(e, BatchEnd) for e in events) == 1:
+            control.pause()  # after the first report: a batch is still to come (two epochs)
+
     config = tiny_config.with_changes(epochs=2, run_dir=None, batch_size=16)
-    trainer = Trainer(config, events.append, control, datasets=small_synthetic)
+    trainer = Trainer(config, listen, control, datasets=small_synthetic)
     thread = threading.Thread(target=trainer.run)
     thread.start()
-    assert wait_for(lambda: any(isinstance(e, BatchEnd) for e in events))
-    control.pause()
-    assert wait_for(lambda: StateChanged("paused") in events)  # it reached a batch boundary and blocks there
-    count = len(events)
-    time.sleep(0.5)  # a span in which a running loop reports several times
-    assert len(events) == count, "events kept arriving while paused"
-    assert thread.is_alive()
-    control.resume()
-    thread.join(60)
+    try:
+        assert cond.entered.wait(30), "the paused loop never waited on the control"  # at a batch boundary
+        assert StateChanged("paused") in events and thread.is_alive()
+        assert cond.timeouts == [None]  # blocked until told: no polling
+    finally:
+        control.resume()
+        thread.join(60)
     assert not thread.is_alive()
     assert isinstance(events[-1], Finished) and events[-1].epochs_done == 2
+    paused = events.index(StateChanged("paused"))
+    assert events[paused + 1] == StateChanged("training"), "events came while paused"
+    assert cond.timeouts == [None]  # one wait, woken once by resume
 
 
-def test_paused_thread_does_not_burn_cpu():
-    """The waiting thread's own CPU time (the test measured its own thread, which only slept)."""
-    control = TrainingControl()
+def test_a_paused_thread_blocks_without_spinning():
+    """A paused thread must sleep in one untimed wait on the control's condition, woken by resume:
+    a spinning or polling wait burns a core while paused. (The test first measured CPU seconds
+    over a sleep, once of its own thread, which only slept.)"""
+    control, cond = counted_control()
     control.pause()
-    waited = threading.Event()
-    cpu: list[float] = []
+    paused, returned = threading.Event(), []
 
     def wait() -> None:
-        start, began = time.thread_time(), time.monotonic()
-        control.wait_while_paused(on_pause=waited.set)
-        cpu.append(time.thread_time() - start)
-        cpu.append(time.monotonic() - began)
+        returned.append(control.wait_while_paused(on_pause=paused.set))
 
     thread = threading.Thread(target=wait)
     thread.start()
-    assert waited.wait(10)
-    time.sleep(0.5)  # paused this long: a spinning wait burns most of it
-    control.resume()
-    thread.join(5)
-    assert not thread.is_alive()
-    used, wall = cpu
-    assert wall >= 0.5 and used < 0.1 * wall, (used, wall)
+    try:
+        assert paused.wait(10) and cond.entered.wait(10), "the paused thread never waited on the condition"
+        assert cond.timeouts == [None] and thread.is_alive() and not returned  # blocked, no timeout to poll on
+    finally:
+        control.resume()
+        thread.join(5)
+    assert not thread.is_alive() and returned == [True]
+    assert cond.timeouts == [None]  # resume woke it once; it did not wait again
 
 
 def test_stop_takes_effect_within_one_batch(tiny_config, small_synthetic):
