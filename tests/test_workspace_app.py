@@ -7,7 +7,7 @@ import json
 import shutil
 
 import pytest
-from waiting import pilot_wait
+from waiting import notified, pilot_wait
 from workspace_helpers import made_runs
 
 from mnist_tui.cli import build_parser, config_rules
@@ -186,9 +186,8 @@ async def test_esc_asks_twice_before_leaving_a_run_trained_here(tmp_path, tmp_pa
         dashboard.action_pause()
         await pilot_wait(pilot, lambda: dashboard.state == "paused", "the pause")
         await pilot.press("escape")
-        await pilot.pause(0.05)
+        await notified(pilot, lambda text: "press esc again within 3 s to stop training" in text, "the esc prompt")
         assert app.screen is dashboard and not dashboard.source_done.is_set()
-        assert any("press esc again within 3 s to stop training" in str(n.message) for n in app._notifications)
         await pilot.press("escape")
         await pilot_wait(pilot, lambda: app.screen is workspace, "the workspace again")
         assert dashboard.source_done.wait(timeout=30), "the run trained on after its dashboard closed"
