@@ -12,6 +12,7 @@ import asyncio
 import base64
 import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -60,9 +61,38 @@ class DevTools:
                 return message.get("result", {})
             self.events.append(message)
 
-    async def evaluate(self, expression: str):
-        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+    async def evaluate(self, expression: str, promise: bool = False):
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=promise)
         return result["result"].get("value")
+
+    def terminal_text(self) -> str:
+        """All the app has written to the page's terminal so far, escape sequences dropped (xterm
+        paints with WebGL or a canvas: the page's DOM holds no text to read back)."""
+        frames = (e["params"]["response"] for e in self.events if e.get("method") == "Network.webSocketFrameReceived")
+        data = b"".join(
+            base64.b64decode(f["payloadData"]) if f["opcode"] == 2 else f["payloadData"].encode() for f in frames
+        )
+        return ESCAPE.sub("", data.decode("utf-8", "replace"))
+
+    async def until(self, condition, what: str, timeout: float = 60):
+        """Poll ``condition`` (async, → a value) until it is truthy; fail with ``what`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not (value := await condition()):
+            assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
+            await asyncio.sleep(0.1)
+        return value
+
+    async def until_shown(self, text: str, what: str, timeout: float = 60) -> None:
+        """Wait until the app has written ``text`` to the terminal (each call reads new frames)."""
+
+        async def shown() -> bool:
+            await self.evaluate("0")  # a round trip: the frames that came meanwhile are collected
+            return text in self.terminal_text()
+
+        await self.until(shown, what, timeout)
+
+
+ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
 
 
 async def _browse(url: str, profile: str):
@@ -89,12 +119,12 @@ async def _browse(url: str, profile: str):
                 tools = DevTools(ws)
                 await tools.call("Network.enable")
                 await tools.call("Page.navigate", url=url)
-                deadline = time.monotonic() + 60
-                while "-first-byte" not in (await tools.evaluate("document.body ? document.body.className : ''")):
-                    assert time.monotonic() < deadline, "the app never drew in the browser"
-                    await asyncio.sleep(0.25)
-                await asyncio.sleep(1.5)  # the first frames
-                font_ok = await tools.evaluate("document.fonts.check('16px \"Roboto Mono\"')")
+                first_byte = "document.body ? document.body.className.includes('-first-byte') : false"
+                await tools.until(lambda: tools.evaluate(first_byte), "the app to draw in the browser")
+                await tools.until_shown("all test digits", "the dashboard (its predictions panel)")
+                font_ok = await tools.evaluate(
+                    "document.fonts.ready.then(() => document.fonts.check('16px \"Roboto Mono\"'))", promise=True
+                )
                 screen = await tools.evaluate(
                     "(() => { const r = document.querySelector('.xterm-screen').getBoundingClientRect();"
                     " return [r.width, r.height]; })()"
@@ -102,16 +132,25 @@ async def _browse(url: str, profile: str):
                 # no click, no focus() here: the page gives the terminal the keys itself (a user's
                 # first keys did nothing, and the footer was empty, until they clicked the page)
                 focused = await tools.evaluate(
-                    "document.activeElement && document.activeElement.classList.contains('xterm-helper-textarea')"
+                    "!!document.activeElement && document.activeElement.classList.contains('xterm-helper-textarea')"
                 )
                 key = {"key": "d", "code": "KeyD", "windowsVirtualKeyCode": 68}
                 await tools.call("Input.dispatchKeyEvent", type="keyDown", text="d", **key)
                 await tools.call("Input.dispatchKeyEvent", type="keyUp", **key)
-                await asyncio.sleep(1.5)
+                if focused:  # else the key went nowhere: the test fails on `focused`, not on a wait here
+                    await tools.until_shown("Draw a digit", "the draw screen after d")
                 stroke = await _drag_across_the_canvas(tools, screen)
-                await asyncio.sleep(1.5)
-                shot = await tools.call("Page.captureScreenshot", format="png")
-                image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("L")
+
+                async def inked():  # the stroke painted: a screenshot with the ink along it, else None
+                    shot = await tools.call("Page.captureScreenshot", format="png")
+                    image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("L")
+                    return image if min(image.getpixel((int(x), int(y))) for x, y in stroke[0][2:-2]) > 200 else None
+
+                try:
+                    image = await tools.until(inked, "the stroke to show", timeout=30)
+                except AssertionError:  # the last screenshot, for the test's own message on the ink
+                    shot = await tools.call("Page.captureScreenshot", format="png")
+                    image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("L")
                 sent = [e for e in tools.events if e.get("method") == "Network.requestWillBeSent"]
                 urls = [e["params"]["request"]["url"] for e in sent]
                 answered = [
