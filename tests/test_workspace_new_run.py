@@ -157,3 +157,27 @@ async def test_sprint_and_back_carry_each_recipes_whole_plan_and_typed_epochs_ar
         fast = form.result()
         assert (fast.recipe, fast.last_epoch_fraction, fast.ema_decay, fast.batch_size) == ("fast", 1.0, 0.0, 1024)
         assert fast.run_dir == tmp_path / "new"
+
+
+async def test_a_recipes_values_are_checked_again_and_problems_are_said_whole(tmp_path):
+    """ "2.5" typed, then sprint chosen (whose plan it is): "'2.5' is not a whole number" stayed
+    beside it though ctrl+s trained it. A long problem was cut mid-value ("must be at most
+    100000, got"), and the toast named the field "batch_size", not "batch size"."""
+    app = FormApp(Config(), tmp_path / "new")
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = app.screen
+        form.query_one("#field-epochs", Input).value = "2.5"
+        await pilot.pause()
+        assert str(form.query_one("#problem-epochs", Label).content) == "'2.5' is not a whole number"
+        form.query_one("#field-recipe", Select).value = "sprint"
+        await pilot.pause()
+        assert str(form.query_one("#problem-epochs", Label).content) == ""
+        said = parse_value("batch_size", "999999999999999999990")[1]
+        form.query_one("#field-batch_size", Input).value = "999999999999999999990"
+        await pilot.pause()
+        problem = form.query_one("#problem-batch_size", Label)
+        shown = "".join(line.text for line in problem.render_lines(problem.region.reset_offset))  # as painted
+        assert " ".join(shown.split()) == said, (shown, said)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert [str(n.message) for n in app._notifications][-1] == f"batch size: {said}"

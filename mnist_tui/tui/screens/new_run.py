@@ -45,6 +45,8 @@ FIELDS = (  # (name, label, choices or None for typed text)
     ("seed", "seed", None),
 )
 
+LABELS = {name: label for name, label, _ in FIELDS}
+
 
 class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
     BINDINGS = [
@@ -111,6 +113,7 @@ class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
                 value = getattr(self.recipe_base, name)
                 widget = self.query_one(f"#field-{name}")
                 widget.value = _shown(self.recipe_base, name) if choices is None else value
+                self.check(name)  # an unchanged text ("2.5", sprint's plan) posts no Changed: its problem stayed
             self.notify(f"filled in the {event.value} recipe's values", timeout=3)
 
     def values(self) -> dict[str, object] | None:
@@ -139,7 +142,7 @@ class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
             return
         if config is None:
             first = next(iter(self.problems))
-            self.notify(f"{first}: {self.problems[first]}", severity="error", timeout=6)
+            self.notify(f"{LABELS[first]}: {self.problems[first]}", severity="error", timeout=6)
             self.query_one(f"#field-{first}").focus()
             return
         self.dismiss(config)
