@@ -45,6 +45,8 @@ def check_run_dir_option(text: str) -> Path:
         )
     if "\0" in text:
         raise RunDirOptionError("--run-dir holds a NUL character")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):  # a newline split its name on screen and in lists
+        raise RunDirOptionError(f"--run-dir holds a control character: {text!r}")
     return Path(text)
 
 

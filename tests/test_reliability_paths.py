@@ -125,6 +125,14 @@ def test_an_empty_run_dir_is_refused_on_the_text(text):
         parser.parse_args(["--run-dir", text])
 
 
+@pytest.mark.parametrize("text", ["runs/a\nb", "runs/a\tb", "runs/\x1b[2Ja"])
+def test_a_run_dir_with_a_control_character_is_refused(text):
+    """A newline in --run-dir was taken: the header printed the name over two lines, and the
+    workspace listed the run by the part before it."""
+    with pytest.raises(UserError, match="--run-dir holds a control character"):
+        check_run_dir_option(text)
+
+
 # -- same-second starts -------------------------------------------------------------------------------
 
 
