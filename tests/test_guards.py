@@ -67,3 +67,18 @@ def test_a_follower_tells_it_too(tmp_path):
     watch._report_batches(events.append, batches)
     notices = [e for e in events if isinstance(e, Notice)]
     assert len(notices) == 1 and events.index(notices[0]) == len(events) - 1  # after the batch that made it
+
+
+def test_a_steered_runs_divergence_names_the_steering_not_the_lr_it_was_given():
+    """`+` twelve times (lr ×4096) diverged, and the run was told "try a lower --lr"."""
+    import pytest
+
+    from mnist_tui.errors import TrainingDiverged
+
+    nan = BatchEnd(3, 5, 59, (float("nan"),), 1000.0, 1024, (0.1,), 1.7e9)
+    with pytest.raises(TrainingDiverged, match=r"\(try a lower --lr\)$"):
+        DivergenceGuard().check_batches(nan)
+    with pytest.raises(TrainingDiverged, match=r"\(its lr was steered ×4096: steer it less, or try a lower --lr\)$"):
+        DivergenceGuard(lambda: 4096.0).check_batches(nan)
+    with pytest.raises(TrainingDiverged, match="steered ×4096"):
+        DivergenceGuard(lambda: 4096.0).check_epoch(3, 9.5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 
 from mnist_tui.errors import TrainingDiverged
 from mnist_tui.training.events import BatchEnd
@@ -28,7 +29,10 @@ STALLED_AT_LEAST = 20
 
 
 class DivergenceGuard:
-    def __init__(self) -> None:
+    def __init__(self, lr_scale: Callable[[], float] = lambda: 1.0) -> None:
+        """``lr_scale``: the steering's scale now (a run steered ×4096 into divergence was told to
+        try a lower --lr, which it had not given)."""
+        self.lr_scale = lr_scale
         self.high_losses = 0  # batches in a row above DIVERGED_LOSS
         self.near_chance: deque[bool] = deque()  # the last batches after epoch 1: within STALLED_WITHIN?
         self.stall_told = False
@@ -53,24 +57,28 @@ class DivergenceGuard:
                 )
         return None
 
+    def what_to_try(self) -> str:
+        scale = self.lr_scale()
+        steered = f"its lr was steered ×{scale:g}: steer it less, or " if scale != 1 else ""
+        return f"{steered}try a lower --lr"
+
     def check_batches(self, event: BatchEnd) -> None:
         for i, loss in enumerate(event.losses):
             where = f"in epoch {event.epoch} by batch {event.first_batch + i}"
             if not math.isfinite(loss):
-                raise TrainingDiverged(f"training diverged: the loss became {loss} {where} (try a lower --lr)")
+                raise TrainingDiverged(f"training diverged: the loss became {loss} {where} ({self.what_to_try()})")
             self.high_losses = self.high_losses + 1 if loss > DIVERGED_LOSS else 0
             if self.high_losses >= DIVERGED_BATCHES:
                 raise TrainingDiverged(
                     f"training diverged: the loss stayed above {DIVERGED_LOSS:.1f} (chance level is 2.30) "
-                    f"for {DIVERGED_BATCHES} batches, {loss:.3g} {where} (try a lower --lr)"
+                    f"for {DIVERGED_BATCHES} batches, {loss:.3g} {where} ({self.what_to_try()})"
                 )
 
-    @staticmethod
-    def check_epoch(epoch: int, train_loss: float) -> None:
+    def check_epoch(self, epoch: int, train_loss: float) -> None:
         if train_loss > DIVERGED_LOSS:  # spikes that never lasted 50 batches, but no epoch learns like this
             raise TrainingDiverged(
                 f"training diverged: epoch {epoch}'s mean loss was {train_loss:.3g}, far above chance level "
-                "(2.30), so it was not saved (try a lower --lr)"
+                f"(2.30), so it was not saved ({self.what_to_try()})"
             )
 
     @staticmethod

@@ -73,7 +73,7 @@ class Trainer:
         self._datasets = datasets
         self.result = RunResult()
         self.keeper = CheckpointKeeper(config.run_dir, self.world.is_main)
-        self.guard = DivergenceGuard()
+        self.guard = DivergenceGuard(lambda: self.control.lr_scale)
         self._ema_steps = 0  # restored from a checkpoint before the epoch run exists
         self.epoch_run = None
         self.finished = False  # ran its whole plan: add_epochs can continue it from saved_state
