@@ -416,3 +416,20 @@ def test_a_checkpoint_of_float64_weights_replays(finished_run, tmp_path):
     torch.save(state, run_dir / "checkpoint.pt")
     events = _replay(run_dir)
     assert any(isinstance(e, Predictions) for e in events)
+
+
+def test_rows_that_skip_epochs_or_pass_the_count_are_a_note_in_the_replay_and_the_workspace(finished_run, tmp_path):
+    """Rows of epochs 1 and 7 of a 2-epoch run replayed as "epoch 7/7 … finished after 7 epochs",
+    and were exported so, without a word."""
+    from mnist_tui.workspace.index import RunIndex
+
+    run_dir = tmp_path / "runs" / "gap"
+    shutil.copytree(finished_run, run_dir)
+    (run_dir / "checkpoint.pt").unlink()  # its history would stand in for the rows
+    (first,) = (run_dir / "metrics.jsonl").read_text().splitlines()  # a 1-epoch run's
+    (run_dir / "metrics.jsonl").write_text(first + "\n" + json.dumps(json.loads(first) | {"epoch": 7}) + "\n")
+    said = "metrics.jsonl holds no row of epochs 2-6 and a row of epoch 7, past the 1 epoch status.json counts"
+    assert said in _replay(run_dir)[0].notice
+    (summary,) = RunIndex(tmp_path / "runs").scan()
+    assert summary.note == said
+    assert not (_replay(finished_run)[0].notice or "")  # a whole run's rows say nothing

@@ -39,6 +39,7 @@ from mnist_tui.runfolder.names import (  # noqa: F401 - the folder's names, here
 )
 from mnist_tui.training.control import LR_SCALE_MAX, LR_SCALE_MIN
 from mnist_tui.training.events import ENDED, STATES
+from mnist_tui.words import counted
 
 HEARTBEAT_S = 1.0  # the writer refreshes status.json this often, paused or not
 STALE_S = 5.0  # a heartbeat older than this, with its process gone: the run is lost
@@ -135,6 +136,18 @@ class RunStatus:
             return None
         return f"{METRICS_NAME} holds {rows} of the {self.epochs_done} epochs {STATUS_NAME} counts"
 
+    def epochs_note(self, epochs: list[int]) -> str | None:
+        """Where an ended run's rows (``epochs``, in order) skip epochs or go past the count it
+        ended at: said (rows of epochs 1 and 7 of a 2-epoch run replayed as 7 epochs, silently)."""
+        if self.state not in ENDED or not epochs:
+            return None
+        missing = sorted(set(range(1, epochs[-1] + 1)) - set(epochs))
+        gaps = [f"no row of epoch{'s' if len(missing) > 1 else ''} {_span(missing)}"] if missing else []
+        if epochs[-1] > self.epochs_done:
+            past = f"past the {counted(self.epochs_done, 'epoch')} {STATUS_NAME} counts"
+            gaps.append(f"a row of epoch {epochs[-1]}, {past}")
+        return f"{METRICS_NAME} holds {' and '.join(gaps)}" if gaps else None
+
     @classmethod
     def from_json(cls, row: Any) -> RunStatus:
         row = schema.mapping(row, "status.json")
@@ -228,3 +241,10 @@ def pid_namespace() -> str:
             return f"{f.read().strip()}/{os.readlink('/proc/self/ns/pid')}"
     except OSError:
         return ""
+
+
+def _span(numbers: list[int]) -> str:
+    """``2-6`` for a run of numbers, else the first few: ``2, 4, 9 …``."""
+    if numbers == list(range(numbers[0], numbers[-1] + 1)) and len(numbers) > 2:
+        return f"{numbers[0]}-{numbers[-1]}"
+    return ", ".join(map(str, numbers[:5])) + (" …" if len(numbers) > 5 else "")

@@ -214,6 +214,7 @@ class RunIndex:
             if cut := status.cut_note(rows):  # cut or removed: say it, as a replay does
                 whole = "; --replay shows the checkpoint's" if stamps.get(CHECKPOINT_NAME) is not None else ""
                 notes.append(f"{cut} (cut or removed{whole})")
+            notes += [n for n in [status.epochs_note([r.epoch for r in metrics.records])] if n]
         else:  # a plan steered longer lived in status.json: the first plan was shown as "8/3"
             planned = max(planned, fields.get("epochs_done", 0)) if planned else planned
             state = state_without_status(fields.get("epochs_done", 0), planned)
