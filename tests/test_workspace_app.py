@@ -250,3 +250,20 @@ async def test_the_palettes_back_goes_back_even_with_a_kept_filter(tmp_path, tmp
         await commands["Back"].callback()
         await pilot_wait(pilot, lambda: not app.is_running, "the app quit, as q does in a workspace opened alone")
         assert screen.kept_filter == "mi"
+
+
+async def test_f1_lists_the_new_run_forms_keys_where_its_fields_take_a_question_mark(tmp_path, tmp_path_factory):
+    """`?` lists a screen's keys everywhere, but the form's fields take it as text ("epochs ?")
+    and nothing listed its keys there."""
+    from mnist_tui.tui.screens.help import HelpScreen
+
+    root = tmp_path / "runs"
+    shutil.copytree(made_runs(tmp_path_factory) / "lr-0.003", root / "mine")
+    app = workspace_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _select(pilot, "mine")
+        await pilot.press("n")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, NewRunScreen), "the new-run form")
+        await pilot_wait(pilot, lambda: "F1 Help" in footer_line(app).replace("f1", "F1"), "F1 in the footer", 5)
+        await pilot.press("f1")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, HelpScreen), "the form's keys", timeout=5)

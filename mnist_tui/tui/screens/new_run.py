@@ -52,6 +52,7 @@ class NewRunScreen(DismissOnce, ModalScreen[Config | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "Train"),
+        Binding("f1", "app.help", "Help"),  # its fields take `?` as text
     ]
     CSS_PATH = "new_run.tcss"
 
