@@ -104,3 +104,13 @@ def test_a_log_axis_that_fits_no_three_labels_gets_two_round_ones(cells, gap):
     """A served page's batch-loss plot (losses 0.169 to 2.31) was labelled "0.168625" and "2.30514"."""
     axis = log_axis(0.168625, 2.30514, cells, gap)
     assert len(axis.ticks) >= 2 and all(len(label) <= 4 for label in axis.labels), axis.labels
+
+
+@pytest.mark.parametrize("cells", range(4, 21))
+def test_a_log_axis_wastes_no_more_than_a_decade_beyond_its_data(cells):
+    """At 80×24 the batch-loss plot's six rows ran 100 … 0.001 for losses of 0.0076 to 2.30:
+    decades aligned to rows forced five of them, and two rows never held data."""
+    lo, hi = 0.0076, 2.30
+    axis = log_axis(lo, hi, cells, 1 if cells < 8 else 2)
+    assert 10**axis.lo <= lo and 10**axis.hi >= hi  # the data fits
+    assert 10**axis.hi <= 10 * hi and 10**axis.lo >= lo / 10, (axis.labels, cells)
