@@ -628,11 +628,11 @@ def test_a_log_rewritten_within_the_same_mtime_tick_counts_as_changed(tmp_path):
     write_text_atomically(path, '{"epoch": 1}\n')
     tick = path.stat().st_mtime_ns
     watch = RunWatch(tmp_path, [], 3, model_views=False, writer_created=None)
-    assert watch._changed("metrics.jsonl")
-    assert not watch._changed("metrics.jsonl")
+    assert watch.logs.changed("metrics.jsonl")
+    assert not watch.logs.changed("metrics.jsonl")
     write_text_atomically(path, '{"epoch": 1}\n{"epoch": 2}\n')
     os.utime(path, ns=(tick, tick))
-    assert watch._changed("metrics.jsonl")
+    assert watch.logs.changed("metrics.jsonl")
 
 
 def test_a_follower_given_the_writers_parameter_count_reports_ready_without_torch():
@@ -752,6 +752,32 @@ def test_an_ended_runs_torn_or_repeated_last_row_is_said_not_shown_as_a_shorter_
     said = "its last line is torn" if damage == "torn" else "1 row holds an epoch a later row holds too"
     assert said in notes[0], notes
     assert [type(e) for e in seen][-2:] == [Notice, Finished] and seen[-1].epochs_done == 1
+
+
+def test_an_unreadable_batch_log_is_a_note_and_batches_come_while_the_metrics_cannot_be_read(tmp_path):
+    """batches.jsonl made a folder failed the follower (as metrics.jsonl had); and while
+    metrics.jsonl could not be read, every later epoch's batches were held for a row that never
+    came: the plot and the progress stood still, and the held batches grew with the run."""
+    import shutil
+
+    from mnist_tui.runfolder.atomic import write_text_atomically
+
+    watch, first, _ = _killed_in_epoch_2(tmp_path)
+    (tmp_path / "metrics.jsonl").unlink()
+    (tmp_path / "metrics.jsonl").mkdir()
+    later = [_batch(e, n, 0.5) for e in (2, 3) for n in range(1, 5)]
+    write_text_atomically(tmp_path / "batches.jsonl", _rows(*first, *later))  # a new file: read again
+    seen: list = []
+    watch.step(seen.append, None, None)
+    assert [(e.epoch, e.batch) for e in seen if isinstance(e, BatchEnd)] == [(2, 4), (3, 1), (3, 2), (3, 3), (3, 4)]
+    shutil.rmtree(tmp_path / "metrics.jsonl")
+    (tmp_path / "batches.jsonl").unlink()
+    (tmp_path / "batches.jsonl").mkdir()
+    seen.clear()
+    watch.step(seen.append, None, None)
+    watch.step(seen.append, None, None)
+    notes = [e.text for e in seen if isinstance(e, Notice)]
+    assert len(notes) == 1 and "batches.jsonl: it is a folder, not a regular file" in notes[0], notes
 
 
 def test_a_writer_that_ends_while_its_status_cannot_be_read_ends_as_its_folder_shows(tmp_path):

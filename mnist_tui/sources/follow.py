@@ -229,7 +229,10 @@ class FollowSource:
             return
         config = dataset_option(self.make_config(info.config), info.dataset)
         data, problem = load_test_data(config, self.datasets) if self.model_views else (None, None)
-        history = read_metrics(self.run_dir).records
+        try:
+            history = read_metrics(self.run_dir).records
+        except UserError:  # a folder in its place: the watch tells it, and reads it again
+            history = []
         try:
             status = read_status(self.run_dir)
         except (RecordError, UserError):  # damaged: the watch reads it again (it showed "failed RecordError")

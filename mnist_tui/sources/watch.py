@@ -9,12 +9,12 @@ folder whose writer is gone (:mod:`mnist_tui.runfolder.liveness`) ends as a repl
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
-from mnist_tui.files import change_stamp
 from mnist_tui.runfolder.layers_log import read_layer_stats
 from mnist_tui.runfolder.layout import (
     BATCHES_NAME,
@@ -39,6 +39,7 @@ from mnist_tui.runfolder.reader import (
 )
 from mnist_tui.schema import RecordError
 from mnist_tui.sources.follow_end import damage_note, gone_without_status, judged_state, wrote_every_epoch
+from mnist_tui.sources.log_reads import LogReads
 from mnist_tui.sources.recorded import checkpoint_events
 from mnist_tui.training.events import (
     ENDED,
@@ -85,7 +86,7 @@ class RunWatch:
         self.epochs = epochs
         self.state = ""
         self.message = ""
-        self.stamps: dict[str, tuple[int, ...]] = {}
+        self.logs = LogReads(run_dir)
         self.layers_epoch = 0
         # (epoch, batch, time) of each change reported; a withdrawn one stays, never to be reported again
         self.steered: set[tuple[int, int, float]] = set()
@@ -94,8 +95,6 @@ class RunWatch:
         self.writer_created = writer_created  # run.json's "created": which writer's run is shown
         self.writers: set[float] = {writer_created} if writer_created is not None else set()  # all seen
         self.last_status: RunStatus | None = None  # the last status.json read whole
-        self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
-        self.unreadable_told: set[str] = set()  # files (logs, status.json) a notice said cannot be read
         self.guard = DivergenceGuard()  # a loss at chance for good is told as the trainer tells it
         self.metrics = Rows()  # metrics.jsonl as last read: a torn last line is damage once the run ended
 
@@ -120,16 +119,6 @@ class RunWatch:
         self.writers.add(info.created)
         return None if earlier else info.epochs_kept
 
-    def _changed(self, name: str) -> bool:
-        try:
-            stamp = change_stamp((self.run_dir / name).stat())
-        except OSError:
-            return False
-        if self.stamps.get(name) == stamp:
-            return False
-        self.stamps[name] = stamp
-        return True
-
     def step(self, listener: Listener, data, config: Config) -> bool:
         """Report what changed on disk; True once the run has ended (and all it wrote is reported)."""
         try:
@@ -147,7 +136,11 @@ class RunWatch:
             self._report_state(listener, status, state)  # them, a late follower's backlog, even an epoch's
             # row, came before "training"); an end after them, and the plan where it was
         self._read_steering(listener)  # placed among the batches below, in the run's order
-        new = self.batches.read_new(self._new_writer_kept)
+        try:
+            new = self.batches.read_new(self._new_writer_kept)
+        except UserError as exc:  # a folder in its place: told once, read again at the next poll
+            new = []
+            self.logs.tell_unreadable(listener, BATCHES_NAME, exc)
         if self.batches.rewound_to is not None:  # a resume after a kill or a stop
             listener(Rewound(self.batches.rewound_to))
             kept, started = self.batches.rewound_to, self.writer_created or 0.0
@@ -155,9 +148,9 @@ class RunWatch:
             self.steering_due = [s for s in self.steering_due if s.kept_on_resume(kept) or s.time >= started]
             self.batches.rewound_to = None
             self.held = []  # the earlier attempt's: no row will come for them
-        self._tell_skipped(listener, BATCHES_NAME, self.batches.damage)
+        self.logs.tell_skipped(listener, BATCHES_NAME, self.batches.damage)
         fresh = self.held + new
-        if (metrics := self._log(listener, METRICS_NAME, lambda: read_metrics(self.run_dir))) is not None:
+        if (metrics := self.logs.read(listener, METRICS_NAME, lambda: read_metrics(self.run_dir))) is not None:
             self.metrics = metrics
             for record in metrics.records:
                 if record.epoch > self.epochs_done:
@@ -168,15 +161,17 @@ class RunWatch:
                     self._report_batches(listener, [])  # a change at this epoch's end
         # An epoch's row comes after its batches and before the next epoch's: a row not yet
         # written (the writer saves the checkpoint first) holds the next epoch's batches back.
-        self.held = [b for b in fresh if b.epoch > self.epochs_done + 1]
-        self._report_batches(listener, [b for b in fresh if b.epoch <= self.epochs_done + 1])
-        layers = self._log(listener, LAYERS_NAME, lambda: read_layer_stats(self.run_dir))
+        # (while metrics.jsonl cannot be read, no row comes: the batches are shown as they come)
+        last = self.epochs_done + 1 if METRICS_NAME not in self.logs.unreadable else sys.maxsize
+        self.held = [b for b in fresh if b.epoch > last]
+        self._report_batches(listener, [b for b in fresh if b.epoch <= last])
+        layers = self.logs.read(listener, LAYERS_NAME, lambda: read_layer_stats(self.run_dir))
         if layers is not None:
             for layer_record in layers.records:
                 if layer_record.epoch > self.layers_epoch:
                     self.layers_epoch = layer_record.epoch
                     listener(layer_record)
-        if self.model_views and time.monotonic() >= self.next_eval and self._changed(CHECKPOINT_NAME):
+        if self.model_views and time.monotonic() >= self.next_eval and self.logs.changed(CHECKPOINT_NAME):
             self._report_checkpoint(listener, data, config)
         if state in ENDED or state == GONE:  # no row is coming for held batches (a kill), nor a batch for a change
             self._report_batches(listener, self.held, every_change=True)
@@ -195,8 +190,8 @@ class RunWatch:
             listener(Notice(gone_without_status(problem)))  # said once: the run ends here
             return GONE
         # a silent wait looked like a hang (a finished run's folder without one was followed in silence)
-        if STATUS_NAME not in self.unreadable_told and (not absent or holds_results(self.run_dir)):
-            self.unreadable_told.add(STATUS_NAME)
+        if STATUS_NAME not in self.logs.unreadable_told and (not absent or holds_results(self.run_dir)):
+            self.logs.unreadable_told.add(STATUS_NAME)
             listener(Notice(f"the run's state is unknown: {problem}; following what it writes"))
         return None
 
@@ -212,34 +207,10 @@ class RunWatch:
         if note := damage_note(self.run_dir, status, len(self.history), self.metrics.torn, self.metrics.repeated):
             listener(Notice(note))
 
-    def _log(self, listener: Listener, name: str, read) -> Rows | None:
-        """A changed log's rows (its damaged rows told); None when unchanged, or when it cannot be
-        read (a folder or a FIFO in its place: told once; the run is still followed)."""
-        if not self._changed(name):
-            return None
-        try:
-            rows = read()
-        except UserError as exc:
-            if name not in self.unreadable_told:
-                self.unreadable_told.add(name)
-                listener(Notice(f"not used: {exc}"))
-            return None
-        self._tell_skipped(listener, name, rows)
-        return rows
-
-    def _tell_skipped(self, listener: Listener, name: str, rows: Rows) -> None:
-        """A notice when a log has more damaged rows than were told (a replay says so too; a
-        follower had said nothing), with the first new one's reason. A rewritten log may have
-        fewer: counted from there."""
-        told = min(self.skipped_told.get(name, 0), rows.skipped)
-        self.skipped_told[name] = rows.skipped
-        if (note := rows.skipped_note(name, told)) is not None:
-            listener(Notice(note))
-
     def _read_steering(self, listener: Listener) -> None:
         """New lines of steering.jsonl, held until the batches they belong among are reported."""
         steering_log = self.run_dir / STEERING_NAME
-        steering = self._log(listener, STEERING_NAME, lambda: read_rows(steering_log, Steered.from_json))
+        steering = self.logs.read(listener, STEERING_NAME, lambda: read_rows(steering_log, Steered.from_json))
         for steered in steering.records if steering is not None else ():
             key = (steered.epoch, steered.batch, steered.time)
             if key not in self.steered:
@@ -269,7 +240,7 @@ class RunWatch:
         started = time.monotonic()
         events = checkpoint_events(self.run_dir, data, config, self.eval_threads)
         if events is None:
-            self.stamps.pop(CHECKPOINT_NAME, None)  # try again at the next poll
+            self.logs.stamps.pop(CHECKPOINT_NAME, None)  # try again at the next poll
             return
         for event in events:
             listener(event)

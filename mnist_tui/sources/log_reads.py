@@ -1,0 +1,65 @@
+"""A follower's reads of a run folder's files: each read again only when it changed, its damaged
+rows and its being unreadable told once (no Textual, no torch).
+
+A file is known to have changed by :func:`~mnist_tui.files.change_stamp` (size, inode and
+times: on NFS or SMB a rewrite within one mtime tick went unseen by the mtime alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mnist_tui.errors import UserError
+from mnist_tui.files import change_stamp
+from mnist_tui.runfolder.reader import Rows
+from mnist_tui.training.events import Notice
+
+Listener = Callable[[object], None]
+
+
+class LogReads:
+    def __init__(self, run_dir) -> None:
+        self.run_dir = run_dir
+        self.stamps: dict[str, tuple[int, ...]] = {}
+        self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
+        self.unreadable_told: set[str] = set()  # files (logs, status.json) a notice said cannot be read
+        self.unreadable: set[str] = set()  # logs that could not be read at their last change
+
+    def changed(self, name: str) -> bool:
+        try:
+            stamp = change_stamp((self.run_dir / name).stat())
+        except OSError:
+            return False
+        if self.stamps.get(name) == stamp:
+            return False
+        self.stamps[name] = stamp
+        return True
+
+    def read(self, listener: Listener, name: str, read: Callable[[], Rows]) -> Rows | None:
+        """A changed log's rows (its damaged rows told); None when unchanged, or when it cannot be
+        read (a folder or a FIFO in its place: told once; the run is still followed)."""
+        if not self.changed(name):
+            return None
+        try:
+            rows = read()
+        except UserError as exc:
+            self.tell_unreadable(listener, name, exc)
+            return None
+        self.unreadable.discard(name)
+        self.tell_skipped(listener, name, rows)
+        return rows
+
+    def tell_unreadable(self, listener: Listener, name: str, exc: UserError) -> None:
+        self.unreadable.add(name)
+        if name not in self.unreadable_told:
+            self.unreadable_told.add(name)
+            listener(Notice(f"not used: {exc}"))
+
+    def tell_skipped(self, listener: Listener, name: str, rows: Rows) -> None:
+        """A notice when a log has more damaged rows than were told (a replay says so too; a
+        follower had said nothing), with the first new one's reason. A rewritten log may have
+        fewer: counted from there."""
+        told = min(self.skipped_told.get(name, 0), rows.skipped)
+        self.skipped_told[name] = rows.skipped
+        if (note := rows.skipped_note(name, told)) is not None:
+            listener(Notice(note))
