@@ -52,9 +52,9 @@ def make_optimizer(model: torch.nn.Module, lr: float, device: torch.device) -> t
 
 
 def one_cycle(optimizer: torch.optim.Optimizer, peak_lr: float, steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
-    """A quarter warming up, the rest annealing, ending at the minimum on the last step. OneCycleLR
-    divides by its warm-up's length less one step: a run of under 6 steps warms up longer (it was
-    given 8 steps, and a 5-step run ended at half the peak)."""
+    """A quarter warming up, the rest annealing, ending at the minimum on the last step. A run of
+    under 8 steps peaks at its second step (it was given 8 steps, and a 5-step run ended at half
+    the peak); OneCycleLR divides by each phase's length, so 2 steps only anneal."""
     total = max(2, steps)
-    warm_up = min(0.75, max(0.25, 1.5 / total))
+    warm_up = min(0.75, max(0.25, 2 / total))
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak_lr, total_steps=total, pct_start=warm_up)
