@@ -80,5 +80,7 @@ def test_a_steered_runs_divergence_names_the_steering_not_the_lr_it_was_given():
         DivergenceGuard().check_batches(nan)
     with pytest.raises(TrainingDiverged, match=r"\(its lr was steered ×4096: steer it less, or try a lower --lr\)$"):
         DivergenceGuard(lambda: 4096.0).check_batches(nan)
+    with pytest.raises(TrainingDiverged, match=r"\(its lr was steered ×0.5 and still diverged: try a lower --lr\)$"):
+        DivergenceGuard(lambda: 0.5).check_batches(nan)
     with pytest.raises(TrainingDiverged, match="steered ×4096"):
         DivergenceGuard(lambda: 4096.0).check_epoch(3, 9.5)

@@ -59,8 +59,11 @@ class DivergenceGuard:
 
     def what_to_try(self) -> str:
         scale = self.lr_scale()
-        steered = f"its lr was steered ×{scale:g}: steer it less, or " if scale != 1 else ""
-        return f"{steered}try a lower --lr"
+        if scale > 1:
+            return f"its lr was steered ×{scale:g}: steer it less, or try a lower --lr"
+        if scale < 1:  # steered down to save it: "steer it less" would undo that
+            return f"its lr was steered ×{scale:g} and still diverged: try a lower --lr"
+        return "try a lower --lr"
 
     def check_batches(self, event: BatchEnd) -> None:
         for i, loss in enumerate(event.losses):
