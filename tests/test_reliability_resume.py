@@ -92,6 +92,19 @@ def test_resume_with_another_batch_size_starts_a_fitting_cycle(tiny_config, smal
     assert result.epochs_done == 2
 
 
+def test_resume_whose_new_plan_has_the_saved_cycles_length_starts_a_fitting_cycle(tiny_config, small_synthetic):
+    """2 epochs of 4 batches stopped after one, resumed for 4 epochs of 2 batches: 8 steps both,
+    so the saved cycle (4 steps taken) was loaded, and the run failed past its 8th step ("Tried
+    to step 9 times")."""
+    config = tiny_config.with_changes(epochs=2, schedule="onecycle", limit_train=256)
+    control = TrainingControl()
+    _run(config, small_synthetic, _stop_after_epoch(control, 1), control)
+    longer = config.with_changes(epochs=4, batch_size=128)
+    trainer, result, _ = _run(longer, small_synthetic, resume_from=config.run_dir)
+    assert result.error is None, result.error
+    assert result.epochs_done == 4
+
+
 def _headless(*args: str) -> int:
     return cli.main(["--headless", "--dataset", "synthetic", "--device", "cpu", "--precision", "fp32", *args])
 

@@ -85,6 +85,8 @@ def restore(trainer, state: dict[str, Any]) -> None:
     saved = state.get("scheduler") or {}
     saved_config = state.get("config") or {}
     same_plan = trainer.scheduler is not None and saved.get("total_steps") == trainer.scheduler.total_steps
+    # and as far along as this plan's batches say: 8 steps of 4 a epoch, resumed as 8 of 2, overran
+    same_plan = same_plan and saved.get("last_epoch") == done * trainer.batches
     same_plan = same_plan and all(saved_config.get(k) == getattr(config, k) for k in ("lr", "schedule"))
     try:
         if same_plan:
