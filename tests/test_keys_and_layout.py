@@ -253,14 +253,15 @@ def test_a_key_that_cannot_act_says_why_where_the_reason_lasts():
     for key in ("space", "a", "plus", "minus", "S"):
         said = refusal(key_actions(key), "finished", replay, Path("runs/r1"), 9)
         assert said is not None and said.startswith("nothing trains here, the run is only shown"), key
-        # a finished run's --resume without --epochs N, N > 9, is refused: the command given must not be
+        # a finished run's --resume without --epochs trains nothing (headless refuses it): N > 9 trains on
         assert ("--resume runs/r1 --epochs 14" in said) == (key != "S"), key
     stopped = refusal(key_actions("space"), "stopped", replay, Path("runs/r1"), 4)
     assert stopped.endswith("--resume runs/r1")  # a stopped run trains on to its plan
-    for key in ("space", "S", "plus", "a"):  # a follower before its run exists took them in silence
+    for key in ("space", "S", "plus", "a"):  # a follower before its run trains took them in silence
         assert refusal(key_actions(key), "waiting", follower, Path("f")) == (
-            "no run is written there yet: its keys act once its writer starts"
+            "the run is not training yet: its keys act once it does"
         ), key
+    assert refusal(key_actions("s"), "waiting", follower, Path("f")).endswith("it saves its own checkpoints")
     assert refusal(key_actions("s"), "training", follower, Path("f")) == (
         "the run trains in another process: it saves its own checkpoints"
     )

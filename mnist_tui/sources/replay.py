@@ -219,7 +219,7 @@ def load_run(run_dir: Path) -> RunRecord:
         )
     if status is not None and (cut := status.cut_note(len(record.history))):  # a torn last row went unsaid
         record.notes.append(f"{cut} (cut or removed): shown as far as they go")
-    record.notes += [n for n in [status and status.epochs_note([r.epoch for r in record.history])] if n]
+    record.notes += [n for n in [status and status.epochs_note([r.epoch for r in metrics.records])] if n]
     return record
 
 

@@ -3,6 +3,7 @@ failed (for :mod:`.loop`). ``checkpoint_schema.KEYS`` lists what :func:`checkpoi
 
 from __future__ import annotations
 
+import errno
 import time
 import traceback
 from collections.abc import Iterator
@@ -201,7 +202,8 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, torch.cuda.OutOfMemoryError):
         return "CUDA ran out of memory (try a smaller --batch-size, or --device cpu)"
     if isinstance(exc, OSError) and exc.strerror:  # the machine's answer (disk full, ...), not our code's place
-        name = exc.filename2 or exc.filename  # a rename's target: its temporary source is gone
+        in_the_way = exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOTEMPTY)
+        name = (exc.filename2 if in_the_way else None) or exc.filename  # a rename's target, not its .tmp
         return f"{exc.strerror}" + (f" ({name})" if name else "")
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     place = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""

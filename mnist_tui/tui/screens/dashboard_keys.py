@@ -87,16 +87,16 @@ def key_actions(key: str) -> list[str]:
     return [b.action.partition("(")[0] for b in DASHBOARD_KEYS if key in b.key.split(",")]
 
 
-RUN_KEYS = frozenset({"start", "pause", "resume", "steer_lr", "add_epochs", "stop_run", "save"})
+RUN_KEYS = frozenset({"start", "pause", "resume", "steer_lr", "add_epochs", "stop_run"})  # s: never a follower's
 
 
 def refusal(actions: list[str], state: str, caps: Capabilities, run_dir: object, epochs_done: int = 0) -> str | None:
     """What a key says when none of its ``actions`` acts because the source cannot, or the run has
     ended: a replay took space, a, S, +, - and s in silence. None where the refusal is only for
     now (space while pausing) or the key is not one of these. ``epochs_done``: a finished run's,
-    for the ``--epochs`` its ``--resume`` needs (without it, the command given was refused)."""
+    for the ``--epochs`` that trains it on at once (without one, a --resume only opened it)."""
     if state == "waiting" and RUN_KEYS & set(actions):  # a follower's keys, before its run is there
-        return "no run is written there yet: its keys act once its writer starts"
+        return "the run is not training yet: its keys act once it does"
     folder = shlex.quote(str(run_dir)) if run_dir is not None else ""
     more = f" --epochs {epochs_done + 5}" if state == "finished" and epochs_done else ""
     train_on = f"; to train it on: mnist-tui --resume {folder}{more}" if folder else ""

@@ -5,9 +5,10 @@ At 80×24 the dashboard's keys (space, q, esc Back from the workspace, x, i, a, 
 columns in the compact footer; with w, o and d as well they took ~100 and the last keys were cut
 mid-word under the palette hint.
 
-It also lists its keys while the app has no focus: Textual's footer skips binding changes then,
-and its first keys wait for one, so a served page whose terminal never had the browser's focus
-(headless Chromium here) showed an empty footer until a key came.
+It also shows its first keys while the app has no focus: Textual's footer skips binding changes
+then (to keep the focused widget's keys while the window is away), and its first keys waited for
+one, so a served page whose terminal never had the browser's focus (headless Chromium here)
+showed an empty footer until a key came.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ class FittedFooter(Footer):
         self.show_command_palette = not narrow  # ctrl+p still opens it
 
     def bindings_changed(self, screen) -> None:
-        self._bindings_ready = True
-        if self.is_attached and screen is self.screen:
+        if self.app.app_focus or self.query(FooterKey):  # blurred, Textual's keeps the keys it shows
+            super().bindings_changed(screen)
+        elif self.is_attached and screen is self.screen:  # its first keys, the app never focused
+            self._bindings_ready = True
             self.call_after_refresh(self.recompose)
 
     async def recompose(self) -> None:

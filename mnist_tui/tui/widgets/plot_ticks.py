@@ -142,8 +142,8 @@ def _rows(positions, lo: float, hi: float, cells: int) -> list[int]:
 
 
 def _value_sets(lo: float, hi: float, max_ticks: int):
-    """Tick value sets whose log spacing is uneven: 1-2-5 and 1..9 per decade, and plain nice
-    steps (for ranges narrower than a decade, such as error 0.7 % to 1.0 %)."""
+    """Tick value sets off the rows, each with its labelling: whole decades, 1-2-5 and 1..9 per
+    decade, and plain nice steps (for ranges narrower than a decade, such as error 0.7 % to 1.0 %)."""
     k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
     # whole decades off the rows: on a 6-row plot, decades on rows spanned 0.001 to 100 for
     # losses of 0.0076 to 2.3, two of its six rows empty
@@ -170,7 +170,8 @@ def log_axis(lo: float, hi: float, cells: int, min_gap: int = 2, max_ticks: int 
     """Ticks for values in ``[lo, hi]`` (both > 0) plotted as ``log10``: of the tick sets that put
     enough labels (three, two on a tiny canvas) at least ``min_gap`` cells apart, the one whose
     limits waste least of the canvas. Whole decades are aligned to rows exactly (as
-    :func:`linear_axis` does); 1-2-5 or nice-step ticks sit where the log scale puts them."""
+    :func:`linear_axis` does) or, where that wastes more, sit where the log scale puts them, as
+    1-2-5 and nice-step ticks do."""
     lo, hi = max(min(lo, hi), 1e-12), max(max(lo, hi), 1e-12)
     if hi / lo < 1.0001:
         lo, hi = lo / 1.1, hi * 1.1
