@@ -111,3 +111,18 @@ def test_a_stop_asked_while_the_epoch_is_tested_keeps_it_and_says_nothing_is_los
     assert not_kept(p) == ""
     p.on_epoch(3, 0.99, 0.04)
     assert not_kept(p) == ""
+
+
+def test_a_stopped_run_shows_the_position_its_folder_keeps():
+    """After S S in epoch 4 the stats still said "epoch 4/8 batch 41/59 … run 46 %" of batches
+    the stop had just said are not kept; a run stopped in its first epoch keeps none."""
+    p = progress(3, epochs=8)
+    p.on_batch(SimpleNamespace(epoch=4, batch=41, batches_per_epoch=59, samples_seen=41_000, samples_per_s=9_000.0))
+    assert p.run_batches_done == 3 * 59 + 41
+    p.show_kept(3)
+    assert (p.epoch, p.batch, p.run_batches_done) == (3, 59, 3 * 59)
+    assert not p.testing
+    first = progress(0, epochs=8)
+    first.on_batch(SimpleNamespace(epoch=1, batch=7, batches_per_epoch=59, samples_seen=7_000, samples_per_s=9_000.0))
+    first.show_kept(0)
+    assert (first.epoch, first.batch, first.run_batches_done) == (1, 0, 0)

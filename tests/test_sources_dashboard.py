@@ -511,3 +511,24 @@ async def test_a_replay_without_its_test_digits_says_so_on_the_confusion_screen(
         said = " ".join(shown.split())
         assert "no test digits loaded: test digits not available (MNIST is not in" in said, shown
         assert said.endswith("to see predictions, pass --data-dir DIR (the folder holding MNIST)"), shown
+
+
+async def test_a_stopped_runs_stats_show_what_its_folder_keeps(finished_run):
+    """S S in epoch 3: the stats still said "epoch 3 … batch 5" of batches not kept."""
+    from mnist_tui.training.events import BatchEnd, Finished, StateChanged
+    from mnist_tui.tui.bridge import SourceBridge
+
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        dashboard = app.dashboard
+        line = dashboard.query_one("#position-line")
+        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
+        per_epoch = dashboard.progress.batches_per_epoch
+        bridge(StateChanged("training"))
+        await wait_for(pilot, lambda: dashboard.state == "training", "training")
+        bridge(BatchEnd(3, 1, per_epoch, (0.2,), 1.0, 128, (0.01,), 1.7e9))
+        await wait_for(pilot, lambda: dashboard.progress.epoch == 3, "the third epoch's batch")
+        bridge(Finished(2, 0.99, True))
+        await wait_for(pilot, lambda: dashboard.state == "stopped", "the stop")
+        assert f"batch {per_epoch}/{per_epoch}" in str(line.content) and "epoch 2/" in str(line.content), line.content

@@ -234,6 +234,8 @@ class RunViewScreen(Screen):
             self.show_state("so far", f"{self._summary(e)}; still {e.still} in another process: {where}")
         else:
             self.show_state("stopped" if e.stopped else "finished", self._summary(e))
+        if e.stopped:  # after its summary, which counts the stopped epoch's training time
+            self.progress.show_kept(e.epochs_done)
         self._show_progress()
         if self.capabilities.live:
             self.notify(self._summary(e, long=True), title=f"Run {self.state}", timeout=8)  # also in the state line
