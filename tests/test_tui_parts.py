@@ -234,3 +234,25 @@ def test_the_header_line_counts_wide_characters_as_two_cells():
     for room in range(9, 70):
         fitted = fitted_sub_title(parts, path, room)
         assert cell_len(fitted) <= room and fitted.endswith("lr-0.001"), (room, fitted)
+
+
+async def test_a_wrapped_message_in_the_predictions_panel_keeps_off_the_border_on_every_line():
+    """ "no mistakes in this view after epoch 3: w shows all, esc clears every filter" wrapped
+    to a second line that sat against the border, as did a missing-digits reason."""
+    from textual.app import App
+
+    from mnist_tui.tui.widgets.predictions import PredictionsPanel
+
+    class PanelApp(App):
+        def compose(self):
+            yield PredictionsPanel()
+
+    app = PanelApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        panel = app.query_one(PredictionsPanel)
+        panel.never_loaded = "MNIST is not in /data/elsewhere (looked for /data/elsewhere/MNIST/raw)"
+        panel.refresh()
+        await pilot.pause(0.05)
+        lines = [line for line in panel.render().plain.splitlines() if line.strip()]
+        assert len(lines) > 1 and all(line.startswith(" ") and not line.startswith("  ") for line in lines), lines
+        assert " ".join(" ".join(lines).split()) == f"no test digits: {panel.never_loaded}"

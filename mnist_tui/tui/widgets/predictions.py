@@ -10,6 +10,7 @@ of it on a 2-core AMD EPYC): numpy and the digit renderers are imported where di
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -133,14 +134,18 @@ class PredictionsPanel(Widget):
         room = max(8, self.size.width - 6 - len(count)) if self.size.width else 200
         self.border_subtitle = f"{fit_title(self.view_title, room)}{count}"
 
+    def _said(self, text: str) -> Text:
+        """``text`` off the border, as the digits are, on every line it wraps to (the lines after
+        the first sat against the border)."""
+        width = self.size.width - 2 if self.size.width > 12 else 200
+        return Text("\n".join(" " + line for line in textwrap.wrap(text, width) or [""]), style="dim")
+
     def render(self):
         if self.images is None:  # "loading…" stayed under a run that had failed before its data came
-            return Text(
-                f"no test digits: {self.never_loaded}" if self.never_loaded else "loading test digits…", style="dim"
-            )
+            return self._said(f"no test digits: {self.never_loaded}" if self.never_loaded else "loading test digits…")
         index = self.current_index
         if index is None:
-            return Text(f" {self.empty_hint}", style="dim")  # off the border, as the digits are
+            return self._said(self.empty_hint)
         digit = _digit_lines(self.images[index], self.mode)
         side = self._verdict_lines(index)
         rows = []
