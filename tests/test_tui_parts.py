@@ -256,3 +256,18 @@ async def test_a_wrapped_message_in_the_predictions_panel_keeps_off_the_border_o
         lines = [line for line in panel.render().plain.splitlines() if line.strip()]
         assert len(lines) > 1 and all(line.startswith(" ") and not line.startswith("  ") for line in lines), lines
         assert " ".join(" ".join(lines).split()) == f"no test digits: {panel.never_loaded}"
+
+
+def test_the_draw_screens_note_keeps_epoch_and_its_number_on_one_line():
+    """At 80×24 the guess column read "the model at epoch" over a lone "3"."""
+    import numpy as np
+
+    from mnist_tui.tui.widgets.guess_bars import guess_text
+
+    probabilities = np.full(10, 0.1)
+    for width in range(6, 31):
+        note = guess_text(probabilities, "the model at epoch 3", width).renderables[-1].plain
+        lines = note.splitlines()
+        assert all(len(line) <= max(width + 9, 8) for line in lines), (width, lines)
+        assert any(line.endswith("epoch\u00a03") for line in lines), (width, lines)
+        assert " ".join(note.split()) == "the model at epoch 3"

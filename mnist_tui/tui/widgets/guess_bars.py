@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 import numpy as np
 from rich.console import Group
 from rich.text import Text
@@ -29,8 +32,15 @@ def guess_text(probabilities: np.ndarray | None, note: str, width: int = 20) -> 
         style = "bold green" if digit == best else ("yellow" if p >= 0.1 else "")
         lines.append(Text(f"{digit} {bar(p, width)} {p:6.1%}", style=style))
     if note:
-        lines.append(Text(note, style="dim"))
+        lines.append(note_text(note, width + 9))  # as wide as a bar's line
     return Group(*lines)
+
+
+def note_text(note: str, width: int) -> Text:
+    """The note wrapped to ``width`` with "epoch N" kept whole (at 80×24 "the model at epoch" and
+    its "3" took a line each): textwrap breaks at ASCII spaces only, so a no-break space holds."""
+    lines = textwrap.wrap(re.sub(r"epoch (\d)", "epoch\u00a0\\1", note), max(width, 8))
+    return Text("\n".join(lines), style="dim")
 
 
 def halfblock_image(image: np.ndarray) -> Group:
