@@ -532,3 +532,25 @@ async def test_a_stopped_runs_stats_show_what_its_folder_keeps(finished_run):
         bridge(Finished(2, 0.99, True))
         await wait_for(pilot, lambda: dashboard.state == "stopped", "the stop")
         assert f"batch {per_epoch}/{per_epoch}" in str(line.content) and "epoch 2/" in str(line.content), line.content
+
+
+async def test_a_lost_writers_stats_show_what_its_folder_keeps(finished_run):
+    """A writer killed while testing its last epoch: the follower said "batch 40/40 … run 100 %"
+    with one epoch fewer saved."""
+    from mnist_tui.training.events import BatchEnd, StateChanged
+    from mnist_tui.tui.bridge import SourceBridge
+
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        dashboard = app.dashboard
+        line = dashboard.query_one("#position-line")
+        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
+        per_epoch = dashboard.progress.batches_per_epoch
+        bridge(StateChanged("training"))
+        await wait_for(pilot, lambda: dashboard.state == "training", "training")
+        bridge(BatchEnd(3, per_epoch, per_epoch, (0.2,), 1.0, 128, (0.01,), 1.7e9))
+        await wait_for(pilot, lambda: dashboard.progress.epoch == 3, "the third epoch's last batch")
+        bridge(StateChanged("lost", "the writer (pid 1) stopped without a word: killed or crashed"))
+        await wait_for(pilot, lambda: dashboard.state == "lost", "the loss of the writer")
+        await wait_for(pilot, lambda: "epoch 2/" in str(line.content), "the kept position", timeout=10)

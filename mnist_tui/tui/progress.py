@@ -60,8 +60,9 @@ class RunProgress:
             self.on_plan(epochs_done)
 
     def show_kept(self, epochs_done: int) -> None:
-        """A stopped run at the end of its last whole epoch, as its folder keeps it: the stopped
-        epoch's batches (its first S said they are not kept) showed as "epoch 4/8 batch 41/59"."""
+        """A stopped, lost or failed run at the end of its last whole epoch, as its folder keeps
+        it: the stopped epoch's batches (its first S said they are not kept) showed as "epoch 4/8
+        batch 41/59", and a writer killed while testing its last epoch as "run 100 %"."""
         if self.epoch > epochs_done:
             self.epoch, self.batch = max(epochs_done, 1), self._whole_batches if epochs_done else 0
 

@@ -138,6 +138,8 @@ class RunViewScreen(Screen):
             self._show_predictions()
             self._next_plots = 0.0
             self._progress_dirty = True  # the ETA goes once the run is not live (a lost writer kept it)
+        if self.state in ("stopped", "lost", "failed"):  # after the end's summary, which counts its time
+            self.progress.show_kept(self.progress.epochs_done)  # the epoch it was in is not kept
 
     def show_state(self, state: str, detail: str = "") -> None:
         self.detail = detail
@@ -234,8 +236,6 @@ class RunViewScreen(Screen):
             self.show_state("so far", f"{self._summary(e)}; still {e.still} in another process: {where}")
         else:
             self.show_state("stopped" if e.stopped else "finished", self._summary(e))
-        if e.stopped:  # after its summary, which counts the stopped epoch's training time
-            self.progress.show_kept(e.epochs_done)
         self._show_progress()
         if self.capabilities.live:
             self.notify(self._summary(e, long=True), title=f"Run {self.state}", timeout=8)  # also in the state line
