@@ -8,6 +8,7 @@ Without it the real-data tests skip, except when ``MNIST_TUI_REQUIRE_REAL=1`` (s
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,18 @@ def tiny_config(tmp_path) -> Config:
 def private_config_dir(tmp_path, monkeypatch):
     """Plot settings (plots.json) go to a test's own folder, never the user's config."""
     monkeypatch.setenv("MNIST_TUI_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_temporary_folder(tmp_path_factory):
+    """Temporary files (the crash reports ``crash_line`` writes, a child's too) go under pytest's
+    own folder, which it prunes: the suite left about ten in /tmp at each run (254 here)."""
+    folder = str(tmp_path_factory.mktemp("tmp"))
+    before = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = folder, folder
+    yield
+    if before[0] is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = before[0]
+    tempfile.tempdir = before[1]
