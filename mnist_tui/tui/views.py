@@ -49,6 +49,11 @@ class ViewSpec:
         return self.wrong_only or self.cell is not None or self.order != "index"
 
 
+def no_digits_text(why_none: str) -> str:
+    """What stands in the browser's place, and in the confusion matrix's, when no digit loaded."""
+    return f"no test digits loaded: {why_none or 'nothing to browse'}"
+
+
 def build_view(
     spec: ViewSpec, probabilities: np.ndarray | None, labels: np.ndarray, epoch: int | None = None, why_none: str = ""
 ) -> View:
@@ -58,9 +63,7 @@ def build_view(
     from mnist_tui.predictions_order import confusion_cell, ordering
 
     if not len(labels):  # said here for good: the note was a toast, gone in seconds
-        return View(
-            np.zeros(0, dtype=np.int64), "no test digits", f"no test digits loaded: {why_none or 'nothing to browse'}"
-        )
+        return View(np.zeros(0, dtype=np.int64), "no test digits", no_digits_text(why_none))
     if probabilities is None:
         if not spec.filtered:
             return View(np.arange(len(labels), dtype=np.int64), "all test digits")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from textual.reactive import reactive
 
-from mnist_tui.tui.views import ORDER_STEPS, View, ViewSpec, build_view, next_order
+from mnist_tui.tui.views import ORDER_STEPS, View, ViewSpec, build_view, next_order, no_digits_text
 from mnist_tui.tui.widgets.predictions import PredictionsPanel
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class PredictionsBrowser(PredictionsPanel):
         or none yet."""
         if self.labels is None or len(self.labels):
             return ""
-        return f"no test digits loaded: {self.why_none or 'nothing to browse'}"
+        return no_digits_text(self.why_none)
 
     def set_predictions(self, probabilities: np.ndarray, epoch: int) -> None:
         self.probabilities, self.epoch = probabilities, epoch
