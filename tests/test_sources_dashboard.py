@@ -64,6 +64,26 @@ async def shows_a_whole_run(app: MnistApp, pilot, epochs: int, batches: int) -> 
     assert app.snapshot.ready and app.snapshot.epoch == epochs  # drawing predicts with the run's model
 
 
+async def trains_again(app: MnistApp, pilot):
+    """A whole replayed run told, as a resumed writer would tell it, that it trains again: the
+    bridge that feeds its dashboard now, and its batches an epoch."""
+    from mnist_tui.training.events import StateChanged
+    from mnist_tui.tui.bridge import SourceBridge
+
+    dashboard = app.dashboard
+    bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
+    bridge(StateChanged("training"))
+    await wait_for(pilot, lambda: dashboard.state == "training", "training")
+    return bridge, dashboard.progress.batches_per_epoch
+
+
+def third_epochs(batch: int, per_epoch: int, loss: float = 0.2):
+    """The report of the third epoch's batch ``batch``."""
+    from mnist_tui.training.events import BatchEnd
+
+    return BatchEnd(3, batch, per_epoch, (loss,), 1.0, 128, (0.01,), 1.7e9)
+
+
 def footer_keys(app: MnistApp) -> set[str]:
     return {binding.action for (_, binding, enabled, _) in app.screen.active_bindings.values() if enabled}
 
@@ -468,8 +488,7 @@ async def test_the_header_keeps_a_nested_runs_name_at_80_columns(finished_run, t
 async def test_a_runs_end_shows_its_last_batch_loss_at_once(finished_run):
     """At a run's end the stats kept the loss of the tick before (a served page showed a stale
     loss for up to a second): the batches still in the loss inbox are taken first."""
-    from mnist_tui.training.events import BatchEnd, Finished, StateChanged
-    from mnist_tui.tui.bridge import SourceBridge
+    from mnist_tui.training.events import Finished
 
     app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
     async with app.run_test(size=SIZE) as pilot:
@@ -477,11 +496,8 @@ async def test_a_runs_end_shows_its_last_batch_loss_at_once(finished_run):
         dashboard = app.dashboard
         dashboard.refresh_timer.pause()  # no tick takes the losses: only the end may
         line = dashboard.query_one("#speed-line")
-        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
-        per_epoch = dashboard.progress.batches_per_epoch
-        bridge(StateChanged("training"))
-        await wait_for(pilot, lambda: dashboard.state == "training", "training")
-        bridge(BatchEnd(3, per_epoch, per_epoch, (0.0123,), 1.0, 128, (0.01,), 1.7e9))
+        bridge, per_epoch = await trains_again(app, pilot)
+        bridge(third_epochs(per_epoch, per_epoch, loss=0.0123))
         bridge(Finished(3, 0.99, False))
         await wait_for(pilot, lambda: dashboard.state == "finished", "the end")
         assert "loss 0.0123" in str(line.content), line.content
@@ -515,19 +531,15 @@ async def test_a_replay_without_its_test_digits_says_so_on_the_confusion_screen(
 
 async def test_a_stopped_runs_stats_show_what_its_folder_keeps(finished_run):
     """S S in epoch 3: the stats still said "epoch 3 … batch 5" of batches not kept."""
-    from mnist_tui.training.events import BatchEnd, Finished, StateChanged
-    from mnist_tui.tui.bridge import SourceBridge
+    from mnist_tui.training.events import Finished
 
     app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
     async with app.run_test(size=SIZE) as pilot:
         await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
         dashboard = app.dashboard
         line = dashboard.query_one("#position-line")
-        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
-        per_epoch = dashboard.progress.batches_per_epoch
-        bridge(StateChanged("training"))
-        await wait_for(pilot, lambda: dashboard.state == "training", "training")
-        bridge(BatchEnd(3, 1, per_epoch, (0.2,), 1.0, 128, (0.01,), 1.7e9))
+        bridge, per_epoch = await trains_again(app, pilot)
+        bridge(third_epochs(1, per_epoch))
         await wait_for(pilot, lambda: dashboard.progress.epoch == 3, "the third epoch's batch")
         bridge(Finished(2, 0.99, True))
         await wait_for(pilot, lambda: dashboard.state == "stopped", "the stop")
@@ -537,19 +549,15 @@ async def test_a_stopped_runs_stats_show_what_its_folder_keeps(finished_run):
 async def test_a_lost_writers_stats_show_what_its_folder_keeps(finished_run):
     """A writer killed while testing its last epoch: the follower said "batch 40/40 … run 100 %"
     with one epoch fewer saved."""
-    from mnist_tui.training.events import BatchEnd, StateChanged
-    from mnist_tui.tui.bridge import SourceBridge
+    from mnist_tui.training.events import StateChanged
 
     app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
     async with app.run_test(size=SIZE) as pilot:
         await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
         dashboard = app.dashboard
         line = dashboard.query_one("#position-line")
-        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
-        per_epoch = dashboard.progress.batches_per_epoch
-        bridge(StateChanged("training"))
-        await wait_for(pilot, lambda: dashboard.state == "training", "training")
-        bridge(BatchEnd(3, per_epoch, per_epoch, (0.2,), 1.0, 128, (0.01,), 1.7e9))
+        bridge, per_epoch = await trains_again(app, pilot)
+        bridge(third_epochs(per_epoch, per_epoch))
         await wait_for(pilot, lambda: dashboard.progress.epoch == 3, "the third epoch's last batch")
         bridge(StateChanged("lost", "the writer (pid 1) stopped without a word: killed or crashed"))
         await wait_for(pilot, lambda: dashboard.state == "lost", "the loss of the writer")
