@@ -22,7 +22,7 @@ class LogReads:
         self.run_dir = run_dir
         self.stamps: dict[str, tuple[int, ...]] = {}
         self.skipped_told: dict[str, int] = {}  # damaged rows of each log a notice has told of
-        self.unreadable_told: set[str] = set()  # files (logs, status.json) a notice said cannot be read
+        self._told_unreadable: set[str] = set()  # files (logs, status.json) a notice said cannot be read
         self.unreadable: set[str] = set()  # logs that could not be read at their last change
 
     def changed(self, name: str) -> bool:
@@ -51,9 +51,16 @@ class LogReads:
 
     def tell_unreadable(self, listener: Listener, name: str, exc: UserError) -> None:
         self.unreadable.add(name)
-        if name not in self.unreadable_told:
-            self.unreadable_told.add(name)
-            listener(Notice(f"not used: {exc}"))
+        self.tell_once(listener, name, f"not used: {exc}")
+
+    def tell_once(self, listener: Listener, name: str, text: str) -> None:
+        """A notice that file ``name`` cannot be read, unless one was given for it already."""
+        if not self.told_unreadable(name):
+            self._told_unreadable.add(name)
+            listener(Notice(text))
+
+    def told_unreadable(self, name: str) -> bool:
+        return name in self._told_unreadable
 
     def tell_skipped(self, listener: Listener, name: str, rows: Rows) -> None:
         """A notice when a log has more damaged rows than were told (a replay says so too; a

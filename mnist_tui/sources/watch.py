@@ -190,9 +190,9 @@ class RunWatch:
             listener(Notice(gone_without_status(problem)))  # said once: the run ends here
             return GONE
         # a silent wait looked like a hang (a finished run's folder without one was followed in silence)
-        if STATUS_NAME not in self.logs.unreadable_told and (not absent or holds_results(self.run_dir)):
-            self.logs.unreadable_told.add(STATUS_NAME)
-            listener(Notice(f"the run's state is unknown: {problem}; following what it writes"))
+        if not self.logs.told_unreadable(STATUS_NAME) and (not absent or holds_results(self.run_dir)):
+            told = f"the run's state is unknown: {problem}; following what it writes"
+            self.logs.tell_once(listener, STATUS_NAME, told)
         return None
 
     def _end_without_status(self, listener: Listener) -> bool:
