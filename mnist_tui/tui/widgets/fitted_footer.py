@@ -30,11 +30,9 @@ class FittedFooter(Footer):
         self.show_command_palette = not narrow  # ctrl+p still opens it
 
     def bindings_changed(self, screen) -> None:
-        if self.app.app_focus or self.query(FooterKey):  # blurred, Textual's keeps the keys it shows
-            super().bindings_changed(screen)
-        elif self.is_attached and screen is self.screen:  # its first keys, the app never focused
-            self._bindings_ready = True
-            self.call_after_refresh(self.recompose)
+        super().bindings_changed(screen)  # blurred, Textual's keeps the keys it shows
+        if not self.app.app_focus and not self.query(FooterKey) and self.is_attached and screen is self.screen:
+            self.call_after_refresh(self.recompose)  # its first keys, the app never focused
 
     async def recompose(self) -> None:
         await super().recompose()  # the keys are rebuilt whenever the bindings or compact change
