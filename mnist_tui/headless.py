@@ -76,6 +76,11 @@ class RichReporter:
     def say(self, text: str) -> None:
         self.console.print(text, soft_wrap=True)
 
+    def _shown_dir(self) -> str:
+        """The run folder as written in a line: a folder's name is no markup (``a[red]b`` lost its
+        ``[red]``) and no escape sequence for the terminal."""
+        return escape(one_line(str(self.run_dir)))
+
     def __call__(self, event: Event) -> None:
         self.say_earlier(epochs_before(event))
         match event:
@@ -105,7 +110,7 @@ class RichReporter:
                 state == "training" and self.state == "paused"
             ):
                 self.state = state
-                self.say(f"{'resumed' if state == 'training' else state}{': ' + detail if detail else ''}")
+                self.say(f"{'resumed' if state == 'training' else state}{': ' + escape(detail) if detail else ''}")
             case Finished():
                 self._finished(event)
             case Failed() | StateChanged() | ModelWeights() | Predictions() | LayerStatsRecord():
@@ -116,7 +121,7 @@ class RichReporter:
         self.recorded_through = e.history[-1].epoch if e.history else 0
         if e.notice:
             self.say(f"[yellow]note:[/] {escape(e.notice)}")  # a damaged row's text is no markup
-        run_dir = self.run_dir or "(not saved)"
+        run_dir = self._shown_dir() if self.run_dir else "(not saved)"
         ranks = f" · {e.world_size} processes" if e.world_size > 1 else ""
         known = e.train_size or e.test_size  # a replay without its digits knows no sizes: not "0 train"
         sizes = f" ({e.train_size:,} train / {e.test_size:,} test)" if known else ""
@@ -181,7 +186,7 @@ class RichReporter:
         self._show_table()
         best = f"{e.best_test_acc:.2%}" if e.best_test_acc is not None else "n/a"
         if e.still:  # a replay of a run another process still writes: the run so far
-            where = f"--follow {self.run_dir} shows it live"
+            where = f"--follow {self._shown_dir()} shows it live"
             done = f"{e.epochs_done} of {self.plan} so far on {self.dataset}"
             self.say(f"{done} (still {e.still} in another process: {where}); best test accuracy {best}")
             return

@@ -633,3 +633,26 @@ def test_a_lost_followed_run_is_said_once_on_one_terminal(stderr_to, tmp_path, m
         stderr.close()
         assert (tmp_path / "err.txt").read_text() == error_line + "\n"
     os.close(master)
+
+
+def test_a_run_folder_named_like_markup_or_an_escape_is_written_as_named():
+    """``--replay 'runs/a[red]b'`` said "run folder runs/ab" (rich read ``[red]`` as markup), and a
+    name holding an escape sequence coloured the terminal."""
+    import io
+    from pathlib import Path
+
+    import numpy as np
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+    from mnist_tui.training.events import DataReady, Finished
+
+    empty = np.zeros((0, 28, 28), np.uint8)
+    ready = DataReady("MNIST", "cpu", "fp32", 100, 0, 1, 21840, None, empty, np.zeros(0, np.int64), 3, (), 5)
+    out = io.StringIO()
+    reporter = RichReporter(Path("runs/a[red]b\x1b[0m"), Console(file=out, width=200, force_terminal=False))
+    reporter(ready)
+    reporter(Finished(2, 0.92, False, "training"))
+    text = out.getvalue()
+    assert "b\x1b[0m" not in text  # the name's own escape never reaches the terminal
+    assert "run folder runs/a[red]b\\x1b[0m" in text and "--follow runs/a[red]b\\x1b[0m shows it live" in text

@@ -271,3 +271,13 @@ def test_the_draw_screens_note_keeps_epoch_and_its_number_on_one_line():
         assert all(len(line) <= max(width + 9, 8) for line in lines), (width, lines)
         assert any(line.endswith("epoch\u00a03") for line in lines), (width, lines)
         assert " ".join(note.split()) == "the model at epoch 3"
+
+
+def test_a_run_folder_holding_an_escape_sequence_is_shown_escaped_in_the_header():
+    """The header wrote the folder's name as it is: ``runs/red\\x1b[31m`` coloured the screen."""
+    from pathlib import Path
+
+    from mnist_tui.tui.header_line import header_sub_title
+
+    shown = header_sub_title(("replay",), Path("runs/red\x1b[31m"), 120, "mnist-tui")
+    assert shown == "replay · runs/red\\x1b[31m"

@@ -201,3 +201,17 @@ def test_a_sprint_reads_as_its_2_5_epochs_in_the_table_compare_and_export(runs, 
     export_runs([sprint, whole], tmp_path / "runs.json")
     planned = {row["run"]: row["epochs_planned"] for row in json.loads((tmp_path / "runs.json").read_text())}
     assert planned == {"sprint": 2.5, "lr-0.003": 2}
+
+
+def test_a_folder_named_with_an_escape_sequence_is_shown_escaped_and_exported_as_named(runs, tmp_path):
+    """A folder made by hand as ``red\\x1b[31mX`` coloured the workspace's row, footer line and
+    legend: the terminal read its escape sequence. It is shown as ``\\x1b``; the export keeps its name."""
+    import shutil
+
+    name = "red\x1b[31mX\x07"
+    shutil.copytree(runs / "lr-0.01", runs / name)
+    run = by_name(RunIndex(runs).scan())[name]
+    shown = cell_text(BY_KEY["name"], run)
+    assert shown == "red\\x1b[31mX\\x07" and shown.isprintable()
+    export_runs([run], tmp_path / "runs.json")
+    assert json.loads((tmp_path / "runs.json").read_text())[0]["run"] == name

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from rich.cells import cell_len, set_cell_size
 
+from mnist_tui.errors import one_line
+
 # Textual's header: an 8-cell icon on the left, a 10-cell clock space on the right, and the
 # title and sub-title joined by " — " between them.
 HEADER_CHROME = 8 + 10 + len(" — ")
@@ -20,7 +22,7 @@ HEADER_CHROME = 8 + 10 + len(" — ")
 def header_sub_title(parts: tuple[str, ...], run_dir: Path | None, width: int, title: str) -> str:
     """A run view's sub-title: ``parts`` (the source, dataset, model, device) and its run folder,
     fitted to a header ``width`` cells wide under ``title``."""
-    shown = str(run_dir) if run_dir is not None else "not saved"
+    shown = one_line(str(run_dir)) if run_dir is not None else "not saved"
     return fitted_sub_title(parts, shown, sub_title_room(width, title))
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mnist_tui.errors import one_line
 from mnist_tui.workspace.index import RunSummary
 
 
@@ -67,7 +68,7 @@ def _pct(v: float | None) -> float | None:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "run", "text", lambda s: s.name),
+    Column("name", "run", "text", lambda s: s.name, one_line),  # a folder may hold an escape
     Column("state", "state", "text", lambda s: s.state),
     Column("epochs", "epochs", "number", lambda s: s.epochs_trained, aliases=("epoch", "done")),
     Column(
@@ -117,7 +118,7 @@ EXTRA: tuple[Column, ...] = (
     Column("conv_dropout", "conv dropout", "number", lambda s: s.conv_dropout, _num("g")),
     Column("fc_dropout", "fc dropout", "number", lambda s: s.fc_dropout, _num("g")),
     Column("planned", "planned", "number", lambda s: s.epochs_length, _num("g")),
-    Column("problem", "problem", "text", lambda s: s.problem or None, lambda v: v or ""),
+    Column("problem", "problem", "text", lambda s: s.problem or None, lambda v: one_line(v or "")),
 )
 BY_KEY: dict[str, Column] = {}
 for _column in COLUMNS + EXTRA:

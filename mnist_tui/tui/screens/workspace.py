@@ -18,7 +18,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
-from mnist_tui.errors import UserError, told
+from mnist_tui.errors import UserError, one_line, told
 from mnist_tui.tui.messages import NewRunFrom, OpenRun
 from mnist_tui.tui.screens.help import HelpScreen
 from mnist_tui.tui.screens.workspace_help import HELP_ABOUT, HELP_KEYS, HELP_TITLE, WORKSPACE_BINDINGS
@@ -46,6 +46,7 @@ class WorkspaceScreen(Screen):
         super().__init__()
         self.select = select  # the run the cursor starts on
         self.root = Path(root)
+        self.shown_root = one_line(str(self.root))  # a folder may hold an escape sequence
         self.index = index or RunIndex(self.root)
         self.scans = 0  # finished scans (tests wait on it)
         self._scanning = False
@@ -77,7 +78,7 @@ class WorkspaceScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = "mnist-tui runs"
-        self.sub_title = str(self.root)
+        self.sub_title = self.shown_root
         self._fit_layout(self.app.size.width, self.app.size.height)
         self.table.focus()
         self.rescan()
@@ -144,7 +145,8 @@ class WorkspaceScreen(Screen):
         shown = len(self.table.listed)
         runs = counted(len(summaries), "run")
         count = f"{shown} of {runs}" if shown != len(summaries) else runs
-        self.sub_title = count + (f" · {broken} broken" if broken else "") + f" · {self.root}"  # a long path is cut
+        # a long path is cut
+        self.sub_title = count + (f" · {broken} broken" if broken else "") + f" · {self.shown_root}"
 
     def _show_error(self, message: str) -> None:
         self.query_one("#run-detail", Static).update(Text(message, style="bold red"))
@@ -159,15 +161,16 @@ class WorkspaceScreen(Screen):
         if self.filter_problem:  # "no run matches the filter" said nothing of a word it could not use
             line.append(self.filter_problem, style="bold red")
         elif run is None:
-            empty = "no run matches the filter" if self.table.summaries else f"no run folders under {self.root}"
+            empty = "no run matches the filter" if self.table.summaries else f"no run folders under {self.shown_root}"
             line.append(empty)
         elif run.problem:
-            line.append(f"{run.name}: ", style="bold")
-            line.append(run.problem, style="red")
+            line.append(f"{one_line(run.name)}: ", style="bold")
+            line.append(one_line(run.problem), style="red")
         else:
             hidden = self.table.hidden
             cue = f"  · {len(hidden)} more columns: widen, or sort by one (< >)" if hidden else ""
-            path, room = str(run.path), self.size.width - 2 - len(cue) - (len(run.note) + 2 if run.note else 0)
+            path = one_line(str(run.path))
+            room = self.size.width - 2 - len(cue) - (len(run.note) + 2 if run.note else 0)
             line.append(path if len(path) <= room else "…" + path[-max(room - 1, 8) :], style="dim")
             if run.note:
                 line.append(f"  {run.note}", style="yellow")

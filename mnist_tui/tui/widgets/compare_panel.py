@@ -20,6 +20,7 @@ from textual.containers import Grid, Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from mnist_tui.errors import one_line
 from mnist_tui.tui.widgets.compare_plot import ComparePlot, style_of
 from mnist_tui.workspace.compare import METRICS, Series, differing_settings
 from mnist_tui.workspace.index import RunSummary
@@ -141,7 +142,7 @@ class ComparePanel(Vertical):
         items = []
         for summary, _ in self.runs:
             color, marker = style_of(self.slots[summary.name])
-            item = Text(f"{marker} ", end="").append(summary.name)
+            item = Text(f"{marker} ", end="").append(one_line(summary.name))
             item.stylize(f"bold rgb({color[0]},{color[1]},{color[2]})", 0, len(marker))
             if summary.name in self.filtered_out:
                 item.append(" (filtered out)", style="dim")
