@@ -247,9 +247,41 @@ def test_disk_full_at_a_save_fails_clearly_and_keeps_the_previous_checkpoint(tin
     message = events[-1].message
     assert "cannot write the checkpoint" in message and "No space left on device" in message
     assert "the checkpoint of epoch 1" in message  # what is on disk, not the epoch that failed to save
+    assert events[-1].epochs_done == 1  # as status.json and metrics.jsonl count them (it said 2)
     assert load_checkpoint(config.run_dir)["epoch"] == 1
     monkeypatch.setattr(ckpt, "write_checkpoint_bytes", real_write)  # space freed: `s` writes epoch 2
     assert trainer.save_now()[0] == 2 and load_checkpoint(config.run_dir)["epoch"] == 2
+
+
+def test_a_kill_just_after_an_epochs_checkpoint_keeps_its_layer_row_through_the_resume(
+    tiny_config, small_synthetic, monkeypatch
+):
+    """Killed between epoch 2's checkpoint and its logs, the resume went on from epoch 3 and the
+    inside view's layer statistics had no epoch 2, for good (metrics.jsonl is rebuilt from the
+    checkpoint's history)."""
+    from mnist_tui.runfolder.layers_log import read_layer_stats
+    from mnist_tui.training.saving import CheckpointKeeper
+
+    class Killed(BaseException):  # not an Exception: nothing in the trainer reports it
+        pass
+
+    real_keep = CheckpointKeeper.keep
+
+    def keep_then_die(keeper, epoch, state):
+        real_keep(keeper, epoch, state)
+        if epoch == 2:
+            raise Killed
+
+    monkeypatch.setattr(CheckpointKeeper, "keep", keep_then_die)
+    config = tiny_config.with_changes(epochs=3, limit_train=256)
+    with pytest.raises(Killed):
+        _run(config, small_synthetic)
+    assert load_checkpoint(config.run_dir)["epoch"] == 2
+    assert [r.epoch for r in read_layer_stats(config.run_dir).records] == [1, 2]
+    monkeypatch.setattr(CheckpointKeeper, "keep", real_keep)
+    _run(config, small_synthetic, resume_from=config.run_dir)
+    assert [r.epoch for r in read_layer_stats(config.run_dir).records] == [1, 2, 3]
+    assert _epochs_logged(config.run_dir) == [1, 2, 3]
 
 
 def test_checkpoint_from_other_optimizer_kernels_resumes_with_this_devices(tiny_config, small_synthetic):

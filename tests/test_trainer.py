@@ -45,10 +45,10 @@ def test_event_sequence_and_contents(tiny_config, small_synthetic):
     assert isinstance(events[1], DataReady) and isinstance(events[-1], Finished)
     assert events[2] == StateChanged("training")
     # the batches (with, on a slow machine, mid-epoch weight copies every few seconds), then per
-    # epoch: record, layer stats, weights, predictions
+    # epoch: layer stats (written before the checkpoint), record, weights, predictions
     steady = [e for e in events[3:-1] if not (isinstance(e, ModelWeights) and e.in_progress)]
     kinds = [type(e) for e in steady]
-    assert kinds == [BatchEnd] * kinds.count(BatchEnd) + [EpochRecord, LayerStatsRecord, ModelWeights, Predictions]
+    assert kinds == [BatchEnd] * kinds.count(BatchEnd) + [LayerStatsRecord, EpochRecord, ModelWeights, Predictions]
     ready = events[1]
     assert ready.dataset == "synthetic digits" and ready.device == "cpu"
     assert ready.test_images.shape == (500, 28, 28) and ready.parameters == 21_840
@@ -154,6 +154,34 @@ def test_a_paused_thread_blocks_without_spinning():
         thread.join(5)
     assert not thread.is_alive() and returned == [True]
     assert cond.timeouts == [None]  # resume woke it once; it did not wait again
+
+
+def test_the_pause_is_said_outside_the_controls_lock():
+    """The trainer said "paused" (status.json, the face) holding the control's lock: a stop, space
+    or + from the UI thread waited for it, seconds on a slow disk."""
+    control = TrainingControl()
+    control.pause()
+    saying, said_training, returned = threading.Event(), threading.Event(), []
+    let_go = threading.Event()
+
+    def slow_pause() -> None:  # a status.json write that hangs on a network disk
+        saying.set()
+        let_go.wait(10)
+
+    thread = threading.Thread(
+        target=lambda: returned.append(control.wait_while_paused(on_pause=slow_pause, on_resume=said_training.set))
+    )
+    thread.start()
+    try:
+        assert saying.wait(10)
+        resumer = threading.Thread(target=control.resume)
+        resumer.start()
+        resumer.join(5)
+        assert not resumer.is_alive(), "resume waited on the lock while the pause was said"
+    finally:
+        let_go.set()
+        thread.join(10)
+    assert returned == [True] and said_training.is_set()  # a pause that was said is followed by its resume
 
 
 def test_stop_takes_effect_within_one_batch(tiny_config, small_synthetic):

@@ -13,7 +13,7 @@ LR_SCALE_MIN, LR_SCALE_MAX = 2.0**-20, 2.0**20
 class TrainingControl:
     """Shared between the thread that trains and the one that steers.
 
-    The loop calls :meth:`checkpoint` once per batch: it returns at once while running,
+    The loop calls :meth:`wait_while_paused` once per batch: it returns at once while running,
     blocks without spinning while paused, and returns ``False`` once stop is asked.
     """
 
@@ -76,9 +76,26 @@ class TrainingControl:
             self._cond.notify_all()
 
     def wait_while_paused(self, on_pause=None, on_resume=None) -> bool:
-        """Block while paused. Return False if stop was asked (before or while paused)."""
+        """Block while paused. Return False if stop was asked (before or while paused).
+
+        ``on_pause`` and ``on_resume`` run outside the lock: they write status.json and tell the
+        face, and a space, + or stop from the UI thread waited for them (on a slow disk, seconds).
+        A pause that was said is followed by its resume, even when it ended before the wait."""
         if not self._paused:  # fast path: no lock per batch while running
             return not self._stopped
+        with self._cond:
+            pausing = self._paused and not self._stopped
+        if pausing and on_pause is not None:
+            on_pause()
+        with self._cond:
+            waited = False
+            while self._paused and not self._stopped:
+                waited = True
+                self._cond.wait()
+            resumed = (pausing or waited) and not self._stopped
+        if resumed and on_resume is not None:
+            on_resume()
+        return resumed or not self._stopped
         with self._cond:
             if self._paused and not self._stopped and on_pause is not None:
                 on_pause()

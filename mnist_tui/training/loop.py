@@ -74,14 +74,14 @@ class Trainer:
         self.result = RunResult()
         self.keeper = CheckpointKeeper(config.run_dir, self.world.is_main)
         self.guard = DivergenceGuard(lambda: self.control.lr_scale)
-        self._ema_steps = 0  # restored from a checkpoint before the epoch run exists
+        self.restored_ema_steps = 0  # set from a checkpoint (resume.py) before the epoch run exists
         self.epoch_run = None
         self.finished = False  # ran its whole plan: add_epochs can continue it from saved_state
         self.writer = None
         self.trained_here = False  # a batch was trained by this process (else its new folder goes at the end)
         self.held: list[Steered] = []  # a plan change (and what came after it) until a batch trains
         self.announced = 0  # a plan asked and shown before it trains (see _emit_checked)
-        self._system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
+        self.system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
 
     def run(self) -> RunResult:
         """Train to the end, until stopped, or until an error (reported as :class:`Failed`)."""
@@ -191,7 +191,7 @@ class Trainer:
         # (After the EpochRun: a scale steered while held is news to it, and marked.)
         if self.control.wait_while_paused(on_pause=lambda: self.listener(StateChanged("paused"))):
             self.listener(StateChanged("training"))
-        self._system = SystemSampler()  # CPU % per epoch counts from here
+        self.system = SystemSampler()  # CPU % per epoch counts from here
         epoch = self.start_epoch
         while epoch <= self._plan(epoch - 1):
             order = torch.randperm(len(self.train_y), generator=self.shuffle)
@@ -220,7 +220,7 @@ class Trainer:
 
     @property
     def ema_steps(self) -> int:
-        return self.epoch_run.ema_steps if self.epoch_run is not None else self._ema_steps
+        return self.epoch_run.ema_steps if self.epoch_run is not None else self.restored_ema_steps
 
     def _plan(self, done: int) -> int:
         """The epochs to train in all, taking a new plan (`a`, a follower's request) at this epoch
@@ -255,11 +255,11 @@ class Trainer:
         self.guard.check_test_loss(epoch, test.loss)
         record = epoch_record(self, epoch, stats, test, eval_seconds=time.perf_counter() - started)
         self.history.append(record)
-        self.result.epochs_done = epoch  # only once it was evaluated: a failed epoch is not done
+        self.listener(layers)  # before the checkpoint: a kill between them lost it, a resume going on past it
         if self.config.run_dir is not None:
             self.keeper.keep(epoch, checkpoint_state(self, epoch))
+        self.result.epochs_done = epoch  # once evaluated and saved: Failed counted an epoch it had not kept
         self.listener(record)
-        self.listener(layers)
         self.reports.after_epoch(epoch, test)
 
     def _emit_checked(self, event) -> None:

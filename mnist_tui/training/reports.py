@@ -94,6 +94,6 @@ def epoch_record(trainer, epoch: int, stats: EpochStats, test: EvalStats, eval_s
         dataset=trainer.data.name,
         device=str(trainer.device),
         world_size=trainer.world.world_size,
-        **epoch_system_fields(trainer._system),
+        **epoch_system_fields(trainer.system),
         samples=stats.samples,
     )

@@ -111,7 +111,8 @@ def restore(trainer, state: dict[str, Any]) -> None:
         except (RuntimeError, KeyError, TypeError) as exc:
             raise ckpt.CheckpointError(f"the checkpoint's weight average does not fit ({exc})") from None
         steps = state.get("ema_steps", 0)
-        trainer._ema_steps = steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0 else 0
+        counted = isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0
+        trainer.restored_ema_steps = steps if counted else 0
     trainer.start_epoch, trainer.history = done + 1, history_from_checkpoint(state.get("history", []))
     scale = state.get("lr_scale", 1.0)
     if isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale < float("inf"):
