@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from test_tui_snapshots import resumed_app  # noqa: F401 - the fixture
 from textual.widgets._footer import FooterKey
 from waiting import pilot_wait as wait_for
@@ -62,3 +63,18 @@ async def test_a_footer_shown_before_the_app_had_focus_lists_its_keys():
         await app.push_screen(Keyed())
         footer = app.screen.query_one(FittedFooter)
         await wait_for(pilot, lambda: "zap" in {k.action for k in footer.query(FooterKey)}, "the footer's keys", 10)
+
+
+@pytest.mark.parametrize("width", [110, 119])
+async def test_between_80_and_120_columns_the_footer_keeps_every_key_whole(resumed_app, width):  # noqa: F811
+    """From 100 to 118 columns the full footer ran under the palette hint: "a Train 5 mo▏^p
+    palette", and "? Help" was gone. It is compact wherever its full form does not fit."""
+    app, feed = resumed_app
+    async with app.run_test(size=(width, 40)) as pilot:
+        await feed(pilot)
+        await wait_for(pilot, lambda: "help" in {k.action for k in shown_keys(app)}, "the footer's keys")
+        await wait_for(pilot, lambda: all(k.region.width for k in shown_keys(app)), "the footer laid out")
+        keys = shown_keys(app)
+        hint = [k for k in keys if k.has_class("-command-palette")]
+        room = hint[0].region.x if hint else width
+        assert all(k.region.right <= room for k in keys if k not in hint), [(k.key, k.region) for k in keys]

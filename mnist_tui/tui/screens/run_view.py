@@ -90,7 +90,7 @@ class RunViewScreen(Screen):
         self.set_class(short, "-short")
         self.browser.set_compact(narrow)
         self.query_one("#epochs", EpochTable).set_compact(narrow)
-        self.query_one(FittedFooter).fit(narrow)
+        self.query_one(FittedFooter).fit(width, narrow)
         self.refresh_bindings()  # p (the side panel) is offered only where the panels take turns
         self._describe(width)
 

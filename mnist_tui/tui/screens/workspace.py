@@ -92,7 +92,7 @@ class WorkspaceScreen(Screen):
         self.compare.set_class(width < NARROW_COLUMNS, "-narrow")
         self.compare.set_class(height < SHORT_ROWS, "-short")
         # at 80 columns every key, esc Back included, comes before the palette's (? lists ctrl+p)
-        self.query_one(FittedFooter).fit(width < NARROW_COLUMNS)
+        self.query_one(FittedFooter).fit(width, width < NARROW_COLUMNS)
         self.refresh_bindings()
         if self.scans:
             self._show_detail()  # the path is shortened to the width
