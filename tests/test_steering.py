@@ -77,6 +77,49 @@ def test_steering_rides_on_top_of_the_one_cycle_schedule(tiny_config, small_synt
     assert epoch_lr == [pytest.approx(halved[max(halved)])]
 
 
+def test_a_plus_during_an_epochs_test_set_is_not_saved_in_that_epochs_checkpoint(tiny_config, small_synthetic):
+    """A `+` while epoch 1's test set ran went into epoch 1's checkpoint, its steering row into
+    epoch 2: quit in epoch 2, the resume cut the row and trained on at ×2, marked nowhere."""
+    from mnist_tui.insight.layer_records import LayerStatsRecord
+    from mnist_tui.training.checkpoint import load_checkpoint
+
+    source = TrainingSource(constant(tiny_config, epochs=3), datasets=small_synthetic)
+
+    def listen(event) -> None:
+        if isinstance(event, LayerStatsRecord) and event.epoch == 1:  # the epoch's end, before its checkpoint
+            source.steer_lr(2)
+        if isinstance(event, BatchEnd) and event.epoch == 2:
+            source.stop()  # epoch 2 is not kept, nor the `+` it took
+
+    assert source.run(listen).error is None
+    assert load_checkpoint(tiny_config.run_dir)["lr_scale"] == 1.0  # the scale epoch 1 trained with
+    resumed = TrainingSource(
+        constant(tiny_config, epochs=3), datasets=small_synthetic, resume_state=load_checkpoint(tiny_config.run_dir)
+    )
+    events: list = []
+    assert resumed.run(events.append).error is None
+    assert all(lr == pytest.approx(1e-3) for lr in batch_lrs(events).values())
+    assert read_rows(tiny_config.run_dir / STEERING_NAME, Steered.from_json).records == []
+
+
+def test_a_plus_during_a_finished_runs_last_test_set_trains_the_epochs_added_after(tiny_config, small_synthetic):
+    """The scale asked after the last batch is not in the checkpoint: `a` takes it on top."""
+    from mnist_tui.insight.layer_records import LayerStatsRecord
+
+    source = TrainingSource(constant(tiny_config, epochs=1), datasets=small_synthetic)
+
+    def listen(event) -> None:
+        if isinstance(event, LayerStatsRecord) and event.epoch == 1:
+            source.steer_lr(2)
+
+    assert source.run(listen).error is None
+    source.add_epochs(1)
+    more: list = []
+    assert source.run(more.append).error is None
+    added = {k: lr for k, lr in batch_lrs(more).items() if k[0] == 2}
+    assert added and all(lr == pytest.approx(2e-3) for lr in added.values())
+
+
 def test_epochs_added_while_training_and_to_a_finished_run_and_resume_honours_the_record(tiny_config, small_synthetic):
     source = TrainingSource(constant(tiny_config, epochs=1), datasets=small_synthetic)
     events: list = []

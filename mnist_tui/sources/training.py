@@ -108,18 +108,21 @@ class TrainingSource:
         """``ended``: the finished trainer to continue; None while training (taken at an epoch's end)."""
         trainer = ended or self.trainer
         planned = self.control.target_epochs or (trainer.config.epochs if trainer is not None else self.planned)
-        if ended is not None and self.control.stopped:  # `a`, S S, then `a`: the
-            self.control = TrainingControl()  # stop of a run that trained nothing ended nothing (the
-            # scale in force comes back with the checkpoint, as for every resume)
+        fresh = ended is not None and self.control.stopped
+        if fresh:  # `a`, S S, then `a`: the stop of a run that trained nothing ended nothing (the
+            self.control = TrainingControl()  # scale in force comes back with the checkpoint, as for every resume)
         self.control.set_epochs(planned + epochs)
         if ended is not None:
-            self.control.asked = 1.0  # the checkpoint holds the scale asked so far: only later asks add
             import io
 
             import torch
 
             done, data = ended.saved_state
             self.resume_state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            # the checkpoint holds the scale its last epoch trained with: a `+` during that epoch's
+            # test set or since the end is asked on top of it (the resume's continue_from)
+            saved_scale = float(self.resume_state.get("lr_scale", 1.0))
+            self.control.asked = 1.0 if fresh else self.control.lr_scale / saved_scale
             self.logs_from = None  # its own folder holds them now
             # the plan it finished; the longer one is a steering change the trainer takes (and
             # records in steering.jsonl) at its first epoch boundary, as while training

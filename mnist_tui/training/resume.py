@@ -47,7 +47,9 @@ def checkpoint_state(trainer, epoch: int) -> dict[str, Any]:
         "config": trainer.config.to_dict(),
         "history": [r.to_json() for r in trainer.history],
         "dataset": trainer.data.name,
-        "lr_scale": trainer.control.lr_scale,
+        # the scale the epoch trained with: a `+` during its test set is a row of the next epoch,
+        # which a resume cuts with that epoch; saved here, the resume had trained on under it unsaid
+        "lr_scale": trainer.epoch_run.applied_scale if trainer.epoch_run is not None else trainer.control.lr_scale,
         **({"ema": ema.state_dict(), "ema_steps": trainer.epoch_run.ema_steps} if ema is not None else {}),
     }
 
