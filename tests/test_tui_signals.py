@@ -83,3 +83,23 @@ def test_quitting_mid_run_says_how_to_replay_and_how_to_continue(tmp_path):
         text = tail.decode(errors="replace")
         assert f"replay: mnist-tui --replay {run}" in text, text[-400:]
         assert f"continue: mnist-tui --resume {run}" in text, text[-400:]
+
+
+def test_after_a_hangup_the_process_ends_once_its_sources_stopped(monkeypatch):
+    """A closed terminal killed Textual's output thread at its first failed write, and Textual's
+    shutdown then waited on that thread for ever (2 of 9 killed tmux sessions): the process stayed,
+    holding the run folder's lock. After SIGHUP the process ends once its sources stopped."""
+    import threading
+
+    from mnist_tui.tui import stop_signals
+
+    ended: list[int] = []
+    monkeypatch.setattr(stop_signals, "_end_process", ended.append)
+    sources_done = threading.Event()
+    thread = stop_signals.end_after_hangup(129, sources_done.wait, grace_s=0.01)
+    thread.join(0.5)
+    assert thread.is_alive() and ended == []  # a run still saving its epoch is not cut short
+    sources_done.set()
+    thread.join(10)
+    assert not thread.is_alive() and ended == [129]
+    assert stop_signals.is_hangup(129) and not stop_signals.is_hangup(143)

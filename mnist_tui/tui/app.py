@@ -8,10 +8,7 @@ while the user reads the screen; space lets it go.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -31,6 +28,7 @@ from mnist_tui.sources.base import RunSource
 from mnist_tui.sources.kept import kept_line
 from mnist_tui.training.events import RunResult
 from mnist_tui.tui import messages as msg
+from mnist_tui.tui import stop_signals
 from mnist_tui.tui.screens.dashboard import DashboardScreen
 from mnist_tui.tui.screens.dashboard_keys import palette_entries
 from mnist_tui.tui.screens.help import PANELS, HelpScreen, dashboard_keys, screen_commands, screen_keys
@@ -45,9 +43,6 @@ class MnistApp(App[int]):
     CSS_PATH = ["app.tcss", "screens/workspace.tcss"]
     TITLE = "mnist-tui"
     BINDINGS = [("question_mark", "help", "Help")]
-    # SIGTERM, SIGHUP (a closed terminal) and SIGINT quit like q: the run stops within a batch,
-    # the terminal is restored, finished epochs stay saved. Exit codes match the headless run.
-    STOP_SIGNALS = {signal.SIGTERM: 143, signal.SIGHUP: 129, signal.SIGINT: 130}
 
     def __init__(
         self,
@@ -98,7 +93,7 @@ class MnistApp(App[int]):
         return self._dashboard.source_done
 
     def on_mount(self) -> None:
-        self._watch_signals()
+        stop_signals.watch(self._quit_on_signal)  # SIGTERM, SIGHUP, SIGINT: as q
         server = os.environ.get(SERVER_PID_VARIABLE)
         if server and server.isdigit():
             self.set_interval(2.0, lambda: self._exit_if_gone(int(server)))
@@ -187,6 +182,9 @@ class MnistApp(App[int]):
         """After the app: every source closed, the primary's worker given time to end (it stops
         within a batch, so this is normally at once)."""
         self._close_sources()
+        self.wait_for_source()
+
+    def wait_for_source(self) -> None:
         if self._dashboard is not None:
             self._dashboard.source_done.wait(timeout=30)
 
@@ -203,14 +201,10 @@ class MnistApp(App[int]):
             return 2 if isinstance(error, UserError) else 1
         return 0
 
-    def _watch_signals(self) -> None:
-        loop = asyncio.get_running_loop()
-        for signum, code in self.STOP_SIGNALS.items():
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self._quit_on_signal, code)
-
     def _quit_on_signal(self, code: int) -> None:
         self._close_sources()
+        if stop_signals.is_hangup(code):  # the terminal is gone: Textual may never close
+            stop_signals.end_after_hangup(code, self.wait_for_source)
         self.exit(code, return_code=code)
 
     def _exit_if_gone(self, pid: int) -> None:
@@ -227,10 +221,7 @@ class MnistApp(App[int]):
         """Every way out closes the source, not only q: a browser tab closed under --serve exits
         through the web driver, and a worker left paused would keep the process alive for ever."""
         self._close_sources()
-        loop = asyncio.get_running_loop()
-        for signum in self.STOP_SIGNALS:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(signum)
+        stop_signals.unwatch()
 
     def _fatal_error(self) -> None:
         """An internal error: stop the run (finished epochs stay saved), exit 1, one line on stderr
