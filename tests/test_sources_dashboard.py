@@ -331,6 +331,21 @@ async def test_a_run_started_by_a_follower_offers_pause_here(tiny_config, small_
         assert "start" not in footer_keys(app)
 
 
+async def test_epochs_added_while_paused_are_said_to_wait_for_the_resume(tiny_config, small_synthetic):
+    """Paused, `a` said "5 more epochs from the next epoch boundary" and the plan stood still: a
+    second press looked lost. As for `+`, the notice says it waits for the resume."""
+    config = tiny_config.with_changes(epochs=50, limit_train=256)
+    app = MnistApp(TrainingSource(config, datasets=small_synthetic))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.dashboard
+        await wait_for(pilot, lambda: dashboard.state == "training", "training")
+        dashboard.action_pause()
+        await wait_for(pilot, lambda: dashboard.state == "paused", "the pause")
+        dashboard.action_add_epochs(5)
+        said = await notified(pilot, lambda text: "more epoch" in text)
+        assert said == ["5 more epochs from the next epoch boundary, once resumed"]
+
+
 async def test_a_replays_help_lists_only_the_keys_that_act_on_it(finished_run):
     """The help was one fixed list: a replay's offered space, S, s, + / - and a."""
     from mnist_tui.tui.screens.help import HelpScreen

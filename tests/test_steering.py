@@ -120,6 +120,30 @@ def test_a_plus_during_a_finished_runs_last_test_set_trains_the_epochs_added_aft
     assert added and all(lr == pytest.approx(2e-3) for lr in added.values())
 
 
+def test_epochs_added_to_a_finished_run_paused_before_its_first_batch_are_said_before_the_pause(
+    tiny_config, small_synthetic
+):
+    """`a` on a finished run, then space while it loaded: paused, it showed "epoch 1/1" at 100 %
+    and its old plan until resumed."""
+    from mnist_tui.training.events import StateChanged
+
+    source = TrainingSource(constant(tiny_config, epochs=1), datasets=small_synthetic)
+    assert source.run(lambda event: None).error is None
+    source.add_epochs(2)
+    source.pause()
+    events: list = []
+
+    def listen(event) -> None:
+        events.append(event)
+        if event == StateChanged("paused"):
+            source.resume()
+
+    assert source.run(listen).error is None
+    paused = events.index(StateChanged("paused"))
+    assert PlanChanged(3) in events[:paused]
+    assert [e.epoch for e in events if isinstance(e, EpochRecord)] == [2, 3]
+
+
 def test_epochs_added_while_training_and_to_a_finished_run_and_resume_honours_the_record(tiny_config, small_synthetic):
     source = TrainingSource(constant(tiny_config, epochs=1), datasets=small_synthetic)
     events: list = []

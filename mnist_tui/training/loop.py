@@ -186,9 +186,9 @@ class Trainer:
         use_cuda_graph(epoch_run, cfg.cuda_graphs)
         use_split_step(epoch_run, cfg.split_batch)
         self.epoch_run = epoch_run  # its ema_steps counts the averaging steps (checkpointed)
-        # A held run waits here for space (or a follower's), and says "training" once it goes: a
-        # start between a check of the pause and the first batch's wait had never been said.
-        # (After the EpochRun: a scale steered while held is news to it, and marked.)
+        # A held run waits here for space (or a follower's) and says "training" once it goes (after the
+        # EpochRun: a scale steered while held is news to it). A plan asked while it loaded is said first.
+        self._plan(self.start_epoch - 1)  # else `a` then space on a finished run showed "3/3", 100 %
         if self.control.wait_while_paused(on_pause=lambda: self.listener(StateChanged("paused"))):
             self.listener(StateChanged("training"))
         self.system = SystemSampler()  # CPU % per epoch counts from here

@@ -120,7 +120,8 @@ class DashboardScreen(RunViewScreen):
             self.ask_source(lambda: self.source.add_epochs(epochs), self.run_source)
         else:
             self.ask_source(lambda: self.source.add_epochs(epochs))
-            when = "when training starts" if self.state == "ready" else "from the next epoch boundary"
+            held = ", once resumed" if self.state in ("paused", "pausing") else ""  # it said nothing of the pause
+            when = "when training starts" if self.state == "ready" else f"from the next epoch boundary{held}"
             self.notify(f"{counted(epochs, 'more epoch')} {when}", timeout=3)
 
     def action_stop_run(self) -> None:
