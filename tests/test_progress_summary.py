@@ -126,3 +126,16 @@ def test_a_stopped_run_shows_the_position_its_folder_keeps():
     first.on_batch(SimpleNamespace(epoch=1, batch=7, batches_per_epoch=59, samples_seen=7_000, samples_per_s=9_000.0))
     first.show_kept(0)
     assert (first.epoch, first.batch, first.run_batches_done) == (1, 0, 0)
+
+
+def test_the_eta_counts_each_epochs_test_set_as_long_as_the_last_one_took():
+    """The ETA counted training alone: it read 0:00 through the last epoch's 5 s of testing."""
+    p = progress(0, epochs=3)
+    p.on_batch(SimpleNamespace(epoch=1, batch=59, batches_per_epoch=59, samples_seen=60_000, samples_per_s=10_000.0))
+    assert p.eta_seconds() == 2 * 60_000 / 10_000  # no test set timed yet
+    p.on_epoch(1, 0.98, 0.05, seconds=6.0, eval_seconds=1.5)
+    p.on_batch(SimpleNamespace(epoch=2, batch=59, batches_per_epoch=59, samples_seen=60_000, samples_per_s=10_000.0))
+    assert p.eta_seconds() == 60_000 / 10_000 + 2 * 1.5  # epoch 3's training, the test sets of 2 and 3
+    p.on_epoch(2, 0.99, 0.04, seconds=6.0, eval_seconds=0.0)  # a row without the figure keeps the last one
+    p.on_batch(SimpleNamespace(epoch=3, batch=59, batches_per_epoch=59, samples_seen=60_000, samples_per_s=10_000.0))
+    assert p.testing and p.eta_seconds() == 1.5

@@ -33,6 +33,7 @@ class RunProgress:
         self.last_acc: float | None = None  # the newest epoch's: what its checkpoint holds
         self.epochs_done = 0
         self.epoch_seconds: dict[int, float] = {}  # training time of each finished epoch
+        self.eval_seconds = 0.0  # the newest epoch's test set took this long (0: none yet)
 
     def on_loaded(self, e) -> None:
         """From DataReady."""
@@ -83,8 +84,11 @@ class RunProgress:
         """From Rewound: the run goes on from the end of ``epoch``."""
         self.epoch, self.batch, self.samples_seen = min(epoch + 1, self.epochs), 0, 0
 
-    def on_epoch(self, epoch: int, test_acc: float, test_loss: float, seconds: float = 0.0) -> None:
+    def on_epoch(
+        self, epoch: int, test_acc: float, test_loss: float, seconds: float = 0.0, eval_seconds: float = 0.0
+    ) -> None:
         self.epoch_seconds[epoch] = seconds  # a repeated epoch (a resumed run) replaces its row
+        self.eval_seconds = eval_seconds or self.eval_seconds  # an older row has none: keep the one known
         self.epochs_done = max(self.epochs_done, epoch)
         self.last_test_loss, self.last_acc = test_loss, test_acc
         if self.best_acc is None or test_acc > self.best_acc:
@@ -116,7 +120,8 @@ class RunProgress:
         return min(done + current, self.run_batches)
 
     def eta_seconds(self) -> float | None:
-        """Training time left at the current speed (pauses and evaluation not counted)."""
+        """Time left at the current speed: the training, and each epoch's test set as long as the
+        newest one took (it read "ETA 0:00" for the last epoch's 5 s of testing); pauses not counted."""
         if not self.train_size or self.epochs_done >= self.epochs:  # `a` on a finished run, loading
             return None  # its new plan: "ETA 0:00" beside the last epoch's bar, as if about to end
         settled = self.samples_seen >= SETTLED_SHARE * self.train_size
@@ -128,7 +133,7 @@ class RunProgress:
             in_epoch = max(round(self.plan.share_of(self.epoch) * self.train_size) - self.samples_seen, 0)
         later_epochs = range(max(self.epoch, self.epochs_done) + 1, self.epochs + 1)
         later = sum(self.plan.share_of(epoch) for epoch in later_epochs) * self.train_size
-        return (in_epoch + later) / rate
+        return (in_epoch + later) / rate + (self.epochs - self.epochs_done) * self.eval_seconds
 
 
 def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bool, long: bool = False) -> str:
