@@ -224,3 +224,28 @@ async def test_switching_tabs_builds_no_panel_again(digits, monkeypatch):
         await pilot.press("1")
         await pilot.pause()
         assert builds.count("FiltersView") == 1
+
+
+async def test_until_its_model_is_read_the_screen_says_it_is_reading_it_not_that_there_is_none(digits):
+    """A finished run's `i` said "no model yet: the filters appear with the run's first weights"
+    for the second its weights took to read."""
+    images, labels = digits
+    snapshot, release = snapshot_of(0, epoch=6), threading.Event()
+
+    def slow_model():
+        release.wait(30)
+        return snapshot
+
+    screen = ModelViewScreen(slow_model, images[0].numpy(), 0, int(labels[0]))
+    async with ViewApp(screen).run_test(size=(120, 40)) as pilot:
+        await _opened(pilot, screen)
+        await wait_for(pilot, lambda: "reading the model" in screen_text(pilot.app), "the reading line")
+        assert "no model yet" not in screen_text(pilot.app)
+        release.set()
+        await wait_for(pilot, lambda: "epoch 6" in screen_text(pilot.app), "the model's epoch")
+        assert "reading the model" not in screen_text(pilot.app)
+    empty = ModelViewScreen(lambda: None, images[0].numpy(), 0, int(labels[0]))
+    async with ViewApp(empty).run_test(size=(120, 40)) as pilot:
+        await _opened(pilot, empty)
+        await wait_for(pilot, lambda: "no model yet" in screen_text(pilot.app), "no model yet, once read")
+        assert "reading the model" not in screen_text(pilot.app)

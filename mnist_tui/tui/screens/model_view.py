@@ -8,7 +8,7 @@ The screen is given plain inputs and never touches the training model:
 - the selected digit: ``image`` (28×28 uint8, or float 0–1 for a drawing), its test ``index``
   (None for a drawing) and ``label`` (None when unknown);
 - ``layer_stats``: the :class:`~mnist_tui.insight.layer_records.LayerStatsRecord` s so far;
-- ``test_images`` (uint8 (N, 28, 28)) and ``test_labels`` for the embedding.
+  ``test_images`` (uint8 (N, 28, 28)) and ``test_labels`` for the embedding.
 
 The app then calls, on the UI thread:
 
@@ -19,8 +19,7 @@ The app then calls, on the UI thread:
   earlier ones come as ``layer_stats`` when the screen is made).
 
 Activations, saliency and the PCA run in thread workers on a private CPU copy of the weights;
-only the newest request's answer is shown. ``poll_seconds`` re-reads ``model`` on a timer as
-well (cheap when nothing changed: the filters redraw only when the weights did).
+only the newest request's answer is shown. ``poll_seconds`` re-reads ``model`` on a timer (cheap).
 """
 
 from __future__ import annotations
@@ -92,6 +91,7 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
         self.embed_sample = embed_sample
         self.poll_seconds = poll_seconds
         self.weights: Weights | None = None
+        self.model_read = False  # until the first read: "reading the model…", not "no model yet"
         self.insight: DigitInsight | None = None
         self.embedding: Embedding | None = None
         self.embedding_timing_ms: float | None = None
@@ -172,9 +172,11 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
         """``force`` (key r): compute everything again even when the weights look unchanged."""
         if not self.is_mounted:
             return
+        self.model_read = True
         if weights is None:
             if error or force:
                 self.notify(error or "no model yet: nothing to recompute", severity="error", timeout=5)
+            self.query_one(FiltersView).show(None)  # "no model yet", where it said "reading"
             self._update_title()
             self._start_digit()  # the digit's place says no model (yet), not "select a test digit"
             return
@@ -194,7 +196,7 @@ class ModelViewScreen(DismissOnce, ModalScreen[None]):
             self._start_embedding()  # once per epoch (the poll timer's mid-epoch weights redraw the rest)
 
     def _update_title(self) -> None:
-        title = title_line(self.weights, self.image, self.index, self.label, self.no_model)
+        title = title_line(self.weights, self.image, self.index, self.label, self.no_model, self.model_read)
         self.query_one("#mv-title", Static).update(title)
 
     # -- the selected digit --------------------------------------------------------------------

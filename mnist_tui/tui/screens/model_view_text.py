@@ -12,11 +12,20 @@ from mnist_tui.insight.filters import Weights
 
 
 def title_line(
-    weights: Weights | None, image: np.ndarray | None, index: int | None, label: int | None, no_model: str = ""
+    weights: Weights | None,
+    image: np.ndarray | None,
+    index: int | None,
+    label: int | None,
+    no_model: str = "",
+    read: bool = True,
 ) -> str:
     """The screen's first line: which model and which digit. The keys are in the footer and the
-    numbered tabs: here they would push the line past 80 columns. ``no_model``: why none will come."""
-    model = ("no model" if no_model else "no model yet") if weights is None else weights.label
+    numbered tabs: here they would push the line past 80 columns. ``no_model``: why none will come;
+    ``read``: False until the model was first read (it said "no model yet" of a finished run's model)."""
+    if weights is not None:
+        model = weights.label
+    else:
+        model = "no model" if no_model else "no model yet" if read else "reading the model…"
     if image is None:
         digit = "no digit selected"
     elif index is None:

@@ -108,14 +108,17 @@ class FiltersView(LaidOut):
         super().__init__(**kwargs)
         self.weights: Weights | None = None
         self.no_model = no_model  # why no weights will come (a failed run); empty while they may
+        self.read = False  # the screen has read the model once (until then: no "no model yet")
 
     def show(self, weights: Weights | None) -> None:
-        self.weights = weights
+        self.weights, self.read = weights, True
         self.rebuild()
 
     def build(self, width: int) -> Text:
         if self.weights is None and self.no_model:
             return note(f"no model: {self.no_model}")
+        if self.weights is None and not self.read:
+            return note("reading the model's weights…")
         if self.weights is None:
             return note(
                 "no model yet: the filters appear with the run's first weights "
