@@ -450,3 +450,29 @@ async def test_at_80x24_the_table_takes_the_room_until_runs_are_marked(runs):
         await scanned(pilot, screen)
         await pilot.pause(0.05)
         assert table.size.height <= 24 * 0.35  # the plots get the room
+
+
+async def test_a_run_stopped_in_its_first_epoch_is_not_opened_as_failed(runs):
+    """Enter on a run stopped (or killed) in epoch 1 opened a dashboard saying "● failed" and
+    "The run failed" of a run that had not: it has no finished epoch to replay, said here."""
+    import json
+
+    early = runs / "stopped-early"
+    shutil.copytree(runs / "lr-0.01", early)
+    (early / "metrics.jsonl").write_text("")
+    (early / "checkpoint.pt").unlink()
+    status = json.loads((early / "status.json").read_text())
+    (early / "status.json").write_text(json.dumps(status | {"state": "stopped", "epochs_done": 0}))
+    app = WorkspaceApp(runs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await scanned(pilot, screen)
+        table = screen.query_one(RunsTable)
+        await cursor_to(pilot, table, "stopped-early")
+        assert table.current.state == "stopped"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.opened == []
+        said = [str(n.message) for n in app._notifications]
+        why = "no finished epoch to replay (it was stopped in its first epoch)"
+        assert said == [f"stopped-early cannot be opened: {why}"]

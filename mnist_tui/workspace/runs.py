@@ -50,3 +50,12 @@ def opens_as(state: str) -> str:
     """``"follow"`` for a run whose writer is alive, ``"replay"`` for one that ended (finished,
     stopped, failed, lost) or whose state cannot be told (format 1)."""
     return "follow" if state in LIVE else "replay"
+
+
+def nothing_to_open(summary) -> str:
+    """Why a run that ended keeps nothing to replay, or "": one stopped or killed in its first
+    epoch (its dashboard said "failed" and "The run failed" of a run that had not). One that
+    failed in its first epoch shows the batches it failed in."""
+    if summary.state in ("stopped", "lost") and summary.epochs_done == 0:
+        return f"no finished epoch to replay (it was {summary.state} in its first epoch)"
+    return ""

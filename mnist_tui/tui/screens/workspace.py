@@ -30,6 +30,7 @@ from mnist_tui.workspace.compare import run_curves
 from mnist_tui.workspace.export import export_beside
 from mnist_tui.workspace.filters import FilterError
 from mnist_tui.workspace.index import RunIndex, RunSummary
+from mnist_tui.workspace.runs import nothing_to_open
 
 REFRESH_S = 2.0
 NARROW_COLUMNS, SHORT_ROWS = 100, 30
@@ -203,16 +204,16 @@ class WorkspaceScreen(Screen):
         event.stop()
         self.action_open()
 
-    def _usable_run(self, why_not: str):
-        """The run under the cursor, or None (with a warning naming ``why_not`` for a broken folder)."""
+    def _usable_run(self, why_not: str, problem=lambda run: run.problem):
+        """The run under the cursor, or None (with a warning naming ``why_not`` and its ``problem``)."""
         run = self.table.current
-        if run is not None and run.problem:
-            self.notify(f"{run.name} {why_not}: {run.problem}", severity="warning", timeout=6)
+        if run is not None and (reason := problem(run)):
+            self.notify(f"{one_line(run.name)} {why_not}: {reason}", severity="warning", timeout=6)
             return None
         return run
 
     def action_open(self) -> None:
-        run = self._usable_run("cannot be opened")
+        run = self._usable_run("cannot be opened", lambda run: run.problem or nothing_to_open(run))
         if run is not None:
             self.post_message(OpenRun(run.path, run))
 
