@@ -810,3 +810,15 @@ def test_a_writer_that_ends_while_its_status_cannot_be_read_ends_as_its_folder_s
     assert not [e for e in seen if isinstance(e, StateChanged) and e.state == "lost"], seen
     assert [(e.epochs_done, e.stopped) for e in seen if isinstance(e, Finished)] == [(2, False)]
     assert watch.state == "finished"
+
+
+def test_a_newer_programs_run_is_refused_as_newer_not_as_damaged(tmp_path):
+    """A run.json of a newer format was "damaged" to the follower (the replay says "not used")."""
+    (tmp_path / "run.json").write_text(json.dumps({"format": 99, "config": {}}))
+    events: list = []
+    result = FollowSource(tmp_path, lambda saved: Config(run_dir=tmp_path), poll_s=0.01).run(events.append)
+    from mnist_tui.errors import UserError
+
+    assert isinstance(result.error, UserError)
+    message = events[-1].message
+    assert "damaged" not in message and "run.json cannot be followed: format 99 is newer" in message

@@ -205,8 +205,8 @@ class FollowSource:
         while not self._closed.is_set():
             try:
                 info = read_info(self.run_dir)
-            except RecordError as exc:
-                raise UserError(f"{self.run_dir}/run.json is damaged: {exc}") from None
+            except RecordError as exc:  # "damaged" was wrong for a newer program's folder
+                raise UserError(f"{self.run_dir}/run.json cannot be followed: {exc}") from None
             if info is not None and info.train_size:  # the writer has loaded its data
                 return info
             if not said:
