@@ -33,6 +33,9 @@ def test_a_stopped_run_says_how_to_continue_and_a_finished_one_how_to_train_more
     assert "0:04 of training" in stopped  # three epochs of 1.5 s
     finished = run_summary(progress(10), 10, "runs/c", can_extend=True, long=True)
     assert "a: train 5 more epochs here" in finished and "--resume" not in finished
+    # said over the drawing or inside the network, where `a` does nothing
+    over = run_summary(progress(10), 10, "runs/c", can_extend=True, long=True, elsewhere=True)
+    assert "a on the dashboard (esc): train 5 more epochs" in over and " here" not in over
 
 
 def test_a_run_whose_last_epoch_fell_says_its_best_weights_are_not_kept():

@@ -136,11 +136,14 @@ class RunProgress:
         return (in_epoch + later) / rate + (self.epochs - self.epochs_done) * self.eval_seconds
 
 
-def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bool, long: bool = False) -> str:
+def run_summary(
+    progress: RunProgress, epochs_done: int, run_dir, can_extend: bool, long: bool = False, elsewhere: bool = False
+) -> str:
     """What happened and what next, for a finished or stopped run (short: the state line's few words).
 
-    ``can_extend``: the run finished here and ``a`` trains it on. A run stopped before any epoch
-    ended keeps nothing to replay or resume, and says so rather than offering either."""
+    ``can_extend``: the run finished here and ``a`` trains it on; ``elsewhere``: said over another
+    screen (the drawing, inside the network), where `a` does nothing. A run stopped before any
+    epoch ended keeps nothing to replay or resume, and says so rather than offering either."""
     from mnist_tui.tui.widgets.stats import format_duration
 
     p = progress
@@ -162,7 +165,7 @@ def run_summary(progress: RunProgress, epochs_done: int, run_dir, can_extend: bo
     elif run_dir is not None:
         lines.append("nothing kept: a run keeps whole epochs (checkpoints hold finished epochs)")
     if can_extend:
-        lines.append("a: train 5 more epochs here")
+        lines.append("a on the dashboard (esc): train 5 more epochs" if elsewhere else "a: train 5 more epochs here")
     return "\n".join(lines)
 
 

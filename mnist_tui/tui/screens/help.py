@@ -140,7 +140,7 @@ class HelpScreen(DismissOnce, ModalScreen[None]):
     """Every key; closes once however fast escape or ? is pressed (see :mod:`.once`)."""
 
     BINDINGS = [
-        Binding("escape,question_mark,q", "dismiss", "Close", show=True),
+        Binding("escape,question_mark,q,f1", "dismiss", "Close", show=True),  # f1: the new-run form opens it so
         # at 80×24 the help scrolls: j and k move on every screen, and did nothing here
         Binding("j", "scroll(1)", "Scroll down", show=False),
         Binding("k", "scroll(-1)", "Scroll up", show=False),

@@ -241,8 +241,8 @@ class RunViewScreen(Screen):
             self.notify(self._summary(e, long=True), title=f"Run {self.state}", timeout=8)  # also in the state line
 
     def _summary(self, e, long: bool = False) -> str:
-        can_extend = self.capabilities.extend and not e.stopped  # `a` trains on a finished run only
-        return run_summary(self.progress, e.epochs_done, self.source.run_dir, can_extend, long)
+        can_extend, elsewhere = self.capabilities.extend and not e.stopped, self.app.screen is not self  # `a`: finished
+        return run_summary(self.progress, e.epochs_done, self.source.run_dir, can_extend, long, elsewhere)
 
     def on_run_failed(self, message: msg.RunFailed) -> None:
         self.failure = message.event.message
