@@ -254,3 +254,24 @@ async def test_its_help_lists_the_drawing_keys_under_its_own_title_and_no_scroll
         assert rows["Move up"] == "↑ k" and rows["Pen down/up"] == "⏎" and "Eraser" in rows, rows
         assert not {"Scroll Home", "Scroll End", "Page Up", "Page Left"} & set(rows), rows
     assert DrawScreen.HELP_TITLE.startswith("Draw a digit")
+
+
+async def test_the_footer_names_the_mode_e_switches_to_and_e_switches_back():
+    """The footer always read "e Eraser": which mode the left button was in was said only in a
+    two-second notice."""
+    from textual.widgets._footer import FooterKey
+
+    app = DrawApp(Recorder())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _screen(pilot)
+
+        def offered() -> set[str]:
+            return {k.description for k in screen.query(FooterKey) if k.key == "e"}
+
+        await wait_for(pilot, lambda: offered() == {"Eraser"}, "e Eraser")
+        await pilot.press("e")
+        assert screen.canvas.eraser
+        await wait_for(pilot, lambda: offered() == {"Pen"}, "e Pen, once erasing")
+        await pilot.press("e")
+        assert not screen.canvas.eraser
+        await wait_for(pilot, lambda: offered() == {"Eraser"}, "e Eraser again")

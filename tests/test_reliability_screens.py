@@ -87,7 +87,7 @@ async def test_draw_actions_after_close_do_nothing(tiny_config):
         screen.action_close()
         screen.action_close()
         screen.action_clear()
-        screen.action_toggle_eraser()
+        screen.action_eraser(True)
         screen.refresh_guess()  # an epoch ending: the dashboard asks every draw screen to re-predict
         await pilot.pause()
         assert len(app.screen_stack) == 1 and app.is_running

@@ -42,7 +42,10 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
     BINDINGS = [
         Binding("escape,d,q", "close", "Back"),
         Binding("c", "clear", "Clear"),
-        Binding("e", "toggle_eraser", "Eraser"),
+        # e switches the left button between paint and erase; the footer names what e gives now
+        # (it always read "e Eraser", the mode in force only said in a two-second notice)
+        Binding("e", "eraser(True)", "Eraser"),
+        Binding("e", "eraser(False)", "Pen"),
         Binding("i", "inside", "Inside"),
         Binding("question_mark", "app.help", "Help"),
     ]
@@ -56,6 +59,7 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         no_model: Callable[[], str] = lambda: "",
     ) -> None:
         super().__init__()
+        self.erasing = False  # the left button erases (the canvas's mode; e switches it)
         self.inside = inside  # the dashboard's model view for an image; None: a bare one
         self.predict = predict
         self.model_note = model_note
@@ -147,12 +151,15 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         if self._open():
             self.canvas.clear_drawing()
 
-    def action_toggle_eraser(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "eraser" or not parameters or parameters[0] != self.erasing  # e offers the other mode
+
+    def action_eraser(self, on: bool) -> None:
         if not self._open():
             return
-        canvas = self.canvas
-        canvas.eraser = not canvas.eraser
-        self.notify("left button erases" if canvas.eraser else "left button paints", timeout=2)
+        self.erasing = self.canvas.eraser = on
+        self.notify("left button erases" if on else "left button paints", timeout=2)
+        self.refresh_bindings()
 
     def action_close(self) -> None:
         if self._open():
