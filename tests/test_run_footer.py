@@ -78,3 +78,18 @@ async def test_between_80_and_120_columns_the_footer_keeps_every_key_whole(resum
         hint = [k for k in keys if k.has_class("-command-palette")]
         room = hint[0].region.x if hint else width
         assert all(k.region.right <= room for k in keys if k not in hint), [(k.key, k.region) for k in keys]
+
+
+async def test_keys_that_fit_again_bring_back_the_palette_hint(resumed_app):  # noqa: F811
+    """At 110 columns a training run's keys need the compact footer; at its end they fit in the
+    full one, which came back without its "^p palette" hint."""
+    app, feed = resumed_app
+    async with app.run_test(size=(110, 40)) as pilot:
+        await feed(pilot)
+        dashboard, footer = app.dashboard, app.dashboard.query_one(FittedFooter)
+        dashboard.started = True
+        dashboard.show_state("training")
+        await wait_for(pilot, lambda: footer.compact and "pause" in {k.action for k in shown_keys(app)}, "compact")
+        dashboard.show_state("finished")
+        await wait_for(pilot, lambda: not footer.compact, "the full footer")
+        await wait_for(pilot, lambda: [k for k in shown_keys(app) if k.has_class("-command-palette")], "the hint")

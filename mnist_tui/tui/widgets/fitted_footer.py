@@ -44,10 +44,13 @@ class FittedFooter(Footer):
         described = sum(cell_len(key.description) + 1 for key in keys if key.description)
         return sum(cell_len(key.key_display) + 2 for key in keys) + described + FRAME_CELLS
 
-    def _refit(self) -> None:
+    def _refit(self) -> bool:
+        """Whether compact changed."""
         compact = self.narrow or 0 < self.fitted_width < self.full_width()
+        changed = compact != self.compact
         self.compact = compact
         self.show_command_palette = not compact  # ctrl+p still opens it
+        return changed
 
     def bindings_changed(self, screen) -> None:
         super().bindings_changed(screen)  # blurred, Textual's keeps the keys it shows
@@ -56,6 +59,7 @@ class FittedFooter(Footer):
 
     async def recompose(self) -> None:
         await super().recompose()  # the keys are rebuilt whenever the bindings or compact change
-        self._refit()  # new keys may need more room ("Start" → "Pause", "a Train 5 more")
+        if self._refit():  # new keys need more room, or less ("Start" → "Pause", "a Train 5 more"):
+            await super().recompose()  # the palette hint comes or goes (at a run's end it was missing)
         for key in self.query(FooterKey):
             key.display = not (self.compact and key.action in self.left_out_when_narrow)
