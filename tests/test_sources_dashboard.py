@@ -577,3 +577,17 @@ async def test_a_lost_writers_stats_show_what_its_folder_keeps(finished_run):
         bridge(StateChanged("lost", "the writer (pid 1) stopped without a word: killed or crashed"))
         await wait_for(pilot, lambda: dashboard.state == "lost", "the loss of the writer")
         await wait_for(pilot, lambda: "epoch 2/" in str(line.content), "the kept position", timeout=10)
+
+
+async def test_a_replay_with_its_model_never_says_it_has_none(finished_run):
+    """Inside said "no model: this replay has no model" of a replay's model until it had read it."""
+    from mnist_tui.tui.screens.model_view import ModelViewScreen
+
+    app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
+    async with app.run_test(size=SIZE) as pilot:
+        await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
+        await wait_for(pilot, lambda: app.dashboard.snapshot.ready, "the replay's model")
+        app.dashboard.action_inside()
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelViewScreen), "the model view")
+        assert app.screen.no_model == ""
+        await wait_for(pilot, lambda: app.screen.weights is not None, "the model read")

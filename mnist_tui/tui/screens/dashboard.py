@@ -295,7 +295,8 @@ class DashboardScreen(RunViewScreen):
         a failed run sends none (its screens said "fills in after each epoch"); empty while one may."""
         if self.failure is not None:
             return f"the run failed ({self.failure})"
-        return "" if self.capabilities.live else "this replay has no model"
+        held = self.capabilities.live or self.snapshot.ready or not self.source_done.is_set()  # (it said so of
+        return "" if held else "this replay has no model"  # a replay's model until its weights were read)
 
     def _browse_cell(self, cell: tuple[int, int] | None) -> None:
         if cell is not None:
