@@ -80,29 +80,19 @@ class TrainingControl:
 
         ``on_pause`` and ``on_resume`` run outside the lock: they write status.json and tell the
         face, and a space, + or stop from the UI thread waited for them (on a slow disk, seconds).
-        A pause that was said is followed by its resume, even when it ended before the wait."""
+        A pause is said before it is waited on, and a pause that was said is followed by its resume."""
         if not self._paused:  # fast path: no lock per batch while running
             return not self._stopped
-        with self._cond:
-            pausing = self._paused and not self._stopped
-        if pausing and on_pause is not None:
-            on_pause()
-        with self._cond:
-            waited = False
-            while self._paused and not self._stopped:
-                waited = True
-                self._cond.wait()
-            resumed = (pausing or waited) and not self._stopped
-        if resumed and on_resume is not None:
-            on_resume()
-        return resumed or not self._stopped
-        with self._cond:
-            if self._paused and not self._stopped and on_pause is not None:
+        said = False
+        while True:
+            with self._cond:
+                while said and self._paused and not self._stopped:
+                    self._cond.wait()
+                if self._stopped or not self._paused:
+                    break
+            if on_pause is not None:  # paused and not said yet (a resume and a new pause meanwhile)
                 on_pause()
-            waited = False
-            while self._paused and not self._stopped:
-                waited = True
-                self._cond.wait()
-            if waited and not self._stopped and on_resume is not None:
-                on_resume()
-            return not self._stopped
+            said = True
+        if said and not self._stopped and on_resume is not None:
+            on_resume()
+        return not self._stopped
