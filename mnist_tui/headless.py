@@ -289,7 +289,7 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
                 if log_format == "json":  # stdout stays JSON lines only
                     print(f"mnist-tui: {kept}", file=sys.stderr)
                 else:
-                    text.say(kept)
+                    text.say(escape(one_line(kept)))  # a folder named a[red]b is no markup
     if stopper.exit_code is not None:
         return stopper.exit_code
     if result.error is not None:

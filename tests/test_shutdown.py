@@ -289,3 +289,20 @@ def test_a_closed_terminal_while_a_follower_waits_is_no_failure(tmp_path, monkey
         run_headless(source, log_format="json")
     assert info.value.code == 129
     assert not [event for event in seen if isinstance(event, Failed)]
+
+
+def test_the_stop_line_names_a_folder_with_brackets_as_it_is(small_run, monkeypatch, capsys):
+    """`--run-dir 'runs/a[red]b'` stopped: "kept in runs/ab; continue with: … --resume runs/ab", a
+    folder that does not exist (rich read the name as markup)."""
+    run_dir = small_run.run_dir.parent / "a[red]b"
+    source = TrainingSource(small_run.with_changes(run_dir=run_dir))
+    real_evaluate = loop.evaluate
+
+    def evaluate_then_stopped(*args, **kwargs):
+        source.stop()
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate", evaluate_then_stopped)
+    assert run_headless(source) == 0
+    out = capsys.readouterr().out
+    assert f"checkpoint of epoch 1 kept in {run_dir}; continue with: " in out and f"--resume {run_dir}" in out

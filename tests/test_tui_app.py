@@ -286,3 +286,17 @@ async def test_a_screenshot_without_a_downloads_folder_goes_to_the_working_folde
         await wait_for(pilot, written, "the screenshot in the working folder")
         assert "mnist-tui" in next(tmp_path.glob("*.svg")).read_text()
         await pilot.press("q")
+
+
+async def test_notices_are_shown_as_written_never_as_markup(tmp_path):
+    """Notices carry run names and paths: "a[red]b cannot be opened" read "ab cannot be opened",
+    and an escape sequence in a folder's name went to the terminal."""
+    from mnist_tui.tui.app import MnistApp
+
+    app = MnistApp(runs=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.screen.notify("saved in runs/a[red]b\x1b[31m\nreplay: mnist-tui --replay runs/a[red]b")
+        await pilot.pause(0.05)
+        (notice,) = app._notifications
+        assert notice.message == "saved in runs/a[red]b\\x1b[31m\nreplay: mnist-tui --replay runs/a[red]b"
+        assert notice.markup is False

@@ -7,6 +7,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,8 +90,6 @@ def test_after_a_hangup_the_process_ends_once_its_sources_stopped(monkeypatch):
     """A closed terminal killed Textual's output thread at its first failed write, and Textual's
     shutdown then waited on that thread for ever (2 of 9 killed tmux sessions): the process stayed,
     holding the run folder's lock. After SIGHUP the process ends once its sources stopped."""
-    import threading
-
     from mnist_tui.tui import stop_signals
 
     ended: list[int] = []
@@ -103,3 +102,62 @@ def test_after_a_hangup_the_process_ends_once_its_sources_stopped(monkeypatch):
     thread.join(10)
     assert not thread.is_alive() and ended == [129]
     assert stop_signals.is_hangup(129) and not stop_signals.is_hangup(143)
+
+
+class _StopsWhenLetGo:
+    """A source that, once closed, ends only when the test lets it (an epoch's test set and checkpoint)."""
+
+    def __init__(self, run_dir):
+        from mnist_tui.sources.base import Capabilities
+
+        self.capabilities = Capabilities(start=False, pause=True, stop=True, save=True, live=True, local=True)
+        self.title, self.run_dir = "training", run_dir
+        self.closed, self.let_go, self.ended = threading.Event(), threading.Event(), threading.Event()
+
+    def run(self, listener):
+        from mnist_tui.training.events import Finished, RunResult
+
+        self.closed.wait(60)
+        self.let_go.wait(60)
+        listener(Finished(1, 0.9, True))
+        self.ended.set()
+        return RunResult()
+
+    def close(self):
+        self.closed.set()
+
+    def stop(self):
+        self.close()
+
+    start = pause = resume = lambda self: None
+
+
+async def test_after_a_hangup_a_run_opened_from_the_workspace_is_waited_for(tmp_path, monkeypatch):
+    """The hangup's end waited only for the dashboard the app opened with: in `--runs` (none) it
+    ended the process 5 s after the signal, a run started there with `n` still saving its epoch."""
+    from mnist_tui.tui import stop_signals
+    from mnist_tui.tui.app import MnistApp
+
+    ended: list[int] = []
+    monkeypatch.setattr(stop_signals, "_end_process", ended.append)
+    quick = stop_signals.end_after_hangup
+    monkeypatch.setattr(stop_signals, "end_after_hangup", lambda code, wait: quick(code, wait, grace_s=0.01))
+    (tmp_path / "runs").mkdir()
+    source = _StopsWhenLetGo(tmp_path / "runs" / "new")
+    app = MnistApp(runs=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.05)
+        app.open_dashboard(source)  # as the workspace's n does
+        await pilot.pause(0.05)
+        monkeypatch.setattr(app, "exit", lambda *args, **kwargs: None)  # the app stays: the hangup's thread is watched
+        app._quit_on_signal(129)
+        assert source.closed.wait(10)
+        await pilot.pause(0.5)
+        assert ended == []  # its run is still saving
+        source.let_go.set()
+        assert source.ended.wait(10)
+        for _ in range(100):
+            if ended:
+                break
+            await pilot.pause(0.05)
+        assert ended == [129]

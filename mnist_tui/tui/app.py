@@ -182,11 +182,17 @@ class MnistApp(App[int]):
         """After the app: every source closed, the primary's worker given time to end (it stops
         within a batch, so this is normally at once)."""
         self._close_sources()
-        self.wait_for_source()
+        self.wait_for_sources(self._sources_done())
 
-    def wait_for_source(self) -> None:
-        if self._dashboard is not None:
-            self._dashboard.source_done.wait(timeout=30)
+    def _sources_done(self) -> list[threading.Event]:
+        """Each dashboard's end of its source: the first one's and those opened since (the workspace's)."""
+        screens = [s for s in self.screen_stack if isinstance(s, DashboardScreen)] + [self._dashboard]
+        return [screen.source_done for screen in dict.fromkeys(screens) if screen is not None]
+
+    @staticmethod
+    def wait_for_sources(done: list[threading.Event]) -> None:
+        for event in done:
+            event.wait(timeout=30)
 
     def _close_sources(self) -> None:
         for screen in self.screen_stack:
@@ -204,7 +210,8 @@ class MnistApp(App[int]):
     def _quit_on_signal(self, code: int) -> None:
         self._close_sources()
         if stop_signals.is_hangup(code):  # the terminal is gone: Textual may never close
-            stop_signals.end_after_hangup(code, self.wait_for_source)
+            done = self._sources_done()  # read here, on the UI thread: a run opened from the workspace too
+            stop_signals.end_after_hangup(code, lambda: self.wait_for_sources(done))
         self.exit(code, return_code=code)
 
     def _exit_if_gone(self, pid: int) -> None:
@@ -229,6 +236,11 @@ class MnistApp(App[int]):
         self._close_sources()
         self.crash = crash_line("the dashboard", self._exception or RuntimeError("an unknown internal error"))
         self._close_messages_no_wait()
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout=None, markup=False) -> None:
+        """As written: notices carry names and paths (a[red]b lost "[red]"; an escape reached the terminal)."""
+        shown = "\n".join(one_line(line) for line in str(message).split("\n"))
+        super().notify(shown, title=one_line(title), severity=severity, timeout=timeout, markup=False)
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Textual saves into the user's Downloads folder and, where there is none (a server, a

@@ -7,6 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar, Static
 
+from mnist_tui.errors import one_line
+
 STATE_STYLES = {
     "loading": "bold yellow",
     "ready": "bold cyan",
@@ -70,7 +72,7 @@ class StatsPanel(Vertical):
     def show_state(self, state: str, detail: str = "") -> None:
         text = Text.assemble(("● ", STATE_STYLES.get(state, "bold")), (state, STATE_STYLES.get(state, "bold")))
         if detail:
-            text.append(f"  {detail}", style="red" if state == "failed" else "dim")
+            text.append(f"  {one_line(detail)}", style="red" if state == "failed" else "dim")  # a folder's escapes
         self._set_line("state-line", text, layout=True)  # a failure's message may wrap
 
     def show_position(
