@@ -284,6 +284,50 @@ def test_a_kill_just_after_an_epochs_checkpoint_keeps_its_layer_row_through_the_
     assert _epochs_logged(config.run_dir) == [1, 2, 3]
 
 
+def test_a_kill_before_an_epochs_checkpoint_leaves_its_layer_row_to_the_resume(
+    tiny_config, small_synthetic, monkeypatch
+):
+    """Epoch 2's layers.jsonl row is written before its checkpoint: killed between them, the
+    replay showed a row for an epoch it does not keep, and a follower that had shown it never
+    passed on the resumed run's own epoch 2 (a review found both)."""
+    from mnist_tui.insight.layer_records import LayerStatsRecord
+    from mnist_tui.runfolder.layers_log import read_layer_stats
+    from mnist_tui.runfolder.reader import read_info
+    from mnist_tui.sources.replay import ReplayRequest, ReplaySource
+    from mnist_tui.sources.watch import RunWatch
+    from mnist_tui.training.saving import CheckpointKeeper
+
+    class Killed(BaseException):
+        pass
+
+    real_keep = CheckpointKeeper.keep
+
+    def die_at_2(keeper, epoch, state):
+        if epoch == 2:
+            raise Killed
+        real_keep(keeper, epoch, state)
+
+    monkeypatch.setattr(CheckpointKeeper, "keep", die_at_2)
+    config = tiny_config.with_changes(epochs=3, limit_train=256)
+    with pytest.raises(Killed):
+        _run(config, small_synthetic)
+    assert [r.epoch for r in read_layer_stats(config.run_dir).records] == [1, 2]
+    assert _epochs_logged(config.run_dir) == [1]
+    replayed: list = []
+    ReplaySource(ReplayRequest(config.run_dir, lambda saved: config)).run(replayed.append)
+    assert [e.epoch for e in replayed if isinstance(e, LayerStatsRecord)] == [1]
+    watch = RunWatch(config.run_dir, [], 3, model_views=False, writer_created=read_info(config.run_dir).created)
+    seen: list = []
+    watch.step(seen.append, None, None)
+    assert [e.epoch for e in seen if isinstance(e, LayerStatsRecord)] == [1, 2]  # the killed attempt's
+    monkeypatch.setattr(CheckpointKeeper, "keep", real_keep)
+    _run(config, small_synthetic, resume_from=config.run_dir)
+    seen.clear()
+    watch.step(seen.append, None, None)
+    rows = [e for e in seen if isinstance(e, LayerStatsRecord)]
+    assert [e.epoch for e in rows] == [2, 3] and rows == read_layer_stats(config.run_dir).records[1:]
+
+
 def test_checkpoint_from_other_optimizer_kernels_resumes_with_this_devices(tiny_config, small_synthetic):
     config = tiny_config.with_changes(epochs=2, limit_train=128)
     control = TrainingControl()

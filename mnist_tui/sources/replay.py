@@ -202,9 +202,10 @@ def load_run(run_dir: Path) -> RunRecord:
     failed = record.writer_state == "failed"
     shown = done + 1 if failed else done
     record.batches = [b for b in record.batches if b.epoch <= shown]
-    # nor its steering: a change made in a stopped epoch 6 set the replay's "× 2 (steered)" and
-    # its count of 3, where every kept epoch trained at × 4 and two marks were drawn
+    # nor its steering (a stopped epoch's change set "× 2 (steered)" where all kept trained at × 4),
+    # nor a layers row written before a checkpoint a kill never wrote
     record.steering = [change for change in record.steering if change.epoch <= shown]
+    record.layers = [row for row in record.layers if row.epoch <= shown]
     if not record.history and record.model_state is None and not (failed and record.batches):
         if record.writer_state in LIVE:
             raise UserError(f"--replay {run_dir}: no epoch has finished yet; --follow {run_dir} shows it live")

@@ -148,6 +148,8 @@ class RunWatch:
             self.steering_due = [s for s in self.steering_due if s.kept_on_resume(kept) or s.time >= started]
             self.batches.rewound_to = None
             self.held = []  # the earlier attempt's: no row will come for them
+            # a row of the killed attempt's (written before its checkpoint) is the resumed run's to give
+            self.layers_epoch = min(self.layers_epoch, kept)
         self.logs.tell_skipped(listener, BATCHES_NAME, self.batches.damage)
         fresh = self.held + new
         if (metrics := self.logs.read(listener, METRICS_NAME, lambda: read_metrics(self.run_dir))) is not None:
