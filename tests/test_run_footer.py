@@ -93,3 +93,19 @@ async def test_keys_that_fit_again_bring_back_the_palette_hint(resumed_app):  # 
         dashboard.show_state("finished")
         await wait_for(pilot, lambda: not footer.compact, "the full footer")
         await wait_for(pilot, lambda: [k for k in shown_keys(app) if k.has_class("-command-palette")], "the hint")
+
+
+async def test_a_blurred_dashboards_footer_follows_its_runs_state(resumed_app):  # noqa: F811
+    """A served page left without the browser's focus kept "space Pause" and no "a Train 5 more"
+    after its run finished, until a key came: Textual's footer waits for the focus."""
+    app, feed = resumed_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot)
+        dashboard = app.dashboard
+        dashboard.started = True
+        dashboard.show_state("training")
+        await wait_for(pilot, lambda: "pause" in {k.action for k in shown_keys(app)}, "space Pause")
+        app.app_focus = False  # the browser's focus went elsewhere
+        await pilot.pause(0.05)
+        dashboard.show_state("finished")
+        await wait_for(pilot, lambda: "pause" not in {k.action for k in shown_keys(app)}, "no Pause once finished")

@@ -134,6 +134,7 @@ class RunViewScreen(Screen):
     def watch_state(self) -> None:
         self.stats.show_state(self.state, self.detail)
         self.refresh_bindings()
+        self.query_one(FittedFooter).keys_changed()  # also while blurred (a served page left unfocused)
         if self.state != "training":  # paused or ended: the whole picture now, not at the next pace
             self._show_predictions()
             self._next_plots = 0.0

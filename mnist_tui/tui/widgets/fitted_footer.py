@@ -57,6 +57,13 @@ class FittedFooter(Footer):
         if not self.app.app_focus and not self.query(FooterKey) and self.is_attached and screen is self.screen:
             self.call_after_refresh(self.recompose)  # its first keys, the app never focused
 
+    def keys_changed(self) -> None:
+        """The screen's keys changed with its run's state: shown even while the app is blurred.
+        Textual's footer waits for the focus there (a blur drops the focused widget's keys), and a
+        served page left unfocused offered a finished run's "space Pause" and no "a Train 5 more"."""
+        if not self.app.app_focus and self.is_attached:
+            self.call_later(self.recompose)  # on the footer's own queue: compose binds to it
+
     async def recompose(self) -> None:
         await super().recompose()  # the keys are rebuilt whenever the bindings or compact change
         if self._refit():  # new keys need more room, or less ("Start" → "Pause", "a Train 5 more"):
