@@ -241,12 +241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = build_config(args, saved_state["config"] if saved_state else None)
         check_device(config.device, saved=saved_state is not None and args.device is None)
         if args.serve:  # checked above, so a bad option fails here and not in every browser tab
-            from mnist_tui.serve import DEFAULT_MAX_SESSIONS, LOOPBACK, app_args_without_serving, serve
+            from mnist_tui.serve import LOOPBACK, app_args_without_serving, serve, served_sessions
 
             raw = list(argv) if argv is not None else sys.argv[1:]
-            sessions = args.max_sessions or DEFAULT_MAX_SESSIONS
+            sessions, full = served_sessions(args)
             host, port = args.host or LOOPBACK, args.port or 8000
-            return serve(app_args_without_serving(raw), host, port, max_sessions=sessions, token=args.token)
+            return serve(app_args_without_serving(raw), host, port, sessions, args.token, full_message=full)
         if not watching:
             config = prepare_run(args, config, saved_state)
             from mnist_tui.training.allocator import keep_freed_memory

@@ -131,6 +131,23 @@ def _check_place(run_dir: Path) -> None:
         )
 
 
+def check_serve_parent(folder: Path) -> None:
+    """``--serve --run-dir DIR`` makes each tab's run folder in DIR: DIR must not be a run's folder
+    or inside one (the server started, and every tab ended with only "Session ended.")."""
+    try:
+        where = folder.resolve()
+    except (OSError, RuntimeError):
+        return  # each session says why
+    for candidate in (where, *where.parents):
+        with contextlib.suppress(OSError):
+            if (candidate / INFO_NAME).is_file():
+                place = "is" if candidate == where else "is inside"
+                raise UserError(
+                    f"--run-dir {shown(folder)} {place} the run folder {shown(candidate)}: with --serve it is "
+                    f"the folder each tab's run is made in; give another, e.g. {shown(candidate.parent)}"
+                )
+
+
 def check_not_a_workspace(folder: Path, option: str) -> None:
     """A folder that holds runs and is none itself (``--follow runs``) is refused with one line."""
     folder = Path(folder)

@@ -81,6 +81,7 @@ def serve(
     max_sessions: int = DEFAULT_MAX_SESSIONS,
     token: str | None = None,
     require_token: bool | None = None,
+    full_message: str | None = None,
 ) -> int:
     """Serve until Ctrl+C. A port already taken is a one-line error (exit 2).
 
@@ -96,11 +97,31 @@ def serve(
     # web driver ignores the end of its input): each session watches this pid and exits with it.
     os.environ[SERVER_PID_VARIABLE] = str(os.getpid())
     server = make_server(app_args, host, port, max_sessions, token, require_token)
+    server.full_message = full_message
     try:
         server.serve()
     except OSError as exc:
         raise UserError(f"cannot listen on {public_url(host, port)}: {exc.strerror or exc}") from None
     return 0
+
+
+def served_sessions(args) -> tuple[int, str | None]:
+    """The sessions at once, and what a tab past them is told where the default page would mislead.
+
+    ``--resume RUN`` continues one run, which one process at a time may hold: a second tab ended
+    with only "Session ended." (the run was in use). ``--run-dir`` must be a place for runs."""
+    from mnist_tui.files import shown
+    from mnist_tui.rundir import check_serve_parent
+
+    if args.run_dir is not None and args.resume is None:
+        check_serve_parent(args.run_dir)
+    if args.resume is None:
+        return args.max_sessions or DEFAULT_MAX_SESSIONS, None
+    if (args.max_sessions or 1) > 1:
+        raise UserError("--serve --resume continues one run, in one tab at a time: leave out --max-sessions")
+    run = shown(args.resume)
+    told = f"This server continues one run ({run}), open in another tab: close that tab, or watch it with"
+    return 1, f"{told} mnist-tui --follow {run}."
 
 
 # option: takes a value. --max-sessions and --token are the server's own (a session's command

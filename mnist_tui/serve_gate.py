@@ -125,6 +125,7 @@ class GatedServer(Server):
         super().__init__(app_command(self.session_args), **kwargs)
         self.gate = gate
         self.sessions = 0  # running app processes; changed only on the event loop
+        self.full_message: str | None = None  # a tab past the cap is told this (else: the server is full)
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -165,7 +166,7 @@ class GatedServer(Server):
         return aiohttp_jinja2.render_template("refused.html", request, context, status=status)
 
     def _full(self, request: web.Request) -> web.Response:
-        message = (
+        message = self.full_message or (
             f"All {self.gate.max_sessions} sessions of this server are in use (each runs its own training). "
             "Close another tab of this dashboard, or try again later."
         )
@@ -219,7 +220,8 @@ class GatedServer(Server):
         websocket = web.WebSocketResponse(heartbeat=15)
         if self.sessions >= self.gate.max_sessions:  # the page was served before the others started
             await websocket.prepare(request)
-            await websocket.send_bytes(f"mnist-tui: all {self.gate.max_sessions} sessions are in use\r\n".encode())
+            told = self.full_message or f"all {self.gate.max_sessions} sessions are in use"
+            await websocket.send_bytes(f"mnist-tui: {told}\r\n".encode())
             await websocket.close()
             return websocket
         self.sessions += 1  # before any await: simultaneous opens are counted one by one

@@ -143,3 +143,37 @@ def test_each_session_runs_this_interpreter_without_the_serving_options():
     assert reachable_url("0.0.0.0", 8000) == f"http://{socket.gethostname()}:8000"
     assert reachable_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"
     assert (TEMPLATES / "app_index.html").exists()
+
+
+def test_a_run_folder_as_the_parent_of_each_tabs_run_is_refused_at_the_start(tmp_path):
+    """`--serve --run-dir RUN` (a run's own folder) started, and every tab ended with only
+    "Session ended.": each session's folder would be inside a run. Refused before serving."""
+    from argparse import Namespace
+
+    from mnist_tui.errors import UserError
+    from mnist_tui.serve import DEFAULT_MAX_SESSIONS, served_sessions
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text("{}")
+    for given in (run, run / "inside"):
+        with pytest.raises(UserError, match="with --serve it is the folder each tab's run is made in"):
+            served_sessions(Namespace(run_dir=given, resume=None, max_sessions=None))
+    assert served_sessions(Namespace(run_dir=tmp_path / "runs", resume=None, max_sessions=None)) == (
+        DEFAULT_MAX_SESSIONS,
+        None,
+    )
+
+
+def test_serving_a_resumed_run_gives_it_to_one_tab_and_tells_the_next_why(tmp_path):
+    """`--serve --resume RUN`: every tab after the first ended with only "Session ended." (the run
+    was in use by the first). One tab at a time; the next is told to close it or follow the run."""
+    from argparse import Namespace
+
+    from mnist_tui.errors import UserError
+    from mnist_tui.serve import served_sessions
+
+    sessions, told = served_sessions(Namespace(run_dir=None, resume=tmp_path / "run", max_sessions=None))
+    assert sessions == 1 and f"mnist-tui --follow {tmp_path / 'run'}" in told
+    with pytest.raises(UserError, match="one tab at a time"):
+        served_sessions(Namespace(run_dir=None, resume=tmp_path / "run", max_sessions=2))
