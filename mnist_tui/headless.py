@@ -271,6 +271,8 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
         stopped = source.capabilities.save and result.stopped
         kept = what_was_kept(source, result.epochs_done, planned) if stopped else None
         said = f", so the run stopped{f'; {kept}' if kept else ''}" if stopped else ""
+        if source.capabilities.save and not result.stopped and result.error is None and result.epochs_done:
+            said = "; the run had finished"  # (exit 141 all the same: its output was cut)
         print(f"mnist-tui: the output was closed{said}", file=sys.stderr)  # to /dev/null if it was the terminal
         return 128 + output_closed
     closing = contextlib.suppress(OSError)  # a terminal closed by the signal that stopped the run hears nothing

@@ -306,3 +306,20 @@ def test_the_stop_line_names_a_folder_with_brackets_as_it_is(small_run, monkeypa
     assert run_headless(source) == 0
     out = capsys.readouterr().out
     assert f"checkpoint of epoch 1 kept in {run_dir}; continue with: " in out and f"--resume {run_dir}" in out
+
+
+def test_an_output_closed_after_the_run_finished_says_the_run_finished(small_run, monkeypatch, capsys):
+    """`mnist-tui --headless … | head -3` on a run that finished before its last lines: exit 141 and
+    "the output was closed", nothing of the run having finished (its folder said finished)."""
+    import errno
+    import io
+
+    class ClosedAtTheEnd(io.StringIO):
+        def write(self, text):
+            if "finished after" in text:  # the run's last line: `head` has gone by then
+                raise OSError(errno.EPIPE, "Broken pipe")
+            return super().write(text)
+
+    monkeypatch.setattr(sys, "stdout", ClosedAtTheEnd())
+    assert run_headless(TrainingSource(small_run.with_changes(epochs=1))) == 141
+    assert capsys.readouterr().err.strip() == "mnist-tui: the output was closed; the run had finished"
