@@ -125,6 +125,7 @@ class GatedServer(Server):
         super().__init__(app_command(self.session_args), **kwargs)
         self.gate = gate
         self.sessions = 0  # running app processes; changed only on the event loop
+        self.running: set[Session] = set()  # told to quit first when the server stops
         self.full_message: str | None = None  # a tab past the cap is told this (else: the server is full)
 
     async def _make_app(self) -> web.Application:
@@ -158,8 +159,14 @@ class GatedServer(Server):
                 with contextlib.suppress(NotImplementedError):  # Windows
                     loop.add_signal_handler(signum, stop.set)
             await stop.wait()
+            await self.stop_sessions()
         finally:
             await runner.cleanup()  # closes the sockets, ends each session (quit to its app)
+
+    async def stop_sessions(self) -> None:
+        """Each session's app is told to quit, as q, before the sockets close: closed first, a tab's
+        run trained on for 12-19 s (the close's wait for each browser's answer), to its end in one."""
+        await asyncio.gather(*(service.stop() for service in list(self.running)), return_exceptions=True)
 
     def _refused(self, request: web.Request, status: int, title: str, message: str) -> web.Response:
         context = {"title": title, "message": message}
@@ -253,6 +260,7 @@ class GatedServer(Server):
                 debug=self.debug,
             )
             await service.start(width, height)
+            self.running.add(service)
             await self._process_messages(websocket, service)
         except asyncio.CancelledError:
             await websocket.close()
@@ -260,6 +268,7 @@ class GatedServer(Server):
             log.exception(error)
         finally:
             if service is not None:
+                self.running.discard(service)
                 await service.stop()
             if folder is not None:  # made here for the session: if it trained nothing, it goes (its
                 remove_unopened(folder)  # lock file with it, where the session quit before its run began)
