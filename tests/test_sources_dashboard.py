@@ -211,22 +211,17 @@ async def test_a_rewound_run_withdraws_its_batches_and_marks_past_the_epoch(fini
 
 async def test_a_training_run_says_it_is_testing_once_an_epochs_batches_are_done(finished_run):
     """The dashboard sat at "batch N/N" with no word while the test set was evaluated."""
-    from mnist_tui.training.events import BatchEnd, StateChanged
-    from mnist_tui.tui.bridge import SourceBridge
-
     app = MnistApp(ReplaySource(ReplayRequest(finished_run, saved_config)))
     async with app.run_test(size=SIZE) as pilot:
         await shows_a_whole_run(app, pilot, 2, recorded_losses(finished_run))
         dashboard = app.dashboard
         line = dashboard.query_one("#position-line")
         assert "testing" not in str(line.content)
-        bridge = SourceBridge(dashboard.post_message, dashboard.inbox, app.snapshot)
-        per_epoch = dashboard.progress.batches_per_epoch
-        bridge(StateChanged("training"))  # as a resumed run training its third epoch would say
-        bridge(BatchEnd(3, per_epoch - 1, per_epoch, (0.2,), 1.0, 128, (0.01,), 1.7e9))
+        bridge, per_epoch = await trains_again(app, pilot)  # as a resumed run training its third epoch
+        bridge(third_epochs(per_epoch - 1, per_epoch))
         await wait_for(pilot, lambda: f"batch {per_epoch - 1}/" in str(line.content), "the batch")
         assert "testing" not in str(line.content)
-        bridge(BatchEnd(3, per_epoch, per_epoch, (0.2,), 1.0, 128, (0.01,), 1.7e9))
+        bridge(third_epochs(per_epoch, per_epoch))
         await wait_for(pilot, lambda: "testing…" in str(line.content), "the test set's evaluation to show")
 
 

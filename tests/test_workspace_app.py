@@ -267,3 +267,5 @@ async def test_f1_lists_the_new_run_forms_keys_where_its_fields_take_a_question_
         await pilot_wait(pilot, lambda: "F1 Help" in footer_line(app).replace("f1", "F1"), "F1 in the footer", 5)
         await pilot.press("f1")
         await pilot_wait(pilot, lambda: isinstance(app.screen, HelpScreen), "the form's keys", timeout=5)
+        await pilot.press("f1")  # it closes the help it opened (only ? and esc did)
+        await pilot_wait(pilot, lambda: isinstance(app.screen, NewRunScreen), "the form again", timeout=5)

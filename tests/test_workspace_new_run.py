@@ -181,20 +181,3 @@ async def test_a_recipes_values_are_checked_again_and_problems_are_said_whole(tm
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert [str(n.message) for n in app._notifications][-1] == f"batch size: {said}"
-
-
-async def test_f1_closes_the_help_it_opened(tmp_path):
-    """The form's fields take `?` as text, so F1 opens its help; F1 again did not close it."""
-    from mnist_tui.tui.screens.help import HelpScreen
-
-    class HelpApp(App):
-        def on_mount(self) -> None:
-            self.push_screen(HelpScreen(keys=[("f1", "Help")], title="the new-run form"))
-
-    app = HelpApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
-        await pilot.press("f1")
-        await pilot.pause()
-        assert not isinstance(app.screen, HelpScreen)
