@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from mnist_tui.errors import UserError
@@ -116,13 +117,11 @@ def _check_place(run_dir: Path) -> None:
         return  # _check_writable says why
     if where == Path(where.anchor):
         raise UserError(f"--run-dir {shown(run_dir)} is the file system's root: give a folder for the run")
-    for parent in where.parents:
-        with contextlib.suppress(OSError):
-            if (parent / INFO_NAME).is_file():
-                raise UserError(
-                    f"--run-dir {shown(run_dir)} is inside the run folder {shown(parent)}: "
-                    "choose a folder outside it (e.g. beside it)"
-                )
+    if (parent := first_run_folder(where.parents)) is not None:
+        raise UserError(
+            f"--run-dir {shown(run_dir)} is inside the run folder {shown(parent)}: "
+            "choose a folder outside it (e.g. beside it)"
+        )
     inner = a_run_inside(where)
     if inner is not None:
         raise UserError(
@@ -131,21 +130,13 @@ def _check_place(run_dir: Path) -> None:
         )
 
 
-def check_serve_parent(folder: Path) -> None:
-    """``--serve --run-dir DIR`` makes each tab's run folder in DIR: DIR must not be a run's folder
-    or inside one (the server started, and every tab ended with only "Session ended.")."""
-    try:
-        where = folder.resolve()
-    except (OSError, RuntimeError):
-        return  # each session says why
-    for candidate in (where, *where.parents):
+def first_run_folder(folders: Iterable[Path]) -> Path | None:
+    """The first of ``folders`` that holds a run (its run.json), or None."""
+    for folder in folders:
         with contextlib.suppress(OSError):
-            if (candidate / INFO_NAME).is_file():
-                place = "is" if candidate == where else "is inside"
-                raise UserError(
-                    f"--run-dir {shown(folder)} {place} the run folder {shown(candidate)}: with --serve it is "
-                    f"the folder each tab's run is made in; give another, e.g. {shown(candidate.parent)}"
-                )
+            if (folder / INFO_NAME).is_file():
+                return folder
+    return None
 
 
 def check_not_a_workspace(folder: Path, option: str) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mnist_tui.errors import UserError
+from mnist_tui.files import shown
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOOPBACK = "127.0.0.1"
@@ -37,8 +38,8 @@ def app_command(app_args: Sequence[str]) -> str:
 
 def public_url(host: str, port: int) -> str:
     """The URL the page and its websocket use (IPv6 literals need brackets)."""
-    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"http://{shown}:{port}"
+    named = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{named}:{port}"
 
 
 def reachable_url(host: str, port: int) -> str:
@@ -105,14 +106,28 @@ def serve(
     return 0
 
 
+def check_serve_parent(folder: Path) -> None:
+    """``--serve --run-dir DIR`` makes each tab's run folder in DIR: DIR must not be a run's folder
+    or inside one (the server started, and every tab ended with only "Session ended.")."""
+    from mnist_tui.rundir import first_run_folder
+
+    try:
+        where = folder.resolve()
+    except (OSError, RuntimeError):
+        return  # each session says why
+    if (run := first_run_folder((where, *where.parents))) is not None:
+        place = "is" if run == where else "is inside"
+        raise UserError(
+            f"--run-dir {shown(folder)} {place} the run folder {shown(run)}: with --serve it is "
+            f"the folder each tab's run is made in; give another, e.g. {shown(run.parent)}"
+        )
+
+
 def served_sessions(args) -> tuple[int, str | None]:
     """The sessions at once, and what a tab past them is told where the default page would mislead.
 
     ``--resume RUN`` continues one run, which one process at a time may hold: a second tab ended
     with only "Session ended." (the run was in use). ``--run-dir`` must be a place for runs."""
-    from mnist_tui.files import shown
-    from mnist_tui.rundir import check_serve_parent
-
     if args.run_dir is not None and args.resume is None:
         check_serve_parent(args.run_dir)
     if args.resume is None:
