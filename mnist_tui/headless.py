@@ -44,6 +44,12 @@ from mnist_tui.training.events import (
 )
 
 
+def as_written(text: str) -> str:
+    """Text naming a folder, for a rich line: no markup (``a[red]b`` lost its ``[red]``, and a stop
+    line named ``--resume runs/ab``) and no escape sequence for the terminal."""
+    return escape(one_line(text))
+
+
 class RichReporter:
     """Turns events into text: progress bars and a table on a terminal, plain lines otherwise."""
 
@@ -75,11 +81,6 @@ class RichReporter:
 
     def say(self, text: str) -> None:
         self.console.print(text, soft_wrap=True)
-
-    def _shown_dir(self) -> str:
-        """The run folder as written in a line: a folder's name is no markup (``a[red]b`` lost its
-        ``[red]``) and no escape sequence for the terminal."""
-        return escape(one_line(str(self.run_dir)))
 
     def __call__(self, event: Event) -> None:
         self.say_earlier(epochs_before(event))
@@ -121,7 +122,7 @@ class RichReporter:
         self.recorded_through = e.history[-1].epoch if e.history else 0
         if e.notice:
             self.say(f"[yellow]note:[/] {escape(e.notice)}")  # a damaged row's text is no markup
-        run_dir = self._shown_dir() if self.run_dir else "(not saved)"
+        run_dir = as_written(str(self.run_dir)) if self.run_dir else "(not saved)"
         ranks = f" · {e.world_size} processes" if e.world_size > 1 else ""
         known = e.train_size or e.test_size  # a replay without its digits knows no sizes: not "0 train"
         sizes = f" ({e.train_size:,} train / {e.test_size:,} test)" if known else ""
@@ -186,7 +187,7 @@ class RichReporter:
         self._show_table()
         best = f"{e.best_test_acc:.2%}" if e.best_test_acc is not None else "n/a"
         if e.still:  # a replay of a run another process still writes: the run so far
-            where = f"--follow {self._shown_dir()} shows it live"
+            where = f"--follow {as_written(str(self.run_dir))} shows it live"
             done = f"{e.epochs_done} of {self.plan} so far on {self.dataset}"
             self.say(f"{done} (still {e.still} in another process: {where}); best test accuracy {best}")
             return
@@ -291,7 +292,7 @@ def run_headless(source: RunSource, console: Console | None = None, log_format: 
                 if log_format == "json":  # stdout stays JSON lines only
                     print(f"mnist-tui: {kept}", file=sys.stderr)
                 else:
-                    text.say(escape(one_line(kept)))  # a folder named a[red]b is no markup
+                    text.say(as_written(kept))
     if stopper.exit_code is not None:
         return stopper.exit_code
     if result.error is not None:

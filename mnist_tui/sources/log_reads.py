@@ -35,6 +35,10 @@ class LogReads:
         self.stamps[name] = stamp
         return True
 
+    def forget(self, name: str) -> None:
+        """Read ``name`` again at the next poll, changed or not."""
+        self.stamps.pop(name, None)
+
     def read(self, listener: Listener, name: str, read: Callable[[], Rows]) -> Rows | None:
         """A changed log's rows (its damaged rows told); None when unchanged, or when it cannot be
         read (a folder or a FIFO in its place: told once; the run is still followed)."""

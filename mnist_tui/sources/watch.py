@@ -242,7 +242,7 @@ class RunWatch:
         started = time.monotonic()
         events = checkpoint_events(self.run_dir, data, config, self.eval_threads)
         if events is None:
-            self.logs.stamps.pop(CHECKPOINT_NAME, None)  # try again at the next poll
+            self.logs.forget(CHECKPOINT_NAME)  # try again at the next poll
             return
         for event in events:
             listener(event)

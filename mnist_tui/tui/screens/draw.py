@@ -59,7 +59,6 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
         no_model: Callable[[], str] = lambda: "",
     ) -> None:
         super().__init__()
-        self.erasing = False  # the left button erases (the canvas's mode; e switches it)
         self.inside = inside  # the dashboard's model view for an image; None: a bare one
         self.predict = predict
         self.model_note = model_note
@@ -152,12 +151,13 @@ class DrawScreen(DismissOnce, ModalScreen[np.ndarray]):
             self.canvas.clear_drawing()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return action != "eraser" or not parameters or parameters[0] != self.erasing  # e offers the other mode
+        erasing = any(canvas.eraser for canvas in self.query(DrawCanvas))  # (none before it is composed)
+        return action != "eraser" or not parameters or parameters[0] != erasing  # e offers the other mode
 
     def action_eraser(self, on: bool) -> None:
         if not self._open():
             return
-        self.erasing = self.canvas.eraser = on
+        self.canvas.eraser = on
         self.notify("left button erases" if on else "left button paints", timeout=2)
         self.refresh_bindings()
 

@@ -208,7 +208,7 @@ class WorkspaceScreen(Screen):
         """The run under the cursor, or None (with a warning naming ``why_not`` and its ``problem``)."""
         run = self.table.current
         if run is not None and (reason := problem(run)):
-            self.notify(f"{one_line(run.name)} {why_not}: {reason}", severity="warning", timeout=6)
+            self.notify(f"{run.name} {why_not}: {reason}", severity="warning", timeout=6)  # shown as written
             return None
         return run
 
