@@ -54,8 +54,10 @@ class FittedFooter(Footer):
 
     def bindings_changed(self, screen) -> None:
         super().bindings_changed(screen)  # blurred, Textual's keeps the keys it shows
-        if not self.query(FooterKey) and screen is self.screen:
-            self.keys_changed()  # its first keys, the app never focused
+        if not self.app.app_focus and not self.query(FooterKey) and self.is_attached and screen is self.screen:
+            # its first keys, the app never focused: after the refresh, once they are mounted (a
+            # call_later recomposed before, found no keys again and looped, drawing nothing else)
+            self.call_after_refresh(self.recompose)
 
     def keys_changed(self) -> None:
         """The screen's keys changed with its run's state: shown even while the app is blurred.
