@@ -74,7 +74,8 @@ def prepare_run(args: argparse.Namespace, config: Config, saved_state: dict[str,
     """Before any training: a resumable plan and a run folder that can take this run."""
     from mnist_tui.plan import Plan
     from mnist_tui.resumed_data import resumed_data
-    from mnist_tui.rundir import a_run_inside, check_own_checkpoint, claim_run_dir, own_run_folder, same_folder
+    from mnist_tui.rundir import check_own_checkpoint, claim_run_dir, own_run_folder
+    from mnist_tui.runfolder.places import a_run_inside, same_folder
     from mnist_tui.runfolder.reader import holds_results
     from mnist_tui.training.rank import environment_rank
 

@@ -11,7 +11,6 @@ import errno
 import json
 import os
 import stat
-from collections.abc import Iterable
 from pathlib import Path
 
 from mnist_tui.errors import UserError
@@ -25,6 +24,7 @@ from mnist_tui.runfolder.names import (
     METRICS_NAME,
     WRITTEN_FILES,
 )
+from mnist_tui.runfolder.places import a_run_inside, first_run_folder, same_folder
 from mnist_tui.runfolder.reader import holds_results
 
 MAX_SUFFIX = 10_000
@@ -128,56 +128,6 @@ def _check_place(run_dir: Path) -> None:
             f"--run-dir {shown(run_dir)} holds other runs ({shown(inner)}): a run folder holds one run; "
             f"give a new folder, e.g. {shown(run_dir / 'my-run')}"
         )
-
-
-def first_run_folder(folders: Iterable[Path]) -> Path | None:
-    """The first of ``folders`` that holds a run (its run.json), or None."""
-    for folder in folders:
-        with contextlib.suppress(OSError):
-            if (folder / INFO_NAME).is_file():
-                return folder
-    return None
-
-
-def check_not_a_workspace(folder: Path, option: str) -> None:
-    """A folder that holds runs and is none itself (``--follow runs``) is refused with one line."""
-    folder = Path(folder)
-    with contextlib.suppress(OSError):
-        if (folder / INFO_NAME).is_file() or not folder.is_dir():
-            return
-        inner = a_run_inside(folder.resolve())
-        if inner is not None:
-            raise UserError(
-                f"{option} {shown(folder)} holds runs ({shown(inner)}) and is not one: give one of them, "
-                f"or open them all with --runs {shown(folder)}"
-            )
-
-
-def a_run_inside(folder: Path, depth: int = 2, budget: int = 2000) -> Path | None:
-    """A run folder within ``depth`` levels under ``folder``, or None (at most ``budget`` entries looked at)."""
-    level = [folder]
-    for _ in range(depth):
-        below = []
-        for parent in level:
-            with contextlib.suppress(OSError):
-                for entry in parent.iterdir():
-                    budget -= 1
-                    if budget < 0:
-                        return None
-                    if entry.is_dir() and not entry.is_symlink():
-                        if (entry / INFO_NAME).is_file():
-                            return entry
-                        below.append(entry)
-        level = below
-    return None
-
-
-def same_folder(a: Path, b: Path | None) -> bool:
-    if b is None:
-        return False
-    with contextlib.suppress(OSError):
-        return Path(a).resolve() == Path(b).resolve()
-    return False
 
 
 def create_fresh_run_dir(run_dir: Path) -> Path:

@@ -109,7 +109,7 @@ def serve(
 def check_serve_parent(folder: Path) -> None:
     """``--serve --run-dir DIR`` makes each tab's run folder in DIR: DIR must not be a run's folder
     or inside one (the server started, and every tab ended with only "Session ended.")."""
-    from mnist_tui.rundir import first_run_folder
+    from mnist_tui.runfolder.places import first_run_folder
 
     try:
         where = folder.resolve()

@@ -20,7 +20,7 @@ def check_watched(replay: Path | None, follow: Path | None) -> None:
     elif follow is not None and follow.exists() and not follow.is_dir():
         raise UserError(f"--follow {follow}: not a folder")
     elif follow is not None:
-        from mnist_tui.rundir import check_not_a_workspace
+        from mnist_tui.runfolder.places import check_not_a_workspace
 
         check_not_a_workspace(follow, "--follow")  # it waited forever for a run to start there
         check_metrics_readable(follow, "--follow")

@@ -103,7 +103,7 @@ def check_run_dir(run_dir: Path, option: str = "--replay") -> Path:
         if not run_dir.is_dir():
             raise UserError(f"{option} {run_dir}: no such run folder")
         if not holds_run(run_dir):
-            from mnist_tui.rundir import check_not_a_workspace
+            from mnist_tui.runfolder.places import check_not_a_workspace
 
             check_not_a_workspace(run_dir, option)  # a folder of runs: name one, or --runs (as --follow says)
             raise UserError(f"{option} {run_dir}: no run.json, metrics.jsonl or checkpoint.pt there, nothing to show")
