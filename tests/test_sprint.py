@@ -34,6 +34,22 @@ def table_row(output: str, recipe: str) -> list[float]:
 
 
 @pytest.mark.real_mnist
+def test_the_cli_trains_the_recipe_the_sweep_chose():
+    """``--recipe sprint`` and the sweep's ``sprint`` are one recipe: the sweep changed dropout to
+    0.05 (round 6) and nothing tied the trainer's copy to it."""
+    from mnist_tui.config import make_config
+
+    chosen, trained = sprint_recipes.RECIPES["sprint"], make_config("sprint")
+    assert (trained.batch_size, trained.lr, trained.schedule, trained.ema_decay) == (
+        chosen.batch_size,
+        chosen.lr,
+        chosen.schedule,
+        chosen.ema_decay,
+    )
+    assert (trained.conv_dropout, trained.fc_dropout) == (chosen.conv_dropout, chosen.fc_dropout)
+    assert trained.epochs - 1 + trained.last_epoch_fraction == chosen.epochs
+
+
 def test_quick_mode_prints_a_row_of_finite_numbers(real_mnist_dir):
     out = run_quick(real_mnist_dir, "--device", "cpu")
     numbers = table_row(out, "quick")
