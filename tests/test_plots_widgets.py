@@ -336,3 +336,75 @@ async def test_a_steering_label_starts_just_right_of_its_line():
         row = next(i for i, line in enumerate(lines) if "×2" in line)
         col = lines[row].index("×2")
         assert lines[row + 1][col - 1] == "│" and lines[row][col - 1] == "│"  # the line, then its label
+
+
+def _figure(plot) -> list[str]:
+    """The figure's lines, without the heading above it and the legend (which shows a "●") under it."""
+    return plain(plot).splitlines()[1:-1]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (100, 31)])
+async def test_each_epoch_marker_sits_on_its_own_lines_cells(size, monkeypatch):
+    """A "●" sat a row above or below the test line's braille dot for its epoch (plotext rounds
+    whole-character markers and braille dots apart by up to 3/8 of a cell). Each marker must
+    cover a cell that the line, drawn without markers, passes through."""
+    from mnist_tui.tui.widgets.live_plot import LivePlot
+
+    app = PlotsApp(PlotSettings(log_loss=False, error_view=False))
+    async with app.run_test(size=size) as pilot:
+        app.feed()
+        await pilot.pause()
+        plots = [app.query_one("#acc", AccuracyPlot), app.query_one("#eloss", EpochLossPlot)]
+        marked = {plot.id: _figure(plot) for plot in plots}
+        series = LivePlot.series
+        monkeypatch.setattr(LivePlot, "series", lambda self, *a, **kw: series(self, *a, **{**kw, "points": None}))
+        for plot in plots:
+            plot.redraw()
+        await pilot.pause()
+        for plot in plots:
+            bare = _figure(plot)
+            spots = [(r, c) for r, line in enumerate(marked[plot.id]) for c, ch in enumerate(line) if ch == "●"]
+            assert len(spots) >= 5, (plot.id, marked[plot.id])
+            off = [(r, c) for r, c in spots if not "\u2801" <= bare[r][c] <= "\u28ff"]
+            assert not off, (plot.id, off, "\n".join(marked[plot.id]), "\n".join(bare))
+
+
+class OnePlotApp(App):
+    """One accuracy plot of a fixed size: the dashboard's at 80×24 (39×11, a canvas of 6 rows)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__()
+        self.plot_size = (width, height)
+
+    def compose(self):
+        plot = AccuracyPlot(id="acc", settings=PlotSettings(error_view=True))
+        plot.styles.width, plot.styles.height = self.plot_size
+        yield plot
+
+
+@pytest.mark.parametrize("plot_size", [(39, 11), (39, 12), (50, 14), (60, 9)])
+async def test_a_value_on_a_tick_is_drawn_on_that_ticks_row_by_line_and_marker(plot_size, monkeypatch):
+    """At 80×24 a test error of 10 % was drawn by its braille line a row under "10┤" (plotext's
+    braille dots and its ticks round apart by up to 3/8 of a cell), and its "●" on the tick's row."""
+    from mnist_tui.tui.widgets.live_plot import LivePlot
+
+    app = OnePlotApp(*plot_size)
+    async with app.run_test(size=(80, 24)) as pilot:
+        acc = app.query_one("#acc", AccuracyPlot)
+        for epoch, test_error in enumerate((20.0, 10.0, 20 / 3), start=1):
+            acc.add(epoch, 100 - 1.5 * test_error, 100 - test_error)
+        acc.redraw()
+        await pilot.pause()
+        marked = _figure(acc)
+        series = LivePlot.series
+        monkeypatch.setattr(LivePlot, "series", lambda self, *a, **kw: series(self, *a, **{**kw, "points": None}))
+        acc.redraw()
+        await pilot.pause()
+        bare = _figure(acc)
+        columns = [c for c, ch in enumerate(bare[-2]) if ch == "┬"]  # the x ticks: epochs 1-3
+        rows = {m[1]: r for r, line in enumerate(bare) if (m := re.match(r"^\s*([0-9.]+)┤", line))}
+        assert len(columns) == 3 and {"10", "20"} <= rows.keys(), "\n".join(bare)
+        for column, label in zip(columns, ("20", "10"), strict=False):
+            row = rows[label]
+            assert marked[row][column] == "●", (label, "\n".join(marked))
+            assert "\u2801" <= bare[row][column] <= "\u28ff", (label, "\n".join(bare))

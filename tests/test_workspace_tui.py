@@ -476,3 +476,33 @@ async def test_a_run_stopped_in_its_first_epoch_is_not_opened_as_failed(runs):
         said = [str(n.message) for n in app._notifications]
         why = "no finished epoch to replay (it was stopped in its first epoch)"
         assert said == [f"stopped-early cannot be opened: {why}"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_each_runs_markers_sit_on_its_own_lines_cells(size):
+    """As in the dashboard's epoch plots: a run's marker sat a row off its braille line (plotext
+    rounds the two apart). Every cell a marker covers is one the lines pass through."""
+    from mnist_tui.workspace.compare import METRICS, Series
+
+    class PlotsApp(App):
+        def compose(self):
+            yield ComparePlot(METRICS["acc"], id="acc")
+
+    runs = [
+        (0, Series("a", (1.0, 2.0, 3.0, 4.0, 5.0, 6.0), (91.2, 96.3, 97.6, 98.4, 98.9, 99.1))),
+        (1, Series("b", (1.0, 2.0, 3.0, 4.0, 5.0, 6.0), (88.0, 95.1, 97.0, 97.9, 98.6, 98.8))),
+    ]
+    app = PlotsApp()
+    async with app.run_test(size=size) as pilot:
+        plot = app.query_one("#acc", ComparePlot)
+        plot.show(runs)
+        await pilot.pause(0.05)
+        marked = plot.render().plain.splitlines()
+        plot.markers = False
+        plot.redraw()  # the same runs: show() would not draw them again
+        await pilot.pause(0.05)
+        bare = plot.render().plain.splitlines()
+        spots = [(r, c) for r, line in enumerate(marked) for c, ch in enumerate(line) if bare[r][c] != ch]
+        assert len(spots) >= 8, "\n".join(marked)
+        off = [(r, c) for r, c in spots if not "\u2801" <= bare[r][c] <= "\u28ff"]
+        assert not off, (off, "\n".join(marked), "\n".join(bare))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual_plotext import PlotextPlot
 
 from mnist_tui.tui.palette import RUN_COLORS
-from mnist_tui.tui.widgets.plot_axes import apply_axes, fit_axes, in_plot_units
+from mnist_tui.tui.widgets.plot_axes import BRAILLE_DOTS, apply_axes, fit_axes, in_plot_units, on_tick_grid
 from mnist_tui.workspace.compare import Metric, Series
 
 MARKERS = ("●", "■", "▲", "◆", "✚", "✖", "○", "□")
@@ -76,7 +76,9 @@ class ComparePlot(PlotextPlot):
         for slot, series in drawn:
             color, marker = style_of(slot)
             ys = in_plot_units(series.ys, axes.y)
-            plt.plot(list(series.xs), ys, color=color, marker="braille")
+            line_xs = on_tick_grid(series.xs, axes.x.lo, axes.x.hi, axes.data_cols, BRAILLE_DOTS[0])
+            line_ys = on_tick_grid(ys, axes.y.lo, axes.y.hi, rows, BRAILLE_DOTS[1])  # dots where the ticks are
+            plt.plot(line_xs, line_ys, color=color, marker="braille")
             if self.markers and len(series.xs) <= 30:  # past 30 epochs the markers would hide the line
                 plt.scatter(list(series.xs), ys, color=color, marker=marker)
         self.refresh()

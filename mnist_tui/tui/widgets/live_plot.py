@@ -41,7 +41,7 @@ from mnist_tui.tui import plot_settings
 from mnist_tui.tui.palette import rgb
 from mnist_tui.tui.plot_settings import PlotSettings
 from mnist_tui.tui.series import thin
-from mnist_tui.tui.widgets.plot_axes import apply_axes, fit_axes, in_plot_units
+from mnist_tui.tui.widgets.plot_axes import BRAILLE_DOTS, apply_axes, fit_axes, in_plot_units, on_tick_grid
 from mnist_tui.tui.widgets.plot_ticks import Axis
 
 FRAME_ROWS = 3  # plotext's frame (top, bottom) and the x tick labels, under our heading line
@@ -275,7 +275,12 @@ class LivePlot(PlotextPlot):
             return
         xs, ys = thin(list(xs), list(ys), self._canvas_cols)
         side = "right" if right else "left"
-        self.plt.plot(xs, ys, color=color, marker=marker, yside=side)
+        line_xs, line_ys = xs, ys
+        y_axis = self.right_axis if right else self.y_axis
+        if marker == "braille" and self.x_axis is not None and y_axis is not None:  # on the ticks' grid
+            line_xs = on_tick_grid(xs, self.x_axis.lo, self.x_axis.hi, self._canvas_cols, BRAILLE_DOTS[0])
+            line_ys = on_tick_grid(ys, y_axis.lo, y_axis.hi, self._canvas[1], BRAILLE_DOTS[1])
+        self.plt.plot(line_xs, line_ys, color=color, marker=marker, yside=side)
         if points:  # every k-th point where all would crowd: the lines stay told apart without colour
             k = max(1, -(-len(xs) // max(self._canvas_cols // 3, 1)))
             self.plt.scatter(xs[::k], ys[::k], color=color, marker=points, yside=side)

@@ -74,6 +74,24 @@ def apply_axes(plt, axes: PlotAxes) -> None:
         plt.yticks(list(axes.right.ticks), list(axes.right.labels), yside="right")
 
 
+BRAILLE_DOTS = (2, 4)  # a braille character's dots across and down: plotext's line resolution
+
+
+def on_tick_grid(values: Sequence[float], lo: float, hi: float, cells: int, dots: int) -> list[float]:
+    """Values for a braille series whose dots fall where plotext puts ticks and "●" markers.
+
+    plotext maps ``t`` (0 at ``lo``, 1 at ``hi``) to cell ``floor(0.5 + (cells - 1) * t)`` for ticks
+    and whole-character markers, but to dot ``floor(0.5 + (cells * dots - 1) * t)`` for braille: the
+    dots' scale is stretched by half a cell, so a line sat up to 3/8 of a cell off its ticks, and a
+    "●" a row above or below its own line (seen at 80×24: the 10 % point drawn a row under "10┤").
+    The value returned for ``t`` puts its dot at ``dots * (0.5 + (cells - 1) * t)``: in the very cell
+    of a marker at ``t``, and at the same height within it as the tick's row centre."""
+    if not hi > lo or cells < 2:
+        return list(values)
+    span, scale = hi - lo, cells * dots - 1
+    return [lo + span * (dots * (cells - 1) * (v - lo) / span + (dots - 1) / 2) / scale for v in values]
+
+
 def in_plot_units(values: Sequence[float], axis: Axis | None) -> list[float]:
     """Values in plot coordinates on ``axis`` (``log10`` on a log axis)."""
     if axis is not None and axis.log:
