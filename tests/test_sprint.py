@@ -33,7 +33,6 @@ def table_row(output: str, recipe: str) -> list[float]:
     return [float(x.replace(",", "")) for x in re.findall(NUMBER, line[len(recipe) :])]
 
 
-@pytest.mark.real_mnist
 def test_the_cli_trains_the_recipe_the_sweep_chose():
     """``--recipe sprint`` and the sweep's ``sprint`` are one recipe: the sweep changed dropout to
     0.05 (round 6) and nothing tied the trainer's copy to it."""
@@ -50,6 +49,7 @@ def test_the_cli_trains_the_recipe_the_sweep_chose():
     assert trained.epochs - 1 + trained.last_epoch_fraction == chosen.epochs
 
 
+@pytest.mark.real_mnist
 def test_quick_mode_prints_a_row_of_finite_numbers(real_mnist_dir):
     out = run_quick(real_mnist_dir, "--device", "cpu")
     numbers = table_row(out, "quick")
