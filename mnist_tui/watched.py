@@ -13,7 +13,7 @@ from mnist_tui.runfolder.layout import METRICS_NAME
 def check_watched(replay: Path | None, follow: Path | None) -> None:
     """Refuse a replay or follow of a folder that holds no run, or whose metrics cannot be read."""
     if replay is not None:
-        from mnist_tui.sources.replay import check_run_dir  # and numpy: only a replay's first frame waits for it
+        from mnist_tui.sources.run_record import check_run_dir  # and numpy: only a replay's first frame waits for it
 
         check_run_dir(replay, "--replay")
         check_metrics_readable(replay, "--replay")

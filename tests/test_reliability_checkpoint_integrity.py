@@ -19,7 +19,8 @@ from checkpoint_states import tiny_synthetic, trained_state
 from mnist_tui import cli
 from mnist_tui.config import Config
 from mnist_tui.errors import UserError
-from mnist_tui.sources.replay import ReplayRequest, ReplaySource, load_run
+from mnist_tui.sources.replay import ReplayRequest, ReplaySource
+from mnist_tui.sources.run_record import load_run
 from mnist_tui.training import checkpoint as ckpt
 from mnist_tui.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from mnist_tui.training.checkpoint_schema import FORMAT, FORMAT_VERSION

@@ -19,7 +19,8 @@ from mnist_tui.errors import UserError
 from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.runfolder.layout import process_start
 from mnist_tui.runfolder.reader import read_batches
-from mnist_tui.sources.replay import ReplayRequest, ReplaySource, load_run
+from mnist_tui.sources.replay import ReplayRequest, ReplaySource
+from mnist_tui.sources.run_record import load_run
 from mnist_tui.training.events import (
     BatchEnd,
     DataReady,

@@ -451,7 +451,7 @@ def test_resume_with_another_plan_is_recorded_as_a_plan_change(tmp_path):
     "6 → 11": the resume's own change of plan was in no record."""
     from workspace_helpers import headless
 
-    from mnist_tui.sources.replay import load_run
+    from mnist_tui.sources.run_record import load_run
 
     run_dir = tmp_path / "run"
     for extra in ([], ["--resume", str(run_dir)]):
