@@ -57,6 +57,20 @@ def test_accuracy_axis_shows_tenths_near_the_top_and_never_passes_100():
     assert linear_axis(71, 99.5, 6, 1, ceiling=100).hi <= 100
 
 
+def test_no_accuracy_tick_above_100_at_any_height_even_if_ticks_are_fewer():
+    """At 80×24 an accuracy plot of 6 rows was labelled "110┤ 100┤ 90┤" (and "120" for 52-93.8 %):
+    three ticks were put before the ceiling. Every axis the dashboard asks for stays at or under it."""
+    rng = random.Random(3)
+    ranges = [(90.1, 96.9), (52.0, 93.8), (95.0, 99.2), (99.0, 99.9), (10.0, 99.99), (46.4, 50.0)]
+    ranges += [(lo, lo + rng.uniform(0.1, 100 - lo)) for lo in (rng.uniform(10, 99.8) for _ in range(300))]
+    for lo, hi in ranges:
+        for cells in range(2, 36):
+            gap = 1 if cells < 8 else 2
+            axis = linear_axis(lo, hi, cells, gap, ceiling=100, min_ticks=3 if cells >= 2 * gap + 1 else 2)
+            assert max(axis.ticks) <= 100 + 1e-9, (lo, hi, cells, axis.labels)
+            assert axis.lo <= lo and axis.hi >= hi - 1e-9 and len(axis.ticks) >= 2, (lo, hi, cells, axis)
+
+
 @pytest.mark.parametrize("lo,hi", [(0.02, 2.3), (0.67, 29.0), (0.7, 1.0), (1e-3, 10.0), (0.5, 0.52), (3.0, 3.0)])
 @pytest.mark.parametrize("cells", [4, 5, 6, 7, 9, 12, 20, 35])
 def test_log_ticks_cover_the_data_in_order_without_collisions(lo, hi, cells):

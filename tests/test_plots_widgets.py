@@ -408,3 +408,20 @@ async def test_a_value_on_a_tick_is_drawn_on_that_ticks_row_by_line_and_marker(p
             row = rows[label]
             assert marked[row][column] == "●", (label, "\n".join(marked))
             assert "\u2801" <= bare[row][column] <= "\u28ff", (label, "\n".join(bare))
+
+
+async def test_where_markers_are_thinned_the_newest_epoch_keeps_its_marker():
+    """10 epochs on a narrow plot marked epochs 1, 3, 5, 7, 9: every other one, counted from the
+    first, so the epoch just finished had none."""
+    app = OnePlotApp(30, 14)
+    async with app.run_test(size=(80, 24)) as pilot:
+        acc = app.query_one("#acc", AccuracyPlot)
+        for epoch in range(1, 11):
+            acc.add(epoch, 100 - 30 / epoch, 100 - 20 / epoch)
+        acc.redraw()
+        await pilot.pause()
+        figure = _figure(acc)
+        marked = sorted({c for line in figure for c, ch in enumerate(line) if ch == "●"})
+        assert 2 <= len(marked) < 10, figure  # thinned
+        data_end = max(c for line in figure for c, ch in enumerate(line) if "\u2801" <= ch <= "\u28ff" or ch == "●")
+        assert marked[-1] == data_end, "\n".join(figure)  # the newest point, at the line's end, is marked
