@@ -136,10 +136,15 @@ def epoch_system_fields(sampler: SystemSampler) -> dict[str, Any]:
 
 def describe(stats: SystemStats) -> str:
     """One line: ``cpu 143% of 2 cores · rss 512 MB · torch 2 threads · gpu 37% · 1.2/80.0 GB``."""
+    return " · ".join(described(stats))
+
+
+def described(stats: SystemStats) -> list[str]:
+    """:func:`describe`'s items, each to be kept whole on a line."""
     parts = [f"cpu {stats.cpu_percent:.0f}% of {stats.cpu_count} cores", f"rss {stats.rss_mb:,.0f} MB"]
     if stats.torch_threads is not None:
         parts.append(f"torch {stats.torch_threads} threads")
     if stats.gpu_mem_total_mb is not None:
         gpu = f"gpu {stats.gpu_util_percent:.0f}%" if stats.gpu_util_percent is not None else "gpu"
         parts.append(f"{gpu} {stats.gpu_mem_used_mb / 1024:.1f}/{stats.gpu_mem_total_mb / 1024:.1f} GB")
-    return " · ".join(parts)
+    return parts

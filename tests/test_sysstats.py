@@ -218,3 +218,28 @@ def test_the_settings_epochs_follow_the_runs_plan_where_its_settings_plan_whole_
     assert dict(settings_fields(resumed | plan_settings(Plan(4))))["epochs"] == "4"
     sprint = {"epochs": 3, "last_epoch_fraction": 0.5}
     assert dict(settings_fields(sprint | plan_settings(Plan.of(3, sprint))))["epochs"] == "2.5"
+
+
+async def test_a_viewers_line_breaks_only_between_its_items():
+    """At 120×40 a replay's line (52 columns) broke inside "torch 2 threads" ("torch 2" / "threads")."""
+    from mnist_tui.training.events import EpochRecord
+    from mnist_tui.tui.widgets.system_panel import packed
+
+    class ReplayApp(App):
+        def compose(self):
+            yield SystemPanel(id="sys", trains_here=False)
+
+    app = ReplayApp()
+    async with app.run_test(size=(52, 10)) as pilot:
+        panel = app.query_one(SystemPanel)
+        panel.show_run(EpochRecord(4, 0.1, 0.97, 0.08, 0.975, 2.0, 30_000.0, 0.01, cpu_percent=199.0, rss_mb=674.0))
+        panel.tick()
+        await pilot.pause(0.05)
+        items = ["run at epoch 4: cpu 199%", "rss 674 MB", "this viewer: cpu "]
+        lines = [line.strip() for line in str(panel.render()).splitlines()]
+        assert len(lines) >= 2 and all(len(line) <= 52 for line in lines), lines
+        shown = [item for line in lines for item in line.split(" · ")]
+        assert shown[:2] == items[:2] and shown[2].startswith(items[2]) and shown[-1].endswith("threads"), lines
+        assert all(item.startswith(("run at", "rss", "this viewer", "torch", "cpu")) for item in shown), lines
+    assert packed(["aaa", "bbbb", "cc"], 10) == "aaa · bbbb\ncc"
+    assert packed(["a longer item than the width"], 10) == "a longer item than the width"

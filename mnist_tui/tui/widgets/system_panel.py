@@ -13,7 +13,7 @@ import time
 from rich.text import Text
 from textual.widgets import Static
 
-from mnist_tui.sysstats import SystemSampler, SystemStats, describe
+from mnist_tui.sysstats import SystemSampler, SystemStats, described
 
 REFRESH_S = 2.0  # seconds: the process figures move slowly, and every UI millisecond is taken from training
 
@@ -35,7 +35,7 @@ class SystemPanel(Static):
         super().__init__("system: …", **kwargs)
         self.own_timer = own_timer
         self.trains_here = trains_here
-        self.run_line = ""  # the run's own figures, from its last epoch row (trained elsewhere)
+        self.run_items: list[str] = []  # the run's own figures, from its last epoch row (trained elsewhere)
         self._sampled_at = -REFRESH_S
         self._sampler = sampler
         self.last: SystemStats | None = None
@@ -66,7 +66,10 @@ class SystemPanel(Static):
         self._sampled_at = now
         self.samples += 1
         self.last = self.sampler.sample()
-        text = describe(self.last) if self.trains_here else f"{self.run_line}this viewer: {describe(self.last)}"
+        items = described(self.last)
+        if not self.trains_here:
+            items = [*self.run_items, f"this viewer: {items[0]}", *items[1:]]
+        text = packed(items, max(self.content_size.width, 1))
         rows = len(Text(text).wrap(self.app.console, max(self.content_size.width, 1)))
         # A layout pass costs the whole screen ~7 ms: only when the line wraps differently.
         self.update(text, layout=rows != self._rows)
@@ -86,5 +89,18 @@ class SystemPanel(Static):
         parts = [f"cpu {row.cpu_percent:.0f}%", f"rss {row.rss_mb:,.0f} MB" if row.rss_mb is not None else ""]
         if row.gpu_util_percent is not None:
             parts.append(f"gpu {row.gpu_util_percent:.0f}%")
-        self.run_line = f"run at epoch {row.epoch}: {' · '.join(p for p in parts if p)} · "
+        parts = [p for p in parts if p]
+        self.run_items = [f"run at epoch {row.epoch}: {parts[0]}", *parts[1:]]
         self._sampled_at = -REFRESH_S  # shown at the next tick
+
+
+def packed(items: list[str], width: int) -> str:
+    """``items`` joined by " · ", a line broken only between two of them: at 120×40 a replay's
+    line broke inside "torch 2 threads". An item wider than ``width`` wraps on its own."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 3 + len(item) <= width:
+            lines[-1] += f" · {item}"
+        else:
+            lines.append(item)
+    return "\n".join(lines)
