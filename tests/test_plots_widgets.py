@@ -425,3 +425,18 @@ async def test_where_markers_are_thinned_the_newest_epoch_keeps_its_marker():
         assert 2 <= len(marked) < 10, figure  # thinned
         data_end = max(c for line in figure for c, ch in enumerate(line) if "\u2801" <= ch <= "\u28ff" or ch == "●")
         assert marked[-1] == data_end, "\n".join(figure)  # the newest point, at the line's end, is marked
+
+
+async def test_a_one_epoch_range_says_the_two_epochs_an_epoch_plot_shows():
+    """ "last 1 ep" stood over epochs 6 and 7: an epoch plot shows two at least, to draw a line;
+    the batch loss shows the one."""
+    app = PlotsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed()
+        for plot in app.query("LivePlot"):
+            plot.set_range(1)
+        await pilot.pause()
+        loss, acc, eloss = (app.query_one(f"#{name}") for name in ("loss", "acc", "eloss"))
+        assert acc.drawn["test"][0] == [6, 7] and eloss.drawn["test"][0] == [6, 7]
+        assert "last 2 ep" in plain(acc).splitlines()[0] and "last 2 ep" in plain(eloss).splitlines()[0]
+        assert "last 1 ep" in plain(loss).splitlines()[0] and min(loss.drawn["batch"][0]) >= 6 - 1e-9

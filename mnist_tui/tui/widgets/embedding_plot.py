@@ -12,7 +12,8 @@ from rich.text import Text
 
 from mnist_tui.insight.embedding import Embedding
 from mnist_tui.tui.palette import DIGIT_COLORS
-from mnist_tui.tui.widgets.live_plot import LivePlot, legend_line
+from mnist_tui.tui.widgets.live_plot import LivePlot
+from mnist_tui.tui.widgets.plot_legend import legend_line
 
 SELECTED_MARKER = "◉"
 

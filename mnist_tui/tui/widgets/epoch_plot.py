@@ -41,7 +41,11 @@ class EpochPlot(LivePlot):
         """Index of the first epoch in the x range (the last N epochs, at least two)."""
         if not self.range_epochs:
             return 0
-        return max(0, len(self.epochs) - max(self.range_epochs, 2))
+        return max(0, len(self.epochs) - self.shown_epochs())
+
+    def shown_epochs(self) -> int:
+        """Two at least: a line needs two points (the heading said "last 1 ep" over two)."""
+        return max(self.range_epochs, 2)
 
     def draw(self, plt) -> None:
         if not self.epochs:
@@ -108,5 +112,5 @@ class AccuracyPlot(EpochPlot):
     def describe_controls(self) -> list[str]:
         parts = ["log y" if self.error_view else "linear y"]
         if self.range_epochs:
-            parts.append(f"last {self.range_epochs} ep")
+            parts.append(f"last {self.shown_epochs()} ep")
         return parts

@@ -16,8 +16,9 @@ from mnist_tui.insight.layer_records import LAYERS, LayerStatsRecord
 from mnist_tui.insight.layer_stats import histogram_band, series
 from mnist_tui.insight.render import heat_band, side_by_side
 from mnist_tui.tui.palette import BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, rgb
-from mnist_tui.tui.widgets.live_plot import LivePlot, legend_line
+from mnist_tui.tui.widgets.live_plot import LivePlot
 from mnist_tui.tui.widgets.model_view import LaidOut, heading, lines, note
+from mnist_tui.tui.widgets.plot_legend import legend_line
 
 # Okabe-Ito colours, and a point marker each so the lines are told apart without colour too
 LAYER_COLORS = {"conv1": SKY_BLUE, "conv2": BLUISH_GREEN, "fc1": ORANGE, "fc2": REDDISH_PURPLE}

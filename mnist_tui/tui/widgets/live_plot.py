@@ -28,7 +28,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.geometry import Region
@@ -38,10 +38,10 @@ from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
 from mnist_tui.tui import plot_settings
-from mnist_tui.tui.palette import rgb
 from mnist_tui.tui.plot_settings import PlotSettings
 from mnist_tui.tui.series import thin
 from mnist_tui.tui.widgets.plot_axes import BRAILLE_DOTS, apply_axes, fit_axes, in_plot_units, on_tick_grid
+from mnist_tui.tui.widgets.plot_legend import legend_line
 from mnist_tui.tui.widgets.plot_ticks import Axis
 
 FRAME_ROWS = 3  # plotext's frame (top, bottom) and the x tick labels, under our heading line
@@ -123,8 +123,12 @@ class LivePlot(PlotextPlot):
         """Control states for the heading line (subclasses add theirs)."""
         parts = ["log y" if self.log_y else "linear y"]
         if self.range_epochs:
-            parts.append(f"last {self.range_epochs} ep")
+            parts.append(f"last {self.shown_epochs()} ep")
         return parts
+
+    def shown_epochs(self) -> int:
+        """The epochs the x range shows under ``range_epochs`` (the heading says this many)."""
+        return self.range_epochs
 
     # -- redrawing -----------------------------------------------------------------------------
 
@@ -288,15 +292,3 @@ class LivePlot(PlotextPlot):
         self.drawn[label] = (xs, ys)
         if legend:
             self.legend.append((legend, label, color))
-
-
-def legend_line(entries: Iterable[tuple[str, str, tuple[int, int, int]]], width: int | None = None) -> Text:
-    """``⣀⡠ batch  ━●━ test …``: each (sample, label, colour) as its sample in colour, then its label;
-    within ``width``, the entries that fit whole (at 80 columns the steering's was cut to "│…")."""
-    text = Text()
-    for sample, label, color in entries:
-        if width is not None and text.cell_len + len(sample) + 1 + len(label) > width:
-            break
-        text.append(sample, style=rgb(color))
-        text.append(f" {label}  ")
-    return text
