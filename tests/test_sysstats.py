@@ -128,16 +128,19 @@ def test_the_settings_break_between_settings_never_inside_one():
     assert packed_lines(["a-very-long-setting"], 5) == ["a-very-long-setting"]  # too long: a line of its own
 
 
+class ViewerApp(App):
+    """A system line whose figures are a viewer's: the run trains in another process."""
+
+    def compose(self):
+        yield SystemPanel(id="sys", trains_here=False)
+
+
 async def test_a_run_trained_elsewhere_shows_its_own_figures_and_labels_the_viewers():
     """Following a writer at 76 % CPU and 760 MB, the line read "cpu 2% of 2 cores · rss 588 MB":
     the follower's own process, with nothing saying whose figures they were."""
     from mnist_tui.training.events import EpochRecord
 
-    class FollowerApp(App):
-        def compose(self):
-            yield SystemPanel(id="sys", trains_here=False)
-
-    app = FollowerApp()
+    app = ViewerApp()
     async with app.run_test(size=(140, 10)) as pilot:
         panel = app.query_one(SystemPanel)
         await pilot.pause(0.05)
@@ -223,13 +226,8 @@ def test_the_settings_epochs_follow_the_runs_plan_where_its_settings_plan_whole_
 async def test_a_viewers_line_breaks_only_between_its_items():
     """At 120×40 a replay's line (52 columns) broke inside "torch 2 threads" ("torch 2" / "threads")."""
     from mnist_tui.training.events import EpochRecord
-    from mnist_tui.tui.widgets.system_panel import packed
 
-    class ReplayApp(App):
-        def compose(self):
-            yield SystemPanel(id="sys", trains_here=False)
-
-    app = ReplayApp()
+    app = ViewerApp()
     async with app.run_test(size=(52, 10)) as pilot:
         panel = app.query_one(SystemPanel)
         panel.show_run(EpochRecord(4, 0.1, 0.97, 0.08, 0.975, 2.0, 30_000.0, 0.01, cpu_percent=199.0, rss_mb=674.0))
@@ -241,5 +239,5 @@ async def test_a_viewers_line_breaks_only_between_its_items():
         shown = [item for line in lines for item in line.split(" · ")]
         assert shown[:2] == items[:2] and shown[2].startswith(items[2]) and shown[-1].endswith("threads"), lines
         assert all(item.startswith(("run at", "rss", "this viewer", "torch", "cpu")) for item in shown), lines
-    assert packed(["aaa", "bbbb", "cc"], 10) == "aaa · bbbb\ncc"
-    assert packed(["a longer item than the width"], 10) == "a longer item than the width"
+    assert packed_lines(["aaa", "bbbb", "cc"], 10) == ["aaa · bbbb", "cc"]
+    assert packed_lines(["a longer item than the width"], 10) == ["a longer item than the width"]

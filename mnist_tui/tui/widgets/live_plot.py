@@ -287,7 +287,7 @@ class LivePlot(PlotextPlot):
         self.plt.plot(line_xs, line_ys, color=color, marker=marker, yside=side)
         if points:  # every k-th point where all would crowd: the lines stay told apart without colour
             k = max(1, -(-len(xs) // max(self._canvas_cols // 3, 1)))
-            marked = range(len(xs) - 1 - (len(xs) - 1) // k * k, len(xs), k)  # counted back from the newest
+            marked = range((len(xs) - 1) % k, len(xs), k)  # counted back from the newest
             self.plt.scatter([xs[i] for i in marked], [ys[i] for i in marked], color=color, marker=points, yside=side)
         self.drawn[label] = (xs, ys)
         if legend:

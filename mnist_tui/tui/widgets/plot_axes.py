@@ -83,8 +83,8 @@ def on_tick_grid(values: Sequence[float], lo: float, hi: float, cells: int, dots
     plotext maps ``t`` (0 at ``lo``, 1 at ``hi``) to cell ``floor(0.5 + (cells - 1) * t)`` for ticks
     and whole-character markers, but to dot ``floor(0.5 + (cells * dots - 1) * t)`` for braille: the
     dots' scale is longer by ``1 - 1/dots`` of a cell (3/4 down, 1/2 across), so a line sat up to
-    3/8 of a cell off its ticks, and a
-    "●" a row above or below its own line (seen at 80×24: the 10 % point drawn a row under "10┤").
+    3/8 of a cell off its ticks, and a "●" a row above or below its own line (seen at 80×24: the
+    10 % point drawn a row under "10┤").
     The value returned for ``t`` puts its dot at ``dots * (0.5 + (cells - 1) * t)``: in the very cell
     of a marker at ``t``, and at the same height within it as the tick's row centre."""
     if not hi > lo or cells < 2:

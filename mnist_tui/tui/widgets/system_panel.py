@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mnist_tui.sysstats import SystemSampler, SystemStats, described
+from mnist_tui.tui.widgets.settings_panel import packed_lines
 
 REFRESH_S = 2.0  # seconds: the process figures move slowly, and every UI millisecond is taken from training
 
@@ -69,7 +70,7 @@ class SystemPanel(Static):
         items = described(self.last)
         if not self.trains_here:
             items = [*self.run_items, f"this viewer: {items[0]}", *items[1:]]
-        text = packed(items, max(self.content_size.width, 1))
+        text = "\n".join(packed_lines(items, max(self.content_size.width, 1)))  # broken only between items
         rows = len(Text(text).wrap(self.app.console, max(self.content_size.width, 1)))
         # A layout pass costs the whole screen ~7 ms: only when the line wraps differently.
         self.update(text, layout=rows != self._rows)
@@ -92,15 +93,3 @@ class SystemPanel(Static):
         parts = [p for p in parts if p]
         self.run_items = [f"run at epoch {row.epoch}: {parts[0]}", *parts[1:]]
         self._sampled_at = -REFRESH_S  # shown at the next tick
-
-
-def packed(items: list[str], width: int) -> str:
-    """``items`` joined by " · ", a line broken only between two of them: at 120×40 a replay's
-    line broke inside "torch 2 threads". An item wider than ``width`` wraps on its own."""
-    lines: list[str] = []
-    for item in items:
-        if lines and len(lines[-1]) + 3 + len(item) <= width:
-            lines[-1] += f" · {item}"
-        else:
-            lines.append(item)
-    return "\n".join(lines)
