@@ -40,8 +40,8 @@ from mnist_tui.training.events import (
     Rewound,
     StateChanged,
     Steered,
-    rewound_text,
 )
+from mnist_tui.words import reached_text, rewound_text
 
 
 def as_written(text: str) -> str:
@@ -191,9 +191,9 @@ class RichReporter:
             done = f"{e.epochs_done} of {self.plan} so far on {self.dataset}"
             self.say(f"{done} (still {e.still} in another process: {where}); best test accuracy {best}")
             return
-        state = "stopped" if e.stopped else "finished"
-        trained = self.plan.trained(e.epochs_done)
-        self.say(f"{state} after {trained} on {self.dataset}; best test accuracy {best}")
+        reached = f"; {reached_text(e.reached)}" if e.reached else ""  # the sprint's goal: "99 % at epoch 2, after…"
+        trained = f"{'stopped' if e.stopped else 'finished'} after {self.plan.trained(e.epochs_done)}"
+        self.say(f"{trained} on {self.dataset}; best test accuracy {best}{reached}")
 
     def _add_row(self, row: EpochRecord) -> None:
         self.epochs_done = max(self.epochs_done, row.epoch)

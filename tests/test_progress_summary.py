@@ -142,3 +142,12 @@ def test_the_eta_counts_each_epochs_test_set_as_long_as_the_last_one_took():
     p.on_epoch(2, 0.99, 0.04, seconds=6.0, eval_seconds=0.0)  # a row without the figure keeps the last one
     p.on_batch(SimpleNamespace(epoch=3, batch=59, batches_per_epoch=59, samples_seen=60_000, samples_per_s=10_000.0))
     assert p.testing and p.eta_seconds() == 1.5
+
+
+def test_a_run_that_reached_99_says_at_which_epoch_and_after_how_long():
+    from mnist_tui.training.reached import Reached
+
+    text = run_summary(progress(10), 10, "runs/c", can_extend=True, long=True, reached=Reached(4, 6.0))
+    assert text.splitlines()[1] == "99 % at epoch 4, after 6.0 s of training"
+    assert "99 %" not in run_summary(progress(10), 10, "runs/c", can_extend=True, long=True)
+    assert run_summary(progress(10), 10, "runs/c", can_extend=True, reached=Reached(4, 6.0)) == "10 epochs"

@@ -40,7 +40,6 @@ from mnist_tui.training.events import (
     Notice,
     RunResult,
     StateChanged,
-    best_accuracy,
 )
 from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.run_order import in_run_order
@@ -122,5 +121,5 @@ class ReplaySource(PassiveSource):
         if record.writer_state in ("failed", "lost"):  # as a follower says it, not "stopped"
             listener(StateChanged(record.writer_state, record.end_detail))
         else:
-            listener(Finished(record.epochs_done, best_accuracy(record.history), stopped, still))
+            listener(Finished.of(record.history, record.epochs_done, stopped, still))
         return stopped

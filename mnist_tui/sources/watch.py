@@ -51,7 +51,6 @@ from mnist_tui.training.events import (
     Rewound,
     StateChanged,
     Steered,
-    best_accuracy,
 )
 from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.run_order import in_run_order
@@ -202,7 +201,7 @@ class RunWatch:
         if self.state not in ENDED:
             self.state = judged_state(self.epochs_done, max(self.epochs, self.batches.last[0]))
             self._tell_damage(listener, None)
-            listener(Finished(self.epochs_done, best_accuracy(self.history), self.state == "stopped"))
+            listener(Finished.of(self.history, self.epochs_done, self.state == "stopped"))
         return True
 
     def _tell_damage(self, listener: Listener, status: RunStatus | None) -> None:
@@ -270,7 +269,7 @@ class RunWatch:
         elif state == "failed":  # the followed run's end state, as its replay says it: this follower did not fail
             listener(StateChanged("failed", status.message or "no reason was recorded"))
         elif state in ("finished", "stopped"):
-            listener(Finished(self.epochs_done, best_accuracy(self.history), state == "stopped"))
+            listener(Finished.of(self.history, self.epochs_done, state == "stopped"))
         else:
             listener(StateChanged(state, status.message))
         return state in ENDED

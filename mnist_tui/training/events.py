@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Union
 from mnist_tui import schema
 from mnist_tui.config import MAX_EPOCHS
 from mnist_tui.insight.layer_records import LayerStatsRecord
+from mnist_tui.training.reached import Reached, first_reached
 
 if TYPE_CHECKING:  # annotations only: numpy costs the dashboard's first frame ~0.1 s
     import numpy as np
@@ -235,13 +236,6 @@ class Rewound:
     epoch: int
 
 
-def rewound_text(epoch: int) -> str:
-    """What a face says of a :class:`Rewound`."""
-    if epoch == 0:
-        return "started again from the beginning: the earlier attempt's batches are withdrawn"
-    return f"resumed from the end of epoch {epoch}: the earlier attempt's batches after it are withdrawn"
-
-
 @dataclass
 class RunResult:
     """How a source's ``run()`` ended (the trainer's, a replay's, a follower's): the epochs done,
@@ -270,6 +264,13 @@ class Finished:
     best_test_acc: float | None
     stopped: bool  # True when stopped before the plan's end
     still: str = ""
+    reached: Reached | None = None  # the first epoch at 99 % test accuracy, and the training time to it
+
+    @classmethod
+    def of(cls, history: list[EpochRecord] | tuple[EpochRecord, ...], epochs_done: int, stopped: bool, still: str = ""):
+        """The end of a run whose epochs' rows are ``history``: its best accuracy and time to 99 %."""
+        best = max((r.test_acc for r in history), default=None)
+        return cls(epochs_done, best, stopped, still, first_reached(history))
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,3 @@ Event = Union[
     Failed,
 ]
 Listener = Callable[[Event], None]
-
-
-def best_accuracy(history: tuple[EpochRecord, ...] | list[EpochRecord]) -> float | None:
-    return max((r.test_acc for r in history), default=None)

@@ -34,7 +34,6 @@ from mnist_tui.training.events import (
     RunResult,
     StateChanged,
     Steered,
-    best_accuracy,
 )
 from mnist_tui.training.guards import DivergenceGuard
 from mnist_tui.training.reports import ModelReports, epoch_record, ready_event
@@ -211,7 +210,7 @@ class Trainer:
         self.finished = not self.result.stopped and self.result.epochs_done > 0
         if not self.trained_here and self.resume_state is not None:
             as_it_was(self)
-        self.listener(Finished(self.result.epochs_done, best_accuracy(self.history), self.result.stopped))
+        self.listener(Finished.of(self.history, self.result.epochs_done, self.result.stopped))
 
     @property
     def evaluated(self):

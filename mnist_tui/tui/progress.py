@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mnist_tui.plan import Plan
-from mnist_tui.words import counted
+from mnist_tui.training.reached import Reached
+from mnist_tui.words import counted, reached_text
 
 # The speed a batch report gives is its epoch's so far, and the first batches carry the start-up
 # (oneDNN builds its kernels, the caches fill): after sprint's first batch it read 371 samples/s and
@@ -137,7 +138,13 @@ class RunProgress:
 
 
 def run_summary(
-    progress: RunProgress, epochs_done: int, run_dir, can_extend: bool, long: bool = False, elsewhere: bool = False
+    progress: RunProgress,
+    epochs_done: int,
+    run_dir,
+    can_extend: bool,
+    long: bool = False,
+    elsewhere: bool = False,
+    reached: Reached | None = None,
 ) -> str:
     """What happened and what next, for a finished or stopped run (short: the state line's few words).
 
@@ -153,6 +160,8 @@ def run_summary(
         return p.trained(epochs_done) if epochs_done else "no epoch finished"
     partial = p.samples_seen / p.samples_per_s if p.epoch > p.epochs_done and p.samples_per_s else 0.0
     lines = [text + f", {format_duration(p.training_seconds + partial)} of training"]
+    if reached is not None:
+        lines.append(reached_text(reached))
     if run_dir is not None and epochs_done:
         lines.append(f"saved in {run_dir}; replay: mnist-tui --replay {run_dir}")
         if p.best_acc is not None and p.last_acc is not None and p.best_acc - p.last_acc >= FELL_BY:

@@ -13,11 +13,10 @@ from typing import Any
 from mnist_tui.config import dataset_option_of
 from mnist_tui.plan import Plan
 from mnist_tui.training.events import STATES, EpochRecord
+from mnist_tui.training.reached import first_reached
 
 # A row's states: a run's, or its folder's when it cannot be read (broken) or told (unknown).
 ROW_STATES = (*STATES, "broken", "unknown")
-
-TARGET_ACC = 0.99  # "time to 99 %"
 
 
 @dataclass(frozen=True)
@@ -112,17 +111,13 @@ def settings_from_config(config: dict[str, Any]) -> dict[str, Any]:
 def results(records: list[EpochRecord]) -> dict[str, Any]:
     if not records:
         return {}
-    elapsed, reached = 0.0, None
-    for record in records:
-        elapsed += record.seconds
-        if reached is None and record.test_acc >= TARGET_ACC:
-            reached = elapsed
+    reached = first_reached(records)
     last = records[-1]
     return dict(
         epochs_done=last.epoch,
         best_test_acc=max(r.test_acc for r in records),
         last_test_loss=last.test_loss,
-        time_to_99=reached,
+        time_to_99=reached.seconds if reached else None,
         samples_per_s=overall_rate(records),
         dataset=last.dataset,
         device=last.device,

@@ -20,7 +20,6 @@ from textual.screen import Screen
 from textual.widgets import Header
 
 from mnist_tui.model_snapshot import ModelSnapshot
-from mnist_tui.training.events import rewound_text
 from mnist_tui.tui import messages as msg
 from mnist_tui.tui.bridge import LossInbox, SourceBridge
 from mnist_tui.tui.header_line import header_sub_title
@@ -33,6 +32,7 @@ from mnist_tui.tui.widgets.plots import PlotsPanel, plot_interval
 from mnist_tui.tui.widgets.settings_panel import SettingsPanel, plan_settings
 from mnist_tui.tui.widgets.stats import StatsPanel
 from mnist_tui.tui.widgets.system_panel import SystemPanel
+from mnist_tui.words import rewound_text
 
 REFRESH_S = 1.0  # stats, once a second; the plots at their own pace (widgets.plots.plot_interval)
 NARROW_COLUMNS, SHORT_ROWS = 100, 34
@@ -243,7 +243,7 @@ class RunViewScreen(Screen):
 
     def _summary(self, e, long: bool = False) -> str:
         can_extend, elsewhere = self.capabilities.extend and not e.stopped, self.app.screen is not self  # `a`: finished
-        return run_summary(self.progress, e.epochs_done, self.source.run_dir, can_extend, long, elsewhere)
+        return run_summary(self.progress, e.epochs_done, self.source.run_dir, can_extend, long, elsewhere, e.reached)
 
     def on_run_failed(self, message: msg.RunFailed) -> None:
         self.failure = message.event.message
