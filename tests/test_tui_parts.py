@@ -17,10 +17,22 @@ def test_bounded_series_keeps_memory_bounded_and_spans_the_whole_run():
     for i in range(100_000):
         series.append(float(i), float(i))
     assert len(series) <= 1000
-    assert series.xs[0] == 0.0 and series.xs[-1] > 99_000  # first and recent points both present
-    assert series.xs == sorted(series.xs)
-    gaps = np.diff(series.xs)
-    assert gaps.min() == gaps.max() == series.stride  # evenly thinned
+    assert series.xs[0] == 0.0 and series.xs[-1] == 99_999  # the first and the newest points both present
+    assert series.xs == sorted(series.xs) and len(series.ys) == len(series.xs) == len(series)
+    gaps = np.diff(series.xs[:-1])
+    assert gaps.min() == gaps.max() == series.stride  # evenly thinned, the newest point after them
+
+
+def test_the_newest_point_shows_whatever_the_stride_and_goes_when_a_rerun_drops_it():
+    """A 2,814-batch run's plot ended at batch 2,812 (x 2.9989): no tick or label at 3.0."""
+    series = BoundedSeries(capacity=1000)
+    for batch in range(1, 2815):
+        series.append(batch / 938, float(batch))
+    assert series.stride == 4 and series.xs[-1] == 3.0 and series.ys[-1] == 2814.0
+    series.drop_after(2.5)  # a followed run resumed from its epoch 2.5: what came after is withdrawn
+    assert max(series.xs) <= 2.5 and len(series.xs) == len(series.ys)
+    series.append(2.6, 1.0)
+    assert series.xs[-1] == 2.6 and series.ys[-1] == 1.0
 
 
 def test_run_progress_eta_and_overall_position():

@@ -5,40 +5,57 @@ from __future__ import annotations
 
 class BoundedSeries:
     """(x, y) points; past ``capacity`` it keeps every other point and doubles its stride,
-    so memory stays within ``capacity`` points and the series still spans the whole run."""
+    so memory stays within ``capacity`` points and the series still spans the whole run.
+
+    The newest point always shows, kept or not: a run of 2,814 batches ended its plot at batch
+    2,812 (x 2.9989), short of its last tick and label. It is shown as one more point after the
+    evenly spaced ones (the EMA weighs it as a whole stride: a difference in its last point only).
+    """
 
     def __init__(self, capacity: int = 1000) -> None:
         if capacity < 2:
             raise ValueError("capacity must be at least 2")
         self.capacity = capacity
         self.stride = 1
-        self.xs: list[float] = []
-        self.ys: list[float] = []
+        self._xs: list[float] = []
+        self._ys: list[float] = []
         self._skipped = 0  # points dropped since the last one kept, under the current stride
+        self._newest: tuple[float, float] | None = None  # the last point appended, when it was not kept
+
+    @property
+    def xs(self) -> list[float]:
+        return self._xs + [self._newest[0]] if self._newest else self._xs
+
+    @property
+    def ys(self) -> list[float]:
+        return self._ys + [self._newest[1]] if self._newest else self._ys
 
     def __len__(self) -> int:
-        return len(self.xs)
+        return len(self._xs) + (self._newest is not None)
 
     def append(self, x: float, y: float) -> None:
         if self._skipped + 1 < self.stride:
             self._skipped += 1
+            self._newest = (x, y)
             return
-        self._skipped = 0
-        self.xs.append(x)
-        self.ys.append(y)
-        if len(self.xs) > self.capacity:
-            self.xs, self.ys = self.xs[::2], self.ys[::2]
+        self._skipped, self._newest = 0, None
+        self._xs.append(x)
+        self._ys.append(y)
+        if len(self._xs) > self.capacity:
+            self._xs, self._ys = self._xs[::2], self._ys[::2]
             self.stride *= 2
 
     def clear(self) -> None:
-        self.stride, self._skipped = 1, 0
-        self.xs, self.ys = [], []
+        self.stride, self._skipped, self._newest = 1, 0, None
+        self._xs, self._ys = [], []
 
     def drop_after(self, x: float) -> None:
         """Forget the points past ``x`` (a followed run started again from there); the stride stays."""
-        keep = next((i for i, kept in enumerate(self.xs) if kept > x), len(self.xs))
-        if keep < len(self.xs):
-            self.xs, self.ys, self._skipped = self.xs[:keep], self.ys[:keep], 0
+        if self._newest is not None and self._newest[0] > x:
+            self._newest = None
+        keep = next((i for i, kept in enumerate(self._xs) if kept > x), len(self._xs))
+        if keep < len(self._xs):
+            self._xs, self._ys, self._skipped, self._newest = self._xs[:keep], self._ys[:keep], 0, None
 
 
 def ema(values: list[float], weight: float, stride: int = 1) -> list[float]:
