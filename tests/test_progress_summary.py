@@ -125,6 +125,10 @@ def test_a_stopped_run_shows_the_position_its_folder_keeps():
     p.show_kept(3)
     assert (p.epoch, p.batch, p.run_batches_done) == (3, 59, 3 * 59)
     assert not p.testing
+    half = progress(2, epochs=3, last_fraction=0.5)  # a sprint stopped in its half epoch read "batch 59/30"
+    half.on_batch(SimpleNamespace(epoch=3, batch=12, batches_per_epoch=30, samples_seen=12_000, samples_per_s=9e3))
+    half.show_kept(2)
+    assert (half.epoch, half.batch, half.batches_per_epoch) == (2, 59, 59)
     first = progress(0, epochs=8)
     first.on_batch(SimpleNamespace(epoch=1, batch=7, batches_per_epoch=59, samples_seen=7_000, samples_per_s=9_000.0))
     first.show_kept(0)

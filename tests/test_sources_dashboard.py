@@ -554,6 +554,10 @@ async def test_a_stopped_runs_stats_show_what_its_folder_keeps(finished_run):
         bridge(Finished(2, 0.99, True))
         await wait_for(pilot, lambda: dashboard.state == "stopped", "the stop")
         assert f"batch {per_epoch}/{per_epoch}" in str(line.content) and "epoch 2/" in str(line.content), line.content
+        # nor its batches: a follower drew them where the replay of the same folder does not
+        loss_plot = dashboard.query_one("#loss-plot", BatchLossPlot)
+        assert len(loss_plot.raw) == recorded_losses(finished_run) and max(loss_plot.raw.xs) == 2.0
+        assert dashboard.progress.last_loss == loss_plot.raw.ys[-1] != 0.2  # the last kept batch's
 
 
 async def test_a_lost_writers_stats_show_what_its_folder_keeps(finished_run):
@@ -572,6 +576,8 @@ async def test_a_lost_writers_stats_show_what_its_folder_keeps(finished_run):
         bridge(StateChanged("lost", "the writer (pid 1) stopped without a word: killed or crashed"))
         await wait_for(pilot, lambda: dashboard.state == "lost", "the loss of the writer")
         await wait_for(pilot, lambda: "epoch 2/" in str(line.content), "the kept position", timeout=10)
+        dashboard.redraw_plots()  # takes the batches the inbox holds
+        assert max(dashboard.query_one("#loss-plot", BatchLossPlot).raw.xs) == 3.0  # a crash's last batches stay
 
 
 async def test_a_replay_with_its_model_never_says_it_has_none(finished_run):

@@ -65,8 +65,9 @@ class RunProgress:
         """A stopped, lost or failed run at the end of its last whole epoch, as its folder keeps
         it: the stopped epoch's batches (its first S said they are not kept) showed as "epoch 4/8
         batch 41/59", and a writer killed while testing its last epoch as "run 100 %"."""
-        if self.epoch > epochs_done:
+        if self.epoch > epochs_done:  # and of a whole epoch's batches: sprint stopped in its half epoch read "469/235"
             self.epoch, self.batch = max(epochs_done, 1), self._whole_batches if epochs_done else 0
+            self.batches_per_epoch = self._whole_batches
 
     @property
     def epochs(self) -> int:

@@ -141,6 +141,9 @@ class RunViewScreen(Screen):
             self._progress_dirty = True  # the ETA goes once the run is not live (a lost writer kept it)
         if self.state in ("stopped", "lost", "failed"):  # after the end's summary, which counts its time
             self.progress.show_kept(self.progress.epochs_done)  # the epoch it was in is not kept
+        if self.state == "stopped":  # nor its batches, as its replay shows it (a crash's last batches stay: evidence)
+            self._take_losses()
+            self.progress.last_loss = self.plots.withdraw_after(self.progress.epochs_done)
 
     def show_state(self, state: str, detail: str = "") -> None:
         self.detail = detail
@@ -197,10 +200,7 @@ class RunViewScreen(Screen):
 
     def on_steering_reported(self, message: msg.SteeringReported) -> None:
         e = message.event
-        per_epoch = max(self.progress.batches_per_epoch, 1)
-        # a change at an epoch's end (batch 0) belongs to what follows: a rewind to that epoch drops it
-        x = e.epoch + 1e-6 if e.batch == 0 else e.epoch - 1 + e.batch / per_epoch
-        self.plots.mark(x, e.what)
+        self.plots.mark(e.epoch, e.batch, self.progress.batches_per_epoch, e.what)
         self.query_one("#settings", SettingsPanel).show_lr_scale(e.lr_scale)
         # a continued run's finished epochs come with their steering again: marks, not news
         if self.source.capabilities.live and not e.kept_on_resume(self.progress.epochs_done):

@@ -66,12 +66,19 @@ class PlotsPanel(Vertical):
             last = loss
         return last
 
+    def withdraw_after(self, epoch: int) -> float | None:
+        """The batches past ``epoch`` go (a run stopped in the next: not kept); the last loss left."""
+        self.losses.drop_after(epoch)
+        return self.losses.raw.ys[-1] if len(self.losses.raw) else None
+
     def add_epoch(self, row) -> None:
         self.accuracy.add(row.epoch, 100 * row.train_acc, 100 * row.test_acc)
         self.epoch_losses.add(row.epoch, row.train_loss, row.test_loss)
 
-    def mark(self, x: float, what: str) -> None:
-        self.losses.mark(x, what)
+    def mark(self, epoch: int, batch: int, batches_per_epoch: int, what: str) -> None:
+        """A steering change from ``batch`` of ``epoch``; batch 0, at the epoch's end, belongs to
+        what follows (a rewind to that epoch drops it)."""
+        self.losses.mark(epoch + 1e-6 if batch == 0 else epoch - 1 + batch / max(batches_per_epoch, 1), what)
 
     def drop_marks_after(self, epoch: float) -> None:
         """The steering marks past ``epoch`` go (a rewound run; all of them, 0, when a run loads:
