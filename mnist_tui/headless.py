@@ -80,7 +80,7 @@ class RichReporter:
         self.told_end: str | None = None  # a followed run's "lost"/"failed" reason, said here
 
     def say(self, text: str) -> None:
-        self.console.print(text, soft_wrap=True)
+        self.console.print(text, soft_wrap=self.lines)  # a terminal: wrapped between words ("1" / "7,767 samples/s")
 
     def __call__(self, event: Event) -> None:
         self.say_earlier(epochs_before(event))

@@ -656,3 +656,22 @@ def test_a_run_folder_named_like_markup_or_an_escape_is_written_as_named():
     text = out.getvalue()
     assert "b\x1b[0m" not in text  # the name's own escape never reaches the terminal
     assert "run folder runs/a[red]b\\x1b[0m" in text and "--follow runs/a[red]b\\x1b[0m shows it live" in text
+
+
+def test_on_a_terminal_a_long_line_wraps_between_words_and_piped_it_stays_one_line():
+    """At 80 columns a terminal showed "… 0.3s · 1" / "7,767 samples/s" (rich's soft wrap left it
+    to the terminal, which cuts anywhere)."""
+    import io
+
+    from rich.console import Console
+
+    from mnist_tui.headless import RichReporter
+
+    text = "epoch 1/2: train loss 0.3501 acc 89.20% · test loss 0.0383 acc 98.87% · 0.3s · 17,767 samples/s"
+    terminal, piped = io.StringIO(), io.StringIO()
+    RichReporter(None, Console(file=terminal, width=60, force_terminal=True, color_system=None)).say(text)
+    RichReporter(None, Console(file=piped, width=60)).say(text)
+    lines = terminal.getvalue().splitlines()
+    assert len(lines) == 2 and all(len(line) <= 60 for line in lines), lines
+    assert [word for line in lines for word in line.split()] == text.split()  # no word cut in two
+    assert piped.getvalue() == text + "\n"
