@@ -433,6 +433,10 @@ async def test_j_and_k_move_through_the_runs(runs):
         assert table.cursor_row == first + 2
         await pilot.press("k")
         assert table.cursor_row == first + 1
+        await pilot.press("end")  # the last run and the first, as on the dashboard's digits (it did nothing)
+        assert table.row_count > 2 and table.cursor_row == table.row_count - 1
+        await pilot.press("home")
+        assert table.cursor_row == 0
 
 
 async def test_at_80x24_the_table_takes_the_room_until_runs_are_marked(runs):

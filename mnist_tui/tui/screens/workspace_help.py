@@ -29,7 +29,7 @@ WORKSPACE_BINDINGS = [
 HELP_TITLE = "The runs workspace: every run folder under this one, side by side"
 
 HELP_KEYS = (
-    ("↑ ↓, j k", "the previous / next run"),
+    ("↑ ↓, j k", "the previous / next run; home / end: the first / last"),
     ("enter", "open the run: replayed, or followed live while it trains"),
     ("m / M", "mark the run to compare / unmark all"),
     ("n", "a new run from this one's settings (a form: change any, then start)"),

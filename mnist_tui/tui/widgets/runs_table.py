@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import DataTable
 
@@ -48,6 +49,8 @@ class RunsTable(DataTable):
 
     MarksChanged = msg.MarksChanged  # (in messages.py, with the app's other messages)
     ColumnsShown = msg.ColumnsShown
+    # the first and last run, as on the dashboard's digits (DataTable's own scroll the table sideways)
+    BINDINGS = [Binding("home", "to_run(0)", show=False), Binding("end", "to_run(-1)", show=False)]
 
     sort_column: reactive[str] = reactive("started", init=False)
     descending: reactive[bool] = reactive(True, init=False)
@@ -65,6 +68,9 @@ class RunsTable(DataTable):
         self._drawn: dict[str, tuple[RunSummary, str]] = {}  # row key → what they were made from
         self.shown_columns: tuple[Column, ...] = ()  # in COLUMNS' order; set by _fit_columns
         self._widths: dict[str, tuple[RunSummary, dict[str, int]]] = {}  # row key → its cells' widths
+
+    def action_to_run(self, row: int) -> None:
+        self.move_cursor(row=row % max(self.row_count, 1))
 
     @property
     def hidden(self) -> tuple[Column, ...]:
