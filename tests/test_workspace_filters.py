@@ -203,3 +203,12 @@ def test_the_settings_lines_break_between_items_with_room_for_their_comma():
     lines = _fit(Text("s: "), items, ", ", 20, 9)  # "s: aaaaaa, bbbbbbbbb" is 20: with its "," 21
     assert [line.plain for line in lines] == ["s: aaaaaa,", "bbbbbbbbb, cc, dd"]
     assert all(line.cell_len <= 20 for line in lines)
+
+
+def test_every_bad_word_is_named_at_once():
+    """It named the first alone: 'state=bogus' and 'lr<abc' went unsaid until 'foo<3' was mended."""
+    with pytest.raises(FilterError) as caught:
+        parse_filter("foo<3 acc>98 state=bogus lr<abc")
+    said = str(caught.value).split("; ")
+    assert [part.split(":")[0] for part in said] == ["'foo<3'", "'state=bogus'", "'lr<abc'"], said
+    assert said[2] == "'lr<abc': lr is a number, 'abc' is not one"

@@ -183,5 +183,14 @@ def _date_prefix(word: str, text: str) -> str:
 
 
 def parse_filter(text: str) -> RunFilter:
-    """The filter typed after ``/``; raises :class:`FilterError` with a message for a bad word."""
-    return RunFilter(text, tuple(_parse_word(word) for word in text.split()))
+    """The filter typed after ``/``; raises :class:`FilterError` naming every bad word (it named
+    the first alone, and the next went unsaid until that one was mended)."""
+    conditions, problems = [], []
+    for word in text.split():
+        try:
+            conditions.append(_parse_word(word))
+        except FilterError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise FilterError("; ".join(problems))
+    return RunFilter(text, tuple(conditions))
