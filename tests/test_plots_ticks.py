@@ -128,3 +128,17 @@ def test_a_log_axis_wastes_no_more_than_a_decade_beyond_its_data(cells):
     axis = log_axis(lo, hi, cells, 1 if cells < 8 else 2)
     assert 10**axis.lo <= lo and 10**axis.hi >= hi  # the data fits
     assert 10**axis.hi <= 10 * hi and 10**axis.lo >= lo / 10, (axis.labels, cells)
+
+
+@pytest.mark.parametrize("lo, hi", [(1e-4, 1.0), (1e-5, 1.0), (3e-6, 20.0), (1e-3, 1e6)])
+def test_a_log_axis_writes_its_labels_in_one_style(lo, hi):
+    """ "0.001" over "1e-4" read as two scales."""
+    labels = log_axis(lo, hi, 20).labels
+    scientific = ["e" in label for label in labels]
+    assert all(scientific) or not any(scientific), labels
+
+
+def test_the_compare_panel_writes_large_counts_with_separators():
+    from mnist_tui.tui.widgets.compare_panel import _value
+
+    assert [_value(v) for v in (60_000, 1024, 0.001, None, True)] == ["60,000", "1024", "0.001", "–", "True"]

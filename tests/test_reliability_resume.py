@@ -522,6 +522,7 @@ def test_the_exit_line_names_a_folder_only_where_it_holds_the_run(tiny_config, s
     that had just gone (its replay: "it does not exist")."""
     from types import SimpleNamespace
 
+    from mnist_tui.plan import Plan
     from mnist_tui.sources.kept import kept_line
     from mnist_tui.training.events import RunResult
 
@@ -530,11 +531,13 @@ def test_the_exit_line_names_a_folder_only_where_it_holds_the_run(tiny_config, s
     here = SimpleNamespace(run_dir=tiny_config.run_dir, capabilities=saves)
     gone = SimpleNamespace(run_dir=tmp_path / "new", capabilities=saves)
     stopped = RunResult(epochs_done=2, stopped=True)
-    line = kept_line(here, stopped, 4)
+    line = kept_line(here, stopped, Plan(4))
     assert line.startswith(f"mnist-tui: 2 epochs kept in {tiny_config.run_dir}; replay: ") and "continue:" in line
-    assert kept_line(gone, stopped, 4) is None
+    assert kept_line(gone, stopped, Plan(4)) is None
     assert kept_line(SimpleNamespace(run_dir=tiny_config.run_dir, capabilities=SimpleNamespace(save=False)),
-                     stopped, 4) is None  # a replay or a follower: not trained here  # fmt: skip
+                     stopped, Plan(4)) is None  # a replay or a follower: not trained here  # fmt: skip
+    sprint = kept_line(here, RunResult(epochs_done=3), Plan(3, share=0.5, partial_epoch=3))
+    assert sprint.startswith("mnist-tui: 2.5 epochs kept in ")  # a quit sprint said "3 epochs kept"
 
 
 def test_a_sprint_resumed_with_whole_epochs_records_the_change_of_plan(tiny_config, small_synthetic):

@@ -6,23 +6,23 @@ on stderr when the run was stopped. Over any source, by what the source can do (
 
 from __future__ import annotations
 
+from mnist_tui.plan import Plan
 from mnist_tui.runfolder.reader import holds_results
 from mnist_tui.sources.base import RunSource
 from mnist_tui.training.events import RunResult
-from mnist_tui.words import counted
 
 
-def kept_line(source: RunSource | None, result: RunResult | None, planned: int) -> str | None:
+def kept_line(source: RunSource | None, result: RunResult | None, plan: Plan) -> str | None:
     """The dashboard's: where a run trained here is kept, and how to see it again; none for an
-    emptied folder."""
+    emptied folder. ``plan``: the run's, so a sprint's 2.5 epochs are said so (not "3 epochs")."""
     where = source.run_dir if source is not None and source.capabilities.save else None
     if result is None or not result.epochs_done or where is None or not holds_results(where):
         return None
-    line = f"mnist-tui: {counted(result.epochs_done, 'epoch')} kept in {where}; replay: mnist-tui --replay {where}"
+    line = f"mnist-tui: {plan.trained(result.epochs_done)} kept in {where}; replay: mnist-tui --replay {where}"
     if result.stopped:  # quit before the plan's end: say how to train on
         from mnist_tui.training.resume import continue_command
 
-        line += f"; continue: {continue_command(where, planned, headless=False)}"
+        line += f"; continue: {continue_command(where, plan.epochs, headless=False)}"
     return line
 
 

@@ -295,7 +295,7 @@ def run_app(source: RunSource | None = None, runs: Path | None = None, make_conf
     message = app.crash or (app.dashboard.failure if app.dashboard is not None else None)
     if message is not None:
         print(f"mnist-tui: error: {one_line(message)}", file=sys.stderr)
-    if app.dashboard is not None and (line := kept_line(app.source, app.result, app.dashboard.progress.epochs)):
+    if app.dashboard is not None and (line := kept_line(app.source, app.result, app.dashboard.progress.plan)):
         print(line)
     if app.crash is not None:
         code = 1

@@ -18,7 +18,7 @@ from mnist_tui.tui.screens.once import DismissOnce
 
 KEYS = (
     ("space", "start training; then pause / resume (a followed run: its writer)"),
-    ("q", "quit (training stops within a batch; a follower only closes)"),
+    ("q", "quit (a run training here stops within a batch; a replay or a follower only closes)"),
     ("S S", "stop the run itself, keeping its finished epochs (pressed twice: the epoch in progress is lost)"),
     ("s", "save the last finished epoch's checkpoint now (checkpoints hold whole epochs)"),
     ("+ / -", "learning rate × 2 / ÷ 2 from the next batch, on top of the schedule"),

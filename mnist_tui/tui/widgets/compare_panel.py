@@ -54,6 +54,8 @@ def _markup(slot: int) -> str:
 def _value(value: Any) -> str:
     if value is None or value == "":
         return "–"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:,}"  # "train samples 60,000", as the table and the headless lines write it
     return format(value, "g") if isinstance(value, float) else str(value)
 
 

@@ -199,7 +199,7 @@ def _log_axes(lo: float, hi: float, cells: int, min_gap: int, max_ticks: int, wa
     found: list[Axis] = []
     decades = linear_axis(l0, l1, cells, min_gap, max_ticks, min_step=1.0, min_ticks=wanted)
     if len(decades.ticks) >= wanted:
-        labels = tuple(_log_label(10.0**t) for t in decades.ticks)
+        labels = _decade_labels([10.0**t for t in decades.ticks])
         found.append(Axis(decades.lo, decades.hi, decades.ticks, labels, True))
 
     for values, label in _value_sets(lo, hi, max_ticks):
@@ -235,8 +235,16 @@ def _decade_labels(values: list[float]) -> tuple[str, ...]:
     return tuple(_log_label(v) for v in values)
 
 
-def _log_label(value: float) -> str:
-    if 1e-3 <= value < 1e5:
+def _decade_labels(values: list[float]) -> tuple[str, ...]:
+    """One style for the whole axis: "0.001 0.0001", or scientific throughout from 1e-5 down or
+    1e5 up ("0.001" over "1e-4" read as two scales)."""
+    if min(values) >= 1e-4 and max(values) < 1e5:
+        return tuple(f"{v:.6g}" for v in values)
+    return tuple(_log_label(v, scientific=True) for v in values)
+
+
+def _log_label(value: float, scientific: bool = False) -> str:
+    if 1e-3 <= value < 1e5 and not scientific:
         return f"{value:.6g}"
     head, exp = f"{value:.0e}".split("e")
     return f"{head}e{int(exp)}"
