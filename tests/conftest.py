@@ -15,6 +15,11 @@ import pytest
 
 from mnist_tui.config import Config
 
+# A fixed op-thread count (set before torch loads): runs compared bit for bit must not change theirs
+# mid-run when the other test worker keeps a core busy (mnist_tui.training.core_share, which a set
+# OMP_NUM_THREADS turns off; tests/test_core_share.py runs it without). 2: what CI's 2 cores give.
+os.environ.setdefault("OMP_NUM_THREADS", str(min(2, len(os.sched_getaffinity(0)))))
+
 
 def _real_mnist_dir() -> Path:
     value = os.environ.get("MNIST_TUI_TEST_DATA")

@@ -234,18 +234,18 @@ def test_the_trainer_trains_through_the_graphed_step_and_lets_it_go_at_the_end(
 ):
     """The trainer's wiring, on the CPU with the stand-in graph: it trains as eagerly, and the
     graph (with its memory pool, on CUDA) is released when the run ends."""
-    from mnist_tui.training import loop, steps
+    from mnist_tui.training import steps
     from mnist_tui.training.loop import Trainer
 
-    made = []
+    made, use_cuda_graph = [], steps.use_cuda_graph
 
     def with_stand_in(run, setting):
-        steps.use_cuda_graph(run, setting, graph=EagerGraph())
+        use_cuda_graph(run, setting, graph=EagerGraph())
         made.append(run.graphed)
 
     config = tiny_config.with_changes(epochs=2, run_dir=None)
     eager = Trainer(config, lambda event: None, datasets=small_synthetic).run()
-    monkeypatch.setattr(loop, "use_cuda_graph", with_stand_in)
+    monkeypatch.setattr(steps, "use_cuda_graph", with_stand_in)  # as choose_step calls it
     graphed = Trainer(config, lambda event: None, datasets=small_synthetic).run()
     assert graphed.error is None and graphed.epochs_done == 2
     step = made[0]

@@ -46,8 +46,7 @@ from mnist_tui.training.resume import (
     saved_reports,
 )
 from mnist_tui.training.saving import CheckpointKeeper
-from mnist_tui.training.split_step import use_split_step
-from mnist_tui.training.steps import EpochRun, evaluate, release, train_epoch, use_cuda_graph
+from mnist_tui.training.steps import EpochRun, choose_step, evaluate, release, train_epoch
 
 
 class Trainer:
@@ -182,8 +181,7 @@ class Trainer:
             ema_steps=self.ema_steps,
             applied_scale=self.control.lr_scale,  # a resumed run's steering is in force, not news
         )
-        use_cuda_graph(epoch_run, cfg.cuda_graphs)
-        use_split_step(epoch_run, cfg.split_batch)
+        choose_step(epoch_run, cfg.cuda_graphs, cfg.split_batch)
         self.epoch_run = epoch_run  # its ema_steps counts the averaging steps (checkpointed)
         # A held run waits here for space (or a follower's) and says "training" once it goes (after the
         # EpochRun: a scale steered while held is news to it). A plan asked while it loaded is said first.

@@ -18,11 +18,12 @@ from torch.nn import functional as F
 
 from mnist_tui.data import normalise
 from mnist_tui.training.control import TrainingControl
+from mnist_tui.training.core_share import CoreShare, use_core_share
 from mnist_tui.training.device import autocast
 from mnist_tui.training.distributed import World
 from mnist_tui.training.events import BatchEnd, StateChanged, Steered
 from mnist_tui.training.graphed import CudaGraph, GraphedStep, adam_update
-from mnist_tui.training.split_step import SplitStep
+from mnist_tui.training.split_step import SplitStep, use_split_step
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class EpochRun:
     ema_steps: int = 0
     graphed: GraphedStep | None = None  # CUDA: the step replayed from a graph (see use_cuda_graph)
     split: SplitStep | None = None  # 2 CPU cores: each half of a batch on its own (see use_split_step)
+    cores: CoreShare | None = None  # the CPU: fewer op threads while other processes are busy (use_core_share)
 
 
 def train_step(run: EpochRun, idx: torch.Tensor, keep_grads: bool = False, lr=None, beta1=None):
@@ -118,12 +120,22 @@ def use_cuda_graph(run: EpochRun, setting: str, graph=None) -> None:
     run.graphed = GraphedStep(lambda idx, **kw: train_step(run, idx, **kw), run.optimizer, run.batch_size, graph)
 
 
+def choose_step(run: EpochRun, cuda_graphs: str, split_batch: str) -> None:
+    """How ``run`` steps: from a CUDA graph, split over 2 cores, and on how many op threads (the
+    split step's halves keep their own counts, so the core share comes last)."""
+    use_cuda_graph(run, cuda_graphs)
+    use_split_step(run, split_batch)
+    use_core_share(run)
+
+
 def release(run: EpochRun) -> None:
     """Free what the run's step holds now: a CUDA graph's memory, the split step's helper threads."""
     if run.graphed is not None:
         run.graphed.release()
     if run.split is not None:
         run.split.close()
+    if run.cores is not None:
+        run.cores.restore()
 
 
 @torch.no_grad()  # else each lerp_ joins the average to autograd: a chain growing every step, holding
@@ -205,6 +217,8 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
             report = BatchEnd(epoch, b + 1, batches, batch_losses, rate, seen, tuple(lrs[reported:]), time.time())
             run.emit(report)
             reported, last_report = b + 1, now
+            if run.cores is not None:
+                run.cores.adjust(run.emit)
     seconds = time.perf_counter() - started - paused_for
     sizes = torch.full((batches,), float(bs), device=device)
     sizes[-1] = n - bs * (batches - 1)
