@@ -434,3 +434,14 @@ def test_rows_that_skip_epochs_or_pass_the_count_are_a_note_in_the_replay_and_th
     (summary,) = RunIndex(tmp_path / "runs").scan()
     assert summary.note == said
     assert not (_replay(finished_run)[0].notice or "")  # a whole run's rows say nothing
+
+
+def test_a_torn_last_metrics_line_is_said_and_the_checkpoints_rows_are_shown(finished_run, tmp_path):
+    """A cut metrics.jsonl (its last row torn, its writer gone) replayed in silence from the checkpoint."""
+    run_dir = tmp_path / "torn"
+    shutil.copytree(finished_run, run_dir)
+    metrics = run_dir / "metrics.jsonl"
+    metrics.write_text(metrics.read_text()[:-40])  # the last row, cut with no newline
+    events = _replay(run_dir)
+    assert "metrics.jsonl: its last line is torn; the checkpoint's rows are shown" in events[0].notice
+    assert [row.epoch for row in events[0].history] == [1]

@@ -449,7 +449,8 @@ def test_a_symlink_back_up_the_tree_lists_each_run_once(runs, tmp_path, capsys):
 
 def test_a_left_out_folder_says_why(runs, tmp_path, capsys):
     """The audit's c10: test accuracy written in percent. Replay still draws it from the
-    checkpoint's own history, so "it could not be read as a run" was no reason at all."""
+    checkpoint's own history, so "it could not be read as a run" was no reason at all; nor is it
+    broken (the workspace refused to open what --replay shows): it goes out without epochs, and says why."""
     from mnist_tui.workspace.command import run_exports
 
     shutil.copytree(runs / "lr-0.01", runs / "c10")
@@ -459,10 +460,14 @@ def test_a_left_out_folder_says_why(runs, tmp_path, capsys):
     assert run_exports(runs, export=tmp_path / "all.csv") == 0
     err = capsys.readouterr().err.splitlines()
     percent = rows[0]["test_acc"] * 100
-    assert f"left out c10: metrics.jsonl: no row fits (line 1: field 'test_acc' is out of range ({percent}))" in err
+    no_row = f"metrics.jsonl: no row fits (line 1: field 'test_acc' is out of range ({percent}))"
+    cut = "metrics.jsonl holds 0 of the 2 epochs status.json counts (cut or removed; --replay shows the checkpoint's)"
+    assert f"note c10: {no_row}; {cut}" in err
     assert [line for line in err if line.startswith("left out broken: run.json is not JSON")]
     assert "left out foreign: metrics.jsonl: no row fits (line 1: field 'epoch' is missing)" in err
     assert not [line for line in err if "could not be read as a run" in line]
+    c10 = next(s for s in RunIndex(runs).scan() if s.name == "c10")
+    assert (c10.state, c10.problem) == ("finished", "")  # enter opens it, as --replay does
 
 
 def test_a_run_exported_without_its_damaged_rows_is_named_with_them(runs, tmp_path, capsys):

@@ -190,6 +190,9 @@ def load_run(run_dir: Path) -> RunRecord:
         raise UserError(
             f"--replay {run_dir}: no finished epoch in {METRICS_NAME} or {CHECKPOINT_NAME}, nothing to replay"
         )
+    if metrics.torn and record.writer_state not in LIVE:  # a write in progress only while a writer lives
+        whole = "; the checkpoint's rows are shown" if len(record.history) > len(metrics.records) else ""
+        record.notes.append(f"{METRICS_NAME}: its last line is torn{whole}")  # said by a follower, not here
     if status is not None and (cut := status.cut_note(len(record.history))):  # a torn last row went unsaid
         record.notes.append(f"{cut} (cut or removed): shown as far as they go")
     record.notes += [n for n in [status and status.epochs_note([r.epoch for r in metrics.records])] if n]

@@ -183,7 +183,11 @@ class RunIndex:
             if parsed.error:
                 problem = problem or _named(METRICS_NAME, parsed.error)
             elif metrics.skipped and not metrics.records:
-                problem = problem or f"{METRICS_NAME}: no row fits ({metrics.first_problem})"
+                no_row = f"{METRICS_NAME}: no row fits ({metrics.first_problem})"
+                if stamps.get(CHECKPOINT_NAME) is None:
+                    problem = problem or no_row
+                else:  # it was "broken", and enter would not open what --replay shows from the checkpoint
+                    notes.append(no_row if status is not None else f"{no_row}; --replay shows the checkpoint's")
             elif note := metrics.skipped_note(METRICS_NAME):
                 notes.append(note)
         # it was "broken", and enter would not open what --replay shows; a live one opens in a follower, which needs it
