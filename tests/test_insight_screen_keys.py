@@ -160,7 +160,8 @@ async def test_layer_plots_tick_whole_epochs_and_keep_their_legend_off_the_data(
             assert len(figure) >= 8 and "┌" in figure[0]
             assert not any(layer in line for line in figure for layer in plot.drawn), "a legend on the data"
             shown = {layer for layer, point in LAYER_POINTS.items() if any(point in line for line in figure)}
-            assert len(shown) >= 3, (size, shown)  # the markers tell the lines apart (80×24 had none)
+            # the markers tell the lines apart (80×24 had none; conv1's "●" hid under fc2's "◆" in weight norm)
+            assert shown == set(LAYER_POINTS), (size, plot.field, shown)
             # under it, each layer's last value by its marker: conv1's weight-norm line lay under fc2's
             values = plot.render().plain.splitlines()[-1]
             assert len(values) < plot.size.width, (size, values)  # a column free: 80×24 ran them together

@@ -142,3 +142,15 @@ def test_the_compare_panel_writes_large_counts_with_separators():
     from mnist_tui.tui.widgets.compare_panel import _value
 
     assert [_value(v) for v in (60_000, 1024, 0.001, None, True)] == ["60,000", "1024", "0.001", "–", "True"]
+
+
+def test_a_marker_on_another_series_cell_goes_beside_it():
+    """conv1's "●" under fc2's "◆" (weight norms 2.94 and 3.01) never showed."""
+    from mnist_tui.tui.widgets.plot_axes import dodged
+    from mnist_tui.tui.widgets.plot_ticks import Axis
+
+    x, y, canvas, taken = Axis(1.0, 5.0, (), ()), Axis(0.0, 4.0, (), ()), (41, 10), set()
+    assert dodged([1.0, 3.0, 5.0], [3.01, 3.01, 3.01], x, y, canvas, taken) == [1.0, 3.0, 5.0]
+    beside = dodged([1.0, 3.0, 5.0], [2.94, 2.94, 2.94], x, y, canvas, taken)  # the same cells: a column aside
+    assert beside == pytest.approx([1.1, 3.1, 4.9])  # right, or left at the edge
+    assert dodged([3.0, 4.0], [0.0, 3.0], x, y, canvas, taken) == [3.0, 4.0]  # free cells: where they are
