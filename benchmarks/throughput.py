@@ -23,13 +23,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import child_runs as runs  # noqa: E402
 import throughput_report as report  # noqa: E402
 from machine import cpu_description, usable_cores  # noqa: E402
 
-TARGET_ACC = 0.99
+from mnist_tui.training.reached import TARGET_ACC, first_reached  # noqa: E402
+
 GOALS = {  # issue 14 (project/seed) and issue 12 (dashboard/headless)
     "project_over_seed": 7.0,
     "dashboard_over_headless": 0.97,
@@ -191,17 +193,15 @@ def time_to_accuracy(args, work: Path, name: str, extra: list[str], epochs: int 
         cli += ["--epochs", str(epochs)]
     run = runs.run_headless(cli, work / f"accuracy-{name}", stop_when=_reached)
     accuracies = [round(r["test_acc"] * 100, 2) for r in run.rows]
-    seconds = 0.0
-    for row in run.rows:
-        seconds += row["seconds"]
-        if row["test_acc"] >= TARGET_ACC:
-            return {"reached": True, "epoch": row["epoch"], "seconds": round(seconds, 2), "test_acc": accuracies}
+    reached = first_reached([SimpleNamespace(**row) for row in run.rows], TARGET_ACC)  # as the trainer says it
+    if reached is not None:
+        return {"reached": True, "epoch": reached.epoch, "seconds": round(reached.seconds, 2), "test_acc": accuracies}
     return {
         "reached": False,
         "epoch": None,
         "seconds": None,
         "epochs_run": len(run.rows),
-        "seconds_run": round(seconds, 2),
+        "seconds_run": round(sum(row["seconds"] for row in run.rows), 2),
         "test_acc": accuracies,
     }
 

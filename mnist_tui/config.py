@@ -23,6 +23,7 @@ SCHEDULES = ("onecycle", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
 CUDA_GRAPHS = ("auto", "off")  # auto: on CUDA in one process (mnist_tui.training.graphed)
 SPLIT_BATCH = ("auto", "on", "off")  # auto: on 2 CPU cores, fp32 (mnist_tui.training.split_step)
+SHARE_CORES = ("auto", "off")  # auto: fewer op threads while other processes are busy (training.core_share)
 MAX_SEED = 2**32 - 1  # numpy's seeds stop here (the synthetic digits); torch takes less than 2**64
 
 # fast (the default): one-cycle to a peak lr of 2e-2, batch 1024, light dropout. Measured on
@@ -96,6 +97,7 @@ class Config:
     ema_decay: float = 0.0  # > 0: evaluate an exponential moving average of the weights
     cuda_graphs: str = "auto"
     split_batch: str = "auto"
+    share_cores: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (paths as strings): used for metrics and checkpoints."""
@@ -196,6 +198,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "ema_decay": _number_in(0, 1, low_open=False, high_open=True),
     "cuda_graphs": _one_of(CUDA_GRAPHS),
     "split_batch": _one_of(SPLIT_BATCH),
+    "share_cores": _one_of(SHARE_CORES),
     "data_dir": lambda value: None if isinstance(value, Path) and str(value).strip() else f"{value!r} is not a folder",
 }
 

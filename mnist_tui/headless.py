@@ -79,8 +79,9 @@ class RichReporter:
         self.earlier: list[EpochRecord] = []  # a replayed or resumed run's rows not yet said (piped)
         self.told_end: str | None = None  # a followed run's "lost"/"failed" reason, said here
 
-    def say(self, text: str) -> None:
-        self.console.print(text, soft_wrap=self.lines)  # a terminal: wrapped between words ("1" / "7,767 samples/s")
+    def say(self, text: str, command: bool = False) -> None:
+        """Terminal lines wrap between words (it cut "17,767" in two); a command's stays one to copy."""
+        self.console.print(text, soft_wrap=self.lines or command)
 
     def __call__(self, event: Event) -> None:
         self.say_earlier(epochs_before(event))
@@ -188,9 +189,8 @@ class RichReporter:
         best = f"{e.best_test_acc:.2%}" if e.best_test_acc is not None else "n/a"
         if e.still:  # a replay of a run another process still writes: the run so far
             where = f"--follow {as_written(str(self.run_dir))} shows it live"
-            done = f"{e.epochs_done} of {self.plan} so far on {self.dataset}"
-            self.say(f"{done} (still {e.still} in another process: {where}); best test accuracy {best}")
-            return
+            done = f"{e.epochs_done} of {self.plan} so far on {self.dataset} (still {e.still} in another process"
+            return self.say(f"{done}: {where}); best test accuracy {best}", command=True)
         reached = f"; {reached_text(e.reached)}" if e.reached else ""  # the sprint's goal: "99 % at epoch 2, after…"
         trained = f"{'stopped' if e.stopped else 'finished'} after {self.plan.trained(e.epochs_done)}"
         self.say(f"{trained} on {self.dataset}; best test accuracy {best}{reached}")

@@ -63,8 +63,10 @@ class SystemSampler:
         # get_num_threads yet (seen in the benchmark: the dashboard died on it)
         get_threads = getattr(torch, "get_num_threads", None) if torch is not None else None
         threads = get_threads() if callable(get_threads) else None
-        if threads is not None and (share := sys.modules.get("mnist_tui.training.core_share")) is not None:
-            threads = share.threads_in_use() or threads  # this thread's count stays as it first read it
+        if threads is not None:  # the training thread's, where the core share set it (not this thread's)
+            from mnist_tui.training.core_share import threads_in_use
+
+            threads = threads_in_use() or threads
         gpu = self._gpu(torch)
         cores = self._cores
         # over a short interval the kernel's 10 ms ticks can count more than the cores had (seen: 308 %

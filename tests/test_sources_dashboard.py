@@ -551,11 +551,14 @@ async def test_a_stopped_runs_stats_show_what_its_folder_keeps(finished_run):
         bridge, per_epoch = await trains_again(app, pilot)
         bridge(third_epochs(1, per_epoch))
         await wait_for(pilot, lambda: dashboard.progress.epoch == 3, "the third epoch's batch")
+        loss_plot = dashboard.query_one("#loss-plot", BatchLossPlot)
+        loss_plot.mark(2.0 + 1e-6, "lr ×2")  # at epoch 2's end: kept, as the replay keeps it
+        loss_plot.mark(2.5, "lr ×0.5")  # in the stopped epoch: not
         bridge(Finished(2, 0.99, True))
         await wait_for(pilot, lambda: dashboard.state == "stopped", "the stop")
         assert f"batch {per_epoch}/{per_epoch}" in str(line.content) and "epoch 2/" in str(line.content), line.content
         # nor its batches: a follower drew them where the replay of the same folder does not
-        loss_plot = dashboard.query_one("#loss-plot", BatchLossPlot)
+        assert [what for _, what in loss_plot.marks] == ["lr ×2"]
         assert len(loss_plot.raw) == recorded_losses(finished_run) and max(loss_plot.raw.xs) == 2.0
         assert dashboard.progress.last_loss == loss_plot.raw.ys[-1] != 0.2  # the last kept batch's
 

@@ -123,10 +123,11 @@ def test_each_half_runs_on_one_op_thread_and_other_threads_keep_their_count(smal
 
 def test_threads_started_while_split_steps_are_built_keep_torchs_count(small_synthetic, two_threads):
     """The helpers set their own count with OpenMP's call, not torch's record that new threads take."""
-    from mnist_tui.training.split_step import SplitStep, _torchs_openmp
+    from mnist_tui.training.op_threads import torchs_openmp
+    from mnist_tui.training.split_step import SplitStep
 
     if sys.platform.startswith("linux"):
-        assert _torchs_openmp() is not None  # torch's wheels ship their libgomp: the per-thread call is used
+        assert torchs_openmp() is not None  # torch's wheels ship their libgomp: the per-thread call is used
     run, counts, building = make_run(small_synthetic), [], threading.Event()
 
     def start_threads() -> None:

@@ -293,3 +293,13 @@ def test_a_run_folder_holding_an_escape_sequence_is_shown_escaped_in_the_header(
 
     shown = header_sub_title(("replay",), Path("runs/red\x1b[31m"), 120, "mnist-tui")
     assert shown == "replay · runs/red\\x1b[31m"
+
+
+def test_the_workspace_line_keeps_a_short_path_whole_beside_a_note_that_wraps_anyway():
+    """At 120 columns "/tmp/qa/c1" was cut to "…mp/qa/c1" beside a note running over 3 lines."""
+    from mnist_tui.tui.header_line import run_line
+
+    long_note = "skipped 1 damaged row of metrics.jsonl (line 2 is not JSON); " * 3
+    assert run_line("/tmp/qa/c1", long_note, 0, 118).plain.startswith("/tmp/qa/c1  skipped")
+    short = run_line("/very/long/path/to/a/workspace/of/runs/sweep/lr-0.001", "format 1", 2, 80).plain
+    assert len(short) <= 80 and short.startswith("…") and "lr-0.001  format 1  · 2 more columns" in short

@@ -3,17 +3,19 @@
 torch runs each op on all its threads (2 on a 2-core machine), and they wait for each other at the
 op's end: a thread whose partner has no core spins, then sleeps, for every op of every batch. On a
 2-core Intel Xeon VM (AMX; 15,000 MNIST samples, sprint recipe, bf16), a lone run trained 10-13k
-samples/s; two runs at once on 2 threads each 2.3k each (4.6k together); on 1 thread each 9.9k and
-7.0k (16.9k together, 3.7× as much); with a third busy process, the 2-thread runs fell to 130
-samples/s each. OpenMP's passive wait kept 8.9k together but cost a lone run a fifth of its speed.
+samples/s; two runs at once on 2 threads each 2.3k each (4.6k together; runs of 60,000 samples, two
+rounds: 487 and 3,993 together); on 1 thread each 9.9k and 7.0k (16.9k together, 3.7× as much).
+OpenMP's passive wait kept 8.9k together but cost a lone run a fifth of its speed.
 
 So a CPU run watches the machine: about once a second it reads how much of the cores other
 processes used (``/proc/stat`` less this process's own time: its UI and sampler threads are not
-"others"), and where more than SPARE of a core is taken two windows in a row, it trains on one thread
-fewer; when the cores are free again, on its threads again. Each change is said as a
+"others"), and where more than SPARE of a core is taken two windows in a row, it trains on as many
+threads as are left; back on more only once they take less than RETURN (a neighbour near the
+threshold flipped the count every 2 s). Each change is said as a
 :class:`~mnist_tui.training.events.Notice`. Different thread counts sum in a different order, so a
 run that shared its cores can differ from an undisturbed one of the same seed in its last digits:
-``OMP_NUM_THREADS`` set in the environment keeps the count fixed (this never runs then).
+``--share-cores off`` or ``OMP_NUM_THREADS`` in the environment keeps the count fixed. The count
+is set for the training thread alone (:func:`~mnist_tui.training.op_threads.keep_op_threads`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ HOLD_WINDOWS = 2  # a change is made once it is wanted this many windows in a ro
 # core, a run trained as fast on 2 threads as on 1 (9.0-14.7k against 10.4-12.2k samples/s); a
 # follower's dashboard takes 0.05, a process spinning on one core read 0.8
 SPARE = 0.6
+RETURN = 0.3  # and back to more threads only once others take less than this
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,17 @@ def read_cpu_times(cores: frozenset[int] | None = None) -> CpuTimes | None:
     return CpuTimes(busy / tick, own / tick, time.monotonic())
 
 
-def wanted_threads(others: float, cores: int, most: int) -> int:
-    """The op threads to train on while other processes keep ``others`` cores busy."""
-    return max(1, min(most, int(cores - others + SPARE)))
+def wanted_threads(others: float, cores: int, most: int, now: int | None = None) -> int:
+    """The op threads to train on while other processes keep ``others`` cores busy, ``now`` the
+    count in use (None: as many as fit): fewer past SPARE, more only under RETURN."""
+    fewer = max(1, min(most, int(cores - others + SPARE)))
+    more = max(1, min(most, int(cores - others + RETURN)))
+    now = most if now is None else now
+    return fewer if fewer < now else max(more, now)
 
 
 class CoreShare:
-    """``adjust(emit)`` at each batch report: sets torch's thread count from the training thread."""
+    """``adjust(emit)`` at each batch report, on the training thread: sets that thread's op-thread count."""
 
     def __init__(
         self,
@@ -86,7 +93,7 @@ class CoreShare:
         elapsed = now.wall - self.last.wall
         others = max(0.0, (now.busy - self.last.busy) - (now.own - self.last.own)) / elapsed
         self.last = now
-        wanted = wanted_threads(others, len(self.cores), self.most)
+        wanted = wanted_threads(others, len(self.cores), self.most, self.threads)
         self.windows = self.windows + 1 if wanted == self.wanted else 1
         self.wanted = wanted
         if wanted != self.threads and self.windows >= HOLD_WINDOWS:
@@ -116,22 +123,24 @@ def shared_text(threads: int, most: int, others: float, cores: int) -> str:
     if threads >= most:
         return f"the cores are free again: training on {threads} threads"
     return (
-        f"other processes keep {others:.1f} of this machine's {cores} cores busy: training on "
+        f"other processes keep {others:.1f} of the run's {cores} cores busy: training on "
         f"{threads} thread{'s' if threads > 1 else ''} until they are free (threads that share a core wait "
         "on each other; set OMP_NUM_THREADS to keep a fixed count)"
     )
 
 
-def use_core_share(run) -> None:
-    """Give ``run`` (an :class:`~mnist_tui.training.steps.EpochRun`) a :class:`CoreShare` where it
-    trains on the CPU in one process, on 2 threads or more, with no split step (its halves keep
-    their own counts) and no ``OMP_NUM_THREADS`` (the user's count is kept)."""
+def use_core_share(run, setting: str = "auto") -> None:
+    """Give ``run`` (an :class:`~mnist_tui.training.steps.EpochRun`) a :class:`CoreShare` where
+    ``setting`` is auto and it trains on the CPU in one process, on 2 threads or more, with no split
+    step (its halves keep their own counts) and no ``OMP_NUM_THREADS`` (the user's count is kept)."""
     import torch
 
+    from mnist_tui.training.op_threads import keep_op_threads
+
     cpu = run.images.device.type == "cpu" and not run.world.distributed and run.split is None
-    if not cpu or "OMP_NUM_THREADS" in os.environ or torch.get_num_threads() < 2:
+    if setting != "auto" or not cpu or "OMP_NUM_THREADS" in os.environ or torch.get_num_threads() < 2:
         return
     cores = frozenset(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else frozenset()
     if not cores or read_cpu_times(cores) is None:
         return
-    run.cores = CoreShare(torch.get_num_threads(), cores, lambda: read_cpu_times(cores), torch.set_num_threads)
+    run.core_share = CoreShare(torch.get_num_threads(), cores, lambda: read_cpu_times(cores), keep_op_threads)

@@ -267,7 +267,9 @@ class Finished:
     reached: Reached | None = None  # the first epoch at 99 % test accuracy, and the training time to it
 
     @classmethod
-    def of(cls, history: list[EpochRecord] | tuple[EpochRecord, ...], epochs_done: int, stopped: bool, still: str = ""):
+    def of(
+        cls, history: list[EpochRecord] | tuple[EpochRecord, ...], epochs_done: int, stopped: bool, still: str = ""
+    ) -> Finished:
         """The end of a run whose epochs' rows are ``history``: its best accuracy and time to 99 %."""
         best = max((r.test_acc for r in history), default=None)
         return cls(epochs_done, best, stopped, still, first_reached(history))

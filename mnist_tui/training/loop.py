@@ -181,7 +181,7 @@ class Trainer:
             ema_steps=self.ema_steps,
             applied_scale=self.control.lr_scale,  # a resumed run's steering is in force, not news
         )
-        choose_step(epoch_run, cfg.cuda_graphs, cfg.split_batch)
+        choose_step(epoch_run, cfg.cuda_graphs, cfg.split_batch, cfg.share_cores)
         self.epoch_run = epoch_run  # its ema_steps counts the averaging steps (checkpointed)
         # A held run waits here for space (or a follower's) and says "training" once it goes (after the
         # EpochRun: a scale steered while held is news to it). A plan asked while it loaded is said first.

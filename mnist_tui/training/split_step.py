@@ -28,16 +28,13 @@ the same seed would train differently from run to run.
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import os
 from concurrent.futures import ThreadPoolExecutor, wait
-from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
 from mnist_tui.training.device import autocast
+from mnist_tui.training.op_threads import keep_op_threads, torchs_openmp
 
 # auto splits batches from this size (the module docstring: at 128 the trainer lost 30-40 %)
 SPLIT_FROM_BATCH = 768
@@ -59,35 +56,6 @@ def use_split_step(run, setting: str) -> None:
         run.split = SplitStep(run.model, run.optimizer, run.precision)
 
 
-def _keep_op_threads(count: int) -> None:
-    """This thread's ops run on ``count`` threads from now on, and no other thread's.
-
-    torch sets a thread's count from its global record at the thread's first parallel op
-    (``get_num_threads`` is one), so that comes first. ``torch.set_num_threads`` would then also
-    set the record: a thread starting its first op before the caller put it back (a UI worker,
-    the system line's sampler) kept 1 thread for good (seen in 344 of 821 threads started while
-    200 split steps were built). OpenMP's own ``omp_set_num_threads`` sets this thread's count
-    only; torch's ops and oneDNN's ask OpenMP for it. Where torch's OpenMP library cannot be
-    found, ``torch.set_num_threads`` it is, and the caller restores the record.
-    """
-    torch.get_num_threads()
-    runtime = _torchs_openmp()
-    if runtime is None:
-        torch.set_num_threads(count)
-    else:
-        runtime.omp_set_num_threads(count)
-
-
-@functools.cache
-def _torchs_openmp() -> ctypes.CDLL | None:
-    """The OpenMP library torch loaded (its wheels ship ``torch/lib/libgomp.so.1``), never another."""
-    library = Path(torch.__file__).parent / "lib" / "libgomp.so.1"
-    try:
-        return ctypes.CDLL(str(library), mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
-    except (OSError, AttributeError):  # not there, not loaded, or no RTLD_NOLOAD (not POSIX)
-        return None
-
-
 class SplitStep:
     """``step(x, y)`` → (loss, correct) as tensors, like :func:`~mnist_tui.training.steps.train_step`.
 
@@ -104,9 +72,9 @@ class SplitStep:
             ThreadPoolExecutor(1, thread_name_prefix=f"mnist-tui-half-batch-{n}") for n in (1, 2)
         ]
         threads_before = torch.get_num_threads()
-        for started in [helper.submit(_keep_op_threads, self.threads) for helper in self._halves]:
+        for started in [helper.submit(keep_op_threads, self.threads) for helper in self._halves]:
             started.result()
-        if _torchs_openmp() is None:
+        if torchs_openmp() is None:
             torch.set_num_threads(threads_before)  # the record, as it was: only the helpers keep their count
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

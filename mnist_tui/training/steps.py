@@ -83,7 +83,7 @@ class EpochRun:
     ema_steps: int = 0
     graphed: GraphedStep | None = None  # CUDA: the step replayed from a graph (see use_cuda_graph)
     split: SplitStep | None = None  # 2 CPU cores: each half of a batch on its own (see use_split_step)
-    cores: CoreShare | None = None  # the CPU: fewer op threads while other processes are busy (use_core_share)
+    core_share: CoreShare | None = None  # the CPU: fewer op threads while other processes are busy (use_core_share)
 
 
 def train_step(run: EpochRun, idx: torch.Tensor, keep_grads: bool = False, lr=None, beta1=None):
@@ -120,12 +120,12 @@ def use_cuda_graph(run: EpochRun, setting: str, graph=None) -> None:
     run.graphed = GraphedStep(lambda idx, **kw: train_step(run, idx, **kw), run.optimizer, run.batch_size, graph)
 
 
-def choose_step(run: EpochRun, cuda_graphs: str, split_batch: str) -> None:
+def choose_step(run: EpochRun, cuda_graphs: str, split_batch: str, share_cores: str = "auto") -> None:
     """How ``run`` steps: from a CUDA graph, split over 2 cores, and on how many op threads (the
     split step's halves keep their own counts, so the core share comes last)."""
     use_cuda_graph(run, cuda_graphs)
     use_split_step(run, split_batch)
-    use_core_share(run)
+    use_core_share(run, share_cores)
 
 
 def release(run: EpochRun) -> None:
@@ -134,8 +134,8 @@ def release(run: EpochRun) -> None:
         run.graphed.release()
     if run.split is not None:
         run.split.close()
-    if run.cores is not None:
-        run.cores.restore()
+    if run.core_share is not None:
+        run.core_share.restore()
 
 
 @torch.no_grad()  # else each lerp_ joins the average to autograd: a chain growing every step, holding
@@ -217,8 +217,8 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
             report = BatchEnd(epoch, b + 1, batches, batch_losses, rate, seen, tuple(lrs[reported:]), time.time())
             run.emit(report)
             reported, last_report = b + 1, now
-            if run.cores is not None:
-                run.cores.adjust(run.emit)
+            if run.core_share is not None:
+                run.core_share.adjust(run.emit)
     seconds = time.perf_counter() - started - paused_for
     sizes = torch.full((batches,), float(bs), device=device)
     sizes[-1] = n - bs * (batches - 1)

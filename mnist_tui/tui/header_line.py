@@ -1,4 +1,5 @@
-"""The header's sub-title fitted to its width, the run folder's name kept whole.
+"""The header's sub-title fitted to its width, the run folder's name kept whole; the workspace's
+line under its table (:func:`run_line`).
 
 Textual's header cuts a long title at its end: at 80 columns a replay of ``runs/sweep/lr-0.001``
 read "replay · MNIST · CNN 21,840 params · cpu · /tmp/s…", the one part that tells runs apart
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.cells import cell_len, set_cell_size
+from rich.text import Text
 
 from mnist_tui.errors import one_line
 
@@ -58,3 +60,18 @@ def _tail(path: str, room: int) -> str:
     tail = path[start:]
     cut = tail.find("/")
     return "…" + (tail[cut:] if cut > 0 else tail)
+
+
+def run_line(path: str, note: str, hidden: int, width: int) -> Text:
+    """The selected run's folder, its note and a cue for ``hidden`` columns, in ``width`` cells: the
+    folder loses its head where all fit one line; a note that wraps anyway leaves it whole (a 10-cell
+    path was cut to "…mp/qa/c1" beside a note running over 3 lines)."""
+    cue = f"  · {hidden} more columns: widen, or sort by one (< >)" if hidden else ""
+    path, room = one_line(path), width - len(cue)
+    if note and len(note) + 2 <= room - 20:  # the note fits beside a path of 20 cells or more
+        room -= len(note) + 2
+    line = Text(path if len(path) <= room else "…" + path[-max(room - 1, 8) :], style="dim")
+    if note:
+        line.append(f"  {note}", style="yellow")
+    line.append(cue, style="italic")
+    return line

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 class BoundedSeries:
     """(x, y) points; past ``capacity`` it keeps every other point and doubles its stride,
-    so memory stays within ``capacity`` points and the series still spans the whole run.
+    so memory stays within ``capacity`` points (and the newest) and the series still spans the whole run.
 
     The newest point always shows, kept or not: a run of 2,814 batches ended its plot at batch
     2,812 (x 2.9989), short of its last tick and label. It is shown as one more point after the

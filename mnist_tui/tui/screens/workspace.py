@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from mnist_tui.errors import UserError, one_line, told
+from mnist_tui.tui.header_line import run_line
 from mnist_tui.tui.messages import NewRunFrom, OpenRun
 from mnist_tui.tui.screens.help import HelpScreen
 from mnist_tui.tui.screens.workspace_help import HELP_ABOUT, HELP_KEYS, HELP_TITLE, WORKSPACE_BINDINGS
@@ -168,14 +169,7 @@ class WorkspaceScreen(Screen):
             line.append(f"{one_line(run.name)}: ", style="bold")
             line.append(one_line(run.problem), style="red")
         else:
-            hidden = self.table.hidden
-            cue = f"  · {len(hidden)} more columns: widen, or sort by one (< >)" if hidden else ""
-            path = one_line(str(run.path))
-            room = self.size.width - 2 - len(cue) - (len(run.note) + 2 if run.note else 0)
-            line.append(path if len(path) <= room else "…" + path[-max(room - 1, 8) :], style="dim")
-            if run.note:
-                line.append(f"  {run.note}", style="yellow")
-            line.append(cue, style="italic")
+            line = run_line(str(run.path), run.note, len(self.table.hidden), self.size.width - 2)
         self.query_one("#run-detail", Static).update(line)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -232,10 +232,6 @@ def _stepped_labels(step: float):
 
 
 def _decade_labels(values: list[float]) -> tuple[str, ...]:
-    return tuple(_log_label(v) for v in values)
-
-
-def _decade_labels(values: list[float]) -> tuple[str, ...]:
     """One style for the whole axis: "0.001 0.0001", or scientific throughout from 1e-5 down or
     1e5 up ("0.001" over "1e-4" read as two scales)."""
     if min(values) >= 1e-4 and max(values) < 1e5:

@@ -67,8 +67,10 @@ class PlotsPanel(Vertical):
         return last
 
     def withdraw_after(self, epoch: int) -> float | None:
-        """The batches past ``epoch`` go (a run stopped in the next: not kept); the last loss left."""
+        """The batches and steering marks past ``epoch`` go (a run stopped in the next: not kept, and
+        not in its replay; a change at the epoch's end stays); the last loss left."""
         self.losses.drop_after(epoch)
+        self.losses.drop_marks_after(epoch + 1e-6)
         return self.losses.raw.ys[-1] if len(self.losses.raw) else None
 
     def add_epoch(self, row) -> None:
