@@ -35,6 +35,21 @@ def test_the_newest_point_shows_whatever_the_stride_and_goes_when_a_rerun_drops_
     assert series.xs[-1] == 2.6 and series.ys[-1] == 1.0
 
 
+def test_an_epochs_last_batch_is_kept_through_the_thinning_where_a_stop_ends_the_plot():
+    """A run stopped in epoch 3 withdraws what follows epoch 2: its plot ended at x 1.9968, a stride
+    short, with no tick or label at 2.0 and an earlier batch's loss shown as the last."""
+    series = BoundedSeries(capacity=1000)
+    for batch in range(1, 2815):
+        series.append(batch / 938, float(batch), keep=batch % 938 == 0)
+    assert len(series) <= 1000 + 3 + 1 and {1.0, 2.0, 3.0} <= set(series.xs)
+    plain = [x for x in series.xs[:-1] if x not in (1.0, 2.0, 3.0)]
+    assert plain == sorted(plain) and series.xs == sorted(series.xs)
+    series.drop_after(2.0)
+    assert series.xs[-1] == 2.0 and series.ys[-1] == 1876.0
+    series.append(2.0 + 1 / 938, 5.0)  # the next attempt goes on from there
+    assert series.xs[-2:] == [2.0, 2.0 + 1 / 938]
+
+
 def test_run_progress_eta_and_overall_position():
     progress = RunProgress(epochs=3)
     progress.on_loaded(

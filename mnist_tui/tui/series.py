@@ -21,6 +21,7 @@ class BoundedSeries:
         self._ys: list[float] = []
         self._skipped = 0  # points dropped since the last one kept, under the current stride
         self._newest: tuple[float, float] | None = None  # the last point appended, when it was not kept
+        self._pins: set[float] = set()  # the x of points kept whatever the stride (append's ``keep``)
 
     @property
     def xs(self) -> list[float]:
@@ -33,26 +34,33 @@ class BoundedSeries:
     def __len__(self) -> int:
         return len(self._xs) + (self._newest is not None)
 
-    def append(self, x: float, y: float) -> None:
-        if self._skipped + 1 < self.stride:
+    def append(self, x: float, y: float, keep: bool = False) -> None:
+        """``keep``: the point stays whatever the stride (an epoch's last batch: a run stopped in the
+        next epoch withdraws what follows, and its plot ended a stride short, at x 1.9968)."""
+        due = self._skipped + 1 >= self.stride
+        if not due and not keep:
             self._skipped += 1
             self._newest = (x, y)
             return
-        self._skipped, self._newest = 0, None
+        self._skipped, self._newest = 0 if due else self._skipped + 1, None  # a pin keeps the stride's step
         self._xs.append(x)
         self._ys.append(y)
-        if len(self._xs) > self.capacity:
-            self._xs, self._ys = self._xs[::2], self._ys[::2]
+        if keep:
+            self._pins.add(x)
+        if len(self._xs) > self.capacity + len(self._pins):
+            kept = [i for i in range(len(self._xs)) if i % 2 == 0 or self._xs[i] in self._pins]
+            self._xs, self._ys = [self._xs[i] for i in kept], [self._ys[i] for i in kept]
             self.stride *= 2
 
     def clear(self) -> None:
-        self.stride, self._skipped, self._newest = 1, 0, None
+        self.stride, self._skipped, self._newest, self._pins = 1, 0, None, set()
         self._xs, self._ys = [], []
 
     def drop_after(self, x: float) -> None:
         """Forget the points past ``x`` (a followed run started again from there); the stride stays."""
         if self._newest is not None and self._newest[0] > x:
             self._newest = None
+        self._pins = {pin for pin in self._pins if pin <= x}
         keep = next((i for i, kept in enumerate(self._xs) if kept > x), len(self._xs))
         if keep < len(self._xs):
             self._xs, self._ys, self._skipped, self._newest = self._xs[:keep], self._ys[:keep], 0, None

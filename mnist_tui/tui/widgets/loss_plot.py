@@ -44,8 +44,9 @@ class BatchLossPlot(LivePlot):
     def add(self, x: float, loss: float, lr: float | None = None) -> None:
         """``x`` is the position in epochs (2.5 = half way through epoch 3); ``lr`` the batch's
         learning rate (``LossInbox`` items carry it)."""
-        self.raw.append(x, loss)
-        self.lrs.append(x, float("nan") if lr is None else lr)
+        epoch_end = float(x).is_integer()  # kept through any thinning: where a stopped run's plot ends
+        self.raw.append(x, loss, keep=epoch_end)
+        self.lrs.append(x, float("nan") if lr is None else lr, keep=epoch_end)
         self.mark_dirty()
 
     @property
