@@ -141,6 +141,8 @@ def use_core_share(run, setting: str = "auto") -> None:
     if setting != "auto" or not cpu or "OMP_NUM_THREADS" in os.environ or torch.get_num_threads() < 2:
         return
     cores = frozenset(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else frozenset()
-    if not cores or read_cpu_times(cores) is None:
+    if not cores:
         return
-    run.core_share = CoreShare(torch.get_num_threads(), cores, lambda: read_cpu_times(cores), keep_op_threads)
+    share = CoreShare(torch.get_num_threads(), cores, lambda: read_cpu_times(cores), keep_op_threads)
+    if share.last is not None:  # its first reading: /proc could be read
+        run.core_share = share

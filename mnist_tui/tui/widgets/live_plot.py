@@ -161,7 +161,7 @@ class LivePlot(PlotextPlot):
     def _lay_out(self, width: int, height: int) -> None:
         started = time.perf_counter()
         self._plot = Plot()  # a fresh figure: plotext keeps limits and ticks between builds
-        self.drawn, self.legend, self._marks = {}, [], []  # _marks: drawn after every line, none over them
+        self.drawn, self.legend, self._markers = {}, [], []  # _markers: drawn after every line, none over them
         self.y_axis = self.x_axis = self.right_axis = None
         plot_height = max(height - OUR_ROWS, 4)
         self._plot.plotsize(width, plot_height)
@@ -172,7 +172,7 @@ class LivePlot(PlotextPlot):
         self._canvas_cols = width
         self.draw(self._plot)
         y_axes = {"left": self.y_axis, "right": self.right_axis}
-        draw_marks(self._plot, self._marks, self.x_axis, y_axes, (self._canvas_cols, self._canvas[1]))
+        draw_marks(self._plot, self._markers, self.x_axis, y_axes, (self._canvas_cols, self._canvas[1]))
         self._laid_out = (width, height)
         self._lay_out_s = time.perf_counter() - started
 
@@ -290,7 +290,7 @@ class LivePlot(PlotextPlot):
         if points:  # every k-th point where all would crowd: the lines stay told apart without colour
             k = max(1, -(-len(xs) // max(self._canvas_cols // 3, 1)))
             marked = range((len(xs) - 1) % k, len(xs), k)  # counted back from the newest
-            self._marks.append(([xs[i] for i in marked], [ys[i] for i in marked], color, points, side))
+            self._markers.append(([xs[i] for i in marked], [ys[i] for i in marked], color, points, side))
         self.drawn[label] = (xs, ys)
         if legend:
             self.legend.append((legend, label, color))

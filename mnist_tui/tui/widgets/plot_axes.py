@@ -109,11 +109,11 @@ def dodged(
     return out
 
 
-def draw_marks(plt, marks: list, x: Axis | None, y_axes: dict[str, Axis | None], canvas: tuple[int, int]) -> None:
+def draw_marks(plt, markers: list, x: Axis | None, y_axes: dict[str, Axis | None], canvas: tuple[int, int]) -> None:
     """Each series' markers (xs, ys, colour, character, y side), after every line (a later line hid
     conv2's "■"), each on a cell of its own (:func:`dodged`)."""
     taken: set = set()
-    for xs, ys, color, points, side in marks:
+    for xs, ys, color, points, side in markers:
         y = y_axes[side]
         if x is not None and y is not None:
             xs = dodged(xs, ys, x, y, canvas, taken)
