@@ -24,6 +24,7 @@ from sprint_recipes import Recipe, make_plan, schedule_values  # noqa: E402
 from sprint_step import Data, Options, build, make_step, sync  # noqa: E402
 
 from mnist_tui.data import load_mnist, normalise  # noqa: E402
+from mnist_tui.training.inner_evals import inner_eval_batches  # noqa: E402
 
 TARGET = 0.99
 
@@ -122,6 +123,9 @@ def train_run(recipe: Recipe, seed: int, data: Data, opts: Options, evaluate: bo
     beta2 = recipe.betas[1]
     orders: dict[int, torch.Tensor] = {}
     by_size: dict[int, int] = {}  # samples trained so far at each nominal batch size (for the estimate)
+    # where the trainer tests: an epoch's end, the schedule's, and inside epochs (--tests-per-epoch)
+    sizes = {recipe.batch_size, *(b for _, b in recipe.ramp)}
+    trainer_tests = {bs: {b * bs for b in inner_eval_batches(recipe.tests_per_epoch, n, n, bs)} for bs in sizes}
     model.train()
     train_s = cpu_s = eval_s = 0.0
     seg_wall, seg_cpu = time.perf_counter(), time.process_time()
@@ -154,7 +158,7 @@ def train_run(recipe: Recipe, seed: int, data: Data, opts: Options, evaluate: bo
             eval_s += time.perf_counter() - t
             ev = dict(epoch=round(plan.evals[i], 4), acc=acc, raw_acc=raw, train_s=train_s, cpu_s=cpu_s)
             ev["by_size"] = dict(by_size)
-            ev["trainer_sees"] = i == len(plan.steps) - 1 or stop == n  # an epoch's end or the schedule's
+            ev["trainer_sees"] = i == len(plan.steps) - 1 or stop == n or stop in trainer_tests[nominal]
             ev["loss"] = float(losses[: i + 1].mean())
             result.evals.append(ev)
             seg_wall, seg_cpu = time.perf_counter(), time.process_time()

@@ -23,13 +23,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import child_runs as runs  # noqa: E402
 import throughput_report as report  # noqa: E402
 from machine import cpu_description, usable_cores  # noqa: E402
 
+from mnist_tui.training.events import EpochRecord  # noqa: E402
 from mnist_tui.training.reached import TARGET_ACC, first_reached  # noqa: E402
 
 GOALS = {  # issue 14 (project/seed) and issue 12 (dashboard/headless)
@@ -193,7 +193,7 @@ def time_to_accuracy(args, work: Path, name: str, extra: list[str], epochs: int 
         cli += ["--epochs", str(epochs)]
     run = runs.run_headless(cli, work / f"accuracy-{name}", stop_when=_reached)
     accuracies = [round(r["test_acc"] * 100, 2) for r in run.rows]
-    reached = first_reached([SimpleNamespace(**row) for row in run.rows], TARGET_ACC)  # as the trainer says it
+    reached = first_reached([EpochRecord.from_json(row) for row in run.rows], TARGET_ACC)  # as the trainer says it
     if reached is not None:
         return {"reached": True, "epoch": reached.epoch, "seconds": round(reached.seconds, 2), "test_acc": accuracies}
     return {
@@ -207,7 +207,7 @@ def time_to_accuracy(args, work: Path, name: str, extra: list[str], epochs: int 
 
 
 def _reached(rows: list[dict]) -> bool:
-    return any(r["test_acc"] >= TARGET_ACC for r in rows)
+    return first_reached([EpochRecord.from_json(row) for row in rows], TARGET_ACC) is not None
 
 
 def load_average() -> list[float]:

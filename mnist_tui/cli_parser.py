@@ -136,6 +136,12 @@ def build_parser() -> ArgumentParser:
         "--split-batch", choices=SPLIT_BATCH, help="each half of a batch on its own core (auto: where it pays)"
     )
     t.add_argument("--share-cores", choices=SHARE_CORES, help="auto: fewer CPU threads while other processes are busy")
+    t.add_argument(
+        "--tests-per-epoch",
+        type=_checked("tests_per_epoch", int),
+        metavar="N",
+        help="test the model after each 1/N of an epoch too (default 1; --recipe sprint: 2)",
+    )
     d = p.add_argument_group("data and output")
     d.add_argument("--dataset", choices=DATASETS, help="auto: MNIST if it can be had, else synthetic digits")
     d.add_argument("--data-dir", type=_folder, help="MNIST folder (default $MNIST_TUI_DATA or ~/.cache/mnist-tui)")
@@ -194,7 +200,7 @@ def check_faces(parser: ArgumentParser, args: argparse.Namespace) -> None:
 
 # Options that only shape a run trained here (--data-dir also tells a replay where the digits are).
 TRAINING_OPTIONS = ("recipe", "epochs", "batch_size", "lr", "schedule", "dropout", "seed", "device", "precision")
-TRAINING_OPTIONS += ("cuda_graphs", "split_batch", "share_cores", "dataset", "limit_train")
+TRAINING_OPTIONS += ("cuda_graphs", "split_batch", "share_cores", "tests_per_epoch", "dataset", "limit_train")
 
 
 def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:

@@ -41,7 +41,7 @@ from mnist_tui.training.events import (
     StateChanged,
     Steered,
 )
-from mnist_tui.words import reached_text, rewound_text
+from mnist_tui.words import inner_text, reached_text, rewound_text
 
 
 def as_written(text: str) -> str:
@@ -176,7 +176,8 @@ class RichReporter:
     def _epoch_line(self, e: EpochRecord) -> str:
         return (
             f"epoch {e.epoch}/{self.plan.of_epoch(e.epoch)}: train loss {e.train_loss:.4f} acc {e.train_acc:.2%} · "
-            f"test loss {e.test_loss:.4f} acc {e.test_acc:.2%} · {e.seconds:.1f}s · {e.samples_per_s:,.0f} samples/s"
+            f"test loss {e.test_loss:.4f} acc {e.test_acc:.2%}{inner_text(e)} · {e.seconds:.1f}s · "
+            f"{e.samples_per_s:,.0f} samples/s"
         )
 
     def _show_table(self) -> None:

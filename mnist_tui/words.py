@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from mnist_tui.training.events import EpochRecord
     from mnist_tui.training.reached import Reached
 
 
@@ -21,5 +22,18 @@ def rewound_text(epoch: int) -> str:
 
 
 def reached_text(reached: Reached) -> str:
-    """``99 % at epoch 2, after 7.4 s of training``: a run's first epoch at its target test accuracy."""
-    return f"{reached.target * 100:g} % at epoch {reached.epoch}, after {reached.seconds:.1f} s of training"
+    """``99 % at epoch 2, after 7.4 s of training``: a run's first test at its target accuracy (``at epoch
+    1.5``: half-way through epoch 2, a test inside it)."""
+    where = epochs_text(reached.epoch)
+    return f"{reached.target * 100:g} % at epoch {where}, after {reached.seconds:.1f} s of training"
+
+
+def epochs_text(at: float) -> str:
+    """Epochs trained as a person reads them: ``2``, ``1.5`` (1.5013: batch ends fall past the half)."""
+    return f"{round(at, 2):g}"
+
+
+def inner_text(row: EpochRecord) -> str:
+    """`` (99.03 % at 1.5)``: an epoch row's tests inside the epoch, for its line; empty where none."""
+    tests = ", ".join(f"{e.test_acc:.2%} at {epochs_text(e.at)}" for e in row.inner_evals)
+    return f" ({tests})" if tests else ""

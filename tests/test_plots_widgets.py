@@ -440,3 +440,23 @@ async def test_a_one_epoch_range_says_the_two_epochs_an_epoch_plot_shows():
         assert acc.drawn["test"][0] == [6, 7] and eloss.drawn["test"][0] == [6, 7]
         assert "last 2 ep" in plain(acc).splitlines()[0] and "last 2 ep" in plain(eloss).splitlines()[0]
         assert "last 1 ep" in plain(loss).splitlines()[0] and min(loss.drawn["batch"][0]) >= 6 - 1e-9
+
+
+async def test_the_test_line_passes_through_the_tests_inside_epochs_and_a_repeated_epoch_drops_its_own():
+    """Sprint's half-epoch tests (``--tests-per-epoch 2``) are points of the test line, between its
+    epoch ends, in the error view too; an epoch trained again (a resume) brings its own."""
+    app = PlotsApp(PlotSettings(error_view=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        acc = app.query_one("#acc", AccuracyPlot)
+        acc.add(1, 96.0, 98.0, [(0.5013, 97.0)])
+        acc.add(2, 98.0, 99.12, [(1.5013, 99.03)])
+        acc.redraw_if_dirty()
+        await pilot.pause()
+        xs, ys = acc.drawn["test"]
+        assert xs == [1, 1.5013, 2]  # the 0.5 test is left of the x axis's first epoch
+        assert [10**y for y in ys] == pytest.approx([2.0, 0.97, 0.88], rel=1e-6)
+        assert acc.drawn["train"][0] == [1, 2]
+        acc.add(2, 98.1, 99.2)  # epoch 2 again, without a test inside it
+        acc.redraw_if_dirty()
+        await pilot.pause()
+        assert acc.drawn["test"][0] == [1, 2] and acc.inner == [(0.5013, 97.0)]

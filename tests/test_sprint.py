@@ -47,6 +47,7 @@ def test_the_cli_trains_the_recipe_the_sweep_chose():
     )
     assert (trained.conv_dropout, trained.fc_dropout) == (chosen.conv_dropout, chosen.fc_dropout)
     assert trained.epochs - 1 + trained.last_epoch_fraction == chosen.epochs
+    assert trained.tests_per_epoch == chosen.tests_per_epoch == 2  # its time to 99 % counts the same tests
 
 
 @pytest.mark.real_mnist

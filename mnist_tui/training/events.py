@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Union
 from mnist_tui import schema
 from mnist_tui.config import MAX_EPOCHS
 from mnist_tui.insight.layer_records import LayerStatsRecord
+from mnist_tui.training.inner_evals import InnerEval, inner_evals_of
 from mnist_tui.training.reached import Reached, first_reached
 
 if TYPE_CHECKING:  # annotations only: numpy costs the dashboard's first frame ~0.1 s
@@ -50,9 +51,12 @@ class EpochRecord:
     gpu_mem_used_mb: float | None = None
     gpu_util_percent: float | None = None
     samples: int | None = None  # trained, every rank's; fewer than the train size in a partial epoch (sprint's half)
+    inner_evals: tuple[InnerEval, ...] = ()  # tests inside the epoch (--tests-per-epoch), in order
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None or k in REQUIRED_FIELDS}
+        row = {k: v for k, v in dataclasses.asdict(self).items() if v is not None or k in REQUIRED_FIELDS}
+        del row["inner_evals"]  # written only where there are some: every other row stays as it was
+        return row | ({"inner_evals": [e.to_json() for e in self.inner_evals]} if self.inner_evals else {})
 
     @classmethod
     def from_json(cls, row: Any) -> EpochRecord:
@@ -77,6 +81,7 @@ class EpochRecord:
             gpu_mem_used_mb=schema.number(row, "gpu_mem_used_mb", low=0, default=None),
             gpu_util_percent=schema.number(row, "gpu_util_percent", low=0, default=None),
             samples=schema.integer(row, "samples", minimum=1, default=None, maximum=schema.MAX_COUNT),
+            inner_evals=inner_evals_of(row, row.get("epoch")),
         )
 
 

@@ -36,7 +36,8 @@ from mnist_tui.training.events import (
     Steered,
 )
 from mnist_tui.training.guards import DivergenceGuard
-from mnist_tui.training.reports import ModelReports, epoch_record, ready_event
+from mnist_tui.training.inner_evals import InnerTests
+from mnist_tui.training.reports import ModelReports, epoch_record, ready_event, test_inside
 from mnist_tui.training.resume import (
     as_it_was,
     checkpoint_state,
@@ -80,6 +81,7 @@ class Trainer:
         self.held: list[Steered] = []  # a plan change (and what came after it) until a batch trains
         self.announced = 0  # a plan asked and shown before it trains (see _emit_checked)
         self.system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
+        self.inner_tests: InnerTests | None = None  # this epoch's tests inside it (made as it starts)
 
     def run(self) -> RunResult:
         """Train to the end, until stopped, or until an error (reported as :class:`Failed`)."""
@@ -195,7 +197,9 @@ class Trainer:
             if epoch == self.config.epochs:  # the whole permutation is drawn either way: same random stream
                 order = order[: self.last_epoch_samples(len(order))]
             start_weights = weights_copy(self.model)  # 4 small clones: the epoch's update/weight ratio
-            stats = train_epoch(epoch_run, epoch, world.shard(order).to(self.device, non_blocking=True))
+            shard = world.shard(order).to(self.device, non_blocking=True)
+            self.inner_tests = test_inside(self, epoch_run, len(shard))
+            stats = train_epoch(epoch_run, epoch, shard)
             if stats is None:
                 self.result.stopped = True
                 break
@@ -250,7 +254,8 @@ class Trainer:
         started = time.perf_counter()
         test = evaluate(self.evaluated, self.test_x, self.test_y, self.config.eval_batch_size)
         self.guard.check_test_loss(epoch, test.loss)
-        record = epoch_record(self, epoch, stats, test, eval_seconds=time.perf_counter() - started)
+        inner, inner_s = self.inner_tests.take()
+        record = epoch_record(self, epoch, stats, test, time.perf_counter() - started + inner_s, inner)
         self.history.append(record)
         self.listener(layers)  # before the checkpoint: a kill between them lost it, a resume going on past it
         if self.config.run_dir is not None:

@@ -16,7 +16,8 @@ import torch
 from mnist_tui.model import parameter_count
 from mnist_tui.sysstats import epoch_system_fields
 from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, ModelWeights, Predictions
-from mnist_tui.training.steps import EpochStats, EvalStats, evaluate
+from mnist_tui.training.inner_evals import InnerTests, inner_eval_batches
+from mnist_tui.training.steps import EpochRun, EpochStats, EvalStats, evaluate
 
 WEIGHTS_EVERY_S = 3.0  # mid-epoch weight copies for the model view
 
@@ -79,7 +80,26 @@ def ready_event(trainer) -> DataReady:
     )
 
 
-def epoch_record(trainer, epoch: int, stats: EpochStats, test: EvalStats, eval_seconds: float) -> EpochRecord:
+def test_inside(trainer, epoch_run: EpochRun, epoch_samples: int) -> InnerTests:
+    """The tests an epoch takes inside it (``--tests-per-epoch``), set on ``epoch_run``; rank 0's alone,
+    as its epoch-end test is."""
+    world = trainer.world
+    whole = -(-len(trainer.train_y) // world.world_size)  # a whole epoch's samples on this rank
+    after = inner_eval_batches(trainer.config.tests_per_epoch, whole, epoch_samples, trainer.batch_size)
+    epoch_run.inner_eval_after = after if world.is_main else ()
+
+    def test_now() -> EvalStats:
+        test = evaluate(trainer.evaluated, trainer.test_x, trainer.test_y, trainer.config.eval_batch_size)
+        trainer.model.train()  # evaluate left it in eval mode where it is itself the evaluated model (no EMA)
+        return test
+
+    epoch_run.inner_eval = tests = InnerTests(test_now, len(trainer.train_y))
+    return tests
+
+
+def epoch_record(
+    trainer, epoch: int, stats: EpochStats, test: EvalStats, eval_seconds: float, inner_evals: tuple = ()
+) -> EpochRecord:
     """A finished epoch's row: its training (``stats``), its test set (``test``) and the machine."""
     return EpochRecord(
         epoch=epoch,
@@ -96,4 +116,5 @@ def epoch_record(trainer, epoch: int, stats: EpochStats, test: EvalStats, eval_s
         world_size=trainer.world.world_size,
         **epoch_system_fields(trainer.system),
         samples=stats.samples,
+        inner_evals=inner_evals,
     )

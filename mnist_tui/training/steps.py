@@ -84,6 +84,10 @@ class EpochRun:
     graphed: GraphedStep | None = None  # CUDA: the step replayed from a graph (see use_cuda_graph)
     split: SplitStep | None = None  # 2 CPU cores: each half of a batch on its own (see use_split_step)
     core_share: CoreShare | None = None  # the CPU: fewer op threads while other processes are busy (use_core_share)
+    # --tests-per-epoch: after these of an epoch's batches (the trainer sets them each epoch), call
+    # inner_eval(epoch, samples trained in it, its training seconds so far); its time is not training
+    inner_eval_after: tuple[int, ...] = ()
+    inner_eval: Callable[[int, int, float], None] | None = None
 
 
 def train_step(run: EpochRun, idx: torch.Tensor, keep_grads: bool = False, lr=None, beta1=None):
@@ -208,6 +212,12 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
             run.scheduler.step()
         losses[b] = loss
         correct += hits
+        if b + 1 in run.inner_eval_after and run.inner_eval is not None:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)  # the steps queued so far are training time, not the test's
+            t = time.perf_counter()
+            run.inner_eval(epoch, min((b + 1) * bs, n) * world.world_size, t - started - paused_for)
+            paused_for += time.perf_counter() - t
         now = time.perf_counter()
         if now - last_report >= run.report_every or b == batches - 1:
             elapsed = max(now - started - paused_for, 1e-9)

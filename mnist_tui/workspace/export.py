@@ -103,6 +103,13 @@ class ExportTaken(UserError):
         super().__init__(f"--export {shown(path)}: it already exists; choose another name or remove it")
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell: blank for none, a list (an epoch's ``inner_evals``) as its JSON text."""
+    if value is None:
+        return ""
+    return json.dumps(value) if isinstance(value, list) else value
+
+
 def check_export_path(path: Path) -> None:
     """A new .csv or .json file outside every run folder, or one :class:`UserError` line."""
     option = f"--export {shown(path)}"
@@ -146,7 +153,7 @@ def export_runs(
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
         text = buffer.getvalue()
     check_export_path(path)  # once more: reading many runs takes a while
     try:

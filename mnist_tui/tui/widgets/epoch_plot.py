@@ -14,28 +14,43 @@ ERROR_FLOOR = 0.01  # % (1 in 10,000): a perfect epoch is drawn here on the log 
 
 
 class EpochPlot(LivePlot):
-    """``add(epoch, train, test)``; a repeated epoch replaces the rows from it on."""
+    """``add(epoch, train, test, inner)``; a repeated epoch replaces the rows from it on. ``inner``:
+    the epoch's tests inside it, (epochs trained, value) each, drawn on the test line between its
+    epoch ends (``--tests-per-epoch``; sprint's half epochs)."""
 
     def __init__(self, title: str, ylabel: str, **kwargs) -> None:
         self.epochs: list[int] = []
         self.train: list[float] = []
         self.test: list[float] = []
+        self.inner: list[tuple[float, float]] = []
         super().__init__(title, ylabel, **kwargs)
 
-    def add(self, epoch: int, train: float, test: float) -> None:
+    def add(self, epoch: int, train: float, test: float, inner: tuple[tuple[float, float], ...] = ()) -> None:
         if self.epochs and epoch <= self.epochs[-1]:  # a repeated epoch replaces the old row
             cut = self.epochs.index(epoch) if epoch in self.epochs else len(self.epochs)
             del self.epochs[cut:], self.train[cut:], self.test[cut:]
+            self.inner = [point for point in self.inner if point[0] < epoch - 1]
         self.epochs.append(epoch)
         self.train.append(train)
         self.test.append(test)
+        self.inner.extend(inner)
         self.mark_dirty()
 
     ceiling: float | None = None  # the y axis never goes above this (100 for accuracy %)
 
+    def shown(self, value: float) -> float:
+        """A value as drawn, in values (not log10)."""
+        return value
+
     def values(self) -> tuple[list[float], list[float]]:
         """(train, test) as drawn, in values (not log10)."""
-        return list(self.train), list(self.test)
+        return [self.shown(v) for v in self.train], [self.shown(v) for v in self.test]
+
+    def test_line(self, epochs: list[int], test: list[float]) -> tuple[list[float], list[float]]:
+        """The test line's points over ``epochs``: its epoch ends and the tests inside them, in order."""
+        inside = [(x, self.shown(v)) for x, v in self.inner if epochs[0] < x < epochs[-1]]
+        points = sorted([*zip(epochs, test, strict=True), *inside])
+        return [x for x, _ in points], [v for _, v in points]
 
     def shown_from(self) -> int:
         """Index of the first epoch in the x range (the last N epochs, at least two)."""
@@ -54,9 +69,10 @@ class EpochPlot(LivePlot):
         epochs = self.epochs[start:]
         train, test = (v[start:] for v in self.values())
         x_lo, x_hi = epochs[0], max(epochs[-1], epochs[0] + 1)
+        test_x, test = self.test_line(epochs, test)
         self.set_axes((x_lo, x_hi), train + test, log=self.log_y, integer_x=True, ceiling=self.ceiling)
         self.series("train", epochs, self.to_y(train), TRAIN_COLOR, marker="·", legend="···")
-        self.series("test", epochs, self.to_y(test), TEST_COLOR, points="●", legend="━●━")
+        self.series("test", test_x, self.to_y(test), TEST_COLOR, points="●", legend="━●━")
 
 
 class EpochLossPlot(EpochPlot):
@@ -100,10 +116,8 @@ class AccuracyPlot(EpochPlot):
         self.set_reactive(LivePlot.log_y, error)
         self._control_changed(error_view=error)
 
-    def values(self) -> tuple[list[float], list[float]]:
-        if not self.error_view:
-            return super().values()
-        return [max(100 - v, ERROR_FLOOR) for v in self.train], [max(100 - v, ERROR_FLOOR) for v in self.test]
+    def shown(self, value: float) -> float:
+        return max(100 - value, ERROR_FLOOR) if self.error_view else value
 
     def heading_text(self):
         self.heading = "error % per epoch" if self.error_view else "accuracy % per epoch"

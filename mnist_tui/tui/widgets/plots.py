@@ -74,8 +74,9 @@ class PlotsPanel(Vertical):
         return self.losses.raw.ys[-1] if len(self.losses.raw) else None
 
     def add_epoch(self, row) -> None:
-        self.accuracy.add(row.epoch, 100 * row.train_acc, 100 * row.test_acc)
-        self.epoch_losses.add(row.epoch, row.train_loss, row.test_loss)
+        inner = row.inner_evals
+        self.accuracy.add(row.epoch, 100 * row.train_acc, 100 * row.test_acc, [(e.at, 100 * e.test_acc) for e in inner])
+        self.epoch_losses.add(row.epoch, row.train_loss, row.test_loss, [(e.at, e.test_loss) for e in inner])
 
     def mark(self, epoch: int, batch: int, batches_per_epoch: int, what: str) -> None:
         """A steering change from ``batch`` of ``epoch``; batch 0, at the epoch's end, belongs to
