@@ -510,3 +510,25 @@ async def test_each_runs_markers_sit_on_its_own_lines_cells(size):
         assert len(spots) >= 8, "\n".join(marked)
         off = [(r, c) for r, c in spots if not "\u2801" <= bare[r][c] <= "\u28ff"]
         assert not off, (off, "\n".join(marked), "\n".join(bare))
+
+
+async def test_a_later_runs_line_leaves_an_earlier_runs_markers_in_sight():
+    """Run b's line crosses run a's point at epoch 3 (b has no point there): a's marker was drawn with
+    its own line, before b's, and b's braille took its cell."""
+    from mnist_tui.tui.widgets.compare_plot import style_of
+    from mnist_tui.workspace.compare import METRICS, Series
+
+    class PlotsApp(App):
+        def compose(self):
+            yield ComparePlot(METRICS["acc"], id="acc")
+
+    runs = [
+        (0, Series("a", (1.0, 3.0, 5.0), (90.0, 95.0, 97.5))),
+        (1, Series("b", (1.0, 5.0), (91.0, 99.0))),  # at epoch 3, half-way: 95.0, on a's marker
+    ]
+    async with PlotsApp().run_test(size=(80, 24)) as pilot:
+        plot = pilot.app.query_one("#acc", ComparePlot)
+        plot.show(runs)
+        await pilot.pause(0.05)
+        text = plot.render().plain
+        assert text.count(style_of(0)[1]) == 3, text  # each of a's three points keeps its marker

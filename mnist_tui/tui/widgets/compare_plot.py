@@ -73,6 +73,7 @@ class ComparePlot(PlotextPlot):
         axes = fit_axes(canvas, (lo, hi), ys, log=self.metric.log, integer_x=epochs, ceiling=self.metric.ceiling)
         apply_axes(plt, axes)
         self.y_axis = axes.y
+        marks = []  # drawn after every line: a later run's line crossed an earlier run's marker out
         for slot, series in drawn:
             color, marker = style_of(slot)
             ys = in_plot_units(series.ys, axes.y)
@@ -80,5 +81,7 @@ class ComparePlot(PlotextPlot):
             line_ys = on_tick_grid(ys, axes.y.lo, axes.y.hi, rows, BRAILLE_DOTS[1])  # dots where the ticks are
             plt.plot(line_xs, line_ys, color=color, marker="braille")
             if self.markers and len(series.xs) <= 30:  # past 30 epochs the markers would hide the line
-                plt.scatter(list(series.xs), ys, color=color, marker=marker)
+                marks.append((list(series.xs), ys, color, marker))
+        for xs, ys, color, marker in marks:
+            plt.scatter(xs, ys, color=color, marker=marker)
         self.refresh()
