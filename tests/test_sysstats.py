@@ -77,6 +77,9 @@ def test_settings_line_and_help_lines():
     assert any(x.startswith("dropout") and "conv 0.1 / fc 0.5" in x for x in lines)
     assert "world size  1" in lines  # the help screen lists every setting
     assert settings_parts({}) == []
+    sprint = " · ".join(settings_parts(SETTINGS | {"ema_decay": 0.99, "tests_per_epoch": 2}))
+    assert "dropout 0.1 · weights EMA 0.99 · tests/epoch 2 · bf16" in sprint
+    assert "EMA" not in line and "tests/epoch" not in line  # the defaults: none, and at epoch ends only
 
 
 class PanelsApp(App):

@@ -36,6 +36,10 @@ def settings_fields(
     if "conv_dropout" in s or "fc_dropout" in s:
         conv, fc = s.get("conv_dropout"), s.get("fc_dropout")
         out.append(("dropout", _number(conv) if conv == fc else f"conv {_number(conv)} / fc {_number(fc)}"))
+    if s.get("ema_decay"):  # sprint's: what is tested, saved and drawn with is the weights' average
+        out.append(("weights EMA", _number(s["ema_decay"])))
+    if s.get("tests_per_epoch", 1) != 1:
+        out.append(("tests/epoch", _number(s["tests_per_epoch"])))
     if "precision" in s:
         out.append(("precision", str(s["precision"])))
     if "seed" in s:
