@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,8 +30,9 @@ def reached_text(reached: Reached) -> str:
 
 
 def epochs_text(at: float) -> str:
-    """Epochs trained as a person reads them: ``2``, ``1.5`` (1.5013: batch ends fall past the half)."""
-    return f"{round(at, 2):g}"
+    """A place on the epoch axis as a person reads it: ``2``, ``1.5`` (1.5013: batch ends fall past the
+    half). Rounded down: a test at 1.9999 is not epoch 2's end."""
+    return f"{math.floor(at * 100 + 1e-9) / 100:g}"
 
 
 def inner_text(row: EpochRecord) -> str:

@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,11 +18,11 @@ from mnist_tui.config import Config, make_config
 from mnist_tui.errors import UserError
 from mnist_tui.headless import RichReporter
 from mnist_tui.schema import RecordError
-from mnist_tui.training.events import DataReady, EpochRecord
-from mnist_tui.training.inner_evals import InnerEval, inner_eval_batches
+from mnist_tui.training.events import DataReady, EpochRecord, Finished
+from mnist_tui.training.inner_evals import InnerEval, InnerTests, inner_eval_batches
 from mnist_tui.training.loop import Trainer
 from mnist_tui.training.reached import Reached, first_reached
-from mnist_tui.words import reached_text
+from mnist_tui.words import epochs_text, reached_text
 
 
 def row(epoch: int, test_acc: float, seconds: float, inner: tuple[InnerEval, ...] = ()) -> EpochRecord:
@@ -47,9 +48,28 @@ def test_an_epoch_row_keeps_its_inner_tests_and_a_row_without_any_stays_as_it_wa
         ({"inner_evals": {"at": 1.5}}, "not a list"),
         ({"inner_evals": [{"at": 2.5, "test_loss": 0.1, "test_acc": 0.9, "seconds": 1}]}, "outside epoch 2"),
         ({"inner_evals": [{"at": 1.5, "test_loss": 0.1, "test_acc": 1.5, "seconds": 1}]}, "'test_acc'"),
+        ({"inner_evals": [inner[0].to_json() | {"at": 1.7}, inner[0].to_json()]}, "out of order"),
+        ({"inner_evals": [inner[0].to_json() | {"seconds": 999}]}, "after its epoch's training seconds"),
     ):
         with pytest.raises(RecordError, match=says):
             EpochRecord.from_json(written | bad)
+
+
+def test_a_test_just_before_an_epochs_end_stays_inside_it():
+    """59,998 of 60,000 samples: 1.99997 rounded to four places was 2.0, epoch 2's end, and the row that
+    held it was refused by its own schema (replay, resume and export skipped it)."""
+    tests = InnerTests(lambda: SimpleNamespace(loss=0.03, accuracy=0.99), 60_000)
+    tests(2, 59_998, 9.5)
+    (inner,), _ = tests.take()
+    assert inner.at == 1.9999 and epochs_text(inner.at) == "1.99"
+    assert EpochRecord.from_json(row(2, 0.991, 9.6, (inner,)).to_json()).inner_evals == (inner,)
+
+
+def test_the_best_accuracy_counts_the_tests_inside_epochs_as_the_time_to_99_does():
+    """An end line read "best test accuracy 98.95%; 99 % at epoch 1.5"."""
+    history = [row(1, 0.985, 4.5), row(2, 0.9895, 4.5, (InnerEval(1.5013, 0.03, 0.9903, 2.25),))]
+    assert Finished.of(history, 2, False) == Finished(2, 0.9903, False, "", Reached(1.5013, 6.75))
+    assert Finished.of(history[:1], 1, True).best_test_acc == 0.985
 
 
 def test_the_time_to_99_counts_a_test_inside_an_epoch_from_the_epochs_before_it():

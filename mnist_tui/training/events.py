@@ -18,7 +18,7 @@ from mnist_tui import schema
 from mnist_tui.config import MAX_EPOCHS
 from mnist_tui.insight.layer_records import LayerStatsRecord
 from mnist_tui.training.inner_evals import InnerEval, inner_evals_of
-from mnist_tui.training.reached import Reached, first_reached
+from mnist_tui.training.reached import Reached, best_accuracy, first_reached
 
 if TYPE_CHECKING:  # annotations only: numpy costs the dashboard's first frame ~0.1 s
     import numpy as np
@@ -81,7 +81,7 @@ class EpochRecord:
             gpu_mem_used_mb=schema.number(row, "gpu_mem_used_mb", low=0, default=None),
             gpu_util_percent=schema.number(row, "gpu_util_percent", low=0, default=None),
             samples=schema.integer(row, "samples", minimum=1, default=None, maximum=schema.MAX_COUNT),
-            inner_evals=inner_evals_of(row, row.get("epoch")),
+            inner_evals=inner_evals_of(row, row["epoch"], row["seconds"]),
         )
 
 
@@ -269,15 +269,14 @@ class Finished:
     best_test_acc: float | None
     stopped: bool  # True when stopped before the plan's end
     still: str = ""
-    reached: Reached | None = None  # the first epoch at 99 % test accuracy, and the training time to it
+    reached: Reached | None = None  # the first test at 99 % accuracy, and the training time to it
 
     @classmethod
     def of(
         cls, history: list[EpochRecord] | tuple[EpochRecord, ...], epochs_done: int, stopped: bool, still: str = ""
     ) -> Finished:
         """The end of a run whose epochs' rows are ``history``: its best accuracy and time to 99 %."""
-        best = max((r.test_acc for r in history), default=None)
-        return cls(epochs_done, best, stopped, still, first_reached(history))
+        return cls(epochs_done, best_accuracy(history), stopped, still, first_reached(history))
 
 
 @dataclass(frozen=True)

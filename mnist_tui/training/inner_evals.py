@@ -12,6 +12,8 @@ weights with or without it (a test proves it).
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +25,9 @@ from mnist_tui.config import MAX_EPOCHS
 
 @dataclass(frozen=True)
 class InnerEval:
-    """One test evaluation inside an epoch: ``at`` epochs trained (1.5 is epoch 2's first half),
-    the test set's loss and accuracy there, and the epoch's training seconds up to it."""
+    """One test evaluation inside an epoch: ``at``, its place on the epoch axis (epoch 2 runs from 1 to
+    2: its half-way test is at 1.5, as the plots draw it), the test set's loss and accuracy there,
+    and the epoch's training seconds up to it."""
 
     at: float
     test_loss: float
@@ -45,14 +48,19 @@ class InnerEval:
         )
 
 
-def inner_evals_of(row: dict[str, Any], epoch: int) -> tuple[InnerEval, ...]:
-    """An epoch row's ``inner_evals`` (none where it has no such field), each inside ``epoch``."""
+def inner_evals_of(row: dict[str, Any], epoch: int, seconds: float) -> tuple[InnerEval, ...]:
+    """An epoch row's ``inner_evals`` (none where it has no such field): inside ``epoch``, in order,
+    each within the epoch's training ``seconds`` (the time to 99 % adds them up)."""
     value = row.get("inner_evals", [])
     if not isinstance(value, list):
         raise schema.RecordError("field 'inner_evals' is not a list")
     evals = tuple(InnerEval.from_json(item) for item in value)
     if any(not epoch - 1 < e.at < epoch for e in evals):
         raise schema.RecordError(f"field 'inner_evals' holds a point outside epoch {epoch}")
+    if any(a.at >= b.at or a.seconds > b.seconds for a, b in itertools.pairwise(evals)):
+        raise schema.RecordError("field 'inner_evals' is out of order")
+    if any(e.seconds > seconds for e in evals):
+        raise schema.RecordError("field 'inner_evals' holds a test after its epoch's training seconds")
     return evals
 
 
@@ -82,7 +90,8 @@ class InnerTests:
     def __call__(self, epoch: int, samples: int, trained_s: float) -> None:
         started = time.perf_counter()
         result = self.test()
-        at = round(epoch - 1 + samples / self.train_size, 4)
+        # four decimals, rounded down: 59,998 of 60,000 samples is 1.9999 of epoch 2, not its end (2.0)
+        at = max(math.floor((epoch - 1 + samples / self.train_size) * 10_000) / 10_000, epoch - 1 + 1e-4)
         self.taken.append(InnerEval(at, result.loss, result.accuracy, round(trained_s, 4)))
         self.seconds += time.perf_counter() - started
 

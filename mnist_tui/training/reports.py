@@ -84,7 +84,7 @@ def test_inside(trainer, epoch_run: EpochRun, epoch_samples: int) -> InnerTests:
     """The tests an epoch takes inside it (``--tests-per-epoch``), set on ``epoch_run``; rank 0's alone,
     as its epoch-end test is."""
     world = trainer.world
-    whole = -(-len(trainer.train_y) // world.world_size)  # a whole epoch's samples on this rank
+    whole = len(world.shard(torch.arange(len(trainer.train_y))))  # a whole epoch's samples on this rank
     after = inner_eval_batches(trainer.config.tests_per_epoch, whole, epoch_samples, trainer.batch_size)
     epoch_run.inner_eval_after = after if world.is_main else ()
 

@@ -13,7 +13,7 @@ from typing import Any
 from mnist_tui.config import dataset_option_of
 from mnist_tui.plan import Plan
 from mnist_tui.training.events import STATES, EpochRecord
-from mnist_tui.training.reached import first_reached
+from mnist_tui.training.reached import best_accuracy, first_reached
 
 # A row's states: a run's, or its folder's when it cannot be read (broken) or told (unknown).
 ROW_STATES = (*STATES, "broken", "unknown")
@@ -115,7 +115,7 @@ def results(records: list[EpochRecord]) -> dict[str, Any]:
     last = records[-1]
     return dict(
         epochs_done=last.epoch,
-        best_test_acc=max(r.test_acc for r in records),
+        best_test_acc=best_accuracy(records),
         last_test_loss=last.test_loss,
         time_to_99=reached.seconds if reached else None,
         samples_per_s=overall_rate(records),
