@@ -31,8 +31,11 @@ def reached_text(reached: Reached) -> str:
 
 def epochs_text(at: float) -> str:
     """A place on the epoch axis as a person reads it: ``2``, ``1.5`` (1.5013: batch ends fall past the
-    half). Rounded down: a test at 1.9999 is not epoch 2's end."""
-    return f"{math.floor(at * 100 + 1e-9) / 100:g}"
+    half), ``0.67``; a test at 1.9999 reads ``1.99``, not epoch 2's end."""
+    shown = round(at, 2)
+    if shown == int(shown) and at != shown:
+        shown = math.floor(at * 100) / 100
+    return f"{shown:g}"
 
 
 def inner_text(row: EpochRecord) -> str:

@@ -152,3 +152,18 @@ def test_a_run_folder_keeps_the_inner_tests_for_its_replay_and_export(tmp_path):
     export_runs([run_dir], tmp_path / "runs.csv")
     cells = [row["inner_evals"] for row in csv.DictReader((tmp_path / "runs.csv").open())]
     assert [[e["at"] for e in json.loads(cell)] for cell in cells] == [[r.inner_evals[0].at] for r in rows]
+
+
+def test_the_workspace_compares_the_tests_inside_epochs_and_their_count():
+    """The compare plots drew epoch ends only (a run's plotted peak under its best column), and two
+    runs tested 2 and 4 times an epoch read as the same settings."""
+    from mnist_tui.workspace.compare import epoch_series
+    from mnist_tui.workspace.summary import settings_from_config
+
+    history = [row(1, 0.985, 4.5, (InnerEval(0.5013, 0.09, 0.97, 2.2),)), row(2, 0.9912, 4.5)]
+    acc = epoch_series("r", history, "acc")
+    assert acc.xs == (0.5013, 1.0, 2.0) and acc.ys == pytest.approx((97.0, 98.5, 99.12))
+    assert epoch_series("r", history, "test_loss").ys == (0.09, 0.05, 0.05)
+    assert epoch_series("r", history, "train_loss").xs == (1.0, 2.0)  # trained, not tested: epoch ends
+    assert settings_from_config({"tests_per_epoch": 2})["tests_per_epoch"] == 2
+    assert settings_from_config({"lr": 0.01})["tests_per_epoch"] == 1  # a run from before the option

@@ -444,19 +444,27 @@ async def test_a_one_epoch_range_says_the_two_epochs_an_epoch_plot_shows():
 
 async def test_the_test_line_passes_through_the_tests_inside_epochs_and_a_repeated_epoch_drops_its_own():
     """Sprint's half-epoch tests (``--tests-per-epoch 2``) are points of the test line, between its
-    epoch ends, in the error view too; an epoch trained again (a resume) brings its own."""
+    epoch ends (epoch 1's before it: the axis starts there), in the error view too; an epoch trained
+    again (a resume) brings its own."""
     app = PlotsApp(PlotSettings(error_view=True))
     async with app.run_test(size=(120, 40)) as pilot:
         acc = app.query_one("#acc", AccuracyPlot)
+
+        async def drawn_test_xs():
+            acc.redraw_if_dirty()
+            await pilot.pause()
+            return acc.drawn["test"][0]
+
         acc.add(1, 96.0, 98.0, [(0.5013, 97.0)])
         acc.add(2, 98.0, 99.12, [(1.5013, 99.03)])
-        acc.redraw_if_dirty()
-        await pilot.pause()
-        xs, ys = acc.drawn["test"]
-        assert xs == [1, 1.5013, 2]  # the 0.5 test is left of the x axis's first epoch
-        assert [10**y for y in ys] == pytest.approx([2.0, 0.97, 0.88], rel=1e-6)
-        assert acc.drawn["train"][0] == [1, 2]
-        acc.add(2, 98.1, 99.2)  # epoch 2 again, without a test inside it
-        acc.redraw_if_dirty()
-        await pilot.pause()
-        assert acc.drawn["test"][0] == [1, 2] and acc.inner == [(0.5013, 97.0)]
+        assert await drawn_test_xs() == [0.5013, 1, 1.5013, 2]
+        assert [10**y for y in acc.drawn["test"][1]] == pytest.approx([3.0, 2.0, 0.97, 0.88], rel=1e-6)
+        assert acc.drawn["train"][0] == [1, 2] and acc.x_axis.lo <= 0.5013
+        acc.add(3, 98.5, 99.2, [(2.5013, 99.1)])
+        acc.range_epochs = 2  # the last two epochs, from epoch 2's end: no test before it
+        assert await drawn_test_xs() == [2, 2.5013, 3]
+        acc.range_epochs = 0
+        acc.add(2, 98.1, 99.2)  # epoch 2 again, without a test inside it: epoch 3 and its test go too
+        assert await drawn_test_xs() == [0.5013, 1, 2] and acc.inner == [(0.5013, 97.0)]
+        acc.add(1, 96.0, 98.0, [(0.25, 80.0), (0.5, 90.0), (0.75, 95.0)])  # a one-epoch run tested in quarters
+        assert await drawn_test_xs() == [0.25, 0.5, 0.75, 1] and acc.x_axis.hi == 1

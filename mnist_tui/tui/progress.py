@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mnist_tui.plan import Plan
 from mnist_tui.training.reached import Reached
-from mnist_tui.words import counted, reached_text
+from mnist_tui.words import counted, epochs_text, reached_text
 
 # The speed a batch report gives is its epoch's so far, and the first batches carry the start-up
 # (oneDNN builds its kernels, the caches fill): after sprint's first batch it read 371 samples/s and
@@ -29,7 +29,7 @@ class RunProgress:
         self.settled_rate: float | None = None  # the speed the previous epoch ended at
         self.last_loss: float | None = None
         self.best_acc: float | None = None
-        self.best_epoch: int | None = None
+        self.best_epoch: float | None = None  # 1.5: a test inside epoch 2 (--tests-per-epoch)
         self.last_test_loss: float | None = None
         self.last_acc: float | None = None  # the newest epoch's: what its checkpoint holds
         self.epochs_done = 0
@@ -87,14 +87,28 @@ class RunProgress:
         self.epoch, self.batch, self.samples_seen = min(epoch + 1, self.epochs), 0, 0
 
     def on_epoch(
-        self, epoch: int, test_acc: float, test_loss: float, seconds: float = 0.0, eval_seconds: float = 0.0
+        self,
+        epoch: int,
+        test_acc: float,
+        test_loss: float,
+        seconds: float = 0.0,
+        eval_seconds: float = 0.0,
+        inner: tuple[tuple[float, float], ...] = (),
     ) -> None:
+        """An epoch's row; ``inner``: its tests inside it, (place on the epoch axis, accuracy) each,
+        which the best counts as every other face does (the end line, the runs table)."""
         self.epoch_seconds[epoch] = seconds  # a repeated epoch (a resumed run) replaces its row
         self.eval_seconds = eval_seconds or self.eval_seconds  # an older row has none: keep the one known
         self.epochs_done = max(self.epochs_done, epoch)
         self.last_test_loss, self.last_acc = test_loss, test_acc
-        if self.best_acc is None or test_acc > self.best_acc:
-            self.best_acc, self.best_epoch = test_acc, epoch
+        for at, acc in (*inner, (epoch, test_acc)):
+            if self.best_acc is None or acc > self.best_acc:
+                self.best_acc, self.best_epoch = acc, at
+
+    def on_row(self, row) -> None:
+        """An epoch's row (an :class:`~mnist_tui.training.events.EpochRecord`), its inner tests with it."""
+        inner = tuple((e.at, e.test_acc) for e in row.inner_evals)
+        self.on_epoch(row.epoch, row.test_acc, row.test_loss, row.seconds, row.eval_seconds, inner)
 
     @property
     def testing(self) -> bool:
@@ -155,7 +169,9 @@ def run_summary(
     from mnist_tui.tui.widgets.stats import format_duration
 
     p = progress
-    best = f"best {p.best_acc:.2%} at epoch {p.best_epoch}" if p.best_acc is not None else "no epoch finished"
+    best = (
+        f"best {p.best_acc:.2%} at epoch {epochs_text(p.best_epoch)}" if p.best_acc is not None else "no epoch finished"
+    )
     text = f"{p.trained(epochs_done)}, {best}"
     if not long:  # the state line: the best is on the results line under it (at 80 columns it wrapped)
         return p.trained(epochs_done) if epochs_done else "no epoch finished"
@@ -168,7 +184,7 @@ def run_summary(
         if p.best_acc is not None and p.last_acc is not None and p.best_acc - p.last_acc >= FELL_BY:
             lines.append(
                 f"its checkpoint is epoch {p.epochs_done}'s ({p.last_acc:.2%}): each epoch's replaced the "
-                f"one before, so epoch {p.best_epoch}'s weights are not kept"
+                f"one before, so the weights at epoch {epochs_text(p.best_epoch)} are not kept"
             )
         if not can_extend and epochs_done < p.epochs:
             lines.append(f"continue: mnist-tui --resume {run_dir}")

@@ -44,14 +44,14 @@ class Series:
 
 
 def epoch_series(name: str, history: list[EpochRecord], metric: str) -> Series:
-    """``acc``/``error`` in percent; ``test_loss``/``train_loss`` as recorded; x is the epoch."""
-    pick = {
-        "acc": lambda r: 100 * r.test_acc,
-        "error": lambda r: 100 * (1 - r.test_acc),
-        "test_loss": lambda r: r.test_loss,
-        "train_loss": lambda r: r.train_loss,
-    }[metric]
-    return Series(name, tuple(float(r.epoch) for r in history), tuple(pick(r) for r in history))
+    """``acc``/``error`` in percent; ``test_loss``/``train_loss`` as recorded; x is the epoch. The test
+    metrics take the tests inside epochs too (``--tests-per-epoch``), at their place (1.5)."""
+    if metric == "train_loss":
+        return Series(name, tuple(float(r.epoch) for r in history), tuple(r.train_loss for r in history))
+    pick = {"acc": lambda t: 100 * t.test_acc, "error": lambda t: 100 * (1 - t.test_acc)}.get(metric)
+    tests = [(t.at, t) for r in history for t in r.inner_evals] + [(float(r.epoch), r) for r in history]
+    tests.sort(key=lambda point: point[0])
+    return Series(name, tuple(x for x, _ in tests), tuple(pick(t) if pick else t.test_loss for _, t in tests))
 
 
 def batch_series(name: str, batches: list[BatchEnd], max_points: int = MAX_POINTS) -> Series:

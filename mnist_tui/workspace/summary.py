@@ -38,6 +38,7 @@ class RunSummary:
     seed: int | None = None
     world_size: int | None = None
     device: str = ""
+    tests_per_epoch: int | None = None  # test passes an epoch (1: at its end only; sprint: 2)
     epochs_done: int = 0
     epochs_planned: int | None = None
     best_test_acc: float | None = None
@@ -82,6 +83,7 @@ SETTINGS = (
     "seed",
     "world_size",
     "device",
+    "tests_per_epoch",
 )
 
 
@@ -105,6 +107,8 @@ def settings_from_config(config: dict[str, Any]) -> dict[str, Any]:
         seed=typed(config, "seed", int),
         device=typed(config, "device", str),
         dataset=typed(config, "dataset", str),
+        # a config from before the option tested at epoch ends only
+        tests_per_epoch=typed(config, "tests_per_epoch", int) if "tests_per_epoch" in config else 1,
     )
 
 

@@ -255,7 +255,7 @@ class RunViewScreen(Screen):
         self.query_one("#system", SystemPanel).show_run(row)
         self.plots.add_epoch(row)
         self.query_one("#epochs", EpochTable).add_epoch(row)
-        self.progress.on_epoch(row.epoch, row.test_acc, row.test_loss, row.seconds, row.eval_seconds)
+        self.progress.on_row(row)
 
     # -- redrawing, on a timer -----------------------------------------------------------------
 

@@ -38,6 +38,7 @@ LABELS = {
     "seed": "seed",
     "world_size": "world",
     "device": "device",
+    "tests_per_epoch": "tests/epoch",
     "epochs_length": "epochs",
     "dropout": "dropout",  # both rates, where they are equal run by run (as the table shows them)
 }

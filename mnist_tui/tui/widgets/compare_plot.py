@@ -66,7 +66,7 @@ class ComparePlot(PlotextPlot):
             return
         epochs = self.xlabel == "epoch"
         xs = [x for _, s in drawn for x in s.xs]
-        lo, hi = (1.0, max(max(xs), 2.0)) if epochs else (0.0, max(max(xs), 1e-9))
+        lo, hi = (min(1.0, min(xs)), max(max(xs), 2.0)) if epochs else (0.0, max(max(xs), 1e-9))  # 0.5: a test
         rows = max(self.size.height - PLOTEXT_ROWS, 2)
         ys = [y for _, s in drawn for y in s.ys]
         canvas = (max(self.size.width, 20), rows)

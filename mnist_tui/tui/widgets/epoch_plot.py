@@ -46,9 +46,10 @@ class EpochPlot(LivePlot):
         """(train, test) as drawn, in values (not log10)."""
         return [self.shown(v) for v in self.train], [self.shown(v) for v in self.test]
 
-    def test_line(self, epochs: list[int], test: list[float]) -> tuple[list[float], list[float]]:
-        """The test line's points over ``epochs``: its epoch ends and the tests inside them, in order."""
-        inside = [(x, self.shown(v)) for x, v in self.inner if epochs[0] < x < epochs[-1]]
+    def test_line(self, epochs: list[int], test: list[float], whole: bool) -> tuple[list[float], list[float]]:
+        """The test line's points over ``epochs``: its epoch ends and the tests inside them, in order;
+        ``whole`` (the run from its start): also those before the first epoch's end (sprint's 0.5)."""
+        inside = [(x, self.shown(v)) for x, v in self.inner if (whole or epochs[0] < x) and x < epochs[-1]]
         points = sorted([*zip(epochs, test, strict=True), *inside])
         return [x for x, _ in points], [v for _, v in points]
 
@@ -68,8 +69,9 @@ class EpochPlot(LivePlot):
         start = self.shown_from()
         epochs = self.epochs[start:]
         train, test = (v[start:] for v in self.values())
-        x_lo, x_hi = epochs[0], max(epochs[-1], epochs[0] + 1)
-        test_x, test = self.test_line(epochs, test)
+        test_x, test = self.test_line(epochs, test, whole=start == 0)
+        x_lo = test_x[0]  # a test inside epoch 1 starts the axis before it (0.5, where epochs start at 1)
+        x_hi = max(epochs[-1], epochs[0] + 1) if x_lo == epochs[0] else epochs[-1]
         self.set_axes((x_lo, x_hi), train + test, log=self.log_y, integer_x=True, ceiling=self.ceiling)
         self.series("train", epochs, self.to_y(train), TRAIN_COLOR, marker="·", legend="···")
         self.series("test", test_x, self.to_y(test), TEST_COLOR, points="●", legend="━●━")

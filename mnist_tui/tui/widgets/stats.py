@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar, Static
 
 from mnist_tui.errors import one_line
+from mnist_tui.words import epochs_text
 
 STATE_STYLES = {
     "loading": "bold yellow",
@@ -109,9 +110,9 @@ class StatsPanel(Vertical):
     def on_resize(self) -> None:
         self.show_speed(*self._speed)
 
-    def show_results(self, best_acc: float | None, best_epoch: int | None, last_test_loss: float | None) -> None:
+    def show_results(self, best_acc: float | None, best_epoch: float | None, last_test_loss: float | None) -> None:
         best = f"{best_acc:.2%}" if best_acc is not None else "–"
-        where = f" (ep {best_epoch})" if best_epoch else ""
+        where = f" (ep {epochs_text(best_epoch)})" if best_epoch else ""
         test_loss = f"{last_test_loss:.4f}" if last_test_loss is not None else "–"
         line = Text.assemble(("best ", "dim"), (best, "bold green"), where, ("   test loss ", "dim"), test_loss)
         self._set_line("result-line", line)
