@@ -24,7 +24,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 CUDA_GRAPHS = ("auto", "off")  # auto: on CUDA in one process (mnist_tui.training.graphed)
 SPLIT_BATCH = ("auto", "on", "off")  # auto: on 2 CPU cores, fp32 (mnist_tui.training.split_step)
 SHARE_CORES = ("auto", "off")  # auto: fewer op threads while other processes are busy (training.core_share)
-MAX_TESTS_PER_EPOCH = 10  # each test is a pass over the 10,000 test images (~0.3 s on 2 CPU cores)
+MAX_TESTS_PER_EPOCH = 10  # each test is a pass over the 10,000 test images (0.2 s on 2 Intel Xeon cores)
 MAX_SEED = 2**32 - 1  # numpy's seeds stop here (the synthetic digits); torch takes less than 2**64
 
 # fast (the default): one-cycle to a peak lr of 2e-2, batch 1024, light dropout. Measured on

@@ -57,7 +57,7 @@ class JsonReporter:
                 row = {"event": "finished", "epochs_done": e.epochs_done, "best_test_acc": e.best_test_acc}
                 row |= {"stopped": e.stopped} | ({"still": e.still} if e.still else {})
                 reached = {"epoch": e.reached.epoch, "seconds": round(e.reached.seconds, 3)} if e.reached else None
-                row |= {"reached_99": reached}  # the first test at 99 % (at epochs trained: 2, 1.5013) and its time
+                row |= {"reached_99": reached}  # the first test at 99 % (on the epoch axis: 2, 1.5013) and its time
             case Failed(message=message, epochs_done=done):
                 row = {"event": "failed", "message": message, "epochs_done": done}
             case ModelWeights() | Predictions() | LayerStatsRecord():
