@@ -167,3 +167,17 @@ def test_the_workspace_compares_the_tests_inside_epochs_and_their_count():
     assert epoch_series("r", history, "train_loss").xs == (1.0, 2.0)  # trained, not tested: epoch ends
     assert settings_from_config({"tests_per_epoch": 2})["tests_per_epoch"] == 2
     assert settings_from_config({"lr": 0.01})["tests_per_epoch"] == 1  # a run from before the option
+
+
+def test_a_run_says_when_its_epochs_have_too_few_batches_for_the_tests_asked(tiny_config, small_synthetic):
+    """10 tests asked of an epoch of 2 batches were 1, without a word."""
+    from mnist_tui.training.events import Notice
+
+    events: list = []
+    config = tiny_config.with_changes(run_dir=None, batch_size=1000, tests_per_epoch=10)
+    Trainer(config, events.append, datasets=small_synthetic).run()
+    said = [e.text for e in events if isinstance(e, Notice)]
+    assert "--tests-per-epoch 10: an epoch of 2 batches is tested 2 times (a test waits for a batch's end)" in said
+    events.clear()
+    Trainer(config.with_changes(tests_per_epoch=2), events.append, datasets=small_synthetic).run()
+    assert not [e for e in events if isinstance(e, Notice) and "tests-per-epoch" in e.text]

@@ -36,8 +36,7 @@ from mnist_tui.training.events import (
     Steered,
 )
 from mnist_tui.training.guards import DivergenceGuard
-from mnist_tui.training.inner_evals import InnerTests
-from mnist_tui.training.reports import ModelReports, epoch_record, ready_event, test_inside
+from mnist_tui.training.reports import ModelReports, epoch_record, inner_tests_capped, ready_event, test_inside
 from mnist_tui.training.resume import (
     as_it_was,
     checkpoint_state,
@@ -81,7 +80,6 @@ class Trainer:
         self.held: list[Steered] = []  # a plan change (and what came after it) until a batch trains
         self.announced = 0  # a plan asked and shown before it trains (see _emit_checked)
         self.system: SystemSampler | None = None  # made when the run starts: CPU % counts from there
-        self.inner_tests: InnerTests | None = None  # this epoch's tests inside it (made as it starts)
 
     def run(self) -> RunResult:
         """Train to the end, until stopped, or until an error (reported as :class:`Failed`)."""
@@ -191,6 +189,8 @@ class Trainer:
         if self.control.wait_while_paused(on_pause=lambda: self.listener(StateChanged("paused"))):
             self.listener(StateChanged("training"))
         self.system = SystemSampler()  # CPU % per epoch counts from here
+        if capped := inner_tests_capped(self):
+            self.listener(Notice(capped))
         epoch = self.start_epoch
         while epoch <= self._plan(epoch - 1):
             order = torch.randperm(len(self.train_y), generator=self.shuffle)
@@ -198,12 +198,12 @@ class Trainer:
                 order = order[: self.last_epoch_samples(len(order))]
             start_weights = weights_copy(self.model)  # 4 small clones: the epoch's update/weight ratio
             shard = world.shard(order).to(self.device, non_blocking=True)
-            self.inner_tests = test_inside(self, epoch_run, len(shard))
+            tests = test_inside(self, epoch_run, len(shard))  # the epoch's tests inside it
             stats = train_epoch(epoch_run, epoch, shard)
             if stats is None:
                 self.result.stopped = True
                 break
-            self._finish_epoch(epoch, stats, start_weights)
+            self._finish_epoch(epoch, stats, start_weights, tests.take())
             stopped, _ = self.world.agree(self.control.stopped, self.control.lr_scale, self.device)  # every rank
             if stopped:  # (rank 0 alone broke here, and the others waited in the next epoch's first all-reduce)
                 self.result.stopped = epoch < self.config.epochs
@@ -244,7 +244,7 @@ class Trainer:
         self.held.append(Steered(done, 0, before.change_to(wanted, done), scale, wanted, time.time()))
         return wanted
 
-    def _finish_epoch(self, epoch: int, stats, start_weights) -> None:
+    def _finish_epoch(self, epoch: int, stats, start_weights, inner_tests) -> None:
         """Evaluate (rank 0), save, report. Other ranks only keep count."""
         self.guard.check_epoch(epoch, stats.loss)
         if not self.world.is_main:
@@ -254,7 +254,7 @@ class Trainer:
         started = time.perf_counter()
         test = evaluate(self.evaluated, self.test_x, self.test_y, self.config.eval_batch_size)
         self.guard.check_test_loss(epoch, test.loss)
-        inner, inner_s = self.inner_tests.take()
+        inner, inner_s = inner_tests  # (the tests, their seconds)
         record = epoch_record(self, epoch, stats, test, time.perf_counter() - started + inner_s, inner)
         self.history.append(record)
         self.listener(layers)  # before the checkpoint: a kill between them lost it, a resume going on past it

@@ -18,6 +18,7 @@ from mnist_tui.sysstats import epoch_system_fields
 from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, ModelWeights, Predictions
 from mnist_tui.training.inner_evals import InnerTests, inner_eval_batches
 from mnist_tui.training.steps import EpochRun, EpochStats, EvalStats, evaluate
+from mnist_tui.words import counted
 
 WEIGHTS_EVERY_S = 3.0  # mid-epoch weight copies for the model view
 
@@ -78,6 +79,19 @@ def ready_event(trainer) -> DataReady:
         settings=trainer.config.to_dict() | {"precision": trainer.precision, "device": str(trainer.device)},
         world_size=trainer.world.world_size,
     )
+
+
+def inner_tests_capped(trainer) -> str | None:
+    """A line when an epoch has too few batches for ``--tests-per-epoch`` (a test falls on a batch's end:
+    10 asked of a 2-batch epoch were 1, without a word)."""
+    asked = trainer.config.tests_per_epoch
+    whole = len(trainer.world.shard(torch.arange(len(trainer.train_y))))
+    taken = 1 + len(inner_eval_batches(asked, whole, whole, trainer.batch_size))
+    if taken >= asked:
+        return None
+    batches = -(-whole // trainer.batch_size)
+    epoch = f"an epoch of {counted(batches, 'batch', 'batches')}"
+    return f"--tests-per-epoch {asked}: {epoch} is tested {counted(taken, 'time')} (a test waits for a batch's end)"
 
 
 def test_inside(trainer, epoch_run: EpochRun, epoch_samples: int) -> InnerTests:
