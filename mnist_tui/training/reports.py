@@ -84,8 +84,7 @@ def ready_event(trainer) -> DataReady:
 def inner_tests_capped(trainer) -> str | None:
     """A line when an epoch has too few batches for ``--tests-per-epoch`` (a test falls on a batch's end:
     10 asked of a 2-batch epoch were 1, without a word)."""
-    asked = trainer.config.tests_per_epoch
-    whole = len(trainer.world.shard(torch.arange(len(trainer.train_y))))
+    asked, whole = trainer.config.tests_per_epoch, _whole_epoch(trainer)
     taken = 1 + len(inner_eval_batches(asked, whole, whole, trainer.batch_size))
     if taken >= asked:
         return None
@@ -97,10 +96,8 @@ def inner_tests_capped(trainer) -> str | None:
 def test_inside(trainer, epoch_run: EpochRun, epoch_samples: int) -> InnerTests:
     """The tests an epoch takes inside it (``--tests-per-epoch``), set on ``epoch_run``; rank 0's alone,
     as its epoch-end test is."""
-    world = trainer.world
-    whole = len(world.shard(torch.arange(len(trainer.train_y))))  # a whole epoch's samples on this rank
-    after = inner_eval_batches(trainer.config.tests_per_epoch, whole, epoch_samples, trainer.batch_size)
-    epoch_run.inner_eval_after = after if world.is_main else ()
+    after = inner_eval_batches(trainer.config.tests_per_epoch, _whole_epoch(trainer), epoch_samples, trainer.batch_size)
+    epoch_run.inner_eval_after = after if trainer.world.is_main else ()
 
     def test_now() -> EvalStats:
         test = evaluate(trainer.evaluated, trainer.test_x, trainer.test_y, trainer.config.eval_batch_size)
@@ -109,6 +106,11 @@ def test_inside(trainer, epoch_run: EpochRun, epoch_samples: int) -> InnerTests:
 
     epoch_run.inner_eval = tests = InnerTests(test_now, len(trainer.train_y))
     return tests
+
+
+def _whole_epoch(trainer) -> int:
+    """A whole epoch's samples on this rank (its shard under torchrun)."""
+    return len(trainer.world.shard(torch.arange(len(trainer.train_y))))
 
 
 def epoch_record(
