@@ -17,10 +17,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mnist_tui import schema
 from mnist_tui.config import MAX_EPOCHS
+
+if TYPE_CHECKING:
+    from mnist_tui.training.events import EpochRecord
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,12 @@ def inner_evals_of(row: dict[str, Any], epoch: int, seconds: float) -> tuple[Inn
     if any(e.seconds > seconds for e in evals):
         raise schema.RecordError("field 'inner_evals' holds a test after its epoch's training seconds")
     return evals
+
+
+def tests_of(row: EpochRecord) -> tuple[InnerEval, ...]:
+    """Every test of an epoch's row, in order: those inside the epoch, then its end's (``at`` the epoch,
+    ``seconds`` the epoch's): what the time to 99 %, the best accuracy and the compare plots read."""
+    return (*row.inner_evals, InnerEval(row.epoch, row.test_loss, row.test_acc, row.seconds))
 
 
 def inner_eval_batches(tests_per_epoch: int, whole_epoch: int, epoch_samples: int, batch_size: int) -> tuple[int, ...]:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mnist_tui.training.inner_evals import tests_of
+
 if TYPE_CHECKING:
     from mnist_tui.training.events import EpochRecord
 
@@ -31,17 +33,14 @@ def first_reached(history: Iterable[EpochRecord], target: float = TARGET_ACC) ->
     rows = {row.epoch: row for row in history}
     elapsed = 0.0
     for epoch in sorted(rows):
-        row = rows[epoch]
-        for inner in row.inner_evals:
-            if inner.test_acc >= target:
-                return Reached(inner.at, elapsed + inner.seconds, target)
-        elapsed += row.seconds
-        if row.test_acc >= target:
-            return Reached(epoch, elapsed, target)
+        for test in tests_of(rows[epoch]):
+            if test.test_acc >= target:
+                return Reached(test.at, elapsed + test.seconds, target)
+        elapsed += rows[epoch].seconds
     return None
 
 
 def best_accuracy(history: Iterable[EpochRecord]) -> float | None:
     """The best test accuracy of ``history``, its tests inside epochs too: a run whose end said "best
     98.95 %; 99 % at epoch 1.5" contradicted itself. None for no rows."""
-    return max((acc for row in history for acc in (row.test_acc, *(e.test_acc for e in row.inner_evals))), default=None)
+    return max((test.test_acc for row in history for test in tests_of(row)), default=None)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnist_tui.training.events import BatchEnd, EpochRecord
+from mnist_tui.training.inner_evals import tests_of
 from mnist_tui.workspace.index import SETTINGS, RunSummary
 
 MAX_POINTS = 400
@@ -49,9 +50,8 @@ def epoch_series(name: str, history: list[EpochRecord], metric: str) -> Series:
     if metric == "train_loss":
         return Series(name, tuple(float(r.epoch) for r in history), tuple(r.train_loss for r in history))
     pick = {"acc": lambda t: 100 * t.test_acc, "error": lambda t: 100 * (1 - t.test_acc)}.get(metric)
-    tests = [(t.at, t) for r in history for t in r.inner_evals] + [(float(r.epoch), r) for r in history]
-    tests.sort(key=lambda point: point[0])
-    return Series(name, tuple(x for x, _ in tests), tuple(pick(t) if pick else t.test_loss for _, t in tests))
+    tests = [test for row in history for test in tests_of(row)]
+    return Series(name, tuple(float(t.at) for t in tests), tuple(pick(t) if pick else t.test_loss for t in tests))
 
 
 def batch_series(name: str, batches: list[BatchEnd], max_points: int = MAX_POINTS) -> Series:
