@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual_plotext import PlotextPlot
 
 from mnist_tui.tui.palette import RUN_COLORS
-from mnist_tui.tui.widgets.plot_axes import BRAILLE_DOTS, apply_axes, fit_axes, in_plot_units, on_tick_grid
+from mnist_tui.tui.widgets.plot_axes import BRAILLE_DOTS, apply_axes, draw_marks, fit_axes, in_plot_units, on_tick_grid
 from mnist_tui.workspace.compare import Metric, Series
 
 MARKERS = ("●", "■", "▲", "◆", "✚", "✖", "○", "□")
@@ -81,7 +81,6 @@ class ComparePlot(PlotextPlot):
             line_ys = on_tick_grid(ys, axes.y.lo, axes.y.hi, rows, BRAILLE_DOTS[1])  # dots where the ticks are
             plt.plot(line_xs, line_ys, color=color, marker="braille")
             if self.markers and len(series.xs) <= 30:  # past 30 epochs the markers would hide the line
-                marks.append((list(series.xs), ys, color, marker))
-        for xs, ys, color, marker in marks:
-            plt.scatter(xs, ys, color=color, marker=marker)
+                marks.append((list(series.xs), ys, color, marker, "left"))
+        draw_marks(plt, marks, axes.x, {"left": axes.y}, canvas, dodge=False)
         self.refresh()

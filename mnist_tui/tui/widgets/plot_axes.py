@@ -109,13 +109,16 @@ def dodged(
     return out
 
 
-def draw_marks(plt, markers: list, x: Axis | None, y_axes: dict[str, Axis | None], canvas: tuple[int, int]) -> None:
+def draw_marks(
+    plt, markers: list, x: Axis | None, y_axes: dict[str, Axis | None], canvas: tuple[int, int], dodge: bool = True
+) -> None:
     """Each series' markers (xs, ys, colour, character, y side), after every line (a later line hid
-    conv2's "■"), each on a cell of its own (:func:`dodged`)."""
+    conv2's "■"), each on a cell of its own (:func:`dodged`) unless ``dodge`` is False (the compare
+    plots: a run's markers stay on its own line's cells)."""
     taken: set = set()
     for xs, ys, color, points, side in markers:
         y = y_axes[side]
-        if x is not None and y is not None:
+        if dodge and x is not None and y is not None:
             xs = dodged(xs, ys, x, y, canvas, taken)
         plt.scatter(xs, ys, color=color, marker=points, yside=side)
 
