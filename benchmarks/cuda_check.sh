@@ -5,7 +5,7 @@
 #     bash benchmarks/cuda_check.sh DATA_DIR [OUT_DIR] [PARTS]
 #
 # DATA_DIR holds MNIST/raw (the .gz files are enough). PARTS (default all): any of
-#   tests     the CUDA tests: tests/test_sprint.py, tests/test_graphed_step.py
+#   tests     the CUDA tests: tests/test_sprint.py, tests/test_graphed_step.py, tests/test_warm_up.py
 #   trainer   mnist-tui --headless on cuda: --recipe sprint seeds 0 1 2 (and seed 0 with
 #             --cuda-graphs off), a resume, --recipe fast
 #   profile   benchmarks/cuda_profile.py: ms a step per variant, and where the time goes
@@ -32,8 +32,8 @@ grep -m1 "model name" /proc/cpuinfo
 
 if want tests; then
     echo "== tests: tests/test_sprint.py, tests/test_graphed_step.py"
-    MNIST_TUI_TEST_DATA=$DATA $PY -m pytest -q -rs -p no:cacheprovider -o addopts= tests/test_graphed_step.py \
-        tests/test_sprint.py -k "cuda or graph" >"$OUT/tests.txt" 2>&1
+    MNIST_TUI_TEST_DATA=$DATA $PY -m pytest -q -rs -p no:cacheprovider -o addopts= tests/test_graphed_step.py tests/test_warm_up.py \
+        tests/test_sprint.py -k "cuda or graph or warm" >"$OUT/tests.txt" 2>&1
     grep -E "passed|failed|error|SKIPPED|FAILED" "$OUT/tests.txt"
 fi
 

@@ -47,6 +47,7 @@ from mnist_tui.training.resume import (
 )
 from mnist_tui.training.saving import CheckpointKeeper
 from mnist_tui.training.steps import EpochRun, choose_step, evaluate, release, train_epoch
+from mnist_tui.training.warm_up import wants_warm_up, warm_up
 
 
 class Trainer:
@@ -182,6 +183,8 @@ class Trainer:
             applied_scale=self.control.lr_scale,  # a resumed run's steering is in force, not news
         )
         choose_step(epoch_run, cfg.cuda_graphs, cfg.split_batch, cfg.share_cores)
+        if wants_warm_up(epoch_run):  # CUDA: its libraries start here, not in epoch 1's clock
+            self.listener(Notice(f"CUDA set-up before the training clock: {warm_up(epoch_run):.2f} s"))
         self.epoch_run = epoch_run  # its ema_steps counts the averaging steps (checkpointed)
         # A held run waits here for space (or a follower's) and says "training" once it goes (after the
         # EpochRun: a scale steered while held is news to it). A plan asked while it loaded is said first.
