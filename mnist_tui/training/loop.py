@@ -166,22 +166,12 @@ class Trainer:
         if self.history:  # a resumed run shows its model's predictions before training on
             self.reports.after_epoch(self.start_epoch - 1)
         epoch_run = EpochRun(
-            world.wrap(self.model, self.device),
-            self.optimizer,
-            self.scheduler,
-            self.train_x,
-            self.train_y,
-            self.batch_size,
-            self.precision,
-            self.control,
-            self._emit_checked,
-            world=world,
-            base_lr=cfg.lr,
+            world.wrap(self.model, self.device), self.optimizer, self.scheduler, self.train_x, self.train_y,
+            self.batch_size, self.precision, self.control, self._emit_checked, world=world, base_lr=cfg.lr,
             ema=(list(self.ema.parameters()), list(self.model.parameters())) if self.ema is not None else None,
-            ema_decay=cfg.ema_decay,
-            ema_steps=self.ema_steps,
+            ema_decay=cfg.ema_decay, ema_steps=self.ema_steps,
             applied_scale=self.control.lr_scale,  # a resumed run's steering is in force, not news
-        )
+        )  # fmt: skip
         choose_step(epoch_run, cfg.cuda_graphs, cfg.split_batch, cfg.share_cores)
         if wants_warm_up(epoch_run):  # CUDA: its libraries start here, not in epoch 1's clock
             self.listener(Notice(f"CUDA set-up before the training clock: {warm_up(epoch_run):.2f} s"))
