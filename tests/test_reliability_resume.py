@@ -12,7 +12,7 @@ from mnist_tui.errors import TrainingDiverged
 from mnist_tui.runfolder.reader import read_metrics
 from mnist_tui.training.checkpoint import load_checkpoint
 from mnist_tui.training.control import TrainingControl
-from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Failed, Finished, PlanChanged, Steered
+from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Failed, Finished, Notice, PlanChanged, Steered
 from mnist_tui.training.loop import Trainer
 
 
@@ -80,6 +80,31 @@ def test_resume_with_a_new_lr_uses_it(tiny_config, small_synthetic, tmp_path):
     assert result.error is None
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
     assert load_checkpoint(config.run_dir)["config"]["lr"] == pytest.approx(1e-4)
+
+
+def test_a_resume_with_other_settings_says_which_and_one_with_the_saved_ones_says_nothing(tiny_config, small_synthetic):
+    config = tiny_config.with_changes(epochs=2, schedule="constant", limit_train=320, conv_dropout=0.1)
+    control = TrainingControl()
+    _run(config, small_synthetic, _stop_after_epoch(control, 1), control)
+    changed = config.with_changes(lr=1e-4, conv_dropout=0.2, fc_dropout=0.2, tests_per_epoch=2)
+    *_, events = _run(changed, small_synthetic, resume_from=config.run_dir)
+    notices = [e.text for e in events if isinstance(e, Notice)]
+    was_fc = f"{config.fc_dropout:g}"
+    assert notices == [f"resumed with --lr 0.0001 (was {config.lr:g}), --dropout 0.2 (was 0.1/{was_fc}), "
+                       "--tests-per-epoch 2 (was 1)"]  # fmt: skip
+    _, result, events = _run(changed.with_changes(epochs=3), small_synthetic, resume_from=config.run_dir)
+    assert result.epochs_done == 3 and not any(isinstance(e, Notice) for e in events)  # the saved ones now
+
+
+def test_a_resume_of_an_older_checkpoint_compares_with_the_defaults_it_was_trained_with():
+    from mnist_tui.config import Config
+    from mnist_tui.training.resume import settings_changed
+
+    saved = Config().to_dict()
+    del saved["tests_per_epoch"]  # written before the option existed: it tested once an epoch
+    assert settings_changed(saved, Config()) is None
+    assert settings_changed(saved, Config(tests_per_epoch=3)) == "resumed with --tests-per-epoch 3 (was 1)"
+    assert settings_changed(saved | {"limit_train": 500}, Config()) == "resumed with --limit-train none (was 500)"
 
 
 def test_resume_with_another_batch_size_starts_a_fitting_cycle(tiny_config, small_synthetic, tmp_path):

@@ -44,6 +44,7 @@ from mnist_tui.training.resume import (
     leave_untrained_folder,
     restore,
     saved_reports,
+    settings_changed,
 )
 from mnist_tui.training.saving import CheckpointKeeper
 from mnist_tui.training.steps import EpochRun, choose_step, evaluate, release, train_epoch
@@ -161,6 +162,8 @@ class Trainer:
     def _train(self) -> None:
         cfg, world = self.config, self.world
         self.listener(ready_event(self))
+        if self.resume_state is not None and (changed := settings_changed(self.resume_state.get("config") or {}, cfg)):
+            self.listener(Notice(changed))
         for report in saved_reports(self.logs_from or cfg.run_dir, self.start_epoch - 1):
             self.face(report)  # the finished epochs' batch losses and layer statistics (already on disk)
         if self.history:  # a resumed run shows its model's predictions before training on

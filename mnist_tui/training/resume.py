@@ -7,12 +7,13 @@ import errno
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from mnist_tui.config import last_epoch_fraction_of
+from mnist_tui.config import Config, last_epoch_fraction_of
 from mnist_tui.errors import GraphCaptureFailed, TrainingDiverged, UserError
 from mnist_tui.plan import Plan
 from mnist_tui.schema import RecordError
@@ -136,6 +137,38 @@ def _record_new_plan(trainer, saved_config: dict[str, Any], done: int) -> None:
     if after.length != before.length:  # a sprint's 2.5 resumed with --epochs 3: the same 3, another plan
         what = f"epochs {before.number} → {after.number} (--resume)"
         trainer.held.append(Steered(done, 0, what, trainer.control.lr_scale, config.epochs, time.time()))
+
+
+# The settings a resume may be given anew, by the option that gives them (the plan is said as a
+# plan change; the dataset is the run's, resolved: a run of "auto" resumes on what it trained on)
+RESUMED_OPTIONS = {
+    "batch_size": "--batch-size", "lr": "--lr", "schedule": "--schedule", "conv_dropout": "--dropout",
+    "fc_dropout": "--dropout", "seed": "--seed", "device": "--device", "precision": "--precision",
+    "cuda_graphs": "--cuda-graphs", "split_batch": "--split-batch", "share_cores": "--share-cores",
+    "tests_per_epoch": "--tests-per-epoch", "limit_train": "--limit-train",
+}  # fmt: skip
+
+
+def settings_changed(saved_config: dict[str, Any], config: Config) -> str | None:
+    """The line a resume with other settings says ("resumed with --batch-size 64 (was 128)"), or
+    None: a resume takes the run's saved settings and the options given over them, and had said
+    nothing of those it changed. A setting an older checkpoint lacks had its default."""
+    defaults = {f.name: f.default for f in fields(Config)}
+    said: dict[str, tuple[list[str], list[str]]] = {}
+    for name, option in RESUMED_OPTIONS.items():
+        was, now = saved_config.get(name, defaults[name]), getattr(config, name)
+        if was != now:
+            olds, news = said.setdefault(option, ([], []))
+            olds.append(_setting(was)), news.append(_setting(now))
+    if not said:
+        return None
+    changes = (f"{option} {'/'.join(dict.fromkeys(news))} (was {'/'.join(dict.fromkeys(olds))})"
+               for option, (olds, news) in said.items())  # fmt: skip
+    return "resumed with " + ", ".join(changes)
+
+
+def _setting(value: Any) -> str:
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def as_it_was(trainer) -> None:
