@@ -40,6 +40,7 @@ class JsonReporter:
                 row = {"event": "ready", "dataset": e.dataset, "device": e.device, "precision": e.precision}
                 row |= {"train_size": e.train_size, "test_size": e.test_size, "epochs": e.epochs}
                 row |= {"start_epoch": e.start_epoch, "world_size": e.world_size, "notice": e.notice}
+                row |= {"settings": e.settings}  # the run's Config: what it trains with (also a replay's)
                 self._write(row)
                 self.earlier = list(e.history)  # epochs done before this process looked: lines as live ones,
                 return  # in the order live ones come (a replay's or resume's saved batches follow)

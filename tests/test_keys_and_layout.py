@@ -168,11 +168,13 @@ def test_headless_output_to_a_pipe_is_one_record_a_line(tmp_path):
 
 
 def test_log_format_json_is_one_object_per_event(tmp_path):
-    out = _headless("--run-dir", str(tmp_path / "run"), "--log-format", "json")
+    out = _headless("--run-dir", str(tmp_path / "run"), "--log-format", "json", "--tests-per-epoch", "2")
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines()]
     kinds = [e["event"] for e in events]
     assert kinds[0] == "state" and "ready" in kinds and kinds[-1] == "finished"
+    settings = next(e for e in events if e["event"] == "ready")["settings"]  # what the run trains with
+    assert settings["tests_per_epoch"] == 2 and settings["run_dir"] == str(tmp_path / "run")
     epochs = [e for e in events if e["event"] == "epoch"]
     assert [e["epoch"] for e in epochs] == [1, 2] and all(0 <= e["test_acc"] <= 1 for e in epochs)
     batches = [e for e in events if e["event"] == "batch"]
