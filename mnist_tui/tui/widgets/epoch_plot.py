@@ -63,6 +63,9 @@ class EpochPlot(LivePlot):
         """Two at least: a line needs two points (the heading said "last 1 ep" over two)."""
         return max(self.range_epochs, 2)
 
+    def is_empty(self) -> bool:
+        return not self.epochs
+
     def draw(self, plt) -> None:
         if not self.epochs:
             return

@@ -34,13 +34,12 @@ from rich.text import Text
 from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
-from textual_plotext import PlotextPlot
-from textual_plotext.plot import Plot
 
 from mnist_tui.tui import plot_settings
 from mnist_tui.tui.plot_settings import PlotSettings
 from mnist_tui.tui.series import thin
 from mnist_tui.tui.widgets.plot_axes import BRAILLE_DOTS, apply_axes, draw_marks, fit_axes, in_plot_units, on_tick_grid
+from mnist_tui.tui.widgets.plot_canvas import PlotCanvas, new_figure
 from mnist_tui.tui.widgets.plot_legend import legend_line
 from mnist_tui.tui.widgets.plot_ticks import Axis
 
@@ -48,8 +47,9 @@ FRAME_ROWS = 3  # plotext's frame (top, bottom) and the x tick labels, under our
 OUR_ROWS = 2  # the heading line above the figure, the legend line under it
 
 
-class LivePlot(PlotextPlot):
-    """Subclasses implement :meth:`draw`, calling :meth:`set_axes` then :meth:`series`."""
+class LivePlot(PlotCanvas):
+    """Subclasses implement :meth:`draw`, calling :meth:`set_axes` then :meth:`series`, and may
+    implement :meth:`is_empty` (then an empty plot's frame is drawn without plotext)."""
 
     log_y: reactive[bool] = reactive(False, init=False)
     range_epochs: reactive[int] = reactive(0, init=False)
@@ -85,6 +85,7 @@ class LivePlot(PlotextPlot):
         self._lay_out_s = 0.0
         self._costs: deque[float] = deque(maxlen=3)
         self._rendered = False
+        self._empty = False  # laid out with nothing to draw: the frame alone, without plotext
 
     def apply_settings(self, settings: PlotSettings) -> None:
         """Take this plot's controls from ``settings`` without saving (subclasses add theirs)."""
@@ -160,12 +161,17 @@ class LivePlot(PlotextPlot):
 
     def _lay_out(self, width: int, height: int) -> None:
         started = time.perf_counter()
-        self._plot = Plot()  # a fresh figure: plotext keeps limits and ticks between builds
         self.drawn, self.legend, self._markers = {}, [], []  # _markers: drawn after every line, none over them
         self.y_axis = self.x_axis = self.right_axis = None
         plot_height = max(height - OUR_ROWS, 4)
-        self._plot.plotsize(width, plot_height)
         note = self.note_text()
+        self._laid_out = (width, height)
+        self._empty = self.is_empty() and not note
+        if self._empty:  # a new run's plots: the first frame needs no plotext (see plot_canvas)
+            self._lay_out_s = time.perf_counter() - started
+            return
+        self._plot = new_figure()  # a fresh figure: plotext keeps limits and ticks between builds
+        self._plot.plotsize(width, plot_height)
         if note:
             self._plot.title(note)
         self._canvas = (width, max(plot_height - FRAME_ROWS - (1 if note else 0), 2))
@@ -173,7 +179,6 @@ class LivePlot(PlotextPlot):
         self.draw(self._plot)
         y_axes = {"left": self.y_axis, "right": self.right_axis}
         draw_marks(self._plot, self._markers, self.x_axis, y_axes, (self._canvas_cols, self._canvas[1]))
-        self._laid_out = (width, height)
         self._lay_out_s = time.perf_counter() - started
 
     def render(self):
@@ -181,12 +186,7 @@ class LivePlot(PlotextPlot):
         self._rendered = True
         if self._laid_out != (width, height):
             self._lay_out(width, height)
-        plt = self.plt
-        plot_height = max(height - OUR_ROWS, 4)
-        plt.plotsize(width, plot_height)
-        plt._set_size(width, plot_height)  # textual-plotext does both (its issue #5)
-        plt.theme(self._get_plotext_theme_name(self.app.theme))
-        figure = Text.from_ansi(plt.build().rstrip("\n"))
+        figure = self.figure(width, max(height - OUR_ROWS, 4), empty=self._empty)
         text = Text()
         text.append_text(self._line(self.heading_text(), width))
         text.append("\n")
@@ -230,6 +230,10 @@ class LivePlot(PlotextPlot):
     def note_text(self) -> str:
         """Said in the figure itself (plotext's title) when there is nothing to draw."""
         return ""
+
+    def is_empty(self) -> bool:
+        """Nothing to draw: :meth:`draw` would return at once (a plot that cannot tell says False)."""
+        return False
 
     def x_name(self) -> str:
         return "epoch"

@@ -103,6 +103,9 @@ class BatchLossPlot(LivePlot):
         self.marks.append((x, what))
         self.mark_dirty()
 
+    def is_empty(self) -> bool:
+        return not self.raw.xs
+
     def draw(self, plt) -> None:
         if not self.raw.xs:
             return
