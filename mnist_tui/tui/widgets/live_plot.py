@@ -165,10 +165,9 @@ class LivePlot(PlotCanvas):
         self.y_axis = self.x_axis = self.right_axis = None
         plot_height = max(height - OUR_ROWS, 4)
         note = self.note_text()
-        self._laid_out = (width, height)
         self._empty = self.is_empty() and not note
         if self._empty:  # a new run's plots: the first frame needs no plotext (see plot_canvas)
-            self._lay_out_s = time.perf_counter() - started
+            self._laid_out, self._lay_out_s = (width, height), time.perf_counter() - started
             return
         self._plot = new_figure()  # a fresh figure: plotext keeps limits and ticks between builds
         self._plot.plotsize(width, plot_height)
@@ -179,6 +178,7 @@ class LivePlot(PlotCanvas):
         self.draw(self._plot)
         y_axes = {"left": self.y_axis, "right": self.right_axis}
         draw_marks(self._plot, self._markers, self.x_axis, y_axes, (self._canvas_cols, self._canvas[1]))
+        self._laid_out = (width, height)
         self._lay_out_s = time.perf_counter() - started
 
     def render(self):
