@@ -55,3 +55,27 @@ asyncio.run(main())
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
+
+
+async def test_a_plot_emptied_again_shows_the_empty_frame_not_its_old_figure():
+    """A rewound run's loss plot (drop_after 0): the figure it had drawn is dropped with its points."""
+    from mnist_tui.tui.widgets.loss_plot import BatchLossPlot
+
+    class LossApp(App):
+        def compose(self):
+            yield BatchLossPlot(id="loss")
+
+    app = LossApp()
+    async with app.run_test(size=(60, 16)) as pilot:
+        plot = app.query_one(BatchLossPlot)
+        empty = plot.render().plain
+        for i in range(1, 40):
+            plot.add(i / 20, 1.0 / i, 0.01)
+        plot.redraw()
+        await pilot.pause()
+        assert not plot._empty and plot.render().plain != empty and plot.drawn
+        plot.drop_after(0)
+        plot.redraw()
+        await pilot.pause()
+        assert plot._empty and plot._plot is None and not plot.drawn
+        assert plot.render().plain == empty

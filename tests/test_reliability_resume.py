@@ -104,7 +104,9 @@ def test_a_resume_of_an_older_checkpoint_compares_with_the_defaults_it_was_train
     del saved["tests_per_epoch"]  # written before the option existed: it tested once an epoch
     assert settings_changed(saved, Config()) is None
     assert settings_changed(saved, Config(tests_per_epoch=3)) == "resumed with --tests-per-epoch 3 (was 1)"
-    assert settings_changed(saved | {"limit_train": 500}, Config()) == "resumed with --limit-train none (was 500)"
+    assert settings_changed(saved | {"limit_train": 500}, Config()) == "resumed with --limit-train not set (was 500)"
+    close = settings_changed(saved | {"lr": 0.0012345671}, Config(lr=0.0012345674))  # the same in 6 digits
+    assert close == "resumed with --lr 0.0012345674 (was 0.0012345671)"
 
 
 def test_resume_with_another_batch_size_starts_a_fitting_cycle(tiny_config, small_synthetic, tmp_path):

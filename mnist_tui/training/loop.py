@@ -176,14 +176,15 @@ class Trainer:
             applied_scale=self.control.lr_scale,  # a resumed run's steering is in force, not news
         )  # fmt: skip
         choose_step(epoch_run, cfg.cuda_graphs, cfg.split_batch, cfg.share_cores)
-        if wants_warm_up(epoch_run):  # CUDA: its libraries start here, not in epoch 1's clock
-            self.listener(Notice(f"CUDA set-up before the training clock: {warm_up(epoch_run):.2f} s"))
         self.epoch_run = epoch_run  # its ema_steps counts the averaging steps (checkpointed)
         # A held run waits here for space (or a follower's) and says "training" once it goes (after the
         # EpochRun: a scale steered while held is news to it). A plan asked while it loaded is said first.
         self._plan(self.start_epoch - 1)  # else `a` then space on a finished run showed "3/3", 100 %
         if self.control.wait_while_paused(on_pause=lambda: self.listener(StateChanged("paused"))):
             self.listener(StateChanged("training"))
+        to_train = not self.control.stopped and self.start_epoch <= (self.control.target_epochs or cfg.epochs)
+        if to_train and wants_warm_up(epoch_run):  # CUDA: its libraries start here, not in epoch 1's clock
+            self.listener(Notice(f"CUDA set-up before the training clock: {warm_up(epoch_run):.2f} s"))
         self.system = SystemSampler()  # CPU % per epoch counts from here
         if capped := inner_tests_capped(self):
             self.listener(Notice(capped))

@@ -159,7 +159,7 @@ def settings_changed(saved_config: dict[str, Any], config: Config) -> str | None
         was, now = saved_config.get(name, defaults[name]), getattr(config, name)
         if was != now:
             olds, news = said.setdefault(option, ([], []))
-            olds.append(_setting(was)), news.append(_setting(now))
+            olds.append(_setting(was, now)), news.append(_setting(now, was))
     if not said:
         return None
     changes = (f"{option} {'/'.join(dict.fromkeys(news))} (was {'/'.join(dict.fromkeys(olds))})"
@@ -167,8 +167,14 @@ def settings_changed(saved_config: dict[str, Any], config: Config) -> str | None
     return "resumed with " + ", ".join(changes)
 
 
-def _setting(value: Any) -> str:
-    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+def _setting(value: Any, other: Any = None) -> str:
+    """As an option is written; a float in full where its short form is the other value's too."""
+    if value is None:
+        return "not set"
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return repr(value) if isinstance(other, float) and short == f"{other:g}" else short
+    return str(value)
 
 
 def as_it_was(trainer) -> None:

@@ -40,7 +40,7 @@ def warm_up(run: EpochRun, graph=None) -> float:
     started = time.perf_counter()
     cpu_rng = torch.get_rng_state()
     cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-    model = copy.deepcopy(run.model)
+    model = copy.deepcopy(run.model).train()  # a resumed run's model was last evaluated: dropout's kernels too
     spare = dataclasses.replace(
         run,
         model=model,
@@ -72,8 +72,8 @@ def warm_up(run: EpochRun, graph=None) -> float:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
     finally:
-        release(spare)
         torch.set_rng_state(cpu_rng)
         if cuda_rng is not None:
             torch.cuda.set_rng_state(cuda_rng, device)
+        release(spare)
     return time.perf_counter() - started

@@ -167,7 +167,7 @@ class LivePlot(PlotCanvas):
         note = self.note_text()
         self._empty = self.is_empty() and not note
         if self._empty:  # a new run's plots: the first frame needs no plotext (see plot_canvas)
-            self._laid_out, self._lay_out_s = (width, height), time.perf_counter() - started
+            self._plot, self._laid_out, self._lay_out_s = None, (width, height), time.perf_counter() - started
             return
         self._plot = new_figure()  # a fresh figure: plotext keeps limits and ticks between builds
         self._plot.plotsize(width, plot_height)
