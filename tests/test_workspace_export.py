@@ -17,9 +17,11 @@ from workspace_helpers import workspace
 from mnist_tui.errors import UserError
 from mnist_tui.files import shown
 from mnist_tui.runfolder.reader import read_batches, read_metrics
+from mnist_tui.training import inner_evals
 from mnist_tui.workspace import tensorboard_events as tb
 from mnist_tui.workspace.export import FIELDS, export_path, export_runs, export_workspace
 from mnist_tui.workspace.index import RunIndex
+from mnist_tui.workspace.tensorboard_export import convert_run, export_tensorboard
 
 GOOD = ("lr-0.003", "lr-0.01", "sweep/lr-0.001", "old/format1")
 
@@ -120,7 +122,7 @@ def test_without_tensorboardx_the_entry_points_say_how_to_install_it(monkeypatch
     monkeypatch.setattr(builtins, "__import__", no_tensorboardx)
     expected = "{} needs the optional extra: pip install -c constraints.txt -e '.[tensorboard]'"
     calls = {"--tensorboard": lambda: tb.TensorBoardListener(tmp_path)}
-    calls["--export-tensorboard"] = lambda: tb.export_tensorboard([tmp_path])  # it named --tensorboard
+    calls["--export-tensorboard"] = lambda: export_tensorboard([tmp_path])  # it named --tensorboard
     for option, call in calls.items():
         with pytest.raises(UserError) as caught:
             call()
@@ -151,6 +153,11 @@ def check_events(run_dir):
     assert [v for _, v in scalars["batch/lr"]] == pytest.approx([lr for b in batches for lr in b.lrs], rel=1e-6)
     for tag in ("test_acc", "test_loss", "train_loss", "train_acc", "lr"):
         assert scalars[f"epoch/{tag}"] == [(r.epoch, pytest.approx(getattr(r, tag), rel=1e-6)) for r in history]
+    tests = [t for r in history for t in inner_evals.tests_of(r)]  # every test, those inside epochs too, over samples
+    assert [v for _, v in scalars["test/acc"]] == pytest.approx([t.test_acc for t in tests], rel=1e-6)
+    assert [v for _, v in scalars["test/loss"]] == pytest.approx([t.test_loss for t in tests], rel=1e-6)
+    steps = [s for s, _ in scalars["test/acc"]]
+    assert steps == sorted(set(steps)) and steps[0] > 0
     return scalars
 
 
@@ -169,14 +176,14 @@ def hparams_in(run_dir) -> dict:
 
 def test_converted_folders_hold_the_runs_scalars_and_settings(runs):
     pytest.importorskip("tensorboardX")
-    converted = {c.name: c for c in tb.export_tensorboard([runs])}
+    converted = {c.name: c for c in export_tensorboard([runs])}
     assert converted["broken"].event_file is None and "not JSON" in converted["broken"].skipped
     for name in ("lr-0.003", "lr-0.01", "sweep/lr-0.001"):
         assert converted[name].event_file is not None and converted[name].event_file.parent == runs / name
         check_events(runs / name)
     hp = hparams_in(runs / "lr-0.01")
     assert hp["lr"] == 0.01 and hp["conv_dropout"] == 0.2 and hp["schedule"] == "onecycle" and hp["batch_size"] == 512
-    tb.export_tensorboard([runs / "lr-0.01"])  # again: the file is replaced, no epoch appears twice
+    export_tensorboard([runs / "lr-0.01"])  # again: the file is replaced, no epoch appears twice
     assert len(list((runs / "lr-0.01").glob("events.out.tfevents.*"))) == 1
     assert len(read_scalars(runs / "lr-0.01")["epoch/test_acc"]) == 2
 
@@ -205,10 +212,10 @@ def test_a_stopped_run_converts_and_ends_neither_finished_nor_failed(runs):
     summary = next(s for s in RunIndex(runs).scan() if s.name == "lr-0.01")
     assert summary.epochs_done == 2
     stopped = dataclasses.replace(summary, state="stopped", epochs_planned=5)
-    assert tb.convert_run(stopped).event_file is not None
+    assert convert_run(stopped).event_file is not None
     assert session_end_status(runs / "lr-0.01") == "STATUS_UNKNOWN"
     assert len(read_scalars(runs / "lr-0.01")["epoch/test_acc"]) == 2
-    tb.convert_run(summary)
+    convert_run(summary)
     assert session_end_status(runs / "lr-0.01") == "STATUS_SUCCESS"
 
 
@@ -220,12 +227,14 @@ def test_the_listener_writes_events_while_a_run_trains(tmp_path):
 
     run_dir = tmp_path / "live"
     config = Config(epochs=2, device="cpu", precision="fp32", dataset="synthetic", run_dir=run_dir, lr=0.005)
+    config = config.with_changes(batch_size=50, tests_per_epoch=2)  # 10 batches, a test after 5
     seen = []
     listener = tb.TensorBoardListener(run_dir, config.to_dict(), forward=seen.append)
     result = Trainer(config, listener, datasets=synthetic_digits(0, 500, 200)).run()
     assert result.error is None and listener.error is None
     assert any(type(e).__name__ == "Finished" for e in seen)  # every event passed on
     scalars = check_events(run_dir)
+    assert [s for s, _ in scalars["test/acc"]] == [250, 500, 750, 1000]  # the samples trained at each test
     assert all(math.isfinite(v) for _, v in scalars["batch/loss"])
     hp = hparams_in(run_dir)
     assert hp["lr"] == 0.005 and hp["precision"] == "fp32" and hp["device"] == "cpu"
@@ -265,9 +274,9 @@ def test_a_live_run_is_left_out_of_the_event_export_with_the_way_it_gets_events(
 
     summary = next(s for s in RunIndex(runs).scan() if s.name == "lr-0.01")
     live = dataclasses.replace(summary, state="training")
-    assert tb.convert_run(live).skipped == "still training: export it once it ends"
+    assert convert_run(live).skipped == "still training: export it once it ends"
     (summary.path / "events.out.tfevents.1.host.mnist-tui").write_bytes(b"")  # --tensorboard's file
-    assert tb.convert_run(live).skipped == "still training: it writes its own events (--tensorboard)"
+    assert convert_run(live).skipped == "still training: it writes its own events (--tensorboard)"
 
 
 def test_a_run_whose_run_json_is_not_used_converts_from_its_epochs(runs):
@@ -275,7 +284,7 @@ def test_a_run_whose_run_json_is_not_used_converts_from_its_epochs(runs):
     pytest.importorskip("tensorboardX")
     (runs / "lr-0.01" / "run.json").write_bytes(b"")
     summary = next(s for s in RunIndex(runs).scan() if s.name == "lr-0.01")
-    converted = tb.convert_run(summary)
+    converted = convert_run(summary)
     assert converted.skipped == "" and converted.event_file is not None and converted.event_file.exists()
     assert len(check_events(summary.path)["epoch/test_acc"]) == 2
 
@@ -492,7 +501,7 @@ def test_an_export_that_cannot_write_keeps_the_earlier_event_file_and_says_so(ru
     from tensorboardX.record_writer import RecordWriter
 
     run_dir = runs / "lr-0.01"
-    tb.export_tensorboard([run_dir])
+    export_tensorboard([run_dir])
     (earlier,) = run_dir.glob("events.out.tfevents.*")
     before = earlier.read_bytes()
     writes = {"n": 0}
@@ -506,7 +515,7 @@ def test_an_export_that_cannot_write_keeps_the_earlier_event_file_and_says_so(ru
 
     monkeypatch.setattr(RecordWriter, "write", fills_the_disk)
     with pytest.raises(UserError, match=r"could not write .*events\.out\.tfevents.*: No space left on device"):
-        tb.export_tensorboard([run_dir])
+        export_tensorboard([run_dir])
     assert [p.name for p in run_dir.glob("*tfevents*")] == [earlier.name]
     assert not list(run_dir.glob(".mnist-tui-export-*"))  # no partial file left
     assert earlier.read_bytes() == before
@@ -559,10 +568,10 @@ def test_a_run_whose_events_cannot_be_written_is_skipped_in_one_line_and_the_oth
     pytest.importorskip("tensorboardX")
     real_epoch = tb.EventLog.epoch
 
-    def out_of_range(self, record, walltime=None):
+    def out_of_range(self, record, train_size, walltime=None):
         if self.run_dir.name == "lr-0.003":
             raise ValueError("Value out of range: 99999999999999999999999")
-        real_epoch(self, record, walltime)
+        real_epoch(self, record, train_size, walltime)
 
     monkeypatch.setattr(tb.EventLog, "epoch", out_of_range)
     code, err = cli(capsys, "--runs", str(runs), "--export-tensorboard")

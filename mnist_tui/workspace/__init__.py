@@ -4,5 +4,6 @@ exported (no torch, no Textual; the screens live in ``mnist_tui.tui``).
 ``index`` finds run folders and summarises each (cached by the files' modification times),
 ``columns`` names what a summary shows, ``filters`` parses the ``/`` filter, ``compare`` builds
 the overlaid curves and the settings that differ, ``export`` writes CSV or JSON, and
-``tensorboard_events`` writes TensorBoard event files (the optional ``tensorboard`` extra).
+``tensorboard_events`` writes TensorBoard event files (the optional ``tensorboard`` extra) and
+``tensorboard_export`` converts finished folders to them.
 """

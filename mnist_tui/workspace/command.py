@@ -33,7 +33,7 @@ def run_exports(root: Path, export: Path | None = None, tensorboard: bool = Fals
         say_notes(result.noted, told)
     if tensorboard:
         from mnist_tui.workspace.export import nothing_to_export
-        from mnist_tui.workspace.tensorboard_events import export_tensorboard
+        from mnist_tui.workspace.tensorboard_export import export_tensorboard
 
         converted = export_tensorboard([root])
         skipped = [(run.name, run.skipped) for run in converted if run.event_file is None]

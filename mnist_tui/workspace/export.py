@@ -33,7 +33,8 @@ from mnist_tui.runfolder.layout import INFO_NAME
 from mnist_tui.runfolder.reader import holds_run
 from mnist_tui.training.events import EpochRecord
 from mnist_tui.workspace.index import SETTINGS, RunIndex, RunSummary, summaries_of
-from mnist_tui.workspace.tensorboard_events import TensorBoardListener, export_tensorboard, require_tensorboardx
+from mnist_tui.workspace.tensorboard_events import TensorBoardListener, require_tensorboardx
+from mnist_tui.workspace.tensorboard_export import export_tensorboard
 
 RUN_FIELDS = ("run", "state", *SETTINGS, "epochs_planned")
 EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochRecord))

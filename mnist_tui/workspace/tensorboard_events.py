@@ -8,8 +8,12 @@ and protobuf, where tensorboard's own writer brings grpcio and more). Two ways i
   every epoch's metrics (``epoch/test_acc``, ``epoch/test_loss``, ``epoch/train_loss``, …,
   step = epoch) and the run's settings as hparams (metrics: ``epoch/test_acc`` and
   ``epoch/test_loss``, whose last values the hparams table shows).
-* :func:`export_tensorboard` converts finished folders from ``metrics.jsonl`` and
-  ``batches.jsonl`` (the same tags, the recorded wall times).
+* :func:`~mnist_tui.workspace.tensorboard_export.export_tensorboard` converts finished folders
+  from ``metrics.jsonl`` and ``batches.jsonl`` (the same tags, the recorded wall times).
+
+Every test (those inside an epoch too, ``--tests-per-epoch``) is also ``test/acc`` and
+``test/loss`` at step = the samples trained by then: TensorBoard's steps are whole numbers, and
+the epoch axis has no 1.5 for sprint's half-way test.
 
 Each run folder holds one such file, named ``events.out.tfevents.*.mnist-tui``: a resumed run
 or a second conversion replaces it with one that tells the whole story again, so TensorBoard
@@ -22,18 +26,13 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mnist_tui.errors import UserError, told
-from mnist_tui.files import os_reason, shown
 from mnist_tui.runfolder.names import EVENTS_GLOB
-from mnist_tui.runfolder.reader import read_batches, read_info, read_metrics
-from mnist_tui.schema import RecordError
-from mnist_tui.training.events import LIVE, BatchEnd, DataReady, EpochRecord, Failed, Finished, Notice
-from mnist_tui.workspace.index import RunSummary, summaries_of
+from mnist_tui.training.events import BatchEnd, DataReady, EpochRecord, Failed, Finished, Notice
+from mnist_tui.training.inner_evals import tests_of
 from mnist_tui.workspace.summary import SETTINGS
 
 EXTRA_MISSING = "{option} needs the optional extra: pip install -c constraints.txt -e '.[tensorboard]'"
@@ -87,6 +86,7 @@ class EventLog:
         self._writer = RecordWriter(str(self._writing))
         self._last_flush = time.monotonic()
         self._batches_per_epoch: dict[int, int] = {}  # as each epoch's reports said (a resume may change it)
+        self._samples_done = 0  # trained before the next epoch written: the tests' step
         try:
             self._write(Event(wall_time=time.time(), file_version="brain.Event:2"))
         except BaseException:  # the caller gets no log to discard: its temporary file would stay
@@ -137,8 +137,16 @@ class EventLog:
             values = {"batch/loss": loss, "batch/lr": report.lrs[i]} if report.lrs else {"batch/loss": loss}
             self.scalars(base + i, values, walltime)
 
-    def epoch(self, record: EpochRecord, walltime: float | None = None) -> None:
+    def epoch(self, record: EpochRecord, train_size: int | None, walltime: float | None = None) -> None:
+        """The epoch's metrics at step = the epoch; each of its tests (inside it too) as ``test/*`` at
+        step = the samples trained by then (``train_size``: a whole epoch's; None: left out)."""
         self.scalars(record.epoch, {f"epoch/{tag}": getattr(record, tag) for tag in EPOCH_TAGS}, walltime)
+        trained = record.samples or train_size or 0
+        for test in tests_of(record) if train_size else ():  # ``at``'s 4 decimals: within a few samples
+            inside = trained if test.at == record.epoch else round((test.at - record.epoch + 1) * train_size)
+            values = {"test/acc": test.test_acc, "test/loss": test.test_loss}
+            self.scalars(self._samples_done + inside, values, walltime)
+        self._samples_done += trained
 
     def end(self, status: str) -> None:
         """``status``: success, failure or unknown, as the hparams plugin names them. A run stopped
@@ -188,6 +196,7 @@ class TensorBoardListener:
         self.forward = forward
         self.log: EventLog | None = None
         self.error: str | None = None
+        self.train_size: int | None = None  # the run's, once its data is ready
 
     def __call__(self, event: Any) -> None:
         stopped = None
@@ -209,12 +218,13 @@ class TensorBoardListener:
                 if self.error is None:
                     self.log = EventLog(self.run_dir)
                     self.log.hparams({**self.settings, **event.settings, "world_size": event.world_size})
+                    self.train_size = event.train_size
                     for record in event.history:
-                        self.log.epoch(record)
+                        self.log.epoch(record, self.train_size)
             case BatchEnd() if self.log is not None:
                 self.log.batch(event)
             case EpochRecord() if self.log is not None:
-                self.log.epoch(event)
+                self.log.epoch(event, self.train_size)
                 self.log.flush()
             case Finished(stopped=stopped) if self.log is not None:
                 self.log.end("unknown" if stopped else "success")
@@ -232,64 +242,3 @@ class TensorBoardListener:
         if self.log is not None:
             self.log.discard()
         self.log = None
-
-
-@dataclass(frozen=True)
-class Converted:
-    name: str
-    path: Path
-    event_file: Path | None = None
-    skipped: str = ""  # why the folder was left alone
-    note: str = ""  # converted with gaps (damaged rows skipped): the workspace's note, as --export says it
-
-
-def convert_run(summary: RunSummary) -> Converted:
-    """One finished (or stopped, failed, lost) run folder to an event file."""
-    if summary.problem:
-        return Converted(summary.name, summary.path, skipped=summary.problem)
-    if summary.state in LIVE:  # it told a run trained with --tensorboard to train with it
-        writes = any(summary.path.glob(EVENTS_GLOB))
-        why = "it writes its own events (--tensorboard)" if writes else "export it once it ends"
-        return Converted(summary.name, summary.path, skipped=f"still {summary.state}: {why}")
-    run_dir = summary.path
-    info = None
-    with contextlib.suppress(RecordError, UserError):  # unusable: its settings are left out, as the index notes
-        info = read_info(run_dir)
-    history = read_metrics(run_dir).records
-    batches = read_batches(run_dir).records
-    settings = dict(info.config) if info is not None else {}
-    resolved = ("dataset", "device", "precision", "world_size")
-    settings.update({k: getattr(summary, k) for k in resolved if getattr(summary, k)})
-    log = None
-    try:
-        log = EventLog(run_dir, atomic=True)
-        log.hparams(settings)
-        for report in batches:
-            log.batch(report)
-        clock = info.first_start if info is not None else (summary.started or time.time())
-        for record in history:
-            clock += record.seconds + record.eval_seconds
-            log.epoch(record, walltime=clock)
-        done = summary.epochs_planned is None or summary.epochs_done >= summary.epochs_planned
-        log.end({"failed": "failure"}.get(summary.state, "success" if done else "unknown"))
-        log.close()
-    except OSError as exc:  # a full disk: the next run's would fail too, so the export ends here
-        if log is not None:
-            log.discard()
-        where = shown(log.path if log is not None else run_dir)
-        raise UserError(f"could not write {where}: {os_reason(exc)} (an earlier event file is kept)") from None
-    except Exception as exc:  # this run's values: protobuf's "Value out of range" on a step past int64
-        # ended the whole export in a traceback, other runs half done and the temporary file left
-        if log is not None:
-            log.discard()
-        reason = " ".join(told(exc).split())[:200]
-        return Converted(
-            summary.name, run_dir, skipped=f"its events could not be written: {reason}; any earlier event file is kept"
-        )
-    return Converted(summary.name, run_dir, log.path, note=summary.note)
-
-
-def export_tensorboard(items: Iterable[RunSummary | Path | str]) -> list[Converted]:
-    """``--runs DIR --export-tensorboard``: run folders (or folders of runs) to event files."""
-    require_tensorboardx("--export-tensorboard")
-    return [convert_run(summary) for summary in summaries_of(items)]
