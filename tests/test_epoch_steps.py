@@ -76,7 +76,7 @@ def test_the_weight_average_moves_a_decay_weighted_step_toward_the_weights():
         live = [torch.tensor([1.0, -2.0, 10.0]), torch.full((2, 2), 2.0)]
         before = [a.clone() for a in averaged]
         run = _ema_run(averaged, live, decay, steps_done)
-        steps._update_ema(run)
+        steps.update_ema(run)
         n = steps_done + 1  # the update counts its own step first
         d = min(decay, (1 + n) / (10 + n))
         assert run.ema_steps == n

@@ -143,7 +143,7 @@ def release(run: EpochRun) -> None:
 
 
 @torch.no_grad()  # else each lerp_ joins the average to autograd: a chain growing every step, holding
-def _update_ema(run: EpochRun) -> None:  # the weights' grad accumulators (a CUDA graph capture then fails)
+def update_ema(run: EpochRun) -> None:  # the weights' grad accumulators (a CUDA graph capture then fails)
     """ema ← ema + (1 - d)·(w - ema), with d warming up to ``ema_decay`` (no host sync)."""
     run.ema_steps += 1
     decay = min(run.ema_decay, (1 + run.ema_steps) / (10 + run.ema_steps))
@@ -207,7 +207,7 @@ def train_epoch(run: EpochRun, epoch: int, order: torch.Tensor) -> EpochStats | 
         else:
             loss, hits = train_step(run, idx)
         if run.ema is not None:
-            _update_ema(run)
+            update_ema(run)
         if run.scheduler is not None:
             run.scheduler.step()
         losses[b] = loss

@@ -21,8 +21,8 @@ import time
 import torch
 
 from mnist_tui.training.build import make_optimizer
-from mnist_tui.training.graphed import CudaGraph, GraphedStep
-from mnist_tui.training.steps import EpochRun, release, train_step
+from mnist_tui.training.graphed import GraphedStep
+from mnist_tui.training.steps import EpochRun, release, train_step, update_ema, use_cuda_graph
 
 
 def wants_warm_up(run: EpochRun) -> bool:
@@ -34,13 +34,15 @@ def wants_warm_up(run: EpochRun) -> bool:
 def warm_up(run: EpochRun, graph=None) -> float:
     """Train a copy of ``run``'s model through ``run``'s step and drop it → the seconds it took.
 
-    ``graph``: a stand-in for :class:`CudaGraph` where ``run`` steps from one (tests on the CPU).
+    ``graph``: a stand-in for :class:`~mnist_tui.training.graphed.CudaGraph` where ``run`` steps from
+    one (tests on the CPU).
     """
     device = run.images.device
     started = time.perf_counter()
     cpu_rng = torch.get_rng_state()
     cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
     model = copy.deepcopy(run.model).train()  # a resumed run's model was last evaluated: dropout's kernels too
+    live = list(model.parameters())
     spare = dataclasses.replace(
         run,
         model=model,
@@ -49,14 +51,13 @@ def warm_up(run: EpochRun, graph=None) -> float:
         graphed=None,
         split=None,
         core_share=None,
-        ema=None,
+        ema=([p.detach().clone() for p in live], live) if run.ema is not None else None,  # of the copy's own
         emit=lambda event: None,
         inner_eval=None,
     )
     steps = 2
     if run.graphed is not None:  # its eager steps, the capture and a replay
-        spare.graphed = GraphedStep(lambda idx, **kw: train_step(spare, idx, **kw), spare.optimizer,
-                                    run.batch_size, graph or CudaGraph(device))  # fmt: skip
+        use_cuda_graph(spare, "auto", graph=graph)
         steps += GraphedStep.WARMUP
     step = spare.graphed or (lambda idx: train_step(spare, idx))
     idx = torch.arange(min(run.batch_size, len(run.labels)), device=device)
@@ -65,10 +66,8 @@ def warm_up(run: EpochRun, graph=None) -> float:
             step(idx)
         if last := len(run.labels) % run.batch_size:  # an epoch's last batch: other shapes
             step(idx[:last])
-        if run.ema is not None:  # the averaging's kernel
-            with torch.no_grad():
-                live = list(model.parameters())
-                torch._foreach_lerp_([p.detach().clone() for p in live], live, 0.01)
+        if spare.ema is not None:  # the averaging's kernel
+            update_ema(spare)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
     finally:

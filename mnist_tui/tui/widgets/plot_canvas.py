@@ -2,7 +2,7 @@
 
 Why: importing textual-plotext (plotext builds its help texts at import) took 31-46 ms on the
 Intel Xeon here, and building the three empty figures of a new run's dashboard ~20 ms more, all
-before the first frame. An empty figure is plotext's frame and nothing else: :meth:`empty_figure`
+before the first frame. An empty figure is plotext's frame and nothing else: :func:`empty_frame`
 draws it here, in the colours plotext gives it, cell for cell and span for span as plotext's
 build parsed by ``Text.from_ansi`` (``tests/test_plot_canvas.py`` compares the two).
 
